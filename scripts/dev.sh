@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The two quickstart commands, and what they need, in one place.
+#   bash scripts/dev.sh demo [ARGS]   install everything into .venv, then run `vigil demo ARGS`
+#   bash scripts/dev.sh test [ARGS]   install everything into .venv, then run the whole test suite
+#   bash scripts/dev.sh setup         only install
+# Needs Python 3.11 (and Java 17 for the Spark tests). PostgreSQL and Chromium come from Debian's
+# packages and are installed with apt-get when missing (the tests start their own throwaway
+# PostgreSQL cluster and headless browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+
+setup() {
+    if [ ! -x .venv/bin/python ]; then
+        "$PYTHON" -m venv .venv
+    fi
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    # torch is pinned to the CPU build of 2.13.0 (the [train] extra); an open range would pull CUDA.
+    .venv/bin/python -m pip install --quiet -e ".[all]"
+}
+
+need_debian_package() {  # need_debian_package COMMAND_PATH_GLOB PACKAGE...
+    local probe=$1
+    shift
+    # shellcheck disable=SC2086
+    if ! ls $probe >/dev/null 2>&1; then
+        echo "installing Debian packages: $*" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    fi
+}
+
+case "${1:-}" in
+    setup)
+        setup
+        ;;
+    demo)
+        shift
+        setup
+        exec .venv/bin/vigil demo "$@"
+        ;;
+    test)
+        shift
+        setup
+        need_debian_package "/usr/lib/postgresql/*/bin/initdb" postgresql
+        need_debian_package "/usr/bin/chromium" chromium chromium-driver
+        exec .venv/bin/python -m pytest "$@"
+        ;;
+    *)
+        echo "usage: bash scripts/dev.sh demo|test|setup [ARGS]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,35 @@
+"""The ``vigil`` command line: Typer commands over the pipeline, bench and server layers.
+
+Only this layer installs a logging handler (through Rich); the library never configures logging.
+Each command lives in a module named for what it works on; this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="vigil",
+    help="Vigil: health monitoring for machine-learning models in production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks that print measured numbers.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Generate labeled synthetic data.", no_args_is_help=True)
+train_app = typer.Typer(help="Train Vigil's learned detectors.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(train_app, name="train")
+
+
+@app.command()
+def version() -> None:
+    """Print Vigil's version."""
+    from vigil import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,56 @@
+"""Shared vocabulary of every stage: keys, windows, the inference record and the error tree.
+
+Standard library only: every stage, the SDK and Spark tasks import it.
+"""
+
+from vigil.core.errors import (
+    ConfigError,
+    IncompatibleSpecError,
+    MissingExtraError,
+    NotFittedError,
+    SchemaError,
+    SerializationError,
+    StoreError,
+    VigilError,
+)
+from vigil.core.record import (
+    KNOWN_FIELDS,
+    REQUIRED_FIELDS,
+    EventKind,
+    Family,
+    ProfileKey,
+    SeriesKey,
+    ValueKind,
+)
+from vigil.core.windows import (
+    Window,
+    ensure_utc,
+    format_duration,
+    parse_duration,
+    window_start_us,
+    windows_between,
+)
+
+__all__ = [
+    "KNOWN_FIELDS",
+    "REQUIRED_FIELDS",
+    "ConfigError",
+    "EventKind",
+    "Family",
+    "IncompatibleSpecError",
+    "MissingExtraError",
+    "NotFittedError",
+    "ProfileKey",
+    "SchemaError",
+    "SerializationError",
+    "SeriesKey",
+    "StoreError",
+    "ValueKind",
+    "VigilError",
+    "Window",
+    "ensure_utc",
+    "format_duration",
+    "parse_duration",
+    "window_start_us",
+    "windows_between",
+]

@@ -1,0 +1,1 @@
+"""Vigil's detect layer."""

@@ -1,0 +1,137 @@
+"""The detector lifecycle and the values detectors return.
+
+Every detector follows four verbs (after alibi-detect): ``fit`` on history, ``score`` series,
+``infer_threshold`` from a target false-alarm rate on calibration series, then ``predict``.
+Scoring is kept apart from thresholding so the harness can set thresholds on data it does not
+score, and so one set of scores can be judged at many thresholds.
+
+Scores are *causal*: the score of step ``t`` uses only values before ``t`` (and at ``t``). Every
+score comes with its evidence: the expected value and, when the detector has one, the band.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, Self, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.core import ConfigError, SeriesKey
+from vigil.stats.series import Series
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scores:
+    """A detector's per-step output on one series.
+
+    ``score`` is higher for more anomalous steps and NaN where the detector cannot score (warm-up,
+    missing value). ``expected``, ``lower`` and ``upper`` are NaN where the detector has no such
+    notion. For interval detectors the score is the distance outside-or-inside the band in units
+    of the band's half-width, so ``score > 1`` means "outside the nominal prediction interval".
+    """
+
+    series: Series
+    score: FloatArray
+    expected: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+
+    def __post_init__(self) -> None:
+        n = len(self.series)
+        for name in ("score", "expected", "lower", "upper"):
+            if getattr(self, name).shape != (n,):
+                raise ConfigError(f"scores.{name} has shape {getattr(self, name).shape}, need ({n},)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Anomaly:
+    """One anomalous step of one series, with the evidence for it.
+
+    ``severity`` is ``|value - expected| / (upper - lower)``: how many band widths the value lies
+    from what was expected (NaN when the detector has no band).
+    """
+
+    key: SeriesKey
+    timestamp: datetime
+    value: float
+    expected: float
+    lower: float
+    upper: float
+    score: float
+    severity: float
+    detector: str
+
+    def __post_init__(self) -> None:
+        if self.timestamp.tzinfo is None:
+            raise ConfigError(f"anomaly timestamp {self.timestamp} must be timezone-aware UTC")
+
+    @property
+    def direction(self) -> str:
+        """``"up"`` when the value is above what was expected, ``"down"`` below."""
+        return "up" if self.value >= self.expected else "down"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Detection:
+    """Scores plus the decision taken on them at ``threshold``."""
+
+    scores: Scores
+    threshold: float
+    flags: BoolArray
+
+    def anomalies(self, detector: str) -> list[Anomaly]:
+        """The flagged steps as :class:`Anomaly` values carrying their evidence."""
+        series = self.scores.series
+        found: list[Anomaly] = []
+        for index in np.flatnonzero(self.flags):
+            expected = float(self.scores.expected[index])
+            lower = float(self.scores.lower[index])
+            upper = float(self.scores.upper[index])
+            value = float(series.values[index])
+            width = upper - lower
+            severity = abs(value - expected) / width if width > 0 else float("nan")
+            moment = series.timestamps[index].astype("datetime64[us]").astype(datetime)
+            found.append(
+                Anomaly(
+                    key=series.key,
+                    timestamp=moment.replace(tzinfo=UTC),
+                    value=value,
+                    expected=expected,
+                    lower=lower,
+                    upper=upper,
+                    score=float(self.scores.score[index]),
+                    severity=severity,
+                    detector=detector,
+                )
+            )
+        return found
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """The plug-in point every detector implements.
+
+    - ``fit(history)`` learns from unlabeled history (a batch of series) and forgets earlier
+      fits; per-series detectors may learn nothing here and fit each series' own past in
+      ``score``.
+    - ``score(series)`` returns causal :class:`Scores`, one per input series, in order.
+    - ``infer_threshold(calibration, fpr)`` sets ``threshold_`` so that about ``fpr`` of the
+      calibration steps score above it. It never sees labels.
+    - ``predict(series)`` scores and applies ``threshold_``.
+    """
+
+    name: str
+
+    def fit(self, history: Sequence[Series]) -> Self: ...
+
+    def score(self, series: Sequence[Series]) -> list[Scores]: ...
+
+    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self: ...
+
+    def predict(self, series: Sequence[Series]) -> list[Detection]: ...

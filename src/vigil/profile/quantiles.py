@@ -1,0 +1,153 @@
+"""Quantile sketches: an immutable face on DataSketches' KLL sketch.
+
+KLL keeps ``O(k log(n/k))`` values and answers any quantile within a *rank* error that depends on
+``k`` only (``normalized_rank_error``, ~1/k-ish, with 99% confidence), and two sketches merge into
+one with the same guarantee. DataSketches' sketch is mutable; Vigil's mergeable values are not
+(a merge must never change its inputs), so every :class:`QuantileSketch` owns a private sketch
+that nobody else holds, and ``update``/``merge`` work on a copy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from datasketches import kll_doubles_sketch
+
+from vigil.core import ConfigError, IncompatibleSpecError, SchemaError, SerializationError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def smallest_kll_k(max_rank_error: float) -> int:
+    """The smallest KLL ``k`` whose single-quantile normalized rank error is <= the target."""
+    if not 0.0 < max_rank_error < 1.0:
+        raise ConfigError(f"rank error target must be in (0, 1), got {max_rank_error!r}")
+    k = 8
+    while kll_doubles_sketch.get_normalized_rank_error(k, False) > max_rank_error:
+        k += 1
+    return k
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class QuantileSketch:
+    """Immutable KLL quantile sketch over finite doubles.
+
+    Ranks and CDFs are inclusive: ``rank(x)`` is the estimated fraction of values ``<= x``.
+    Quantiles of an empty sketch, and its ``min``/``max``, are NaN.
+    """
+
+    _sketch: kll_doubles_sketch
+
+    def __post_init__(self) -> None:
+        # A query sorts KLL's level 0 in place and flips a flag in the serialized form; sorting
+        # up front keeps the bytes of equal sketches equal, before and after any query.
+        if not self._sketch.is_empty():
+            self._sketch.get_quantile(0.5)
+
+    @classmethod
+    def empty(cls, k: int) -> QuantileSketch:
+        if not 8 <= k <= 65535:
+            raise ConfigError(f"KLL k must be in [8, 65535], got {k!r}")
+        return cls(_sketch=kll_doubles_sketch(k))
+
+    def _copy(self) -> kll_doubles_sketch:
+        # Cheap next to the work around it: a KLL sketch is a few kB at most.
+        return kll_doubles_sketch.deserialize(self._sketch.serialize())
+
+    @property
+    def k(self) -> int:
+        return int(self._sketch.k)
+
+    @property
+    def n(self) -> int:
+        return int(self._sketch.n)
+
+    @property
+    def min(self) -> float:
+        return math.nan if self._sketch.is_empty() else float(self._sketch.get_min_value())
+
+    @property
+    def max(self) -> float:
+        return math.nan if self._sketch.is_empty() else float(self._sketch.get_max_value())
+
+    @property
+    def normalized_rank_error(self) -> float:
+        """Single-quantile rank error (99% confidence) stated by DataSketches for this ``k``."""
+        return float(self._sketch.normalized_rank_error(False))
+
+    def update(self, values: npt.ArrayLike) -> QuantileSketch:
+        """A sketch that has also seen ``values`` (all finite; raise otherwise)."""
+        array = np.ascontiguousarray(values, dtype=np.float64).ravel()
+        if array.size == 0:
+            return self
+        if not bool(np.isfinite(array).all()):
+            bad = int((~np.isfinite(array)).sum())
+            raise SchemaError(
+                f"QuantileSketch.update got {bad} non-finite values; count and drop them first"
+            )
+        sketch = self._copy()
+        sketch.update(array)
+        return QuantileSketch(_sketch=sketch)
+
+    def merge(self, other: QuantileSketch) -> QuantileSketch:
+        """The sketch of both streams; neither input changes."""
+        if other.k != self.k:
+            raise IncompatibleSpecError(f"cannot merge KLL sketches of k={self.k} and k={other.k}")
+        if other._sketch.is_empty():
+            return self
+        if self._sketch.is_empty():
+            return other
+        sketch = self._copy()
+        sketch.merge(other._sketch)
+        return QuantileSketch(_sketch=sketch)
+
+    def quantile(self, q: float) -> float:
+        return float(self.quantiles(np.asarray([q]))[0])
+
+    def quantiles(self, qs: npt.ArrayLike) -> FloatArray:
+        ranks = np.asarray(qs, dtype=np.float64).ravel()
+        if ranks.size and (not bool(np.all((ranks >= 0.0) & (ranks <= 1.0)))):
+            raise ConfigError(f"quantiles must be in [0, 1], got {ranks.tolist()!r}")
+        if self._sketch.is_empty():
+            return np.full(ranks.size, np.nan)
+        return np.asarray(self._sketch.get_quantiles(ranks.tolist(), True), dtype=np.float64)
+
+    def cdf(self, points: npt.ArrayLike) -> FloatArray:
+        """Estimated fraction of values ``<= p`` for each point (any order, repeats allowed)."""
+        array = np.asarray(points, dtype=np.float64).ravel()
+        if self._sketch.is_empty():
+            return np.full(array.size, np.nan)
+        if array.size == 0:
+            return np.zeros(0)
+        # DataSketches wants strictly increasing split points: sort, dedupe, map back.
+        unique, inverse = np.unique(array, return_inverse=True)
+        fractions = np.asarray(self._sketch.get_cdf(unique.tolist(), True), dtype=np.float64)
+        return fractions[:-1][inverse]
+
+    def rank(self, x: float) -> float:
+        return float(self.cdf(np.asarray([x]))[0])
+
+    def to_bytes(self) -> bytes:
+        return bytes(self._sketch.serialize())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> QuantileSketch:
+        try:
+            sketch = kll_doubles_sketch.deserialize(data)
+        except (RuntimeError, ValueError) as err:
+            raise SerializationError(f"corrupt KLL sketch bytes: {err}") from err
+        return cls(_sketch=sketch)
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QuantileSketch):
+            return NotImplemented
+        return self.to_bytes() == other.to_bytes()
+
+    def __repr__(self) -> str:
+        return f"QuantileSketch(k={self.k}, n={self.n}, min={self.min}, max={self.max})"

@@ -1,1 +1,48 @@
-"""Vigil's detect layer."""
+"""Vigil's detect layer: health series in, scored and flagged steps with their evidence out.
+
+The lifecycle (``fit``, ``score``, ``infer_threshold``, ``predict``) is the :class:`Detector`
+protocol in ``base``; per-series band detectors share :class:`IntervalDetector`; the named
+detectors are the plain dict :data:`DETECTORS`.
+"""
+
+from vigil.detect.base import Anomaly, Detection, Detector, Scores
+from vigil.detect.fakes import ThresholdDetector
+from vigil.detect.interval import (
+    Band,
+    IntervalDetector,
+    check_fpr,
+    check_level,
+    flag,
+    scale_floor,
+    scores_from_band,
+    threshold_for_fpr,
+    z_for_level,
+)
+from vigil.detect.mad import RollingMAD
+from vigil.detect.registry import DETECTORS, make_detector
+from vigil.detect.seasonal import SeasonalZScore, hour_of_week
+from vigil.detect.zscore import RollingZScore, predictive_half_width
+
+__all__ = [
+    "DETECTORS",
+    "Anomaly",
+    "Band",
+    "Detection",
+    "Detector",
+    "IntervalDetector",
+    "RollingMAD",
+    "RollingZScore",
+    "Scores",
+    "SeasonalZScore",
+    "ThresholdDetector",
+    "check_fpr",
+    "check_level",
+    "flag",
+    "hour_of_week",
+    "make_detector",
+    "predictive_half_width",
+    "scale_floor",
+    "scores_from_band",
+    "threshold_for_fpr",
+    "z_for_level",
+]

@@ -46,7 +46,9 @@ class Scores:
         n = len(self.series)
         for name in ("score", "expected", "lower", "upper"):
             if getattr(self, name).shape != (n,):
-                raise ConfigError(f"scores.{name} has shape {getattr(self, name).shape}, need ({n},)")
+                raise ConfigError(
+                    f"scores.{name} has shape {getattr(self, name).shape}, need ({n},)"
+                )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

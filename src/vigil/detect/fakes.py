@@ -1,0 +1,48 @@
+"""A fake detector for tests: scores a step by its raw value.
+
+It needs no warm-up, is trivially causal and has no band, so tests of the harness and of
+scoring can reason about exactly which steps flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+
+from vigil.detect.base import Detection, Scores
+from vigil.detect.interval import flag, threshold_for_fpr
+from vigil.stats.series import Series
+
+
+class ThresholdDetector:
+    """Score = the value itself; flags values above ``threshold_`` (default: never)."""
+
+    name = "threshold"
+
+    def __init__(self, *, threshold: float = float("inf")) -> None:
+        self.threshold_ = threshold
+
+    def fit(self, history: Sequence[Series]) -> Self:
+        del history
+        return self
+
+    def score(self, series: Sequence[Series]) -> list[Scores]:
+        return [
+            Scores(
+                series=one,
+                score=one.values.astype(np.float64),
+                expected=np.full(len(one), np.nan),
+                lower=np.full(len(one), np.nan),
+                upper=np.full(len(one), np.nan),
+            )
+            for one in series
+        ]
+
+    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
+        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
+        return self
+
+    def predict(self, series: Sequence[Series]) -> list[Detection]:
+        return [flag(scores, self.threshold_) for scores in self.score(series)]

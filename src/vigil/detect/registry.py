@@ -1,0 +1,35 @@
+"""The detectors the bench and the pipeline can name: a plain dict from name to factory.
+
+Each factory builds a detector with its default settings. Read it to see what exists; add an
+entry with one line. Third-party detectors will come through entry points, not import-time
+registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vigil.core import ConfigError
+from vigil.detect.base import Detector
+from vigil.detect.mad import RollingMAD
+from vigil.detect.seasonal import SeasonalZScore
+from vigil.detect.zscore import RollingZScore
+
+DETECTORS: dict[str, Callable[[], Detector]] = {
+    # Statistical baselines.
+    "zscore": RollingZScore,
+    "mad": RollingMAD,
+    "seasonal": SeasonalZScore,
+    # --- Forecasting baselines (vigil.detect.forecasting): one line each below this marker. ---
+    # --- End of forecasting baselines. ---
+}
+
+
+def make_detector(name: str) -> Detector:
+    """Build the registered detector ``name``; an unknown name lists the known ones."""
+    try:
+        factory = DETECTORS[name]
+    except KeyError:
+        known = ", ".join(sorted(DETECTORS))
+        raise ConfigError(f"unknown detector {name!r}; known detectors: {known}") from None
+    return factory()

@@ -1,0 +1,114 @@
+"""The incident value: one problem, the anomalies that show it, and where it is in its life."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from vigil.core import ConfigError, SeriesKey
+from vigil.detect import Anomaly
+
+PLATFORM = "(platform)"
+"""The model name of platform-wide incidents (most models turned anomalous at once)."""
+
+
+class IncidentState(StrEnum):
+    OPEN = "open"
+    UPDATED = "updated"
+    RESOLVED = "resolved"
+
+
+class Verdict(StrEnum):
+    CONFIRMED = "confirmed"
+    FALSE_ALARM = "false_alarm"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    """A group of anomalies of one model (and version) that overlap in time.
+
+    ``id`` is derived from the model, version and start time, so re-running the same windows
+    yields the same ids (notifications are keyed on it and are never sent twice).
+    """
+
+    id: str
+    model: str
+    version: str
+    state: IncidentState
+    opened_at: datetime
+    updated_at: datetime
+    last_anomaly_at: datetime
+    resolved_at: datetime | None = None
+    severity: float
+    summary: str
+    anomalies: tuple[Anomaly, ...]
+    members: tuple[str, ...] = ()
+    """For a platform incident, the ids of the model incidents it stands for."""
+    downgraded: bool = False
+    """True when the version's share of traffic is below the configured minimum."""
+
+    def __post_init__(self) -> None:
+        if not self.anomalies:
+            raise ConfigError(f"incident {self.id!r} has no anomalies")
+        if self.resolved_at is not None and self.state is not IncidentState.RESOLVED:
+            raise ConfigError(f"incident {self.id!r} has resolved_at but state {self.state}")
+
+    @property
+    def series(self) -> tuple[SeriesKey, ...]:
+        """The distinct series implicated, most severe first."""
+        best: dict[SeriesKey, float] = {}
+        for anomaly in self.anomalies:
+            best[anomaly.key] = max(best.get(anomaly.key, 0.0), anomaly_weight(anomaly))
+        return tuple(sorted(best, key=lambda key: (-best[key], str(key))))
+
+    @property
+    def is_platform(self) -> bool:
+        return self.model == PLATFORM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feedback:
+    """An owner's verdict on an incident; stored as labels the deep detector can learn from."""
+
+    incident_id: str
+    verdict: Verdict
+    at: datetime
+    by: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedbackLabel:
+    """One labelled step of one series, derived from feedback on an incident."""
+
+    key: SeriesKey
+    timestamp: datetime
+    label: int
+
+
+def feedback_labels(incident: Incident, feedback: Feedback) -> list[FeedbackLabel]:
+    """Turn a verdict into point labels: 1 on every member anomaly when confirmed, else 0."""
+    if feedback.incident_id != incident.id:
+        raise ConfigError(f"feedback is for {feedback.incident_id!r}, not {incident.id!r}")
+    label = 1 if feedback.verdict is Verdict.CONFIRMED else 0
+    return [
+        FeedbackLabel(key=anomaly.key, timestamp=anomaly.timestamp, label=label)
+        for anomaly in incident.anomalies
+    ]
+
+
+def incident_id(model: str, version: str, opened_at: datetime) -> str:
+    """A short stable id: the same model, version and start always give the same id."""
+    digest = hashlib.sha256(f"{model}\0{version}\0{opened_at.isoformat()}".encode()).hexdigest()
+    return f"inc-{digest[:12]}"
+
+
+def anomaly_weight(anomaly: Anomaly) -> float:
+    """How much an anomaly matters: its severity, else its score, else 0 (never NaN)."""
+    for value in (anomaly.severity, anomaly.score):
+        if math.isfinite(value):
+            return value
+    return 0.0

@@ -1,1 +1,25 @@
-"""Vigil's report layer."""
+"""Reports: holistic per-model HTML with embedded PNG charts, and a digest across models.
+
+Takes values (incidents, series, bands, drift tables) and returns HTML and text; the pipeline
+decides what goes in. Nothing here reads the store or the network.
+"""
+
+from vigil.report.charts import chart_png, heatmap_png
+from vigil.report.content import Chart, DriftTable, IncidentEvidence, Light, ModelReport
+from vigil.report.lights import family_lights
+from vigil.report.render import ImageMode, RenderedReport, render_digest, render_model_report
+
+__all__ = [
+    "Chart",
+    "DriftTable",
+    "ImageMode",
+    "IncidentEvidence",
+    "Light",
+    "ModelReport",
+    "RenderedReport",
+    "chart_png",
+    "family_lights",
+    "heatmap_png",
+    "render_digest",
+    "render_model_report",
+]

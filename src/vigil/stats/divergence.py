@@ -192,6 +192,7 @@ def ks_statistic(
     n_current: float,
     n_reference: float,
     sketch_error: float = math.nan,
+    p_value_n: tuple[float, float] | None = None,
 ) -> Divergence:
     """Two-sample KS statistic from both CDFs evaluated on one common grid of points.
 
@@ -199,7 +200,8 @@ def ks_statistic(
     more than the sketch error between neighbours; then the maximum over the grid is within
     ``sketch_error`` (the sum of both sketches' rank errors plus that spacing) of the raw-sample
     statistic. The p-value is asymptotic (as ``ks_2samp(method="asymp")``) and, like everything
-    from sketches, approximate.
+    from sketches, approximate; ``p_value_n`` overrides the sample sizes it uses (a sketch's
+    evidence is capped by its resolution, see :func:`vigil.stats.column_drift.resolvable_n`).
     """
     f_cur = np.asarray(cdf_current, dtype=np.float64)
     f_ref = np.asarray(cdf_reference, dtype=np.float64)
@@ -208,7 +210,8 @@ def ks_statistic(
     if n_current <= 0 or n_reference <= 0 or f_cur.size == 0:
         return _empty("ks", max(n_current, 0.0), max(n_reference, 0.0))
     value = float(np.clip(np.max(np.abs(f_cur - f_ref)), 0.0, 1.0))
-    effective_n = n_current * n_reference / (n_current + n_reference)
+    n_a, n_b = p_value_n if p_value_n is not None else (n_current, n_reference)
+    effective_n = n_a * n_b / (n_a + n_b)
     p_value = float(np.clip(scipy_stats.kstwo.sf(value, max(1, round(effective_n))), 0.0, 1.0))
     return Divergence(
         statistic="ks",

@@ -1,0 +1,185 @@
+"""``JsonLinesSink``: rotated JSON-lines files in the Hive layout the ingest readers walk.
+
+Records land in ``root/model=M/version=V/date=YYYY-MM-DD/hour=HH/part-<uuid>.jsonl``, the folder
+chosen from each record's own timestamp (UTC), so a record logged at 10:59:59.9 and flushed after
+11:00 still sits in ``hour=10``. Partition values are percent-encoded (``/`` -> ``%2F``) so any
+model name is one safe folder name.
+
+A file is written as ``part-<uuid>.jsonl.tmp`` and renamed to ``.jsonl`` when it is finished:
+readers (which pick ``*.jsonl``) never see a file that is still growing, so never a half line.
+A file is finished when it reaches ``rotate_bytes``, when it is ``rotate_seconds`` old, when a
+later hour of the same model version starts, or when the sink is closed. After a crash the
+``.tmp`` files hold whole lines except perhaps the last one; rename them to recover the data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote, unquote
+
+from vigil.core import ConfigError, SchemaError
+
+# (model, version, "YYYY-MM-DD", "HH")
+Partition = tuple[str, str, str, str]
+
+# The key order RecordEncoder writes; anything else falls back to a full json parse.
+_FAST_PARTITION = re.compile(
+    rb'\{"model":"([^"\\]*)","version":"([^"\\]*)","timestamp":"(\d{4}-\d\d-\d\d)T(\d\d):'
+    rb'\d\d:\d\d(?:\.\d+)?Z"'
+)
+
+
+def partition_of(line: bytes) -> Partition:
+    """The Hive partition of one JSON line: model, version, UTC date and hour of its timestamp."""
+    fast = _FAST_PARTITION.match(line)
+    if fast is not None:
+        model, version, date, hour = (group.decode() for group in fast.groups())
+        return model, version, date, hour
+    try:
+        record = json.loads(line)
+    except ValueError as err:
+        raise SchemaError(f"line is not JSON ({err}): {line[:200]!r}") from err
+    if not isinstance(record, dict):
+        raise SchemaError(f"line is not a JSON object: {line[:200]!r}")
+    model, version, stamp = record.get("model"), record.get("version", ""), record.get("timestamp")
+    if not isinstance(model, str) or not model or not isinstance(version, str):
+        raise SchemaError(f"line needs a non-empty string model and string version: {line[:200]!r}")
+    moment = _parse_timestamp(stamp, line)
+    return model, version, moment.strftime("%Y-%m-%d"), moment.strftime("%H")
+
+
+def _parse_timestamp(stamp: object, line: bytes) -> datetime:
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        return datetime.fromtimestamp(stamp, UTC)
+    if isinstance(stamp, str):
+        try:
+            moment = datetime.fromisoformat(stamp)
+        except ValueError as err:
+            raise SchemaError(f"timestamp {stamp!r} is not ISO 8601: {line[:200]!r}") from err
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    raise SchemaError(f"timestamp {stamp!r} needs ISO 8601 with a zone or epoch seconds")
+
+
+def partition_path(partition: Partition) -> Path:
+    """The folder of a partition, relative to the sink root."""
+    model, version, date, hour = partition
+    return Path(
+        f"model={quote(model, safe='')}", f"version={quote(version, safe='')}",
+        f"date={date}", f"hour={hour}",
+    )  # fmt: skip
+
+
+def partition_value(folder_name: str) -> str:
+    """Inverse of the encoding in :func:`partition_path`: ``"model=a%2Fb"`` -> ``"a/b"``."""
+    return unquote(folder_name.partition("=")[2])
+
+
+@dataclass(slots=True, kw_only=True)
+class _OpenPart:
+    temporary: Path
+    file: BinaryIO
+    opened_at: float
+    size: int = 0
+
+
+class JsonLinesSink:
+    """Appends lines to Hive-partitioned files under ``root`` and rotates them (see module doc).
+
+    ``clock`` (monotonic seconds) only times ``rotate_seconds``; partitions come from the records.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        rotate_bytes: int = 64 * 1024 * 1024,
+        rotate_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rotate_bytes < 1:
+            raise ConfigError(f"rotate_bytes must be at least 1, got {rotate_bytes!r}")
+        if not rotate_seconds > 0:
+            raise ConfigError(f"rotate_seconds must be positive, got {rotate_seconds!r}")
+        self.root = Path(root)
+        self._rotate_bytes = rotate_bytes
+        self._rotate_seconds = rotate_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._open: dict[Partition, _OpenPart] = {}
+        self._pid = os.getpid()
+        self.files_finished = 0
+
+    def write(self, lines: list[bytes]) -> None:
+        """Append whole lines; every line is checked before any byte is written."""
+        groups: dict[Partition, list[bytes]] = {}
+        for line in lines:
+            if not line.endswith(b"\n"):
+                line = line + b"\n"  # noqa: PLW2901 - a line must end where the next begins
+            groups.setdefault(partition_of(line), []).append(line)
+        with self._lock:
+            self._forget_parent_files()
+            for partition, group in groups.items():
+                part = self._open.get(partition) or self._open_part(partition)
+                data = b"".join(group)
+                part.file.write(data)
+                part.file.flush()
+                part.size += len(data)
+                if part.size >= self._rotate_bytes:
+                    self._finish(partition)
+            self._finish_superseded_hours(groups)
+            self._finish_old_files()
+
+    def close(self) -> None:
+        """Finish (rename) every open file."""
+        with self._lock:
+            self._forget_parent_files()
+            for partition in list(self._open):
+                self._finish(partition)
+
+    def _open_part(self, partition: Partition) -> _OpenPart:
+        folder = self.root / partition_path(partition)
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f"part-{uuid.uuid4().hex}.jsonl.tmp"
+        part = _OpenPart(temporary=temporary, file=temporary.open("ab"), opened_at=self._clock())
+        self._open[partition] = part
+        return part
+
+    def _finish(self, partition: Partition) -> None:
+        part = self._open.pop(partition)
+        part.file.close()
+        final = part.temporary.with_suffix("")  # drops ".tmp"
+        os.replace(part.temporary, final)
+        self.files_finished += 1
+
+    def _finish_superseded_hours(self, written: dict[Partition, list[bytes]]) -> None:
+        latest: dict[tuple[str, str], tuple[str, str]] = {}
+        for model, version, date, hour in written:
+            key = (model, version)
+            latest[key] = max(latest.get(key, (date, hour)), (date, hour))
+        for partition in list(self._open):
+            newest = latest.get(partition[:2])
+            if newest is not None and partition[2:] < newest:
+                self._finish(partition)
+
+    def _finish_old_files(self) -> None:
+        now = self._clock()
+        for partition, part in list(self._open.items()):
+            if now - part.opened_at >= self._rotate_seconds:
+                self._finish(partition)
+
+    def _forget_parent_files(self) -> None:
+        """In a forked child, leave the parent's open files to the parent."""
+        if os.getpid() != self._pid:
+            self._open = {}
+            self._pid = os.getpid()

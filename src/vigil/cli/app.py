@@ -21,6 +21,11 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(train_app, name="train")
 
+from vigil.cli import detection_commands  # noqa: E402  (light: imports happen inside commands)
+
+simulate_app.command("series")(detection_commands.simulate_series)
+bench_app.command("detect")(detection_commands.bench_detect)
+
 
 @app.command()
 def version() -> None:

@@ -1,0 +1,218 @@
+"""``vigil bench detect``: every named detector on a labeled data set, scored the same way.
+
+The harness is the only place labels meet detectors, so it is where honesty is decided:
+
+- **Fit and calibration data** are each series' probationary prefix (NAB's rule: the first
+  ``min(15%, 750)`` steps). A detector is fit on that prefix, then scores the whole series
+  causally. The threshold is the ``1 - fpr`` quantile of the *prefix* scores pooled over all
+  series of the data set. Labels never reach ``fit`` or the threshold, and nothing is tuned on
+  the series being scored.
+- **Scores** count only steps after the prefix (see :mod:`vigil.detect.scoring`).
+- **Time** is the wall time of fit + score over all series, run on ``workers`` processes.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+
+from vigil.core import ConfigError
+from vigil.detect import DETECTORS, check_fpr, make_detector, threshold_for_fpr
+from vigil.detect.base import FloatArray
+from vigil.detect.labeled import LabeledDataset, load_dataset, write_labeled_csvs
+from vigil.detect.scoring import Tally, nab_probation, tally
+from vigil.detect.simulation import simulate_series
+from vigil.stats.series import Series
+
+SIMULATED_SEED = 20240601
+SIMULATED_COUNT = 48
+CALIBRATION = (
+    "fit + threshold on each series' unlabeled probationary prefix (first min(15%, 750) steps); "
+    "threshold = (1 - fpr) quantile of the pooled prefix scores; metrics on the rest"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectorResult:
+    """One detector's measured quality and cost on one data set."""
+
+    detector: str
+    tally: Tally
+    threshold: float
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.tally
+        return {
+            "detector": self.detector,
+            "precision": _number(t.precision),
+            "recall": _number(t.recall),
+            "f1": _number(t.f1),
+            "nab_standard": _number(t.nab("standard")),
+            "nab_low_fp": _number(t.nab("low_fp")),
+            "nab_low_fn": _number(t.nab("low_fn")),
+            "point_precision": _number(t.point_precision),
+            "point_recall": _number(t.point_recall),
+            "point_f1": _number(t.point_f1),
+            "events": t.events,
+            "detected": t.detected,
+            "false_events": t.false_events,
+            "mean_delay_steps": _number(t.mean_delay_steps),
+            "threshold": _number(self.threshold),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def resolve_dataset(spec: str, scratch: Path) -> LabeledDataset:
+    """``"simulated"`` (generated into ``scratch`` with a fixed seed, then loaded) or a path."""
+    if spec == "simulated":
+        write_labeled_csvs(simulate_series(seed=SIMULATED_SEED, count=SIMULATED_COUNT), scratch)
+        loaded = load_dataset(scratch)
+        return LabeledDataset(name="simulated", form="simulated", series=loaded.series)
+    return load_dataset(Path(spec))
+
+
+def parse_detectors(spec: str | None) -> list[str]:
+    """Comma-separated detector names (default: all registered), checked against the registry."""
+    names = list(DETECTORS) if not spec else [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DETECTORS]
+    if unknown or not names:
+        raise ConfigError(
+            f"unknown detector(s) {unknown or spec!r}; "
+            f"known detectors: {', '.join(sorted(DETECTORS))}"
+        )
+    return names
+
+
+def bench_detectors(
+    dataset: LabeledDataset,
+    detectors: Sequence[str],
+    *,
+    fpr: float = 0.01,
+    tolerance: int = 3,
+    workers: int = 2,
+) -> list[DetectorResult]:
+    """Fit, calibrate, score and judge each detector on ``dataset`` (see the module docstring)."""
+    check_fpr(fpr)
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers!r}")
+    items = [(one.series, nab_probation(len(one.series))) for one in dataset.series]
+    if not items:
+        raise ConfigError(f"data set {dataset.name!r} has no series")
+    results = []
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        for name in detectors:
+            started = perf_counter()
+            task = partial(_fit_and_score, name)
+            scored = list(pool.map(task, items) if pool else map(task, items))
+            seconds = perf_counter() - started
+            results.append(_judge(name, dataset, items, scored, fpr, tolerance, seconds))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return results
+
+
+def _fit_and_score(name: str, item: tuple[Series, int]) -> FloatArray:
+    series, probation = item
+    detector = make_detector(name)
+    detector.fit([series.slice(0, probation)])
+    return detector.score([series])[0].score
+
+
+def _judge(
+    name: str,
+    dataset: LabeledDataset,
+    items: list[tuple[Series, int]],
+    scored: list[FloatArray],
+    fpr: float,
+    tolerance: int,
+    seconds: float,
+) -> DetectorResult:
+    prefixes = [score[:probation] for score, (_, probation) in zip(scored, items, strict=True)]
+    try:
+        threshold = threshold_for_fpr(prefixes, fpr)
+    except ConfigError:
+        threshold = math.inf  # no scorable calibration step: the detector never flags
+    total = Tally()
+    for one, score, (_, probation) in zip(dataset.series, scored, items, strict=True):
+        flags = np.nan_to_num(score, nan=-np.inf) > threshold
+        total = total + tally(
+            one.labels, one.windows, flags, probation=probation, tolerance=tolerance
+        )
+    return DetectorResult(detector=name, tally=total, threshold=threshold, seconds=seconds)
+
+
+def run_bench(
+    spec: str, detectors: str | None, *, fpr: float, tolerance: int, workers: int
+) -> tuple[LabeledDataset, list[DetectorResult]]:
+    """Resolve the data set and detectors, then :func:`bench_detectors`."""
+    names = parse_detectors(detectors)
+    with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
+        dataset = resolve_dataset(spec, Path(scratch))
+    results = bench_detectors(dataset, names, fpr=fpr, tolerance=tolerance, workers=workers)
+    return dataset, results
+
+
+def report_json(
+    dataset: LabeledDataset, results: Sequence[DetectorResult], fpr: float
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset.name,
+        "series": len(dataset.series),
+        "rows": sum(len(s.series) for s in dataset.series),
+        "events": results[0].tally.events if results else 0,
+        "merged_duplicate_rows": sum(s.merged_duplicates for s in dataset.series),
+        "missing_values": sum(s.missing_values for s in dataset.series),
+        "calibration": CALIBRATION,
+        "fpr": fpr,
+        "results": [r.to_json() for r in results],
+    }
+
+
+def format_table(results: Sequence[DetectorResult], *, wide: bool = False) -> str:
+    """A Markdown table: Algorithm | Precision | Recall | F1 | NAB | Time (and more if ``wide``)."""
+    head = ["Algorithm", "Precision", "Recall", "F1", "NAB", "Time"]
+    if wide:
+        head += ["NAB low-FP", "NAB low-FN", "Point P", "Point R", "Point F1", "Delay", "FP events"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        t = r.tally
+        cells = [
+            r.detector,
+            _fmt(t.precision),
+            _fmt(t.recall),
+            _fmt(t.f1),
+            _fmt(t.nab("standard"), 1),
+            f"{r.seconds:.1f} s",
+        ]
+        if wide:
+            cells += [
+                _fmt(t.nab("low_fp"), 1),
+                _fmt(t.nab("low_fn"), 1),
+                _fmt(t.point_precision),
+                _fmt(t.point_recall),
+                _fmt(t.point_f1),
+                _fmt(t.mean_delay_steps, 1),
+                str(t.false_events),
+            ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else round(value, 4)

@@ -202,3 +202,14 @@ class LogHistogram:
             and np.array_equal(self.indices, other.indices)
             and np.array_equal(self.bucket_counts, other.bucket_counts)
         )
+
+
+def histograms_by_group(
+    values: npt.NDArray[np.float64], groups: npt.NDArray[np.integer], n_groups: int, ratio: float
+) -> list[LogHistogram]:
+    """One histogram per group code ``0..n_groups-1`` (e.g. per host), in one sort and split."""
+    order = np.argsort(groups, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(groups, minlength=n_groups))])
+    ordered = values[order]
+    empty = LogHistogram.empty(ratio)
+    return [empty.update(ordered[bounds[group] : bounds[group + 1]]) for group in range(n_groups)]

@@ -89,7 +89,8 @@ class QuantileSketch:
                 f"QuantileSketch.update got {bad} non-finite values; count and drop them first"
             )
         sketch = self._copy()
-        sketch.update(array)
+        # The binding only accepts writable arrays (arrow-backed ones are read-only).
+        sketch.update(array if array.flags.writeable else array.copy())
         return QuantileSketch(_sketch=sketch)
 
     def merge(self, other: QuantileSketch) -> QuantileSketch:

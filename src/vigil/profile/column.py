@@ -1,0 +1,159 @@
+"""``ColumnProfile``: every statistic Vigil keeps about one feature, output, latency or label.
+
+A column mixes value kinds from row to row (see :class:`vigil.ingest.Column`), and each kind
+feeds different sketches: finite numbers (bools as 0/1) feed moments and quantiles; strings and
+bools, as text, feed the frequent-items sketch; all values feed the distinct count. NaN, +-inf
+and nulls are counted, never sketched, so a rising NaN rate is visible rather than hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from vigil.core import ValueKind
+from vigil.ingest.batch import Column
+from vigil.profile.distinct import DistinctSketch
+from vigil.profile.frequent import FrequentItems
+from vigil.profile.histogram import LogHistogram
+from vigil.profile.moments import Moments
+from vigil.profile.quantiles import QuantileSketch
+from vigil.profile.spec import ProfileSpec
+
+FloatArray = npt.NDArray[np.float64]
+TYPE_NAMES = ("number", "string", "bool")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnProfile:
+    """Counts and sketches of one column over the rows of one profile.
+
+    ``present`` counts rows that mention the column (``rows - present`` is the absent count);
+    ``type_counts`` splits the non-null present values into number (NaN and inf included),
+    string and bool. ``histogram`` is kept for latency only.
+    """
+
+    present: int
+    nulls: int
+    nans: int
+    pos_inf: int
+    neg_inf: int
+    type_counts: Mapping[str, int]
+    moments: Moments
+    quantiles: QuantileSketch
+    distinct: DistinctSketch
+    frequent: FrequentItems
+    histogram: LogHistogram | None = None
+
+    @classmethod
+    def empty(cls, spec: ProfileSpec, *, with_histogram: bool = False) -> ColumnProfile:
+        return cls(
+            present=0,
+            nulls=0,
+            nans=0,
+            pos_inf=0,
+            neg_inf=0,
+            type_counts=dict.fromkeys(TYPE_NAMES, 0),
+            moments=Moments(),
+            quantiles=QuantileSketch.empty(spec.kll_k),
+            distinct=DistinctSketch.empty(spec.hll_lg_k),
+            frequent=FrequentItems.empty(spec.frequent_lg_max),
+            histogram=LogHistogram.empty(spec.latency_bucket_ratio) if with_histogram else None,
+        )
+
+    def merge(self, other: ColumnProfile) -> ColumnProfile:
+        histogram = self.histogram
+        if histogram is None or other.histogram is None:
+            histogram = histogram or other.histogram
+        else:
+            histogram = histogram.merge(other.histogram)
+        return ColumnProfile(
+            present=self.present + other.present,
+            nulls=self.nulls + other.nulls,
+            nans=self.nans + other.nans,
+            pos_inf=self.pos_inf + other.pos_inf,
+            neg_inf=self.neg_inf + other.neg_inf,
+            type_counts={
+                name: self.type_counts.get(name, 0) + other.type_counts.get(name, 0)
+                for name in TYPE_NAMES
+            },
+            moments=self.moments.merge(other.moments),
+            quantiles=self.quantiles.merge(other.quantiles),
+            distinct=self.distinct.merge(other.distinct),
+            frequent=self.frequent.merge(other.frequent),
+            histogram=histogram,
+        )
+
+
+def _split_finite(numbers: FloatArray) -> tuple[FloatArray, int, int, int]:
+    """The finite values, and the counts of NaN, +inf and -inf."""
+    finite = np.isfinite(numbers)
+    if bool(finite.all()):
+        return numbers, 0, 0, 0
+    nans = int(np.isnan(numbers).sum())
+    pos_inf = int((numbers == np.inf).sum())
+    return numbers[finite], nans, pos_inf, int(numbers.size - finite.sum()) - nans - pos_inf
+
+
+def profile_column(column: Column, spec: ProfileSpec) -> ColumnProfile:
+    """Profile one feature or output column (all its rows)."""
+    kind_counts = np.bincount(column.kinds.view(np.uint8), minlength=len(ValueKind))
+    number_rows = int(kind_counts[ValueKind.NUMBER])
+    bool_rows = int(kind_counts[ValueKind.BOOL])
+    string_rows = int(kind_counts[ValueKind.STRING])
+    if number_rows + bool_rows == len(column):
+        numbers = column.numbers
+    else:
+        kinds = column.kinds
+        numbers = column.numbers[(kinds == ValueKind.NUMBER) | (kinds == ValueKind.BOOL)]
+    finite, nans, pos_inf, neg_inf = _split_finite(numbers)
+    distinct = DistinctSketch.empty(spec.hll_lg_k).update(finite)
+    frequent = FrequentItems.empty(spec.frequent_lg_max)
+    if string_rows + bool_rows:
+        frequent = frequent.update(column.texts)
+    if string_rows:
+        texts = column.texts
+        if bool_rows:
+            texts = texts.filter(pa.array(column.kinds == ValueKind.STRING))
+        distinct = distinct.update(texts.unique())
+    return ColumnProfile(
+        present=len(column) - int(kind_counts[ValueKind.ABSENT]),
+        nulls=int(kind_counts[ValueKind.NULL]),
+        nans=nans,
+        pos_inf=pos_inf,
+        neg_inf=neg_inf,
+        type_counts={"number": number_rows, "string": string_rows, "bool": bool_rows},
+        moments=Moments.of(finite),
+        quantiles=QuantileSketch.empty(spec.kll_k).update(finite),
+        distinct=distinct,
+        frequent=frequent,
+    )
+
+
+def profile_measurements(
+    values: pa.Array | pa.ChunkedArray, spec: ProfileSpec, *, with_histogram: bool = False
+) -> ColumnProfile:
+    """Profile a nullable float column of the batch meta (latency, label); null means absent."""
+    present_values = values.drop_null()
+    numbers = np.asarray(present_values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    finite, nans, pos_inf, neg_inf = _split_finite(numbers)
+    histogram = None
+    if with_histogram:
+        histogram = LogHistogram.empty(spec.latency_bucket_ratio).update(finite)
+    return ColumnProfile(
+        present=int(numbers.size),
+        nulls=0,
+        nans=nans,
+        pos_inf=pos_inf,
+        neg_inf=neg_inf,
+        type_counts={"number": int(numbers.size), "string": 0, "bool": 0},
+        moments=Moments.of(finite),
+        quantiles=QuantileSketch.empty(spec.kll_k).update(finite),
+        distinct=DistinctSketch.empty(spec.hll_lg_k).update(finite),
+        frequent=FrequentItems.empty(spec.frequent_lg_max),
+        histogram=histogram,
+    )

@@ -1,0 +1,145 @@
+"""``DistinctSketch``: a HyperLogLog distinct count written in numpy.
+
+Why not DataSketches' ``hll_sketch``? Its Python binding takes one value per ``update`` call, and
+a numeric feature can hold a million distinct values an hour: a Python loop over them would cost
+more than all the other statistics together. Here a whole column is hashed with pandas'
+vectorized ``hash_array`` (SipHash) for strings and a MurmurHash3 finaliser for numbers, the top
+``lg_k`` bits pick a register, the leading-zero count of the remaining bits (+1) is the rank, and
+``np.maximum.at`` keeps each register's maximum. Merging is the elementwise maximum, so it is
+exact, associative and commutative.
+
+The estimate is the standard HLL estimator ``alpha_m m^2 / sum(2^-M[j])`` with linear counting
+``m ln(m / V)`` below ``2.5 m`` (``V`` empty registers); a 64-bit hash needs no large-range
+correction. Its relative standard error is ``1.04 / sqrt(2**lg_k)``: 1.6% at the default
+``lg_k = 12`` (4 KiB of registers). Numbers and strings hash differently, so ``1`` and ``"1"``
+count as two values; a bool counts as the number 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from pandas.util import hash_array
+
+from vigil.core import ConfigError, IncompatibleSpecError, SerializationError
+
+UInt64Array = npt.NDArray[np.uint64]
+Int8Array = npt.NDArray[np.int8]
+
+_MIN_LG_K, _MAX_LG_K = 4, 18
+
+
+def hash_numbers(values: npt.NDArray[np.float64]) -> UInt64Array:
+    """64-bit hashes of finite numbers; ``-0.0`` and ``0.0`` hash alike.
+
+    MurmurHash3's 64-bit finaliser applied in place to the float bits: the same kind of mixer
+    pandas' ``hash_array`` applies to numbers, at half its cost (no extra dtype copy), which
+    matters on the profiling hot path (one hash per number per column).
+    """
+    hashes = (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64)
+    hashes ^= hashes >> np.uint64(33)
+    hashes *= np.uint64(0xFF51AFD7ED558CCD)
+    hashes ^= hashes >> np.uint64(33)
+    hashes *= np.uint64(0xC4CEB9FE1A85EC53)
+    hashes ^= hashes >> np.uint64(33)
+    return hashes
+
+
+def hash_strings(values: pa.Array) -> UInt64Array:
+    """64-bit hashes of the non-null strings of an arrow array."""
+    texts = values.drop_null().to_numpy(zero_copy_only=False)
+    if texts.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return np.asarray(hash_array(texts, categorize=False), dtype=np.uint64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DistinctSketch:
+    """Immutable HyperLogLog sketch with ``2**lg_k`` int8 registers."""
+
+    lg_k: int
+    registers: Int8Array
+
+    def __post_init__(self) -> None:
+        if not _MIN_LG_K <= self.lg_k <= _MAX_LG_K:
+            raise ConfigError(f"HLL lg_k must be in [{_MIN_LG_K}, {_MAX_LG_K}], got {self.lg_k!r}")
+        if self.registers.shape != (1 << self.lg_k,) or self.registers.dtype != np.int8:
+            raise ConfigError(
+                f"HLL of lg_k={self.lg_k} needs {1 << self.lg_k} int8 registers, got "
+                f"{self.registers.shape} {self.registers.dtype}"
+            )
+
+    @classmethod
+    def empty(cls, lg_k: int) -> DistinctSketch:
+        if not _MIN_LG_K <= lg_k <= _MAX_LG_K:
+            raise ConfigError(f"HLL lg_k must be in [{_MIN_LG_K}, {_MAX_LG_K}], got {lg_k!r}")
+        return cls(lg_k=lg_k, registers=np.zeros(1 << lg_k, dtype=np.int8))
+
+    @property
+    def relative_standard_error(self) -> float:
+        return 1.04 / math.sqrt(1 << self.lg_k)
+
+    def update(self, values: npt.NDArray[np.float64] | pa.Array) -> DistinctSketch:
+        """A sketch that has also seen ``values``: finite numbers (numpy) or strings (arrow)."""
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            return self.update_hashes(hash_strings(values))
+        return self.update_hashes(hash_numbers(values))
+
+    def update_hashes(self, hashes: UInt64Array) -> DistinctSketch:
+        """A sketch that has also seen the values with these 64-bit hashes."""
+        if hashes.size == 0:
+            return self
+        registers = self.registers.copy()
+        index = (hashes >> np.uint64(64 - self.lg_k)).astype(np.intp)
+        # Rank from the low bits; 52 of them fit a float64 exactly, and its exponent field is
+        # then the bit length: no Python loop, no clz instruction needed.
+        # The top 16 bits of a float64 are sign (0 here) and the biased exponent; reading them
+        # as uint16 keeps the arithmetic on a quarter of the memory.
+        bits = min(64 - self.lg_k, 52)
+        rest = (hashes & np.uint64((1 << bits) - 1)).astype(np.float64)
+        exponent = (rest.view(np.uint16)[3::4] >> np.uint16(4)).astype(np.int16)
+        # bit_length = exponent - 1022 for rest > 0 (exponent 0 for rest == 0, clipped below).
+        rank = np.minimum(np.int16(bits + 1022 + 1) - exponent, np.int16(bits + 1))
+        rank = rank.astype(np.int8)
+        np.maximum.at(registers, index, rank)
+        return DistinctSketch(lg_k=self.lg_k, registers=registers)
+
+    def merge(self, other: DistinctSketch) -> DistinctSketch:
+        if other.lg_k != self.lg_k:
+            raise IncompatibleSpecError(
+                f"cannot merge HLL sketches of lg_k={self.lg_k} and lg_k={other.lg_k}"
+            )
+        return DistinctSketch(lg_k=self.lg_k, registers=np.maximum(self.registers, other.registers))
+
+    def estimate(self) -> float:
+        m = float(1 << self.lg_k)
+        alpha = {16: 0.673, 32: 0.697, 64: 0.709}.get(int(m), 0.7213 / (1.0 + 1.079 / m))
+        raw = alpha * m * m / float(np.sum(np.exp2(-self.registers.astype(np.float64))))
+        empty = int(np.count_nonzero(self.registers == 0))
+        if raw <= 2.5 * m and empty:
+            return m * math.log(m / empty)
+        return raw
+
+    def to_bytes(self) -> bytes:
+        return bytes([self.lg_k]) + self.registers.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DistinctSketch:
+        if not data or len(data) != 1 + (1 << data[0]) or not _MIN_LG_K <= data[0] <= _MAX_LG_K:
+            raise SerializationError(f"corrupt HLL bytes ({len(data)} bytes)")
+        return cls(lg_k=data[0], registers=np.frombuffer(data, dtype=np.int8, offset=1).copy())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DistinctSketch):
+            return NotImplemented
+        return self.lg_k == other.lg_k and np.array_equal(self.registers, other.registers)
+
+    def __hash__(self) -> int:
+        return hash(self.to_bytes())
+
+    def __repr__(self) -> str:
+        return f"DistinctSketch(lg_k={self.lg_k}, estimate={self.estimate():.1f})"

@@ -1,0 +1,117 @@
+"""``FrequentItems``: the most frequent strings of a column, with counts that survive merges.
+
+Wraps DataSketches' ``frequent_strings_sketch`` (Misra-Gries with a map of at most ``2**lg_max``
+items; an estimate is off by at most ``epsilon * total`` with ``epsilon = 3.5 / 2**lg_max``).
+Its Python binding takes one item per call, so a column is first counted with arrow's
+``value_counts`` and each distinct value is fed once with its count as weight. For columns with
+very many distinct values only the ``4 * 2**lg_max`` most frequent are fed: any value left out
+occurs at most ``total / (4 * 2**lg_max)`` times, below the sketch's own error, and the true
+total is kept in :attr:`FrequentItems.total` regardless.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from datasketches import frequent_items_error_type, frequent_strings_sketch
+
+from vigil.core import ConfigError, IncompatibleSpecError, SerializationError
+
+_TOTAL = struct.Struct("<BQ")  # lg_max, exact total
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class FrequentItems:
+    """Immutable heavy-hitters sketch over strings (bools arrive as ``"true"``/``"false"``)."""
+
+    lg_max: int
+    total: int
+    _sketch: frequent_strings_sketch
+
+    @classmethod
+    def empty(cls, lg_max: int) -> FrequentItems:
+        if not 3 <= lg_max <= 20:
+            raise ConfigError(f"frequent-items lg_max must be in [3, 20], got {lg_max!r}")
+        return cls(lg_max=lg_max, total=0, _sketch=frequent_strings_sketch(lg_max))
+
+    def _copy(self) -> frequent_strings_sketch:
+        return frequent_strings_sketch.deserialize(self._sketch.serialize())
+
+    @property
+    def epsilon(self) -> float:
+        """Worst error of an estimate, as a fraction of ``total``."""
+        return float(frequent_strings_sketch.get_epsilon_for_lg_size(self.lg_max))
+
+    def update(self, values: pa.Array | pa.ChunkedArray) -> FrequentItems:
+        """A sketch that has also seen the non-null strings of ``values``."""
+        counted = pc.value_counts(values)
+        counted = counted.filter(counted.field("values").is_valid())
+        return self.update_counts(
+            counted.field("values").to_pylist(),
+            np.asarray(counted.field("counts").to_numpy(zero_copy_only=False), dtype=np.int64),
+        )
+
+    def update_counts(self, items: list[str], counts: npt.NDArray[np.int64]) -> FrequentItems:
+        """A sketch that has also seen each of ``items`` ``counts[i]`` times."""
+        if len(items) != len(counts):
+            raise ConfigError(f"{len(items)} items but {len(counts)} counts")
+        if not items:
+            return self
+        order = np.argsort(-counts, kind="stable")[: 4 << self.lg_max]
+        sketch = self._copy()
+        for position in order.tolist():
+            sketch.update(items[position], int(counts[position]))
+        return FrequentItems(
+            lg_max=self.lg_max, total=self.total + int(counts.sum()), _sketch=sketch
+        )
+
+    def merge(self, other: FrequentItems) -> FrequentItems:
+        if other.lg_max != self.lg_max:
+            raise IncompatibleSpecError(
+                f"cannot merge frequent items of lg_max={self.lg_max} and {other.lg_max}"
+            )
+        if other.total == 0:
+            return self
+        if self.total == 0:
+            return other
+        sketch = self._copy()
+        sketch.merge(other._sketch)
+        return FrequentItems(lg_max=self.lg_max, total=self.total + other.total, _sketch=sketch)
+
+    def items(self) -> list[tuple[str, int]]:
+        """``(value, estimated count)`` pairs, most frequent first (ties by value)."""
+        rows = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
+        return sorted(((item, int(est)) for item, est, _, _ in rows), key=lambda r: (-r[1], r[0]))
+
+    def top_share(self) -> float:
+        """Share of ``total`` taken by the most frequent value (NaN when empty)."""
+        items = self.items()
+        return items[0][1] / self.total if items and self.total else float("nan")
+
+    def to_bytes(self) -> bytes:
+        return _TOTAL.pack(self.lg_max, self.total) + bytes(self._sketch.serialize())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FrequentItems:
+        try:
+            lg_max, total = _TOTAL.unpack_from(data, 0)
+            sketch = frequent_strings_sketch.deserialize(data[_TOTAL.size :])
+        except (struct.error, RuntimeError, ValueError) as err:
+            raise SerializationError(f"corrupt frequent-items bytes: {err}") from err
+        return cls(lg_max=lg_max, total=total, _sketch=sketch)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrequentItems):
+            return NotImplemented
+        return (self.lg_max, self.total, self.items()) == (other.lg_max, other.total, other.items())
+
+    def __hash__(self) -> int:
+        return hash((self.lg_max, self.total, tuple(self.items())))
+
+    def __repr__(self) -> str:
+        return f"FrequentItems(total={self.total}, top={self.items()[:3]})"

@@ -1,0 +1,323 @@
+"""Validation of one raw inference record (a dict decoded from JSON) against the record schema.
+
+The rules are those of :mod:`vigil.core.record`, made precise:
+
+- ``model``: required, a non-empty string. ``timestamp``: required, ISO 8601 *with* a zone or
+  epoch seconds (int/float); not before 1970, not more than one day after ``now``.
+- ``version`` (default ``""``), ``request_id``, ``host``: strings or absent/null.
+- ``event``: one of :class:`~vigil.core.EventKind` (default ``prediction``).
+- ``latency_ms``: a finite number >= 0, or absent/null. ``label``: a finite number (bools read
+  as 0/1), or absent/null.
+- ``features``: an object of number | string | bool | null. NaN and inf are *valid* numbers:
+  profiling counts them, and quarantining them would hide exactly what monitoring should see.
+- ``outputs``: an object of numbers (or null) or ranked lists of numbers; a list ``r`` becomes the
+  two numeric outputs ``r.top`` (its first element, NULL when empty) and ``r.length``.
+- ``tags``: an object of strings (a null tag is the same as no tag).
+- Unknown top-level keys are ignored: producers add fields over time, and refusing them would
+  make every schema change an outage. Strings over 64 kB anywhere are quarantined.
+
+The hot loop in :mod:`vigil.ingest.columns` calls :func:`normalize_record` once per row, so it is
+written for speed: exact ``type()`` checks first, a result tuple rather than an object.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vigil.core import ConfigError, EventKind
+
+MAX_STRING_BYTES = 64 * 1024
+"""Longest string value accepted anywhere in a record, in UTF-8 bytes."""
+
+DAY_US = 86_400_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_EVENTS = frozenset(kind.value for kind in EventKind)
+_EVENT_LIST = ", ".join(kind.value for kind in EventKind)
+_NUMBER_TYPES = (int, float)
+
+NormalRow = tuple[
+    str,  # model
+    str,  # version
+    int,  # timestamp, microseconds since the epoch (UTC)
+    str | None,  # request_id
+    str | None,  # host
+    str,  # event
+    float | None,  # latency_ms
+    float | None,  # label
+    Mapping[str, Any] | None,  # features
+    Mapping[str, Any] | None,  # outputs, ranked lists flattened
+    Mapping[str, Any] | None,  # tags
+]
+"""A valid record in the order the column builder appends it."""
+
+
+def now_to_us(now: datetime | None) -> int | None:
+    """``now`` as epoch microseconds; ``None`` disables the "too far in the future" check."""
+    if now is None:
+        return None
+    if now.tzinfo is None:
+        raise ConfigError(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime")
+    return (now - _EPOCH) // _ONE_US
+
+
+_SAFE_CHARS = MAX_STRING_BYTES // 4
+"""A string this long or shorter is under the byte limit whatever its characters."""
+
+
+def _too_long(text: str) -> bool:
+    return len(text) > _SAFE_CHARS and len(text.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def timestamp_us(value: object, now_us: int | None) -> int | str:
+    """Epoch microseconds of a record's timestamp, or the reason it is not acceptable."""
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return f"timestamp {_short(value)} is not ISO 8601 (e.g. 2026-11-20T14:03:11Z)"
+        if moment.tzinfo is None:
+            return f"timestamp has no time zone: {_short(value)} (add 'Z' or '+00:00')"
+        micros = (moment - _EPOCH) // _ONE_US
+    elif kind is int or kind is float or (isinstance(value, _NUMBER_TYPES) and kind is not bool):
+        seconds = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(seconds):
+            return f"timestamp {_short(value)} is not a finite number"
+        if abs(seconds) > 1e13:
+            return f"timestamp {_short(value)} is out of range (epoch seconds expected)"
+        micros = value * 1_000_000 if kind is int else round(seconds * 1e6)  # type: ignore[operator]
+    elif value is None:
+        return "missing field 'timestamp'"
+    else:
+        return f"timestamp must be an ISO 8601 string or epoch seconds, got {_short(value)}"
+    return check_timestamp_range(int(micros), value, now_us)
+
+
+def check_timestamp_range(micros: int, value: object, now_us: int | None) -> int | str:
+    """``micros`` when it is in [1970, now + 1 day], else the reason."""
+    if micros < 0:
+        return f"timestamp {_short(value)} is before 1970"
+    if now_us is not None and micros > now_us + DAY_US:
+        return (
+            f"timestamp {_short(value)} is more than 1 day in the future "
+            "(epoch seconds expected, not milliseconds)"
+        )
+    return micros
+
+
+def _optional_string_problem(name: str, value: object) -> str | None:
+    if type(value) is not str:
+        return f"field {name!r} must be a string, got {_short(value)}"
+    if _too_long(value):
+        return f"field {name!r} is a string over {MAX_STRING_BYTES} bytes"
+    return None
+
+
+def _model_problem(model: object) -> str | None:
+    if model is None:
+        return "missing field 'model'"
+    if type(model) is not str or not model:
+        return f"field 'model' must be a non-empty string, got {_short(model)}"
+    if _too_long(model):
+        return f"field 'model' is a string over {MAX_STRING_BYTES} bytes"
+    return None
+
+
+def _features_problem(features: object) -> str | None:
+    if type(features) is not dict and not isinstance(features, Mapping):
+        return f"field 'features' must be an object, got {_short(features)}"
+    for name, value in features.items():
+        if type(name) is not str:
+            return f"feature name {_short(name)} is not a string"
+        kind = type(value)
+        if kind is float or kind is int or kind is bool or value is None:
+            continue
+        if kind is str:
+            if len(value) > _SAFE_CHARS and _too_long(value):
+                return f"feature {name!r} is a string over {MAX_STRING_BYTES} bytes"
+            continue
+        if isinstance(value, Mapping | list | tuple):
+            what = "object" if isinstance(value, Mapping) else "list"
+            return f"feature {name!r} is a nested {what}; features must be number|string|bool|null"
+        if not isinstance(value, _NUMBER_TYPES):
+            return f"feature {name!r} has unsupported value {_short(value)}"
+    return None
+
+
+def _flatten_outputs(outputs: object) -> Mapping[str, Any] | str:
+    """Outputs with ranked lists replaced by ``name.top`` and ``name.length``, or a reason."""
+    if type(outputs) is not dict and not isinstance(outputs, Mapping):
+        return f"field 'outputs' must be an object, got {_short(outputs)}"
+    flat: dict[str, Any] | None = None
+    for name, value in outputs.items():
+        kind = type(value)
+        if kind is float or kind is int or value is None:
+            continue
+        if kind is list:
+            for element in value:
+                if type(element) not in _NUMBER_TYPES:
+                    return f"output {name!r} is a list holding {_short(element)}; expected numbers"
+            if flat is None:
+                flat = dict(outputs)
+            for suffix in (".top", ".length"):
+                if name + suffix in outputs:
+                    return f"output {name + suffix!r} collides with ranked list {name!r}"
+            del flat[name]
+            flat[name + ".top"] = float(value[0]) if value else None
+            flat[name + ".length"] = len(value)
+        elif kind is not bool and isinstance(value, _NUMBER_TYPES):
+            continue
+        else:
+            return (
+                f"output {name!r} must be a number or a ranked list of numbers, got {_short(value)}"
+            )
+    return outputs if flat is None else flat
+
+
+def _tags_problem(tags: object) -> str | None:
+    if type(tags) is not dict and not isinstance(tags, Mapping):
+        return f"field 'tags' must be an object, got {_short(tags)}"
+    for name, value in tags.items():
+        if type(value) is str:
+            if len(value) > _SAFE_CHARS and _too_long(value):
+                return f"tag {name!r} is a string over {MAX_STRING_BYTES} bytes"
+        elif value is not None:
+            return f"tag {name!r} must be a string, got {_short(value)}"
+    return None
+
+
+def _finite_number(record: Mapping[str, Any], name: str, *, minimum: float | None) -> float | str:
+    value = record[name]
+    if type(value) is bool and name == "label":
+        return float(value)
+    if type(value) is bool or not isinstance(value, _NUMBER_TYPES):
+        return f"field {name!r} must be a number, got {_short(value)}"
+    number = float(value)
+    if not math.isfinite(number):
+        return f"field {name!r} must be finite, got {_short(value)}"
+    if minimum is not None and number < minimum:
+        return f"field {name!r} must be >= {minimum:g}, got {_short(value)}"
+    return number
+
+
+def normalize_record(
+    record: object, now_us: int | None, partition: Mapping[str, str] | None = None
+) -> NormalRow | str:
+    """The record as a :data:`NormalRow`, or the reason it must be quarantined.
+
+    ``partition`` (from a Hive folder path) fills a missing ``model``/``version``; a record that
+    names a different one than its folder is refused, since one of the two is wrong.
+    """
+    if type(record) is not dict and not isinstance(record, Mapping):
+        return f"record must be a JSON object, got {type(record).__name__}"
+    model, version = record.get("model"), record.get("version")
+    if partition:
+        resolved = _apply_partition(model, version, partition)
+        if isinstance(resolved, str):
+            return resolved
+        model, version = resolved
+    if type(model) is not str or not model or len(model) > _SAFE_CHARS:
+        problem = _model_problem(model)
+        if problem:
+            return problem
+    micros = timestamp_us(record.get("timestamp"), now_us)
+    if type(micros) is str:
+        return micros
+    if version is None:
+        version = ""
+    elif type(version) is not str:
+        return f"field 'version' must be a string, got {_short(version)}"
+    event = record.get("event")
+    if event is None:
+        event = "prediction"
+    elif type(event) is not str or event not in _EVENTS:
+        return f"event {_short(event)} is not one of {_EVENT_LIST}"
+    request_id, host = record.get("request_id"), record.get("host")
+    for name, text in (("request_id", request_id), ("host", host), ("version", version)):
+        if text is not None and (type(text) is not str or len(text) > _SAFE_CHARS):
+            problem = _optional_string_problem(name, text)
+            if problem:
+                return problem
+    latency = record.get("latency_ms")
+    if latency is not None:
+        latency = _finite_number(record, "latency_ms", minimum=0.0)
+        if type(latency) is str:
+            return latency
+    label = record.get("label")
+    if label is not None:
+        label = _finite_number(record, "label", minimum=None)
+        if type(label) is str:
+            return label
+    features = record.get("features")
+    if features is not None:
+        problem = _features_problem(features)
+        if problem:
+            return problem
+    outputs = record.get("outputs")
+    if outputs is not None:
+        outputs = _flatten_outputs(outputs)
+        if type(outputs) is str:
+            return outputs
+    tags = record.get("tags")
+    if tags is not None:
+        problem = _tags_problem(tags)
+        if problem:
+            return problem
+    return (
+        model,
+        version,
+        micros,
+        request_id,
+        host,
+        event,
+        latency,
+        label,
+        features,
+        outputs,
+        tags,
+    )  # type: ignore[return-value]
+
+
+def _apply_partition(
+    model: object, version: object, partition: Mapping[str, str]
+) -> tuple[object, object] | str:
+    """Model and version after filling them from the partition, or why they disagree with it."""
+    values = {"model": model, "version": version}
+    for name in ("model", "version"):
+        expected = partition.get(name)
+        if expected is None:
+            continue
+        if values[name] is None:
+            values[name] = expected
+        elif values[name] != expected:
+            return f"{name} {_short(values[name])} disagrees with its partition {name}={expected}"
+    return values["model"], values["version"]
+
+
+def record_problem(
+    record: object, *, now: datetime | None, partition: Mapping[str, str] | None = None
+) -> str | None:
+    """Why ``record`` would be quarantined, or ``None`` when it is a valid inference record."""
+    result = normalize_record(record, now_to_us(now), partition)
+    return result if isinstance(result, str) else None
+
+
+DEFAULT_CHUNK_ROWS = 50_000
+"""Rows per chunk when a reader is not told: bounded memory, yet large enough to vectorize."""
+
+
+def check_reader_options(*, chunk_rows: int, now: datetime | None) -> None:
+    """Refuse reader settings that cannot work, quoting the bad value."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    now_to_us(now)

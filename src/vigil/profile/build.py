@@ -34,7 +34,7 @@ def profile_batch(batch: RecordBatch, spec: ProfileSpec) -> dict[ProfileKey, Pro
     for key, indices in _group_rows(batch, spec):
         rows = batch if indices is None else batch.take(indices)
         profiles[key] = _profile_rows(rows, key, spec)
-    return profiles
+    return dict(sorted(profiles.items()))
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], list[str]]:

@@ -26,6 +26,10 @@ from vigil.cli import detection_commands  # noqa: E402  (light: imports happen i
 simulate_app.command("series")(detection_commands.simulate_series)
 bench_app.command("detect")(detection_commands.bench_detect)
 
+from vigil.cli import sdk_commands  # noqa: E402
+
+bench_app.command("sdk")(sdk_commands.bench_sdk)
+
 
 @app.command()
 def version() -> None:

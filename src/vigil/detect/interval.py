@@ -17,6 +17,7 @@ values before ``t`` only) and, if it learns from history, :meth:`IntervalDetecto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -99,9 +100,11 @@ def threshold_for_fpr(scores: Sequence[FloatArray], fpr: float) -> float:
         raise ConfigError(
             "no scorable calibration steps: give longer or non-empty calibration series"
         )
-    finite = pooled[~np.isnan(pooled)]
-    # "higher" keeps the threshold an observed score, so ties at the quantile never flag.
-    return float(np.quantile(finite, 1.0 - fpr, method="higher"))
+    finite = np.sort(pooled[~np.isnan(pooled)])
+    # The (k+1)-th largest score, k = floor(fpr * m): exactly k calibration steps lie above it
+    # (fewer only when scores tie), so the threshold is always an observed score.
+    allowed = math.floor(fpr * finite.size)
+    return float(finite[finite.size - allowed - 1])
 
 
 def flag(scores: Scores, threshold: float) -> Detection:

@@ -68,20 +68,38 @@ def same_bucket_stats(
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     present = ~np.isnan(values[order])
-    # Centre before squaring so prefix sums of large values do not cancel.
-    centred = np.where(present, values[order] - np.nanmean(values) if present.any() else 0.0, 0.0)
-    sum1 = np.concatenate([[0.0], np.cumsum(centred)])
-    sum2 = np.concatenate([[0.0], np.cumsum(centred**2)])
-    taken = np.concatenate([[0], np.cumsum(present)])
+    # Centre on the first value before squaring, so prefix sums of large values do not cancel
+    # (the first value, not the mean: a step's numbers must not depend on later steps).
+    finite = values[~np.isnan(values)]
+    offset = float(finite[0]) if finite.size else 0.0
+    centred = np.where(present, values[order] - offset, 0.0)
+    # Prefix sums restart in every bucket: a running total over the whole sort order would let
+    # later steps of an earlier bucket perturb the rounding of this one (a causality leak).
+    buckets = sorted_keys // (int(seconds.max()) + width + 1)
+    starts = np.flatnonzero(np.diff(np.concatenate([[-1], buckets])))
+    sum1, sum2, taken = np.zeros(n + 1), np.zeros(n + 1), np.zeros(n + 1)
+    for begin, end in zip(starts, np.append(starts[1:], n), strict=True):
+        part = centred[begin:end]
+        sum1[begin + 1 : end + 1] = np.cumsum(part)
+        sum2[begin + 1 : end + 1] = np.cumsum(part**2)
+        taken[begin + 1 : end + 1] = np.cumsum(present[begin:end])
+    # first/last index the sorted order; sums of a window are local to its bucket.
+    group_start = np.repeat(starts, np.diff(np.append(starts, n)))
     first = np.searchsorted(sorted_keys, sorted_keys - width, side="left")
     last = np.arange(n)
-    count_sorted = (taken[last] - taken[first]).astype(np.float64)
+
+    # Entry begin+k holds the bucket's sum of its first k steps; entry "begin" itself belongs to
+    # the previous bucket, so an index at its bucket's start reads 0 instead.
+    def local(sums: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return np.where(index == group_start, 0.0, sums[index])
+
+    count_sorted = local(taken, last) - local(taken, first)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_sorted = (sum1[last] - sum1[first]) / count_sorted
-        var_sorted = (sum2[last] - sum2[first] - count_sorted * mean_sorted**2) / (count_sorted - 1)
+        mean_sorted = (local(sum1, last) - local(sum1, first)) / count_sorted
+        squares = local(sum2, last) - local(sum2, first)
+        var_sorted = (squares - count_sorted * mean_sorted**2) / (count_sorted - 1)
     var_sorted = np.where(count_sorted >= 2, np.maximum(var_sorted, 0.0), np.nan)
     mean, std, count = np.empty(n), np.empty(n), np.empty(n)
-    offset = np.nanmean(values) if present.any() else 0.0
     mean[order] = np.where(count_sorted > 0, mean_sorted + offset, np.nan)
     std[order] = np.sqrt(var_sorted)
     count[order] = count_sorted

@@ -1,0 +1,246 @@
+"""``vigil.toml``: the one configuration file, validated at the trust boundary with pydantic.
+
+Everything below the pipeline takes plain settings values; this module is where text from a file
+becomes those values, with errors that name the key and the bad value. Precedence, written once:
+command-line flag > environment (read only by the CLI) > this file > the defaults here.
+
+Example::
+
+    [store]
+    url = "sqlite:///vigil.db"
+
+    [ingest]
+    sources = ["/var/log/inference"]      # files or Hive-partitioned folders
+
+    [profile]
+    window = "1h"
+
+    [detect]
+    history = "7d"                       # what detectors learn "normal" from
+    fpr = 0.001                          # target false-alarm rate per series step
+
+    [filters]
+    min_severity = 1.0
+    duration = "2/3"                     # k anomalous steps in n
+
+    [grouping]
+    gap = "3h"
+    resolve_after = "6h"
+
+    [[channels]]
+    name = "mail"
+    type = "smtp"
+    host = "smtp.example.org"
+    port = 25
+    sender = "vigil@example.org"
+    recipients = ["ml-oncall@example.org"]
+
+    [[routes]]
+    owner = "ranking-team"
+    models = "rank*"
+    channel = "mail"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from vigil.alert import Channel, Route, SmtpChannel, WebhookChannel
+from vigil.core import ConfigError, parse_duration
+from vigil.incidents import FilterSettings, GroupingSettings
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+class StoreSection(_Section):
+    url: str = "sqlite:///vigil.db"
+
+
+class IngestSection(_Section):
+    sources: list[str] = Field(default_factory=list)
+    chunk_rows: int = Field(default=100_000, gt=0)
+
+
+class ProfileSection(_Section):
+    window: str = "1h"
+    _check = field_validator("window")(_duration)
+
+
+class DetectSection(_Section):
+    history: str = "7d"
+    fpr: float = Field(default=0.001, gt=0, lt=0.5)
+    drift_threshold: float = Field(default=0.25, gt=0)
+    _check = field_validator("history")(_duration)
+
+
+class FilterSection(_Section):
+    min_severity: float = Field(default=0.5, ge=0)
+    duration: str = "1/1"
+    cooldown: str = "0s"
+    min_traffic_share: float = Field(default=0.05, ge=0, le=1)
+
+    @field_validator("duration")
+    @classmethod
+    def _k_of_n(cls, text: str) -> str:
+        k, _, n = text.partition("/")
+        if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+            raise ValueError(f"duration must read 'k/n' with 1 <= k <= n, got {text!r}")
+        return text
+
+    @field_validator("cooldown")
+    @classmethod
+    def _cooldown(cls, text: str) -> str:
+        if text.strip() not in ("0", "0s"):
+            parse_duration(text)
+        return text
+
+
+class GroupingSection(_Section):
+    gap: str = "3h"
+    resolve_after: str = "6h"
+    platform_fraction: float = Field(default=0.5, gt=0, le=1)
+    _check = field_validator("gap", "resolve_after")(_duration)
+
+
+class SmtpSection(_Section):
+    type: Literal["smtp"]
+    name: str
+    host: str
+    port: int = 25
+    sender: str
+    recipients: list[str]
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    """Name of an environment variable holding the password (read by the CLI, never stored)."""
+
+
+class WebhookSection(_Section):
+    type: Literal["webhook", "slack"]
+    name: str
+    url: str
+
+
+class RouteSection(_Section):
+    owner: str
+    models: str = "*"
+    channel: str
+    min_severity: float = 0.0
+
+
+class ReportSection(_Section):
+    out: str = "vigil-reports"
+
+
+ChannelSection = Annotated[SmtpSection | WebhookSection, Field(discriminator="type")]
+
+
+class VigilConfig(_Section):
+    """The whole file; every section is optional and defaults are usable as they are."""
+
+    store: StoreSection = StoreSection()
+    ingest: IngestSection = IngestSection()
+    profile: ProfileSection = ProfileSection()
+    detect: DetectSection = DetectSection()
+    filters: FilterSection = FilterSection()
+    grouping: GroupingSection = GroupingSection()
+    report: ReportSection = ReportSection()
+    channels: list[ChannelSection] = Field(default_factory=list)
+    routes: list[RouteSection] = Field(default_factory=list)
+
+    @property
+    def window(self) -> timedelta:
+        return parse_duration(self.profile.window)
+
+    @property
+    def history(self) -> timedelta:
+        return parse_duration(self.detect.history)
+
+    def filter_settings(self) -> FilterSettings:
+        k, _, n = self.filters.duration.partition("/")
+        cooldown = self.filters.cooldown.strip()
+        return FilterSettings(
+            min_severity=self.filters.min_severity,
+            duration_k=int(k),
+            duration_n=int(n),
+            step=self.window,
+            cooldown=timedelta(0) if cooldown in ("0", "0s") else parse_duration(cooldown),
+            min_traffic_share=self.filters.min_traffic_share,
+        )
+
+    def grouping_settings(self) -> GroupingSettings:
+        return GroupingSettings(
+            gap=parse_duration(self.grouping.gap),
+            resolve_after=parse_duration(self.grouping.resolve_after),
+            platform_fraction=self.grouping.platform_fraction,
+        )
+
+    def build_routes(self) -> list[Route]:
+        names = {channel.name for channel in self.channels}
+        for route in self.routes:
+            if route.channel not in names:
+                raise ConfigError(
+                    f"route for {route.owner!r} names channel {route.channel!r}, "
+                    f"but the channels are {sorted(names)}"
+                )
+        return [
+            Route(owner=r.owner, models=r.models, channel=r.channel, min_severity=r.min_severity)
+            for r in self.routes
+        ]
+
+    def build_channels(self, secrets: dict[str, str] | None = None) -> dict[str, Channel]:
+        """Channels by name; ``secrets`` maps ``password_env`` names to values (from the CLI)."""
+        built: dict[str, Channel] = {}
+        for section in self.channels:
+            if isinstance(section, SmtpSection):
+                password = (secrets or {}).get(section.password_env or "")
+                built[section.name] = SmtpChannel(
+                    name=section.name,
+                    host=section.host,
+                    port=section.port,
+                    sender=section.sender,
+                    recipients=tuple(section.recipients),
+                    starttls=section.starttls,
+                    username=section.username,
+                    password=password,
+                )
+            else:
+                built[section.name] = WebhookChannel(
+                    name=section.name, url=section.url, slack=section.type == "slack"
+                )
+        return built
+
+
+def load_config(path: Path | None) -> VigilConfig:
+    """Read and validate ``path``; ``None`` gives the defaults."""
+    if path is None:
+        return VigilConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from err
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: dict[str, object], *, source: str = "<config>") -> VigilConfig:
+    try:
+        return VigilConfig.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from err

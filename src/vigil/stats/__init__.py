@@ -1,1 +1,54 @@
-"""Vigil's stats layer."""
+"""Profiles -> health series (features, outputs, auxiliary) and drift against a reference.
+
+Pure functions over values: :func:`health_series` and :func:`quality_events` read profiles,
+the drift functions compare two windows' sketches. Nothing here reads the store.
+"""
+
+from vigil.stats.column_drift import (
+    CATEGORICAL_STATISTICS,
+    NUMERIC_STATISTICS,
+    categorical_drift,
+    numeric_drift,
+)
+from vigil.stats.divergence import (
+    Divergence,
+    chi_square,
+    g_test,
+    jensen_shannon,
+    ks_statistic,
+    linf_shares,
+    psi,
+    wasserstein_1,
+)
+from vigil.stats.health import IngestTally, health_series, quality_events
+from vigil.stats.quality import QualityEvent, QualityKind
+from vigil.stats.series import Series
+from vigil.stats.sketches import ExactFrequencies, ExactQuantiles, FrequentSource, QuantileSource
+from vigil.stats.spec import Reference, StatsSpec
+
+__all__ = [
+    "CATEGORICAL_STATISTICS",
+    "NUMERIC_STATISTICS",
+    "Divergence",
+    "ExactFrequencies",
+    "ExactQuantiles",
+    "FrequentSource",
+    "IngestTally",
+    "QualityEvent",
+    "QualityKind",
+    "QuantileSource",
+    "Reference",
+    "Series",
+    "StatsSpec",
+    "categorical_drift",
+    "chi_square",
+    "g_test",
+    "health_series",
+    "jensen_shannon",
+    "ks_statistic",
+    "linf_shares",
+    "numeric_drift",
+    "psi",
+    "quality_events",
+    "wasserstein_1",
+]

@@ -1,0 +1,286 @@
+"""``health_series``: stored profiles -> the plain numeric series detectors watch.
+
+No per-model configuration: every model, version, feature and output found in the profiles gets
+its series, from its first window. Three families (``Family.FEATURE``, ``OUTPUT``,
+``AUXILIARY``), one point per window of ``spec.window`` on the model's timeline:
+
+- features, per feature: ``mean std min max``, the ``spec.quantiles`` (``p01 … p99``),
+  ``null_rate`` (nulls / rows mentioning it), ``nonfinite_rate`` (NaN and ±inf / values),
+  ``coverage`` (values / rows that carry features), ``distinct``, ``top_share``,
+  ``type_mix_change`` (total-variation distance of the number/string/bool mix from the previous
+  window with values), and the data-quality signals of :mod:`vigil.stats.quality`;
+- outputs, per output: the same moments and quantiles, ``share_above_<t>`` per
+  ``spec.score_thresholds``, ``null_rate``, ``nonfinite_rate``, ``coverage`` and the quality
+  signals; a ranked output's list length is its own numeric column ``<name>.length``;
+- auxiliary (column ``""``): ``rows``, ``requests``, ``latency_p50 … latency_p99.9`` (ms),
+  ``traffic_ratio`` (this version's share of the model's rows), and, when ingest tallies are
+  passed, ``quarantine_rate``, ``late`` and ``duplicates``.
+
+Features ride on ``prediction`` and ``arrival`` rows, outputs on ``prediction`` and
+``completion`` rows; those are the denominators of coverage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigil.core import ConfigError, EventKind, Family, ProfileKey, SeriesKey, Window
+from vigil.profile import ColumnProfile, Profile
+from vigil.stats.quality import (
+    TYPE_NAMES,
+    ColumnSummary,
+    QualityEvent,
+    combine,
+    describe,
+    quality_signals,
+    summarize,
+    top_share,
+)
+from vigil.stats.series import FloatArray, Series
+from vigil.stats.spec import StatsSpec, quantile_name, threshold_name
+from vigil.stats.timeline import SeriesCollector, Timeline, timelines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestTally:
+    """Counts that live outside profiles, kept by ingest for one model version and window."""
+
+    key: ProfileKey
+    quarantined: int = 0
+    late: int = 0
+    duplicates: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.quarantined, self.late, self.duplicates) < 0:
+            raise ConfigError(
+                f"ingest tally of {self.key} has a negative count: quarantined="
+                f"{self.quarantined!r}, late={self.late!r}, duplicates={self.duplicates!r}"
+            )
+
+
+def feature_rows(profile: Profile) -> int:
+    return profile.events.get(EventKind.PREDICTION.value, 0) + profile.events.get(
+        EventKind.ARRIVAL.value, 0
+    )
+
+
+def output_rows(profile: Profile) -> int:
+    return profile.events.get(EventKind.PREDICTION.value, 0) + profile.events.get(
+        EventKind.COMPLETION.value, 0
+    )
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole > 0 else math.nan
+
+
+def column_statistics(
+    column: ColumnProfile | None, rows: int, spec: StatsSpec, *, thresholds: bool
+) -> dict[str, float]:
+    """The per-window statistics of one feature (``thresholds=False``) or output."""
+    if column is None:  # the column was not mentioned in any row of this window
+        return {"coverage": _ratio(0, rows)}
+    values = column.present - column.nulls
+    nonfinite = column.nans + column.pos_inf + column.neg_inf
+    moments = column.moments
+    has_numbers = moments.count > 0
+    stats: dict[str, float] = {
+        "mean": moments.mean if has_numbers else math.nan,
+        "std": moments.std if has_numbers else math.nan,
+        "min": moments.min if has_numbers else math.nan,
+        "max": moments.max if has_numbers else math.nan,
+        "null_rate": _ratio(column.nulls, column.present),
+        "nonfinite_rate": _ratio(nonfinite, values),
+        "coverage": _ratio(values, rows),
+    }
+    levels = np.asarray(spec.quantiles, dtype=np.float64)
+    for level, value in zip(spec.quantiles, column.quantiles.quantiles(levels), strict=True):
+        stats[quantile_name(level)] = float(value)
+    if thresholds:
+        if column.quantiles.n > 0:
+            below = column.quantiles.cdf(np.asarray(spec.score_thresholds, dtype=np.float64))
+            shares = 1.0 - below
+        else:
+            shares = np.full(len(spec.score_thresholds), np.nan)
+        for threshold, share in zip(spec.score_thresholds, shares, strict=True):
+            stats[threshold_name(threshold)] = float(share)
+    else:
+        stats["distinct"] = column.distinct.estimate() if values > 0 else 0.0
+        stats["top_share"] = top_share(column)
+    return stats
+
+
+def type_shares(column: ColumnProfile | None) -> FloatArray | None:
+    """Number/string/bool shares of the column's non-null values (None without values)."""
+    if column is None:
+        return None
+    counts = np.array([column.type_counts.get(t, 0) for t in TYPE_NAMES], dtype=np.float64)
+    total = counts.sum()
+    return counts / total if total > 0 else None
+
+
+def health_series(
+    profiles: Iterable[Profile], spec: StatsSpec, *, tallies: Sequence[IngestTally] = ()
+) -> list[Series]:
+    """Every health series of every model version in ``profiles`` (see the module docstring)."""
+    series: list[Series] = []
+    tally_by_key = _tallies_by_window(tallies, spec)
+    for timeline in timelines(profiles, spec.window):
+        collector = SeriesCollector(windows=timeline.windows)
+        for version in sorted(timeline.profiles):
+            _collect_version(collector, timeline, version, spec, tally_by_key)
+        series.extend(collector.series())
+    return series
+
+
+def quality_events(profiles: Iterable[Profile], spec: StatsSpec) -> list[QualityEvent]:
+    """The windows where a data-quality signal is raised, with the evidence, oldest first."""
+    events: list[QualityEvent] = []
+    for timeline in timelines(profiles, spec.window):
+        for version in sorted(timeline.profiles):
+            for family, column, window, current, reference in _summaries(timeline, version, spec):
+                for kind, flag in quality_signals(current, reference, spec).items():
+                    if flag == 1.0:
+                        key = ProfileKey(model=timeline.model, version=version, window=window)
+                        detail = describe(kind, current, reference, spec)
+                        events.append(
+                            QualityEvent(
+                                key=key, family=family, column=column, kind=kind, detail=detail
+                            )
+                        )
+    return sorted(events, key=lambda e: (e.key.window.start, e.key, e.family, e.column, e.kind))
+
+
+def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:
+    return profile.features if family == Family.FEATURE else profile.outputs
+
+
+def _rows(profile: Profile, family: str) -> int:
+    return feature_rows(profile) if family == Family.FEATURE else output_rows(profile)
+
+
+def _summaries(
+    timeline: Timeline, version: str, spec: StatsSpec
+) -> Iterable[tuple[str, str, Window, ColumnSummary, ColumnSummary | None]]:
+    """Per family, column and window of the version: its summary and its reference's."""
+    by_window = timeline.profiles[version]
+    cache: dict[tuple[ProfileKey, str, str], ColumnSummary] = {}
+
+    def summary(profile: Profile, family: str, name: str) -> ColumnSummary:
+        # Each profile is summarized once, however many windows' references it is part of.
+        slot = (profile.key, family, name)
+        found = cache.get(slot)
+        if found is None:
+            found = summarize(_columns(profile, family).get(name), _rows(profile, family), spec)
+            cache[slot] = found
+        return found
+
+    for family in (Family.FEATURE.value, Family.OUTPUT.value):
+        names = sorted({n for p in by_window.values() for n in _columns(p, family)})
+        for window, profile in sorted(by_window.items()):
+            reference = timeline.reference_profiles(version, window, spec.reference)
+            for name in names:
+                ref = combine(summary(p, family, name) for p in reference)
+                yield family, name, window, summary(profile, family, name), ref
+
+
+def _collect_version(
+    collector: SeriesCollector,
+    timeline: Timeline,
+    version: str,
+    spec: StatsSpec,
+    tallies: Mapping[tuple[str, str, Window], IngestTally],
+) -> None:
+    model, by_window = timeline.model, timeline.profiles[version]
+    step_of = {window: step for step, window in enumerate(timeline.windows)}
+    for family in (Family.FEATURE.value, Family.OUTPUT.value):
+        names = sorted({n for p in by_window.values() for n in _columns(p, family)})
+        for name in names:
+            previous_mix = None
+            for window, profile in sorted(by_window.items()):
+                column = _columns(profile, family).get(name)
+                stats = column_statistics(
+                    column, _rows(profile, family), spec, thresholds=family == Family.OUTPUT
+                )
+                mix = type_shares(column)
+                if family == Family.FEATURE:
+                    change = math.nan
+                    if mix is not None and previous_mix is not None:
+                        change = float(np.abs(mix - previous_mix).sum() / 2)
+                    stats["type_mix_change"] = change
+                previous_mix = mix if mix is not None else previous_mix
+                for statistic, value in stats.items():
+                    key = SeriesKey(
+                        model=model,
+                        version=version,
+                        family=family,
+                        column=name,
+                        statistic=statistic,
+                    )
+                    collector.add(key, step_of[window], value)
+    for family, name, window, current, reference in _summaries(timeline, version, spec):
+        for kind, flag in quality_signals(current, reference, spec).items():
+            key = SeriesKey(
+                model=model, version=version, family=family, column=name, statistic=kind
+            )
+            collector.add(key, step_of[window], flag)
+    for window, profile in by_window.items():
+        for statistic, value in _auxiliary(profile, timeline.rows(window), spec, tallies).items():
+            key = SeriesKey(
+                model=model,
+                version=version,
+                family=Family.AUXILIARY,
+                column="",
+                statistic=statistic,
+            )
+            collector.add(key, step_of[window], value)
+
+
+def _auxiliary(
+    profile: Profile,
+    model_rows: int,
+    spec: StatsSpec,
+    tallies: Mapping[tuple[str, str, Window], IngestTally],
+) -> dict[str, float]:
+    stats: dict[str, float] = {
+        "rows": float(profile.rows),
+        "requests": float(profile.requests),
+        "traffic_ratio": _ratio(profile.rows, model_rows),
+    }
+    histogram = profile.latency.histogram
+    for level in spec.latency_quantiles:
+        name = f"latency_{quantile_name(level)}"
+        if histogram is not None and histogram.total > 0:
+            stats[name] = histogram.quantile(level)
+        else:
+            stats[name] = profile.latency.quantiles.quantile(level)
+    key = profile.key
+    tally = tallies.get((key.model, key.version, key.window))
+    if tallies:
+        tally = tally or IngestTally(key=key)
+        stats["quarantine_rate"] = _ratio(tally.quarantined, profile.rows + tally.quarantined)
+        stats["late"] = float(tally.late)
+        stats["duplicates"] = float(tally.duplicates)
+    return stats
+
+
+def _tallies_by_window(
+    tallies: Sequence[IngestTally], spec: StatsSpec
+) -> dict[tuple[str, str, Window], IngestTally]:
+    """Tallies added up per model, version and series window."""
+    summed: dict[tuple[str, str, Window], IngestTally] = {}
+    for tally in tallies:
+        window = Window.containing(tally.key.window.start, spec.window)
+        slot = (tally.key.model, tally.key.version, window)
+        before = summed.get(slot)
+        summed[slot] = IngestTally(
+            key=ProfileKey(model=tally.key.model, version=tally.key.version, window=window),
+            quarantined=tally.quarantined + (before.quarantined if before else 0),
+            late=tally.late + (before.late if before else 0),
+            duplicates=tally.duplicates + (before.duplicates if before else 0),
+        )
+    return summed

@@ -1,0 +1,222 @@
+"""health_series and the data-quality signals, on profiles of synthetic inference records."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vigil.core import ProfileKey, SeriesKey, Window
+from vigil.ingest import records_to_chunk
+from vigil.profile import Profile, ProfileSpec, profile_batch
+from vigil.stats.health import IngestTally, health_series, quality_events
+from vigil.stats.quality import QualityKind
+from vigil.stats.series import Series
+from vigil.stats.spec import Reference, StatsSpec
+
+START = datetime(2026, 11, 20, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+SPEC = StatsSpec(reference=Reference.trailing(timedelta(hours=3)))
+Record = dict[str, Any]
+Tweak = Callable[[Record, np.random.Generator], None]
+
+
+def _records(
+    hour: int, n: int, seed: int, version: str = "v1", tweak: Tweak | None = None
+) -> Iterator[Record]:
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        record: Record = {
+            "model": "ranker",
+            "version": version,
+            "timestamp": (START + hour * HOUR + timedelta(seconds=3600 * i / n)).isoformat(),
+            "event": "prediction",
+            "features": {
+                "age": float(rng.normal(40, 10)),
+                "country": str(rng.choice(["DE", "FR", "US"])),
+                "is_new": bool(rng.random() < 0.3),
+            },
+            "outputs": {"score": float(rng.random())},
+            "latency_ms": float(rng.lognormal(2, 0.5)),
+        }
+        if tweak is not None:
+            tweak(record, rng)
+        yield record
+
+
+def _profiles(*parts: Iterator[Record]) -> list[Profile]:
+    records = [r for part in parts for r in part]
+    chunk = records_to_chunk(records, source="test", now=None)
+    assert not chunk.quarantined
+    return list(profile_batch(chunk.batch, ProfileSpec()).values())
+
+
+def _healthy(hours: int = 4, n: int = 400) -> list[Iterator[Record]]:
+    return [_records(h, n, seed=h) for h in range(hours)]
+
+
+def _get(
+    series: list[Series], family: str, column: str, statistic: str, version: str = "v1"
+) -> Series:
+    key = SeriesKey(
+        model="ranker", version=version, family=family, column=column, statistic=statistic
+    )
+    found = [s for s in series if s.key == key]
+    assert found, f"no series {key}"
+    return found[0]
+
+
+def test_feature_statistics_match_the_raw_values() -> None:
+    records = list(
+        _records(
+            0,
+            500,
+            seed=1,
+            tweak=lambda r, g: r["features"].update(age=None) if g.random() < 0.1 else None,
+        )
+    )
+    profiles = _profiles(iter(records))
+    series = health_series(profiles, SPEC)
+    ages = np.array([r["features"]["age"] for r in records if r["features"]["age"] is not None])
+    assert _get(series, "feature", "age", "mean").values[0] == pytest.approx(ages.mean())
+    assert _get(series, "feature", "age", "std").values[0] == pytest.approx(ages.std())
+    assert _get(series, "feature", "age", "max").values[0] == ages.max()
+    # A quantile from the sketch is within its stated rank error of the asked level.
+    p50 = _get(series, "feature", "age", "p50").values[0]
+    rank_error = profiles[0].features["age"].quantiles.normalized_rank_error
+    assert abs((ages <= p50).mean() - 0.5) <= rank_error
+    nulls = 500 - ages.size
+    assert _get(series, "feature", "age", "null_rate").values[0] == pytest.approx(nulls / 500)
+    assert _get(series, "feature", "age", "coverage").values[0] == pytest.approx(ages.size / 500)
+    assert _get(series, "feature", "country", "distinct").values[0] == pytest.approx(3, abs=0.1)
+    scores = np.array([r["outputs"]["score"] for r in records])
+    above = _get(series, "output", "score", "share_above_0.5").values[0]
+    assert abs(above - (scores > 0.5).mean()) <= rank_error
+    assert _get(series, "auxiliary", "", "rows").values[0] == 500
+
+
+def test_windows_without_data_are_nan_not_skipped() -> None:
+    series = health_series(_profiles(_records(0, 50, 0), _records(3, 50, 3)), SPEC)
+    mean = _get(series, "feature", "age", "mean")
+    assert len(mean) == 4
+    assert mean.timestamps[3] - mean.timestamps[0] == np.timedelta64(3 * 3600, "s")
+    assert np.isnan(mean.values[1:3]).all() and not np.isnan(mean.values[[0, 3]]).any()
+    assert all(len(s) == 4 for s in series)
+
+
+def test_traffic_ratio_splits_the_model_between_versions() -> None:
+    series = health_series(_profiles(_records(0, 300, 1, "v1"), _records(0, 100, 2, "v2")), SPEC)
+    assert _get(series, "auxiliary", "", "traffic_ratio", "v1").values[0] == pytest.approx(0.75)
+    assert _get(series, "auxiliary", "", "traffic_ratio", "v2").values[0] == pytest.approx(0.25)
+
+
+def test_tallies_give_quarantine_rate_late_and_duplicates() -> None:
+    window = Window(start=START, end=START + HOUR)
+    tally = IngestTally(
+        key=ProfileKey(model="ranker", version="v1", window=window), quarantined=100, late=7
+    )
+    series = health_series(_profiles(_records(0, 300, 1)), SPEC, tallies=[tally])
+    assert _get(series, "auxiliary", "", "quarantine_rate").values[0] == pytest.approx(0.25)
+    assert _get(series, "auxiliary", "", "late").values[0] == 7
+    assert _get(series, "auxiliary", "", "duplicates").values[0] == 0
+
+
+def _flags(series: list[Series], family: str, column: str) -> dict[str, np.ndarray]:
+    return {kind.value: _get(series, family, column, kind.value).values for kind in QualityKind}
+
+
+def test_healthy_batches_raise_no_quality_signal() -> None:
+    profiles = _profiles(*_healthy())
+    series = health_series(profiles, SPEC)
+    for family, column in [
+        ("feature", "age"),
+        ("feature", "country"),
+        ("feature", "is_new"),
+        ("output", "score"),
+    ]:
+        for kind, values in _flags(series, family, column).items():
+            assert np.nansum(values) == 0, (column, kind)
+    # No reference in the first window: missing/new/type change are undefined there.
+    assert np.isnan(_get(series, "feature", "age", "missing").values[0])
+    assert quality_events(profiles, SPEC) == []
+
+
+def _drop_age(record: Record, rng: np.random.Generator) -> None:
+    del record["features"]["age"]
+
+
+def _constant_age(record: Record, rng: np.random.Generator) -> None:
+    record["features"]["age"] = 42.0
+
+
+def _new_feature(record: Record, rng: np.random.Generator) -> None:
+    record["features"]["zip"] = str(rng.integers(10000, 99999))
+
+
+def _age_as_text(record: Record, rng: np.random.Generator) -> None:
+    record["features"]["age"] = str(round(record["features"]["age"]))
+
+
+@pytest.mark.parametrize(
+    ("tweak", "column", "kind"),
+    [
+        (_drop_age, "age", QualityKind.MISSING),
+        (_constant_age, "age", QualityKind.CONSTANT),
+        (_new_feature, "zip", QualityKind.NEW),
+        (_age_as_text, "age", QualityKind.TYPE_CHANGED),
+    ],
+)
+def test_each_fault_is_reported_in_its_window_only(
+    tweak: Tweak, column: str, kind: QualityKind
+) -> None:
+    profiles = _profiles(*_healthy(3), _records(3, 400, seed=3, tweak=tweak))
+    series = health_series(profiles, SPEC)
+    flags = _flags(series, "feature", column)
+    assert flags[kind.value][3] == 1.0
+    assert np.nansum(flags[kind.value][:3]) == 0
+    others = [k for k in QualityKind if k is not kind]
+    assert all(flags[k.value][3] != 1.0 for k in others), flags
+    events = quality_events(profiles, SPEC)
+    assert [(e.column, e.kind, e.key.window.start) for e in events] == [
+        (column, kind, START + 3 * HOUR)
+    ]
+    assert str(events[0]).startswith(f"ranker@v1 feature {column!r} {kind.value}")
+
+
+def test_missing_all_null_counts_as_missing() -> None:
+    profiles = _profiles(
+        *_healthy(3), _records(3, 200, 3, tweak=lambda r, g: r["features"].update(age=None))
+    )
+    assert _get(health_series(profiles, SPEC), "feature", "age", "missing").values[3] == 1.0
+
+
+def test_constant_in_the_reference_too_is_not_news() -> None:
+    parts = [_records(h, 200, h, tweak=_constant_age) for h in range(4)]
+    constant = _get(health_series(_profiles(*parts), SPEC), "feature", "age", "constant").values
+    assert constant[0] == 1.0  # nothing to compare with: a constant feature is reported
+    assert constant[1:].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_new_version_is_checked_against_the_model_s_other_versions() -> None:
+    profiles = _profiles(*_healthy(3), _records(3, 300, 9, version="v2", tweak=_drop_age))
+    events = quality_events(profiles, SPEC)
+    assert [(e.key.version, e.column, e.kind) for e in events] == [
+        ("v2", "age", QualityKind.MISSING)
+    ]
+
+
+def test_default_reference_is_the_same_hour_of_previous_days() -> None:
+    spec = StatsSpec()
+    days = [_records(24 * d + 5, 200, d) for d in range(7)]
+    noon = [_records(24 * d + 12, 200, 100 + d, tweak=_drop_age) for d in range(7)]
+    last = _records(24 * 7 + 5, 200, 50, tweak=_drop_age)
+    series = health_series(_profiles(*days, *noon, last), spec)
+    missing = _get(series, "feature", "age", "missing")
+    # 05:00 on day 8 lacks age, which every earlier 05:00 had; the noon windows never had it.
+    assert missing.values[-1] == 1.0
+    assert np.nansum(missing.values) == 1.0
+    assert math.isnan(missing.values[5])  # the first 05:00 has no reference

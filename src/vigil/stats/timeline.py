@@ -1,0 +1,111 @@
+"""Profiles laid out on a regular timeline, and the collector that turns points into ``Series``.
+
+Every series of one model shares one timeline: every window from the model's first to its last,
+whether or not a version had rows in it. A window without data is a NaN point, never a skipped
+one, so a detector sees the gap (a version that stopped serving) instead of a silently shorter
+series.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+
+from vigil.core import SeriesKey, Window, windows_between
+from vigil.profile import Profile, rollup
+from vigil.stats.series import FloatArray, Series, TimeArray
+from vigil.stats.spec import Reference
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeline:
+    """The profiles of one model on its regular windows (``profiles[version][window]``)."""
+
+    model: str
+    windows: tuple[Window, ...]
+    profiles: Mapping[str, Mapping[Window, Profile]]
+
+    def reference_windows(self, current: Window, reference: Reference) -> list[Window]:
+        """The timeline windows ``reference`` selects for ``current``, oldest first."""
+        span = reference.span(current)
+        starts = [w.start for w in self.windows]
+        lo = bisect.bisect_left(starts, span.start)
+        hi = bisect.bisect_left(starts, span.end)
+        return [w for w in self.windows[lo:hi] if reference.selects(current, w)]
+
+    def reference_profiles(
+        self, version: str, current: Window, reference: Reference
+    ) -> list[Profile]:
+        """The version's profiles in ``current``'s reference windows.
+
+        A version with no profile there (it is new) is compared with the model's other versions
+        in those windows, so a fresh deployment is checked against what it replaced.
+        """
+        windows = self.reference_windows(current, reference)
+        own = self.profiles.get(version, {})
+        found = [own[w] for w in windows if w in own]
+        if found:
+            return found
+        return [
+            by_window[w]
+            for other, by_window in sorted(self.profiles.items())
+            if other != version
+            for w in windows
+            if w in by_window
+        ]
+
+    def rows(self, window: Window) -> int:
+        """Rows of every version of the model in ``window`` (0 when none)."""
+        return sum(
+            by_window[window].rows for by_window in self.profiles.values() if window in by_window
+        )
+
+
+def timelines(profiles: Iterable[Profile], window: timedelta) -> list[Timeline]:
+    """Roll ``profiles`` up to ``window`` and lay each model's out on its own timeline."""
+    by_model: dict[str, dict[str, dict[Window, Profile]]] = {}
+    for key, profile in rollup(profiles, window).items():
+        by_model.setdefault(key.model, {}).setdefault(key.version, {})[key.window] = profile
+    result = []
+    for model, versions in sorted(by_model.items()):
+        starts = [w.start for by_window in versions.values() for w in by_window]
+        ends = [w.end for by_window in versions.values() for w in by_window]
+        windows = tuple(windows_between(min(starts), max(ends), window))
+        result.append(Timeline(model=model, windows=windows, profiles=versions))
+    return result
+
+
+def timestamps_of(windows: tuple[Window, ...]) -> TimeArray:
+    """Window starts as ``datetime64[s]`` (the ``Series`` convention: UTC, no zone)."""
+    return np.array([int(w.start.timestamp()) for w in windows], dtype="datetime64[s]")
+
+
+@dataclass(slots=True)
+class SeriesCollector:
+    """Gathers ``(key, step, value)`` points and emits one NaN-padded ``Series`` per key."""
+
+    windows: tuple[Window, ...]
+    _values: dict[SeriesKey, FloatArray] = field(default_factory=dict)
+    _support: dict[SeriesKey, FloatArray] = field(default_factory=dict)
+
+    def add(self, key: SeriesKey, step: int, value: float, support: float | None = None) -> None:
+        values = self._values.get(key)
+        if values is None:
+            values = self._values[key] = np.full(len(self.windows), np.nan)
+        values[step] = value
+        if support is not None:
+            column = self._support.get(key)
+            if column is None:
+                column = self._support[key] = np.full(len(self.windows), np.nan)
+            column[step] = support
+
+    def series(self) -> list[Series]:
+        stamps = timestamps_of(self.windows)
+        return [
+            Series(key=key, timestamps=stamps, values=values, support=self._support.get(key))
+            for key, values in sorted(self._values.items())
+        ]

@@ -1,12 +1,17 @@
 """Vigil's ingest stage: bytes and tables -> valid record batches + quarantined rows with reasons.
 
 Readers (:class:`Reader` implementations) stream a source in bounded :class:`IngestChunk` values;
-:func:`records_to_chunk` is the shared builder for JSON records (HTTP endpoint, SDK sinks).
+:func:`open_reader` picks one for a path. :func:`records_to_chunk` is the shared builder for JSON
+records (the HTTP endpoint, SDK sinks). :class:`ListReader` is the fake for tests.
 """
 
+from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.columns import records_to_chunk
+from vigil.ingest.hive import HivePartitionedReader, open_reader, partition_values
 from vigil.ingest.jsonl import JsonLinesReader
+from vigil.ingest.memory import ListReader, TableReader
+from vigil.ingest.parquet import ParquetReader
 from vigil.ingest.quarantine import RAW_LIMIT_BYTES, write_quarantine
 from vigil.ingest.reader import Reader
 from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, MAX_STRING_BYTES, record_problem
@@ -17,12 +22,19 @@ __all__ = [
     "META_SCHEMA",
     "RAW_LIMIT_BYTES",
     "Column",
+    "HivePartitionedReader",
     "IngestChunk",
     "JsonLinesReader",
+    "ListReader",
+    "ParquetReader",
     "QuarantinedRow",
     "Reader",
     "RecordBatch",
+    "TableReader",
+    "open_reader",
+    "partition_values",
     "record_problem",
     "records_to_chunk",
+    "table_to_chunk",
     "write_quarantine",
 ]

@@ -1,0 +1,331 @@
+"""Typed tables (Parquet row groups, DataFrames) -> one :class:`IngestChunk`, vectorized.
+
+The same rules as :mod:`vigil.ingest.validation`, applied to whole columns: every check yields a
+mask of refused rows with a reason, and only refused rows are ever looked at one by one (to keep
+their raw text). A table whose schema cannot hold records at all (no ``model`` column, a
+``timestamp`` of the wrong type) has every row quarantined with a reason that says so, because a
+reader that crashes on one bad file stops a whole backfill.
+
+Features, outputs and tags may come as struct columns (``features``) or flattened
+(``features.age``); both may be mixed in one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vigil.core import EventKind
+from vigil.ingest.arrow_values import (
+    BoolArray,
+    Problems,
+    as_floats,
+    as_strings,
+    feature_column,
+    is_numeric,
+    is_text,
+    null_mask,
+    output_columns,
+    tag_array,
+    too_long,
+)
+from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.quarantine import truncate_raw
+from vigil.ingest.validation import DAY_US, MAX_STRING_BYTES, timestamp_us
+
+_EVENTS = [kind.value for kind in EventKind]
+_MAX_EPOCH_SECONDS = 1e13
+_US = pa.timestamp("us", tz="UTC")
+
+
+def table_to_chunk(
+    table: pa.Table | pa.RecordBatch,
+    *,
+    source: str,
+    now_us: int | None,
+    first_position: int = 1,
+    partition: Mapping[str, str] | None = None,
+) -> IngestChunk:
+    """Validate and convert every row of ``table``; positions count from ``first_position``."""
+    columns = _columns(table)
+    rows = table.num_rows
+    problems = Problems(rows)
+    partition = partition or {}
+    model = _text_field(columns, "model", partition, problems, rows, required=True)
+    version = _text_field(columns, "version", partition, problems, rows, required=False)
+    meta = pa.Table.from_arrays(
+        [
+            model,
+            version,
+            _timestamps(columns.get("timestamp"), now_us, problems),
+            _optional_text(columns, "request_id", problems, rows),
+            _optional_text(columns, "host", problems, rows),
+            _events(columns.get("event"), problems, rows),
+            _number(columns.get("latency_ms"), "latency_ms", problems, rows, minimum=0.0),
+            _number(columns.get("label"), "label", problems, rows, minimum=None),
+        ],
+        schema=META_SCHEMA,
+    )
+    batch = RecordBatch(
+        meta=meta,
+        features=_features(columns, problems),
+        outputs=_outputs(columns, problems),
+        tags=_tags(columns, problems),
+    )
+    quarantined: tuple[QuarantinedRow, ...] = ()
+    if problems.bad.any():
+        batch = batch.take(np.flatnonzero(~problems.bad))
+        quarantined = _quarantined(table, model, problems, source=source, first=first_position)
+    return IngestChunk(source=source, rows_read=rows, batch=batch, quarantined=quarantined)
+
+
+def _columns(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array]:
+    if isinstance(table, pa.Table):
+        return {
+            name: column.combine_chunks()
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        }
+    return dict(zip(table.schema.names, table.columns, strict=True))
+
+
+def _text_field(
+    columns: Mapping[str, pa.Array],
+    name: str,
+    partition: Mapping[str, str],
+    problems: Problems,
+    rows: int,
+    *,
+    required: bool,
+) -> pa.Array:
+    """``model`` or ``version``: filled from the partition, refused when it disagrees with it."""
+    expected = partition.get(name)
+    fill = expected if expected is not None else (None if required else "")
+    array = columns.get(name)
+    if array is None or pa.types.is_null(array.type):
+        if fill is None:
+            problems.flag_all(f"missing field {name!r} (the source has no {name!r} column)")
+            fill = ""
+        return pa.array([fill] * rows, pa.string())
+    if not is_text(array.type):
+        problems.flag_all(f"column {name!r} has type {array.type}; expected strings")
+        return pa.array([fill or ""] * rows, pa.string())
+    texts = as_strings(array)
+    nulls = null_mask(texts)
+    if fill is None:
+        problems.flag(nulls, f"missing field {name!r}")
+    elif nulls.any():
+        texts = pc.fill_null(texts, fill)
+    if required:
+        empty = np.asarray(pc.equal(texts, "").to_numpy(zero_copy_only=False), dtype=bool)
+        problems.flag(empty & ~nulls, f"field {name!r} is empty")
+    problems.flag(too_long(texts), f"field {name!r} is a string over {MAX_STRING_BYTES} bytes")
+    if expected is not None:
+        differs = np.asarray(
+            pc.fill_null(pc.not_equal(texts, expected), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        problems.flag(
+            differs,
+            lambda row: (
+                f"{name} {texts[row].as_py()!r} disagrees with its partition {name}={expected}"
+            ),
+        )
+    return pc.fill_null(texts, "") if fill is None else texts
+
+
+def _timestamps(array: pa.Array | None, now_us: int | None, problems: Problems) -> pa.Array:
+    rows = len(problems.bad)
+    if array is None:
+        problems.flag_all("missing field 'timestamp' (the source has no 'timestamp' column)")
+        return pa.array(np.zeros(rows, dtype=np.int64), _US)
+    kind = array.type
+    if pa.types.is_timestamp(kind):
+        if kind.tz is None:
+            problems.flag_all(f"timestamp column has no time zone ({kind}); store UTC timestamps")
+            return pa.array(np.zeros(rows, dtype=np.int64), _US)
+        micros = np.asarray(
+            pc.cast(array, _US, safe=False).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        )
+        valid = ~null_mask(array)
+    elif is_numeric(kind):
+        seconds = as_floats(array)
+        valid = np.isfinite(seconds) & (np.abs(seconds) <= _MAX_EPOCH_SECONDS)
+        problems.flag(
+            ~valid & ~null_mask(array),
+            lambda row: f"timestamp {seconds[row]!r} is not finite epoch seconds in range",
+        )
+        micros = np.round(np.where(valid, seconds, 0.0) * 1e6)
+    elif is_text(kind):
+        micros, valid = _parse_text_timestamps(as_strings(array), now_us, problems)
+    else:
+        problems.flag_all(f"timestamp column has type {kind}; expected timestamps or ISO strings")
+        return pa.array(np.zeros(rows, dtype=np.int64), _US)
+    micros = np.where(valid, np.nan_to_num(micros), 0).astype(np.int64)
+    problems.flag(~valid & null_mask(array), "missing field 'timestamp'")
+    problems.flag(valid & (micros < 0), "timestamp is before 1970")
+    if now_us is not None:
+        problems.flag(
+            valid & (micros > now_us + DAY_US), "timestamp is more than 1 day in the future"
+        )
+    return pa.array(micros, _US)
+
+
+def _parse_text_timestamps(
+    texts: pa.Array, now_us: int | None, problems: Problems
+) -> tuple[Any, BoolArray]:
+    """ISO strings need Python's parser, one per row: a slow path for a badly typed file."""
+    values = texts.to_pylist()
+    micros = np.zeros(len(values), dtype=np.int64)
+    valid = np.zeros(len(values), dtype=bool)
+    for row, value in enumerate(values):
+        if value is None:
+            continue
+        result = timestamp_us(value, now_us)
+        if isinstance(result, str):
+            problems.flag(_one(len(values), row), result)
+        else:
+            micros[row] = result
+            valid[row] = True
+    return micros, valid
+
+
+def _one(rows: int, row: int) -> BoolArray:
+    mask = np.zeros(rows, dtype=bool)
+    mask[row] = True
+    return mask
+
+
+def _optional_text(
+    columns: Mapping[str, pa.Array], name: str, problems: Problems, rows: int
+) -> pa.Array:
+    array = columns.get(name)
+    if array is None or pa.types.is_null(array.type):
+        return pa.nulls(rows, pa.string())
+    if not is_text(array.type):
+        problems.flag(~null_mask(array), f"field {name!r} must be a string, not {array.type}")
+        return pa.nulls(rows, pa.string())
+    texts = as_strings(array)
+    problems.flag(too_long(texts), f"field {name!r} is a string over {MAX_STRING_BYTES} bytes")
+    return texts
+
+
+def _events(array: pa.Array | None, problems: Problems, rows: int) -> pa.Array:
+    if array is None or pa.types.is_null(array.type):
+        return pa.array([EventKind.PREDICTION.value] * rows, pa.string())
+    if not is_text(array.type):
+        problems.flag_all(f"column 'event' has type {array.type}; expected strings")
+        return pa.array([EventKind.PREDICTION.value] * rows, pa.string())
+    texts = pc.fill_null(as_strings(array), EventKind.PREDICTION.value)
+    unknown = ~np.asarray(
+        pc.is_in(texts, value_set=pa.array(_EVENTS, pa.string())).to_numpy(zero_copy_only=False)
+    )
+    problems.flag(
+        unknown,
+        lambda row: (
+            f"event {texts[row].as_py()!r} is not one of "
+            + ", ".join(kind.value for kind in EventKind)
+        ),
+    )
+    return texts
+
+
+def _number(
+    array: pa.Array | None, name: str, problems: Problems, rows: int, *, minimum: float | None
+) -> pa.Array:
+    if array is None or pa.types.is_null(array.type):
+        return pa.nulls(rows, pa.float64())
+    if not (is_numeric(array.type) or (name == "label" and pa.types.is_boolean(array.type))):
+        problems.flag(~null_mask(array), f"field {name!r} must be a number, not {array.type}")
+        return pa.nulls(rows, pa.float64())
+    numbers = as_floats(array)
+    nulls = null_mask(array)
+    problems.flag(~nulls & ~np.isfinite(numbers), f"field {name!r} must be finite")
+    if minimum is not None:
+        problems.flag(numbers < minimum, f"field {name!r} must be >= {minimum:g}")
+    return pa.array(numbers, pa.float64(), mask=nulls)
+
+
+def _members(
+    columns: Mapping[str, pa.Array], group: str, problems: Problems
+) -> dict[str, tuple[pa.Array, BoolArray]]:
+    """The named members of ``features``/``outputs``/``tags``, each with its rows that lack it."""
+    rows = len(problems.bad)
+    members: dict[str, tuple[pa.Array, BoolArray]] = {}
+    struct = columns.get(group)
+    if struct is not None and not pa.types.is_null(struct.type):
+        if not pa.types.is_struct(struct.type):
+            problems.flag(
+                ~null_mask(struct), f"field {group!r} must be an object, not {struct.type}"
+            )
+        else:
+            absent = null_mask(struct)
+            for index, child in enumerate(struct.flatten()):
+                members[struct.type.field(index).name] = (child, absent)
+    prefix = group + "."
+    for name, array in columns.items():
+        if name.startswith(prefix):
+            member = name[len(prefix) :]
+            if member in members:
+                problems.flag_all(
+                    f"{group} {member!r} is given twice: in {group!r} and as {name!r}"
+                )
+                continue
+            members[member] = (array, np.zeros(rows, dtype=bool))
+    return members
+
+
+def _features(columns: Mapping[str, pa.Array], problems: Problems) -> dict[str, Column]:
+    return {
+        name: feature_column(name, array, absent, problems)
+        for name, (array, absent) in _members(columns, "features", problems).items()
+    }
+
+
+def _outputs(columns: Mapping[str, pa.Array], problems: Problems) -> dict[str, Column]:
+    outputs: dict[str, Column] = {}
+    for name, (array, absent) in _members(columns, "outputs", problems).items():
+        for out_name, column in output_columns(name, array, absent, problems).items():
+            if out_name in outputs:
+                problems.flag_all(f"output {out_name!r} collides with a ranked list's column")
+            outputs[out_name] = column
+    return outputs
+
+
+def _tags(columns: Mapping[str, pa.Array], problems: Problems) -> dict[str, pa.Array]:
+    return {
+        name: tag_array(name, array, problems)
+        for name, (array, _absent) in _members(columns, "tags", problems).items()
+    }
+
+
+def _quarantined(
+    table: pa.Table | pa.RecordBatch,
+    model: pa.Array,
+    problems: Problems,
+    *,
+    source: str,
+    first: int,
+) -> tuple[QuarantinedRow, ...]:
+    bad_rows = np.flatnonzero(problems.bad)
+    taken = table.take(pa.array(bad_rows)).to_pylist()
+    models = model.take(pa.array(bad_rows)).to_pylist()
+    return tuple(
+        QuarantinedRow(
+            source=source,
+            position=first + int(row),
+            reason=problems.reasons[int(row)],
+            raw=_raw_row(values),
+            model=row_model or None,
+        )
+        for row, values, row_model in zip(bad_rows, taken, models, strict=True)
+    )
+
+
+def _raw_row(values: Mapping[str, Any]) -> str:
+    text = orjson.dumps(values, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return truncate_raw(text)

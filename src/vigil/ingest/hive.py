@@ -1,0 +1,110 @@
+"""Reading a Hive-partitioned folder: ``model=…/version=…/date=…/hour=…/`` of log files.
+
+Files are read in sorted path order, so two reads of the same folder yield the same chunks. The
+``model`` and ``version`` folder values fill records that lack those fields; a record naming a
+different model or version than its folder is quarantined, since the file is then in the wrong
+place or the record is wrong, and guessing which would corrupt one model's health series with
+another's traffic. ``date``/``hour`` folders only order the files: records carry their own
+timestamps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+from vigil.core import ConfigError
+from vigil.ingest.batch import IngestChunk
+from vigil.ingest.jsonl import JsonLinesReader
+from vigil.ingest.parquet import ParquetReader
+from vigil.ingest.reader import Reader
+from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options
+
+logger = logging.getLogger(__name__)
+
+JSON_LINES_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_FILLED_KEYS = ("model", "version")
+_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HivePartitionedReader:
+    """Reads every log file under ``root``; each chunk's ``source`` is one file's path.
+
+    Files whose names start with ``.`` or ``_`` (``_SUCCESS``, ``.crc``) and files of other
+    types are not logs and are skipped (each skip is logged at INFO).
+    """
+
+    root: str | os.PathLike[str] = field(kw_only=False)
+    now: datetime | None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+    def __post_init__(self) -> None:
+        check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
+
+    def read(self) -> Iterator[IngestChunk]:
+        root = Path(self.root)
+        if not root.is_dir():
+            raise ConfigError(f"{os.fspath(root)!r} is not a folder")
+        for path in log_files(root):
+            partition = partition_values(path.relative_to(root))
+            yield from file_reader(
+                path, now=self.now, chunk_rows=self.chunk_rows, partition=partition
+            ).read()
+
+
+def log_files(root: Path) -> Iterator[Path]:
+    """The log files under ``root`` in sorted order (folders walked depth-first, sorted)."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(name for name in dirs if not name.startswith((".", "_")))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if name.startswith((".", "_")):
+                continue
+            if name.endswith(JSON_LINES_SUFFIXES + PARQUET_SUFFIXES):
+                yield path
+            else:
+                logger.info("skipping %s: not a .jsonl[.gz] or .parquet file", path)
+
+
+def partition_values(relative: Path) -> dict[str, str]:
+    """``model``/``version`` values of the ``key=value`` folders in ``relative``."""
+    values: dict[str, str] = {}
+    for part in relative.parent.parts:
+        key, sep, value = part.partition("=")
+        if sep and key in _FILLED_KEYS and value != _HIVE_NULL:
+            values[key] = unquote(value)
+    return values
+
+
+def file_reader(
+    path: Path, *, now: datetime | None, chunk_rows: int, partition: dict[str, str] | None = None
+) -> Reader:
+    """The reader for one file, chosen by its suffix."""
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return ParquetReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
+    if name.endswith(JSON_LINES_SUFFIXES):
+        return JsonLinesReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
+    raise ConfigError(
+        f"cannot tell how to read {os.fspath(path)!r}: expected one of "
+        f"{', '.join(JSON_LINES_SUFFIXES + PARQUET_SUFFIXES)} or a folder"
+    )
+
+
+def open_reader(
+    path: str | os.PathLike[str], *, now: datetime | None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Reader:
+    """A reader for ``path``: a folder is read as Hive partitions, a file by its suffix."""
+    location = Path(path)
+    if location.is_dir():
+        return HivePartitionedReader(location, now=now, chunk_rows=chunk_rows)
+    if not location.exists():
+        raise ConfigError(f"{os.fspath(location)!r} does not exist")
+    return file_reader(location, now=now, chunk_rows=chunk_rows)

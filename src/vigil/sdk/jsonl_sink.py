@@ -127,8 +127,8 @@ class JsonLinesSink:
             if not line.endswith(b"\n"):
                 line = line + b"\n"  # noqa: PLW2901 - a line must end where the next begins
             groups.setdefault(partition_of(line), []).append(line)
+        self._forget_parent_files()
         with self._lock:
-            self._forget_parent_files()
             for partition, group in groups.items():
                 part = self._open.get(partition) or self._open_part(partition)
                 data = b"".join(group)
@@ -142,8 +142,8 @@ class JsonLinesSink:
 
     def close(self) -> None:
         """Finish (rename) every open file."""
+        self._forget_parent_files()
         with self._lock:
-            self._forget_parent_files()
             for partition in list(self._open):
                 self._finish(partition)
 
@@ -179,7 +179,8 @@ class JsonLinesSink:
                 self._finish(partition)
 
     def _forget_parent_files(self) -> None:
-        """In a forked child, leave the parent's open files to the parent."""
+        """In a forked child, leave the parent's open files (and maybe held lock) to the parent."""
         if os.getpid() != self._pid:
+            self._lock = threading.Lock()
             self._open = {}
             self._pid = os.getpid()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -166,3 +167,28 @@ def test_settings_are_checked(tmp_path: Path) -> None:
         JsonLinesSink(tmp_path, rotate_bytes=0)
     with pytest.raises(ConfigError, match=r"-1\.0"):
         JsonLinesSink(tmp_path, rotate_seconds=-1.0)
+
+
+def test_a_forked_child_logs_on_its_own_without_repeating_the_parents_records(
+    tmp_path: Path,
+) -> None:
+    sink = JsonLinesSink(tmp_path)
+    logger = Logger("m", sink=sink, flush_interval_s=60, close_at_exit=False)
+    logger.log({"who": "parent-before-fork"})  # still buffered when the process forks
+    pid = os.fork()
+    if pid == 0:  # the child: its own thread, its own files, an empty buffer
+        code = 1
+        try:
+            for _ in range(3):
+                logger.log({"who": "child"})
+            code = 0 if logger.close(timeout_s=10) and logger.stats().flushed == 3 else 2
+        finally:
+            os._exit(code)
+    logger.log({"who": "parent"})
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert logger.close(timeout_s=10)
+    records = read_records(finished_files(tmp_path))
+    who = sorted(str(r["features"]["who"]) for r in records)  # type: ignore[index]
+    assert who == ["child"] * 3 + ["parent", "parent-before-fork"]
+    assert len({r["request_id"] for r in records}) == 5

@@ -20,6 +20,7 @@ from vigil.stats.divergence import (
     psi,
     wasserstein_1,
 )
+from vigil.stats.drift import drift_series
 from vigil.stats.health import IngestTally, health_series, quality_events
 from vigil.stats.quality import QualityEvent, QualityKind
 from vigil.stats.series import Series
@@ -42,6 +43,7 @@ __all__ = [
     "StatsSpec",
     "categorical_drift",
     "chi_square",
+    "drift_series",
     "g_test",
     "health_series",
     "jensen_shannon",

@@ -1,0 +1,144 @@
+"""``drift_series``: per feature and per output, how far each window sits from its reference.
+
+For every window of a model version, the version's profiles in the reference windows (by
+default the same hours of the previous seven days; a new version falls back to the model's
+other versions) are merged column by column, and each column is compared with the window's own
+sketches by :func:`~vigil.stats.column_drift.numeric_drift` or
+:func:`~vigil.stats.column_drift.categorical_drift`. A column is categorical when most of its
+reference values are strings or bools, numeric otherwise.
+
+Keys: feature drift is ``Family.DRIFT`` with the feature as column and the statistic name
+(``ks``, ``psi``, ``js``, ``g_test``, ``wasserstein``, ``wasserstein_std`` for numbers; ``chi2``,
+``g_test``, ``psi``, ``linf`` for categories). Output drift stays with its family,
+``Family.OUTPUT``, as ``drift_<statistic>``, so a score drifting reads as an output problem.
+Every series carries ``support`` = the smaller of the two sample sizes, per window: a PSI of
+0.4 on 12 rows is not strong evidence, and detectors and reports can tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from vigil.core import Family, SeriesKey, ensure_utc
+from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile, QuantileSketch
+from vigil.stats.column_drift import categorical_drift, numeric_drift
+from vigil.stats.divergence import Divergence
+from vigil.stats.series import Series
+from vigil.stats.spec import Reference, StatsSpec
+from vigil.stats.timeline import SeriesCollector, Timeline, timelines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceColumn:
+    """One column of the reference, merged over its windows: only what drift reads."""
+
+    quantiles: QuantileSketch
+    frequent: FrequentItems
+    moments: Moments
+    text_values: int
+    number_values: int
+
+    @property
+    def categorical(self) -> bool:
+        return self.text_values > self.number_values
+
+
+def merge_reference(columns: Sequence[ColumnProfile]) -> ReferenceColumn:
+    """Merge the reference windows' sketches of one column (never mutating them)."""
+    quantiles, frequent, moments = columns[0].quantiles, columns[0].frequent, columns[0].moments
+    for column in columns[1:]:
+        quantiles = quantiles.merge(column.quantiles)
+        frequent = frequent.merge(column.frequent)
+        moments = moments.merge(column.moments)
+    counts = [c.type_counts for c in columns]
+    return ReferenceColumn(
+        quantiles=quantiles,
+        frequent=frequent,
+        moments=moments,
+        text_values=sum(c.get("string", 0) + c.get("bool", 0) for c in counts),
+        number_values=sum(c.get("number", 0) for c in counts),
+    )
+
+
+def column_drift(
+    current: ColumnProfile, reference: ReferenceColumn, spec: StatsSpec
+) -> tuple[Divergence, ...]:
+    """The drift statistics of one column against its merged reference."""
+    if reference.categorical:
+        return categorical_drift(
+            current.frequent, reference.frequent, max_items=spec.max_categories
+        )
+    return numeric_drift(
+        current.quantiles,
+        reference.quantiles,
+        grid_size=spec.drift_grid_size,
+        reference_std=reference.moments.std if reference.moments.count > 1 else float("nan"),
+    )
+
+
+def drift_series(
+    profiles: Iterable[Profile],
+    reference: Reference | None,
+    spec: StatsSpec,
+    *,
+    since: datetime | None = None,
+) -> list[Series]:
+    """Drift of every feature and output of every model version, one point per window.
+
+    ``reference`` defaults to ``spec.reference``. ``profiles`` must include the reference
+    period (e.g. seven days before the first window of interest). With ``since``, only windows
+    starting at or after it get a point: the earlier profiles serve as reference only.
+    """
+    chosen = reference if reference is not None else spec.reference
+    start = ensure_utc(since) if since is not None else None
+    result: list[Series] = []
+    for timeline in timelines(profiles, spec.window):
+        windows = tuple(w for w in timeline.windows if start is None or w.start >= start)
+        if not windows:
+            continue
+        collector = SeriesCollector(windows=windows)
+        for version in sorted(timeline.profiles):
+            _collect_version(collector, timeline, version, chosen, spec)
+        result.extend(collector.series())
+    return result
+
+
+def _collect_version(
+    collector: SeriesCollector,
+    timeline: Timeline,
+    version: str,
+    reference: Reference,
+    spec: StatsSpec,
+) -> None:
+    by_window = timeline.profiles[version]
+    step_of = {window: step for step, window in enumerate(collector.windows)}
+    families: tuple[tuple[str, str, str], ...] = (
+        (Family.FEATURE.value, Family.DRIFT.value, ""),
+        (Family.OUTPUT.value, Family.OUTPUT.value, "drift_"),
+    )
+    for window, profile in sorted(by_window.items()):
+        if window not in step_of:
+            continue
+        refs = timeline.reference_profiles(version, window, reference)
+        if not refs:
+            continue
+        for source, family, prefix in families:
+            for name, current in sorted(_columns(profile, source).items()):
+                past = [c for p in refs if (c := _columns(p, source).get(name)) is not None]
+                if not past:
+                    continue  # a new column has no drift, it is reported as "new"
+                for divergence in column_drift(current, merge_reference(past), spec):
+                    key = SeriesKey(
+                        model=timeline.model,
+                        version=version,
+                        family=family,
+                        column=name,
+                        statistic=prefix + divergence.statistic,
+                    )
+                    collector.add(key, step_of[window], divergence.value, divergence.support)
+
+
+def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:
+    return profile.features if family == Family.FEATURE else profile.outputs

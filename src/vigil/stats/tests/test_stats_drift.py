@@ -1,0 +1,112 @@
+"""drift_series on profiles: small between samples of one distribution, large after a shift."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from vigil.core import SeriesKey
+from vigil.ingest import records_to_chunk
+from vigil.profile import FrequentItems, Profile, ProfileSpec, QuantileSketch, profile_batch
+from vigil.stats import FrequentSource, QuantileSource, Reference, StatsSpec, numeric_drift
+from vigil.stats.drift import drift_series
+from vigil.stats.series import Series
+
+START = datetime(2026, 11, 20, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+SPEC = StatsSpec(reference=Reference.trailing(timedelta(hours=3)))
+COUNTRIES = ["DE", "FR", "US", "IT"]
+
+
+def _records(
+    hour: int, n: int, seed: int, *, age_shift: float = 0.0, countries: list[float] | None = None
+) -> Iterator[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    shares = countries or [0.4, 0.3, 0.2, 0.1]
+    for i in range(n):
+        yield {
+            "model": "ranker",
+            "version": "v1",
+            "timestamp": (START + hour * HOUR + timedelta(seconds=3600 * i / n)).isoformat(),
+            "features": {
+                "age": float(rng.normal(40 + age_shift, 10)),
+                "country": str(rng.choice(COUNTRIES, p=shares)),
+            },
+            "outputs": {"score": float(rng.beta(2 + age_shift / 5, 5))},
+        }
+
+
+def _profiles(*parts: Iterator[dict[str, Any]]) -> list[Profile]:
+    chunk = records_to_chunk([r for part in parts for r in part], source="test", now=None)
+    return list(profile_batch(chunk.batch, ProfileSpec()).values())
+
+
+def _get(series: list[Series], family: str, column: str, statistic: str) -> Series:
+    key = SeriesKey(model="ranker", version="v1", family=family, column=column, statistic=statistic)
+    found = [s for s in series if s.key == key]
+    assert found, f"no series {key}; have {sorted({s.key.statistic for s in series})}"
+    return found[0]
+
+
+def test_profile_sketches_are_drift_sources() -> None:
+    assert isinstance(QuantileSketch.empty(64), QuantileSource)
+    assert isinstance(FrequentItems.empty(6), FrequentSource)
+
+
+def test_ks_from_profile_sketches_agrees_with_scipy_within_stated_error() -> None:
+    rng = np.random.default_rng(21)
+    k = ProfileSpec().kll_k
+    for shift in (0.0, 0.25, 1.0):
+        cur, ref = rng.lognormal(shift, 1.0, 30_000), rng.lognormal(0.0, 1.0, 50_000)
+        ks = numeric_drift(
+            QuantileSketch.empty(k).update(cur), QuantileSketch.empty(k).update(ref)
+        )[0]
+        assert abs(ks.value - scipy_stats.ks_2samp(cur, ref).statistic) <= ks.sketch_error
+
+
+def test_same_distribution_stays_small_and_shift_is_large() -> None:
+    healthy = [_records(h, 3000, seed=h) for h in range(3)]
+    same = _profiles(*healthy, _records(3, 3000, seed=3))
+    moved = _profiles(
+        *[_records(h, 3000, seed=h) for h in range(3)],
+        _records(3, 3000, seed=3, age_shift=10.0, countries=[0.1, 0.2, 0.3, 0.4]),
+    )
+    calm, shifted = drift_series(same, None, SPEC), drift_series(moved, None, SPEC)
+    # Numeric feature: one standard deviation of shift (true KS = 2Φ(½) − 1 ≈ 0.383).
+    assert _get(calm, "drift", "age", "ks").values[3] < 0.05
+    assert _get(shifted, "drift", "age", "ks").values[3] == pytest.approx(0.383, abs=0.04)
+    assert _get(calm, "drift", "age", "psi").values[3] < 0.02
+    assert _get(shifted, "drift", "age", "psi").values[3] > 0.25
+    assert _get(shifted, "drift", "age", "wasserstein_std").values[3] == pytest.approx(1.0, abs=0.1)
+    # Categorical feature: shares 0.4/0.3/0.2/0.1 reversed; the largest change is 0.3.
+    assert _get(calm, "drift", "country", "linf").values[3] < 0.03
+    assert _get(shifted, "drift", "country", "linf").values[3] == pytest.approx(0.3, abs=0.03)
+    assert _get(shifted, "drift", "country", "chi2").values[3] > 100
+    # Output drift stays in the output family.
+    assert _get(shifted, "output", "score", "drift_ks").values[3] > 0.2
+    assert _get(calm, "output", "score", "drift_ks").values[3] < 0.05
+
+
+def test_first_window_has_no_reference_and_support_is_the_smaller_sample() -> None:
+    profiles = _profiles(_records(0, 800, 0), _records(1, 700, 1), _records(2, 12, 2))
+    ks = _get(drift_series(profiles, None, SPEC), "drift", "age", "ks")
+    assert math.isnan(ks.values[0])
+    assert ks.support is not None
+    assert math.isnan(ks.support[0])
+    assert ks.support[1:].tolist() == [700.0, 12.0]  # min(700, 800); min(12, 800 + 700)
+
+
+def test_fixed_reference_and_since() -> None:
+    profiles = _profiles(*[_records(h, 500, h, age_shift=2.0 * h) for h in range(5)])
+    baseline = Reference.fixed(profiles[0].key.window)
+    series = drift_series(profiles, baseline, SPEC, since=START + 2 * HOUR)
+    wstd = _get(series, "drift", "age", "wasserstein_std")
+    assert len(wstd) == 3  # windows 2, 3, 4 only
+    # Age moves 0.2 sd per hour away from the fixed hour-0 baseline.
+    assert wstd.values == pytest.approx([0.4, 0.6, 0.8], abs=0.1)

@@ -6,6 +6,7 @@ detectors are the plain dict :data:`DETECTORS`.
 """
 
 from vigil.detect.base import Anomaly, Detection, Detector, Scores
+from vigil.detect.daily import SameHourMedian
 from vigil.detect.fakes import ThresholdDetector
 from vigil.detect.interval import (
     Band,
@@ -32,6 +33,7 @@ __all__ = [
     "IntervalDetector",
     "RollingMAD",
     "RollingZScore",
+    "SameHourMedian",
     "Scores",
     "SeasonalZScore",
     "ThresholdDetector",

@@ -11,6 +11,14 @@ from collections.abc import Callable
 
 from vigil.core import ConfigError
 from vigil.detect.base import Detector
+from vigil.detect.forecasting import (
+    ARDetector,
+    ARIMADetector,
+    MSTLDetector,
+    ProphetDetector,
+    SARIMAXDetector,
+)
+from vigil.detect.daily import SameHourMedian
 from vigil.detect.mad import RollingMAD
 from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore
@@ -20,7 +28,13 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "zscore": RollingZScore,
     "mad": RollingMAD,
     "seasonal": SeasonalZScore,
+    "same-hour": SameHourMedian,
     # --- Forecasting baselines (vigil.detect.forecasting): one line each below this marker. ---
+    "ar": ARDetector,
+    "arima": ARIMADetector,
+    "sarimax": SARIMAXDetector,
+    "prophet": ProphetDetector,
+    "mstl-autoarima": MSTLDetector,
     # --- End of forecasting baselines. ---
 }
 

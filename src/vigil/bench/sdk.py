@@ -4,13 +4,15 @@ Per-call overhead is timed with ``time.perf_counter_ns`` around batches of calls
 per call would cost as much as the call), while the background thread runs and encodes: its
 competition for the GIL is part of what a serving thread pays, and shows up in the p99. The
 buffer is made large enough for every call, so each call takes the append path rather than the
-cheaper drop path, and ``dropped`` is reported to prove it.
+cheaper drop path, and ``dropped`` is reported to prove it. A second run with the background
+thread parked in its sink (``parked_*``) measures the call alone.
 """
 
 from __future__ import annotations
 
 import statistics
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -28,6 +30,8 @@ class SdkBenchResult:
     batch_calls: int
     median_us: float
     p99_us: float
+    parked_median_us: float
+    parked_p99_us: float
     dropped: int
     sink_records: int
     sink_seconds: float
@@ -50,10 +54,38 @@ def sample_requests(count: int) -> list[tuple[dict[str, object], dict[str, objec
     return requests
 
 
-def measure_log_overhead(*, calls: int, batch_calls: int) -> tuple[list[float], int]:
-    """Per-call microseconds of ``Logger.log`` for each batch, and how many calls were dropped."""
+class _ParkedSink:
+    """Holds the background thread in ``write`` (where it does not hold the GIL) until released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, lines: list[bytes]) -> None:
+        if lines:
+            self.entered.set()
+            self.release.wait()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def measure_log_overhead(
+    *, calls: int, batch_calls: int, park_thread: bool = False
+) -> tuple[list[float], int]:
+    """Per-call microseconds of ``Logger.log`` for each batch, and how many calls were dropped.
+
+    With ``park_thread`` the background thread waits in the sink the whole time, isolating the
+    call itself from the GIL competition of encoding.
+    """
     requests = sample_requests(1000)
-    logger = Logger("bench", "v1", sink=DiscardSink(), max_buffer=calls + 1, close_at_exit=False)
+    parked = _ParkedSink()
+    sink = parked if park_thread else DiscardSink()
+    logger = Logger("bench", "v1", sink=sink, max_buffer=calls + 1, close_at_exit=False)
+    if park_thread:
+        logger.log({"park": True})
+        logger.flush(timeout_s=0)  # wakes the thread, which then parks in write()
+        parked.entered.wait(10)
     tags = {"region": "eu-west"}
     per_call_us: list[float] = []
     clock = time.perf_counter_ns
@@ -66,6 +98,7 @@ def measure_log_overhead(*, calls: int, batch_calls: int) -> tuple[list[float], 
                 log(features, outputs, 12.5, tags=tags)
             per_call_us.append((clock() - began) / batch_calls / 1000)
     finally:
+        parked.release.set()
         logger.close(timeout_s=120)
     return per_call_us, logger.stats().dropped
 
@@ -95,18 +128,26 @@ def run_sdk_bench(
     if sink_records < 1:
         raise ConfigError(f"sink_records must be at least 1, got {sink_records!r}")
     per_call_us, dropped = measure_log_overhead(calls=calls, batch_calls=batch_calls)
+    parked_us, _ = measure_log_overhead(calls=calls, batch_calls=batch_calls, park_thread=True)
+    parked = sorted(parked_us)
     sink_seconds, written = measure_sink_throughput(sink_records)
     ordered = sorted(per_call_us)
     return SdkBenchResult(
         calls=len(per_call_us) * batch_calls,
         batch_calls=batch_calls,
         median_us=statistics.median(ordered),
-        p99_us=ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        p99_us=_p99(ordered),
+        parked_median_us=statistics.median(parked),
+        parked_p99_us=_p99(parked),
         dropped=dropped,
         sink_records=written,
         sink_seconds=sink_seconds,
         sink_records_per_s=written / sink_seconds,
     )
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def result_json(result: SdkBenchResult) -> dict[str, float | int]:
@@ -119,6 +160,8 @@ def format_result(result: SdkBenchResult) -> str:
             f"Logger.log overhead over {result.calls:,} calls (batches of {result.batch_calls}):",
             f"  median {result.median_us:.2f} µs/call, p99 {result.p99_us:.2f} µs/call, "
             f"dropped {result.dropped}",
+            f"  with the background thread parked (the call alone): median "
+            f"{result.parked_median_us:.2f} µs/call, p99 {result.parked_p99_us:.2f} µs/call",
             f"JsonLinesSink background throughput: {result.sink_records:,} records in "
             f"{result.sink_seconds:.2f} s = {result.sink_records_per_s:,.0f} records/s",
         ]

@@ -18,6 +18,7 @@ def test_bench_reports_every_call_and_every_sink_record() -> None:
     assert result.dropped == 0  # the buffer holds every call: each one took the append path
     assert result.sink_records == 60
     assert 0 < result.median_us <= result.p99_us
+    assert 0 < result.parked_median_us <= result.parked_p99_us
     assert result.sink_records_per_s == pytest.approx(60 / result.sink_seconds)
 
 

@@ -153,7 +153,7 @@ def rows_to_batch(rows: Sequence[NormalRow]) -> RecordBatch:
     return RecordBatch(
         meta=meta,
         features=_value_columns(_dicts(features)),
-        outputs=_value_columns(_dicts(outputs)),
+        outputs=_fold_null_ranked_lists(_value_columns(_dicts(outputs))),
         tags={
             name: pa.array([d.get(name) for d in tag_dicts], pa.string())
             for name in _names(tag_dicts)
@@ -181,6 +181,26 @@ def _value_columns(dicts: Sequence[Mapping[str, Any]]) -> dict[str, Column]:
         values = [d.get(name) for d in dicts]
         columns[name] = column_from_values(values, partial(_presence, dicts, name))
     return columns
+
+
+def _fold_null_ranked_lists(outputs: dict[str, Column]) -> dict[str, Column]:
+    """A null ranked list ``r`` is a null ``r.top`` and ``r.length``, as in typed sources.
+
+    Rows cannot tell a null ranked list from a null score, so the JSON path first builds a column
+    ``r``; when the chunk also holds lists under that name, its nulls move to the list columns.
+    """
+    for name in [n for n in outputs if f"{n}.top" in outputs and f"{n}.length" in outputs]:
+        column = outputs[name]
+        if np.any(column.kinds > ValueKind.NULL):
+            continue  # a real column that happens to share the name: leave it alone
+        null_rows = column.kinds == ValueKind.NULL
+        for suffix in (".top", ".length"):
+            target = outputs[name + suffix]
+            kinds = target.kinds.copy()
+            kinds[null_rows & (kinds == ValueKind.ABSENT)] = ValueKind.NULL
+            outputs[name + suffix] = Column(kinds=kinds, numbers=target.numbers, texts=target.texts)
+        del outputs[name]
+    return outputs
 
 
 def _presence(dicts: Sequence[Mapping[str, Any]], name: str) -> BoolArray:

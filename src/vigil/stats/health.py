@@ -47,7 +47,10 @@ from vigil.stats.timeline import SeriesCollector, Timeline, timelines
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestTally:
-    """Counts that live outside profiles, kept by ingest for one model version and window."""
+    """Counts that live outside profiles, kept by ingest for one model version and window.
+
+    ``key.version == ""`` is a model-level tally (rows whose version could not be read): its
+    quarantined rows count against the whole model's traffic in that window."""
 
     key: ProfileKey
     quarantined: int = 0
@@ -258,13 +261,18 @@ def _auxiliary(
             stats[name] = histogram.quantile(level)
         else:
             stats[name] = profile.latency.quantiles.quantile(level)
-    key = profile.key
-    tally = tallies.get((key.model, key.version, key.window))
     if tallies:
-        tally = tally or IngestTally(key=key)
-        stats["quarantine_rate"] = _ratio(tally.quarantined, profile.rows + tally.quarantined)
-        stats["late"] = float(tally.late)
-        stats["duplicates"] = float(tally.duplicates)
+        key = profile.key
+        own = tallies.get((key.model, key.version, key.window)) or IngestTally(key=key)
+        # Quarantined rows often have no readable version: a model-level tally (version "")
+        # gives every version the model's quarantine rate.
+        shared = tallies.get((key.model, "", key.window)) if key.version else None
+        quarantined, rows = own.quarantined, profile.rows
+        if shared is not None and shared.quarantined:
+            quarantined, rows = quarantined + shared.quarantined, model_rows
+        stats["quarantine_rate"] = _ratio(quarantined, rows + quarantined)
+        stats["late"] = float(own.late)
+        stats["duplicates"] = float(own.duplicates)
     return stats
 
 

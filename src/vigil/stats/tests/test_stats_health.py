@@ -220,3 +220,13 @@ def test_default_reference_is_the_same_hour_of_previous_days() -> None:
     assert missing.values[-1] == 1.0
     assert np.nansum(missing.values) == 1.0
     assert math.isnan(missing.values[5])  # the first 05:00 has no reference
+
+
+def test_model_level_tally_gives_every_version_the_model_rate() -> None:
+    window = Window(start=START, end=START + HOUR)
+    tally = IngestTally(key=ProfileKey(model="ranker", version="", window=window), quarantined=100)
+    profiles = _profiles(_records(0, 300, 1, "v1"), _records(0, 100, 2, "v2"))
+    series = health_series(profiles, SPEC, tallies=[tally])
+    for version in ("v1", "v2"):
+        rate = _get(series, "auxiliary", "", "quarantine_rate", version).values[0]
+        assert rate == pytest.approx(100 / 500)

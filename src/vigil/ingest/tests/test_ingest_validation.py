@@ -188,7 +188,11 @@ def test_tags_unknown_fields_and_optional_fields() -> None:
 
 def test_partition_fills_missing_model_and_version_and_refuses_disagreement() -> None:
     partition = {"model": "ranker", "version": "v3"}
-    records = [{"timestamp": 1.7e9}, with_(version="v2"), with_(model="other")]
+    records: list[dict[str, object]] = [
+        {"timestamp": 1.7e9},
+        with_(version="v2"),
+        with_(model="other"),
+    ]
     chunk = records_to_chunk(records, source="t", now=NOW, partition=partition)
     assert chunk.batch.meta.column("model").to_pylist() == ["ranker"]
     assert chunk.batch.meta.column("version").to_pylist() == ["v3"]
@@ -201,7 +205,11 @@ def test_partition_fills_missing_model_and_version_and_refuses_disagreement() ->
 
 
 def test_json_text_input_bad_json_and_bad_utf8() -> None:
-    items = [b'{"model": "m", "timestamp": 1.7e9}', '{"model": "m"', b'\xff{"model": 1}']
+    items: list[bytes | str] = [
+        b'{"model": "m", "timestamp": 1.7e9}',
+        '{"model": "m"',
+        b'\xff{"model": 1}',
+    ]
     chunk = records_to_chunk(items, source="t", now=NOW, first_position=10)
     assert chunk.batch.num_rows == 1
     first, second = chunk.quarantined

@@ -8,6 +8,7 @@ once (sending the same body again would be refused again). Every wait is capped 
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -118,7 +119,7 @@ class HttpSink:
                 if err.code >= 500:
                     return backoff, problem
                 raise SinkError(f"POST {self.endpoint} was refused: {problem}") from err
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
+        except (OSError, http.client.HTTPException) as err:  # network errors, bad responses
             return backoff, f"{type(err).__name__}: {err}"
 
     def close(self) -> None:

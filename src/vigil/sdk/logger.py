@@ -314,7 +314,7 @@ class Logger:
                 time.sleep(0)
             try:
                 lines.append(self._encoder.encode(record))
-            except (TypeError, ValueError) as err:
+            except Exception as err:  # a caller's object whose tolist()/item() raises anything
                 unencodable += 1
                 error = f"request {record[2]}: {err}"
         if unencodable:

@@ -188,15 +188,24 @@ def test_values_that_cannot_be_encoded_are_counted_and_the_rest_written() -> Non
         def item(self) -> float:
             return 2.5
 
+    class BrokenArray:
+        def tolist(self) -> list[float]:
+            raise RuntimeError("buffer was freed")
+
     sink = MemorySink()
     with Logger("m", sink=sink, close_at_exit=False) as logger:
         logger.log({"x": 1})
         bad = logger.log({"x": object()})
         logger.log({"x": NumpyLikeScalar(), "y": float("inf")})
+        assert logger.flush(5)
+        error = logger.stats().last_error
+        assert error is not None and bad in error and "not JSON-serializable" in error
+        broken = logger.log({"x": BrokenArray()})
+        assert logger.flush(5)
+        assert logger.stats().last_error == f"request {broken}: buffer was freed"
+        logger.log({"x": 3})
     stats = logger.stats()
-    assert (stats.flushed, stats.failed, stats.sink_errors) == (2, 1, 0)
-    assert stats.last_error is not None and bad in stats.last_error
-    assert "not JSON-serializable" in stats.last_error
+    assert (stats.flushed, stats.failed, stats.sink_errors) == (3, 2, 0)
     assert sink.lines[1].count(b'"x":2.5,"y":Infinity') == 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from vigil.core import ConfigError, Window
@@ -84,6 +84,15 @@ class Reference:
         if self.mode is ReferenceMode.TRAILING:
             return Window(start=current.start - self.lookback, end=current.start)
         return Window(start=current.start - self.days * DAY, end=current.end - DAY)
+
+    def earliest(self, since: datetime) -> datetime:
+        """The start of the profiles needed to compare every window from ``since`` on."""
+        if self.mode is ReferenceMode.FIXED:
+            assert self.baseline is not None
+            return min(self.baseline.start, since)
+        if self.mode is ReferenceMode.TRAILING:
+            return since - self.lookback
+        return since - self.days * DAY
 
     def __str__(self) -> str:
         if self.mode is ReferenceMode.FIXED:

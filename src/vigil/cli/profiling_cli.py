@@ -1,0 +1,209 @@
+"""``vigil profile``, ``vigil rollup`` and ``vigil profiles``: files -> stored profiles, and a look.
+
+Heavy imports (the pipeline, pandas, SQLAlchemy) happen inside the commands so that ``vigil
+--help`` stays fast. The store URL comes from ``--db``, else the ``VIGIL_DB`` environment
+variable, else ``sqlite:///vigil.db`` (flag > env > default, resolved by Typer here and nowhere
+else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vigil.pipeline import ProfilingSummary
+    from vigil.store import SqlStore
+
+DEFAULT_DB = "sqlite:///vigil.db"
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="VIGIL_DB",
+        help="Store URL: sqlite:///vigil.db or postgresql+psycopg://user@host/db.",
+    ),
+]
+
+
+def profile(
+    paths: Annotated[
+        list[Path], typer.Argument(help="JSONL or Parquet files, or folders of them.")
+    ],
+    db: DbOption = DEFAULT_DB,
+    window: Annotated[str, typer.Option(help="Window length: 5m, 1h, 1d...")] = "1h",
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="Rows read per chunk (bounds memory).")
+    ] = 100_000,
+) -> None:
+    """Profile inference logs into the store, one profile per model, version and window.
+
+    A window's stored profile is replaced by the one built from this run's files, so re-running
+    never double-counts: profile all the files of a window together.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from vigil.core import VigilError, parse_duration
+    from vigil.pipeline import ProfilingProgress, profile_paths
+    from vigil.profile import ProfileSpec
+
+    console = _console()
+    try:
+        spec = ProfileSpec(window=parse_duration(window))
+        with (
+            _open_store(db) as store,
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rows]:,} rows"),
+                console=console,
+                transient=True,
+            ) as progress,
+        ):
+            task = progress.add_task("profiling", total=len(paths), rows=0)
+
+            def report(step: ProfilingProgress) -> None:
+                progress.update(
+                    task, completed=step.sources_done, description=step.source, rows=step.rows_read
+                )
+
+            summary = profile_paths(
+                paths,
+                store=store,
+                spec=spec,
+                now=datetime.now(UTC),
+                chunk_rows=chunk_rows,
+                on_progress=report,
+            )
+            progress.update(task, completed=len(paths))
+    except VigilError as err:
+        _fail(err)
+    console.print(_summary_table(summary))
+    console.print(f"{summary.profiles_written} profiles written to {store.display_url}")
+
+
+def rollup(
+    db: DbOption = DEFAULT_DB,
+    to: Annotated[str, typer.Option(help="Target window length, e.g. 1d or 1w.")] = "1d",
+) -> None:
+    """Roll stored profiles up into longer windows (hours into days, by default)."""
+    from vigil.core import VigilError, parse_duration
+    from vigil.pipeline import rollup_store
+
+    console = _console()
+    try:
+        with _open_store(db) as store:
+            summary = rollup_store(store, to=parse_duration(to), now=datetime.now(UTC))
+    except VigilError as err:
+        _fail(err)
+    console.print(
+        f"rolled {summary.profiles_read} profiles up into {summary.profiles_written} "
+        f"profiles of {to}"
+    )
+
+
+def profiles(
+    model: Annotated[str, typer.Argument(help="The model whose profiles to list.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """List a model's stored profiles: version, window, rows, requests, columns and size."""
+    from rich.table import Table
+
+    from vigil.core import VigilError, format_duration
+    from vigil.profile import Profile
+
+    console = _console()
+    try:
+        with _open_store(db) as store:
+            records = store.get_profile_records(model=model)
+            if not records:
+                known = ", ".join(store.list_models()) or "none"
+                raise VigilError(f"no profiles of model {model!r} in the store (models: {known})")
+            table = Table(title=f"profiles of {model}")
+            for name in (
+                "version",
+                "window (UTC)",
+                "length",
+                "rows",
+                "requests",
+                "columns",
+                "bytes",
+            ):
+                table.add_column(
+                    name, justify="left" if name in ("version", "window (UTC)") else "right"
+                )
+            for record in records:
+                decoded = Profile.from_bytes(record.blob)
+                window = record.key.window
+                table.add_row(
+                    record.key.version or "-",
+                    window.start.strftime("%Y-%m-%d %H:%M"),
+                    format_duration(window.duration),
+                    f"{record.rows:,}",
+                    f"{decoded.requests:,}",
+                    str(len(decoded.features) + len(decoded.outputs)),
+                    f"{record.size_bytes:,}",
+                )
+    except VigilError as err:
+        _fail(err)
+    console.print(table)
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+@contextmanager
+def _open_store(url: str) -> Iterator[SqlStore]:
+    """Open the store at ``url`` and close it however the block ends."""
+    from vigil.store import SqlStore
+
+    store = SqlStore(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _summary_table(summary: ProfilingSummary) -> object:
+    from rich.table import Table
+
+    table = Table(title=f"profiled {len(summary.sources)} source(s)")
+    table.add_column("model")
+    for name in ("rows read", "profiled", "quarantined"):
+        table.add_column(name, justify="right")
+    for counts in summary.models:
+        table.add_row(
+            counts.model or "(unreadable)",
+            f"{counts.rows_read:,}",
+            f"{counts.rows_profiled:,}",
+            f"{counts.rows_quarantined:,}",
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        f"{summary.rows_read:,}",
+        f"{summary.rows_profiled:,}",
+        f"{summary.rows_quarantined:,}",
+        style="bold",
+    )
+    return table
+
+
+def _fail(err: Exception) -> NoReturn:
+    """Print ``err`` as one clear line on stderr and exit with code 1."""
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
+    raise typer.Exit(1) from err

@@ -1,0 +1,220 @@
+"""Files -> profiles in the store, and finer profiles -> coarser ones (rollup).
+
+Re-running never double-counts, because what is written *replaces* what it stands for:
+
+- A window's profile is built in memory from every input row of that window in this run, then
+  replaces the stored profile of the same ``(model, version, window)``; it is never merged into
+  it. So a window is profiled from all of its files at once: profiling ``a.jsonl`` and then
+  ``b.jsonl`` separately leaves the windows both touch holding ``b``'s rows only. Profile the
+  whole set of files (or folder) that covers a window in one call.
+- A source's quarantined rows replace that source's earlier quarantined rows.
+- A rolled-up window is rebuilt from all the stored finer profiles it covers and replaces the
+  stored coarse profile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from vigil.core import ConfigError, ProfileKey, VigilError, format_duration
+from vigil.ingest import open_reader
+from vigil.profile import Profile, ProfileSpec, profile_batch, rollup
+from vigil.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class ModelCounts:
+    """Rows of one model in one profiling run; ``model`` is ``""`` for rows with no readable model.
+
+    Invariant: ``rows_read == rows_profiled + rows_quarantined``.
+    """
+
+    model: str
+    rows_read: int
+    rows_profiled: int
+    rows_quarantined: int
+
+    def __post_init__(self) -> None:
+        if self.rows_read != self.rows_profiled + self.rows_quarantined:
+            raise VigilError(
+                f"model {self.model!r}: read {self.rows_read} rows but profiled "
+                f"{self.rows_profiled} and quarantined {self.rows_quarantined}"
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfilingSummary:
+    """What one :func:`profile_paths` call read and wrote."""
+
+    sources: tuple[str, ...]
+    models: tuple[ModelCounts, ...]
+    profiles_written: int
+
+    @property
+    def rows_read(self) -> int:
+        return sum(counts.rows_read for counts in self.models)
+
+    @property
+    def rows_profiled(self) -> int:
+        return sum(counts.rows_profiled for counts in self.models)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(counts.rows_quarantined for counts in self.models)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfilingProgress:
+    """Reported after every chunk, so a front end can draw a progress bar."""
+
+    source: str
+    sources_done: int
+    sources_total: int
+    rows_read: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollupSummary:
+    """What one :func:`rollup_store` call read and wrote."""
+
+    to: timedelta
+    profiles_read: int
+    profiles_written: int
+
+
+def profile_paths(
+    paths: Sequence[str | Path],
+    *,
+    store: Store,
+    spec: ProfileSpec,
+    now: datetime,
+    chunk_rows: int = 100_000,
+    on_progress: Callable[[ProfilingProgress], None] | None = None,
+) -> ProfilingSummary:
+    """Read every path, profile it per ``spec`` and store the profiles and quarantined rows.
+
+    Memory holds one chunk plus one profile per ``(model, version, window)`` of the input.
+    """
+    if not paths:
+        raise ConfigError("no input paths given; name at least one file or folder")
+    profiled: dict[ProfileKey, Profile] = {}
+    rows_profiled: Counter[str] = Counter()
+    rows_quarantined: Counter[str] = Counter()
+    sources = tuple(str(path) for path in paths)
+    rows_read_total = 0
+    cleared: set[str] = set()  # a folder's chunks name its files, so clear per chunk source
+    for done, source in enumerate(sources):
+        for chunk in open_reader(source, chunk_rows=chunk_rows, now=now).read():
+            if chunk.source not in cleared:
+                store.delete_quarantined([chunk.source])
+                cleared.add(chunk.source)
+            chunk_profiles = profile_batch(chunk.batch, spec)
+            _check_all_rows_profiled(chunk.source, chunk.batch.num_rows, chunk_profiles.values())
+            _merge_into(profiled, chunk_profiles.values())
+            rows_profiled.update(_rows_per_model(chunk_profiles.values()))
+            rows_quarantined.update(row.model or "" for row in chunk.quarantined)
+            store.put_quarantined(chunk.quarantined, now=now)
+            rows_read_total += chunk.rows_read
+            if on_progress is not None:
+                on_progress(
+                    ProfilingProgress(
+                        source=source,
+                        sources_done=done,
+                        sources_total=len(sources),
+                        rows_read=rows_read_total,
+                    )
+                )
+        logger.info("read %s: %d rows so far", source, rows_read_total)
+    written = store.put_profiles(profiled.values(), now=now)
+    models = tuple(
+        sorted(
+            ModelCounts(
+                model=model,
+                rows_read=rows_profiled[model] + rows_quarantined[model],
+                rows_profiled=rows_profiled[model],
+                rows_quarantined=rows_quarantined[model],
+            )
+            for model in set(rows_profiled) | set(rows_quarantined)
+        )
+    )
+    summary = ProfilingSummary(sources=sources, models=models, profiles_written=written)
+    if summary.rows_read != rows_read_total:
+        raise VigilError(
+            f"read {rows_read_total} rows but accounted for {summary.rows_read} "
+            f"({summary.rows_profiled} profiled + {summary.rows_quarantined} quarantined)"
+        )
+    for counts in models:
+        logger.info(
+            "profiled model=%s window=%s rows_read=%d rows_profiled=%d rows_quarantined=%d",
+            counts.model,
+            format_duration(spec.window),
+            counts.rows_read,
+            counts.rows_profiled,
+            counts.rows_quarantined,
+        )
+    return summary
+
+
+def rollup_store(
+    store: Store, *, to: timedelta = timedelta(days=1), now: datetime
+) -> RollupSummary:
+    """Roll the stored profiles of every model and version up into windows of ``to``.
+
+    For each ``(model, version)`` the source is the coarsest stored window length shorter than
+    ``to`` that divides it: hourly profiles make days even when 5-minute ones of the same hours
+    are also stored (rolling both up would count every row twice).
+    """
+    read = written = 0
+    for model in store.list_models():
+        records = store.get_profile_records(model=model)
+        durations: dict[str, set[timedelta]] = {}
+        for record in records:
+            durations.setdefault(record.key.version, set()).add(record.key.window.duration)
+        for version, found in sorted(durations.items()):
+            usable = [d for d in found if d < to and to % d == timedelta(0)]
+            if not usable:
+                continue
+            source = max(usable)
+            finer = store.get_profiles(model=model, version=version, duration=source)
+            coarse = rollup(finer, to=to)
+            read += len(finer)
+            written += store.put_profiles(coarse.values(), now=now)
+            logger.info(
+                "rolled up model=%s version=%s from=%s to=%s profiles_in=%d profiles_out=%d",
+                model,
+                version,
+                format_duration(source),
+                format_duration(to),
+                len(finer),
+                len(coarse),
+            )
+    return RollupSummary(to=to, profiles_read=read, profiles_written=written)
+
+
+def _merge_into(profiled: dict[ProfileKey, Profile], new: Iterable[Profile]) -> None:
+    for profile in new:
+        earlier = profiled.get(profile.key)
+        profiled[profile.key] = profile if earlier is None else earlier.merge(profile)
+
+
+def _rows_per_model(profiles: Iterable[Profile]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for profile in profiles:
+        counts[profile.key.model] += profile.rows
+    return counts
+
+
+def _check_all_rows_profiled(source: str, batch_rows: int, profiles: Iterable[Profile]) -> None:
+    profiled = sum(profile.rows for profile in profiles)
+    if profiled != batch_rows:
+        raise VigilError(
+            f"{source}: a batch of {batch_rows} valid rows gave profiles of {profiled} rows; "
+            "this is a bug in Vigil, please report it with the input file"
+        )

@@ -1,0 +1,129 @@
+"""Conversions between Vigil's values and the flat records both stores keep.
+
+Both :class:`SqlStore` and :class:`MemoryStore` go through these, so the fake holds exactly what
+the database would (encoded profile bytes, microsecond times, NaN as "no value") and the
+conformance suite checks one behaviour, not two.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import numpy as np
+
+from vigil.core import ConfigError, SeriesKey, ensure_utc
+from vigil.profile import Profile
+from vigil.stats.series import Series
+from vigil.store.base import QuarantineCount, StoredProfile
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch; naive datetimes are refused, not guessed."""
+    return (ensure_utc(moment) - EPOCH) // _MICROSECOND
+
+
+def from_us(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(micros))
+
+
+def duration_us(duration: timedelta) -> int:
+    micros = duration // _MICROSECOND
+    if micros <= 0:
+        raise ConfigError(f"a window duration must be positive, got {duration}")
+    return micros
+
+
+def stored_profile(profile: Profile, *, now: datetime) -> StoredProfile:
+    """Encode ``profile`` for storage, stamped with ``now``."""
+    return StoredProfile(
+        key=profile.key,
+        fingerprint=profile.spec.fingerprint(),
+        rows=profile.rows,
+        blob=profile.to_bytes(),
+        updated_at=ensure_utc(now),
+    )
+
+
+def decode_profiles(records: Iterable[StoredProfile]) -> list[Profile]:
+    return [Profile.from_bytes(record.blob) for record in records]
+
+
+def optional_float(value: float | None) -> float | None:
+    """``None`` for NaN or missing: SQLite stores NaN as NULL, so both stores agree on NULL."""
+    if value is None or math.isnan(value):
+        return None
+    return float(value)
+
+
+def dedupe_last(items: Iterable[tuple[K, V]]) -> list[V]:
+    """Keep the last value per key, in first-seen key order.
+
+    One bulk upsert must not touch a row twice (PostgreSQL refuses it), and "the last write wins"
+    is what a caller writing the same key twice in one call means.
+    """
+    latest: dict[K, V] = {}
+    for key, value in items:
+        latest[key] = value
+    return list(latest.values())
+
+
+def series_key(parts: Sequence[str]) -> SeriesKey:
+    """The key of a stored point from its ``(model, version, family, column, statistic)``."""
+    model, version, family, column, statistic = parts
+    return SeriesKey(
+        model=model, version=version, family=family, column=column, statistic=statistic
+    )
+
+
+def series_from_points(
+    key: SeriesKey, points: Sequence[tuple[int, float | None, float | None]]
+) -> Series:
+    """Build a :class:`Series` from ``(timestamp_us, value, support)`` points in time order.
+
+    Missing values come back as NaN; ``support`` is ``None`` when no point has one.
+    """
+    stamps = np.array([point[0] for point in points], dtype=np.int64).astype("datetime64[us]")
+    values = np.array([np.nan if p[1] is None else p[1] for p in points], dtype=np.float64)
+    has_support = any(point[2] is not None for point in points)
+    support = (
+        np.array([np.nan if p[2] is None else p[2] for p in points], dtype=np.float64)
+        if has_support
+        else None
+    )
+    return Series(
+        key=key, timestamps=stamps.astype("datetime64[s]"), values=values, support=support
+    )
+
+
+def sort_quarantine_counts(counts: Iterable[QuarantineCount]) -> list[QuarantineCount]:
+    """Model, then rows without a window, then windows in time order (the same on every DB)."""
+    return sorted(
+        counts,
+        key=lambda c: (c.model, c.window_start is not None, c.window_start or from_us(0)),
+    )
+
+
+def series_point_rows(series: Series) -> Iterator[dict[str, Any]]:
+    """One row per point, as the ``series_points`` table holds them (NaN as ``None``)."""
+    key = series.key
+    stamps_us = series.timestamps.astype("datetime64[us]").astype(np.int64)
+    supports = series.support if series.support is not None else [None] * len(series)
+    for stamp_us, value, support in zip(stamps_us, series.values, supports, strict=True):
+        yield {
+            "model": key.model,
+            "version": key.version,
+            "family": key.family,
+            "column_name": key.column,
+            "statistic": key.statistic,
+            "timestamp_us": int(stamp_us),
+            "value": optional_float(float(value)),
+            "support": None if support is None else optional_float(float(support)),
+        }

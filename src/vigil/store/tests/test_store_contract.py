@@ -1,0 +1,148 @@
+"""The conformance suite every :class:`Store` runs through: MemoryStore, SQLite and PostgreSQL.
+
+``StoreContract`` holds the behaviour; each ``Test*`` subclass only says how to open its store
+(the river ``checks`` habit: one suite, every implementation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from vigil.core import SeriesKey, Window
+from vigil.ingest import QuarantinedRow
+from vigil.stats.series import Series
+from vigil.store import MemoryStore, QuarantineCount, Run, RunStatus, SqlStore, Store
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def _window(hour: int, duration: timedelta = HOUR) -> Window:
+    start = datetime(2026, 11, 20, tzinfo=UTC) + timedelta(hours=hour)
+    return Window(start=start, end=start + duration)
+
+
+def _series(statistic: str, values: list[float], support: list[float] | None = None) -> Series:
+    stamps = np.array(
+        [np.datetime64("2026-11-20T00:00:00") + np.timedelta64(i, "h") for i in range(len(values))]
+    ).astype("datetime64[s]")
+    return Series(
+        key=SeriesKey(
+            model="ranker", version="v1", family="feature", column="age", statistic=statistic
+        ),
+        timestamps=stamps,
+        values=np.array(values, dtype=np.float64),
+        support=None if support is None else np.array(support, dtype=np.float64),
+    )
+
+
+def _quarantined(source: str, position: int, model: str | None = "ranker") -> QuarantinedRow:
+    return QuarantinedRow(
+        source=source, position=position, reason="missing field 'timestamp'", raw="{}", model=model
+    )
+
+
+class StoreContract:
+    """Behaviour every store must have; subclasses provide the ``store`` fixture."""
+
+    def test_is_a_store(self, store: Store) -> None:
+        assert isinstance(store, Store)
+
+    def test_quarantine_keeps_rows_with_reasons_and_counts_them(self, store: Store) -> None:
+        rows = [_quarantined("a.jsonl", i) for i in range(1, 4)] + [
+            _quarantined("b.jsonl", 7, None)
+        ]
+        assert store.put_quarantined(rows[:2], now=NOW, window=_window(0)) == 2
+        assert store.put_quarantined(rows[2:], now=NOW) == 2
+
+        assert store.get_quarantined() == rows
+        assert store.get_quarantined(model="ranker", limit=2) == rows[:2]
+        assert store.quarantine_counts() == [
+            QuarantineCount(model="", window_start=None, rows=1),
+            QuarantineCount(model="ranker", window_start=None, rows=1),
+            QuarantineCount(model="ranker", window_start=_window(0).start, rows=2),
+        ]
+        assert store.quarantine_counts(since=_window(0).start) == [
+            QuarantineCount(model="ranker", window_start=_window(0).start, rows=2)
+        ]
+
+    def test_deleting_a_sources_quarantine_leaves_the_others(self, store: Store) -> None:
+        store.put_quarantined(
+            [_quarantined("a.jsonl", 1), _quarantined("b.jsonl", 1), _quarantined("a.jsonl", 2)],
+            now=NOW,
+        )
+        assert store.delete_quarantined(["a.jsonl"]) == 2
+        assert [row.source for row in store.get_quarantined()] == ["b.jsonl"]
+        assert store.delete_quarantined([]) == 0
+
+    def test_series_round_trip_keeps_nan_and_support(self, store: Store) -> None:
+        mean = _series("mean", [1.5, float("nan"), -2.25], support=[10.0, 0.0, 3.0])
+        p99 = _series("p99", [9.0, 8.0, 7.0])
+        assert store.put_series([mean, p99]) == 6
+
+        mean_back, p99_back = store.get_series(model="ranker")
+        for sent, back in ((mean, mean_back), (p99, p99_back)):
+            assert back.key == sent.key
+            np.testing.assert_array_equal(back.timestamps, sent.timestamps)
+            np.testing.assert_array_equal(back.values, sent.values)  # NaN equals NaN here
+        assert mean_back.support is not None
+        np.testing.assert_array_equal(mean_back.support, [10.0, 0.0, 3.0])
+        assert p99_back.support is None
+
+    def test_series_upsert_replaces_points_and_filters(self, store: Store) -> None:
+        store.put_series([_series("mean", [1.0, 2.0, 3.0])])
+        store.put_series([_series("mean", [1.0, 20.0])])  # the first two hours again
+        (back,) = store.get_series(model="ranker", family="feature")
+        np.testing.assert_array_equal(back.values, [1.0, 20.0, 3.0])
+
+        since = datetime(2026, 11, 20, 1, tzinfo=UTC)
+        (recent,) = store.get_series(model="ranker", since=since)
+        np.testing.assert_array_equal(recent.values, [20.0, 3.0])
+        assert store.get_series(model="ranker", family="output") == []
+        assert store.get_series(model="other") == []
+
+    def test_runs_are_replaced_per_stage_model_and_window(self, store: Store) -> None:
+        running = Run(stage="profile", window=_window(1), status=RunStatus.RUNNING, started_at=NOW)
+        earlier = Run(
+            stage="profile",
+            window=_window(0),
+            status=RunStatus.FAILED,
+            started_at=NOW,
+            finished_at=NOW + HOUR,
+            message="disk full",
+        )
+        store.put_run(running)
+        store.put_run(earlier)
+        done = Run(
+            stage="profile",
+            window=_window(1),
+            status=RunStatus.SUCCEEDED,
+            started_at=NOW,
+            finished_at=NOW + timedelta(seconds=3),
+            rows_read=10,
+            rows_profiled=9,
+            rows_quarantined=1,
+        )
+        store.put_run(done)
+
+        assert store.get_runs() == [earlier, done]
+        assert store.get_runs(status=RunStatus.FAILED) == [earlier]
+        assert store.get_runs(stage="detect") == []
+
+
+class TestMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self) -> Store:
+        return MemoryStore()
+
+
+class TestSqlStore(StoreContract):
+    @pytest.fixture
+    def store(self, store_url: str) -> Iterator[Store]:
+        opened = SqlStore(store_url)
+        yield opened
+        opened.close()

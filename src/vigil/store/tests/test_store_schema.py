@@ -1,0 +1,89 @@
+"""Schema management: migrations from empty, reopening, and refusing a newer schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from vigil.core import StoreError
+from vigil.ingest import QuarantinedRow
+from vigil.store import SqlStore, head_revision
+from vigil.store.tables import metadata
+
+
+def _revision(url: str) -> str | None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_a_new_database_is_migrated_to_head_with_every_table(store_url: str) -> None:
+    SqlStore(store_url).close()
+    engine = sa.create_engine(store_url)
+    try:
+        names = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert set(metadata.tables) <= names
+    assert _revision(store_url) == head_revision()
+
+
+def test_the_migrated_schema_matches_the_tables_the_code_queries(store_url: str) -> None:
+    """The migration and ``tables.py`` describe the same columns (a drift here breaks queries)."""
+    SqlStore(store_url).close()
+    engine = sa.create_engine(store_url)
+    try:
+        inspector = sa.inspect(engine)
+        for table in metadata.tables.values():
+            migrated = {column["name"] for column in inspector.get_columns(table.name)}
+            assert migrated == set(table.columns.keys()), table.name
+    finally:
+        engine.dispose()
+
+
+def test_reopening_a_current_database_keeps_its_data(store_url: str) -> None:
+    first = SqlStore(store_url)
+    row = QuarantinedRow(source="a.jsonl", position=1, reason="bad json", raw="{", model=None)
+    first.put_quarantined([row], now=datetime(2026, 1, 1, tzinfo=UTC))
+    first.close()
+    second = SqlStore(store_url)
+    assert second.get_quarantined() == [row]
+    second.close()
+
+
+def test_a_database_from_a_newer_vigil_is_refused_clearly(store_url: str) -> None:
+    SqlStore(store_url).close()
+    engine = sa.create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+
+    with pytest.raises(StoreError, match=r"revision '9999'.*newer Vigil"):
+        SqlStore(store_url)
+    with pytest.raises(StoreError, match="newer Vigil"):
+        SqlStore.migrate(store_url)
+
+
+def test_migrate_on_a_current_database_is_a_no_op(store_url: str) -> None:
+    SqlStore(store_url).close()
+    SqlStore.migrate(store_url).close()
+    assert _revision(store_url) == head_revision()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("not a url", "cannot read store URL"), ("mysql://u@h/db", "unsupported database")],
+)
+def test_unusable_urls_get_a_clear_error(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        SqlStore(url)
+
+
+def test_an_unreachable_database_is_a_store_error(tmp_path: object) -> None:
+    with pytest.raises(StoreError, match="cannot open the store"):
+        SqlStore(f"sqlite:///{tmp_path}/missing-dir/vigil.db")

@@ -30,12 +30,12 @@ from vigil.cli import sdk_commands  # noqa: E402
 
 bench_app.command("sdk")(sdk_commands.bench_sdk)
 
-
 from vigil.cli import profiling_cli  # noqa: E402
 
 app.command("profile")(profiling_cli.profile)
 app.command("rollup")(profiling_cli.rollup)
 app.command("profiles")(profiling_cli.profiles)
+
 
 @app.command()
 def version() -> None:

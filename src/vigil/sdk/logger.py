@@ -131,6 +131,8 @@ class Logger:
         return f"{self._id_prefix}{next(self._ids):016x}"
 
     def _append(self, record: PendingRecord) -> None:
+        # Checked without a lock: threads racing past the check can overshoot max_buffer by at
+        # most one record each, which is the price of never waiting on a lock here.
         buffer = self._buffer
         size = len(buffer)
         if size >= self._max_buffer or self._closed:

@@ -30,11 +30,19 @@ from vigil.cli import sdk_commands  # noqa: E402
 
 bench_app.command("sdk")(sdk_commands.bench_sdk)
 
+from vigil.cli import profiling_commands  # noqa: E402
+
+bench_app.command("profile")(profiling_commands.bench_profile)
+
 from vigil.cli import profiling_cli  # noqa: E402
 
 app.command("profile")(profiling_cli.profile)
 app.command("rollup")(profiling_cli.rollup)
 app.command("profiles")(profiling_cli.profiles)
+
+from vigil.cli import stats_commands  # noqa: E402
+
+app.command("stats")(stats_commands.stats)
 
 
 @app.command()

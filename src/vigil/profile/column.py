@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vigil.core import ValueKind
 from vigil.ingest.batch import Column
@@ -114,12 +115,18 @@ def profile_column(column: Column, spec: ProfileSpec) -> ColumnProfile:
     distinct = DistinctSketch.empty(spec.hll_lg_k).update(finite)
     frequent = FrequentItems.empty(spec.frequent_lg_max)
     if string_rows + bool_rows:
-        frequent = frequent.update(column.texts)
-    if string_rows:
-        texts = column.texts
-        if bool_rows:
-            texts = texts.filter(pa.array(column.kinds == ValueKind.STRING))
-        distinct = distinct.update(texts.unique())
+        # One hash pass over the texts serves both sketches: counts feed the frequent items,
+        # the distinct values (only they, not every row) feed the HLL.
+        counted = pc.value_counts(column.texts)
+        counted = counted.filter(counted.field("values").is_valid())
+        values = counted.field("values")
+        counts = np.asarray(counted.field("counts").to_numpy(zero_copy_only=False), np.int64)
+        frequent = frequent.update_counts(values, counts)
+        if bool_rows and string_rows:
+            strings = column.texts.filter(pa.array(column.kinds == ValueKind.STRING))
+            distinct = distinct.update(strings.unique())
+        elif string_rows:
+            distinct = distinct.update(values)
     return ColumnProfile(
         present=len(column) - int(kind_counts[ValueKind.ABSENT]),
         nulls=int(kind_counts[ValueKind.NULL]),

@@ -94,16 +94,16 @@ class DistinctSketch:
         if hashes.size == 0:
             return self
         registers = self.registers.copy()
-        index = (hashes >> np.uint64(64 - self.lg_k)).astype(np.intp)
+        index = (hashes >> np.uint64(64 - self.lg_k)).view(np.int64)
         # Rank from the low bits; 52 of them fit a float64 exactly, and its exponent field is
         # then the bit length: no Python loop, no clz instruction needed.
         # The top 16 bits of a float64 are sign (0 here) and the biased exponent; reading them
         # as uint16 keeps the arithmetic on a quarter of the memory.
         bits = min(64 - self.lg_k, 52)
         rest = (hashes & np.uint64((1 << bits) - 1)).astype(np.float64)
-        exponent = (rest.view(np.uint16)[3::4] >> np.uint16(4)).astype(np.int16)
+        exponent = rest.view(np.uint16)[3::4] >> np.uint16(4)
         # bit_length = exponent - 1022 for rest > 0 (exponent 0 for rest == 0, clipped below).
-        rank = np.minimum(np.int16(bits + 1022 + 1) - exponent, np.int16(bits + 1))
+        rank = np.minimum(np.uint16(bits + 1022 + 1) - exponent, np.uint16(bits + 1))
         rank = rank.astype(np.int8)
         np.maximum.at(registers, index, rank)
         return DistinctSketch(lg_k=self.lg_k, registers=registers)

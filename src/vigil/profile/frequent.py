@@ -12,6 +12,7 @@ total is kept in :attr:`FrequentItems.total` regardless.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,20 +53,27 @@ class FrequentItems:
         counted = pc.value_counts(values)
         counted = counted.filter(counted.field("values").is_valid())
         return self.update_counts(
-            counted.field("values").to_pylist(),
+            counted.field("values"),
             np.asarray(counted.field("counts").to_numpy(zero_copy_only=False), dtype=np.int64),
         )
 
-    def update_counts(self, items: list[str], counts: npt.NDArray[np.int64]) -> FrequentItems:
+    def update_counts(
+        self, items: Sequence[str] | pa.Array, counts: npt.NDArray[np.int64]
+    ) -> FrequentItems:
         """A sketch that has also seen each of ``items`` ``counts[i]`` times."""
         if len(items) != len(counts):
             raise ConfigError(f"{len(items)} items but {len(counts)} counts")
-        if not items:
+        if len(items) == 0:
             return self
         order = np.argsort(-counts, kind="stable")[: 4 << self.lg_max]
+        # Only the fed items are turned into Python strings (a million ids would cost seconds).
+        if isinstance(items, pa.Array):
+            chosen = items.take(pa.array(order)).to_pylist()
+        else:
+            chosen = [items[position] for position in order.tolist()]
         sketch = self._copy()
-        for position in order.tolist():
-            sketch.update(items[position], int(counts[position]))
+        for item, count in zip(chosen, counts[order].tolist(), strict=True):
+            sketch.update(item, count)
         return FrequentItems(
             lg_max=self.lg_max, total=self.total + int(counts.sum()), _sketch=sketch
         )

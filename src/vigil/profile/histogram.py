@@ -207,9 +207,37 @@ class LogHistogram:
 def histograms_by_group(
     values: npt.NDArray[np.float64], groups: npt.NDArray[np.integer], n_groups: int, ratio: float
 ) -> list[LogHistogram]:
-    """One histogram per group code ``0..n_groups-1`` (e.g. per host), in one sort and split."""
-    order = np.argsort(groups, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(groups, minlength=n_groups))])
-    ordered = values[order]
-    empty = LogHistogram.empty(ratio)
-    return [empty.update(ordered[bounds[group] : bounds[group + 1]]) for group in range(n_groups)]
+    """One histogram per group code ``0..n_groups-1`` (e.g. per host) from finite ``values``.
+
+    Bucket indices are computed once for all rows and counted in one ``bincount`` over
+    ``(group, bucket)`` pairs; only a pathological value range (a dense table of more than
+    ~4M cells) falls back to sorting the rows by group.
+    """
+    positive = values > 0.0
+    zeros = np.bincount(groups[~positive], minlength=n_groups)
+    index = np.floor(np.log(values[positive]) / math.log1p(ratio)).astype(np.int64)
+    owners = groups[positive].astype(np.int64)
+    if index.size == 0:
+        return [LogHistogram(ratio=ratio, zeros=int(z)) for z in zeros.tolist()]
+    low = int(index.min())
+    width = int(index.max()) - low + 1
+    if n_groups * width > 1 << 22:
+        order = np.argsort(groups, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(groups, minlength=n_groups))])
+        ordered = values[order]
+        empty = LogHistogram.empty(ratio)
+        return [empty.update(ordered[bounds[g] : bounds[g + 1]]) for g in range(n_groups)]
+    dense = np.bincount(owners * width + (index - low), minlength=n_groups * width)
+    dense = dense.reshape(n_groups, width)
+    histograms = []
+    for group in range(n_groups):
+        occupied = np.flatnonzero(dense[group])
+        histograms.append(
+            LogHistogram(
+                ratio=ratio,
+                zeros=int(zeros[group]),
+                indices=(occupied + low).astype(np.int64),
+                bucket_counts=dense[group, occupied].astype(np.int64),
+            )
+        )
+    return histograms

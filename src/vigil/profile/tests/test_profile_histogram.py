@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from vigil.core import IncompatibleSpecError, SchemaError, SerializationError
 from vigil.profile import LogHistogram
+from vigil.profile.histogram import histograms_by_group
 
 RATIO = 0.02
 latencies = st.lists(
@@ -79,3 +80,15 @@ def test_different_ratio_does_not_merge_and_corrupt_bytes_raise() -> None:
     data = LogHistogram.empty(RATIO).update(np.array([1.0, 2.0])).to_bytes()
     with pytest.raises(SerializationError):
         LogHistogram.from_bytes(data[:-3])
+
+
+@pytest.mark.parametrize("ratio", [0.02, 1e-4])  # 1e-4: too many buckets, the sorting path
+def test_histograms_by_group_equal_one_histogram_per_group(ratio: float) -> None:
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.lognormal(3.0, 3.0, 5_000), np.zeros(100)])
+    groups = rng.integers(0, 40, values.size)
+    histograms = histograms_by_group(values, groups, 41, ratio)
+    assert len(histograms) == 41
+    for group, histogram in enumerate(histograms):
+        assert histogram == LogHistogram.empty(ratio).update(values[groups == group])
+    assert histograms[40].total == 0

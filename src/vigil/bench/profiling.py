@@ -1,0 +1,236 @@
+"""``vigil bench profile``: how fast and how well Vigil profiles, against whylogs and a floor.
+
+One synthetic frame (N rows x 20 numeric features, 5 categorical features of 50 values, a score
+and a latency; one model, version and hour, so one profile) is profiled three ways, each the
+median of ``repeats`` runs in this process:
+
+- Vigil's :func:`vigil.profile.profile_batch` on the frame as a ``RecordBatch``;
+- whylogs' ``why.log(pandas=frame)`` on the same frame as a DataFrame (skipped if not installed);
+- a *floor*: the same statistics by one straight pass of numpy and DataSketches calls, with no
+  framework around them (whole-array KLL updates, numpy moments, categoricals counted by arrow's
+  ``value_counts`` and fed with weights, the same numpy HLL). ``np.unique`` over string objects,
+  the obvious alternative, is several times slower and would flatter Vigil.
+
+It also reports the serialized sizes, the worst normalized rank error of Vigil's quantiles
+against exact numpy quantiles, and the time to deserialize and merge 24 hourly profiles.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from datasketches import frequent_strings_sketch, kll_doubles_sketch
+
+from vigil.core import ConfigError, EventKind, ValueKind
+from vigil.ingest.batch import META_SCHEMA, Column, RecordBatch
+from vigil.profile import DistinctSketch, LogHistogram, Profile, ProfileSpec, profile_batch, rollup
+
+NUMERIC_FEATURES = 20
+CATEGORICAL_FEATURES = 5
+CATEGORIES = 50
+START = datetime(2026, 11, 20, tzinfo=UTC)
+QUANTILE_GRID = np.round(np.linspace(0.01, 0.99, 99), 2)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileBenchResult:
+    rows: int
+    vigil_rows_per_s: float
+    whylogs_rows_per_s: float | None
+    numpy_floor_rows_per_s: float
+    profile_bytes: int
+    whylogs_profile_bytes: int | None
+    max_rank_error: float
+    latency_max_relative_error: float
+    merge_24_hourly_ms: float
+
+
+def synthetic_frame(rows: int, seed: int) -> pd.DataFrame:
+    """The benchmark frame: varied numeric shapes, 50-value categoricals, a score, a latency."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, npt.ArrayLike] = {}
+    shapes: list[Callable[[], npt.NDArray[np.float64]]] = [
+        lambda: rng.normal(0.0, 1.0, rows),
+        lambda: rng.lognormal(3.0, 1.0, rows),
+        lambda: rng.integers(0, 100, rows).astype(np.float64),
+        lambda: rng.exponential(5.0, rows),
+    ]
+    for i in range(NUMERIC_FEATURES):
+        columns[f"num_{i}"] = shapes[i % len(shapes)]()
+    labels = np.array([f"cat_{j:02d}" for j in range(CATEGORIES)], dtype=object)
+    for i in range(CATEGORICAL_FEATURES):
+        columns[f"cat_{i}"] = labels[rng.zipf(1.5, rows) % CATEGORIES]
+    columns["score"] = rng.beta(2.0, 5.0, rows)
+    columns["latency_ms"] = np.round(rng.lognormal(2.5, 0.8, rows), 3)
+    return pd.DataFrame(columns)
+
+
+def frame_to_batch(frame: pd.DataFrame, seed: int, start: datetime, span: timedelta) -> RecordBatch:
+    rows = len(frame)
+    rng = np.random.default_rng(seed + 1)
+    start_us = int(start.timestamp() * 1_000_000)
+    span_us = int(span.total_seconds() * 1_000_000)
+    meta = pa.table(
+        {
+            "model": pa.array(np.full(rows, "ranker", dtype=object), pa.string()),
+            "version": pa.array(np.full(rows, "v1", dtype=object), pa.string()),
+            "timestamp": pa.array(
+                np.sort(start_us + rng.integers(0, span_us, rows)), pa.timestamp("us", tz="UTC")
+            ),
+            "request_id": pa.nulls(rows, pa.string()),
+            "host": pa.array(
+                np.array([f"h-{i}" for i in range(8)], dtype=object)[rng.integers(0, 8, rows)],
+                pa.string(),
+            ),
+            "event": pa.array(np.full(rows, EventKind.PREDICTION.value, dtype=object), pa.string()),
+            "latency_ms": pa.array(frame["latency_ms"].to_numpy(), pa.float64()),
+            "label": pa.nulls(rows, pa.float64()),
+        },
+        schema=META_SCHEMA,
+    )
+    features: dict[str, Column] = {}
+    for name in frame.columns:
+        if name.startswith("num_"):
+            features[name] = Column.from_numbers(frame[name].to_numpy())
+        elif name.startswith("cat_"):
+            features[name] = Column(
+                kinds=np.full(rows, ValueKind.STRING, dtype=np.int8),
+                numbers=np.full(rows, np.nan),
+                texts=pa.array(frame[name].to_numpy(), pa.string()),
+            )
+    return RecordBatch(
+        meta=meta,
+        features=features,
+        outputs={"score": Column.from_numbers(frame["score"].to_numpy())},
+    )
+
+
+def numpy_floor(batch: RecordBatch, spec: ProfileSpec) -> list[object]:
+    """The same statistics with no framework: the speed Vigil's own overhead is measured from."""
+    results: list[object] = []
+    numeric = [c.numbers for c in batch.features.values() if c.texts.null_count == len(c)]
+    numeric += [c.numbers for c in batch.outputs.values()]
+    latency = (
+        batch.meta.column("latency_ms")
+        .combine_chunks()
+        .to_numpy(zero_copy_only=False, writable=True)
+    )
+    for values in [*numeric, latency]:
+        finite_mask = np.isfinite(values)
+        finite = values if finite_mask.all() else values[finite_mask]
+        sketch = kll_doubles_sketch(spec.kll_k)
+        sketch.update(np.ascontiguousarray(finite))
+        mean = finite.mean()
+        deviations = finite - mean
+        m2 = np.square(deviations, out=deviations).sum()
+        results += [sketch, mean, m2, finite.min(), finite.max()]
+        results.append(DistinctSketch.empty(spec.hll_lg_k).update(finite))
+    results.append(LogHistogram.empty(spec.latency_bucket_ratio).update(latency))
+    for column in batch.features.values():
+        if column.texts.null_count == len(column):
+            continue
+        counted = pc.value_counts(column.texts)
+        items = counted.field("values").to_pylist()
+        counts = counted.field("counts").to_pylist()
+        frequent = frequent_strings_sketch(spec.frequent_lg_max)
+        for item, count in zip(items, counts, strict=True):
+            if item is not None:
+                frequent.update(item, count)
+        results += [frequent, DistinctSketch.empty(spec.hll_lg_k).update(counted.field("values"))]
+    return results
+
+
+def _median_seconds(action: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _whylogs(frame: pd.DataFrame, repeats: int) -> tuple[float | None, int | None]:
+    try:
+        import whylogs as why  # optional and heavy: imported only here
+    except ImportError:
+        return None, None
+    seconds = _median_seconds(lambda: why.log(pandas=frame), repeats)
+    size = len(why.log(pandas=frame).view().serialize())
+    return len(frame) / seconds, size
+
+
+def max_rank_error(profile: Profile, batch: RecordBatch) -> float:
+    """Worst |rank(estimate) - q| over every numeric column and q in 0.01..0.99."""
+    worst = 0.0
+    columns = {**profile.features, **{f"out:{k}": v for k, v in profile.outputs.items()}}
+    sources = {**batch.features, **{f"out:{k}": v for k, v in batch.outputs.items()}}
+    pairs = [(columns[name].quantiles, sources[name].numbers) for name in columns]
+    latency = batch.meta.column("latency_ms").drop_null().to_numpy()
+    pairs.append((profile.latency.quantiles, latency))
+    for sketch, values in pairs:
+        finite = np.sort(values[np.isfinite(values)])
+        if finite.size == 0:
+            continue
+        estimates = sketch.quantiles(QUANTILE_GRID)
+        # A tied value spans ranks [left, right]: the error is the distance to that interval.
+        left = np.searchsorted(finite, estimates, side="left") / finite.size
+        right = np.searchsorted(finite, estimates, side="right") / finite.size
+        error = np.maximum(np.maximum(left - QUANTILE_GRID, QUANTILE_GRID - right), 0.0)
+        worst = max(worst, float(error.max()))
+    return worst
+
+
+def _latency_relative_error(profile: Profile, batch: RecordBatch) -> float:
+    latency = batch.meta.column("latency_ms").drop_null().to_numpy()
+    histogram = profile.latency.histogram
+    if histogram is None or latency.size == 0:
+        return math.nan
+    exact = np.quantile(latency, QUANTILE_GRID, method="lower")
+    estimates = np.array([histogram.quantile(float(q)) for q in QUANTILE_GRID])
+    return float(np.max(np.abs(estimates - exact) / exact))
+
+
+def run_profile_bench(
+    rows: int = 1_000_000, *, seed: int = 0, repeats: int = 3, with_whylogs: bool = True
+) -> ProfileBenchResult:
+    """Run every measurement; ``with_whylogs=False`` skips the (slow to import) comparison."""
+    if rows < 100 or repeats < 1:
+        raise ConfigError(f"bench needs rows >= 100 and repeats >= 1, got {rows!r}, {repeats!r}")
+    spec = ProfileSpec()
+    frame = synthetic_frame(rows, seed)
+    batch = frame_to_batch(frame, seed, START, timedelta(minutes=59))
+    vigil_s = _median_seconds(lambda: profile_batch(batch, spec), repeats)
+    floor_s = _median_seconds(lambda: numpy_floor(batch, spec), repeats)
+    (profile,) = profile_batch(batch, spec).values()
+    whylogs_rate, whylogs_bytes = _whylogs(frame, repeats) if with_whylogs else (None, None)
+
+    day = frame_to_batch(frame, seed, START, timedelta(days=1))
+    hourly = [p.to_bytes() for p in profile_batch(day, spec).values()]
+    merge_s = _median_seconds(
+        lambda: rollup([Profile.from_bytes(data) for data in hourly], timedelta(days=1)), repeats
+    )
+    return ProfileBenchResult(
+        rows=rows,
+        vigil_rows_per_s=rows / vigil_s,
+        whylogs_rows_per_s=whylogs_rate,
+        numpy_floor_rows_per_s=rows / floor_s,
+        profile_bytes=len(profile.to_bytes()),
+        whylogs_profile_bytes=whylogs_bytes,
+        max_rank_error=max_rank_error(profile, batch),
+        latency_max_relative_error=_latency_relative_error(profile, batch),
+        merge_24_hourly_ms=merge_s * 1000.0,
+    )
+
+
+def result_json(result: ProfileBenchResult) -> dict[str, float | int | None]:
+    return asdict(result)

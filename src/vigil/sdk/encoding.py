@@ -63,8 +63,11 @@ class RecordEncoder:
 
     Keys come out in a fixed order starting ``model, version, timestamp`` so that
     :class:`~vigil.sdk.JsonLinesSink` can find a line's partition without parsing it all.
-    Non-finite floats are written as ``NaN``/``Infinity`` like Python's ``json`` does: they are
-    values the model really saw, so they are kept rather than silently turned into nulls.
+
+    Lines are strict JSON (RFC 8259), because every consumer must read them (the ingest stage
+    parses with orjson, which refuses ``NaN``). A record holding NaN or ±inf therefore has those
+    values written as ``null`` rather than being lost whole; ``nonfinite_records`` counts such
+    records so the change stays visible (``LoggerStats.nonfinite``).
     """
 
     def __init__(self, *, model: str, version: str, host: str) -> None:
@@ -72,7 +75,13 @@ class RecordEncoder:
         self._version = version
         self._host = host
         self._timestamp = TimestampFormatter()
-        self._encode = json.JSONEncoder(separators=(",", ":"), default=_to_json_native).encode
+        self._encode = json.JSONEncoder(
+            separators=(",", ":"), default=_to_json_native, allow_nan=False
+        ).encode
+        self._encode_lenient = json.JSONEncoder(
+            separators=(",", ":"), default=_to_json_native
+        ).encode
+        self.nonfinite_records = 0
 
     def encode(self, record: PendingRecord) -> bytes:
         """One JSON line; raises ``TypeError``/``ValueError`` when a value cannot be written."""
@@ -95,4 +104,15 @@ class RecordEncoder:
             body["tags"] = tags
         if event == EventKind.LABEL:
             body["label"] = label
-        return (self._encode(body) + "\n").encode()
+        try:
+            text = self._encode(body)
+        except ValueError:
+            text = self._encode_nulling_nonfinite(body)
+        return (text + "\n").encode()
+
+    def _encode_nulling_nonfinite(self, body: dict[str, object]) -> str:
+        """The rare path: round-trip through the lenient encoder, reading NaN/inf back as null."""
+        lenient = self._encode_lenient(body)  # a circular reference still raises ValueError here
+        text = self._encode(json.loads(lenient, parse_constant=lambda _: None))
+        self.nonfinite_records += 1
+        return text

@@ -2,13 +2,15 @@
 
 The serving thread only builds a small tuple and appends it to a bounded ``deque`` (atomic under
 the GIL, no lock). One daemon thread per logger wakes every ``flush_interval_s`` (or early when
-the buffer is half full), encodes records to JSON and hands them to the sink in batches. When the
-buffer is full the call is counted in ``dropped`` and returns at once: losing a log record is
-better than adding latency to a prediction, and the count makes the loss visible.
+``batch_size`` records, or half the buffer, are waiting), encodes records to JSON and hands them
+to the sink in batches. When the buffer is full the call is counted in ``dropped`` and returns at
+once: losing a log record is better than adding latency to a prediction, and the count makes the
+loss visible.
 
 Accounting, readable at any time through :meth:`Logger.stats`: every call is either ``logged``
 (accepted into the buffer) or ``dropped``; every logged record ends up ``flushed`` (the sink took
 it), ``failed`` (the sink raised, or the record could not be encoded) or is still ``pending``.
+``nonfinite`` counts written records whose NaN/±inf values had to become ``null`` (strict JSON).
 """
 
 from __future__ import annotations
@@ -49,10 +51,19 @@ class LoggerStats:
     failed: int
     sink_errors: int
     pending: int
+    nonfinite: int = 0
     last_error: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("logged", "dropped", "flushed", "failed", "sink_errors", "pending"):
+        for name in (
+            "logged",
+            "dropped",
+            "flushed",
+            "failed",
+            "sink_errors",
+            "pending",
+            "nonfinite",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"logger stat {name}={getattr(self, name)!r} is negative")
 
@@ -228,6 +239,7 @@ class Logger:
                 failed=self._failed,
                 sink_errors=self._sink_errors,
                 pending=logged - done,
+                nonfinite=self._encoder.nonfinite_records,
                 last_error=self._last_error,
             )
 

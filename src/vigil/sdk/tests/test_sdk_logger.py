@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -205,8 +206,9 @@ def test_values_that_cannot_be_encoded_are_counted_and_the_rest_written() -> Non
         assert logger.stats().last_error == f"request {broken}: buffer was freed"
         logger.log({"x": 3})
     stats = logger.stats()
-    assert (stats.flushed, stats.failed, stats.sink_errors) == (3, 2, 0)
-    assert sink.lines[1].count(b'"x":2.5,"y":Infinity') == 1
+    assert (stats.flushed, stats.failed, stats.sink_errors, stats.nonfinite) == (3, 2, 0, 1)
+    # strict JSON: the infinite value became null, the rest of the record survived
+    assert sink.lines[1].count(b'"features":{"x":2.5,"y":null}') == 1
 
 
 def test_logging_after_close_is_counted_as_dropped() -> None:
@@ -270,3 +272,29 @@ def test_memory_sink_satisfies_the_protocol() -> None:
 def test_bad_settings_are_refused_with_the_value(kwargs: dict[str, object], quoted: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(quoted)):
         Logger(sink=MemorySink(), close_at_exit=False, **kwargs)  # type: ignore[arg-type]
+
+
+def test_nonfinite_values_become_null_in_strict_json() -> None:
+    sink = MemorySink()
+    with Logger("m", sink=sink, close_at_exit=False) as logger:
+        logger.log({"a": float("nan"), "b": 1.5}, {"ranked": [float("-inf"), 0.2]}, 2.0)
+        logger.log({"a": 0.5})
+    (first, second) = sink.lines
+    record = json.loads(first, parse_constant=lambda name: pytest.fail(f"{name} in {first!r}"))
+    assert record["features"] == {"a": None, "b": 1.5}
+    assert record["outputs"] == {"ranked": [None, 0.2]}
+    assert record["latency_ms"] == 2.0
+    assert json.loads(second)["features"] == {"a": 0.5}
+    assert logger.stats().nonfinite == 1
+
+
+def test_a_circular_value_fails_only_its_record() -> None:
+    looped: dict[str, object] = {}
+    looped["self"] = looped
+    sink = MemorySink()
+    with Logger("m", sink=sink, close_at_exit=False) as logger:
+        logger.log({"a": 1}, {"nested": looped})
+        logger.log({"a": 2})
+    stats = logger.stats()
+    assert (stats.flushed, stats.failed) == (1, 1)
+    assert stats.last_error is not None and "Circular reference" in stats.last_error

@@ -1,0 +1,59 @@
+"""Real-time operational monitors (after Ted Dunning's "How to Monitor Machine Learning Models in
+Real-Time"): they run on the event stream with bounded memory and catch a broken model within
+minutes, long before ground truth exists.
+
+Every monitor follows the :class:`Monitor` protocol (``update(events)``, ``alerts(now)``) and sets
+its thresholds from a target :class:`AlarmRate` ("one false alarm a week"). Alerts become
+anomalies with :func:`alert_to_anomaly`, so they flow into the same incidents as the rest.
+"""
+
+from vigil.detect.realtime.base import FakeMonitor, Monitor, MonitorAlert, alert_to_anomaly
+from vigil.detect.realtime.canary import ChallengerRisk, Disagreement, PairedScoreMonitor
+from vigil.detect.realtime.events import Events, epoch_seconds, utc_datetime
+from vigil.detect.realtime.feedback import DelayedFeedbackMonitor, FeedbackComparison
+from vigil.detect.realtime.latency import LatencyMonitor, TagRank
+from vigil.detect.realtime.rate import ArrivalMonitor, RateModel, one_hour_ahead_errors
+from vigil.detect.realtime.scores import ScoreComparison, ScoreDistributionMonitor
+from vigil.detect.realtime.simulate import (
+    CanaryDivergence,
+    SimulatedStream,
+    SlowHost,
+    StreamStop,
+    TrafficSpec,
+    VersionRollout,
+    replay,
+    simulate_stream,
+)
+from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+
+__all__ = [
+    "AlarmRate",
+    "ArrivalMonitor",
+    "CanaryDivergence",
+    "ChallengerRisk",
+    "DelayedFeedbackMonitor",
+    "Disagreement",
+    "Events",
+    "FakeMonitor",
+    "FeedbackComparison",
+    "LatencyMonitor",
+    "Monitor",
+    "MonitorAlert",
+    "PairedScoreMonitor",
+    "RateModel",
+    "ScoreComparison",
+    "ScoreDistributionMonitor",
+    "ScoreThreshold",
+    "SimulatedStream",
+    "SlowHost",
+    "StreamStop",
+    "TagRank",
+    "TrafficSpec",
+    "VersionRollout",
+    "alert_to_anomaly",
+    "epoch_seconds",
+    "one_hour_ahead_errors",
+    "replay",
+    "simulate_stream",
+    "utc_datetime",
+]

@@ -1,0 +1,295 @@
+"""Canary, champion, challenger: per-request differences between models scoring the same request.
+
+Dunning's canary is an old, trusted model kept scoring live traffic: the champion's per-request
+differences from it are a stable baseline, so a change in their size means one of the two
+changed. A challenger is judged against both: the champion (how different would switching be?)
+and the canary (is it more different than the champion is from a model we trust?).
+
+Scores are paired by ``request_id``: a request waits in a bounded table until every role has
+scored it or ``pairing_window`` passes (then whatever pairs exist are used and the rest counted
+as unpaired). Per pair of roles the monitor keeps the mean absolute difference per interval
+(the monitored statistic, as a z-score against its own long-run mean and spread), a KLL sketch
+of the absolute differences (their distribution) and the ``top_k`` requests where the two
+disagree most, for inspection.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy.stats import norm
+
+from vigil.core import ConfigError, EventKind
+from vigil.detect.realtime.base import MonitorAlert
+from vigil.detect.realtime.events import Events, epoch_seconds, utc_datetime
+from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+from vigil.profile import QuantileSketch
+
+CHAMPION, CANARY, CHALLENGER = "champion", "canary", "challenger"
+PAIRS = ((CHAMPION, CANARY), (CHAMPION, CHALLENGER), (CANARY, CHALLENGER))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class Disagreement:
+    """One request where two models disagree: kept for a person to look at."""
+
+    gap: float
+    request_id: str
+    timestamp_s: float
+    first: float
+    second: float
+
+
+@dataclass(slots=True, kw_only=True)
+class PairTrack:
+    """The running record of one pair of roles (e.g. champion vs canary)."""
+
+    sketch: QuantileSketch
+    n: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+    interval_n: int = 0
+    interval_total: float = 0.0
+    interval_total_sq: float = 0.0
+    top: list[Disagreement] = field(default_factory=list)
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else math.nan
+
+    @property
+    def std(self) -> float:
+        if self.n < 2:
+            return math.nan
+        return math.sqrt(max(self.total_sq / self.n - self.mean**2, 0.0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengerRisk:
+    """How far a challenger strays from the champion, compared with how far the canary does."""
+
+    mad_vs_champion: float
+    mad_vs_canary: float
+    baseline_mad: float
+    p99_vs_champion: float
+    ratio: float
+    pairs: int
+
+    def summary(self) -> str:
+        return (
+            f"challenger differs from the champion by {self.mad_vs_champion:.3g} on average "
+            f"({self.ratio:.1f}x the champion-canary baseline {self.baseline_mad:.3g}; "
+            f"{self.mad_vs_canary:.3g} from the canary); 99% of its differences within "
+            f"{self.p99_vs_champion:.3g} over {self.pairs} requests"
+        )
+
+
+class PairedScoreMonitor:
+    """Tracks per-request score differences between a champion, a canary and a challenger.
+
+    ``models`` maps each role to the model name whose events carry its scores (the canary and
+    challenger are typically deployed as models of their own).
+    """
+
+    name = "canary"
+
+    def __init__(
+        self,
+        models: Mapping[str, str],
+        *,
+        alarm_rate: AlarmRate | None = None,
+        interval: timedelta = timedelta(minutes=5),
+        pairing_window: timedelta = timedelta(minutes=2),
+        max_pending: int = 200_000,
+        min_pairs: int = 30,
+        top_k: int = 20,
+        cooldown: timedelta = timedelta(hours=1),
+        k: int = 200,
+    ) -> None:
+        unknown = set(models) - {CHAMPION, CANARY, CHALLENGER}
+        if CHAMPION not in models or len(models) < 2 or unknown:
+            raise ConfigError(
+                f"roles must include champion and one of canary/challenger, got {dict(models)!r}"
+            )
+        self.roles = {model: role for role, model in models.items()}
+        self.order = [role for role in (CHAMPION, CANARY, CHALLENGER) if role in models]
+        self.models = dict(models)
+        self.alarm_rate = alarm_rate or AlarmRate()
+        self.interval_s = interval.total_seconds()
+        self.window_s = pairing_window.total_seconds()
+        self.max_pending = max_pending
+        self.min_pairs = min_pairs
+        self.top_k = top_k
+        self.cooldown_s = cooldown.total_seconds()
+        self.last_alarm_s_: dict[tuple[str, str], float] = {}
+        self.pending_: dict[str, tuple[float, dict[str, float]]] = {}
+        self.unpaired_ = 0
+        self.tracks_ = {
+            pair: PairTrack(sketch=QuantileSketch.empty(k))
+            for pair in PAIRS
+            if pair[0] in models and pair[1] in models
+        }
+        self.interval_: int | None = None
+        self.thresholds_ = {
+            pair: ScoreThreshold(lambda p: float(norm.isf(p / 2.0)), memory=5_000)
+            for pair in self.tracks_
+        }
+
+    def update(self, events: Events) -> None:
+        role = self.roles.get(events.model)
+        if (
+            role is None
+            or events.kind not in (EventKind.COMPLETION, EventKind.PREDICTION)
+            or len(events) == 0
+        ):
+            return
+        events.require("request_id", "score")
+        assert events.request_id is not None and events.score is not None
+        pending = self.pending_
+        complete: list[tuple[str, float, dict[str, float]]] = []
+        for request, moment, score in zip(
+            events.request_id.tolist(),
+            events.timestamp_s.tolist(),
+            events.score.tolist(),
+            strict=True,
+        ):
+            entry = pending.get(request)
+            if entry is None:
+                entry = pending[request] = (moment, {})
+            entry[1][role] = score
+            if len(entry[1]) == len(self.order):
+                del pending[request]
+                complete.append((request, entry[0], entry[1]))
+        if len(pending) > self.max_pending:
+            self._expire(math.inf, keep=self.max_pending // 2, into=complete)
+        self._record(complete)
+
+    def _expire(
+        self, before_s: float, *, keep: int, into: list[tuple[str, float, dict[str, float]]]
+    ) -> None:
+        """Release requests older than ``before_s`` (or beyond ``keep``) with what they have."""
+        pending = self.pending_
+        excess = len(pending) - keep
+        for request in list(pending):
+            moment, scores = pending[request]
+            if moment >= before_s and excess <= 0:
+                break
+            del pending[request]
+            excess -= 1
+            self.unpaired_ += len(self.order) - len(scores)
+            into.append((request, moment, scores))
+
+    def _record(self, rows: list[tuple[str, float, dict[str, float]]]) -> None:
+        for (first, second), track in self.tracks_.items():
+            found = [
+                (request, moment, scores[first], scores[second])
+                for request, moment, scores in rows
+                if first in scores and second in scores
+            ]
+            if not found:
+                continue
+            a = np.array([row[2] for row in found])
+            b = np.array([row[3] for row in found])
+            gaps = np.abs(b - a)
+            finite = np.isfinite(gaps)
+            gaps_ok = gaps[finite]
+            track.sketch = track.sketch.update(gaps_ok)
+            track.interval_n += int(gaps_ok.size)
+            track.interval_total += float(gaps_ok.sum())
+            track.interval_total_sq += float((gaps_ok**2).sum())
+            kept = [row for row, ok in zip(found, finite.tolist(), strict=True) if ok]
+            for index in np.argsort(gaps_ok)[-self.top_k :].tolist():
+                request, moment, x, y = kept[index]
+                item = Disagreement(
+                    gap=float(gaps_ok[index]),
+                    request_id=request,
+                    timestamp_s=moment,
+                    first=x,
+                    second=y,
+                )
+                if len(track.top) < self.top_k:
+                    heapq.heappush(track.top, item)
+                elif item > track.top[0]:
+                    heapq.heapreplace(track.top, item)
+
+    def disagreements(self, first: str, second: str) -> list[Disagreement]:
+        """The requests where ``first`` and ``second`` disagreed most, largest first."""
+        return sorted(self.tracks_[(first, second)].top, reverse=True)
+
+    def challenger_risk(self) -> ChallengerRisk:
+        """The challenger's differences from champion and canary against the canary baseline."""
+        if (CHAMPION, CHALLENGER) not in self.tracks_:
+            raise ConfigError("challenger_risk needs a challenger (and a canary for the baseline)")
+        vs_champion = self.tracks_[(CHAMPION, CHALLENGER)]
+        baseline = self.tracks_.get((CHAMPION, CANARY))
+        vs_canary = self.tracks_.get((CANARY, CHALLENGER))
+        base = baseline.mean if baseline else math.nan
+        return ChallengerRisk(
+            mad_vs_champion=vs_champion.mean,
+            mad_vs_canary=vs_canary.mean if vs_canary else math.nan,
+            baseline_mad=base,
+            p99_vs_champion=vs_champion.sketch.quantile(0.99),
+            ratio=vs_champion.mean / base if base and base > 0 else math.nan,
+            pairs=vs_champion.n,
+        )
+
+    def alerts(self, now: datetime) -> list[MonitorAlert]:
+        now_s = epoch_seconds(now)
+        released: list[tuple[str, float, dict[str, float]]] = []
+        self._expire(now_s - self.window_s, keep=len(self.pending_), into=released)
+        self._record(released)
+        current = int(now_s // self.interval_s)
+        if self.interval_ is None:
+            self.interval_ = current
+        if current <= self.interval_:
+            return []
+        found = [
+            alert
+            for pair, track in self.tracks_.items()
+            if (alert := self._judge(pair, track, now_s)) is not None
+        ]
+        self.interval_ = current
+        return found
+
+    def _judge(self, pair: tuple[str, str], track: PairTrack, now_s: float) -> MonitorAlert | None:
+        n, total, total_sq = track.interval_n, track.interval_total, track.interval_total_sq
+        track.interval_n, track.interval_total, track.interval_total_sq = 0, 0.0, 0.0
+        alert = None
+        if n >= self.min_pairs and track.n >= 10 * self.min_pairs and track.std > 0:
+            mad = total / n
+            z = (mad - track.mean) / (track.std / math.sqrt(n))
+            p = self.alarm_rate.probability_per_interval(timedelta(seconds=self.interval_s))
+            threshold = self.thresholds_[pair].threshold(p)
+            if abs(z) > threshold:
+                if now_s - self.last_alarm_s_.get(pair, -math.inf) < self.cooldown_s:
+                    return None  # still the incident already raised; not learned as normal
+                self.last_alarm_s_[pair] = now_s
+                word = "grew" if z > 0 else "shrank"
+                first, second = pair
+                alert = MonitorAlert(
+                    monitor=self.name,
+                    model=self.models[CHAMPION],
+                    version="",
+                    statistic=f"mad_{first}_{second}",
+                    timestamp=utc_datetime(now_s),
+                    score=abs(z),
+                    threshold=threshold,
+                    message=(
+                        f"{second} ({self.models[second]}) and {first} "
+                        f"({self.models[first]}) disagree: mean absolute difference {word} "
+                        f"to {mad:.3g} from {track.mean:.3g} ({z:+.1f} sd)"
+                    ),
+                    evidence={"observed": mad, "expected": track.mean, "pairs": float(n)},
+                )
+                return alert
+            self.thresholds_[pair].update([abs(z)])
+        if n:
+            track.n += n
+            track.total += total
+            track.total_sq += total_sq
+        return alert

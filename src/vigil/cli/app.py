@@ -44,6 +44,10 @@ from vigil.cli import stats_commands  # noqa: E402
 
 app.command("stats")(stats_commands.stats)
 
+from vigil.cli import ingest_commands  # noqa: E402
+
+bench_app.command("ingest")(ingest_commands.bench_ingest)
+
 
 @app.command()
 def version() -> None:

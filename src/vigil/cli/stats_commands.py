@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -267,3 +267,126 @@ def _after(series: Series, since: datetime) -> bool:
     import numpy as np
 
     return bool((series.timestamps >= np.datetime64(int(since.timestamp()), "s")).any())
+
+
+def bench_stats(
+    days: Annotated[int, typer.Option(min=2, help="Days of hourly profiles.")] = 8,
+    features: Annotated[int, typer.Option(min=1, help="Numeric features per record.")] = 20,
+    rows: Annotated[int, typer.Option(min=10, help="Rows per hourly window.")] = 2000,
+    trials: Annotated[int, typer.Option(min=1, help="KS accuracy trials.")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Time health and drift series on synthetic hourly profiles; check KS against scipy."""
+    import time
+
+    import numpy as np
+    from rich.console import Console
+    from scipy import stats as scipy_stats
+
+    from vigil.profile import ProfileSpec, QuantileSketch, profile_batch
+    from vigil.stats import StatsSpec, drift_series, health_series, numeric_drift
+
+    console = Console()
+    rng = np.random.default_rng(seed)
+    spec = ProfileSpec()
+    started = time.perf_counter()
+    profiles: list[Any] = []
+    for hour in range(days * 24):
+        batch = _synthetic_hour(rng, hour, rows, features)
+        profiles.extend(profile_batch(batch, spec).values())
+    profiled = time.perf_counter() - started
+    stats_spec = StatsSpec()
+    started = time.perf_counter()
+    health = health_series(profiles, stats_spec)
+    health_s = time.perf_counter() - started
+    started = time.perf_counter()
+    drift = drift_series(profiles, None, stats_spec)
+    drift_s = time.perf_counter() - started
+    windows = len(profiles)
+    columns = features + 3
+    console.print(
+        f"{windows} hourly profiles x {columns} columns x {rows} rows (profiling took "
+        f"{profiled:.1f} s, not counted)"
+    )
+    console.print(
+        f"health_series: {len(health)} series in {health_s:.2f} s "
+        f"= {1000 * health_s / windows:.1f} ms per window"
+    )
+    console.print(
+        f"drift_series (same hour of the previous 7 days): {len(drift)} series in {drift_s:.2f} s "
+        f"= {1000 * drift_s / windows:.1f} ms per window, "
+        f"{1000 * drift_s / (windows * columns):.2f} ms per column-window"
+    )
+    psi = np.concatenate([s.values for s in drift if s.key.statistic == "psi"])
+    ks = np.concatenate([s.values for s in drift if s.key.statistic == "ks"])
+    psi, ks = psi[~np.isnan(psi)], ks[~np.isnan(ks)]
+    console.print(
+        f"no-drift data: PSI median {np.median(psi):.4f}, p99 {np.quantile(psi, 0.99):.4f}, "
+        f"share > 0.1: {np.mean(psi > 0.1):.4f}; KS median {np.median(ks):.4f}, "
+        f"p99 {np.quantile(ks, 0.99):.4f}"
+    )
+    errors, bounds = [], []
+    for _ in range(trials):
+        shift = float(rng.uniform(0.0, 1.0))
+        cur, ref = rng.normal(shift, 1.0, 100_000), rng.normal(0.0, 1.0, 100_000)
+        sketched = numeric_drift(
+            QuantileSketch.empty(spec.kll_k).update(cur),
+            QuantileSketch.empty(spec.kll_k).update(ref),
+        )[0]
+        errors.append(abs(sketched.value - scipy_stats.ks_2samp(cur, ref).statistic))
+        bounds.append(sketched.sketch_error)
+    console.print(
+        f"KS from KLL k={spec.kll_k} vs scipy.ks_2samp on 100k+100k rows, {trials} trials: "
+        f"max error {max(errors):.4f}, mean {np.mean(errors):.4f}, stated bound {bounds[0]:.4f}"
+    )
+
+
+def _synthetic_hour(rng: Any, hour: int, rows: int, features: int) -> Any:
+    """One hour of records: numeric features with a daily rhythm, two categories, two scores."""
+    import numpy as np
+    import pyarrow as pa
+
+    from vigil.core import ValueKind
+    from vigil.ingest import META_SCHEMA, Column, RecordBatch
+
+    start_us = int((datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=hour)).timestamp() * 1e6)
+    daily = math.sin(2 * math.pi * (hour % 24) / 24)
+    meta = pa.table(
+        {
+            "model": pa.array(["bench"] * rows, pa.string()),
+            "version": pa.array(["v1"] * rows, pa.string()),
+            "timestamp": pa.array(
+                start_us + rng.integers(0, 3_600_000_000, rows), pa.timestamp("us", tz="UTC")
+            ),
+            "request_id": pa.array([f"r{hour}-{i}" for i in range(rows)], pa.string()),
+            "host": pa.nulls(rows, pa.string()),
+            "event": pa.array(["prediction"] * rows, pa.string()),
+            "latency_ms": pa.array(rng.lognormal(2.0, 0.5, rows), pa.float64()),
+            "label": pa.nulls(rows, pa.float64()),
+        },
+        schema=META_SCHEMA,
+    )
+
+    def category(choices: list[str]) -> Column:
+        return Column(
+            kinds=np.full(rows, ValueKind.STRING, dtype=np.int8),
+            numbers=np.full(rows, np.nan),
+            texts=pa.array(rng.choice(choices, rows).tolist(), pa.string()),
+        )
+
+    numeric = {
+        f"f{i:02d}": Column.from_numbers(rng.normal(daily * i / 10, 1.0 + i / 10, rows))
+        for i in range(features)
+    }
+    return RecordBatch(
+        meta=meta,
+        features={
+            **numeric,
+            "country": category(["DE", "FR", "US", "JP", "BR"]),
+            "device": category(["ios", "android", "web"]),
+        },
+        outputs={
+            "score": Column.from_numbers(rng.beta(2, 5, rows)),
+            "ranked.length": Column.from_numbers(rng.integers(1, 20, rows)),
+        },
+    )

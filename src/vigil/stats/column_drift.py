@@ -2,9 +2,10 @@
 
 Numeric columns are compared through their quantile sketches:
 
-- ``ks``: both CDFs evaluated on the union of both sketches' quantile grids (``grid_size + 1``
-  levels each). Off by at most ``ε_cur + ε_ref + 1/grid_size`` from the raw-sample statistic,
-  where ``ε`` is each sketch's stated normalized rank error; that bound travels with the value.
+- ``ks``: both CDFs evaluated on the union of both sketches' quantiles at the ``grid_size``
+  midpoint levels ``(i + ½) / grid_size``. Off by at most ``ε_cur + ε_ref + 1/grid_size`` from
+  the raw-sample statistic, where ``ε`` is each sketch's stated normalized rank error; that
+  bound travels with the value.
 - ``psi``, ``js``, ``g_test``: over the *reference's deciles* (bins of ~10% of the reference
   each; repeated edges, from ties, are merged). Bin counts are each side's ``n`` times its CDF
   increments at the edges.
@@ -65,12 +66,20 @@ def numeric_drift(
             Divergence(statistic=name, value=math.nan, n_current=n_cur, n_reference=n_ref)
             for name in NUMERIC_STATISTICS
         )
-    levels = np.linspace(0.0, 1.0, grid_size + 1)
-    grid = np.union1d(current.quantiles(levels), reference.quantiles(levels))
+    # One quantile query and one CDF query per sketch: the midpoint levels serve both as the
+    # KS grid (spacing 1/grid_size) and as the Wasserstein levels; the reference's deciles
+    # ride along.
+    mids = midpoint_levels(grid_size)
+    q_cur = current.quantiles(mids)
+    q_ref_all = reference.quantiles(np.concatenate([mids, DECILES]))
+    q_ref, edges = q_ref_all[:grid_size], np.unique(q_ref_all[grid_size:])
+    grid = np.union1d(q_cur, q_ref)
+    points = np.concatenate([grid, edges])
+    cdf_cur, cdf_ref = current.cdf(points), reference.cdf(points)
     eff_cur, eff_ref = resolvable_n(current), resolvable_n(reference)
     ks = ks_statistic(
-        current.cdf(grid),
-        reference.cdf(grid),
+        cdf_cur[: grid.size],
+        cdf_ref[: grid.size],
         n_current=n_cur,
         n_reference=n_ref,
         p_value_n=(eff_cur, eff_ref),
@@ -78,11 +87,9 @@ def numeric_drift(
         + reference.normalized_rank_error
         + 1.0 / grid_size,
     )
-    cur_bins, ref_bins = decile_counts(current, reference)
-    mids = midpoint_levels(grid_size)
-    w1 = wasserstein_1(
-        current.quantiles(mids), reference.quantiles(mids), n_current=n_cur, n_reference=n_ref
-    )
+    cur_bins = _bin_counts(cdf_cur[grid.size :], n_cur)
+    ref_bins = _bin_counts(cdf_ref[grid.size :], n_ref)
+    w1 = wasserstein_1(q_cur, q_ref, n_current=n_cur, n_reference=n_ref)
     scaled = w1.value / reference_std if reference_std > 0 else math.nan
     return (
         ks,
@@ -96,6 +103,11 @@ def numeric_drift(
         w1,
         Divergence(statistic="wasserstein_std", value=scaled, n_current=n_cur, n_reference=n_ref),
     )
+
+
+def _bin_counts(cdf_at_edges: FloatArray, n: float) -> FloatArray:
+    ranks = np.concatenate([[0.0], np.clip(cdf_at_edges, 0.0, 1.0), [1.0]])
+    return np.maximum(np.diff(ranks), 0.0) * n
 
 
 def resolvable_n(source: QuantileSource) -> float:
@@ -113,12 +125,10 @@ def decile_counts(
     to an edge counts in the bin below it on both sides alike.
     """
     edges = np.unique(reference.quantiles(DECILES))
-
-    def counts(source: QuantileSource) -> FloatArray:
-        ranks = np.concatenate([[0.0], np.clip(source.cdf(edges), 0.0, 1.0), [1.0]])
-        return np.maximum(np.diff(ranks), 0.0) * source.n
-
-    return counts(current), counts(reference)
+    return (
+        _bin_counts(current.cdf(edges), float(current.n)),
+        _bin_counts(reference.cdf(edges), float(reference.n)),
+    )
 
 
 def categorical_drift(

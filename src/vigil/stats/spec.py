@@ -62,28 +62,26 @@ class Reference:
         """One baseline period, the same for every window (e.g. the validation week)."""
         return cls(mode=ReferenceMode.FIXED, baseline=baseline)
 
-    def selects(self, current: Window, candidate: Window) -> bool:
-        """True when a profile of window ``candidate`` is part of ``current``'s reference."""
+    def ranges(self, current: Window) -> list[Window]:
+        """Where ``current``'s reference lies: every profile window inside one of these counts.
+
+        Outside a fixed baseline, nothing at or after ``current.start`` is ever reference.
+        """
         if self.mode is ReferenceMode.FIXED:
             assert self.baseline is not None  # checked in __post_init__
-            return self.baseline.covers(candidate)
-        if candidate.end > current.start:
-            return False
+            return [self.baseline]
         if self.mode is ReferenceMode.TRAILING:
-            return current.start - self.lookback <= candidate.start
-        return any(
-            Window(start=current.start - k * DAY, end=current.end - k * DAY).covers(candidate)
-            for k in range(1, self.days + 1)
-        )
+            return [Window(start=current.start - self.lookback, end=current.start)]
+        ranges = []
+        for k in range(self.days, 0, -1):
+            end = min(current.end - k * DAY, current.start)
+            if end > current.start - k * DAY:
+                ranges.append(Window(start=current.start - k * DAY, end=end))
+        return ranges
 
-    def span(self, current: Window) -> Window:
-        """The smallest window holding every reference window of ``current`` (what to load)."""
-        if self.mode is ReferenceMode.FIXED:
-            assert self.baseline is not None
-            return self.baseline
-        if self.mode is ReferenceMode.TRAILING:
-            return Window(start=current.start - self.lookback, end=current.start)
-        return Window(start=current.start - self.days * DAY, end=current.end - DAY)
+    def selects(self, current: Window, candidate: Window) -> bool:
+        """True when a profile of window ``candidate`` is part of ``current``'s reference."""
+        return any(r.covers(candidate) for r in self.ranges(current))
 
     def earliest(self, since: datetime) -> datetime:
         """The start of the profiles needed to compare every window from ``since`` on."""

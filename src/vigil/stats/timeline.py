@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -28,14 +28,19 @@ class Timeline:
     model: str
     windows: tuple[Window, ...]
     profiles: Mapping[str, Mapping[Window, Profile]]
+    _starts: list[datetime] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", [w.start for w in self.windows])
 
     def reference_windows(self, current: Window, reference: Reference) -> list[Window]:
         """The timeline windows ``reference`` selects for ``current``, oldest first."""
-        span = reference.span(current)
-        starts = [w.start for w in self.windows]
-        lo = bisect.bisect_left(starts, span.start)
-        hi = bisect.bisect_left(starts, span.end)
-        return [w for w in self.windows[lo:hi] if reference.selects(current, w)]
+        found: list[Window] = []
+        for bounds in reference.ranges(current):
+            lo = bisect.bisect_left(self._starts, bounds.start)
+            hi = bisect.bisect_left(self._starts, bounds.end)
+            found.extend(w for w in self.windows[lo:hi] if w.end <= bounds.end)
+        return sorted(set(found))
 
     def reference_profiles(
         self, version: str, current: Window, reference: Reference

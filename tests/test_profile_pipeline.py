@@ -170,3 +170,13 @@ def test_errors_exit_1_with_a_clear_message(tmp_path: Path) -> None:
     assert bad_window.exit_code == 1 and "soon" in bad_window.output
     unknown = CliRunner().invoke(app, ["profiles", "ghost", "--db", db])
     assert unknown.exit_code == 1 and "ghost" in unknown.output
+
+
+def test_bench_store_prints_its_numbers(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/bench.db"
+    args = ["bench", "store", "--db", db, "--rows", "300", "--hours", "3", "--models", "2"]
+    output = _invoke(*args, "--series", "3", "--points", "5", "--json")
+    numbers = json.loads(output)
+    assert numbers["rows"] == 300 and numbers["series_points"] == 15
+    assert 0 < numbers["profiles"] <= 2 * 3  # one per model and hour at most
+    assert numbers["profile_rows_per_s"] > 0

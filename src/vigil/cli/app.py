@@ -39,6 +39,7 @@ from vigil.cli import profiling_cli  # noqa: E402
 app.command("profile")(profiling_cli.profile)
 app.command("rollup")(profiling_cli.rollup)
 app.command("profiles")(profiling_cli.profiles)
+bench_app.command("store")(profiling_cli.bench_store)
 
 from vigil.cli import stats_commands  # noqa: E402
 

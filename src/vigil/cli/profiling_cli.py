@@ -207,3 +207,54 @@ def _fail(err: Exception) -> NoReturn:
 
     Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
     raise typer.Exit(1) from err
+
+
+def bench_store(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Scratch store URL; default: a new SQLite file in a temp folder."
+        ),
+    ] = None,
+    rows: Annotated[int, typer.Option(min=1, help="Rows in the synthetic JSONL file.")] = 200_000,
+    models: Annotated[int, typer.Option(min=1, help="Models in the file.")] = 4,
+    hours: Annotated[int, typer.Option(min=1, help="Hours the file spans.")] = 48,
+    points: Annotated[int, typer.Option(min=1, help="Points per series.")] = 1_000,
+    series: Annotated[int, typer.Option(min=1, help="Series written.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Time files -> profiles -> store, profile reads, rollup and series writes/reads."""
+    import json
+    import tempfile
+
+    from rich.table import Table
+
+    from vigil.bench.storage import result_numbers, run_store_bench
+    from vigil.core import VigilError
+
+    console = _console()
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-store-") as folder:
+        url = db or f"sqlite:///{folder}/bench.db"
+        try:
+            result = run_store_bench(
+                url,
+                workdir=Path(folder),
+                rows=rows,
+                models=models,
+                hours=hours,
+                series=series,
+                points=points,
+            )
+        except VigilError as err:
+            _fail(err)
+    numbers = result_numbers(result)
+    if as_json:
+        typer.echo(json.dumps(numbers, indent=2))
+        return
+    table = Table(title="vigil bench store")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in numbers.items():
+        text = f"{value:,.3f}" if isinstance(value, float) else str(value)
+        table.add_row(name, text)
+    console.print(table)

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import groupby
-from typing import Any
 
 from vigil.core import ProfileKey, Window, ensure_utc
 from vigil.ingest import QuarantinedRow
@@ -20,17 +19,16 @@ from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store.base import QuarantineCount, Run, RunStatus, StoredProfile
 from vigil.store.records import (
+    SeriesPoint,
     decode_profiles,
     duration_us,
     series_from_points,
     series_key,
-    series_point_rows,
+    series_points,
     sort_quarantine_counts,
     stored_profile,
     to_us,
 )
-
-_SeriesPointKey = tuple[str, str, str, str, str, int]
 
 
 class MemoryStore:
@@ -39,7 +37,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._profiles: dict[ProfileKey, StoredProfile] = {}
         self._quarantine: list[tuple[QuarantinedRow, datetime | None]] = []
-        self._points: dict[_SeriesPointKey, dict[str, Any]] = {}
+        self._points: dict[tuple[str, str, str, str, str, int], SeriesPoint] = {}
         self._runs: dict[tuple[str, str, Window], Run] = {}
 
     def close(self) -> None:
@@ -128,20 +126,9 @@ class MemoryStore:
         )
 
     def put_series(self, series: Iterable[Series]) -> int:
-        written: dict[_SeriesPointKey, dict[str, Any]] = {}
-        for one in series:
-            for point in series_point_rows(one):
-                key = (
-                    point["model"],
-                    point["version"],
-                    point["family"],
-                    point["column_name"],
-                    point["statistic"],
-                    point["timestamp_us"],
-                )
-                written[key] = point
-        self._points.update(written)
-        return len(written)
+        points = series_points(series)
+        self._points.update((point[:6], point) for point in points)
+        return len(points)
 
     def get_series(
         self,
@@ -163,10 +150,7 @@ class MemoryStore:
         return [
             series_from_points(
                 series_key(parts),
-                [
-                    (key[5], self._points[key]["value"], self._points[key]["support"])
-                    for key in keys
-                ],
+                [(key[5], self._points[key][6], self._points[key][7]) for key in keys],
             )
             for parts, keys in groupby(selected, key=lambda key: key[:5])
         ]

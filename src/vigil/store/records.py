@@ -7,12 +7,12 @@ conformance suite checks one behaviour, not two.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from vigil.core import ConfigError, SeriesKey, ensure_utc
 from vigil.profile import Profile
@@ -54,13 +54,6 @@ def stored_profile(profile: Profile, *, now: datetime) -> StoredProfile:
 
 def decode_profiles(records: Iterable[StoredProfile]) -> list[Profile]:
     return [Profile.from_bytes(record.blob) for record in records]
-
-
-def optional_float(value: float | None) -> float | None:
-    """``None`` for NaN or missing: SQLite stores NaN as NULL, so both stores agree on NULL."""
-    if value is None or math.isnan(value):
-        return None
-    return float(value)
 
 
 def dedupe_last(items: Iterable[tuple[K, V]]) -> list[V]:
@@ -111,19 +104,43 @@ def sort_quarantine_counts(counts: Iterable[QuarantineCount]) -> list[Quarantine
     )
 
 
-def series_point_rows(series: Series) -> Iterator[dict[str, Any]]:
-    """One row per point, as the ``series_points`` table holds them (NaN as ``None``)."""
-    key = series.key
-    stamps_us = series.timestamps.astype("datetime64[us]").astype(np.int64)
-    supports = series.support if series.support is not None else [None] * len(series)
-    for stamp_us, value, support in zip(stamps_us, series.values, supports, strict=True):
-        yield {
-            "model": key.model,
-            "version": key.version,
-            "family": key.family,
-            "column_name": key.column,
-            "statistic": key.statistic,
-            "timestamp_us": int(stamp_us),
-            "value": optional_float(float(value)),
-            "support": None if support is None else optional_float(float(support)),
-        }
+SERIES_COLUMNS = (
+    "model",
+    "version",
+    "family",
+    "column_name",
+    "statistic",
+    "timestamp_us",
+    "value",
+    "support",
+)
+"""The columns of a stored series point, in the order of :func:`series_points` tuples."""
+
+SeriesPoint = tuple[str, str, str, str, str, int, float | None, float | None]
+
+
+def series_points(series: Iterable[Series]) -> list[SeriesPoint]:
+    """One tuple per point (see :data:`SERIES_COLUMNS`), NaN as ``None``, one per key and time.
+
+    Built from whole numpy columns rather than per-point conversions: the stats stage writes
+    hundreds of thousands of points at a time. When one key comes twice, its later points win.
+    """
+    by_key: dict[SeriesKey, list[SeriesPoint]] = {}
+    for one in series:
+        key = one.key
+        names = (key.model, key.version, key.family, key.column, key.statistic)
+        stamps = one.timestamps.astype("datetime64[us]").astype(np.int64).tolist()
+        values = _nullable(one.values)
+        supports = [None] * len(one) if one.support is None else _nullable(one.support)
+        points = [(*names, *point) for point in zip(stamps, values, supports, strict=True)]
+        if key in by_key:
+            merged = {point[5]: point for point in (*by_key[key], *points)}
+            points = [merged[stamp] for stamp in sorted(merged)]
+        by_key[key] = points
+    return [point for points in by_key.values() for point in points]
+
+
+def _nullable(values: npt.NDArray[np.float64]) -> list[float | None]:
+    objects = values.astype(object)
+    objects[np.isnan(values)] = None
+    return list(objects.tolist())

@@ -23,13 +23,14 @@ from vigil.stats.series import Series
 from vigil.store import schema, tables
 from vigil.store.base import QuarantineCount, Run, RunStatus, StoredProfile
 from vigil.store.records import (
+    SERIES_COLUMNS,
     decode_profiles,
     dedupe_last,
     duration_us,
     from_us,
     series_from_points,
     series_key,
-    series_point_rows,
+    series_points,
     sort_quarantine_counts,
     stored_profile,
     to_us,
@@ -38,7 +39,7 @@ from vigil.store.records import (
 _BATCH_ROWS = 5_000
 """Rows per executemany: bounds memory for large writes while keeping round trips few."""
 
-_SERIES_KEY = ("model", "version", "family", "column_name", "statistic")
+_SERIES_KEY = SERIES_COLUMNS[:5]
 
 
 class SqlStore:
@@ -120,6 +121,35 @@ class SqlStore:
         statement = insert.on_conflict_do_update(index_elements=list(keys), set_=updated)
         for offset in range(0, len(rows), _BATCH_ROWS):
             connection.execute(statement, list(rows[offset : offset + _BATCH_ROWS]))
+
+    def _upsert_tuples(
+        self,
+        connection: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[object, ...]],
+        keys: Sequence[str],
+    ) -> None:
+        """The bulk path: one parameterized statement, tuples straight to the driver.
+
+        For large writes SQLAlchemy's per-row parameter processing costs more than the database;
+        the statement text is built from the table's own (quoted) names only, values are always
+        bound parameters.
+        """
+        if not rows:
+            return
+        quote = connection.dialect.identifier_preparer.quote
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        updates = ", ".join(
+            f"{quote(name)} = excluded.{quote(name)}" for name in columns if name not in keys
+        )
+        statement = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)}) "
+            f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) DO UPDATE SET {updates}"
+        )
+        for offset in range(0, len(rows), _BATCH_ROWS):
+            connection.exec_driver_sql(statement, list(rows[offset : offset + _BATCH_ROWS]))
 
     # -- profiles -----------------------------------------------------------------------------
 
@@ -288,13 +318,11 @@ class SqlStore:
     # -- series -------------------------------------------------------------------------------
 
     def put_series(self, series: Iterable[Series]) -> int:
-        points = dedupe_last(
-            (tuple(point[name] for name in (*_SERIES_KEY, "timestamp_us")), point)
-            for one in series
-            for point in series_point_rows(one)
-        )
+        points = series_points(series)
         with self._transaction() as connection:
-            self._upsert(connection, tables.series_points, points, (*_SERIES_KEY, "timestamp_us"))
+            self._upsert_tuples(
+                connection, tables.series_points, SERIES_COLUMNS, points, SERIES_COLUMNS[:6]
+            )
         return len(points)
 
     def get_series(

@@ -105,6 +105,13 @@ class StoreContract:
         assert store.get_series(model="ranker", family="output") == []
         assert store.get_series(model="other") == []
 
+    def test_one_key_twice_in_one_write_keeps_the_later_points(self, store: Store) -> None:
+        early = _series("mean", [1.0, 2.0])
+        late = _series("mean", [5.0, 6.0, 7.0])
+        assert store.put_series([early, late]) == 3
+        (back,) = store.get_series(model="ranker")
+        np.testing.assert_array_equal(back.values, [5.0, 6.0, 7.0])
+
     def test_runs_are_replaced_per_stage_model_and_window(self, store: Store) -> None:
         running = Run(stage="profile", window=_window(1), status=RunStatus.RUNNING, started_at=NOW)
         earlier = Run(

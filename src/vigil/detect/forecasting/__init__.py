@@ -1,0 +1,36 @@
+"""Forecasting baselines: AR, ARIMA, SARIMAX, Prophet, MSTL + AutoARIMA (and DeepAR).
+
+Each flags steps outside a causal prediction interval at a nominal ``level`` (0.999 by default,
+matching statsforecast's 99.9%). Importing this package imports no forecasting library: each
+core imports statsmodels, Prophet or statsforecast inside the function that needs it, and a
+missing optional one raises :class:`~vigil.core.MissingExtraError` naming the ``bench`` extra.
+"""
+
+from vigil.detect.forecasting.detectors import (
+    ARDetector,
+    ARIMADetector,
+    ForecastDetector,
+    MSTLDetector,
+    ProphetDetector,
+    SARIMAXDetector,
+)
+from vigil.detect.forecasting.inputs import ForecastCore, fit_length_for
+from vigil.detect.forecasting.mstl import mstl_band
+from vigil.detect.forecasting.prophet_core import prophet_band
+from vigil.detect.forecasting.statespace import ar_band, arima_band, sarimax_band
+
+__all__ = [
+    "ARDetector",
+    "ARIMADetector",
+    "ForecastCore",
+    "ForecastDetector",
+    "MSTLDetector",
+    "ProphetDetector",
+    "SARIMAXDetector",
+    "ar_band",
+    "arima_band",
+    "fit_length_for",
+    "mstl_band",
+    "prophet_band",
+    "sarimax_band",
+]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from vigil.core import ConfigError
 from vigil.detect.base import Detector
+from vigil.detect.daily import SameHourMedian
 from vigil.detect.forecasting import (
     ARDetector,
     ARIMADetector,
@@ -18,7 +19,6 @@ from vigil.detect.forecasting import (
     ProphetDetector,
     SARIMAXDetector,
 )
-from vigil.detect.daily import SameHourMedian
 from vigil.detect.mad import RollingMAD
 from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore

@@ -11,7 +11,7 @@ from vigil.core import SeriesKey
 from vigil.detect import DETECTORS, Detector, ThresholdDetector
 from vigil.stats.series import Series
 
-STATISTICAL = {"zscore", "mad", "seasonal"}
+STATISTICAL = {"zscore", "mad", "seasonal", "same-hour"}
 FACTORIES: dict[str, Callable[[], Detector]] = {**DETECTORS, "threshold-fake": ThresholdDetector}
 CASES = [
     pytest.param(

@@ -1,0 +1,87 @@
+"""The detection bench: calibration never sees labels or scored steps; results add up."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from vigil.bench.detection import bench_detectors, format_table, parse_detectors, report_json
+from vigil.core import ConfigError
+from vigil.detect import DETECTORS
+from vigil.detect.labeled import LabeledDataset
+from vigil.detect.scoring import nab_probation
+from vigil.detect.simulation import simulate_series
+
+
+def small_dataset(seed: int = 21) -> LabeledDataset:
+    return LabeledDataset(
+        name="small", form="simulated", series=tuple(simulate_series(seed=seed, count=5))
+    )
+
+
+def test_unknown_detector_names_list_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"known detectors: .*zscore"):
+        parse_detectors("zscore,nope")
+    assert parse_detectors(None) == list(DETECTORS)
+    assert parse_detectors(" mad , seasonal ") == ["mad", "seasonal"]
+
+
+def test_threshold_depends_only_on_the_unlabeled_prefixes() -> None:
+    dataset = small_dataset()
+    (base,) = bench_detectors(dataset, ["zscore"], fpr=0.02, workers=1)
+    flipped = []
+    for one in dataset.series:
+        cut = nab_probation(len(one.series))
+        values = one.series.values.copy()
+        values[cut:] = values[cut:] * 3 + 100  # the scored part changes entirely
+        series = replace(one.series, values=values)
+        flipped.append(replace(one, series=series, labels=~one.labels, windows=()))
+    changed = LabeledDataset(name="x", form="simulated", series=tuple(flipped))
+    (other,) = bench_detectors(changed, ["zscore"], fpr=0.02, workers=1)
+    assert other.threshold == base.threshold
+
+
+def test_results_are_consistent_counts() -> None:
+    dataset = small_dataset()
+    results = bench_detectors(dataset, ["zscore", "mad"], fpr=0.01, workers=1)
+    scored_events = sum(
+        1 for s in dataset.series for _, end in s.windows if end >= nab_probation(len(s.series))
+    )
+    for result in results:
+        t = result.tally
+        assert t.events == scored_events
+        assert 0 <= t.detected <= t.events
+        assert len(t.delay_steps) == t.detected
+        assert 0.0 <= t.precision <= 1.0 and 0.0 <= t.recall <= 1.0
+        assert t.nab("standard") <= 100.0
+        assert result.seconds > 0
+    payload = report_json(dataset, results, 0.01)
+    assert [r["detector"] for r in payload["results"]] == ["zscore", "mad"]
+    assert set(payload["results"][0]) >= {"precision", "recall", "f1", "nab_standard", "seconds"}
+    table = format_table(results).splitlines()
+    assert table[0] == "| Algorithm | Precision | Recall | F1 | NAB | Time |"
+    assert len(table) == 2 + len(results)
+
+
+def test_two_workers_give_the_same_scores_as_one() -> None:
+    dataset = small_dataset(seed=22)
+    (serial,) = bench_detectors(dataset, ["seasonal"], workers=1)
+    (parallel,) = bench_detectors(dataset, ["seasonal"], workers=2)
+    assert serial.threshold == parallel.threshold or (
+        math.isinf(serial.threshold) and math.isinf(parallel.threshold)
+    )
+    assert serial.tally == parallel.tally
+
+
+def test_bad_settings_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="fpr"):
+        bench_detectors(small_dataset(), ["zscore"], fpr=0.0, workers=1)
+    with pytest.raises(ConfigError, match="workers"):
+        bench_detectors(small_dataset(), ["zscore"], workers=0)
+    empty = LabeledDataset(name="e", form="csv", series=())
+    with pytest.raises(ConfigError, match="no series"):
+        bench_detectors(empty, ["zscore"], workers=1)
+    assert np.isfinite(bench_detectors(small_dataset(), ["zscore"], workers=1)[0].threshold)

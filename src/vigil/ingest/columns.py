@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from vigil.core import ValueKind
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.quarantine import raw_bytes_text, raw_record_text
-from vigil.ingest.validation import NormalRow, normalize_record, now_to_us
+from vigil.ingest.validation import SHORT_JSON_LIMIT, NormalRow, normalize_record, now_to_us
 
 BoolArray = npt.NDArray[np.bool_]
 _EMPTY: Mapping[str, Any] = {}
@@ -54,13 +54,15 @@ class ChunkBuilder:
     def add(self, position: int, item: object) -> None:
         """Validate one record (a mapping, or its JSON text as bytes/str) and keep it."""
         record = item
+        short_json = False
         if type(item) is bytes or type(item) is str:
             try:
                 record = orjson.loads(item)
             except orjson.JSONDecodeError as err:
                 self.quarantine(position, _json_problem(item, err), _raw(item))
                 return
-        result = normalize_record(record, self._now_us, self._partition)
+            short_json = len(item) <= SHORT_JSON_LIMIT
+        result = normalize_record(record, self._now_us, self._partition, short_json=short_json)
         if type(result) is str:
             model = record.get("model") if isinstance(record, Mapping) else None
             self.quarantine(position, result, _raw(item), model if type(model) is str else None)

@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import orjson
 import pytest
 
 from vigil.core import ConfigError, ValueKind
@@ -223,3 +224,15 @@ def test_raw_text_is_truncated_to_4_kb() -> None:
     huge = with_(features={"blob": "y" * 200_000})
     (row,) = records_to_chunk([huge], source="t", now=NOW).quarantined
     assert 4000 < len(row.raw.encode()) <= 4096
+
+
+def test_size_limit_holds_for_json_text_on_either_side_of_the_fast_path() -> None:
+    long_ok = orjson.dumps(with_(features={"s": "z" * 20_000}, tags={"t": "q" * 20_000}))
+    too_long = orjson.dumps(with_(tags={"t": "\u00e9" * (MAX_STRING_BYTES // 2 + 1)}))
+    short = orjson.dumps(with_(features={"a": [1]}))
+    chunk = records_to_chunk([long_ok, too_long, short], source="t", now=NOW)
+    assert chunk.batch.num_rows == 1
+    assert [q.reason for q in chunk.quarantined] == [
+        f"tag 't' is a string over {MAX_STRING_BYTES} bytes",
+        "feature 'a' is a nested list; features must be number|string|bool|null",
+    ]

@@ -194,6 +194,7 @@ def ks_statistic(
     n_reference: float,
     sketch_error: float = math.nan,
     p_value_n: tuple[float, float] | None = None,
+    with_p_value: bool = True,
 ) -> Divergence:
     """Two-sample KS statistic from both CDFs evaluated on one common grid of points.
 
@@ -203,6 +204,7 @@ def ks_statistic(
     statistic. The p-value is asymptotic (as ``ks_2samp(method="asymp")``) and, like everything
     from sketches, approximate; ``p_value_n`` overrides the sample sizes it uses (a sketch's
     evidence is capped by its resolution, see :func:`vigil.stats.column_drift.resolvable_n`).
+    The p-value costs more than the statistic; ``with_p_value=False`` leaves it NaN.
     """
     f_cur = np.asarray(cdf_current, dtype=np.float64)
     f_ref = np.asarray(cdf_reference, dtype=np.float64)
@@ -213,7 +215,7 @@ def ks_statistic(
     value = float(np.clip(np.max(np.abs(f_cur - f_ref)), 0.0, 1.0))
     n_a, n_b = p_value_n if p_value_n is not None else (n_current, n_reference)
     effective_n = n_a * n_b / (n_a + n_b)
-    p_value = float(np.clip(_ks_sf(value, effective_n), 0.0, 1.0))
+    p_value = float(np.clip(_ks_sf(value, effective_n), 0.0, 1.0)) if with_p_value else math.nan
     return Divergence(
         statistic="ks",
         value=value,

@@ -75,6 +75,7 @@ def column_drift(
         reference.quantiles,
         grid_size=spec.drift_grid_size,
         reference_std=reference.moments.std if reference.moments.count > 1 else float("nan"),
+        with_p_values=False,  # series keep values and support, not p-values
     )
 
 

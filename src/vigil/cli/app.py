@@ -44,6 +44,7 @@ bench_app.command("store")(profiling_cli.bench_store)
 from vigil.cli import stats_commands  # noqa: E402
 
 app.command("stats")(stats_commands.stats)
+bench_app.command("stats")(stats_commands.bench_stats)
 
 from vigil.cli import ingest_commands  # noqa: E402
 

@@ -23,6 +23,7 @@ from vigil.core import ConfigError, ProfileKey, Window
 from vigil.ingest import QuarantinedRow
 from vigil.profile import Profile
 from vigil.stats.series import Series
+from vigil.store.incident_base import IncidentStore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,7 +104,7 @@ class Run:
 
 
 @runtime_checkable
-class Store(Protocol):
+class Store(IncidentStore, Protocol):
     """Where profiles, quarantined rows, health series and run records persist.
 
     Every ``put_*`` is a bulk, idempotent upsert and returns how many values it wrote. Every

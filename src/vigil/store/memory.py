@@ -18,6 +18,7 @@ from vigil.ingest import QuarantinedRow
 from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store.base import QuarantineCount, Run, RunStatus, StoredProfile
+from vigil.store.incident_memory import IncidentMemoryMixin
 from vigil.store.records import (
     SeriesPoint,
     decode_profiles,
@@ -31,7 +32,7 @@ from vigil.store.records import (
 )
 
 
-class MemoryStore:
+class MemoryStore(IncidentMemoryMixin):
     """A :class:`~vigil.store.Store` held in dictionaries; gone when the object is."""
 
     def __init__(self) -> None:

@@ -1,0 +1,137 @@
+"""Conversions between incident-side values and flat rows, shared by both stores.
+
+Anomalies inside an incident are kept as JSON text in the incident's row: an incident is read
+and written whole, and its anomalies are never queried on their own there (the ``anomalies``
+table is the queryable log of every anomaly the detectors raised).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from vigil.core import SeriesKey
+from vigil.detect import Anomaly
+from vigil.incidents import Feedback, Incident, IncidentState, Silence, Verdict
+from vigil.store.records import from_us, to_us
+
+_NUMBERS = ("value", "expected", "lower", "upper", "score", "severity")
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def anomaly_row(anomaly: Anomaly) -> dict[str, Any]:
+    key = anomaly.key
+    row: dict[str, Any] = {
+        "model": key.model,
+        "version": key.version,
+        "family": key.family,
+        "column_name": key.column,
+        "statistic": key.statistic,
+        "timestamp_us": to_us(anomaly.timestamp),
+        "detector": anomaly.detector,
+    }
+    row.update({name: _number(getattr(anomaly, name)) for name in _NUMBERS})
+    return row
+
+
+def anomaly_from_row(row: Mapping[str, Any]) -> Anomaly:
+    return Anomaly(
+        key=SeriesKey(
+            model=row["model"],
+            version=row["version"],
+            family=row["family"],
+            column=row["column_name"],
+            statistic=row["statistic"],
+        ),
+        timestamp=from_us(row["timestamp_us"]),
+        detector=row["detector"],
+        **{name: _float(row[name]) for name in _NUMBERS},
+    )
+
+
+def incident_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "model": incident.model,
+        "version": incident.version,
+        "state": incident.state.value,
+        "opened_at_us": to_us(incident.opened_at),
+        "updated_at_us": to_us(incident.updated_at),
+        "last_anomaly_at_us": to_us(incident.last_anomaly_at),
+        "resolved_at_us": None if incident.resolved_at is None else to_us(incident.resolved_at),
+        "severity": incident.severity,
+        "summary": incident.summary,
+        "downgraded": incident.downgraded,
+        "members": json.dumps(list(incident.members)),
+        "anomalies": json.dumps([anomaly_row(a) for a in incident.anomalies]),
+    }
+
+
+def incident_from_row(row: Mapping[str, Any]) -> Incident:
+    resolved = row["resolved_at_us"]
+    return Incident(
+        id=row["id"],
+        model=row["model"],
+        version=row["version"],
+        state=IncidentState(row["state"]),
+        opened_at=from_us(row["opened_at_us"]),
+        updated_at=from_us(row["updated_at_us"]),
+        last_anomaly_at=from_us(row["last_anomaly_at_us"]),
+        resolved_at=None if resolved is None else from_us(resolved),
+        severity=float(row["severity"]),
+        summary=row["summary"],
+        downgraded=bool(row["downgraded"]),
+        members=tuple(json.loads(row["members"])),
+        anomalies=tuple(anomaly_from_row(a) for a in json.loads(row["anomalies"])),
+    )
+
+
+def silence_row(silence: Silence) -> dict[str, Any]:
+    return {
+        "id": silence.id,
+        "matchers": json.dumps(dict(sorted(silence.matchers.items()))),
+        "starts_us": to_us(silence.starts),
+        "expires_us": to_us(silence.expires),
+        "reason": silence.reason,
+        "created_by": silence.created_by,
+    }
+
+
+def silence_from_row(row: Mapping[str, Any]) -> Silence:
+    return Silence(
+        id=row["id"],
+        matchers=json.loads(row["matchers"]),
+        starts=from_us(row["starts_us"]),
+        expires=from_us(row["expires_us"]),
+        reason=row["reason"],
+        created_by=row["created_by"],
+    )
+
+
+def feedback_row(feedback: Feedback) -> dict[str, Any]:
+    return {
+        "incident_id": feedback.incident_id,
+        "at_us": to_us(feedback.at),
+        "verdict": feedback.verdict.value,
+        "by": feedback.by,
+        "note": feedback.note,
+    }
+
+
+def feedback_from_row(row: Mapping[str, Any]) -> Feedback:
+    return Feedback(
+        incident_id=row["incident_id"],
+        at=from_us(row["at_us"]),
+        verdict=Verdict(row["verdict"]),
+        by=row["by"],
+        note=row["note"],
+    )

@@ -1,0 +1,102 @@
+"""The incident side of the store, run through MemoryStore, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vigil.alert import DeliveryRecord, NotificationKey
+from vigil.core import SeriesKey
+from vigil.detect import Anomaly
+from vigil.incidents import (
+    Feedback,
+    GroupingSettings,
+    IncidentState,
+    Silence,
+    Verdict,
+    update_incidents,
+)
+from vigil.store import MemoryStore, SqlStore, Store
+
+T0 = datetime(2026, 11, 20, 14, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def _anomaly(hour: int = 0, column: str = "age", severity: float = 2.0) -> Anomaly:
+    key = SeriesKey(model="ranker", version="v3", family="feature", column=column, statistic="p99")
+    return Anomaly(
+        key=key,
+        timestamp=T0 + hour * HOUR,
+        value=9.0,
+        expected=1.0,
+        lower=0.0,
+        upper=2.0,
+        score=8.0,
+        severity=severity,
+        detector="same-hour",
+    )
+
+
+class IncidentStoreContract:
+    def test_anomalies_replace_their_period(self, store: Store) -> None:
+        store.replace_anomalies(
+            [_anomaly(0), _anomaly(1), _anomaly(5)], start=T0, end=T0 + 6 * HOUR
+        )
+        assert len(store.get_anomalies(model="ranker")) == 3
+        store.replace_anomalies([_anomaly(1, severity=math.nan)], start=T0, end=T0 + 2 * HOUR)
+        stored = store.get_anomalies(model="ranker")
+        assert [a.timestamp for a in stored] == [T0 + HOUR, T0 + 5 * HOUR]
+        assert math.isnan(stored[0].severity)
+        assert store.get_anomalies(since=T0 + 2 * HOUR) == [_anomaly(5)]
+
+    def test_incidents_round_trip_and_upsert(self, store: Store) -> None:
+        settings = GroupingSettings()
+        opened = update_incidents([], [_anomaly(0), _anomaly(0, "zip")], now=T0, settings=settings)
+        store.put_incidents(opened)
+        assert store.get_incidents() == opened
+        resolved = update_incidents(
+            opened, [], now=T0 + 2 * settings.resolve_after, settings=settings
+        )
+        store.put_incidents(resolved)
+        assert [i.state for i in store.get_incidents()] == [IncidentState.RESOLVED]
+        assert store.get_incidents(states={IncidentState.OPEN}) == []
+        assert store.get_incident(opened[0].id) == resolved[0]
+        assert store.get_incident("inc-missing") is None
+
+    def test_notifications_remember_only_deliveries(self, store: Store) -> None:
+        sent = NotificationKey(incident_id="inc-1", state="open", channel="mail")
+        failed = NotificationKey(incident_id="inc-1", state="open", channel="hook")
+        store.put_notification(DeliveryRecord(key=sent, delivered=True, attempts=1), at=T0)
+        store.put_notification(
+            DeliveryRecord(key=failed, delivered=False, attempts=4, error="503"), at=T0
+        )
+        assert store.delivered_notifications() == {sent}
+
+    def test_silences_and_feedback(self, store: Store) -> None:
+        silence = Silence(
+            id="s1", matchers={"model": "rank*"}, starts=T0, expires=T0 + HOUR, reason="backfill"
+        )
+        store.put_silence(silence)
+        assert store.get_silences() == [silence]
+        assert store.delete_silence("s1") and not store.delete_silence("s1")
+        verdict = Feedback(incident_id="inc-1", verdict=Verdict.FALSE_ALARM, at=T0, by="ana")
+        store.put_feedback(verdict)
+        assert store.get_feedback("inc-1") == [verdict]
+        assert store.get_feedback("inc-2") == []
+
+
+class TestMemoryIncidentStore(IncidentStoreContract):
+    @pytest.fixture
+    def store(self) -> Store:
+        return MemoryStore()
+
+
+class TestSqlIncidentStore(IncidentStoreContract):
+    @pytest.fixture
+    def store(self, store_url: str) -> Iterator[Store]:
+        opened = SqlStore(store_url)
+        yield opened
+        opened.close()

@@ -259,14 +259,9 @@ def load_series(
         profiles = store.get_profiles(model=model, version=version, start=start)
     finally:
         store.close()
-    computed = health_series(profiles, spec) + drift_series(profiles, None, spec, since=since)
-    return [s for s in computed if _after(s, since)]
-
-
-def _after(series: Series, since: datetime) -> bool:
-    import numpy as np
-
-    return bool((series.timestamps >= np.datetime64(int(since.timestamp()), "s")).any())
+    return health_series(profiles, spec, since=since) + drift_series(
+        profiles, None, spec, since=since
+    )
 
 
 def bench_stats(

@@ -114,13 +114,12 @@ def _collect_version(
     spec: StatsSpec,
 ) -> None:
     by_window = timeline.profiles[version]
-    step_of = {window: step for step, window in enumerate(collector.windows)}
     families: tuple[tuple[str, str, str], ...] = (
         (Family.FEATURE.value, Family.DRIFT.value, ""),
         (Family.OUTPUT.value, Family.OUTPUT.value, "drift_"),
     )
     for window, profile in sorted(by_window.items()):
-        if window not in step_of:
+        if not collector.covers(window):
             continue
         refs = timeline.reference_profiles(version, window, reference)
         if not refs:
@@ -138,7 +137,7 @@ def _collect_version(
                         column=name,
                         statistic=prefix + divergence.statistic,
                     )
-                    collector.add(key, step_of[window], divergence.value, divergence.support)
+                    collector.add(key, window, divergence.value, divergence.support)
 
 
 def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:

@@ -23,12 +23,13 @@ Features ride on ``prediction`` and ``arrival`` rows, outputs on ``prediction`` 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
-from vigil.core import ConfigError, EventKind, Family, ProfileKey, SeriesKey, Window
+from vigil.core import ConfigError, EventKind, Family, ProfileKey, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, Profile
 from vigil.stats.quality import (
     TYPE_NAMES,
@@ -127,13 +128,25 @@ def type_shares(column: ColumnProfile | None) -> FloatArray | None:
 
 
 def health_series(
-    profiles: Iterable[Profile], spec: StatsSpec, *, tallies: Sequence[IngestTally] = ()
+    profiles: Iterable[Profile],
+    spec: StatsSpec,
+    *,
+    tallies: Sequence[IngestTally] = (),
+    since: datetime | None = None,
 ) -> list[Series]:
-    """Every health series of every model version in ``profiles`` (see the module docstring)."""
+    """Every health series of every model version in ``profiles`` (see the module docstring).
+
+    With ``since``, only windows starting at or after it get points; earlier profiles serve as
+    the data-quality reference (load the reference period too, see ``Reference.earliest``).
+    """
     series: list[Series] = []
     tally_by_key = _tallies_by_window(tallies, spec)
+    start = ensure_utc(since) if since is not None else None
     for timeline in timelines(profiles, spec.window):
-        collector = SeriesCollector(windows=timeline.windows)
+        windows = tuple(w for w in timeline.windows if start is None or w.start >= start)
+        if not windows:
+            continue
+        collector = SeriesCollector(windows=windows)
         for version in sorted(timeline.profiles):
             _collect_version(collector, timeline, version, spec, tally_by_key)
         series.extend(collector.series())
@@ -167,7 +180,10 @@ def _rows(profile: Profile, family: str) -> int:
 
 
 def _summaries(
-    timeline: Timeline, version: str, spec: StatsSpec
+    timeline: Timeline,
+    version: str,
+    spec: StatsSpec,
+    only: Callable[[Window], bool] = lambda window: True,
 ) -> Iterable[tuple[str, str, Window, ColumnSummary, ColumnSummary | None]]:
     """Per family, column and window of the version: its summary and its reference's."""
     by_window = timeline.profiles[version]
@@ -185,6 +201,8 @@ def _summaries(
     for family in (Family.FEATURE.value, Family.OUTPUT.value):
         names = sorted({n for p in by_window.values() for n in _columns(p, family)})
         for window, profile in sorted(by_window.items()):
+            if not only(window):
+                continue
             reference = timeline.reference_profiles(version, window, spec.reference)
             for name in names:
                 ref = combine(summary(p, family, name) for p in reference)
@@ -199,17 +217,19 @@ def _collect_version(
     tallies: Mapping[tuple[str, str, Window], IngestTally],
 ) -> None:
     model, by_window = timeline.model, timeline.profiles[version]
-    step_of = {window: step for step, window in enumerate(timeline.windows)}
     for family in (Family.FEATURE.value, Family.OUTPUT.value):
         names = sorted({n for p in by_window.values() for n in _columns(p, family)})
         for name in names:
             previous_mix = None
             for window, profile in sorted(by_window.items()):
                 column = _columns(profile, family).get(name)
+                mix = type_shares(column)
+                if not collector.covers(window):
+                    previous_mix = mix if mix is not None else previous_mix
+                    continue
                 stats = column_statistics(
                     column, _rows(profile, family), spec, thresholds=family == Family.OUTPUT
                 )
-                mix = type_shares(column)
                 if family == Family.FEATURE:
                     change = math.nan
                     if mix is not None and previous_mix is not None:
@@ -224,14 +244,17 @@ def _collect_version(
                         column=name,
                         statistic=statistic,
                     )
-                    collector.add(key, step_of[window], value)
-    for family, name, window, current, reference in _summaries(timeline, version, spec):
+                    collector.add(key, window, value)
+    summaries = _summaries(timeline, version, spec, only=collector.covers)
+    for family, name, window, current, reference in summaries:
         for kind, flag in quality_signals(current, reference, spec).items():
             key = SeriesKey(
                 model=model, version=version, family=family, column=name, statistic=kind
             )
-            collector.add(key, step_of[window], flag)
+            collector.add(key, window, flag)
     for window, profile in by_window.items():
+        if not collector.covers(window):
+            continue
         for statistic, value in _auxiliary(profile, timeline.rows(window), spec, tallies).items():
             key = SeriesKey(
                 model=model,
@@ -240,7 +263,7 @@ def _collect_version(
                 column="",
                 statistic=statistic,
             )
-            collector.add(key, step_of[window], value)
+            collector.add(key, window, value)
 
 
 def _auxiliary(

@@ -96,8 +96,21 @@ class SeriesCollector:
     windows: tuple[Window, ...]
     _values: dict[SeriesKey, FloatArray] = field(default_factory=dict)
     _support: dict[SeriesKey, FloatArray] = field(default_factory=dict)
+    _step_of: dict[Window, int] = field(default_factory=dict)
 
-    def add(self, key: SeriesKey, step: int, value: float, support: float | None = None) -> None:
+    def __post_init__(self) -> None:
+        self._step_of = {window: step for step, window in enumerate(self.windows)}
+
+    def covers(self, window: Window) -> bool:
+        return window in self._step_of
+
+    def add(
+        self, key: SeriesKey, window: Window, value: float, support: float | None = None
+    ) -> None:
+        """Record one point; a window outside the collector's (reference only) is ignored."""
+        step = self._step_of.get(window)
+        if step is None:
+            return
         values = self._values.get(key)
         if values is None:
             values = self._values[key] = np.full(len(self.windows), np.nan)

@@ -230,3 +230,12 @@ def test_model_level_tally_gives_every_version_the_model_rate() -> None:
     for version in ("v1", "v2"):
         rate = _get(series, "auxiliary", "", "quarantine_rate", version).values[0]
         assert rate == pytest.approx(100 / 500)
+
+
+def test_since_keeps_later_windows_and_uses_earlier_ones_as_reference() -> None:
+    profiles = _profiles(*_healthy(3), _records(3, 400, seed=3, tweak=_drop_age))
+    series = health_series(profiles, SPEC, since=START + 3 * HOUR)
+    missing = _get(series, "feature", "age", "missing")
+    assert len(missing) == 1
+    assert missing.values.tolist() == [1.0]
+    assert missing.timestamps[0] == np.datetime64(int((START + 3 * HOUR).timestamp()), "s")

@@ -8,7 +8,7 @@ and nulls are counted, never sketched, so a rising NaN rate is visible rather th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.core import ValueKind
+from vigil.core import ConfigError, ValueKind
 from vigil.ingest.batch import Column
 from vigil.profile.distinct import DistinctSketch
 from vigil.profile.frequent import FrequentItems
@@ -67,26 +67,30 @@ class ColumnProfile:
         )
 
     def merge(self, other: ColumnProfile) -> ColumnProfile:
-        histogram = self.histogram
-        if histogram is None or other.histogram is None:
-            histogram = histogram or other.histogram
-        else:
-            histogram = histogram.merge(other.histogram)
-        return ColumnProfile(
-            present=self.present + other.present,
-            nulls=self.nulls + other.nulls,
-            nans=self.nans + other.nans,
-            pos_inf=self.pos_inf + other.pos_inf,
-            neg_inf=self.neg_inf + other.neg_inf,
+        return ColumnProfile.merge_all([self, other])
+
+    @classmethod
+    def merge_all(cls, columns: Sequence[ColumnProfile]) -> ColumnProfile:
+        """All column profiles as one; a missing histogram counts as an empty one."""
+        if not columns:
+            raise ConfigError("merge_all needs at least one column profile")
+        if len(columns) == 1:
+            return columns[0]
+        histograms = [c.histogram for c in columns if c.histogram is not None]
+        return cls(
+            present=sum(c.present for c in columns),
+            nulls=sum(c.nulls for c in columns),
+            nans=sum(c.nans for c in columns),
+            pos_inf=sum(c.pos_inf for c in columns),
+            neg_inf=sum(c.neg_inf for c in columns),
             type_counts={
-                name: self.type_counts.get(name, 0) + other.type_counts.get(name, 0)
-                for name in TYPE_NAMES
+                name: sum(c.type_counts.get(name, 0) for c in columns) for name in TYPE_NAMES
             },
-            moments=self.moments.merge(other.moments),
-            quantiles=self.quantiles.merge(other.quantiles),
-            distinct=self.distinct.merge(other.distinct),
-            frequent=self.frequent.merge(other.frequent),
-            histogram=histogram,
+            moments=Moments.merge_all([c.moments for c in columns]),
+            quantiles=QuantileSketch.merge_all([c.quantiles for c in columns]),
+            distinct=DistinctSketch.merge_all([c.distinct for c in columns]),
+            frequent=FrequentItems.merge_all([c.frequent for c in columns]),
+            histogram=LogHistogram.merge_all(histograms) if histograms else None,
         )
 
 
@@ -98,6 +102,21 @@ def _split_finite(numbers: FloatArray) -> tuple[FloatArray, int, int, int]:
     nans = int(np.isnan(numbers).sum())
     pos_inf = int((numbers == np.inf).sum())
     return numbers[finite], nans, pos_inf, int(numbers.size - finite.sum()) - nans - pos_inf
+
+
+def _numeric_sketches(finite: FloatArray, spec: ProfileSpec) -> tuple[Moments, QuantileSketch]:
+    """Moments and quantiles of finite numbers; min and max come free from the KLL sketch."""
+    quantiles = QuantileSketch.empty(spec.kll_k)._update_finite(finite)
+    if finite.size == 0:
+        return Moments(), quantiles
+    mean = float(finite.mean())
+    deviations = finite - mean
+    # Not np.dot: BLAS threads spin on a busy machine and cost 100x more than this loop.
+    m2 = float(np.square(deviations, out=deviations).sum())
+    moments = Moments(
+        count=int(finite.size), mean=mean, m2=m2, min=quantiles.min, max=quantiles.max
+    )
+    return moments, quantiles
 
 
 def profile_column(column: Column, spec: ProfileSpec) -> ColumnProfile:
@@ -112,6 +131,7 @@ def profile_column(column: Column, spec: ProfileSpec) -> ColumnProfile:
         kinds = column.kinds
         numbers = column.numbers[(kinds == ValueKind.NUMBER) | (kinds == ValueKind.BOOL)]
     finite, nans, pos_inf, neg_inf = _split_finite(numbers)
+    moments, quantiles = _numeric_sketches(finite, spec)
     distinct = DistinctSketch.empty(spec.hll_lg_k).update(finite)
     frequent = FrequentItems.empty(spec.frequent_lg_max)
     if string_rows + bool_rows:
@@ -134,8 +154,8 @@ def profile_column(column: Column, spec: ProfileSpec) -> ColumnProfile:
         pos_inf=pos_inf,
         neg_inf=neg_inf,
         type_counts={"number": number_rows, "string": string_rows, "bool": bool_rows},
-        moments=Moments.of(finite),
-        quantiles=QuantileSketch.empty(spec.kll_k).update(finite),
+        moments=moments,
+        quantiles=quantiles,
         distinct=distinct,
         frequent=frequent,
     )
@@ -148,6 +168,7 @@ def profile_measurements(
     present_values = values.drop_null()
     numbers = np.asarray(present_values.to_numpy(zero_copy_only=False), dtype=np.float64)
     finite, nans, pos_inf, neg_inf = _split_finite(numbers)
+    moments, quantiles = _numeric_sketches(finite, spec)
     histogram = None
     if with_histogram:
         histogram = LogHistogram.empty(spec.latency_bucket_ratio).update(finite)
@@ -158,8 +179,8 @@ def profile_measurements(
         pos_inf=pos_inf,
         neg_inf=neg_inf,
         type_counts={"number": int(numbers.size), "string": 0, "bool": 0},
-        moments=Moments.of(finite),
-        quantiles=QuantileSketch.empty(spec.kll_k).update(finite),
+        moments=moments,
+        quantiles=quantiles,
         distinct=DistinctSketch.empty(spec.hll_lg_k).update(finite),
         frequent=FrequentItems.empty(spec.frequent_lg_max),
         histogram=histogram,

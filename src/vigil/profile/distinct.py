@@ -18,6 +18,7 @@ count as two values; a bool counts as the number 0 or 1.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,27 +94,38 @@ class DistinctSketch:
         """A sketch that has also seen the values with these 64-bit hashes."""
         if hashes.size == 0:
             return self
-        registers = self.registers.copy()
-        index = (hashes >> np.uint64(64 - self.lg_k)).view(np.int64)
-        # Rank from the low bits; 52 of them fit a float64 exactly, and its exponent field is
-        # then the bit length: no Python loop, no clz instruction needed.
-        # The top 16 bits of a float64 are sign (0 here) and the biased exponent; reading them
-        # as uint16 keeps the arithmetic on a quarter of the memory.
+        # The register keeps the largest rank, i.e. the smallest remainder: take the minimum
+        # remainder per register over the whole array (one ufunc.at), then rank only those
+        # 2**lg_k minima. A remainder below 2**52 is exact in a float64, whose exponent is then
+        # its bit length: rank = bits - bit_length + 1.
         bits = min(64 - self.lg_k, 52)
-        rest = (hashes & np.uint64((1 << bits) - 1)).astype(np.float64)
-        exponent = rest.view(np.uint16)[3::4] >> np.uint16(4)
-        # bit_length = exponent - 1022 for rest > 0 (exponent 0 for rest == 0, clipped below).
-        rank = np.minimum(np.uint16(bits + 1022 + 1) - exponent, np.uint16(bits + 1))
-        rank = rank.astype(np.int8)
-        np.maximum.at(registers, index, rank)
+        index = (hashes >> np.uint64(64 - self.lg_k)).view(np.int64)
+        rest = hashes & np.uint64((1 << bits) - 1)
+        minima = np.full(1 << self.lg_k, 1 << bits, dtype=np.uint64)
+        np.minimum.at(minima, index, rest)
+        bit_length = np.frexp(minima.astype(np.float64))[1]
+        seen = minima < np.uint64(1 << bits)
+        ranks = np.where(seen, bits - bit_length + 1, 0).astype(np.int8)
+        registers = np.maximum(self.registers, ranks)
         return DistinctSketch(lg_k=self.lg_k, registers=registers)
 
     def merge(self, other: DistinctSketch) -> DistinctSketch:
-        if other.lg_k != self.lg_k:
-            raise IncompatibleSpecError(
-                f"cannot merge HLL sketches of lg_k={self.lg_k} and lg_k={other.lg_k}"
-            )
-        return DistinctSketch(lg_k=self.lg_k, registers=np.maximum(self.registers, other.registers))
+        return DistinctSketch.merge_all([self, other])
+
+    @classmethod
+    def merge_all(cls, sketches: Sequence[DistinctSketch]) -> DistinctSketch:
+        """Elementwise maximum of all registers (exact, order-free)."""
+        if not sketches:
+            raise ConfigError("merge_all needs at least one sketch")
+        for sketch in sketches[1:]:
+            if sketch.lg_k != sketches[0].lg_k:
+                raise IncompatibleSpecError(
+                    f"cannot merge HLL sketches of lg_k={sketches[0].lg_k} and lg_k={sketch.lg_k}"
+                )
+        if len(sketches) == 1:
+            return sketches[0]
+        registers = np.maximum.reduce([sketch.registers for sketch in sketches])
+        return cls(lg_k=sketches[0].lg_k, registers=registers)
 
     def estimate(self) -> float:
         m = float(1 << self.lg_k)

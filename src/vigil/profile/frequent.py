@@ -79,17 +79,27 @@ class FrequentItems:
         )
 
     def merge(self, other: FrequentItems) -> FrequentItems:
-        if other.lg_max != self.lg_max:
-            raise IncompatibleSpecError(
-                f"cannot merge frequent items of lg_max={self.lg_max} and {other.lg_max}"
-            )
-        if other.total == 0:
-            return self
-        if self.total == 0:
-            return other
-        sketch = self._copy()
-        sketch.merge(other._sketch)
-        return FrequentItems(lg_max=self.lg_max, total=self.total + other.total, _sketch=sketch)
+        return FrequentItems.merge_all([self, other])
+
+    @classmethod
+    def merge_all(cls, sketches: Sequence[FrequentItems]) -> FrequentItems:
+        """All sketches as one, copying only once."""
+        if not sketches:
+            raise ConfigError("merge_all needs at least one sketch")
+        for sketch in sketches[1:]:
+            if sketch.lg_max != sketches[0].lg_max:
+                raise IncompatibleSpecError(
+                    f"cannot merge frequent items of lg_max={sketches[0].lg_max} and "
+                    f"{sketch.lg_max}"
+                )
+        filled = [sketch for sketch in sketches if sketch.total]
+        if len(filled) <= 1:
+            return filled[0] if filled else sketches[0]
+        merged = filled[0]._copy()
+        for sketch in filled[1:]:
+            merged.merge(sketch._sketch)
+        total = sum(sketch.total for sketch in filled)
+        return cls(lg_max=filled[0].lg_max, total=total, _sketch=merged)
 
     def items(self) -> list[tuple[str, int]]:
         """``(value, estimated count)`` pairs, most frequent first (ties by value)."""

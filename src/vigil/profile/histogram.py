@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,29 +111,32 @@ class LogHistogram:
 
     def merge(self, other: LogHistogram) -> LogHistogram:
         """Add bucket counts; both histograms must share ``ratio``."""
-        if other.ratio != self.ratio:
-            raise IncompatibleSpecError(
-                f"cannot merge log histograms of ratio {self.ratio!r} and {other.ratio!r}"
-            )
-        if other.indices.size == 0 or self.indices.size == 0:
-            base = self if other.indices.size == 0 else other
-            return LogHistogram(
-                ratio=self.ratio,
-                zeros=self.zeros + other.zeros,
-                indices=base.indices,
-                bucket_counts=base.bucket_counts,
+        return LogHistogram.merge_all([self, other])
+
+    @classmethod
+    def merge_all(cls, histograms: Sequence[LogHistogram]) -> LogHistogram:
+        """Add the bucket counts of all histograms in one pass."""
+        if not histograms:
+            raise ConfigError("merge_all needs at least one histogram")
+        ratio = histograms[0].ratio
+        for histogram in histograms[1:]:
+            if histogram.ratio != ratio:
+                raise IncompatibleSpecError(
+                    f"cannot merge log histograms of ratio {ratio!r} and {histogram.ratio!r}"
+                )
+        zeros = sum(histogram.zeros for histogram in histograms)
+        filled = [histogram for histogram in histograms if histogram.indices.size]
+        if len(filled) <= 1:
+            base = filled[0] if filled else histograms[0]
+            return cls(
+                ratio=ratio, zeros=zeros, indices=base.indices, bucket_counts=base.bucket_counts
             )
         indices, inverse = np.unique(
-            np.concatenate([self.indices, other.indices]), return_inverse=True
+            np.concatenate([h.indices for h in filled]), return_inverse=True
         )
         counts = np.zeros(indices.size, dtype=np.int64)
-        np.add.at(counts, inverse, np.concatenate([self.bucket_counts, other.bucket_counts]))
-        return LogHistogram(
-            ratio=self.ratio,
-            zeros=self.zeros + other.zeros,
-            indices=indices.astype(np.int64),
-            bucket_counts=counts,
-        )
+        np.add.at(counts, inverse, np.concatenate([h.bucket_counts for h in filled]))
+        return cls(ratio=ratio, zeros=zeros, indices=indices.astype(np.int64), bucket_counts=counts)
 
     def quantile(self, q: float) -> float:
         """The ``q``-quantile within relative error ``ratio`` (NaN when empty).

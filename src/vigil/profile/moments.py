@@ -8,6 +8,7 @@ every digit to cancellation (latencies of 1e9 +- 1, say).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,13 @@ class Moments:
     @property
     def std(self) -> float:
         return math.sqrt(self.variance)
+
+    @classmethod
+    def merge_all(cls, moments: Sequence[Moments]) -> Moments:
+        merged = cls()
+        for item in moments:
+            merged = merged.merge(item)
+        return merged
 
     def merge(self, other: Moments) -> Moments:
         if other.count == 0:

@@ -10,6 +10,7 @@ that nobody else holds, and ``update``/``merge`` work on a copy.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,15 @@ from datasketches import kll_doubles_sketch
 from vigil.core import ConfigError, IncompatibleSpecError, SchemaError, SerializationError
 
 FloatArray = npt.NDArray[np.float64]
+_LEVEL_ZERO_SORTED = 0x02
+
+
+def _settled(sketch: kll_doubles_sketch) -> kll_doubles_sketch:
+    """Sort level 0 now: a query would do it in place and flip a flag in the serialized form,
+    so equal sketches would stop having equal bytes after one of them was queried."""
+    if not sketch.is_empty():
+        sketch.get_quantile(0.5)
+    return sketch
 
 
 def smallest_kll_k(max_rank_error: float) -> int:
@@ -41,17 +51,29 @@ class QuantileSketch:
 
     _sketch: kll_doubles_sketch
 
-    def __post_init__(self) -> None:
-        # A query sorts KLL's level 0 in place and flips a flag in the serialized form; sorting
-        # up front keeps the bytes of equal sketches equal, before and after any query.
-        if not self._sketch.is_empty():
-            self._sketch.get_quantile(0.5)
-
     @classmethod
     def empty(cls, k: int) -> QuantileSketch:
         if not 8 <= k <= 65535:
             raise ConfigError(f"KLL k must be in [8, 65535], got {k!r}")
         return cls(_sketch=kll_doubles_sketch(k))
+
+    @classmethod
+    def merge_all(cls, sketches: Sequence[QuantileSketch]) -> QuantileSketch:
+        """All sketches as one, copying only once (a chain of ``merge`` copies every step)."""
+        if not sketches:
+            raise ConfigError("merge_all needs at least one sketch")
+        filled = [s for s in sketches if not s._sketch.is_empty()]
+        for sketch in sketches[1:]:
+            if sketch.k != sketches[0].k:
+                raise IncompatibleSpecError(
+                    f"cannot merge KLL sketches of k={sketches[0].k} and k={sketch.k}"
+                )
+        if len(filled) <= 1:
+            return filled[0] if filled else sketches[0]
+        merged = filled[0]._copy()
+        for sketch in filled[1:]:
+            merged.merge(sketch._sketch)
+        return QuantileSketch(_sketch=_settled(merged))
 
     def _copy(self) -> kll_doubles_sketch:
         # Cheap next to the work around it: a KLL sketch is a few kB at most.
@@ -88,22 +110,20 @@ class QuantileSketch:
             raise SchemaError(
                 f"QuantileSketch.update got {bad} non-finite values; count and drop them first"
             )
+        return self._update_finite(array)
+
+    def _update_finite(self, array: FloatArray) -> QuantileSketch:
+        """``update`` for callers that have already split off non-finite values."""
+        if array.size == 0:
+            return self
         sketch = self._copy()
         # The binding only accepts writable arrays (arrow-backed ones are read-only).
         sketch.update(array if array.flags.writeable else array.copy())
-        return QuantileSketch(_sketch=sketch)
+        return QuantileSketch(_sketch=_settled(sketch))
 
     def merge(self, other: QuantileSketch) -> QuantileSketch:
         """The sketch of both streams; neither input changes."""
-        if other.k != self.k:
-            raise IncompatibleSpecError(f"cannot merge KLL sketches of k={self.k} and k={other.k}")
-        if other._sketch.is_empty():
-            return self
-        if self._sketch.is_empty():
-            return other
-        sketch = self._copy()
-        sketch.merge(other._sketch)
-        return QuantileSketch(_sketch=sketch)
+        return QuantileSketch.merge_all([self, other])
 
     def quantile(self, q: float) -> float:
         return float(self.quantiles(np.asarray([q]))[0])
@@ -140,7 +160,9 @@ class QuantileSketch:
             sketch = kll_doubles_sketch.deserialize(data)
         except (RuntimeError, ValueError) as err:
             raise SerializationError(f"corrupt KLL sketch bytes: {err}") from err
-        return cls(_sketch=sketch)
+        # Vigil writes settled sketches (flag byte 3, bit 0x02: level 0 sorted); settle others.
+        settled = len(data) > 3 and data[3] & _LEVEL_ZERO_SORTED
+        return cls(_sketch=sketch if settled else _settled(sketch))
 
     def __hash__(self) -> int:
         return hash(self.to_bytes())

@@ -1,13 +1,12 @@
 """Combining stored profiles: merge equal keys, or roll windows up into longer ones.
 
-Both reduce many profiles into few; with 24 hourly profiles of ~25 columns a naive left fold
-would copy every KLL sketch 23 times, so profiles are merged in a balanced tree (each sketch is
-copied ~log2(n) times, and the fold stays associative by construction).
+Both reduce many profiles into few with :meth:`Profile.merge_all`, which merges each sketch
+across all profiles at once: a left fold of ``merge`` would copy every KLL sketch once per step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -20,7 +19,7 @@ def merge_profiles(profiles: Iterable[Profile]) -> dict[ProfileKey, Profile]:
     groups: dict[ProfileKey, list[Profile]] = {}
     for profile in profiles:
         groups.setdefault(profile.key, []).append(profile)
-    return {key: _merge_all(group) for key, group in sorted(groups.items())}
+    return {key: Profile.merge_all(group) for key, group in sorted(groups.items())}
 
 
 def rollup(profiles: Iterable[Profile], to: timedelta) -> dict[ProfileKey, Profile]:
@@ -37,11 +36,4 @@ def rollup(profiles: Iterable[Profile], to: timedelta) -> dict[ProfileKey, Profi
         groups.setdefault(key, []).append(
             replace(profile, key=key, spec=replace(profile.spec, window=to))
         )
-    return {key: _merge_all(group) for key, group in sorted(groups.items())}
-
-
-def _merge_all(profiles: Sequence[Profile]) -> Profile:
-    if len(profiles) == 1:
-        return profiles[0]
-    middle = len(profiles) // 2
-    return _merge_all(profiles[:middle]).merge(_merge_all(profiles[middle:]))
+    return {key: Profile.merge_all(group) for key, group in sorted(groups.items())}

@@ -26,6 +26,9 @@ from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options, no
 logger = logging.getLogger(__name__)
 
 _BLOCK_BYTES = 1 << 20
+_KEPT_BYTES = 16 * 1024
+MAX_LINE_BYTES = 32 * 1024 * 1024
+"""Longest JSON line read; longer ones are quarantined without being held in memory whole."""
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -77,24 +80,43 @@ class JsonLinesReader:
 
 
 def _lines(path: Path) -> Iterator[_Line]:
-    """The non-blank lines of ``path`` with their numbers; damaged ones carry a problem."""
+    """The non-blank lines of ``path`` with their numbers; damaged ones carry a problem.
+
+    A line longer than :data:`MAX_LINE_BYTES` is quarantined from its first bytes while the rest
+    is skipped, so one runaway line cannot exhaust memory.
+    """
     number = 0
-    tail = b""
+    pending: list[bytes] = []  # pieces of the line not yet ended by a newline
+    size = 0
+    oversized = False  # the pending line passed the limit: pending holds only its start
     with path.open("rb") as raw:
-        blocks = _blocks(raw)
-        for block, problem in blocks:
-            pieces = (tail + block).split(b"\n")
-            tail = pieces.pop()
+        for block, problem in _blocks(raw):
+            pieces = block.split(b"\n")
+            last = pieces.pop()
             for piece in pieces:
                 number += 1
-                text = piece[:-1] if piece.endswith(b"\r") else piece
-                if text.strip():
-                    yield _Line(number, text)
+                if pending:
+                    over = oversized or size + len(piece) > MAX_LINE_BYTES
+                    text = pending[0] if oversized else b"".join([*pending, piece])
+                    pending, size, oversized = [], 0, False
+                else:
+                    text, over = piece, len(piece) > MAX_LINE_BYTES
+                line = _line(number, text, over=over)
+                if line is not None:
+                    yield line
+            if last and not oversized:
+                pending.append(last)
+                size += len(last)
+                if size > MAX_LINE_BYTES:
+                    pending, oversized = [b"".join(pending)[:_KEPT_BYTES]], True
             if problem is not None:
                 # What follows the last newline is lost or partial: one quarantined row says so.
-                yield _Line(number + 1, tail, problem)
+                yield _Line(number + 1, b"".join(pending), problem)
                 return
-    if tail.strip():
+    tail = b"".join(pending)
+    if oversized:
+        yield _Line(number + 1, tail, _too_long_reason())
+    elif tail.strip():
         number += 1
         try:
             orjson.loads(tail)
@@ -102,6 +124,18 @@ def _lines(path: Path) -> Iterator[_Line]:
             yield _Line(number, tail, f"last line is cut short (no newline at end of file): {err}")
         else:
             yield _Line(number, tail)
+
+
+def _line(number: int, text: bytes, *, over: bool) -> _Line | None:
+    if over:
+        return _Line(number, text[:_KEPT_BYTES], _too_long_reason())
+    if text.endswith(b"\r"):
+        text = text[:-1]
+    return _Line(number, text) if text.strip() else None
+
+
+def _too_long_reason() -> str:
+    return f"line is longer than {MAX_LINE_BYTES} bytes; only its start is kept"
 
 
 def _blocks(raw: BinaryIO) -> Iterator[tuple[bytes, str | None]]:

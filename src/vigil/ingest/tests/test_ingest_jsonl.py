@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from vigil.core import ConfigError
-from vigil.ingest import IngestChunk, JsonLinesReader, write_quarantine
+from vigil.ingest import IngestChunk, JsonLinesReader, jsonl, write_quarantine
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -176,3 +176,33 @@ def test_200k_rows_stream_in_chunks_never_above_chunk_rows(tmp_path: Path) -> No
         valid += chunk.batch.num_rows
     assert max(sizes) <= 10_000 and sum(sizes) == valid == 200_000
     assert len(sizes) == 20
+
+
+def test_lines_over_the_limit_are_quarantined_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 3000)
+    monkeypatch.setattr(jsonl, "_BLOCK_BYTES", 1000)  # long lines span several blocks
+    good = orjson.dumps(record(1))
+    long_line = orjson.dumps({**record(2), "host": "h" * 5000})
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\n".join([good, long_line, good, long_line]))
+    (chunk,) = read_all(path)
+    assert chunk.batch.num_rows == 2
+    assert [q.position for q in chunk.quarantined] == [2, 4]
+    assert all("longer than 3000 bytes" in q.reason for q in chunk.quarantined)
+    assert chunk.quarantined[0].raw.startswith('{"model":"ranker"')
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_block_size_does_not_change_the_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(jsonl, "_BLOCK_BYTES", block)
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\r\n".join(orjson.dumps(record(i)) for i in range(30)) + b"\n\n{bad")
+    (chunk,) = read_all(path)
+    assert chunk.batch.num_rows == 30
+    assert chunk.batch.features["x"].numbers.tolist() == [float(i) for i in range(30)]
+    (bad,) = chunk.quarantined
+    assert bad.position == 32 and "cut short" in bad.reason

@@ -15,6 +15,7 @@ from vigil.detect.realtime.latency import LatencyMonitor, TagRank
 from vigil.detect.realtime.rate import ArrivalMonitor, RateModel, one_hour_ahead_errors
 from vigil.detect.realtime.scores import ScoreComparison, ScoreDistributionMonitor
 from vigil.detect.realtime.simulate import (
+    AbTest,
     CanaryDivergence,
     SimulatedStream,
     SlowHost,
@@ -27,6 +28,7 @@ from vigil.detect.realtime.simulate import (
 from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
 
 __all__ = [
+    "AbTest",
     "AlarmRate",
     "ArrivalMonitor",
     "CanaryDivergence",

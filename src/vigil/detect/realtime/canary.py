@@ -5,9 +5,10 @@ differences from it are a stable baseline, so a change in their size means one o
 changed. A challenger is judged against both: the champion (how different would switching be?)
 and the canary (is it more different than the champion is from a model we trust?).
 
-Scores are paired by ``request_id``: a request waits in a bounded table until every role has
-scored it or ``pairing_window`` passes (then whatever pairs exist are used and the rest counted
-as unpaired). Per pair of roles the monitor keeps the mean absolute difference per interval
+Scores are paired by ``request_id``, per pair of roles: a score waits in a bounded table until
+its partner arrives, or is counted as unpaired after ``pairing_window`` (or when the table
+exceeds ``max_pending``). Pairing is vectorized (sorted-array joins), never a Python loop per
+request. Per pair of roles the monitor keeps the mean absolute difference per interval
 (the monitored statistic, as a z-score against its own long-run mean and spread), a KLL sketch
 of the absolute differences (their distribution) and the ``top_k`` requests where the two
 disagree most, for inspection.
@@ -22,11 +23,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import norm
 
 from vigil.core import ConfigError, EventKind
 from vigil.detect.realtime.base import MonitorAlert
-from vigil.detect.realtime.events import Events, epoch_seconds, utc_datetime
+from vigil.detect.realtime.events import (
+    Events,
+    FloatArray,
+    StrArray,
+    epoch_seconds,
+    utc_datetime,
+)
 from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
 from vigil.profile import QuantileSketch
 
@@ -43,6 +51,80 @@ class Disagreement:
     timestamp_s: float
     first: float
     second: float
+
+
+_Matched = tuple[StrArray, FloatArray, FloatArray, FloatArray]
+
+
+@dataclass(slots=True, kw_only=True)
+class _Side:
+    """Scores of one role waiting for their partner, as columns."""
+
+    ids: StrArray
+    times: FloatArray
+    scores: FloatArray
+
+    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> _Side:
+        return _Side(ids=self.ids[index], times=self.times[index], scores=self.scores[index])
+
+    def append(self, other: _Side) -> _Side:
+        return _Side(
+            ids=np.concatenate([self.ids, other.ids]),
+            times=np.concatenate([self.times, other.times]),
+            scores=np.concatenate([self.scores, other.scores]),
+        )
+
+
+def _empty_side() -> _Side:
+    return _Side(ids=np.zeros(0, dtype=np.str_), times=np.zeros(0), scores=np.zeros(0))
+
+
+def _empty_sides() -> list[_Side]:
+    return [_empty_side(), _empty_side()]
+
+
+@dataclass(slots=True, kw_only=True)
+class _PairTable:
+    """Unmatched scores of both roles of one pair."""
+
+    sides: list[_Side] = field(default_factory=_empty_sides)
+
+    def match(self, batch: _Side, mine: int) -> _Matched:
+        """Join ``batch`` (role ``mine``: 0 first, 1 second) with the partner's waiting scores;
+        return the pairs as (ids, times, first scores, second scores) and keep the rest."""
+        other = self.sides[1 - mine]
+        _, in_batch, in_other = np.intersect1d(
+            batch.ids, other.ids, assume_unique=False, return_indices=True
+        )
+        left = np.ones(len(batch.ids), dtype=bool)
+        left[in_batch] = False
+        rest = np.ones(len(other.ids), dtype=bool)
+        rest[in_other] = False
+        self.sides[mine] = self.sides[mine].append(batch.take(left))
+        self.sides[1 - mine] = other.take(rest)
+        mine_scores, other_scores = batch.scores[in_batch], other.scores[in_other]
+        first, second = (mine_scores, other_scores) if mine == 0 else (other_scores, mine_scores)
+        times = np.minimum(batch.times[in_batch], other.times[in_other])
+        return batch.ids[in_batch], times, first, second
+
+    def expire(self, before_s: float) -> int:
+        """Drop scores that waited since before ``before_s``; return how many."""
+        dropped = 0
+        for index, side in enumerate(self.sides):
+            fresh = side.times >= before_s
+            dropped += int((~fresh).sum())
+            self.sides[index] = side.take(fresh)
+        return dropped
+
+    def trim(self, limit: int) -> int:
+        """Keep at most ``limit`` waiting scores per side (the newest); return how many went."""
+        dropped = 0
+        for index, side in enumerate(self.sides):
+            if len(side.ids) > limit:
+                order = np.argsort(side.times)[-limit:]
+                dropped += len(side.ids) - limit
+                self.sides[index] = side.take(order)
+        return dropped
 
 
 @dataclass(slots=True, kw_only=True)
@@ -117,7 +199,6 @@ class PairedScoreMonitor:
                 f"roles must include champion and one of canary/challenger, got {dict(models)!r}"
             )
         self.roles = {model: role for role, model in models.items()}
-        self.order = [role for role in (CHAMPION, CANARY, CHALLENGER) if role in models]
         self.models = dict(models)
         self.alarm_rate = alarm_rate or AlarmRate()
         self.interval_s = interval.total_seconds()
@@ -127,13 +208,13 @@ class PairedScoreMonitor:
         self.top_k = top_k
         self.cooldown_s = cooldown.total_seconds()
         self.last_alarm_s_: dict[tuple[str, str], float] = {}
-        self.pending_: dict[str, tuple[float, dict[str, float]]] = {}
         self.unpaired_ = 0
         self.tracks_ = {
             pair: PairTrack(sketch=QuantileSketch.empty(k))
             for pair in PAIRS
             if pair[0] in models and pair[1] in models
         }
+        self.pending_ = {pair: _PairTable() for pair in self.tracks_}
         self.interval_: int | None = None
         self.thresholds_ = {
             pair: ScoreThreshold(lambda p: float(norm.isf(p / 2.0)), memory=5_000)
@@ -150,72 +231,37 @@ class PairedScoreMonitor:
             return
         events.require("request_id", "score")
         assert events.request_id is not None and events.score is not None
-        pending = self.pending_
-        complete: list[tuple[str, float, dict[str, float]]] = []
-        for request, moment, score in zip(
-            events.request_id.tolist(),
-            events.timestamp_s.tolist(),
-            events.score.tolist(),
-            strict=True,
-        ):
-            entry = pending.get(request)
-            if entry is None:
-                entry = pending[request] = (moment, {})
-            entry[1][role] = score
-            if len(entry[1]) == len(self.order):
-                del pending[request]
-                complete.append((request, entry[0], entry[1]))
-        if len(pending) > self.max_pending:
-            self._expire(math.inf, keep=self.max_pending // 2, into=complete)
-        self._record(complete)
+        batch = _Side(ids=events.request_id, times=events.timestamp_s, scores=events.score)
+        for pair, table in self.pending_.items():
+            if role in pair:
+                mine = 0 if role == pair[0] else 1
+                self._record(pair, table.match(batch, mine))
+                self.unpaired_ += table.trim(self.max_pending)
 
-    def _expire(
-        self, before_s: float, *, keep: int, into: list[tuple[str, float, dict[str, float]]]
-    ) -> None:
-        """Release requests older than ``before_s`` (or beyond ``keep``) with what they have."""
-        pending = self.pending_
-        excess = len(pending) - keep
-        for request in list(pending):
-            moment, scores = pending[request]
-            if moment >= before_s and excess <= 0:
-                break
-            del pending[request]
-            excess -= 1
-            self.unpaired_ += len(self.order) - len(scores)
-            into.append((request, moment, scores))
-
-    def _record(self, rows: list[tuple[str, float, dict[str, float]]]) -> None:
-        for (first, second), track in self.tracks_.items():
-            found = [
-                (request, moment, scores[first], scores[second])
-                for request, moment, scores in rows
-                if first in scores and second in scores
-            ]
-            if not found:
-                continue
-            a = np.array([row[2] for row in found])
-            b = np.array([row[3] for row in found])
-            gaps = np.abs(b - a)
-            finite = np.isfinite(gaps)
-            gaps_ok = gaps[finite]
-            track.sketch = track.sketch.update(gaps_ok)
-            track.interval_n += int(gaps_ok.size)
-            track.interval_total += float(gaps_ok.sum())
-            track.interval_total_sq += float((gaps_ok**2).sum())
-            kept = [row for row, ok in zip(found, finite.tolist(), strict=True) if ok]
-            for index in np.argsort(gaps_ok)[-self.top_k :].tolist():
-                request, moment, x, y = kept[index]
-                item = Disagreement(
-                    gap=float(gaps_ok[index]),
-                    request_id=request,
-                    timestamp_s=moment,
-                    first=x,
-                    second=y,
-                )
-                if len(track.top) < self.top_k:
-                    heapq.heappush(track.top, item)
-                elif item > track.top[0]:
-                    heapq.heapreplace(track.top, item)
+    def _record(self, pair: tuple[str, str], matched: _Matched) -> None:
+        ids, times, first, second = matched
+        gaps = np.abs(second - first)
+        finite = np.isfinite(gaps)
+        if not finite.any():
+            return
+        ids, times, first, second, gaps = (x[finite] for x in (ids, times, first, second, gaps))
+        track = self.tracks_[pair]
+        track.sketch = track.sketch.update(gaps)
+        track.interval_n += int(gaps.size)
+        track.interval_total += float(gaps.sum())
+        track.interval_total_sq += float((gaps**2).sum())
+        for index in np.argsort(gaps)[-self.top_k :].tolist():
+            item = Disagreement(
+                gap=float(gaps[index]),
+                request_id=str(ids[index]),
+                timestamp_s=float(times[index]),
+                first=float(first[index]),
+                second=float(second[index]),
+            )
+            if len(track.top) < self.top_k:
+                heapq.heappush(track.top, item)
+            elif item > track.top[0]:
+                heapq.heapreplace(track.top, item)
 
     def disagreements(self, first: str, second: str) -> list[Disagreement]:
         """The requests where ``first`` and ``second`` disagreed most, largest first."""
@@ -240,9 +286,8 @@ class PairedScoreMonitor:
 
     def alerts(self, now: datetime) -> list[MonitorAlert]:
         now_s = epoch_seconds(now)
-        released: list[tuple[str, float, dict[str, float]]] = []
-        self._expire(now_s - self.window_s, keep=len(self.pending_), into=released)
-        self._record(released)
+        for table in self.pending_.values():
+            self.unpaired_ += table.expire(now_s - self.window_s)
         current = int(now_s // self.interval_s)
         if self.interval_ is None:
             self.interval_ = current

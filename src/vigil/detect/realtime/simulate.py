@@ -62,7 +62,18 @@ class CanaryDivergence:
     noise: float = 0.5
 
 
-Fault = SlowHost | StreamStop | VersionRollout | CanaryDivergence
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AbTest:
+    """From ``start`` a ``share`` of requests is served by ``version``, converting
+    ``conversion_factor`` times as often as the champion."""
+
+    version: str
+    start: datetime
+    share: float = 0.5
+    conversion_factor: float = 1.0
+
+
+Fault = SlowHost | StreamStop | VersionRollout | CanaryDivergence | AbTest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,6 +233,7 @@ def simulate_stream(
     canary_noise = np.full(n, 0.1)
     host_speed = np.exp(rng.normal(0.0, 0.1, spec.hosts))
     latency = spec.median_latency_ms * host_speed[host_index] * np.exp(rng.normal(0.0, 0.4, n))
+    conversion = np.full(n, spec.conversion_rate)
     keep = np.ones(n, dtype=bool)
     completed = np.ones(n, dtype=bool)
     for fault in faults:
@@ -238,12 +250,16 @@ def simulate_stream(
         elif isinstance(fault, VersionRollout):
             version = np.where(after, fault.version, version)
             logit = np.where(after, logit + fault.score_shift, logit)
+        elif isinstance(fault, AbTest):
+            served = after & (rng.uniform(size=n) < fault.share)
+            version = np.where(served, fault.version, version)
+            conversion = np.where(served, conversion * fault.conversion_factor, conversion)
         else:
             canary_noise = np.where(after, math.hypot(0.1, fault.noise), canary_noise)
     score = _sigmoid(logit)
     canary = _sigmoid(logit + rng.normal(0.0, 1.0, n) * canary_noise)
     challenger = _sigmoid(logit + 0.1 + rng.normal(0.0, 0.2, n))
-    converts = rng.uniform(size=n) < spec.conversion_rate * 2 * score
+    converts = rng.uniform(size=n) < conversion * 2 * score
     delay = spec.median_outcome_delay_s * np.exp(rng.normal(0.0, 1.0, n))
     completion = np.where(completed, arrival + latency / 1000.0, np.nan)
     outcome = np.where(converts & completed, arrival + delay, np.nan)

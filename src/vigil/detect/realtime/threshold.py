@@ -92,6 +92,7 @@ class ScoreThreshold:
         self.current_top_ = np.zeros(0)
         self.previous_top_ = np.zeros(0)
         self._cached: tuple[int, float, float] = (-1, math.nan, math.nan)
+        self._floors: dict[float, float] = {}
 
     def update(self, scores: npt.ArrayLike) -> None:
         """Remember ``scores`` (finite ones; NaN means "not scored" and is skipped)."""
@@ -148,6 +149,8 @@ class ScoreThreshold:
         """Alarm above this to raise false alarms with probability about ``p`` per score."""
         if not 0.0 < p < 1.0:
             raise ConfigError(f"alarm probability must be in (0, 1), got {p!r}")
-        floor = self.null_quantile(p)
+        floor = self._floors.get(p)
+        if floor is None:
+            floor = self._floors[p] = self.null_quantile(p)
         learned = self.empirical(p)
         return floor if math.isnan(learned) else max(floor, learned)

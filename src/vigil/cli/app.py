@@ -50,6 +50,10 @@ from vigil.cli import ingest_commands  # noqa: E402
 
 bench_app.command("ingest")(ingest_commands.bench_ingest)
 
+from vigil.cli import server_commands  # noqa: E402
+
+app.command("serve")(server_commands.serve)
+
 
 @app.command()
 def version() -> None:

@@ -1,1 +1,26 @@
-"""Vigil's server layer."""
+"""The Vigil server: ingest endpoint, JSON API, Prometheus metrics and the dashboard.
+
+``create_app(ServerSettings(...))`` builds the FastAPI application with no module globals;
+``vigil serve`` builds the settings from flags and runs it with uvicorn.
+"""
+
+from vigil.server.app import create_app
+from vigil.server.ingest import ParsedBody, parse_body
+from vigil.server.metrics import ModelGauges, ServerCounters, render_metrics
+from vigil.server.protocol import ServerStore
+from vigil.server.settings import ServerSettings
+from vigil.server.spool import HiveSpool, MemorySpool, Spool
+
+__all__ = [
+    "HiveSpool",
+    "MemorySpool",
+    "ModelGauges",
+    "ParsedBody",
+    "ServerCounters",
+    "ServerSettings",
+    "ServerStore",
+    "Spool",
+    "create_app",
+    "parse_body",
+    "render_metrics",
+]

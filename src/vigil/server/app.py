@@ -1,0 +1,204 @@
+"""``create_app``: the FastAPI application, built from settings with no module globals.
+
+Routes: ``POST /v1/ingest`` (this module), the JSON API (:mod:`.api`), ``/metrics``,
+``/v1/health`` and the dashboard (:mod:`.dashboard`). Store and spool can be passed in (tests
+pass fakes); otherwise they are opened from the settings and closed at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from vigil.core import SchemaError, StoreError
+from vigil.server.api import api_router
+from vigil.server.auth import Guard, Role
+from vigil.server.dashboard import STATIC_DIR, dashboard_router
+from vigil.server.ingest import ParsedBody, parse_body
+from vigil.server.metrics import CONTENT_TYPE, ModelGauges, ServerCounters, render_metrics
+from vigil.server.protocol import ServerStore
+from vigil.server.settings import ServerSettings
+from vigil.server.spool import HiveSpool, Spool
+from vigil.server.views import model_summaries
+
+logger = logging.getLogger(__name__)
+
+
+class BodyTooLargeError(Exception):
+    """The request body passed ``max_body_bytes`` while it was being read."""
+
+
+def create_app(
+    settings: ServerSettings, *, store: ServerStore | None = None, spool: Spool | None = None
+) -> FastAPI:
+    """The Vigil server for ``settings``; ``store``/``spool`` default to ones opened from it."""
+    owns_store = store is None
+    if store is None:
+        from vigil.store import SqlStore
+
+        store = SqlStore(settings.store_url)
+    the_store: ServerStore = store
+    the_spool: Spool = spool if spool is not None else HiveSpool(settings.spool_dir)
+    guard = Guard(token=settings.token, read_token=settings.read_token)
+    counters = ServerCounters()
+    gate = threading.BoundedSemaphore(settings.queue_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_store:
+            the_store.close()
+
+    app = FastAPI(title="Vigil", lifespan=lifespan, docs_url="/v1/docs", redoc_url=None)
+    app.state.counters = counters
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", None) or "(unmatched)"
+        counters.count_request(request.method, template, response.status_code)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    def throttled() -> Response:
+        counters.count_throttled()
+        return _error(429, "the write queue is full; retry after the given seconds", settings)
+
+    @app.post("/v1/ingest")
+    async def ingest(request: Request) -> Response:
+        """Validate rows, quarantine the bad ones, make the good ones durable, then answer."""
+        if guard.bearer_role(request) < Role.WRITE:
+            return JSONResponse(
+                {"detail": "the write token is required"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
+            return _too_large(settings)
+        if not gate.acquire(blocking=False):
+            return throttled()
+        try:
+            try:
+                body = await _read_body(request, settings.max_body_bytes)
+            except BodyTooLargeError:
+                return _too_large(settings)
+            content_type = request.headers.get("content-type", "application/x-ndjson")
+            source = f"http:/v1/ingest#{uuid.uuid4().hex[:16]}"
+            try:
+                parsed = await run_in_threadpool(
+                    _ingest, body, content_type, source, settings, the_store, the_spool
+                )
+            except SchemaError as err:
+                return JSONResponse({"detail": str(err)}, status_code=400)
+            except (StoreError, OSError) as err:
+                logger.error("ingest %s could not be made durable: %s", source, err)
+                return _error(
+                    503, f"could not store the rows, nothing was accepted: {err}", settings
+                )
+        finally:
+            gate.release()
+        counters.count_ingest(
+            accepted=parsed.accepted, rejected=len(parsed.quarantined), body_bytes=len(body)
+        )
+        logger.info(
+            "ingest %s: rows=%d accepted=%d quarantined=%d",
+            source, parsed.rows, parsed.accepted, len(parsed.quarantined),
+        )  # fmt: skip
+        return JSONResponse(
+            {
+                "accepted": parsed.accepted,
+                "rejected": [
+                    {"position": row.position, "reason": row.reason} for row in parsed.quarantined
+                ],
+            }
+        )
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        """Liveness plus whether the store answers; never needs a token (load balancers)."""
+        try:
+            the_store.list_models()
+            store_state = "ok"
+        except StoreError as err:
+            store_state = f"error: {err}"
+        return {"status": "ok" if store_state == "ok" else "degraded", "store": store_state}
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        if not guard.can_read(request):
+            return PlainTextResponse("a read token is required\n", status_code=401)
+        gauges = [
+            ModelGauges(
+                model=s.model,
+                open_incidents=s.open_incidents,
+                last_window_rows=s.last_window_rows,
+                health=s.health,
+            )
+            for s in model_summaries(the_store, now=settings.clock())
+        ]
+        return PlainTextResponse(render_metrics(counters, gauges), media_type=CONTENT_TYPE)
+
+    app.include_router(api_router(the_store, guard, settings.clock))
+    app.include_router(dashboard_router(the_store, guard, settings.clock))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _ingest(
+    body: bytes,
+    content_type: str,
+    source: str,
+    settings: ServerSettings,
+    store: ServerStore,
+    spool: Spool,
+) -> ParsedBody:
+    now = settings.clock()
+    parsed = parse_body(body, content_type, source=source, now=now)
+    # Quarantine first: if the spool write then fails the client retries, and a retried bad
+    # row is stored twice (harmless), whereas a good row is never half-accepted.
+    if parsed.quarantined:
+        store.put_quarantined(parsed.quarantined, now=now)
+    spool.write(parsed.groups)
+    return parsed
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` (a missing Content-Length is no bypass)."""
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise BodyTooLargeError
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _too_large(settings: ServerSettings) -> Response:
+    return JSONResponse(
+        {"detail": f"the body is larger than {settings.max_body_bytes} bytes; send smaller ones"},
+        status_code=413,
+    )
+
+
+def _error(status: int, detail: str, settings: ServerSettings) -> Response:
+    return JSONResponse(
+        {"detail": detail},
+        status_code=status,
+        headers={"Retry-After": str(settings.retry_after_s)},
+    )

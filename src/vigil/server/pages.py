@@ -1,0 +1,222 @@
+"""What the dashboard's model page shows: families of charts, a drift heat map, incidents.
+
+Assembled from the store per request. Bands are a rolling median ± MAD band
+(:class:`vigil.detect.RollingMAD`, causal, computed on the shown series): a display aid that
+says what "normal" looked like; the red dots are the anomalies the pipeline actually raised,
+taken from the model's incidents with their own evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from markupsafe import Markup
+
+from vigil.core import Family, SeriesKey
+from vigil.detect import Anomaly, RollingMAD
+from vigil.incidents import Incident
+from vigil.report import Light
+from vigil.server.charts import Plot, format_number, series_svg
+from vigil.server.protocol import ServerStore
+from vigil.server.views import ModelSummary, model_summary
+from vigil.stats import Series
+
+CURATED: dict[str, tuple[str, ...]] = {
+    Family.FEATURE.value: ("mean", "p50", "p99", "null_rate"),
+    Family.OUTPUT.value: ("mean", "p50", "p95", "drift_psi"),
+    Family.AUXILIARY.value: ("rows", "latency_p50", "latency_p99", "quarantine_rate"),
+}
+"""Statistics charted by default; series with anomalies are always charted, ``?all=1`` shows all."""
+DRIFT_STATISTICS = ("psi", "js", "ks", "chi2", "linf")
+PSI_LEVELS = (0.1, 0.25)
+HEAT_WINDOWS = 48
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChartView:
+    key: SeriesKey
+    title: str
+    svg: Markup
+    latest: str
+    anomalies: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FamilyView:
+    name: str
+    light: Light
+    charts: tuple[ChartView, ...]
+    hidden: int
+    """Series of this family not charted (see ``?all=1``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeatCell:
+    value: str
+    level: int
+    """0 calm, 1 moderate, 2 large drift, -1 no value."""
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftHeat:
+    statistic: str
+    windows: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[HeatCell, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPage:
+    summary: ModelSummary
+    families: tuple[FamilyView, ...]
+    drift: DriftHeat | None
+    incidents: tuple[Incident, ...]
+    version: str | None
+    hours: float
+
+
+def model_page(
+    store: ServerStore,
+    model: str,
+    *,
+    now: datetime,
+    hours: float,
+    version: str | None,
+    show_all: bool,
+) -> ModelPage:
+    incidents = store.get_incidents(model=model)
+    summary = model_summary(store, model, incidents, now=now)
+    since = now - timedelta(hours=hours)
+    series = store.get_series(model=model, version=version, since=since)
+    anomalies: dict[SeriesKey, list[Anomaly]] = defaultdict(list)
+    for incident in incidents:
+        for anomaly in incident.anomalies:
+            anomalies[anomaly.key].append(anomaly)
+    families = []
+    for family in (Family.FEATURE.value, Family.OUTPUT.value, Family.AUXILIARY.value):
+        members = [s for s in series if s.key.family == family and np.isfinite(s.values).any()]
+        shown = [
+            s
+            for s in members
+            if show_all or s.key in anomalies or _curated(family, s.key.statistic)
+        ]
+        shown.sort(
+            key=lambda s: (s.key not in anomalies, s.key.column, s.key.statistic, s.key.version)
+        )
+        families.append(
+            FamilyView(
+                name=family,
+                light=summary.lights[family],
+                charts=tuple(chart_view(s, anomalies.get(s.key, [])) for s in shown),
+                hidden=len(members) - len(shown),
+            )
+        )
+    drift = drift_heat([s for s in series if s.key.family == Family.DRIFT.value])
+    return ModelPage(
+        summary=summary,
+        families=tuple(families),
+        drift=drift,
+        incidents=tuple(sorted(incidents, key=lambda i: i.opened_at, reverse=True)),
+        version=version,
+        hours=hours,
+    )
+
+
+def incident_charts(
+    store: ServerStore, incident: Incident, *, now: datetime, limit: int = 6
+) -> list[ChartView]:
+    """Charts of the incident's most severe series, from two days before it opened until now."""
+    keys = incident.series[:limit]
+    since = incident.opened_at - timedelta(days=2)
+    until = incident.resolved_at + timedelta(days=1) if incident.resolved_at else now
+    anomalies: dict[SeriesKey, list[Anomaly]] = defaultdict(list)
+    for anomaly in incident.anomalies:
+        anomalies[anomaly.key].append(anomaly)
+    found: dict[SeriesKey, Series] = {}
+    for model in sorted({key.model for key in keys}):
+        for one in store.get_series(model=model, since=since):
+            if one.key in keys:
+                found[one.key] = _until(one, until)
+    return [chart_view(found[key], anomalies[key]) for key in keys if key in found]
+
+
+def _until(series: Series, until: datetime) -> Series:
+    stop = int(np.searchsorted(series.timestamps, np.datetime64(until.replace(tzinfo=None), "s")))
+    return series.slice(0, stop)
+
+
+def chart_view(series: Series, anomalies: Sequence[Anomaly]) -> ChartView:
+    band = RollingMAD().band(series) if len(series) >= 2 else None
+    seconds = series.timestamps.astype("datetime64[s]").astype(np.int64)
+    plot = Plot(
+        seconds=seconds,
+        values=series.values,
+        lower=None if band is None else band.lower,
+        upper=None if band is None else band.upper,
+        anomalies=tuple(anomalies),
+    )
+    key = series.key
+    title = f"{key.column} · {key.statistic}" if key.column else key.statistic
+    if key.version:
+        title += f" ({key.version})"
+    finite = series.values[np.isfinite(series.values)]
+    return ChartView(
+        key=key,
+        title=title,
+        svg=series_svg(plot, label=f"{key}"),
+        latest=format_number(float(finite[-1])) if len(finite) else "–",
+        anomalies=len(anomalies),
+    )
+
+
+def drift_heat(series: Sequence[Series]) -> DriftHeat | None:
+    """Feature × window drift for the first statistic present in :data:`DRIFT_STATISTICS`."""
+    present = {s.key.statistic for s in series}
+    statistic = next((name for name in DRIFT_STATISTICS if name in present), None)
+    if statistic is None:
+        statistic = min(present) if present else None
+    if statistic is None:
+        return None
+    chosen = [s for s in series if s.key.statistic == statistic]
+    stamps = np.unique(np.concatenate([s.timestamps for s in chosen]))[-HEAT_WINDOWS:]
+    top = max(
+        (float(np.nanmax(np.abs(s.values))) for s in chosen if np.isfinite(s.values).any()),
+        default=1.0,
+    )
+    rows = []
+    for one in sorted(chosen, key=lambda s: (s.key.column, s.key.version)):
+        lookup = dict(zip(one.timestamps.tolist(), one.values.tolist(), strict=True))
+        cells = []
+        for stamp in stamps.tolist():
+            value = lookup.get(stamp, math.nan)
+            cells.append(
+                HeatCell(
+                    value=format_number(value),
+                    level=_level(statistic, value, top),
+                    title=f"{one.key.column} {statistic} at {stamp:%Y-%m-%d %H:%M}: "
+                    f"{format_number(value)}",
+                )
+            )
+        name = one.key.column + (f" ({one.key.version})" if one.key.version else "")
+        rows.append((name, tuple(cells)))
+    windows = tuple(f"{stamp:%d %H:%M}" for stamp in stamps.tolist())
+    return DriftHeat(statistic=statistic, windows=windows, rows=tuple(rows))
+
+
+def _curated(family: str, statistic: str) -> bool:
+    return statistic in CURATED.get(family, ())
+
+
+def _level(statistic: str, value: float, top: float) -> int:
+    if not math.isfinite(value):
+        return -1
+    moderate, large = PSI_LEVELS if statistic == "psi" else (0.1, 0.2)
+    if statistic not in ("psi", "js", "ks", "linf"):
+        # Unbounded statistics: relative to the largest value shown.
+        moderate, large = 0.33 * top, 0.66 * top
+    return 2 if value >= large else 1 if value >= moderate else 0

@@ -1,0 +1,164 @@
+"""Unit tests of the server's pieces: body parsing, spool files, metrics text, token checks."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.requests import Request
+
+from vigil.core import SchemaError
+from vigil.ingest import HivePartitionedReader
+from vigil.server import HiveSpool, ModelGauges, ServerCounters, parse_body, render_metrics
+from vigil.server.auth import COOKIE, Guard, Role, same_origin, session_value
+from vigil.server.metrics import escape_label_value
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _record(model: str = "ranker", hour: int = 10, **extra: object) -> dict[str, object]:
+    return {
+        "model": model,
+        "version": "v1",
+        "timestamp": f"2026-11-25T{hour:02d}:15:00Z",
+        "features": {"age": 31},
+        **extra,
+    }
+
+
+def test_json_lines_positions_are_line_numbers_and_blank_lines_are_not_rows() -> None:
+    lines = [
+        orjson.dumps(_record()),
+        b"",
+        b"{not json",
+        orjson.dumps({"version": "v1", "timestamp": "2026-11-25T10:00:00Z"}),
+        orjson.dumps(_record(hour=11)),
+    ]
+    parsed = parse_body(b"\n".join(lines) + b"\n", "application/x-ndjson", source="t", now=NOW)
+    assert parsed.rows == 4
+    assert parsed.accepted == 2
+    assert [row.position for row in parsed.quarantined] == [3, 4]
+    assert "invalid JSON" in parsed.quarantined[0].reason
+    assert "model" in parsed.quarantined[1].reason
+    # Accepted lines are kept byte for byte, each in the hour folder of its own timestamp.
+    assert parsed.groups == {
+        ("ranker", "v1", "2026-11-25", "10"): [lines[0]],
+        ("ranker", "v1", "2026-11-25", "11"): [lines[4]],
+    }
+
+
+def test_json_array_positions_are_indices_and_one_object_is_one_row() -> None:
+    body = orjson.dumps([_record(), {"model": "ranker"}, _record(model="fraud")])
+    parsed = parse_body(body, "application/json; charset=utf-8", source="t", now=NOW)
+    assert (parsed.rows, parsed.accepted) == (3, 2)
+    assert [row.position for row in parsed.quarantined] == [1]
+    assert set(parsed.groups) == {
+        ("ranker", "v1", "2026-11-25", "10"),
+        ("fraud", "v1", "2026-11-25", "10"),
+    }
+    single = parse_body(orjson.dumps(_record()), "application/json", source="t", now=NOW)
+    assert (single.rows, single.accepted) == (1, 1)
+
+
+@pytest.mark.parametrize("body", [b"[1, 2", b'"text"', b"42"])
+def test_a_json_body_that_is_not_records_is_an_error_naming_the_fix(body: bytes) -> None:
+    with pytest.raises(SchemaError, match="JSON"):
+        parse_body(body, "application/json", source="t", now=NOW)
+
+
+def test_timestamps_too_far_ahead_of_now_are_rejected() -> None:
+    parsed = parse_body(
+        orjson.dumps([_record(), {**_record(), "timestamp": "2026-12-30T00:00:00Z"}]),
+        "application/json",
+        source="t",
+        now=NOW,
+    )
+    assert parsed.accepted == 1
+    assert [row.position for row in parsed.quarantined] == [1]
+
+
+def test_hive_spool_files_are_complete_and_read_back_by_the_ingest_reader(tmp_path: Path) -> None:
+    spool = HiveSpool(tmp_path)
+    lines = [orjson.dumps(_record(model="a/b", hour=h)) for h in (9, 9, 10)]
+    groups = {
+        ("a/b", "v1", "2026-11-25", "09"): lines[:2],
+        ("a/b", "v1", "2026-11-25", "10"): lines[2:],
+    }
+    assert spool.write(groups) == 3
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert len(files) == 2
+    assert all(f.startswith("model=a%2Fb/version=v1/date=2026-11-25/hour=") for f in files)
+    assert all(f.endswith(".jsonl") for f in files)  # no .tmp left behind
+    chunks = list(HivePartitionedReader(tmp_path, now=NOW).read())
+    assert sum(c.batch.num_rows for c in chunks) == 3
+    assert not [q for c in chunks for q in c.quarantined]
+
+
+def test_metrics_text_escapes_label_values_and_counts() -> None:
+    counters = ServerCounters()
+    counters.count_request("POST", "/v1/ingest", 200)
+    counters.count_request("POST", "/v1/ingest", 200)
+    counters.count_ingest(accepted=5, rejected=2, body_bytes=100)
+    counters.count_throttled()
+    hostile = 'a"b\\c\nd'
+    text = render_metrics(
+        counters,
+        [ModelGauges(model=hostile, open_incidents=3, last_window_rows=12.5, health=2)],
+    )
+    assert 'vigil_http_requests_total{method="POST",route="/v1/ingest",status="200"} 2' in text
+    assert "vigil_ingest_rows_accepted_total 5" in text
+    assert "vigil_ingest_rows_rejected_total 2" in text
+    assert "vigil_ingest_throttled_total 1" in text
+    assert 'vigil_model_open_incidents{model="a\\"b\\\\c\\nd"} 3' in text
+    assert 'vigil_model_last_window_rows{model="a\\"b\\\\c\\nd"} 12.5' in text
+    # Every sample line is "name{labels} value" on one line: the newline did not split it.
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            assert name and float(value) >= 0
+    assert escape_label_value(hostile) == 'a\\"b\\\\c\\nd'
+
+
+def _request(headers: dict[str, str]) -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": raw})
+
+
+def test_guard_roles_from_bearer_tokens_and_session_cookies() -> None:
+    guard = Guard(token="write-secret", read_token="read-secret")
+    assert guard.bearer_role(_request({"Authorization": "Bearer write-secret"})) is Role.WRITE
+    assert guard.bearer_role(_request({"Authorization": "bearer read-secret"})) is Role.READ
+    assert guard.bearer_role(_request({"Authorization": "Bearer write-secreT"})) is Role.NONE
+    assert guard.bearer_role(_request({"Authorization": "Basic write-secret"})) is Role.NONE
+    assert guard.bearer_role(_request({})) is Role.NONE
+    cookie = {"Cookie": f"{COOKIE}={session_value('read-secret')}"}
+    assert guard.cookie_role(_request(cookie)) is Role.READ
+    assert guard.can_read(_request(cookie))
+    assert not guard.can_read(_request({"Cookie": f"{COOKIE}=read-secret"}))
+    assert Guard(token="w", read_token=None).can_read(_request({}))
+    # The cookie proves the token without containing it.
+    assert "write-secret" not in session_value("write-secret")
+
+
+def test_same_origin_refuses_foreign_origins() -> None:
+    assert same_origin(_request({"Host": "127.0.0.1:8000"}))
+    assert same_origin(_request({"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:8000"}))
+    assert not same_origin(_request({"Host": "127.0.0.1:8000", "Origin": "http://evil.test"}))
+    assert not same_origin(_request({"Host": "127.0.0.1:8000", "Origin": "null"}))
+
+
+def test_spool_fsyncs_before_returning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(descriptor: int) -> None:
+        synced.append(descriptor)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    HiveSpool(tmp_path).write({("m", "", "2026-11-25", "10"): [b'{"model":"m"}']})
+    # The file itself, then its folder (plus the folders that were created).
+    assert len(synced) >= 2

@@ -139,7 +139,10 @@ def _too_long_reason() -> str:
 
 
 def _blocks(raw: BinaryIO) -> Iterator[tuple[bytes, str | None]]:
-    """Decompressed blocks of the file; a final ``(rest, problem)`` when gzip data is damaged."""
+    """Decompressed blocks of the file; a final ``(rest, problem)`` when gzip data is damaged.
+
+    Each decompressed block is at most ``4 * _BLOCK_BYTES``, however well the data compresses.
+    """
     first = raw.read(_BLOCK_BYTES)
     if not first.startswith(_GZIP_MAGIC):
         block = first
@@ -148,18 +151,19 @@ def _blocks(raw: BinaryIO) -> Iterator[tuple[bytes, str | None]]:
             block = raw.read(_BLOCK_BYTES)
         return
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    block = first
-    while block:
+    data = first
+    while data:
         try:
-            yield inflater.decompress(block), None
-            # A gzip file may hold several members back to back (e.g. appended by `cat`).
-            while inflater.eof and inflater.unused_data:
-                rest = inflater.unused_data
-                inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-                yield inflater.decompress(rest), None
+            while data:
+                yield inflater.decompress(data, 4 * _BLOCK_BYTES), None
+                data = inflater.unconsumed_tail
+                if inflater.eof and inflater.unused_data:
+                    # Several gzip members back to back (e.g. files joined by `cat`).
+                    data = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         except zlib.error as err:
             yield b"", f"corrupt gzip data, the rest of the file is unreadable: {err}"
             return
-        block = raw.read(_BLOCK_BYTES)
+        data = raw.read(_BLOCK_BYTES)
     if not inflater.eof:
         yield inflater.flush(), "file ends inside its gzip stream (truncated file)"

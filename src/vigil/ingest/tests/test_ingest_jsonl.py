@@ -206,3 +206,15 @@ def test_block_size_does_not_change_the_result(
     assert chunk.batch.features["x"].numbers.tolist() == [float(i) for i in range(30)]
     (bad,) = chunk.quarantined
     assert bad.position == 32 and "cut short" in bad.reason
+
+
+@pytest.mark.parametrize("block", [5, 100, 1 << 20])
+def test_gzip_block_size_does_not_change_the_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(jsonl, "_BLOCK_BYTES", block)
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(gzip.compress(lines(20)) + gzip.compress(lines(5)))
+    chunks = read_all(path)
+    assert totals(chunks) == (25, 25, 0)
+    assert chunks[0].batch.features["x"].numbers.tolist()[-5:] == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -49,7 +49,13 @@ def bench_detect(
     ] = False,
 ) -> None:
     """Score detectors on a labeled data set: Algorithm | Precision | Recall | F1 | NAB | Time."""
-    from vigil.bench.detection import CALIBRATION, format_table, report_json, run_bench
+    from vigil.bench.detection import (
+        CALIBRATION,
+        format_kinds_table,
+        format_table,
+        report_json,
+        run_bench,
+    )
     from vigil.core import VigilError
 
     try:
@@ -64,3 +70,7 @@ def bench_detect(
     typer.echo(f"dataset {data.name}: {len(data.series)} series, {rows} rows, {events} events")
     typer.echo(f"calibration: {CALIBRATION}; fpr={fpr}, tolerance={tolerance} steps")
     typer.echo(format_table(results, wide=wide))
+    kinds = format_kinds_table(results)
+    if wide and kinds:
+        typer.echo("\nevents detected per incident kind:")
+        typer.echo(kinds)

@@ -33,7 +33,8 @@ class LabeledSeries:
     """One series with point-wise labels and its anomaly windows (inclusive index ranges).
 
     ``windows`` are the events scoring counts: NAB's windows, or runs of consecutive labeled
-    rows for point-labeled data.
+    rows for point-labeled data. ``window_kinds`` names each window's incident kind when the
+    data says (the simulator does; the on-disk forms do not), else it is empty.
     """
 
     name: str
@@ -41,11 +42,17 @@ class LabeledSeries:
     series: Series
     labels: BoolArray
     windows: tuple[tuple[int, int], ...]
+    window_kinds: tuple[str, ...] = ()
     merged_duplicates: int = 0
     missing_values: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.series)
+        if self.window_kinds and len(self.window_kinds) != len(self.windows):
+            raise ConfigError(
+                f"{self.name}: {len(self.window_kinds)} window kinds "
+                f"for {len(self.windows)} windows"
+            )
         if self.labels.shape != (n,):
             raise ConfigError(f"{self.name}: labels have shape {self.labels.shape}, need ({n},)")
         for start, end in self.windows:

@@ -144,18 +144,13 @@ def tally(
     scored = np.zeros(n, dtype=bool)
     scored[probation:] = True
     live = flags.astype(bool) & scored
-    events, detected, delays, covered = 0, 0, [], np.zeros(n, dtype=bool)
+    delays = window_delays(windows, live, probation=probation, tolerance=tolerance)
+    covered = np.zeros(n, dtype=bool)
     for start, end in windows:
-        if end < probation:
-            continue
-        first = max(start, probation)
-        events += 1
-        reach = min(end + tolerance, n - 1)
-        covered[start : reach + 1] = True
-        hits = np.flatnonzero(live[first : reach + 1])
-        if hits.size:
-            detected += 1
-            delays.append(int(hits[0]))
+        if end >= probation:
+            covered[start : min(end + tolerance, n - 1) + 1] = True
+    events = sum(1 for d in delays if d != PROBATION)
+    found = [d for d in delays if isinstance(d, int) and d >= 0]
     stray = live & ~covered
     false_events = len(np.flatnonzero(np.diff(np.concatenate([[0], stray.astype(np.int8)])) == 1))
     truth = labels.astype(bool) & scored
@@ -165,15 +160,39 @@ def tally(
     )
     return Tally(
         events=events,
-        detected=detected,
+        detected=len(found),
         false_events=false_events,
         true_points=int(np.sum(live & truth)),
         flagged_points=int(np.sum(live)),
         labeled_points=int(np.sum(truth)),
-        delay_steps=tuple(delays),
+        delay_steps=tuple(found),
         nab_raw=raw,
         nab_windows=sum(1 for _, end in windows if end >= probation),
     )
+
+
+PROBATION = -2
+MISSED = -1
+
+
+def window_delays(
+    windows: Sequence[Window], flags: BoolArray, *, probation: int, tolerance: int = 3
+) -> list[int]:
+    """Per window: the delay in steps to its first flag, :data:`MISSED`, or :data:`PROBATION`.
+
+    A window is detected by a flag from its first scored step to ``tolerance`` steps after its
+    end; windows that end inside the probationary prefix are not scored.
+    """
+    n = len(flags)
+    delays = []
+    for start, end in windows:
+        if end < probation:
+            delays.append(PROBATION)
+            continue
+        first = max(start, probation)
+        hits = np.flatnonzero(flags[first : min(end + tolerance, n - 1) + 1])
+        delays.append(int(hits[0]) if hits.size else MISSED)
+    return delays
 
 
 def nab_raw_score(

@@ -5,8 +5,8 @@ rate, a feature's mean, the mean prediction) at hourly or daily granularity over
 They carry what real ones carry: daily and weekly cycles, trend, holidays, and noise whose size
 follows traffic (a p99 over 40 rows is noisier than over 4,000). Incidents are injected after
 the first fifth of each series, so the probationary prefix stays clean, and labeled point-wise:
-every step whose value the incident changed. About one series in five has no incident, to
-measure false alarms.
+every step whose value the incident changed; each window keeps its incident kind. About one
+series in five has no incident, to measure false alarms.
 
 Everything derives from one ``numpy`` generator seeded by the caller: same seed, same files.
 """
@@ -64,7 +64,7 @@ def _one(rng: _Rng, index: int) -> LabeledSeries:
     shape = _shape(rng, kind, traffic, steps_per_day)
     values = shape.values + rng.normal(0.0, 1.0, n) * shape.noise_sd
     labels = np.zeros(n, dtype=bool)
-    injected = []
+    injected: list[tuple[int, str]] = []
     if rng.random() >= 0.2:
         for name in rng.choice(INCIDENTS[kind], size=int(rng.integers(1, 4)), replace=False):
             where = _place(rng, n, steps_per_day, labels, str(name))
@@ -72,7 +72,7 @@ def _one(rng: _Rng, index: int) -> LabeledSeries:
                 continue
             values = _INJECT[str(name)](rng, values, shape, where)
             labels[where[0] : where[1]] = True
-            injected.append(str(name))
+            injected.append((where[0], str(name)))
     values = np.clip(values, shape.floor, shape.ceiling)
     granularity = "hourly" if steps_per_day == 24 else "daily"
     name = f"{index:03d}_{kind}_{granularity}.csv"
@@ -83,6 +83,7 @@ def _one(rng: _Rng, index: int) -> LabeledSeries:
         series=Series(key=key, timestamps=timestamps, values=values.astype(np.float64)),
         labels=labels,
         windows=runs(labels),
+        window_kinds=tuple(kind for _, kind in sorted(injected)),
     )
 
 

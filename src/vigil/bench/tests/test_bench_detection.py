@@ -8,7 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vigil.bench.detection import bench_detectors, format_table, parse_detectors, report_json
+from vigil.bench.detection import (
+    bench_detectors,
+    format_kinds_table,
+    format_table,
+    parse_detectors,
+    report_json,
+)
 from vigil.core import ConfigError
 from vigil.detect import DETECTORS
 from vigil.detect.labeled import LabeledDataset
@@ -38,7 +44,7 @@ def test_threshold_depends_only_on_the_unlabeled_prefixes() -> None:
         values = one.series.values.copy()
         values[cut:] = values[cut:] * 3 + 100  # the scored part changes entirely
         series = replace(one.series, values=values)
-        flipped.append(replace(one, series=series, labels=~one.labels, windows=()))
+        flipped.append(replace(one, series=series, labels=~one.labels, windows=(), window_kinds=()))
     changed = LabeledDataset(name="x", form="simulated", series=tuple(flipped))
     (other,) = bench_detectors(changed, ["zscore"], fpr=0.02, workers=1)
     assert other.threshold == base.threshold
@@ -85,3 +91,13 @@ def test_bad_settings_are_rejected() -> None:
     with pytest.raises(ConfigError, match="no series"):
         bench_detectors(empty, ["zscore"], workers=1)
     assert np.isfinite(bench_detectors(small_dataset(), ["zscore"], workers=1)[0].threshold)
+
+
+def test_incident_kinds_are_counted_per_detected_window() -> None:
+    dataset = small_dataset(seed=23)
+    (result,) = bench_detectors(dataset, ["seasonal"], workers=1)
+    kinds = {kind for s in dataset.series for kind in s.window_kinds}
+    assert {kind for kind, _, _ in result.by_kind} <= kinds
+    assert sum(events for _, events, _ in result.by_kind) == result.tally.events
+    assert sum(hits for _, _, hits in result.by_kind) == result.tally.detected
+    assert "Incident kind" in format_kinds_table([result])

@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 from vigil.core import ConfigError
 from vigil.detect.labeled import runs
 from vigil.detect.scoring import (
+    MISSED,
     NAB_PROFILES,
+    PROBATION,
     NabProfile,
     Tally,
     nab_probation,
     nab_raw_score,
     tally,
+    window_delays,
 )
 
 
@@ -160,3 +163,11 @@ def test_empty_tally_has_no_ratios() -> None:
     empty = Tally()
     assert math.isnan(empty.precision) and math.isnan(empty.recall)
     assert math.isnan(empty.nab("standard"))
+
+
+def test_window_delays_mark_probation_missed_and_found() -> None:
+    windows = [(2, 4), (20, 25), (30, 32)]
+    flags = flags_at(40, 3, 23, 35)
+    delays = window_delays(windows, flags, probation=10, tolerance=3)
+    assert delays == [PROBATION, 3, 5]
+    assert window_delays(windows, flags, probation=10, tolerance=2) == [PROBATION, 3, MISSED]

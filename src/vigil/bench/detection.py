@@ -49,6 +49,7 @@ class DetectorResult:
     tally: Tally
     threshold: float
     seconds: float
+    calibration_steps: int = 0
     by_kind: tuple[tuple[str, int, int], ...] = ()  # (incident kind, events, detected)
 
     def to_json(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class DetectorResult:
             "false_events": t.false_events,
             "mean_delay_steps": _number(t.mean_delay_steps),
             "threshold": _number(self.threshold),
+            "calibration_steps": self.calibration_steps,
             "seconds": round(self.seconds, 3),
             "recall_by_kind": {kind: _number(hit / total) for kind, total, hit in self.by_kind},
         }
@@ -176,6 +178,7 @@ def _judge(
         tally=total,
         threshold=threshold,
         seconds=seconds,
+        calibration_steps=int(sum(np.sum(~np.isnan(p)) for p in prefixes)),
         by_kind=tuple((kind, e, h) for kind, (e, h) in sorted(kinds.items())),
     )
 
@@ -212,6 +215,7 @@ def format_table(results: Sequence[DetectorResult], *, wide: bool = False) -> st
     head = ["Algorithm", "Precision", "Recall", "F1", "NAB", "Time"]
     if wide:
         head += ["NAB low-FP", "NAB low-FN", "Point P", "Point R", "Point F1", "Delay", "FP events"]
+        head += ["Calib. steps"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         t = r.tally
@@ -232,6 +236,7 @@ def format_table(results: Sequence[DetectorResult], *, wide: bool = False) -> st
                 _fmt(t.point_f1),
                 _fmt(t.mean_delay_steps, 1),
                 str(t.false_events),
+                str(r.calibration_steps),
             ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

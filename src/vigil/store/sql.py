@@ -144,11 +144,27 @@ class SqlStore(IncidentSqlMixin):
         updates = ", ".join(
             f"{quote(name)} = excluded.{quote(name)}" for name in columns if name not in keys
         )
+        values = ", ".join(marker for _ in columns)
         statement = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
-            f"VALUES ({', '.join(marker for _ in columns)}) "
+            f"VALUES ({values}) "
             f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) DO UPDATE SET {updates}"
         )
+        if connection.dialect.name == "postgresql":
+            # COPY into a transaction-scoped staging table, then one set-based upsert: several
+            # times faster than executemany on PostgreSQL. Values still never touch the SQL text.
+            staging = quote(f"staging_{table.name}")
+            names = ", ".join(quote(name) for name in columns)
+            connection.exec_driver_sql(
+                f"CREATE TEMP TABLE {staging} (LIKE {quote(table.name)}) ON COMMIT DROP"
+            )
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            select = f"SELECT {names} FROM {staging}"
+            connection.exec_driver_sql(statement.replace(f"VALUES ({values})", select))
+            return
         for offset in range(0, len(rows), _BATCH_ROWS):
             connection.exec_driver_sql(statement, list(rows[offset : offset + _BATCH_ROWS]))
 

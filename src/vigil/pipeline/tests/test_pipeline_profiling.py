@@ -1,0 +1,92 @@
+"""``profile_paths`` and ``rollup_store`` on a MemoryStore: counts, replacement, rollup sources."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from vigil.core import ConfigError
+from vigil.pipeline import ProfilingProgress, profile_paths, rollup_store
+from vigil.profile import ProfileSpec
+from vigil.store import MemoryStore
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+START = datetime(2026, 11, 20, 10, tzinfo=UTC)
+HOURLY = ProfileSpec(window=timedelta(hours=1))
+
+
+def _write(path: Path, *, model: str, minutes: range, bad: int = 0) -> Path:
+    lines = [
+        json.dumps(
+            {
+                "model": model,
+                "version": "v1",
+                "timestamp": (START + timedelta(minutes=m)).isoformat(),
+                "features": {"x": m},
+            }
+        )
+        for m in minutes
+    ]
+    lines += ['{"model": "' + model + '", "timestamp": "yesterday"}'] * bad
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _rows(store: MemoryStore, duration: timedelta = timedelta(hours=1)) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for profile in store.get_profiles(duration=duration):
+        rows[profile.key.model] = rows.get(profile.key.model, 0) + profile.rows
+    return rows
+
+
+def test_counts_add_up_per_model_and_progress_is_reported(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.jsonl", model="ranker", minutes=range(0, 150, 5), bad=2)
+    b = _write(tmp_path / "b.jsonl", model="fraud", minutes=range(0, 60, 2))
+    store = MemoryStore()
+    steps: list[ProfilingProgress] = []
+
+    summary = profile_paths(
+        [a, b], store=store, spec=HOURLY, now=NOW, chunk_rows=7, on_progress=steps.append
+    )
+
+    by_model = {counts.model: counts for counts in summary.models}
+    assert (by_model["ranker"].rows_profiled, by_model["ranker"].rows_quarantined) == (30, 2)
+    assert (by_model["fraud"].rows_profiled, by_model["fraud"].rows_quarantined) == (30, 0)
+    assert summary.rows_read == 62 and summary.profiles_written == 3 + 1
+    assert _rows(store) == {"ranker": 30, "fraud": 30}
+    assert len(store.get_quarantined()) == 2
+    assert steps[-1].rows_read == 62 and steps[-1].sources_total == 2
+    assert [s.rows_read for s in steps] == sorted(s.rows_read for s in steps)
+
+
+def test_a_window_is_replaced_by_the_latest_run_not_added_to(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.jsonl", model="ranker", minutes=range(0, 60, 5), bad=1)
+    b = _write(tmp_path / "b.jsonl", model="ranker", minutes=range(1, 60, 10))
+    store = MemoryStore()
+    for _ in range(2):
+        profile_paths([a, b], store=store, spec=HOURLY, now=NOW)
+        assert _rows(store) == {"ranker": 12 + 6}
+        assert len(store.get_quarantined()) == 1
+    profile_paths([b], store=store, spec=HOURLY, now=NOW)  # the documented semantics
+    assert _rows(store) == {"ranker": 6}
+
+
+def test_rollup_uses_one_source_length_so_rows_count_once(tmp_path: Path) -> None:
+    logs = _write(tmp_path / "a.jsonl", model="ranker", minutes=range(0, 24 * 60, 30))
+    store = MemoryStore()
+    profile_paths([logs], store=store, spec=HOURLY, now=NOW)
+    profile_paths([logs], store=store, spec=ProfileSpec(window=timedelta(minutes=5)), now=NOW)
+
+    summary = rollup_store(store, to=timedelta(days=1), now=NOW)
+    assert summary.profiles_read == 24  # the hourly profiles, not the 5-minute ones as well
+    assert _rows(store, timedelta(days=1)) == {"ranker": 48}
+    rollup_store(store, to=timedelta(days=1), now=NOW)
+    assert _rows(store, timedelta(days=1)) == {"ranker": 48}
+
+
+def test_no_paths_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no input paths"):
+        profile_paths([], store=MemoryStore(), spec=HOURLY, now=NOW)

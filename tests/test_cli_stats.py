@@ -93,3 +93,23 @@ def test_latest_point_skips_trailing_nan() -> None:
     )
     (table,) = family_tables([point])
     assert [c.header for c in table.columns] == ["version", "column", "psi", "n"]
+
+
+def test_stats_command_prefers_stored_series(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    key = SeriesKey(model="ranker", version="v1", family="drift", column="age", statistic="psi")
+    stamps = np.array(
+        [int(START.timestamp()), int(START.timestamp()) + 3600], dtype="datetime64[s]"
+    )
+    stored = Series(
+        key=key, timestamps=stamps, values=np.array([0.01, 0.42]), support=np.array([80.0, 90.0])
+    )
+    store = SqlStore(url)
+    store.put_series([stored])
+    store.close()
+    result = CliRunner().invoke(app, ["stats", "ranker", "--db", url], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "drift (latest window 2026-11-20 01:00 UTC)" in result.output
+    row = next(line for line in result.output.splitlines() if "│ age" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["v1", "age", "0.42", "90"]
+    assert "feature (" not in result.output  # nothing stored for it, nothing recomputed

@@ -134,7 +134,8 @@ def family_tables(points: Sequence[LatestPoint], *, everything: bool = False) ->
         cells = {(p.key.version, p.key.column, p.key.statistic): p for p in mine}
         columns = _columns_for(family, {p.key.statistic for p in mine}, everything)
         latest = max(p.at for p in mine)
-        table = Table(title=f"{family} (latest window {latest:%Y-%m-%d %H:%M} UTC)")
+        title = f"{family} (latest window {latest:%Y-%m-%d %H:%M} UTC)"
+        table = Table(title=title, min_width=len(title) + 4)  # a title never wraps
         table.add_column("version")
         table.add_column("column" if family != "auxiliary" else "")
         for name in columns:

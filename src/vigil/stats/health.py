@@ -83,9 +83,18 @@ def _ratio(part: float, whole: float) -> float:
 
 
 def column_statistics(
-    column: ColumnProfile | None, rows: int, spec: StatsSpec, *, thresholds: bool
+    column: ColumnProfile | None,
+    rows: int,
+    spec: StatsSpec,
+    *,
+    thresholds: bool,
+    share: float | None = None,
 ) -> dict[str, float]:
-    """The per-window statistics of one feature (``thresholds=False``) or output."""
+    """The per-window statistics of one feature (``thresholds=False``) or output.
+
+    ``share``: the column's top-value share when the caller has it already (it is the most
+    expensive statistic here).
+    """
     if column is None:  # the column was not mentioned in any row of this window
         return {"coverage": _ratio(0, rows)}
     values = column.present - column.nulls
@@ -110,11 +119,11 @@ def column_statistics(
             shares = 1.0 - below
         else:
             shares = np.full(len(spec.score_thresholds), np.nan)
-        for threshold, share in zip(spec.score_thresholds, shares, strict=True):
-            stats[threshold_name(threshold)] = float(share)
+        for threshold, above in zip(spec.score_thresholds, shares, strict=True):
+            stats[threshold_name(threshold)] = float(above)
     else:
         stats["distinct"] = column.distinct.estimate() if values > 0 else 0.0
-        stats["top_share"] = top_share(column)
+        stats["top_share"] = top_share(column) if share is None else share
     return stats
 
 
@@ -179,25 +188,31 @@ def _rows(profile: Profile, family: str) -> int:
     return feature_rows(profile) if family == Family.FEATURE else output_rows(profile)
 
 
+SummaryCache = dict[tuple[ProfileKey, str, str], ColumnSummary]
+
+
+def _summary(
+    cache: SummaryCache, profile: Profile, family: str, name: str, spec: StatsSpec
+) -> ColumnSummary:
+    """Each profile's column is summarized once, however many references it is part of."""
+    slot = (profile.key, family, name)
+    found = cache.get(slot)
+    if found is None:
+        found = summarize(_columns(profile, family).get(name), _rows(profile, family), spec)
+        cache[slot] = found
+    return found
+
+
 def _summaries(
     timeline: Timeline,
     version: str,
     spec: StatsSpec,
     only: Callable[[Window], bool] = lambda window: True,
+    cache: SummaryCache | None = None,
 ) -> Iterable[tuple[str, str, Window, ColumnSummary, ColumnSummary | None]]:
     """Per family, column and window of the version: its summary and its reference's."""
     by_window = timeline.profiles[version]
-    cache: dict[tuple[ProfileKey, str, str], ColumnSummary] = {}
-
-    def summary(profile: Profile, family: str, name: str) -> ColumnSummary:
-        # Each profile is summarized once, however many windows' references it is part of.
-        slot = (profile.key, family, name)
-        found = cache.get(slot)
-        if found is None:
-            found = summarize(_columns(profile, family).get(name), _rows(profile, family), spec)
-            cache[slot] = found
-        return found
-
+    known: SummaryCache = {} if cache is None else cache
     for family in (Family.FEATURE.value, Family.OUTPUT.value):
         names = sorted({n for p in by_window.values() for n in _columns(p, family)})
         for window, profile in sorted(by_window.items()):
@@ -205,8 +220,8 @@ def _summaries(
                 continue
             reference = timeline.reference_profiles(version, window, spec.reference)
             for name in names:
-                ref = combine(summary(p, family, name) for p in reference)
-                yield family, name, window, summary(profile, family, name), ref
+                ref = combine(_summary(known, p, family, name, spec) for p in reference)
+                yield family, name, window, _summary(known, profile, family, name, spec), ref
 
 
 def _collect_version(
@@ -217,6 +232,7 @@ def _collect_version(
     tallies: Mapping[tuple[str, str, Window], IngestTally],
 ) -> None:
     model, by_window = timeline.model, timeline.profiles[version]
+    cache: SummaryCache = {}
     for family in (Family.FEATURE.value, Family.OUTPUT.value):
         names = sorted({n for p in by_window.values() for n in _columns(p, family)})
         for name in names:
@@ -228,7 +244,11 @@ def _collect_version(
                     previous_mix = mix if mix is not None else previous_mix
                     continue
                 stats = column_statistics(
-                    column, _rows(profile, family), spec, thresholds=family == Family.OUTPUT
+                    column,
+                    _rows(profile, family),
+                    spec,
+                    thresholds=family == Family.OUTPUT,
+                    share=_summary(cache, profile, family, name, spec).top_share,
                 )
                 if family == Family.FEATURE:
                     change = math.nan
@@ -245,7 +265,7 @@ def _collect_version(
                         statistic=statistic,
                     )
                     collector.add(key, window, value)
-    summaries = _summaries(timeline, version, spec, only=collector.covers)
+    summaries = _summaries(timeline, version, spec, only=collector.covers, cache=cache)
     for family, name, window, current, reference in summaries:
         for kind, flag in quality_signals(current, reference, spec).items():
             key = SeriesKey(

@@ -53,6 +53,7 @@ class ColumnSummary:
     values: int
     type_counts: Mapping[str, int]
     constant: bool
+    top_share: float = math.nan
 
     def __post_init__(self) -> None:
         if self.values < 0 or self.rows < 0:
@@ -103,25 +104,28 @@ def top_share(column: ColumnProfile) -> float:
     return min(1.0, best / values)
 
 
-def is_constant(column: ColumnProfile, spec: StatsSpec) -> bool:
+def is_constant(column: ColumnProfile, spec: StatsSpec, share: float | None = None) -> bool:
+    """``share``: the column's :func:`top_share` when the caller has it already."""
     values = column.present - column.nulls
     if values < spec.constant_min_values:
         return False
     moments = column.moments
     if moments.count == values and moments.min == moments.max:
         return True
-    return top_share(column) >= spec.constant_share
+    return (top_share(column) if share is None else share) >= spec.constant_share
 
 
 def summarize(column: ColumnProfile | None, rows: int, spec: StatsSpec) -> ColumnSummary:
     """The summary of ``column`` over ``rows`` rows that could carry it (``None``: absent)."""
     if column is None:
         return ColumnSummary(rows=rows, values=0, type_counts={}, constant=False)
+    share = top_share(column)
     return ColumnSummary(
         rows=rows,
         values=column.present - column.nulls,
         type_counts=dict(column.type_counts),
-        constant=is_constant(column, spec),
+        constant=is_constant(column, spec, share),
+        top_share=share,
     )
 
 

@@ -52,6 +52,12 @@ def head_revision() -> str:
     return head
 
 
+def revisions() -> list[str]:
+    """Every schema revision shipped with this code, oldest first."""
+    script = ScriptDirectory.from_config(_config())
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
 def schema_state(engine: sa.Engine) -> SchemaState:
     """Read the database's revision and compare it with the shipped migrations."""
     script = ScriptDirectory.from_config(_config())
@@ -64,15 +70,15 @@ def schema_state(engine: sa.Engine) -> SchemaState:
     )
 
 
-def upgrade(engine: sa.Engine) -> None:
-    """Migrate the database to the head revision (a no-op when it is already there)."""
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (a no-op when it is already there)."""
     state = schema_state(engine)
     if not state.known:
         raise newer_schema_error(state)
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def newer_schema_error(state: SchemaState) -> StoreError:

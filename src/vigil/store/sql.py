@@ -436,6 +436,25 @@ def _create_engine(url: str) -> sa.Engine:
             "database; Vigil supports sqlite:/// and postgresql+psycopg:// URLs"
         )
     try:
-        return sa.create_engine(parsed)
+        engine = sa.create_engine(parsed)
     except ModuleNotFoundError as err:
         raise MissingExtraError(err.name or "psycopg", "postgres") from err
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _tune_sqlite)
+    return engine
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
+    """Let the server read while the pipeline writes, and wait for a lock instead of failing.
+
+    WAL keeps readers off the writer's lock; ``busy_timeout`` makes a second writer wait up to
+    30 s rather than fail at once with "database is locked"; ``synchronous=NORMAL`` is safe in
+    WAL mode (a power cut may lose the last commit, never corrupt the file).
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from vigil.core import StoreError
 from vigil.ingest import QuarantinedRow
-from vigil.store import SqlStore, head_revision
+from vigil.store import SqlStore, head_revision, schema
 from vigil.store.tables import metadata
 
 
@@ -67,6 +69,26 @@ def test_a_database_from_a_newer_vigil_is_refused_clearly(store_url: str) -> Non
         SqlStore(store_url)
     with pytest.raises(StoreError, match="newer Vigil"):
         SqlStore.migrate(store_url)
+
+
+def test_an_older_schema_is_refused_until_migrated(store_url: str) -> None:
+    oldest = schema.revisions()[0]
+    if oldest == head_revision():
+        pytest.skip("only one schema revision ships so far")
+    engine = sa.create_engine(store_url)
+    schema.upgrade(engine, oldest)
+    engine.dispose()
+
+    with pytest.raises(StoreError, match=f"revision '{oldest}', older than this Vigil"):
+        SqlStore(store_url)
+    SqlStore.migrate(store_url).close()
+    assert _revision(store_url) == head_revision()
+
+
+def test_sqlite_stores_let_readers_in_while_a_writer_works(tmp_path: Path) -> None:
+    SqlStore(f"sqlite:///{tmp_path}/vigil.db").close()
+    with sqlite3.connect(tmp_path / "vigil.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_migrate_on_a_current_database_is_a_no_op(store_url: str) -> None:

@@ -5,6 +5,7 @@
 """
 
 from vigil.server.app import create_app
+from vigil.server.background import serve_in_background
 from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.metrics import ModelGauges, ServerCounters, render_metrics
 from vigil.server.protocol import ServerStore
@@ -23,4 +24,5 @@ __all__ = [
     "create_app",
     "parse_body",
     "render_metrics",
+    "serve_in_background",
 ]

@@ -45,6 +45,8 @@ from vigil.stats.series import FloatArray, Series
 from vigil.stats.spec import StatsSpec, quantile_name, threshold_name
 from vigil.stats.timeline import SeriesCollector, Timeline, timelines
 
+SummaryCache = dict[tuple[ProfileKey, str, str], ColumnSummary]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestTally:
@@ -162,12 +164,23 @@ def health_series(
     return series
 
 
-def quality_events(profiles: Iterable[Profile], spec: StatsSpec) -> list[QualityEvent]:
-    """The windows where a data-quality signal is raised, with the evidence, oldest first."""
+def quality_events(
+    profiles: Iterable[Profile], spec: StatsSpec, *, since: datetime | None = None
+) -> list[QualityEvent]:
+    """The windows where a data-quality signal is raised, with the evidence, oldest first.
+
+    ``since`` works as in :func:`health_series`.
+    """
+    start = ensure_utc(since) if since is not None else None
+
+    def wanted(window: Window) -> bool:
+        return start is None or window.start >= start
+
     events: list[QualityEvent] = []
     for timeline in timelines(profiles, spec.window):
         for version in sorted(timeline.profiles):
-            for family, column, window, current, reference in _summaries(timeline, version, spec):
+            summaries = _summaries(timeline, version, spec, only=wanted)
+            for family, column, window, current, reference in summaries:
                 for kind, flag in quality_signals(current, reference, spec).items():
                     if flag == 1.0:
                         key = ProfileKey(model=timeline.model, version=version, window=window)
@@ -186,9 +199,6 @@ def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:
 
 def _rows(profile: Profile, family: str) -> int:
     return feature_rows(profile) if family == Family.FEATURE else output_rows(profile)
-
-
-SummaryCache = dict[tuple[ProfileKey, str, str], ColumnSummary]
 
 
 def _summary(

@@ -239,3 +239,9 @@ def test_since_keeps_later_windows_and_uses_earlier_ones_as_reference() -> None:
     assert len(missing) == 1
     assert missing.values.tolist() == [1.0]
     assert missing.timestamps[0] == np.datetime64(int((START + 3 * HOUR).timestamp()), "s")
+
+
+def test_quality_events_since() -> None:
+    profiles = _profiles(*_healthy(3), _records(3, 400, seed=3, tweak=_drop_age))
+    assert len(quality_events(profiles, SPEC, since=START + 3 * HOUR)) == 1
+    assert quality_events(profiles, SPEC, since=START + 4 * HOUR) == []

@@ -85,7 +85,7 @@ def profile(
                 on_progress=report,
             )
             progress.update(task, completed=len(paths))
-    except VigilError as err:
+    except (VigilError, OSError) as err:  # OSError: a file that cannot be read
         _fail(err)
     console.print(_summary_table(summary))
     console.print(f"{summary.profiles_written} profiles written to {store.display_url}")

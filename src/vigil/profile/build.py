@@ -8,6 +8,7 @@ copies entirely; otherwise each group's rows are taken once and profiled column 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,6 +26,7 @@ from vigil.profile.profile import Profile, cap_hosts
 from vigil.profile.spec import ProfileSpec
 
 Int64Array = npt.NDArray[np.int64]
+_log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -34,6 +36,13 @@ def profile_batch(batch: RecordBatch, spec: ProfileSpec) -> dict[ProfileKey, Pro
     for key, indices in _group_rows(batch, spec):
         rows = batch if indices is None else batch.take(indices)
         profiles[key] = _profile_rows(rows, key, spec)
+        _log.info(
+            "profiled model=%s version=%s window=%s rows=%d",
+            key.model,
+            key.version,
+            key.window,
+            rows.num_rows,
+        )
     return dict(sorted(profiles.items()))
 
 

@@ -128,6 +128,10 @@ class FrequentItems:
             return NotImplemented
         return (self.lg_max, self.total, self.items()) == (other.lg_max, other.total, other.items())
 
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        # The DataSketches object does not pickle; its bytes do (Spark and Dask ship pickles).
+        return (FrequentItems.from_bytes, (self.to_bytes(),))
+
     def __hash__(self) -> int:
         return hash((self.lg_max, self.total, tuple(self.items())))
 

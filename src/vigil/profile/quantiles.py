@@ -164,6 +164,10 @@ class QuantileSketch:
         settled = len(data) > 3 and data[3] & _LEVEL_ZERO_SORTED
         return cls(_sketch=sketch if settled else _settled(sketch))
 
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        # The DataSketches object does not pickle; its bytes do (Spark and Dask ship pickles).
+        return (QuantileSketch.from_bytes, (self.to_bytes(),))
+
     def __hash__(self) -> int:
         return hash(self.to_bytes())
 

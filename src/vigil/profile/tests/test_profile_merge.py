@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import struct
 from datetime import UTC, datetime, timedelta
 
@@ -177,3 +178,8 @@ def test_merge_profiles_groups_equal_keys() -> None:
     assert merged.keys() == whole.keys()
     for key, profile in whole.items():
         assert_profiles_agree(merged[key], profile)
+
+
+def test_profiles_pickle_for_distributed_runners() -> None:
+    profile = _one(5, 500)
+    assert pickle.loads(pickle.dumps(profile)) == profile

@@ -53,6 +53,11 @@ bench_app.command("ingest")(ingest_commands.bench_ingest)
 from vigil.cli import server_commands  # noqa: E402
 
 app.command("serve")(server_commands.serve)
+bench_app.command("server")(server_commands.bench_server)
+
+from vigil.cli import realtime_commands  # noqa: E402
+
+bench_app.command("realtime")(realtime_commands.bench_realtime)
 
 
 @app.command()

@@ -1,0 +1,42 @@
+"""Commands for the real-time monitors: ``vigil bench realtime``."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+
+def bench_realtime(
+    days: Annotated[float, typer.Option("--days", help="Simulated days of traffic.")] = 1.0,
+    rate: Annotated[float, typer.Option("--rate", help="Mean requests per second.")] = 10.0,
+    batch_seconds: Annotated[
+        float, typer.Option("--batch-seconds", help="Seconds of events per update batch.")
+    ] = 10.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated stream.")] = 0,
+    forecast_days: Annotated[
+        float,
+        typer.Option("--forecast-days", help="Simulated days for the rate-model check (>= 5)."),
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Events/s each real-time monitor processes on one core, and the rate model's error."""
+    from vigil.bench.realtime import format_result, result_json, run_realtime_bench
+    from vigil.core import VigilError
+
+    try:
+        result = run_realtime_bench(
+            days=days,
+            rate_per_s=rate,
+            batch=timedelta(seconds=batch_seconds),
+            seed=seed,
+            forecast_days=forecast_days,
+        )
+    except VigilError as err:
+        raise typer.BadParameter(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps(result_json(result), indent=2))
+    else:
+        typer.echo(format_result(result))

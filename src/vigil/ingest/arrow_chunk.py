@@ -20,7 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.core import EventKind
+from vigil.core import EventKind, ValueKind
 from vigil.ingest.arrow_values import (
     BoolArray,
     Problems,
@@ -50,8 +50,13 @@ def table_to_chunk(
     now_us: int | None,
     first_position: int = 1,
     partition: Mapping[str, str] | None = None,
+    nulls_are_absent: bool = False,
 ) -> IngestChunk:
-    """Validate and convert every row of ``table``; positions count from ``first_position``."""
+    """Validate and convert every row of ``table``; positions count from ``first_position``.
+
+    ``nulls_are_absent`` says the source had no nulls (JSON text without a ``null`` token), so
+    a null feature or output is one the row did not mention: ``ABSENT``, not ``NULL``.
+    """
     columns = _columns(table)
     rows = table.num_rows
     problems = Problems(rows)
@@ -73,15 +78,25 @@ def table_to_chunk(
     )
     batch = RecordBatch(
         meta=meta,
-        features=_features(columns, problems),
-        outputs=_outputs(columns, problems),
+        features=_features(columns, problems, nulls_are_absent),
+        outputs=_outputs(columns, problems, nulls_are_absent),
         tags=_tags(columns, problems),
     )
     quarantined: tuple[QuarantinedRow, ...] = ()
     if problems.bad.any():
-        batch = batch.take(np.flatnonzero(~problems.bad))
+        batch = _without_unmentioned(batch.take(np.flatnonzero(~problems.bad)))
         quarantined = _quarantined(table, model, problems, source=source, first=first_position)
     return IngestChunk(source=source, rows_read=rows, batch=batch, quarantined=quarantined)
+
+
+def _without_unmentioned(batch: RecordBatch) -> RecordBatch:
+    """Drop columns no kept row mentions, as the JSON path (which builds from kept rows) does."""
+    return RecordBatch(
+        meta=batch.meta,
+        features={n: c for n, c in batch.features.items() if (c.kinds != ValueKind.ABSENT).any()},
+        outputs={n: c for n, c in batch.outputs.items() if (c.kinds != ValueKind.ABSENT).any()},
+        tags={n: t for n, t in batch.tags.items() if t.null_count < len(t)},
+    )
 
 
 def _columns(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array]:
@@ -251,7 +266,7 @@ def _number(
 
 
 def _members(
-    columns: Mapping[str, pa.Array], group: str, problems: Problems
+    columns: Mapping[str, pa.Array], group: str, problems: Problems, nulls_are_absent: bool = False
 ) -> dict[str, tuple[pa.Array, BoolArray]]:
     """The named members of ``features``/``outputs``/``tags``, each with its rows that lack it."""
     rows = len(problems.bad)
@@ -265,7 +280,8 @@ def _members(
         else:
             absent = null_mask(struct)
             for index, child in enumerate(struct.flatten()):
-                members[struct.type.field(index).name] = (child, absent)
+                child_absent = absent | null_mask(child) if nulls_are_absent else absent
+                members[struct.type.field(index).name] = (child, child_absent)
     prefix = group + "."
     for name, array in columns.items():
         if name.startswith(prefix):
@@ -275,24 +291,54 @@ def _members(
                     f"{group} {member!r} is given twice: in {group!r} and as {name!r}"
                 )
                 continue
-            members[member] = (array, np.zeros(rows, dtype=bool))
+            members[member] = (
+                array,
+                null_mask(array) if nulls_are_absent else np.zeros(rows, dtype=bool),
+            )
     return members
 
 
-def _features(columns: Mapping[str, pa.Array], problems: Problems) -> dict[str, Column]:
+def _features(
+    columns: Mapping[str, pa.Array], problems: Problems, nulls_are_absent: bool
+) -> dict[str, Column]:
     return {
         name: feature_column(name, array, absent, problems)
-        for name, (array, absent) in _members(columns, "features", problems).items()
+        for name, (array, absent) in _members(
+            columns, "features", problems, nulls_are_absent
+        ).items()
     }
 
 
-def _outputs(columns: Mapping[str, pa.Array], problems: Problems) -> dict[str, Column]:
-    outputs: dict[str, Column] = {}
-    for name, (array, absent) in _members(columns, "outputs", problems).items():
-        for out_name, column in output_columns(name, array, absent, problems).items():
-            if out_name in outputs:
-                problems.flag_all(f"output {out_name!r} collides with a ranked list's column")
+def _outputs(
+    columns: Mapping[str, pa.Array], problems: Problems, nulls_are_absent: bool
+) -> dict[str, Column]:
+    plain: dict[str, Column] = {}
+    ranked: dict[str, tuple[str, Column, BoolArray]] = {}
+    members = _members(columns, "outputs", problems, nulls_are_absent)
+    for name, (array, absent) in members.items():
+        produced = output_columns(name, array, absent, problems)
+        if len(produced) == 1:
+            plain.update(produced)
+            continue
+        has_list = produced[f"{name}.length"].kinds == ValueKind.NUMBER
+        for out_name, column in produced.items():
+            ranked[out_name] = (name, column, has_list)
+    outputs = dict(plain)
+    for out_name, (list_name, column, has_list) in ranked.items():
+        same_name = plain.get(out_name)
+        if same_name is None:
             outputs[out_name] = column
+            continue
+        # As in the JSON path: refused only where a row holds both the list and the plain output.
+        present = same_name.kinds != ValueKind.ABSENT
+        problems.flag(
+            has_list & present, f"output {out_name!r} collides with ranked list {list_name!r}"
+        )
+        outputs[out_name] = Column(
+            kinds=np.where(present, same_name.kinds, column.kinds).astype(np.int8),
+            numbers=np.where(present, same_name.numbers, column.numbers),
+            texts=pa.nulls(len(present), pa.string()),
+        )
     return outputs
 
 

@@ -47,6 +47,8 @@ class ChunkBuilder:
         self._partition = partition
         self._rows: list[NormalRow] = []
         self._quarantined: list[QuarantinedRow] = []
+        self.valid_positions: list[int] = []
+        """Positions of the rows kept so far, in order (callers merging chunks need them)."""
 
     def __len__(self) -> int:
         return len(self._rows) + len(self._quarantined)
@@ -68,6 +70,7 @@ class ChunkBuilder:
             self.quarantine(position, result, _raw(item), model if type(model) is str else None)
         else:
             self._rows.append(result)  # type: ignore[arg-type]
+            self.valid_positions.append(position)
 
     def quarantine(
         self, position: int | None, reason: str, raw: str, model: str | None = None
@@ -247,7 +250,7 @@ def column_from_values(values: list[Any], present: Callable[[], BoolArray]) -> C
 
 
 def _float_numpy(array: pa.Array) -> npt.NDArray[np.float64]:
-    floats = array.cast(pa.float64())
+    floats = pc.cast(array, pa.float64(), safe=False)  # ints above 2**53 round, as float() does
     return np.asarray(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 

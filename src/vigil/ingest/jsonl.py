@@ -19,8 +19,7 @@ from typing import BinaryIO
 import orjson
 
 from vigil.ingest.batch import IngestChunk
-from vigil.ingest.columns import ChunkBuilder
-from vigil.ingest.quarantine import raw_bytes_text
+from vigil.ingest.json_arrow import json_lines_to_chunk
 from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options, now_to_us
 
 logger = logging.getLogger(__name__)
@@ -61,19 +60,24 @@ class JsonLinesReader:
         source = os.fspath(self.path)
         now_us = now_to_us(self.now)
         total = quarantined = 0
-        builder = ChunkBuilder(source=source, now_us=now_us, partition=self.partition)
+        good: list[tuple[int, bytes]] = []
+        damaged: list[tuple[int, bytes, str]] = []
         for line in _lines(Path(source)):
             if line.problem is None:
-                builder.add(line.number, line.text)
+                good.append((line.number, line.text))
             else:
-                builder.quarantine(line.number, line.problem, raw_bytes_text(line.text))
-            if len(builder) >= self.chunk_rows:
-                chunk = builder.finish()
+                damaged.append((line.number, line.text, line.problem))
+            if len(good) + len(damaged) >= self.chunk_rows:
+                chunk = json_lines_to_chunk(
+                    good, damaged, source=source, now_us=now_us, partition=self.partition
+                )
                 total, quarantined = total + chunk.rows_read, quarantined + len(chunk.quarantined)
                 yield chunk
-                builder = ChunkBuilder(source=source, now_us=now_us, partition=self.partition)
-        if len(builder) or total == 0:
-            chunk = builder.finish()
+                good, damaged = [], []
+        if good or damaged or total == 0:
+            chunk = json_lines_to_chunk(
+                good, damaged, source=source, now_us=now_us, partition=self.partition
+            )
             total, quarantined = total + chunk.rows_read, quarantined + len(chunk.quarantined)
             yield chunk
         logger.info("read %s: %d rows, %d quarantined", source, total, quarantined)

@@ -1,0 +1,163 @@
+"""JSON lines through arrow's C++ JSON reader, when the lines let it give the same answer.
+
+Parsing is most of the cost of reading JSON in Python (orjson builds a dict per row). Arrow's
+reader parses a whole chunk into typed columns in C++, which then go through the vectorized
+checks of :mod:`vigil.ingest.arrow_chunk`. Two things would make it answer differently from the
+row-by-row path, so they send lines to that path instead:
+
+- a ``null`` anywhere in a line: arrow cannot tell ``{"x": null}`` from a row without ``x``,
+  and Vigil counts those apart (NULL vs ABSENT). Lines without the token ``null`` have no
+  nulls, so every missing value arrow reports is an absence.
+- values whose type arrow cannot unify across the chunk (a feature that is a number in one row
+  and a string in the next, a line that is not an object, invalid JSON): arrow refuses the
+  chunk, and all of it goes row by row. Correct either way; only the speed differs.
+
+Both parts are merged back in line order, so a chunk is the same whichever path its rows took
+(``test_ingest_json_paths.py`` checks this on random data).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pj
+
+from vigil.ingest.arrow_chunk import table_to_chunk
+from vigil.ingest.batch import Column, IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.columns import ChunkBuilder
+from vigil.ingest.quarantine import raw_bytes_text
+
+_RECORD_FIELDS = (
+    "model",
+    "version",
+    "timestamp",
+    "request_id",
+    "host",
+    "event",
+    "latency_ms",
+    "label",
+    "features",
+    "outputs",
+    "tags",
+)
+_MIN_BLOCK_BYTES = 1 << 20
+
+
+def json_lines_to_chunk(
+    lines: Sequence[tuple[int, bytes]],
+    damaged: Sequence[tuple[int, bytes, str]] = (),
+    *,
+    source: str,
+    now_us: int | None,
+    partition: Mapping[str, str] | None = None,
+) -> IngestChunk:
+    """One chunk from numbered JSON lines, plus lines the reader already found damaged."""
+    fast = [i for i, (_, text) in enumerate(lines) if b"null" not in text]
+    table = _arrow_table([lines[i][1] for i in fast]) if len(fast) > 1 else None
+    if table is None:
+        fast = []
+    fast_set = set(fast)
+    builder = ChunkBuilder(source=source, now_us=now_us, partition=partition)
+    for i, (number, text) in enumerate(lines):
+        if i not in fast_set:
+            builder.add(number, text)
+    for number, text, problem in damaged:
+        builder.quarantine(number, problem, raw_bytes_text(text))
+    slow = builder.finish()
+    if table is None:
+        return _sorted(slow)
+    typed = table_to_chunk(
+        table, source=source, now_us=now_us, partition=partition, nulls_are_absent=True
+    )
+    numbers = np.array([lines[i][0] for i in fast], dtype=np.int64)
+    refused = np.zeros(len(fast), dtype=bool)
+    quarantined: list[QuarantinedRow] = list(slow.quarantined)
+    for row in typed.quarantined:
+        index = (row.position or 1) - 1
+        refused[index] = True
+        text = lines[fast[index]][1]
+        quarantined.append(replace(row, position=int(numbers[index]), raw=raw_bytes_text(text)))
+    positions = np.concatenate([numbers[~refused], np.asarray(builder.valid_positions)])
+    batch = concat_batches(typed.batch, slow.batch).take(np.argsort(positions, kind="stable"))
+    return IngestChunk(
+        source=source,
+        rows_read=typed.rows_read + slow.rows_read,
+        batch=batch,
+        quarantined=tuple(sorted(quarantined, key=lambda row: row.position or 0)),
+    )
+
+
+def _sorted(chunk: IngestChunk) -> IngestChunk:
+    rows = tuple(sorted(chunk.quarantined, key=lambda row: row.position or 0))
+    return replace(chunk, quarantined=rows)
+
+
+def _arrow_table(texts: list[bytes]) -> pa.Table | None:
+    """The lines as an arrow table of the record's fields, or ``None`` when arrow refuses them.
+
+    ``timestamp`` is read as a string (arrow would otherwise parse ISO strings itself and drop
+    their zone), or as a number when the chunk holds epoch seconds.
+    """
+    data = b"\n".join(texts)
+    block = max(_MIN_BLOCK_BYTES, 2 * max(map(len, texts)) + 2)
+    for stamp_type in (pa.string(), pa.float64()):
+        options = pj.ParseOptions(
+            explicit_schema=pa.schema([("timestamp", stamp_type)]),
+            unexpected_field_behavior="infer",
+        )
+        try:
+            table = pj.read_json(
+                io.BytesIO(data),
+                read_options=pj.ReadOptions(block_size=block),
+                parse_options=options,
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            if "timestamp" in str(err) and stamp_type == pa.string():
+                continue
+            return None
+        if table.num_rows != len(texts):
+            return None
+        return table.select([name for name in _RECORD_FIELDS if name in table.column_names])
+    return None
+
+
+def concat_batches(first: RecordBatch, second: RecordBatch) -> RecordBatch:
+    """The rows of ``first`` then ``second``; a column one of them lacks is absent there."""
+    if second.num_rows == 0:
+        return first
+    if first.num_rows == 0:
+        return second
+    rows = (first.num_rows, second.num_rows)
+    return RecordBatch(
+        meta=pa.concat_tables([first.meta, second.meta]).combine_chunks(),
+        features=_concat_columns(first.features, second.features, rows),
+        outputs=_concat_columns(first.outputs, second.outputs, rows),
+        tags={
+            name: pa.concat_arrays(
+                [
+                    part.get(name, pa.nulls(count, pa.string()))
+                    for part, count in zip((first.tags, second.tags), rows, strict=True)
+                ]
+            )
+            for name in {**first.tags, **second.tags}
+        },
+    )
+
+
+def _concat_columns(
+    first: Mapping[str, Column], second: Mapping[str, Column], rows: tuple[int, int]
+) -> dict[str, Column]:
+    merged = {}
+    for name in {**first, **second}:
+        a = first.get(name) or Column.absent(rows[0])
+        b = second.get(name) or Column.absent(rows[1])
+        merged[name] = Column(
+            kinds=np.concatenate([a.kinds, b.kinds]),
+            numbers=np.concatenate([a.numbers, b.numbers]),
+            texts=pa.concat_arrays([a.texts, b.texts]),
+        )
+    return merged

@@ -1,0 +1,122 @@
+"""The JSON-lines reader's two paths (arrow's C++ reader, and row by row) give the same chunks."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vigil.core import ValueKind
+from vigil.ingest import IngestChunk, JsonLinesReader, ListReader, RecordBatch
+from vigil.ingest.json_arrow import json_lines_to_chunk
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+NOW_US = int(NOW.timestamp() * 1_000_000)
+
+
+def assert_same_batch(a: RecordBatch, b: RecordBatch) -> None:
+    assert a.meta.equals(b.meta), (a.meta.to_pylist(), b.meta.to_pylist())
+    for mine, theirs in ((a.features, b.features), (a.outputs, b.outputs)):
+        assert set(mine) == set(theirs)
+        for name, column in mine.items():
+            other = theirs[name]
+            np.testing.assert_array_equal(column.kinds, other.kinds, err_msg=name)
+            np.testing.assert_array_equal(column.numbers, other.numbers, err_msg=name)
+            assert column.texts.to_pylist() == other.texts.to_pylist(), name
+    assert {k: v.to_pylist() for k, v in a.tags.items()} == {
+        k: v.to_pylist() for k, v in b.tags.items()
+    }
+
+
+def assert_same_chunks(a: list[IngestChunk], b: list[IngestChunk]) -> None:
+    assert [c.rows_read for c in a] == [c.rows_read for c in b]
+    for x, y in zip(a, b, strict=True):
+        assert_same_batch(x.batch, y.batch)
+        assert [q.position for q in x.quarantined] == [q.position for q in y.quarantined]
+        assert [q.raw for q in x.quarantined] == [q.raw for q in y.quarantined]
+
+
+def row(stamps: str) -> st.SearchStrategy[dict[str, Any]]:
+    stamp = (
+        st.sampled_from(["2026-11-20T10:00:00Z", "2026-11-20T11:00:00.5+01:00", "2026-11-20"])
+        if stamps == "iso"
+        else st.sampled_from([1.79e9, 1790000000, -3, 5e9])
+    )
+    return st.fixed_dictionaries(
+        {"timestamp": stamp},
+        optional={
+            "model": st.sampled_from(["ranker", "fraud", ""]),
+            "version": st.sampled_from(["v1", "v2"]),
+            "event": st.sampled_from(["prediction", "label", "oops"]),
+            "latency_ms": st.sampled_from([0.5, 12, -1.0]),
+            "label": st.sampled_from([0, 1, True]),
+            "features": st.fixed_dictionaries(
+                {},
+                optional={
+                    "a": st.integers(-(2**60), 2**60),
+                    "b": st.text(max_size=4),
+                    "c": st.booleans(),
+                    "d": st.floats(allow_nan=False, allow_infinity=False),
+                    "e": st.one_of(st.none(), st.just({"lat": 1.0})),
+                },
+            ),
+            "outputs": st.fixed_dictionaries(
+                {},
+                optional={
+                    "r": st.lists(st.floats(-1, 1), max_size=3),
+                    "s": st.one_of(st.floats(0, 1), st.none()),
+                },
+            ),
+            "tags": st.dictionaries(st.sampled_from(["x", "y"]), st.text(max_size=3), max_size=2),
+            "extra": st.integers(0, 3),
+        },
+    )
+
+
+chunks_of_rows = st.sampled_from(["iso", "epoch"]).flatmap(
+    lambda stamps: st.lists(row(stamps), min_size=1, max_size=30)
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=chunks_of_rows, chunk_rows=st.integers(2, 40))
+def test_arrow_path_and_row_path_agree(rows: list[dict[str, Any]], chunk_rows: int) -> None:
+    lines = [orjson.dumps(r) for r in rows]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.jsonl"
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        by_file = list(JsonLinesReader(path, now=NOW, chunk_rows=chunk_rows).read())
+    by_rows = list(ListReader(lines, now=NOW, chunk_rows=chunk_rows).read())
+    assert_same_chunks(by_file, by_rows)
+
+
+def test_arrow_path_is_taken_and_absences_stay_absent() -> None:
+    lines = [
+        (1, b'{"model":"m","timestamp":1790000000,"features":{"a":1,"b":"x"},"outputs":{"r":[]}}'),
+        (2, b'{"model":"m","timestamp":1790000001,"features":{"a":2}}'),
+        (4, b'{"model":"m","timestamp":1790000002,"latency_ms":-1}'),
+        (5, b'{"model":"m","timestamp":1790000003,"features":{"a":null}}'),
+    ]
+    chunk = json_lines_to_chunk(lines, [(3, b"{cut", "cut short")], source="s", now_us=NOW_US)
+    assert chunk.rows_read == 5 and chunk.batch.num_rows == 3
+    assert [(q.position, q.reason) for q in chunk.quarantined] == [
+        (3, "cut short"),
+        (4, "field 'latency_ms' must be >= 0"),
+    ]
+    assert chunk.quarantined[1].raw == lines[2][1].decode()
+    a, b = chunk.batch.features["a"], chunk.batch.features["b"]
+    assert list(a.kinds) == [ValueKind.NUMBER, ValueKind.NUMBER, ValueKind.NULL]
+    assert list(b.kinds) == [ValueKind.STRING, ValueKind.ABSENT, ValueKind.ABSENT]
+    top = chunk.batch.outputs["r.top"]
+    assert list(top.kinds) == [ValueKind.NULL, ValueKind.ABSENT, ValueKind.ABSENT]
+    assert chunk.batch.timestamps_us().tolist() == [
+        1_790_000_000_000_000,
+        1_790_000_001_000_000,
+        1_790_000_003_000_000,
+    ]

@@ -24,15 +24,27 @@ from time import perf_counter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from vigil.core import ConfigError
-from vigil.detect import DETECTORS, check_fpr, make_detector, threshold_for_fpr
-from vigil.detect.base import FloatArray
-from vigil.detect.labeled import LabeledDataset, load_dataset, write_labeled_csvs
-from vigil.detect.scoring import PROBATION, Tally, nab_probation, tally, window_delays
-from vigil.detect.simulation import simulate_series
-from vigil.stats.series import Series
+from vigil.detect import (
+    DETECTORS,
+    PROBATION,
+    LabeledDataset,
+    Tally,
+    check_fpr,
+    load_dataset,
+    make_detector,
+    nab_probation,
+    simulate_series,
+    tally,
+    threshold_for_fpr,
+    window_delays,
+    write_labeled_csvs,
+)
+from vigil.stats import Series
 
+FloatArray = npt.NDArray[np.float64]
 SIMULATED_SEED = 20240601
 SIMULATED_COUNT = 48
 CALIBRATION = (

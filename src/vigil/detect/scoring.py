@@ -35,6 +35,8 @@ from vigil.core import ConfigError
 from vigil.detect.base import BoolArray
 
 Window = tuple[int, int]
+PROBATION = -2  # window_delays: the window ends inside the probationary prefix (not scored)
+MISSED = -1  # window_delays: no flag reached the window
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,10 +171,6 @@ def tally(
         nab_raw=raw,
         nab_windows=sum(1 for _, end in windows if end >= probation),
     )
-
-
-PROBATION = -2
-MISSED = -1
 
 
 def window_delays(

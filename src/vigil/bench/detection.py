@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.core import ConfigError
+from vigil.core import ConfigError, VigilError
 from vigil.detect import (
     DETECTORS,
     PROBATION,
@@ -62,6 +62,7 @@ class DetectorResult:
     threshold: float
     seconds: float
     calibration_steps: int = 0
+    refused: tuple[str, ...] = ()  # "<series>: <reason>" for each series the detector refused
     by_kind: tuple[tuple[str, int, int], ...] = ()  # (incident kind, events, detected)
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +84,7 @@ class DetectorResult:
             "mean_delay_steps": _number(t.mean_delay_steps),
             "threshold": _number(self.threshold),
             "calibration_steps": self.calibration_steps,
+            "refused_series": list(self.refused),
             "seconds": round(self.seconds, 3),
             "recall_by_kind": {kind: _number(hit / total) for kind, total, hit in self.by_kind},
         }
@@ -138,9 +140,12 @@ def bench_detectors(
         for name in detectors:
             started = perf_counter()
             task = partial(_fit_and_score, name)
-            scored = list(pool.map(task, items) if pool else map(task, items))
+            outcomes = list(pool.map(task, items) if pool else map(task, items))
             seconds = perf_counter() - started
-            results.append(_judge(name, dataset, items, scored, fpr, tolerance, seconds))
+            scored = [score for score, _ in outcomes]
+            result = _judge(name, dataset, items, scored, fpr, tolerance, seconds)
+            refused = tuple(reason for _, reason in outcomes if reason)
+            results.append(replace(result, refused=refused))
     finally:
         if pool is not None:
             pool.shutdown()
@@ -151,11 +156,17 @@ def _warm_up(_: int) -> None:
     make_detector(next(iter(DETECTORS)))
 
 
-def _fit_and_score(name: str, item: tuple[Series, int]) -> FloatArray:
+def _fit_and_score(name: str, item: tuple[Series, int]) -> tuple[FloatArray, str]:
+    """Scores of one series, or NaN scores and the reason when the detector refuses it."""
     series, probation = item
     detector = make_detector(name)
-    detector.fit([series.slice(0, probation)])
-    return detector.score([series])[0].score
+    try:
+        detector.fit([series.slice(0, probation)])
+        return detector.score([series])[0].score, ""
+    except VigilError as err:
+        # A detector may refuse a series (too short, wrong step); it then flags nothing there,
+        # which costs it recall, and the refusal is counted in the result rather than hidden.
+        return np.full(len(series), np.nan), f"{series.key.column}: {err}"
 
 
 def _judge(

@@ -70,6 +70,12 @@ def bench_detect(
     typer.echo(f"dataset {data.name}: {len(data.series)} series, {rows} rows, {events} events")
     typer.echo(f"calibration: {CALIBRATION}; fpr={fpr}, tolerance={tolerance} steps")
     typer.echo(format_table(results, wide=wide))
+    for result in results:
+        if result.refused:
+            typer.echo(
+                f"{result.detector} refused {len(result.refused)} series (scored as no alarm), "
+                f"e.g. {result.refused[0]}"
+            )
     kinds = format_kinds_table(results)
     if wide and kinds:
         typer.echo("\nevents detected per incident kind:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -16,10 +17,11 @@ from vigil.bench.detection import (
     report_json,
 )
 from vigil.core import ConfigError
-from vigil.detect import DETECTORS
+from vigil.detect import DETECTORS, Scores, ThresholdDetector
 from vigil.detect.labeled import LabeledDataset
 from vigil.detect.scoring import nab_probation
 from vigil.detect.simulation import simulate_series
+from vigil.stats import Series
 
 
 def small_dataset(seed: int = 21) -> LabeledDataset:
@@ -101,3 +103,29 @@ def test_incident_kinds_are_counted_per_detected_window() -> None:
     assert sum(events for _, events, _ in result.by_kind) == result.tally.events
     assert sum(hits for _, _, hits in result.by_kind) == result.tally.detected
     assert "Incident kind" in format_kinds_table([result])
+
+
+class RefusesDaily(ThresholdDetector):
+    """Refuses daily series the way a forecaster refuses a series too short to fit."""
+
+    name = "refuses-daily"
+
+    def score(self, series: Sequence[Series]) -> list[Scores]:
+        for one in series:
+            if "daily" in one.key.column:
+                raise ConfigError(f"{one.key.column} is too short")
+        return super().score(series)
+
+
+def test_a_refused_series_is_counted_and_flags_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(DETECTORS, "refuses-daily", RefusesDaily)
+    dataset = LabeledDataset(
+        name="mixed", form="simulated", series=tuple(simulate_series(seed=9, count=10))
+    )
+    daily = [s.name for s in dataset.series if "daily" in s.name]
+    assert daily, "seed 9 should include daily series"
+    (result,) = bench_detectors(dataset, ["refuses-daily"], workers=1)
+    assert sorted(reason.split(":")[0] for reason in result.refused) == sorted(daily)
+    assert report_json(dataset, [result], 0.01)["results"][0]["refused_series"] == list(
+        result.refused
+    )

@@ -126,3 +126,30 @@ def test_real_csv_folder_loads_every_file_and_counts_what_it_merged() -> None:
     raw_rows = sum(len(pd.read_csv(f)) for f in files)
     kept = sum(len(s.series) for s in dataset.series)
     assert kept + sum(s.merged_duplicates for s in dataset.series) == raw_rows
+
+
+def test_simulated_incidents_do_what_their_kind_says() -> None:
+    series = simulate_series(seed=20240601, count=48)
+    seen = set()
+    for one in series:
+        values = one.series.values
+        for (start, end), kind in zip(one.windows, one.window_kinds, strict=True):
+            seen.add(kind)
+            inside = values[start : end + 1]
+            if kind == "traffic_stop":
+                assert np.all(inside == 0.0)
+            elif kind == "missing_feature":
+                assert np.all(inside == 0.0) or np.all(inside == 1.0)
+            elif kind == "constant":
+                assert np.all(inside == inside[0])
+    assert seen == {
+        "spike",
+        "level_shift",
+        "variance_change",
+        "missing_feature",
+        "constant",
+        "gradual_drift",
+        "traffic_drop",
+        "traffic_stop",
+        "latency_regression",
+    }

@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from vigil.core import SeriesKey, Window
-from vigil.ingest import QuarantinedRow
+from vigil.ingest import QuarantinedRow, records_to_chunk
+from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.stats.series import Series
 from vigil.store import MemoryStore, QuarantineCount, Run, RunStatus, SqlStore, Store
 
@@ -40,6 +42,23 @@ def _series(statistic: str, values: list[float], support: list[float] | None = N
     )
 
 
+def _profiles(*, model: str = "ranker", version: str = "v1", per_hour: int = 4) -> list[Profile]:
+    """Hourly profiles of three hours from 00:00, ``per_hour`` rows each."""
+    step = timedelta(hours=1) / per_hour
+    records = [
+        {
+            "model": model,
+            "version": version,
+            "timestamp": (_window(0).start + i * step).isoformat(),
+            "features": {"x": i, "country": "DE" if i % 2 else "FR"},
+        }
+        for i in range(3 * per_hour)
+    ]
+    chunk = records_to_chunk(records, source="test", now=None)
+    assert not chunk.quarantined
+    return list(profile_batch(chunk.batch, ProfileSpec(window=HOUR)).values())
+
+
 def _quarantined(source: str, position: int, model: str | None = "ranker") -> QuarantinedRow:
     return QuarantinedRow(
         source=source, position=position, reason="missing field 'timestamp'", raw="{}", model=model
@@ -51,6 +70,46 @@ class StoreContract:
 
     def test_is_a_store(self, store: Store) -> None:
         assert isinstance(store, Store)
+
+    def test_profiles_come_back_as_they_went_in(self, store: Store) -> None:
+        sent = _profiles()
+        assert store.put_profiles(sent, now=NOW) == 3
+        back = store.get_profiles()
+        assert [p.key for p in back] == sorted(p.key for p in sent)
+        assert [p.to_bytes() for p in back] == [
+            p.to_bytes() for p in sorted(sent, key=lambda p: p.key)
+        ]
+        (record, *_) = store.get_profile_records()
+        assert record.fingerprint == sent[0].spec.fingerprint()
+        assert record.size_bytes == len(sent[0].to_bytes()) and record.rows == 4
+        assert record.updated_at == NOW
+
+    def test_writing_a_stored_key_replaces_it(self, store: Store) -> None:
+        store.put_profiles(_profiles(per_hour=4), now=NOW)
+        later = NOW + HOUR
+        store.put_profiles(_profiles(per_hour=6), now=later)  # the same three windows again
+        records = store.get_profile_records()
+        assert [r.rows for r in records] == [6, 6, 6]  # replaced, not 10 = 4 + 6
+        assert {r.updated_at for r in records} == {later}
+
+    def test_profile_filters(self, store: Store) -> None:
+        store.put_profiles(
+            _profiles() + _profiles(version="v2") + _profiles(model="fraud"), now=NOW
+        )
+        daily = _profiles()[0]
+        store.put_profiles(
+            [Profile.empty(replace(daily.key, window=_window(0, timedelta(days=1))), daily.spec)],
+            now=NOW,
+        )
+        assert store.list_models() == ["fraud", "ranker"]
+        assert len(store.get_profile_records(model="ranker")) == 7
+        assert len(store.get_profile_records(model="ranker", version="v2")) == 3
+        hourly = store.get_profile_records(model="ranker", duration=HOUR)
+        assert len(hourly) == 6
+        inside = store.get_profile_records(start=_window(1).start, end=_window(2).end)
+        assert {r.key.window for r in inside} == {_window(1), _window(2)}
+        assert len(inside) == 3 * 2  # (ranker v1, ranker v2, fraud v1) x two hours
+        assert store.get_profiles(model="nobody") == []
 
     def test_quarantine_keeps_rows_with_reasons_and_counts_them(self, store: Store) -> None:
         rows = [_quarantined("a.jsonl", i) for i in range(1, 4)] + [

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from vigil.core import ConfigError, ProfileKey, VigilError, format_duration
+from vigil.core import ConfigError, ProfileKey, VigilError, Window, format_duration
 from vigil.ingest import open_reader
 from vigil.profile import Profile, ProfileSpec, profile_batch, rollup
-from vigil.store import Store
+from vigil.store import Store, StoredProfile
 
 logger = logging.getLogger(__name__)
 
@@ -163,38 +163,47 @@ def profile_paths(
 
 
 def rollup_store(
-    store: Store, *, to: timedelta = timedelta(days=1), now: datetime
+    store: Store,
+    *,
+    to: timedelta = timedelta(days=1),
+    now: datetime,
+    since: datetime | None = None,
 ) -> RollupSummary:
-    """Roll the stored profiles of every model and version up into windows of ``to``.
+    """Roll stored profiles up into windows of ``to``, for every model and version.
 
-    For each ``(model, version)`` the source is the coarsest stored window length shorter than
-    ``to`` that divides it: hourly profiles make days even when 5-minute ones of the same hours
-    are also stored (rolling both up would count every row twice).
+    Each long window is rebuilt from the stored profiles of one length only: the longest stored
+    length shorter than ``to`` that divides it, chosen per long window. Hourly profiles make a
+    day even when 5-minute ones of the same hours are also stored (using both would count every
+    row twice), and a day that only has 5-minute profiles is still rolled up from those.
+    ``since`` limits the work to the long windows from the one containing it onwards.
     """
+    start = None if since is None else Window.containing(since, to).start
     read = written = 0
     for model in store.list_models():
-        records = store.get_profile_records(model=model)
-        durations: dict[str, set[timedelta]] = {}
-        for record in records:
-            durations.setdefault(record.key.version, set()).add(record.key.window.duration)
-        for version, found in sorted(durations.items()):
-            usable = [d for d in found if d < to and to % d == timedelta(0)]
-            if not usable:
-                continue
-            source = max(usable)
-            finer = store.get_profiles(model=model, version=version, duration=source)
-            coarse = rollup(finer, to=to)
-            read += len(finer)
-            written += store.put_profiles(coarse.values(), now=now)
-            logger.info(
-                "rolled up model=%s version=%s from=%s to=%s profiles_in=%d profiles_out=%d",
-                model,
-                version,
-                format_duration(source),
-                format_duration(to),
-                len(finer),
-                len(coarse),
-            )
+        groups: dict[tuple[str, Window], dict[timedelta, list[StoredProfile]]] = {}
+        for record in store.get_profile_records(model=model, start=start):
+            length = record.key.window.duration
+            if length < to and to % length == timedelta(0):
+                target = Window.containing(record.key.window.start, to)
+                by_length = groups.setdefault((record.key.version, target), {})
+                by_length.setdefault(length, []).append(record)
+        finer = [
+            Profile.from_bytes(record.blob)
+            for by_length in groups.values()
+            for record in by_length[max(by_length)]
+        ]
+        if not finer:
+            continue
+        coarse = rollup(finer, to=to)
+        read += len(finer)
+        written += store.put_profiles(coarse.values(), now=now)
+        logger.info(
+            "rolled up model=%s to=%s profiles_in=%d profiles_out=%d",
+            model,
+            format_duration(to),
+            len(finer),
+            len(coarse),
+        )
     return RollupSummary(to=to, profiles_read=read, profiles_written=written)
 
 

@@ -90,3 +90,34 @@ def test_rollup_uses_one_source_length_so_rows_count_once(tmp_path: Path) -> Non
 def test_no_paths_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="no input paths"):
         profile_paths([], store=MemoryStore(), spec=HOURLY, now=NOW)
+
+
+def test_rollup_picks_the_source_length_per_day_and_since_limits_it(tmp_path: Path) -> None:
+    day_one = _write(tmp_path / "one.jsonl", model="ranker", minutes=range(0, 600, 10))
+    day_two = _write(tmp_path / "two.jsonl", model="ranker", minutes=range(1440, 1500, 3))
+    store = MemoryStore()
+    profile_paths([day_one], store=store, spec=HOURLY, now=NOW)
+    five_minutes = ProfileSpec(window=timedelta(minutes=5))
+    profile_paths([day_one, day_two], store=store, spec=five_minutes, now=NOW)
+
+    day = timedelta(days=1)
+    later = rollup_store(store, to=day, now=NOW, since=START + day)
+    assert later.profiles_read == 12  # day two's 5-minute profiles only
+    assert _rows(store, day) == {"ranker": 20}
+    everything = rollup_store(store, to=day, now=NOW)
+    assert everything.profiles_read == 10 + 12  # day one from its 10 hours, day two as before
+    days = store.get_profiles(duration=day)
+    assert sorted(p.rows for p in days) == [20, 60]
+
+
+def test_a_folder_rerun_replaces_its_files_quarantine(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _write(folder / "a.jsonl", model="ranker", minutes=range(0, 30, 5), bad=2)
+    _write(folder / "b.jsonl", model="ranker", minutes=range(30, 60, 5), bad=1)
+    store = MemoryStore()
+    for _ in range(2):
+        summary = profile_paths([folder], store=store, spec=HOURLY, now=NOW)
+        assert (summary.rows_profiled, summary.rows_quarantined) == (12, 3)
+        assert len(store.get_quarantined()) == 3
+        assert _rows(store) == {"ranker": 12}

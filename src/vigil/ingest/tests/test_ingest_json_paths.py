@@ -44,7 +44,19 @@ def assert_same_chunks(a: list[IngestChunk], b: list[IngestChunk]) -> None:
 
 def row(stamps: str) -> st.SearchStrategy[dict[str, Any]]:
     stamp = (
-        st.sampled_from(["2026-11-20T10:00:00Z", "2026-11-20T11:00:00.5+01:00", "2026-11-20"])
+        st.sampled_from(
+            [
+                "2026-11-20T10:00:00Z",
+                "2026-11-20T11:00:00.5+01:00",
+                "2026-11-20 10:00:00.123456-05:30",
+                "2026-11-20T10:00Z",
+                "2026-11-20T10:00:00",
+                "2026-11-20",
+                "2026-11-20T10:00:00.1234567Z",
+                "1969-12-31T23:59:59Z",
+                "2026-12-20T10:00:00Z",
+            ]
+        )
         if stamps == "iso"
         else st.sampled_from([1.79e9, 1790000000, -3, 5e9])
     )

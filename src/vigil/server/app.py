@@ -24,8 +24,9 @@ from starlette.staticfiles import StaticFiles
 from vigil.core import SchemaError, StoreError
 from vigil.server.api import api_router
 from vigil.server.auth import Guard, Role
-from vigil.server.dashboard import STATIC_DIR, dashboard_router
+from vigil.server.dashboard import FORM_LIMIT_BYTES, STATIC_DIR, dashboard_router
 from vigil.server.ingest import ParsedBody, parse_body
+from vigil.server.limits import BodyLimit, BodyTooLargeError
 from vigil.server.metrics import CONTENT_TYPE, ModelGauges, ServerCounters, render_metrics
 from vigil.server.protocol import ServerStore
 from vigil.server.settings import ServerSettings
@@ -33,10 +34,6 @@ from vigil.server.spool import HiveSpool, Spool
 from vigil.server.views import model_summaries
 
 logger = logging.getLogger(__name__)
-
-
-class BodyTooLargeError(Exception):
-    """The request body passed ``max_body_bytes`` while it was being read."""
 
 
 def create_app(
@@ -153,6 +150,7 @@ def create_app(
         ]
         return PlainTextResponse(render_metrics(counters, gauges), media_type=CONTENT_TYPE)
 
+    app.add_middleware(BodyLimit, max_bytes=FORM_LIMIT_BYTES * 4, exempt={"/v1/ingest"})
     app.include_router(api_router(the_store, guard, settings.clock))
     app.include_router(dashboard_router(the_store, guard, settings.clock))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -162,3 +163,34 @@ def test_spool_fsyncs_before_returning(tmp_path: Path, monkeypatch: pytest.Monke
     HiveSpool(tmp_path).write({("m", "", "2026-11-25", "10"): [b'{"model":"m"}']})
     # The file itself, then its folder (plus the folders that were created).
     assert len(synced) >= 2
+
+
+def test_other_routes_refuse_large_bodies_declared_or_streamed(tmp_path: Path) -> None:
+    import httpx
+
+    from vigil.server import ServerSettings, create_app, serve_in_background
+    from vigil.store import MemoryStore
+
+    settings = ServerSettings(store_url="unused", spool_dir=tmp_path, token="t0ken")
+    big = b"x" * (256 * 1024)
+
+    def streamed() -> Iterator[bytes]:
+        for offset in range(0, len(big), 8192):
+            yield big[offset : offset + 8192]
+
+    with serve_in_background(create_app(settings, store=MemoryStore())) as url:
+        auth = {"Authorization": "Bearer t0ken", "Content-Type": "application/json"}
+        assert httpx.post(f"{url}/v1/silences", content=big, headers=auth).status_code == 413
+        assert httpx.post(f"{url}/v1/silences", content=streamed(), headers=auth).status_code == 413
+        assert httpx.post(f"{url}/login", content=streamed()).status_code == 413
+        small = httpx.post(f"{url}/v1/silences", json={"reason": "r", "duration_hours": 1},
+                           headers=auth)  # fmt: skip
+        assert small.status_code == 201
+
+
+def test_measure_ingest_reads_back_every_accepted_row(tmp_path: Path) -> None:
+    from vigil.server.loadtest import measure_ingest
+
+    result = measure_ingest(tmp_path, now=NOW, requests=5, rows_per_request=20, clients=2)
+    assert result.rows_accepted == 100 == result.rows_spooled
+    assert result.latency_p99_ms >= result.latency_p50_ms > 0

@@ -117,6 +117,9 @@ def test_rollup_makes_daily_profiles_with_every_row(
     _invoke("profile", *map(str, paths), "--db", store_url, "--window", "1h")
     _invoke("rollup", "--db", store_url, "--to", "1d")
     _invoke("rollup", "--db", store_url, "--to", "1d")  # twice: still no double count
+    output = _invoke("rollup", "--db", store_url, "--since", "2026-11-21")
+    # Only ranker reaches the second day (rows 18 and 19, at 00:06 and 00:13): versions v2, v1.
+    assert "rolled 2 profiles up into 2 profiles" in output
 
     store = SqlStore(store_url)
     try:

@@ -94,15 +94,26 @@ def profile(
 def rollup(
     db: DbOption = DEFAULT_DB,
     to: Annotated[str, typer.Option(help="Target window length, e.g. 1d or 1w.")] = "1d",
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only windows from this ISO date or time on (UTC unless zoned)."),
+    ] = None,
 ) -> None:
     """Roll stored profiles up into longer windows (hours into days, by default)."""
-    from vigil.core import VigilError, parse_duration
+    from vigil.core import ConfigError, VigilError, parse_duration
     from vigil.pipeline import rollup_store
 
     console = _console()
     try:
+        start = None
+        if since is not None:
+            try:
+                start = datetime.fromisoformat(since)
+            except ValueError as err:
+                raise ConfigError(f"cannot read --since {since!r}; write e.g. 2026-11-20") from err
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
         with _open_store(db) as store:
-            summary = rollup_store(store, to=parse_duration(to), now=datetime.now(UTC))
+            summary = rollup_store(store, to=parse_duration(to), now=datetime.now(UTC), since=start)
     except VigilError as err:
         _fail(err)
     console.print(

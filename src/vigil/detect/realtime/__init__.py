@@ -10,6 +10,7 @@ anomalies with :func:`alert_to_anomaly`, so they flow into the same incidents as
 from vigil.detect.realtime.base import FakeMonitor, Monitor, MonitorAlert, alert_to_anomaly
 from vigil.detect.realtime.canary import ChallengerRisk, Disagreement, PairedScoreMonitor
 from vigil.detect.realtime.events import Events, epoch_seconds, utc_datetime
+from vigil.detect.realtime.feed import events_from_batch
 from vigil.detect.realtime.feedback import DelayedFeedbackMonitor, FeedbackComparison
 from vigil.detect.realtime.latency import LatencyMonitor, TagRank
 from vigil.detect.realtime.rate import ArrivalMonitor, RateModel, one_hour_ahead_errors
@@ -54,6 +55,7 @@ __all__ = [
     "VersionRollout",
     "alert_to_anomaly",
     "epoch_seconds",
+    "events_from_batch",
     "one_hour_ahead_errors",
     "replay",
     "simulate_stream",

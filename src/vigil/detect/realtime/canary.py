@@ -250,7 +250,12 @@ class PairedScoreMonitor:
         track.interval_n += int(gaps.size)
         track.interval_total += float(gaps.sum())
         track.interval_total_sq += float((gaps**2).sum())
-        for index in np.argsort(gaps)[-self.top_k :].tolist():
+        if len(track.top) >= self.top_k:
+            candidates = np.flatnonzero(gaps > track.top[0].gap)
+        else:
+            candidates = np.arange(gaps.size)
+        best = candidates[np.argsort(gaps[candidates])[-self.top_k :]]
+        for index in best.tolist():
             item = Disagreement(
                 gap=float(gaps[index]),
                 request_id=str(ids[index]),

@@ -113,6 +113,7 @@ class LatencyMonitor:
         self.background_ = LogHistogram.empty(ratio)
         self.slow_cut_ms_ = math.nan
         self.late_events_ = 0
+        self.missing_latency_ = 0
         self.next_interval_: int | None = None
         self.threshold_ = ScoreThreshold(lambda p: -math.log(p), memory=5_000)
 
@@ -126,6 +127,11 @@ class LatencyMonitor:
             return
         events.require("latency_ms")
         assert events.latency_ms is not None
+        latency = events.latency_ms
+        valid = np.isfinite(latency) & (latency >= 0)
+        if not valid.all():
+            self.missing_latency_ += int((~valid).sum())  # counted, not silently dropped
+            events, latency = events.select(valid), latency[valid]
         slots = (events.timestamp_s // self.interval_s).astype(np.int64)
         for slot in np.unique(slots).tolist():
             if self.next_interval_ is not None and slot < self.next_interval_:
@@ -134,7 +140,7 @@ class LatencyMonitor:
             mask = slots == slot
             self._add(
                 self.open_.setdefault(slot, _Interval(histogram=LogHistogram.empty(self.ratio))),
-                events.latency_ms[mask],
+                latency[mask],
                 {k: v[mask] for k, v in events.tags.items() if k in self.tags},
             )
 

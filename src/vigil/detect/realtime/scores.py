@@ -95,6 +95,7 @@ class ScoreDistributionMonitor:
         self.cuts_: FloatArray | None = None
         self.shares_: FloatArray | None = None
         self.late_events_ = 0
+        self.missing_scores_ = 0
         self.next_interval_: int | None = None
         self.last_alarm_s_: dict[str, float] = {}
         self.threshold_ = ScoreThreshold(lambda p: -math.log(p), memory=20_000)
@@ -110,7 +111,7 @@ class ScoreDistributionMonitor:
         events.require("score")
         assert events.score is not None
         finite = np.isfinite(events.score)
-        self.late_events_ += int((~finite).sum())  # counted, not silently dropped
+        self.missing_scores_ += int((~finite).sum())  # counted, not silently dropped
         slots = (events.timestamp_s[finite] // self.interval_s).astype(np.int64)
         scores = events.score[finite]
         names, version_codes = np.unique(events.versions()[finite], return_inverse=True)

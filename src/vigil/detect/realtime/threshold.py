@@ -93,6 +93,11 @@ class ScoreThreshold:
         self.previous_top_ = np.zeros(0)
         self._cached: tuple[int, float, float] = (-1, math.nan, math.nan)
         self._floors: dict[float, float] = {}
+        # Scores reach the sketch in chunks (a KLL update copies the sketch); the exact top
+        # buffer sees every score at once, and the sketch only answers the body quantile.
+        self.flush_every = 256
+        self._buffer: list[npt.NDArray[np.float64]] = []
+        self._buffered = 0
 
     def update(self, scores: npt.ArrayLike) -> None:
         """Remember ``scores`` (finite ones; NaN means "not scored" and is skipped)."""
@@ -100,18 +105,27 @@ class ScoreThreshold:
         array = array[np.isfinite(array)]
         if array.size == 0:
             return
-        self.current_ = self.current_.update(array)
+        self._buffer.append(array)
+        self._buffered += array.size
+        if self._buffered >= self.flush_every:
+            self._flush()
         joined = np.concatenate([self.current_top_, array])
         if joined.size > self.top:
             joined = np.partition(joined, joined.size - self.top)[-self.top :]
         self.current_top_ = joined
-        if self.current_.n >= self.memory:
+        if self.current_.n + self._buffered >= self.memory:
+            self._flush()
             self.previous_, self.previous_top_ = self.current_, self.current_top_
             self.current_, self.current_top_ = QuantileSketch.empty(self._k), np.zeros(0)
 
+    def _flush(self) -> None:
+        if self._buffer:
+            self.current_ = self.current_.update(np.concatenate(self._buffer))
+            self._buffer, self._buffered = [], 0
+
     @property
     def n(self) -> int:
-        return self.current_.n + self.previous_.n
+        return self.current_.n + self._buffered + self.previous_.n
 
     def _upper_quantile(self, p: float) -> float:
         """The ``1 - p`` quantile: exact from the kept top scores when deep enough, else KLL."""
@@ -121,15 +135,17 @@ class ScoreThreshold:
         if rank < largest.size - 1:
             index = min(int(rank), largest.size - 1)
             return float(largest[index])
+        if self._buffered > self.current_.n + self.previous_.n:
+            self._flush()  # early on, the buffer would be most of the data
         return self.current_.merge(self.previous_).quantile(1.0 - p)
 
     def empirical(self, p: float) -> float:
         """The recent scores' ``1 - p`` quantile, tail-extrapolated; NaN with too few scores."""
         n_seen, p_seen, value = self._cached
-        if n_seen == self.current_.n and p_seen == p:
+        if n_seen == self.n and p_seen == p:
             return value
         value = self._extrapolate(p)
-        self._cached = (self.current_.n, p, value)
+        self._cached = (self.n, p, value)
         return value
 
     def _extrapolate(self, p: float) -> float:

@@ -162,7 +162,7 @@ def test_a_clean_stream_raises_no_alert_over_a_simulated_week() -> None:
         PairedScoreMonitor(ROLES, alarm_rate=budget),
         DelayedFeedbackMonitor("ranker", alarm_rate=budget),
     ]
-    alerts = replay(stream, monitors, step=timedelta(minutes=5))
+    alerts = replay(stream, monitors, step=timedelta(minutes=10))
     week = epoch_seconds(spec.start + timedelta(days=4))
     _, during_week = _split(alerts, week)
     assert during_week == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,10 @@ def bench_realtime(
         float,
         typer.Option("--forecast-days", help="Simulated days for the rate-model check (>= 5)."),
     ] = 10.0,
+    rps_csv: Annotated[
+        Path | None,
+        typer.Option("--rps-csv", help="Also score the rate model on a real hourly rps CSV."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Events/s each real-time monitor processes on one core, and the rate model's error."""
@@ -33,6 +38,7 @@ def bench_realtime(
             batch=timedelta(seconds=batch_seconds),
             seed=seed,
             forecast_days=forecast_days,
+            rps_csv=rps_csv,
         )
     except VigilError as err:
         raise typer.BadParameter(str(err)) from err

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from vigil.bench.realtime import format_result, run_realtime_bench
+from vigil.bench.realtime import format_result, real_rate_errors, run_realtime_bench
 from vigil.cli.app import app
 from vigil.core import ConfigError
 
@@ -38,3 +39,21 @@ def test_cli_prints_json() -> None:
     out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
     assert {row["monitor"] for row in json.loads(out.output)["monitors"]} >= {"arrivals", "canary"}
+
+
+RPS_CSV = (
+    Path(__file__).resolve().parents[4]
+    / "../shared/data/microsoft-cloud-monitoring/data/ecommerce-api-incoming-rps/api-01.csv"
+)
+
+
+@pytest.mark.skipif(not RPS_CSV.exists(), reason="shared labelled data not present")
+def test_rate_model_on_real_ecommerce_request_rates() -> None:
+    """8.5 months of a real API's hourly request rate: the lag model should stay under the
+    article's 10% on normal hours, and miss the labelled anomalous hours by far more (that
+    miss is what the rate monitor alarms on)."""
+    found = real_rate_errors(RPS_CSV)
+    normal, anomalous = found["real_mean_error"], found["real_anomalous_mean_error"]
+    assert isinstance(normal, float) and isinstance(anomalous, float)
+    assert normal < 0.10
+    assert anomalous > 3 * normal

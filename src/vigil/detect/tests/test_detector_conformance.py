@@ -37,6 +37,7 @@ def seasonal_noise(n: int, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("name", CASES)
 def test_shapes_one_scores_per_series(name: str) -> None:
     detector = FACTORIES[name]()
+    assert isinstance(detector, Detector)
     series = [hourly(seasonal_noise(24 * 28, 1), "a"), hourly(seasonal_noise(24 * 30, 2), "b")]
     detector.fit([s.slice(0, 24 * 14) for s in series])
     scores = detector.score(series)

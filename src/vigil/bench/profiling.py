@@ -11,13 +11,17 @@ median of ``repeats`` runs in this process:
   ``value_counts`` and fed with weights, the same numpy HLL). ``np.unique`` over string objects,
   the obvious alternative, is several times slower and would flatter Vigil.
 
-It also reports the serialized sizes, the worst normalized rank error of Vigil's quantiles
-against exact numpy quantiles, and the time to deserialize and merge 24 hourly profiles.
+Timings are interleaved round-robin and reported both as wall time and as CPU time of this
+process (the ``*_cpu_*`` keys), with the machine's load average: on a shared machine the CPU
+figures are the ones that compare code with code. It also reports the serialized sizes, the
+worst normalized rank error of Vigil's quantiles against exact numpy quantiles, and the time to
+deserialize and merge 24 hourly profiles.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -53,6 +57,13 @@ class ProfileBenchResult:
     max_rank_error: float
     latency_max_relative_error: float
     merge_24_hourly_ms: float
+    vigil_rows_per_cpu_s: float
+    whylogs_rows_per_cpu_s: float | None
+    numpy_floor_rows_per_cpu_s: float
+    merge_24_hourly_cpu_ms: float
+    load_average: float
+    """Mean of the 1-minute load average before and after: above the core count, wall times
+    measure the neighbours as much as the code."""
 
 
 def synthetic_frame(rows: int, seed: int) -> pd.DataFrame:
@@ -150,23 +161,31 @@ def numpy_floor(batch: RecordBatch, spec: ProfileSpec) -> list[object]:
     return results
 
 
-def _median_seconds(action: Callable[[], object], repeats: int) -> float:
-    times = []
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timing:
+    wall_s: float
+    cpu_s: float
+
+
+def _time_interleaved(actions: dict[str, Callable[[], object]], repeats: int) -> dict[str, Timing]:
+    """Median wall and CPU seconds of each action, run round-robin.
+
+    Round-robin keeps a change in the machine's load from landing on one contender only; CPU
+    time (this process, all threads) is reported too because on a shared machine wall time
+    mostly measures the neighbours.
+    """
+    wall: dict[str, list[float]] = {name: [] for name in actions}
+    cpu: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def _whylogs(frame: pd.DataFrame, repeats: int) -> tuple[float | None, int | None]:
-    try:
-        import whylogs as why  # optional and heavy: imported only here
-    except ImportError:
-        return None, None
-    seconds = _median_seconds(lambda: why.log(pandas=frame), repeats)
-    size = len(why.log(pandas=frame).view().serialize())
-    return len(frame) / seconds, size
+        for name, action in actions.items():
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            action()
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+    return {
+        name: Timing(wall_s=statistics.median(wall[name]), cpu_s=statistics.median(cpu[name]))
+        for name in actions
+    }
 
 
 def max_rank_error(profile: Profile, batch: RecordBatch) -> float:
@@ -207,28 +226,47 @@ def run_profile_bench(
     if rows < 100 or repeats < 1:
         raise ConfigError(f"bench needs rows >= 100 and repeats >= 1, got {rows!r}, {repeats!r}")
     spec = ProfileSpec()
+    load_before = os.getloadavg()[0]
     frame = synthetic_frame(rows, seed)
     batch = frame_to_batch(frame, seed, START, timedelta(minutes=59))
-    vigil_s = _median_seconds(lambda: profile_batch(batch, spec), repeats)
-    floor_s = _median_seconds(lambda: numpy_floor(batch, spec), repeats)
+    actions: dict[str, Callable[[], object]] = {
+        "vigil": lambda: profile_batch(batch, spec),
+        "floor": lambda: numpy_floor(batch, spec),
+    }
+    whylogs_bytes = None
+    if with_whylogs:
+        try:
+            import whylogs as why  # optional and heavy: imported only here
+        except ImportError:
+            pass
+        else:
+            actions["whylogs"] = lambda: why.log(pandas=frame)
+            whylogs_bytes = len(why.log(pandas=frame).view().serialize())
+    timings = _time_interleaved(actions, repeats)
     (profile,) = profile_batch(batch, spec).values()
-    whylogs_rate, whylogs_bytes = _whylogs(frame, repeats) if with_whylogs else (None, None)
 
     day = frame_to_batch(frame, seed, START, timedelta(days=1))
     hourly = [p.to_bytes() for p in profile_batch(day, spec).values()]
-    merge_s = _median_seconds(
-        lambda: rollup([Profile.from_bytes(data) for data in hourly], timedelta(days=1)), repeats
-    )
+    merge = _time_interleaved(
+        {"merge": lambda: rollup([Profile.from_bytes(d) for d in hourly], timedelta(days=1))},
+        repeats,
+    )["merge"]
+    whylogs = timings.get("whylogs")
     return ProfileBenchResult(
         rows=rows,
-        vigil_rows_per_s=rows / vigil_s,
-        whylogs_rows_per_s=whylogs_rate,
-        numpy_floor_rows_per_s=rows / floor_s,
+        vigil_rows_per_s=rows / timings["vigil"].wall_s,
+        whylogs_rows_per_s=None if whylogs is None else rows / whylogs.wall_s,
+        numpy_floor_rows_per_s=rows / timings["floor"].wall_s,
         profile_bytes=len(profile.to_bytes()),
         whylogs_profile_bytes=whylogs_bytes,
         max_rank_error=max_rank_error(profile, batch),
         latency_max_relative_error=_latency_relative_error(profile, batch),
-        merge_24_hourly_ms=merge_s * 1000.0,
+        merge_24_hourly_ms=merge.wall_s * 1000.0,
+        vigil_rows_per_cpu_s=rows / timings["vigil"].cpu_s,
+        whylogs_rows_per_cpu_s=None if whylogs is None else rows / whylogs.cpu_s,
+        numpy_floor_rows_per_cpu_s=rows / timings["floor"].cpu_s,
+        merge_24_hourly_cpu_ms=merge.cpu_s * 1000.0,
+        load_average=(load_before + os.getloadavg()[0]) / 2,
     )
 
 

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "sqlite:///vigil.db"
 
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log one line per source and model to stderr.")
+]
+
 DbOption = Annotated[
     str,
     typer.Option(
@@ -43,6 +47,7 @@ def profile(
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Rows read per chunk (bounds memory).")
     ] = 100_000,
+    verbose: VerboseOption = False,
 ) -> None:
     """Profile inference logs into the store, one profile per model, version and window.
 
@@ -56,6 +61,7 @@ def profile(
     from vigil.profile import ProfileSpec
 
     console = _console()
+    _log_to_stderr(verbose)
     try:
         spec = ProfileSpec(window=parse_duration(window))
         with (
@@ -98,12 +104,14 @@ def rollup(
         str | None,
         typer.Option(help="Only windows from this ISO date or time on (UTC unless zoned)."),
     ] = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Roll stored profiles up into longer windows (hours into days, by default)."""
     from vigil.core import ConfigError, VigilError, parse_duration
     from vigil.pipeline import rollup_store
 
     console = _console()
+    _log_to_stderr(verbose)
     try:
         start = None
         if since is not None:
@@ -125,6 +133,8 @@ def rollup(
 def profiles(
     model: Annotated[str, typer.Argument(help="The model whose profiles to list.")],
     db: DbOption = DEFAULT_DB,
+    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
+    last: Annotated[int, typer.Option(min=1, help="Show the latest N windows.")] = 200,
 ) -> None:
     """List a model's stored profiles: version, window, rows, requests, columns and size."""
     from rich.table import Table
@@ -135,11 +145,12 @@ def profiles(
     console = _console()
     try:
         with _open_store(db) as store:
-            records = store.get_profile_records(model=model)
+            records = store.get_profile_records(model=model, version=version)
             if not records:
                 known = ", ".join(store.list_models()) or "none"
                 raise VigilError(f"no profiles of model {model!r} in the store (models: {known})")
-            table = Table(title=f"profiles of {model}")
+            shown = sorted(records, key=lambda r: (r.key.window.start, r.key.version))[-last:]
+            table = Table(title=f"profiles of {model} ({len(shown)} of {len(records)})")
             for name in (
                 "version",
                 "window (UTC)",
@@ -152,7 +163,7 @@ def profiles(
                 table.add_column(
                     name, justify="left" if name in ("version", "window (UTC)") else "right"
                 )
-            for record in records:
+            for record in shown:
                 decoded = Profile.from_bytes(record.blob)
                 window = record.key.window
                 table.add_row(
@@ -167,6 +178,20 @@ def profiles(
     except VigilError as err:
         _fail(err)
     console.print(table)
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """With ``--verbose``, show the library's INFO lines (one per source, model, rollup)."""
+    if not verbose:
+        return
+    import logging
+
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=Console(stderr=True), show_path=False)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _console() -> Console:

@@ -441,7 +441,15 @@ def _create_engine(url: str) -> sa.Engine:
         raise MissingExtraError(err.name or "psycopg", "postgres") from err
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _tune_sqlite)
+        sa.event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _begin_sqlite(connection: sa.Connection) -> None:
+    # pysqlite commits before DDL on its own, so a migration cut short (a killed process) could
+    # leave tables without a schema revision. Beginning transactions ourselves (the SQLAlchemy
+    # recipe, with isolation_level=None in _tune_sqlite) makes each migration all-or-nothing.
+    connection.exec_driver_sql("BEGIN")
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
@@ -451,6 +459,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
     30 s rather than fail at once with "database is locked"; ``synchronous=NORMAL`` is safe in
     WAL mode (a power cut may lose the last commit, never corrupt the file).
     """
+    dbapi_connection.isolation_level = None  # transactions begin in _begin_sqlite
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -48,6 +48,20 @@ def test_the_migrated_schema_matches_the_tables_the_code_queries(store_url: str)
         engine.dispose()
 
 
+def test_a_failed_migration_leaves_nothing_behind(store_url: str) -> None:
+    """Migrations are all-or-nothing (on SQLite too), so a failure can simply be retried."""
+    engine = sa.create_engine(store_url)
+    with engine.begin() as connection:  # in the way of the first migration's last table
+        connection.execute(sa.text("CREATE TABLE runs (id INTEGER PRIMARY KEY)"))
+
+    with pytest.raises(StoreError, match="cannot open the store"):
+        SqlStore(store_url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) == {"runs"}
+    finally:
+        engine.dispose()
+
+
 def test_reopening_a_current_database_keeps_its_data(store_url: str) -> None:
     first = SqlStore(store_url)
     row = QuarantinedRow(source="a.jsonl", position=1, reason="bad json", raw="{", model=None)

@@ -170,6 +170,8 @@ def test_dashboard_pages_escape_names_from_data(
         assert "<img" not in html, path
         assert escaped in html, path
     assert client.get("/models/nobody").status_code == 404
+    # Defence in depth: the pages run no script even if a name slipped through unescaped.
+    assert "script-src 'none'" in client.get("/").headers["content-security-policy"]
 
 
 def test_dashboard_writes_need_a_session_and_the_same_origin(

@@ -194,3 +194,34 @@ def test_measure_ingest_reads_back_every_accepted_row(tmp_path: Path) -> None:
     result = measure_ingest(tmp_path, now=NOW, requests=5, rows_per_request=20, clients=2)
     assert result.rows_accepted == 100 == result.rows_spooled
     assert result.latency_p99_ms >= result.latency_p50_ms > 0
+
+
+def test_drift_colours_account_for_the_rows_behind_each_value() -> None:
+    import math
+
+    import numpy as np
+
+    from vigil.core import SeriesKey
+    from vigil.server.pages import KS_C_001, KS_C_05, drift_heat, drift_level
+    from vigil.stats import Series
+
+    moderate, large = KS_C_05 * math.sqrt(2 / 40), KS_C_001 * math.sqrt(2 / 40)
+    assert drift_level("ks", 0.99 * moderate, 40) == 0
+    assert drift_level("ks", 1.01 * moderate, 40) == 1
+    assert drift_level("ks", 1.01 * large, 40) == 2
+    assert drift_level("ks", 1.01 * large, 4000) == 2
+    assert drift_level("ks", 0.1, 4000) == 2  # small distance, many rows: significant
+    assert drift_level("ks", 0.1, 40) == 0  # same distance on 40 rows: noise
+    assert drift_level("psi", 0.3, math.nan) == 2
+    assert drift_level("ks", math.nan, 40) == -1
+
+    def series(column: str, statistic: str) -> Series:
+        stamps = np.array(["2026-11-25T00", "2026-11-25T01"], dtype="datetime64[s]")
+        key = SeriesKey(model="m", version="", family="drift", column=column, statistic=statistic)
+        return Series(key=key, timestamps=stamps, values=np.array([0.05, 0.9]),
+                      support=np.array([100.0, 100.0]))  # fmt: skip
+
+    heat = drift_heat([series("age", "psi"), series("age", "ks"), series("city", "linf")])
+    assert heat is not None
+    assert [name for name, _ in heat.rows] == ["age · ks", "city · linf"]
+    assert [[cell.level for cell in cells] for _, cells in heat.rows] == [[0, 2], [0, 2]]

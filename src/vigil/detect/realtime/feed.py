@@ -3,8 +3,9 @@
 A :class:`~vigil.ingest.RecordBatch` mixes models and event kinds; monitors want one model and
 one kind per batch, as numpy columns. :func:`events_from_batch` splits the rows by (model, kind)
 and converts the columns: nulls become NaN (latency, score) or ``""`` (ids, versions, tags), and
-monitors count what they cannot use rather than dropping it unseen. The host is offered as the
-tag ``host`` next to the free tags. ``label`` rows carry their outcome in ``score``.
+monitors count what they cannot use rather than dropping it unseen. The host and the version are
+offered as the tags ``host`` and ``version`` next to the free tags, so latency can be ranked by
+them. ``label`` rows carry their outcome in ``score``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def events_from_batch(batch: RecordBatch, *, score_output: str = "score") -> lis
     scores = np.full(batch.num_rows, np.nan) if output is None else output.numbers
     tags = {name: _strings(values) for name, values in batch.tags.items()}
     tags["host"] = _strings(meta.column("host"))
+    tags["version"] = versions
     found = []
     for model in np.unique(models).tolist():
         for kind in np.unique(kinds[models == model]).tolist():

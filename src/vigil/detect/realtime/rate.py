@@ -171,7 +171,8 @@ class ArrivalMonitor:
         for table, width in ((self.hour_counts_, HOUR_S), (self.interval_counts_, self.interval_s)):
             slots = (times // width).astype(np.int64)
             low = int(slots[0])
-            for offset in np.flatnonzero(counts := np.bincount(slots - low)).tolist():
+            counts = np.bincount(slots - low)
+            for offset in np.flatnonzero(counts).tolist():
                 table[low + offset] = table.get(low + offset, 0) + int(counts[offset])
         newest_hour = int(self.last_arrival_s_ // HOUR_S)
         self._forget(self.hour_counts_, newest_hour - self.history_h)
@@ -179,7 +180,7 @@ class ArrivalMonitor:
 
     @staticmethod
     def _forget(table: dict[int, int], oldest: int) -> None:
-        if next(iter(table), oldest) < oldest:
+        if table and min(table) < oldest:  # a few hundred keys at most
             for slot in [slot for slot in table if slot < oldest]:
                 del table[slot]
 
@@ -192,7 +193,7 @@ class ArrivalMonitor:
 
     def forecast(self, moment_s: float) -> tuple[float, float]:
         """Forecast request rate (per second) for the hour containing ``moment_s`` and its
-        relative error; NaN before a full hour was seen."""
+        relative error; NaN before a full hour was seen. Refits the rate model when due."""
         if self.first_s_ is None:
             return math.nan, math.nan
         hour = int(moment_s // HOUR_S)

@@ -18,9 +18,9 @@ DEFAULT_DB = "sqlite:///vigil.db"
 
 
 def serve(
-    db: Annotated[str, typer.Option("--db", help="Store URL (SQLite file or PostgreSQL).")] = (
-        DEFAULT_DB
-    ),
+    db: Annotated[
+        str, typer.Option("--db", envvar="VIGIL_DB", help="Store URL (SQLite or PostgreSQL).")
+    ] = DEFAULT_DB,
     spool: Annotated[
         Path, typer.Option("--spool", help="Folder where accepted rows are spooled (Hive layout).")
     ] = Path("vigil-spool"),

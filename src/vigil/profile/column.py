@@ -121,14 +121,18 @@ def _numeric_sketches(finite: FloatArray, spec: ProfileSpec) -> tuple[Moments, Q
 
 def profile_column(column: Column, spec: ProfileSpec) -> ColumnProfile:
     """Profile one feature or output column (all its rows)."""
-    kind_counts = np.bincount(column.kinds.view(np.uint8), minlength=len(ValueKind))
+    kinds = column.kinds
+    if len(kinds) and kinds.min() == kinds.max():  # one kind in every row: the common case
+        kind_counts = np.zeros(len(ValueKind), dtype=np.int64)
+        kind_counts[int(kinds[0])] = len(kinds)
+    else:
+        kind_counts = np.bincount(kinds.view(np.uint8), minlength=len(ValueKind))
     number_rows = int(kind_counts[ValueKind.NUMBER])
     bool_rows = int(kind_counts[ValueKind.BOOL])
     string_rows = int(kind_counts[ValueKind.STRING])
     if number_rows + bool_rows == len(column):
         numbers = column.numbers
     else:
-        kinds = column.kinds
         numbers = column.numbers[(kinds == ValueKind.NUMBER) | (kinds == ValueKind.BOOL)]
     finite, nans, pos_inf, neg_inf = _split_finite(numbers)
     moments, quantiles = _numeric_sketches(finite, spec)

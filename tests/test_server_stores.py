@@ -1,0 +1,70 @@
+"""The server on both store backends: SQLite and a real PostgreSQL (``store_url`` fixture).
+
+One pass over every write path (ingest quarantine, feedback, silences) and the pages that read
+them, with names that are hostile to SQL and HTML, so a query built by string pasting or a
+missing escape would show up on either backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+
+from vigil.incidents import IncidentState
+from vigil.server import ServerSettings, create_app, serve_in_background
+from vigil.server.sample import seed_sample
+from vigil.store import SqlStore
+
+NOW = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)
+TOKEN = "stores-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NASTY = "x'); DROP TABLE incidents; --<script>"
+
+
+def test_every_write_path_round_trips_on_the_backend(store_url: str, tmp_path: Path) -> None:
+    store = SqlStore(store_url)
+    try:
+        incidents = seed_sample(store, now=NOW)
+    finally:
+        store.close()
+    target = next(i for i in incidents if i.state is not IncidentState.RESOLVED)
+    settings = ServerSettings(
+        store_url=store_url, spool_dir=tmp_path / "spool", token=TOKEN, clock=lambda: NOW
+    )
+    with serve_in_background(create_app(settings)) as url, httpx.Client(base_url=url) as client:
+        rows = [
+            {"model": NASTY, "timestamp": "2026-11-25T03:00:00Z", "features": {NASTY: 1}},
+            {"model": NASTY, "timestamp": "not a time"},
+        ]
+        ingested = client.post("/v1/ingest", json=rows, headers=AUTH).json()
+        assert ingested["accepted"] == 1
+        assert [r["position"] for r in ingested["rejected"]] == [1]
+
+        feedback = {"verdict": "false_alarm", "by": NASTY, "note": NASTY}
+        path = f"/v1/incidents/{target.id}/feedback"
+        assert client.post(path, json=feedback, headers=AUTH).status_code == 201
+        silence = {"matchers": {"model": NASTY}, "duration_hours": 1, "reason": NASTY}
+        created = client.post("/v1/silences", json=silence, headers=AUTH).json()
+
+        assert client.get(f"/v1/incidents/{target.id}").json()["verdict"] == "false_alarm"
+        listed = client.get("/v1/silences").json()
+        assert [(s["matchers"], s["reason"]) for s in listed] == [({"model": NASTY}, NASTY)]
+        for page in (f"/incidents/{target.id}", "/silences"):
+            html = client.get(page).text
+            assert "<script>" not in html
+            assert "&lt;script&gt;" in html
+        assert len(client.get("/v1/incidents").json()) == len(incidents)
+        assert client.delete(f"/v1/silences/{created['id']}", headers=AUTH).status_code == 204
+
+    store = SqlStore(store_url)
+    try:
+        quarantined = store.get_quarantined()
+    finally:
+        store.close()
+    assert [(q.model, q.position) for q in quarantined] == [(NASTY, 1)]
+    spooled = list((tmp_path / "spool").rglob("*.jsonl"))
+    assert len(spooled) == 1
+    assert orjson.loads(spooled[0].read_bytes())["features"] == {NASTY: 1}

@@ -81,7 +81,8 @@ class SqlStore(IncidentSqlMixin):
         try:
             schema.upgrade(engine)
         except sa.exc.SQLAlchemyError as err:
-            raise StoreError(f"cannot migrate the store at {url}: {err}") from err
+            shown = engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"cannot migrate the store at {shown}: {err}") from err
         finally:
             engine.dispose()
         return cls(url)

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.core import IncompatibleSpecError, ProfileKey, SerializationError, Window
+from vigil.core import ConfigError, IncompatibleSpecError, ProfileKey, SerializationError, Window
 from vigil.profile import (
+    OTHER_HOSTS,
     ColumnProfile,
     Profile,
     ProfileSpec,
@@ -183,3 +184,21 @@ def test_merge_profiles_groups_equal_keys() -> None:
 def test_profiles_pickle_for_distributed_runners() -> None:
     profile = _one(5, 500)
     assert pickle.loads(pickle.dumps(profile)) == profile
+
+
+def test_rollup_refuses_windows_shorter_than_the_profiles() -> None:
+    with pytest.raises(ConfigError, match="does not fit"):
+        rollup([_one(1, 50)], timedelta(minutes=30))
+
+
+def test_merged_hosts_beyond_the_cap_fold_into_other() -> None:
+    spec = ProfileSpec(max_hosts=3)
+    parts = [
+        synthetic_batch(seed, 400, start=START, span=timedelta(minutes=59), hosts=5)
+        for seed in (1, 2)
+    ]
+    profiles = [next(iter(profile_batch(part, spec).values())) for part in parts]
+    merged = profiles[0].merge(profiles[1])
+    assert len(merged.host_latency) == 4 and OTHER_HOSTS in merged.host_latency
+    total = sum(h.total for h in merged.host_latency.values())
+    assert total == sum(h.total for p in profiles for h in p.host_latency.values())

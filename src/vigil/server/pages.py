@@ -96,9 +96,13 @@ def model_page(
     summary = model_summary(store, model, incidents, now=now)
     since = now - timedelta(hours=hours)
     series = store.get_series(model=model, version=version, since=since)
+    # Every anomaly the pipeline raised, including those filters kept out of incidents.
+    raised = store.get_anomalies(model=model, since=since)
     anomalies: dict[SeriesKey, list[Anomaly]] = defaultdict(list)
-    for incident in incidents:
-        for anomaly in incident.anomalies:
+    seen: set[tuple[SeriesKey, datetime]] = set()
+    for anomaly in [a for i in incidents for a in i.anomalies] + raised:
+        if (anomaly.key, anomaly.timestamp) not in seen:
+            seen.add((anomaly.key, anomaly.timestamp))
             anomalies[anomaly.key].append(anomaly)
     families = []
     for family in (Family.FEATURE.value, Family.OUTPUT.value, Family.AUXILIARY.value):

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Protocol
 
+from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence
 from vigil.ingest import QuarantinedRow
 from vigil.stats import Series
@@ -28,6 +29,10 @@ class ServerStore(Protocol):
         family: str | None = None,
         since: datetime | None = None,
     ) -> list[Series]: ...
+
+    def get_anomalies(
+        self, *, model: str | None = None, since: datetime | None = None
+    ) -> list[Anomaly]: ...
 
     def get_incidents(
         self, *, model: str | None = None, states: Collection[IncidentState] | None = None

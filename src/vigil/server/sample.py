@@ -33,6 +33,10 @@ class SampleStore(Protocol):
 
     def put_incidents(self, incidents: Sequence[Incident]) -> int: ...
 
+    def replace_anomalies(
+        self, anomalies: Sequence[Anomaly], *, start: datetime, end: datetime
+    ) -> int: ...
+
 
 def sample_records(
     *, end: datetime, hours: int = 48, rows_per_hour: int = 40
@@ -90,5 +94,10 @@ def seed_sample(store: SampleStore, *, now: datetime, hours: int = 48) -> list[I
     profiles, series, incidents = sample_data(now=now, hours=hours)
     store.put_profiles(profiles, now=now)
     store.put_series(series)
+    store.replace_anomalies(
+        [a for incident in incidents for a in incident.anomalies],
+        start=now - timedelta(hours=hours + 1),
+        end=now + timedelta(hours=1),
+    )
     store.put_incidents(incidents)
     return incidents

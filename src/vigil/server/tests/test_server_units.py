@@ -225,3 +225,33 @@ def test_drift_colours_account_for_the_rows_behind_each_value() -> None:
     assert heat is not None
     assert [name for name, _ in heat.rows] == ["age · ks", "city · linf"]
     assert [[cell.level for cell in cells] for _, cells in heat.rows] == [[0, 2], [0, 2]]
+
+
+def test_model_page_draws_raised_anomalies_even_outside_incidents(tmp_path: Path) -> None:
+    import httpx
+    import numpy as np
+
+    from vigil.core import SeriesKey
+    from vigil.detect import Anomaly
+    from vigil.server import ServerSettings, create_app, serve_in_background
+    from vigil.stats import Series
+    from vigil.store import MemoryStore
+
+    store = MemoryStore()
+    key = SeriesKey(model="m", version="v", family="feature", column="age", statistic="mean")
+    stamps = np.arange("2026-11-25T00", "2026-11-25T10", dtype="datetime64[h]").astype(
+        "datetime64[s]"
+    )
+    values = np.full(len(stamps), 40.0)
+    values[-1] = 90.0
+    store.put_series([Series(key=key, timestamps=stamps, values=values)])
+    spike = Anomaly(key=key, timestamp=datetime(2026, 11, 25, 9, tzinfo=UTC), value=90.0,
+                    expected=40.0, lower=35.0, upper=45.0, score=10.0, severity=5.0,
+                    detector="mad")  # fmt: skip
+    settings = ServerSettings(store_url="unused", spool_dir=tmp_path, token="t", clock=lambda: NOW)
+    with serve_in_background(create_app(settings, store=store)) as url:
+        assert httpx.get(f"{url}/models/m").text.count('class="anomaly"') == 0
+        store.replace_anomalies([spike], start=NOW.replace(hour=0), end=NOW)
+        html = httpx.get(f"{url}/models/m").text
+    assert html.count('class="anomaly"') == 1
+    assert "expected 40, band 35 … 45; mad" in html

@@ -1,11 +1,13 @@
-"""Forecasting baselines: AR, ARIMA, SARIMAX, Prophet, MSTL + AutoARIMA (and DeepAR).
+"""Forecasting baselines: AR, ARIMA, SARIMAX, Prophet, MSTL + AutoARIMA and DeepAR.
 
 Each flags steps outside a causal prediction interval at a nominal ``level`` (0.999 by default,
 matching statsforecast's 99.9%). Importing this package imports no forecasting library: each
-core imports statsmodels, Prophet or statsforecast inside the function that needs it, and a
-missing optional one raises :class:`~vigil.core.MissingExtraError` naming the ``bench`` extra.
+core imports statsmodels, Prophet, statsforecast or GluonTS/torch inside the function that
+needs it, and a missing optional one raises :class:`~vigil.core.MissingExtraError` naming the
+``bench`` extra.
 """
 
+from vigil.detect.forecasting.deepar import DeepARDetector
 from vigil.detect.forecasting.detectors import (
     ARDetector,
     ARIMADetector,
@@ -22,6 +24,7 @@ from vigil.detect.forecasting.statespace import ar_band, arima_band, sarimax_ban
 __all__ = [
     "ARDetector",
     "ARIMADetector",
+    "DeepARDetector",
     "ForecastCore",
     "ForecastDetector",
     "MSTLDetector",

@@ -1,0 +1,68 @@
+"""``vigil bench deepar``: a detector trained once across all series, judged like the others.
+
+``vigil bench detect`` fits a fresh detector per series (right for per-series baselines, and it
+parallelises across series). A global learner such as DeepAR is meant to learn from every
+series' history at once, so here the detector is fitted ONCE on all probationary prefixes, then
+scores every series; threshold and metrics follow the same rules as
+:mod:`vigil.bench.detection` (threshold = ``1 - fpr`` quantile of the pooled prefix scores,
+metrics after the prefix), so its row sits in the same table. Time is fit + score wall time.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+
+from vigil.bench.detection import DetectorResult, resolve_dataset
+from vigil.core import ConfigError
+from vigil.detect import Detector, check_fpr, threshold_for_fpr
+from vigil.detect.labeled import LabeledDataset
+from vigil.detect.scoring import Tally, nab_probation, tally
+
+
+def bench_global_detector(
+    dataset: LabeledDataset,
+    detector: Detector,
+    name: str,
+    *,
+    fpr: float = 0.01,
+    tolerance: int = 3,
+) -> DetectorResult:
+    """Fit ``detector`` once on every prefix of ``dataset``, score every series, judge."""
+    check_fpr(fpr)
+    if not dataset.series:
+        raise ConfigError(f"data set {dataset.name!r} has no series")
+    probations = [nab_probation(len(one.series)) for one in dataset.series]
+    started = perf_counter()
+    detector.fit(
+        [one.series.slice(0, p) for one, p in zip(dataset.series, probations, strict=True)]
+    )
+    scored = [s.score for s in detector.score([one.series for one in dataset.series])]
+    seconds = perf_counter() - started
+    try:
+        threshold = threshold_for_fpr(
+            [score[:p] for score, p in zip(scored, probations, strict=True)], fpr
+        )
+    except ConfigError:
+        threshold = math.inf  # no scorable calibration step: the detector never flags
+    total = Tally()
+    for one, score, probation in zip(dataset.series, scored, probations, strict=True):
+        flags = np.nan_to_num(score, nan=-np.inf) > threshold
+        total = total + tally(
+            one.labels, one.windows, flags, probation=probation, tolerance=tolerance
+        )
+    return DetectorResult(detector=name, tally=total, threshold=threshold, seconds=seconds)
+
+
+def run_global_bench(
+    spec: str, detector: Detector, name: str, *, fpr: float, tolerance: int
+) -> tuple[LabeledDataset, DetectorResult]:
+    """Resolve the data set (a path or ``"simulated"``), then :func:`bench_global_detector`."""
+    with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
+        dataset = resolve_dataset(spec, Path(scratch))
+    result = bench_global_detector(dataset, detector, name, fpr=fpr, tolerance=tolerance)
+    return dataset, result

@@ -5,10 +5,12 @@ reference is the merge of past minute sketches (one sketch per day, ``reference_
 minutes join it only after ``reference_lag`` and only if they did not alarm, so a shift stays
 visible until someone acts on it. Each closed minute is compared with the reference by
 
-- the G-test on its counts in the reference's deciles and its 95/99/99.9% tail cuts (13 cuts,
-  14 bins). The counts are exact: values are binned on arrival against the cuts the reference
-  had when the minute opened, and the expected shares come from the same reference's CDF at the
-  same cuts, so the sketch's rank error does not enter the test;
+- the G-test on its counts in the reference's deciles and its 95/99/99.9% tail cuts (12 cuts,
+  13 bins). The counts are exact: values are binned on arrival against the cuts the reference
+  had when the minute opened. The expected shares are the reference sketch's CDF at those cuts,
+  good only to its rank error, so bins narrower than twice that error (or expecting under one
+  count) are pooled with a neighbour: at the default ``k=1000`` (0.28%) the 99.9% cut is pooled
+  into the 99% bin, and a ``k`` of about 6000 keeps it;
 - the KS distance between the minute's and the reference's sketch CDFs (approximate: it carries
   both sketches' rank errors, so it is evidence, not the alarm statistic).
 """
@@ -75,7 +77,7 @@ class ScoreDistributionMonitor:
         min_reference: int = 20_000,
         min_minute_events: int = 20,
         cooldown: timedelta = timedelta(hours=1),
-        k: int = 200,
+        k: int = 1000,
     ) -> None:
         if reference_days < 1 or interval <= timedelta(0):
             raise ConfigError(f"bad reference days {reference_days!r} or interval {interval!r}")
@@ -153,7 +155,9 @@ class ScoreDistributionMonitor:
         ):
             return None
         n = int(minute.counts.sum())
-        counts, shares = pool_sparse_bins(minute.counts, minute.shares)
+        counts, shares = pool_sparse_bins(
+            minute.counts, minute.shares, min_share=2.0 * self.reference_.normalized_rank_error
+        )
         if shares.size < 2:
             return None
         g = g_statistic(counts, shares * self.reference_.n, pseudocount=0.5)

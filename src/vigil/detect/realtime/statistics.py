@@ -119,30 +119,38 @@ def chi2_surprise(statistic: float, dof: int) -> float:
 
 
 def pool_sparse_bins(
-    counts: npt.ArrayLike, shares: npt.ArrayLike, *, min_expected: float = 1.0
+    counts: npt.ArrayLike,
+    shares: npt.ArrayLike,
+    *,
+    min_expected: float = 1.0,
+    min_share: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Merge neighbouring bins until each expects at least ``min_expected`` counts.
 
     The G-test's chi-square approximation fails when bins expect a fraction of a count: one
     value in a bin expecting 0.03 adds 7 to G. Tail cuts stay separate only when the sample is
-    large enough to populate them. Bins are pooled from the outside in, toward the middle.
+    large enough to populate them. ``min_share`` also pools bins whose share is not known well
+    enough: shares read off a sketch's CDF are only good to its rank error, and a 0.1% tail bin
+    whose true share might be 1% makes G meaningless.
     """
     observed = np.asarray(counts, dtype=np.float64)
     share = np.asarray(shares, dtype=np.float64)
     total = observed.sum()
+    # Expected = share * total, so both conditions are one floor on the share.
+    needed = max(min_expected / total if total > 0 else 0.0, min_share)
     groups: list[list[int]] = [[i] for i in range(observed.size)]
-    expected = [float(share[i] * total) for i in range(observed.size)]
-    while len(groups) > 1 and min(expected) < min_expected:
-        worst = int(np.argmin(expected))
+    pooled = [float(s) for s in share]
+    while len(groups) > 1 and min(pooled) < needed:
+        worst = int(np.argmin(pooled))
         if worst == 0:
             neighbour = 1
         elif worst == len(groups) - 1:
             neighbour = worst - 1
         else:
-            neighbour = worst - 1 if expected[worst - 1] < expected[worst + 1] else worst + 1
+            neighbour = worst - 1 if pooled[worst - 1] < pooled[worst + 1] else worst + 1
         low, high = sorted((worst, neighbour))
         groups[low] += groups.pop(high)
-        expected[low] += expected.pop(high)
+        pooled[low] += pooled.pop(high)
     pooled_counts = np.array([observed[group].sum() for group in groups])
     pooled_shares = np.array([share[group].sum() for group in groups])
     return pooled_counts, pooled_shares

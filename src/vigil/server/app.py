@@ -76,6 +76,9 @@ def create_app(
     )  # fmt: skip
     app.state.counters = counters
 
+    # Added first, so it sits inside the request counter and its 413s are counted too.
+    app.add_middleware(BodyLimit, max_bytes=FORM_LIMIT_BYTES * 4, exempt={"/v1/ingest"})
+
     @app.middleware("http")
     async def count_requests(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -167,7 +170,6 @@ def create_app(
         ]
         return PlainTextResponse(render_metrics(counters, gauges), media_type=CONTENT_TYPE)
 
-    app.add_middleware(BodyLimit, max_bytes=FORM_LIMIT_BYTES * 4, exempt={"/v1/ingest"})
     app.include_router(api_router(the_store, guard, settings.clock))
     app.include_router(dashboard_router(the_store, guard, settings.clock))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

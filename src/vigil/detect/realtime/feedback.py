@@ -86,6 +86,8 @@ class DelayedFeedbackMonitor:
         self.counts_: dict[str, _Counts] = {}
         self.bin_of_slot_ = np.full(self.ring, -1, dtype=np.int64)
         self.dropped_outcomes_ = 0
+        self.stale_impressions_ = 0
+        self.newest_bin_ = -(2**62)
         self.next_interval_: int | None = None
         self.threshold_ = ScoreThreshold(lambda p: float(norm.isf(p / 2.0)), memory=5_000)
 
@@ -97,19 +99,21 @@ class DelayedFeedbackMonitor:
             )
         return self.counts_[version]
 
-    def _slots(self, times: FloatArray) -> npt.NDArray[np.int64]:
-        """Ring slots of impression times, clearing slots that are reused for a newer bin."""
+    def _slots(self, times: FloatArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Ring slots of impression times, and which of them still fit in the ring. A slot
+        reused for a newer bin is cleared first; impressions older than its bin do not fit."""
         bins = (times // self.bin_s).astype(np.int64)
         slots = bins % self.ring
-        for slot, bin_index in zip(slots.tolist(), bins.tolist(), strict=True):
-            if self.bin_of_slot_[slot] != bin_index:
-                if self.bin_of_slot_[slot] > bin_index:
-                    continue  # an impression older than the ring: the caller skips it
+        self.newest_bin_ = max(self.newest_bin_, int(bins.max()))
+        fits = bins > self.newest_bin_ - self.ring
+        for bin_index in np.unique(bins[fits]).tolist():
+            slot = bin_index % self.ring
+            if self.bin_of_slot_[slot] < bin_index:
                 self.bin_of_slot_[slot] = bin_index
                 for counts in self.counts_.values():
                     counts.impressions[slot] = 0
                     counts.outcomes[slot] = 0
-        return slots
+        return slots, fits & (self.bin_of_slot_[slots] == bins)
 
     def update(self, events: Events) -> None:
         if events.model != self.model or len(events) == 0:
@@ -117,8 +121,12 @@ class DelayedFeedbackMonitor:
         if events.kind in (EventKind.COMPLETION, EventKind.PREDICTION):
             events.require("request_id")
             assert events.request_id is not None
+            slots, fits = self._slots(events.timestamp_s)
+            if not fits.all():
+                self.stale_impressions_ += int((~fits).sum())  # counted, not silently dropped
+                events, slots = events.select(fits), slots[fits]
+            assert events.request_id is not None
             versions = events.versions()
-            slots = self._slots(events.timestamp_s)
             for version in np.unique(versions).tolist():
                 mask = versions == version
                 np.add.at(self._counts(version).impressions, slots[mask], 1)

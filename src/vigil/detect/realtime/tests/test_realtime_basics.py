@@ -196,3 +196,31 @@ def test_monitors_name_the_column_they_miss(make: object, kind: EventKind) -> No
     bare = Events(model="ranker", kind=kind, timestamp_s=np.full(3, T0.timestamp()))
     with pytest.raises(SchemaError, match="lack column"):
         monitor.update(bare)
+
+
+def test_feedback_counts_impressions_too_old_for_its_ring() -> None:
+    monitor = DelayedFeedbackMonitor("ranker", horizon=timedelta(hours=1))  # ring of 2 h
+    now_s = T0.timestamp()
+
+    def shown(at_s: float, request: str) -> Events:
+        return Events(
+            model="ranker",
+            kind=EventKind.COMPLETION,
+            timestamp_s=np.array([at_s]),
+            request_id=np.array([request]),
+        )
+
+    monitor.update(shown(now_s, "new"))
+    monitor.update(shown(now_s - 3 * 3600, "old"))
+    assert monitor.stale_impressions_ == 1
+    assert "old" not in monitor.pending_ and "new" in monitor.pending_
+    outcome = Events(
+        model="ranker",
+        kind=EventKind.LABEL,
+        timestamp_s=np.array([now_s + 60, now_s + 60]),
+        request_id=np.array(["new", "never-shown"]),
+    )
+    monitor.update(outcome)
+    assert monitor.dropped_outcomes_ == 1
+    _, rate, impressions = monitor.response_curve("", T0 + timedelta(hours=2))
+    assert impressions.max() == 1 and np.nanmax(rate) == 1.0

@@ -64,6 +64,12 @@ from vigil.cli import forecasting_commands  # noqa: E402
 bench_app.command("deepar")(forecasting_commands.bench_deepar)
 
 
+from vigil.cli import pipeline_commands  # noqa: E402
+
+app.command("demo")(pipeline_commands.demo)
+app.command("run")(pipeline_commands.run)
+
+
 @app.command()
 def version() -> None:
     """Print Vigil's version."""

@@ -21,7 +21,7 @@ Example::
 
     [filters]
     min_severity = 1.0
-    duration = "2/3"                     # k anomalous steps in n
+    duration = "2/3"                     # k anomalous steps in n (default: 2 of the last 3)
 
     [grouping]
     gap = "3h"
@@ -87,7 +87,7 @@ class DetectSection(_Section):
 
 class FilterSection(_Section):
     min_severity: float = Field(default=0.5, ge=0)
-    duration: str = "1/1"
+    duration: str = "2/3"
     cooldown: str = "0s"
     min_traffic_share: float = Field(default=0.05, ge=0, le=1)
 

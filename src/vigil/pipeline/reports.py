@@ -1,0 +1,157 @@
+"""Gather what the report stage shows: incidents with charts and bands, drift, traffic, latency."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from vigil.core import Family, SeriesKey
+from vigil.detect import Anomaly, SameHourMedian
+from vigil.incidents import Incident, IncidentState, co_movements
+from vigil.report import (
+    Chart,
+    DriftTable,
+    ImageMode,
+    IncidentEvidence,
+    ModelReport,
+    RenderedReport,
+    family_lights,
+    render_digest,
+    render_model_report,
+)
+from vigil.stats import Series
+
+CHARTS_PER_INCIDENT = 2
+INCIDENTS_PER_REPORT = 10
+FAMILIES = (Family.FEATURE, Family.OUTPUT, Family.AUXILIARY, Family.DRIFT)
+
+
+def model_report(
+    model: str,
+    *,
+    series: Sequence[Series],
+    incidents: Sequence[Incident],
+    anomalies: Sequence[Anomaly],
+    now: datetime,
+    history_days: int = 7,
+) -> ModelReport:
+    """The report values of one model from its series, incidents and anomalies."""
+    by_key = {s.key: s for s in series if s.key.model == model}
+    mine = [
+        i
+        for i in incidents
+        if i.model == model or (i.is_platform and any(a.key.model == model for a in i.anomalies))
+    ]
+    detector = SameHourMedian(days=history_days)
+    flagged = {(a.key, a.timestamp) for a in anomalies}
+    evidence = tuple(
+        IncidentEvidence(
+            incident=incident,
+            charts=tuple(
+                _chart(by_key[key], detector, flagged)
+                for key in incident.series[:CHARTS_PER_INCIDENT]
+                if key in by_key
+            ),
+            co_movements=tuple(co_movements(incident, anomalies)[:8]),
+        )
+        for incident in mine
+    )
+    times = next(iter(by_key.values())).timestamps if by_key else np.array([], "datetime64[s]")
+    start = _as_datetime(times[0]) if len(times) else now
+    end = _as_datetime(times[-1]) if len(times) else now
+    return ModelReport(
+        model=model,
+        generated_at=now,
+        period_start=start,
+        period_end=end,
+        lights=family_lights([f.value for f in FAMILIES], mine),
+        incidents=evidence,
+        drift=_drift_table(by_key),
+        traffic=tuple(
+            _chart(s, detector, flagged)
+            for k, s in sorted(by_key.items())
+            if k.family == Family.AUXILIARY and k.statistic == "requests"
+        ),
+        latency=tuple(
+            _chart(s, detector, flagged)
+            for k, s in sorted(by_key.items())
+            if k.family == Family.AUXILIARY and k.statistic == "latency_p99"
+        ),
+        versions=tuple(sorted({k.version for k in by_key})),
+    )
+
+
+def _most_relevant(incidents: list[Incident]) -> list[Incident]:
+    """Open incidents first, then the most recent; at most ``INCIDENTS_PER_REPORT``."""
+    ranked = sorted(
+        incidents,
+        key=lambda i: (i.state is IncidentState.RESOLVED, -i.last_anomaly_at.timestamp()),
+    )
+    return ranked[:INCIDENTS_PER_REPORT]
+
+
+def write_reports(reports: Sequence[ModelReport], out: Path) -> tuple[Path, ...]:
+    """One HTML file per model plus ``index.html`` (the digest); returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for report in reports:
+        path = out / f"{_file_name(report.model)}.html"
+        path.write_text(render_model_report(report).html, encoding="utf-8")
+        written.append(path)
+    index = out / "index.html"
+    index.write_text(_linked_digest(reports), encoding="utf-8")
+    return (index, *written)
+
+
+def email_report(report: ModelReport) -> RenderedReport:
+    return render_model_report(report, mode=ImageMode.CID)
+
+
+def _linked_digest(reports: Sequence[ModelReport]) -> str:
+    return render_digest(reports).html
+
+
+def _chart(
+    series: Series, detector: SameHourMedian, flagged: set[tuple[SeriesKey, datetime]]
+) -> Chart:
+    band = detector.band(series)
+    marks = np.array([(series.key, _as_datetime(t)) in flagged for t in series.timestamps])
+    return Chart(
+        title=str(series.key),
+        series=series,
+        expected=band.expected,
+        lower=band.lower,
+        upper=band.upper,
+        anomalous=marks,
+    )
+
+
+def _drift_table(by_key: dict[SeriesKey, Series]) -> DriftTable | None:
+    drift = sorted(
+        (k, s) for k, s in by_key.items() if k.family == Family.DRIFT and k.statistic == "psi"
+    )
+    if not drift:
+        return None
+    columns = tuple(f"{k.column} ({k.version})" if k.version else k.column for k, _ in drift)
+    times = drift[0][1].timestamps
+    step = max(1, len(times) // 96)
+    values = np.vstack([s.values[::step] for _, s in drift])
+    return DriftTable(
+        statistic="psi",
+        columns=columns,
+        windows=tuple(_as_datetime(t) for t in times[::step]),
+        values=values,
+    )
+
+
+def _as_datetime(moment: np.datetime64) -> datetime:
+    value: datetime = moment.astype("datetime64[us]").astype(datetime)
+    return value.replace(tzinfo=UTC)
+
+
+def _file_name(model: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
+    return safe or "model"

@@ -1,0 +1,246 @@
+"""The pipeline runner: every due window through every stage, idempotently.
+
+One cycle reads top to bottom like the diagram::
+
+    ingest+profile -> stats -> detect -> incidents -> report -> alert -> mark windows done
+
+Due windows are the complete windows after the last one marked done. They are processed as one
+batch whose result equals processing them one by one (detectors are causal and incidents are
+advanced window by window), so a cycle that crashes is simply run again: it replaces what it
+wrote (profiles, series, anomalies by period, incidents by id) and sends nothing it has a record
+of sending. Windows are marked done only at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from vigil.alert import Channel, deliver, plan_notifications
+from vigil.core import Window, windows_between
+from vigil.incidents import Incident, IncidentState
+from vigil.pipeline.config import VigilConfig
+from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
+from vigil.pipeline.incidents import advance_incidents
+from vigil.pipeline.profiling import ProfilingSummary, profile_paths
+from vigil.pipeline.reports import email_report, model_report, write_reports
+from vigil.pipeline.series import build_series
+from vigil.profile import ProfileSpec
+from vigil.report import ModelReport
+from vigil.stats import Series, StatsSpec
+from vigil.store import Run, RunStatus, SqlStore, Store
+
+logger = logging.getLogger(__name__)
+STAGE = "pipeline"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CycleSummary:
+    """What one cycle did; ``windows`` is empty when nothing was due."""
+
+    windows: tuple[Window, ...]
+    profiling: ProfilingSummary | None = None
+    series: int = 0
+    anomalies: int = 0
+    filtered: Mapping[str, int] = field(default_factory=dict)
+    incidents: tuple[Incident, ...] = ()
+    notifications_sent: int = 0
+    notifications_failed: int = 0
+    reports: tuple[Path, ...] = ()
+
+    @property
+    def open_incidents(self) -> int:
+        return sum(1 for i in self.incidents if i.state is not IncidentState.RESOLVED)
+
+
+Progress = Callable[[str], None]
+
+
+def run_cycle(
+    *,
+    config: VigilConfig,
+    store: Store,
+    now: datetime,
+    channels: Mapping[str, Channel],
+    sources: Sequence[str] = (),
+    reports_out: Path | None = None,
+    progress: Progress | None = None,
+) -> CycleSummary:
+    """Run every stage over the windows due at ``now`` (see module docstring)."""
+    say = progress or (lambda _: None)
+    say("ingest and profile")
+    profiled = _profile(sources, store, config, now)
+    due = due_windows(store, window=config.window, now=now)
+    if not due:
+        return CycleSummary(windows=(), profiling=profiled)
+    say(f"health statistics for {len(due)} windows")
+    series = build_series(store, grid=due, lookback=2 * config.history, spec=_stats_spec(config))
+    store.put_series(s.slice(*_due_slice(s, due)) for s in series)
+    say(f"detect anomalies in {len(series)} series")
+    policy = DetectionPolicy(
+        history_days=max(1, config.history.days), drift_threshold=config.detect.drift_threshold
+    )
+    anomalies = detect_anomalies(series, start=due[0].start, end=due[-1].end, policy=policy)
+    store.replace_anomalies(anomalies, start=due[0].start, end=due[-1].end)
+    say(f"group {len(anomalies)} anomalies into incidents")
+    incidents, outcome = advance_incidents(
+        store, anomalies, due=due, series=series, config=config, now=now
+    )
+    store.put_incidents(incidents)
+    say("write reports")
+    models = sorted({s.key.model for s in series})
+    reports = [
+        model_report(
+            model,
+            series=series,
+            incidents=incidents,
+            anomalies=anomalies,
+            now=now,
+            history_days=policy.history_days,
+        )
+        for model in models
+    ]
+    written = write_reports(reports, reports_out) if reports_out is not None else ()
+    say("send notifications")
+    sent, failed = _notify(store, incidents, reports, channels, config, now)
+    for window in due:
+        store.put_run(
+            Run(
+                stage=STAGE,
+                window=window,
+                status=RunStatus.SUCCEEDED,
+                started_at=now,
+                finished_at=now,
+            )
+        )
+    logger.info(
+        "cycle windows=%d..%s anomalies=%d incidents=%d sent=%d",
+        len(due),
+        due[-1].end.isoformat(),
+        len(anomalies),
+        len(incidents),
+        sent,
+    )
+    return CycleSummary(
+        windows=tuple(due),
+        series=len(series),
+        anomalies=len(anomalies),
+        filtered={r.name: r.removed for r in outcome.reports},
+        incidents=tuple(incidents),
+        notifications_sent=sent,
+        notifications_failed=failed,
+        reports=written,
+        profiling=profiled,
+    )
+
+
+def due_windows(store: Store, *, window: timedelta, now: datetime) -> list[Window]:
+    """Complete windows after the last one done, from the first profiled window on."""
+    records = store.get_profile_records(duration=window)
+    if not records:
+        return []
+    done = [r.window.end for r in store.get_runs(stage=STAGE, status=RunStatus.SUCCEEDED)]
+    first = min(r.key.window.start for r in records)
+    start = max([first, *done])
+    last_complete = Window.containing(now, window).start
+    if start >= last_complete:
+        return []
+    return windows_between(start, last_complete, window)
+
+
+def _profile(
+    sources: Sequence[str], store: Store, config: VigilConfig, now: datetime
+) -> ProfilingSummary | None:
+    """Profile every source. A Hive folder's models are independent (windows are keyed by
+    model), so with a SQL store each model's folder is profiled in its own process."""
+    if not sources:
+        return None
+    spec = ProfileSpec(window=config.window)
+    parts = [part for source in sources for part in _model_folders(Path(source))]
+    if isinstance(store, SqlStore) and len(parts) > 1:
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            summaries = list(
+                pool.map(
+                    _profile_at,
+                    [store.url] * len(parts),
+                    [[str(part)] for part in parts],
+                    [spec] * len(parts),
+                    [now] * len(parts),
+                    [config.ingest.chunk_rows] * len(parts),
+                )
+            )
+    else:
+        summaries = [
+            profile_paths(
+                [str(part)], store=store, spec=spec, now=now, chunk_rows=config.ingest.chunk_rows
+            )
+            for part in parts
+        ]
+    return ProfilingSummary(
+        sources=tuple(sources),
+        models=tuple(sorted(m for summary in summaries for m in summary.models)),
+        profiles_written=sum(summary.profiles_written for summary in summaries),
+    )
+
+
+def _model_folders(source: Path) -> list[Path]:
+    if source.is_dir():
+        folders = sorted(p for p in source.iterdir() if p.is_dir() and p.name.startswith("model="))
+        if folders:
+            return folders
+    return [source]
+
+
+def _profile_at(
+    url: str, paths: list[str], spec: ProfileSpec, now: datetime, chunk_rows: int
+) -> ProfilingSummary:
+    store = SqlStore(url)
+    try:
+        return profile_paths(paths, store=store, spec=spec, now=now, chunk_rows=chunk_rows)
+    finally:
+        store.close()
+
+
+def _stats_spec(config: VigilConfig) -> StatsSpec:
+    return StatsSpec(window=config.window)
+
+
+def _due_slice(series: Series, due: Sequence[Window]) -> tuple[int, int]:
+    times = series.timestamps
+    begin = np.datetime64(due[0].start.replace(tzinfo=None), "s")
+    return int(np.searchsorted(times, begin)), len(times)
+
+
+def _notify(
+    store: Store,
+    incidents: Sequence[Incident],
+    reports: Sequence[ModelReport],
+    channels: Mapping[str, Channel],
+    config: VigilConfig,
+    now: datetime,
+) -> tuple[int, int]:
+    routes = config.build_routes()
+    if not routes:
+        return 0, 0
+    pending = plan_notifications(incidents, routes, already_sent=store.delivered_notifications())
+    if not pending:
+        return 0, 0
+    models = {n.message.model for n in pending}
+    rendered = {r.model: email_report(r) for r in reports if r.model in models}
+    pending = plan_notifications(
+        incidents, routes, already_sent=store.delivered_notifications(), reports=rendered
+    )
+    records = deliver(
+        pending, channels, on_delivered=lambda record: store.put_notification(record, at=now)
+    )
+    for record in records:
+        if not record.delivered:
+            store.put_notification(record, at=now)
+    sent = sum(1 for r in records if r.delivered)
+    return sent, len(records) - sent

@@ -1,0 +1,91 @@
+"""Stored profiles -> health and drift series on the pipeline's window grid.
+
+The stats stage lays each model out on its own timeline, from its first to its last profile. The
+pipeline watches a fixed grid up to the newest due window, so a model that stops sending data
+still gets points: its ``rows`` and ``requests`` are 0 there (a stop is news), everything else is
+NaN (no data, no opinion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from vigil.core import Family, Window
+from vigil.stats import Series, StatsSpec, drift_series, health_series
+from vigil.store import SqlStore, Store
+
+COUNTS = frozenset({"rows", "requests"})
+
+
+def build_series(
+    store: Store,
+    *,
+    grid: Sequence[Window],
+    lookback: timedelta,
+    spec: StatsSpec,
+    workers: int = 2,
+) -> list[Series]:
+    """Every health and drift series of every model, on ``grid`` extended back by ``lookback``.
+
+    Drift gets points only from the first window whose whole reference lies inside the data:
+    against a half-empty reference, the first days of a new model would all read as drift.
+    Models are independent, so a SQL store's models are computed in ``workers`` processes.
+    """
+    start = grid[0].start - lookback
+    end = grid[-1].end
+    jobs = [(model, start, end, spec) for model in store.list_models()]
+    if isinstance(store, SqlStore) and workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(_model_series_at, [store.url] * len(jobs), jobs))
+    else:
+        found = [_model_series(store, *job) for job in jobs]
+    return [one for model_series in found for one in model_series]
+
+
+def _model_series_at(url: str, job: tuple[str, datetime, datetime, StatsSpec]) -> list[Series]:
+    store = SqlStore(url)
+    try:
+        return _model_series(store, *job)
+    finally:
+        store.close()
+
+
+def _model_series(
+    store: Store, model: str, start: datetime, end: datetime, spec: StatsSpec
+) -> list[Series]:
+    profiles = store.get_profiles(model=model, start=start, end=end, duration=spec.window)
+    if not profiles:
+        return []
+    times = _grid_times(start, end, spec.window)
+    first = min(p.key.window.start for p in profiles)
+    # For trailing references, the first window with a whole reference behind it.
+    drift_since = first + (first - spec.reference.earliest(first))
+    found = health_series(profiles, spec) + drift_series(profiles, None, spec, since=drift_since)
+    return [_on_grid(one, times) for one in found]
+
+
+def _grid_times(start: datetime, end: datetime, step: timedelta) -> np.ndarray:
+    first = np.datetime64(start.replace(tzinfo=None), "s")
+    count = int((end - start) / step)
+    return first + np.arange(count) * np.timedelta64(int(step.total_seconds()), "s")
+
+
+def _on_grid(series: Series, times: np.ndarray) -> Series:
+    values = np.full(len(times), np.nan)
+    support = None if series.support is None else np.full(len(times), np.nan)
+    index = np.searchsorted(times, series.timestamps)
+    inside = (index < len(times)) & (times[np.minimum(index, len(times) - 1)] == series.timestamps)
+    values[index[inside]] = series.values[inside]
+    if support is not None and series.support is not None:
+        support[index[inside]] = series.support[inside]
+    if series.key.family == Family.AUXILIARY and series.key.statistic in COUNTS:
+        # Before the model's first window it did not exist yet; after that, no rows means 0.
+        known = np.flatnonzero(~np.isnan(values))
+        if known.size:
+            tail = values[known[0] :]
+            values[known[0] :] = np.where(np.isnan(tail), 0.0, tail)
+    return Series(key=series.key, timestamps=times, values=values, support=support)

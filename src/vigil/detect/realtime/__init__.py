@@ -18,6 +18,7 @@ from vigil.detect.realtime.scores import ScoreComparison, ScoreDistributionMonit
 from vigil.detect.realtime.simulate import (
     AbTest,
     CanaryDivergence,
+    RateChange,
     SimulatedStream,
     SlowHost,
     StreamStop,
@@ -43,6 +44,7 @@ __all__ = [
     "Monitor",
     "MonitorAlert",
     "PairedScoreMonitor",
+    "RateChange",
     "RateModel",
     "ScoreComparison",
     "ScoreDistributionMonitor",

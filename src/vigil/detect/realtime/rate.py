@@ -135,6 +135,8 @@ class ArrivalMonitor:
         self.rate_model_ = RateModel()
         self.fitted_at_hour_: int | None = None
         self.hour_counts_: dict[int, int] = {}
+        self.forecasts_: dict[int, float] = {}
+        self.disturbed_hours_: set[int] = set()
         self.interval_counts_: dict[int, int] = {}
         self.first_s_: float | None = None
         self.last_arrival_s_: float | None = None
@@ -176,18 +178,32 @@ class ArrivalMonitor:
                 table[low + offset] = table.get(low + offset, 0) + int(counts[offset])
         newest_hour = int(self.last_arrival_s_ // HOUR_S)
         self._forget(self.hour_counts_, newest_hour - self.history_h)
+        self._forget(self.forecasts_, newest_hour - self.history_h)
+        self.disturbed_hours_ = {
+            h for h in self.disturbed_hours_ if h >= newest_hour - self.history_h
+        }
         self._forget(self.interval_counts_, int((newest_hour - 8) * HOUR_S // self.interval_s))
 
     @staticmethod
-    def _forget(table: dict[int, int], oldest: int) -> None:
+    def _forget(table: dict[int, int] | dict[int, float], oldest: int) -> None:
         if table and min(table) < oldest:  # a few hundred keys at most
             for slot in [slot for slot in table if slot < oldest]:
                 del table[slot]
 
     def hourly_counts(self, before_hour: int, hours: int) -> FloatArray:
-        """Counts of the ``hours`` hours before ``before_hour`` (0 where none arrived)."""
+        """Counts of the ``hours`` hours before ``before_hour`` (0 where none arrived).
+
+        An hour in which the rate alarmed is replaced by its forecast: a surge or an outage
+        fed back as a lag would make the next hours' forecasts echo it (and alarm again once
+        traffic is back to normal), and would be learned at the next refit.
+        """
         return np.array(
-            [self.hour_counts_.get(h, 0) for h in range(before_hour - hours, before_hour)],
+            [
+                self.forecasts_[h]
+                if h in self.disturbed_hours_ and h in self.forecasts_
+                else self.hour_counts_.get(h, 0)
+                for h in range(before_hour - hours, before_hour)
+            ],
             dtype=np.float64,
         )
 
@@ -204,9 +220,10 @@ class ArrivalMonitor:
                 span = min(observed_hours, self.history_h)
                 self.rate_model_.fit(self.hourly_counts(hour, span))
                 self.fitted_at_hour_ = hour
-            predicted = self.rate_model_.predict(self.hourly_counts(hour, max(LAGS_H)))
+            predicted = max(self.rate_model_.predict(self.hourly_counts(hour, max(LAGS_H))), 0.0)
+            self.forecasts_[hour] = predicted
             error = max(self.rate_model_.relative_error_, self.min_relative_error)
-            return max(predicted, 0.0) / HOUR_S, error
+            return predicted / HOUR_S, error
         if observed_hours >= 1:
             # Before the model: the mean of the last hours, trusted to within a quarter.
             recent = self.hourly_counts(hour, min(4, observed_hours))
@@ -283,6 +300,7 @@ class ArrivalMonitor:
             threshold = self.rate_threshold_.threshold(p)
             self.rate_threshold_.update([abs(z)])
             if abs(z) > threshold:
+                self.disturbed_hours_.add(int(start_s // HOUR_S))
                 word = "above" if z > 0 else "below"
                 message = (
                     f"request rate {observed / self.interval_s:.3g}/s is far {word} the forecast "

@@ -73,7 +73,16 @@ class AbTest:
     conversion_factor: float = 1.0
 
 
-Fault = SlowHost | StreamStop | VersionRollout | CanaryDivergence | AbTest
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateChange:
+    """During ``[start, end)`` requests arrive ``factor`` times as often as usual."""
+
+    start: datetime
+    end: datetime
+    factor: float
+
+
+Fault = SlowHost | StreamStop | VersionRollout | CanaryDivergence | AbTest | RateChange
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,10 +216,17 @@ class SimulatedStream:
         return batches
 
 
-def _arrivals(spec: TrafficSpec, rng: np.random.Generator) -> FloatArray:
+def _arrivals(spec: TrafficSpec, faults: Sequence[Fault], rng: np.random.Generator) -> FloatArray:
     seconds = spec.duration.total_seconds()
     minute_starts = np.arange(0.0, seconds, 60.0, dtype=np.float64)
-    counts = rng.poisson(spec.rate_per_s(minute_starts + 30.0) * 60.0)
+    rate = spec.rate_per_s(minute_starts + 30.0)
+    for fault in faults:
+        if isinstance(fault, RateChange):
+            start = (fault.start - spec.start).total_seconds()
+            end = (fault.end - spec.start).total_seconds()
+            inside = (minute_starts >= start) & (minute_starts < end)
+            rate = np.where(inside, rate * fault.factor, rate)
+    counts = rng.poisson(rate * 60.0)
     offsets = np.repeat(minute_starts, counts) + rng.uniform(0.0, 60.0, int(counts.sum()))
     return np.sort(offsets) + epoch_seconds(spec.start)
 
@@ -224,7 +240,7 @@ def simulate_stream(
 ) -> SimulatedStream:
     """A seeded stream of ``spec`` traffic with ``faults`` applied."""
     rng = np.random.default_rng(seed)
-    arrival = _arrivals(spec, rng)
+    arrival = _arrivals(spec, faults, rng)
     n = arrival.size
     host_index = rng.integers(0, spec.hosts, n)
     host = np.array([f"h-{index}" for index in range(spec.hosts)], dtype=np.str_)[host_index]
@@ -250,6 +266,8 @@ def simulate_stream(
         elif isinstance(fault, VersionRollout):
             version = np.where(after, fault.version, version)
             logit = np.where(after, logit + fault.score_shift, logit)
+        elif isinstance(fault, RateChange):
+            continue  # applied to the arrival process itself
         elif isinstance(fault, AbTest):
             served = after & (rng.uniform(size=n) < fault.share)
             version = np.where(served, fault.version, version)

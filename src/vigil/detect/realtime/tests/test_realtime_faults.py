@@ -19,6 +19,7 @@ from vigil.detect.realtime import (
     Monitor,
     MonitorAlert,
     PairedScoreMonitor,
+    RateChange,
     ScoreDistributionMonitor,
     SlowHost,
     StreamStop,
@@ -166,3 +167,25 @@ def test_a_clean_stream_raises_no_alert_over_a_simulated_week() -> None:
     week = epoch_seconds(spec.start + timedelta(days=4))
     _, during_week = _split(alerts, week)
     assert during_week == []
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.4])
+def test_rates_far_from_the_forecast_are_flagged_after_the_model_is_fitted(factor: float) -> None:
+    """Past the 96-hour warm-up the lag model forecasts; a doubling (or a drop to 40%) for an
+    hour sits 7-14 sd (Poisson at 15-min scale plus the model's error) from the forecast. The
+    disturbed hour must not echo: it is replaced by its forecast as a lag, so the hour after
+    the change raises nothing."""
+    spec = TrafficSpec(duration=timedelta(days=4, hours=16), mean_rate_per_s=0.5)
+    start = spec.start + timedelta(days=4, hours=14)
+    change = RateChange(start=start, end=start + timedelta(hours=1), factor=factor)
+    stream = simulate_stream(spec, [change], seed=12)
+    monitor = ArrivalMonitor("ranker")
+    before, after = _split(
+        replay(stream, [monitor], step=timedelta(minutes=5)), epoch_seconds(start)
+    )
+    assert before == []
+    assert monitor.rate_model_.coef_.shape == (7,)  # the regression, not the warm-up mean
+    rate = [a for a in after if a.statistic == "rate"]
+    assert rate and (rate[0].timestamp - start) <= timedelta(minutes=30)
+    assert ("above" if factor > 1 else "below") in rate[0].message
+    assert all(a.timestamp <= change.end for a in after)

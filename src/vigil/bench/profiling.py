@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from datasketches import frequent_strings_sketch, kll_doubles_sketch
 
 from vigil.core import ConfigError, EventKind, ValueKind
-from vigil.ingest.batch import META_SCHEMA, Column, RecordBatch
+from vigil.ingest import META_SCHEMA, Column, RecordBatch
 from vigil.profile import DistinctSketch, LogHistogram, Profile, ProfileSpec, profile_batch, rollup
 
 NUMERIC_FEATURES = 20

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.core import EventKind, ProfileKey, Window, window_start_us
-from vigil.ingest.batch import RecordBatch
+from vigil.ingest import RecordBatch
 from vigil.profile.column import profile_column, profile_measurements
 from vigil.profile.distinct import DistinctSketch
 from vigil.profile.frequent import FrequentItems

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.core import ConfigError, ValueKind
-from vigil.ingest.batch import Column
+from vigil.ingest import Column
 from vigil.profile.distinct import DistinctSketch
 from vigil.profile.frequent import FrequentItems
 from vigil.profile.histogram import LogHistogram

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from vigil.core import EventKind, ValueKind
-from vigil.ingest.batch import META_SCHEMA, Column, RecordBatch
+from vigil.ingest import META_SCHEMA, Column, RecordBatch
 
 
 def mixed_column(rng: np.random.Generator, rows: int) -> Column:

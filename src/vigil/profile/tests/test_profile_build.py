@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.core import ValueKind
-from vigil.ingest.batch import RecordBatch
+from vigil.ingest import RecordBatch
 from vigil.profile import OTHER_HOSTS, ProfileSpec, profile_batch
 from vigil.profile.synthetic import synthetic_batch
 

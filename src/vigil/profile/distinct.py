@@ -143,7 +143,8 @@ class DistinctSketch:
     def from_bytes(cls, data: bytes) -> DistinctSketch:
         if not data or len(data) != 1 + (1 << data[0]) or not _MIN_LG_K <= data[0] <= _MAX_LG_K:
             raise SerializationError(f"corrupt HLL bytes ({len(data)} bytes)")
-        return cls(lg_k=data[0], registers=np.frombuffer(data, dtype=np.int8, offset=1).copy())
+        # Read-only view, no copy: registers are never written in place (update builds anew).
+        return cls(lg_k=data[0], registers=np.frombuffer(data, dtype=np.int8, offset=1))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DistinctSketch):

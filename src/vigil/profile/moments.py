@@ -61,10 +61,24 @@ class Moments:
 
     @classmethod
     def merge_all(cls, moments: Sequence[Moments]) -> Moments:
-        merged = cls()
-        for item in moments:
-            merged = merged.merge(item)
-        return merged
+        """Chan's update for many parts at once: ``M2 = sum(m2_i) + sum(n_i (mean_i - mean)^2)``."""
+        filled = [item for item in moments if item.count]
+        if len(filled) <= 1:
+            return filled[0] if filled else cls()
+        if len(filled) == 2:
+            return filled[0].merge(filled[1])
+        counts = np.array([item.count for item in filled], dtype=np.float64)
+        means = np.array([item.mean for item in filled])
+        count = int(sum(item.count for item in filled))
+        mean = float((counts * means).sum() / count)
+        spread = means - mean
+        return cls(
+            count=count,
+            mean=mean,
+            m2=float(sum(item.m2 for item in filled) + (counts * spread * spread).sum()),
+            min=min(item.min for item in filled),
+            max=max(item.max for item in filled),
+        )
 
     def merge(self, other: Moments) -> Moments:
         if other.count == 0:

@@ -100,3 +100,15 @@ def test_moments_stay_accurate_far_from_zero() -> None:
     halves = Moments.of(values[:1500]).merge(Moments.of(values[1500:]))
     assert halves.variance == pytest.approx(2 / 3, rel=1e-6)
     assert math.isnan(Moments().variance)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(finite, max_size=30), max_size=6))
+def test_moments_merge_all_equals_one_pass(parts: list[list[float]]) -> None:
+    merged = Moments.merge_all([Moments.of(np.array(part)) for part in parts])
+    values = [value for part in parts for value in part]
+    one_pass = Moments.of(np.array(values))
+    assert (merged.count, merged.min, merged.max) == (one_pass.count, one_pass.min, one_pass.max)
+    scale = max([1.0, *map(abs, values)])
+    assert merged.mean == pytest.approx(one_pass.mean, rel=1e-9, abs=1e-9 * scale)
+    assert merged.m2 == pytest.approx(one_pass.m2, rel=1e-7, abs=1e-7 * scale**2)

@@ -13,6 +13,7 @@ from vigil.profile.moments import Moments
 from vigil.profile.profile import OTHER_HOSTS, Profile
 from vigil.profile.quantiles import QuantileSketch
 from vigil.profile.rollup import merge_profiles, rollup
+from vigil.profile.sketch import Sketch
 from vigil.profile.spec import ProfileSpec
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Profile",
     "ProfileSpec",
     "QuantileSketch",
+    "Sketch",
     "merge_profiles",
     "profile_batch",
     "rollup",

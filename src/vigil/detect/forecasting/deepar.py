@@ -127,18 +127,30 @@ class DeepARDetector(IntervalDetector):
         self.max_fit_points = max_fit_points
         self.seed = seed
         self.predictors_: dict[str, Any] = {}
+        self.short_steps_: set[str] = set()
 
     def fit(self, history: Sequence[Series]) -> Self:
-        """Train one network per sampling step on all history series of that step."""
+        """Train one network per sampling step on all history series of that step.
+
+        A step whose histories are all too short to train on (``context_length`` values or
+        fewer, e.g. daily series with a few weeks of history) is remembered in ``short_steps_``:
+        its series score NaN (no opinion) rather than fail.
+        """
         groups: dict[str, list[Series]] = {}
+        seen: set[str] = set()
         for one in history:
+            if len(one) < 2:
+                continue
+            freq = frequency_of(one.timestamps)
+            seen.add(freq)
             if np.isfinite(one.values).sum() > self.context_length:
-                groups.setdefault(frequency_of(one.timestamps), []).append(one)
+                groups.setdefault(freq, []).append(one)
         if not groups:
             raise ConfigError(
                 f"no history series has more than context_length={self.context_length} values"
             )
         self.predictors_ = {freq: self._train(freq, members) for freq, members in groups.items()}
+        self.short_steps_ = seen - set(groups)
         return self
 
     def band(self, series: Series) -> Band:
@@ -149,6 +161,8 @@ class DeepARDetector(IntervalDetector):
             return empty_band(n)
         freq = frequency_of(series.timestamps)
         predictor = self.predictors_.get(freq)
+        if predictor is None and freq in self.short_steps_:
+            return empty_band(n)
         if predictor is None:
             raise NotFittedError(
                 f"DeepAR was trained for steps {sorted(self.predictors_)}, not {freq!r} "

@@ -47,7 +47,8 @@ class ForecastDetector(IntervalDetector):
         super().__init__(level=level)
         if max_fit_points < MIN_FIT_VALUES:
             raise ConfigError(f"max_fit_points must be >= {MIN_FIT_VALUES}, got {max_fit_points!r}")
-        fit_length_for(100, fraction=fit_fraction, max_points=max_fit_points)  # checks fraction
+        if not 0.0 < fit_fraction < 1.0:
+            raise ConfigError(f"fit_fraction must be in (0, 1), got {fit_fraction!r}")
         self.fit_fraction = fit_fraction
         self.max_fit_points = max_fit_points
         self.fit_lengths_: dict[SeriesKey, tuple[np.datetime64, int]] = {}

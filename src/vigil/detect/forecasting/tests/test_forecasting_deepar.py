@@ -58,8 +58,12 @@ def test_scoring_before_fit_or_at_an_unseen_step_says_what_to_do() -> None:
         small().score([hourly(daily_noise(100, 1), "a")])
     detector = small()
     detector.predictors_ = {"1h": object()}
+    detector.short_steps_ = {"24h"}
     with pytest.raises(NotFittedError, match="5min"):
         detector.score([hourly(daily_noise(100, 1), "a", step_s=300)])
+    # A step seen in the history but too short to train on: no opinion, not an error.
+    daily = detector.score([hourly(daily_noise(100, 1), "d", step_s=86_400)])[0]
+    assert np.isnan(daily.score).all()
 
 
 def test_frequency_names_the_median_step() -> None:

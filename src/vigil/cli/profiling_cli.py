@@ -48,12 +48,36 @@ def profile(
         int, typer.Option(min=1, help="Rows read per chunk (bounds memory).")
     ] = 100_000,
     verbose: VerboseOption = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local (this process), or spark, dask or duckdb through Fugue "
+            "(the 'spark' extra); see docs/distributed.md."
+        ),
+    ] = "local",
+    rollup_to: Annotated[
+        str | None,
+        typer.Option(help="With --engine other than local: also roll up on the engine, e.g. 1d."),
+    ] = None,
 ) -> None:
     """Profile inference logs into the store, one profile per model, version and window.
 
     A window's stored profile is replaced by the one built from this run's files, so re-running
     never double-counts: profile all the files of a window together.
     """
+    if engine != "local" or rollup_to is not None:
+        from vigil.cli.scale_commands import profile_with_engine
+
+        profile_with_engine(
+            paths,
+            db=db,
+            window=window,
+            chunk_rows=chunk_rows,
+            engine=engine,
+            rollup_to=rollup_to,
+            verbose=verbose,
+        )
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from vigil.core import VigilError, parse_duration

@@ -69,6 +69,10 @@ from vigil.cli import pipeline_commands  # noqa: E402
 app.command("demo")(pipeline_commands.demo)
 app.command("run")(pipeline_commands.run)
 
+from vigil.cli import scale_commands  # noqa: E402
+
+bench_app.command("scale")(scale_commands.bench_scale)
+
 
 @app.command()
 def version() -> None:

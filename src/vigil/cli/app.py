@@ -69,6 +69,13 @@ from vigil.cli import pipeline_commands  # noqa: E402
 app.command("demo")(pipeline_commands.demo)
 app.command("run")(pipeline_commands.run)
 
+from vigil.cli import deep_commands  # noqa: E402
+
+train_app.command("deep")(deep_commands.train_deep)
+bench_app.command("deep")(deep_commands.bench_deep)
+bench_app.command("deep-speed")(deep_commands.bench_deep_speed)
+
+
 from vigil.cli import scale_commands  # noqa: E402
 
 bench_app.command("scale")(scale_commands.bench_scale)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from vigil.core import ConfigError
 from vigil.detect.base import Detector
 from vigil.detect.daily import SameHourMedian
+from vigil.detect.deep import DeepDetector
 from vigil.detect.forecasting import (
     ARDetector,
     ARIMADetector,
@@ -36,6 +37,7 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "prophet": ProphetDetector,
     "mstl-autoarima": MSTLDetector,
     # --- End of forecasting baselines. ---
+    "deep": DeepDetector,  # two-stage global model on the shipped weights (vigil.detect.deep)
 }
 
 

@@ -1,0 +1,172 @@
+"""``DeepDetector``: the two-stage global detector (after LinkedIn's AlerTiger), numpy only.
+
+One model, trained once across many series, scores a brand-new series with no per-series
+fitting: stage 1 forecasts a baseline and band from the normalised recent past, stage 2 judges
+from the evidence whether a step is worth an alert. The decision is deliberately conjunctive,
+so every alert can explain itself:
+
+1. the classifier probability is at least ``threshold``, **and**
+2. the value lies outside the band, with severity ``|value - baseline| / band width`` at least
+   ``severity``, **and**
+3. at least ``duration_k`` of the last ``duration_n`` steps passed 1 and 2.
+
+``score`` returns the classifier probability on steps that pass all three and 0 elsewhere (NaN
+in warm-up or where the value is missing), so ``threshold_ = 0`` applies exactly the decision
+above and a harness that raises the threshold to meet a target false-alarm rate only removes
+alerts. The ablation switches (``use_classifier``, ``use_filters``) exist for the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.core import ConfigError
+from vigil.detect.base import Detection, FloatArray, Scores
+from vigil.detect.deep.features import build_features
+from vigil.detect.deep.model import (
+    DecisionDefaults,
+    DeepModel,
+    classify,
+    evidence_features,
+    forecast,
+    load_model,
+)
+from vigil.detect.interval import flag, threshold_for_fpr
+from vigil.stats.series import Series
+
+SHIPPED = "deep.npz"
+
+
+def shipped_weights(name: str = SHIPPED) -> Path:
+    """Path of a weights file shipped in ``vigil/detect/deep/weights/``."""
+    path = Path(str(resources.files("vigil.detect.deep").joinpath("weights", name)))
+    if not path.is_file():
+        raise ConfigError(f"no shipped deep-detector weights named {name!r} at {path}")
+    return path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeepOutput:
+    """Everything the two stages computed for one series (all arrays of the series' length)."""
+
+    expected: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    probability: FloatArray
+    severity: FloatArray
+    passed: npt.NDArray[np.bool_]
+
+
+class DeepDetector:
+    """The two-stage detector on a trained :class:`DeepModel` (the shipped one by default).
+
+    ``fit`` learns nothing: the model is global and pre-trained (fine-tune stage 2 with
+    ``vigil train deep --from-feedback``). ``decision`` overrides the thresholds chosen at
+    training time.
+    """
+
+    name = "deep"
+
+    def __init__(
+        self,
+        model: DeepModel | None = None,
+        *,
+        decision: DecisionDefaults | None = None,
+        use_classifier: bool = True,
+        use_filters: bool = True,
+    ) -> None:
+        self.model = model if model is not None else load_model(shipped_weights())
+        self.decision = decision if decision is not None else self.model.decision
+        self.use_classifier = use_classifier
+        self.use_filters = use_filters
+        self.threshold_ = 0.0
+
+    @classmethod
+    def from_file(cls, path: Path) -> DeepDetector:
+        """A detector on the weights in ``path`` (see ``vigil train deep``)."""
+        return cls(load_model(path))
+
+    def fit(self, history: Sequence[Series]) -> Self:
+        del history  # a global pre-trained model: nothing to learn per series
+        return self
+
+    def explain(self, series: Series) -> DeepOutput:
+        """Run both stages and the decision on one series."""
+        model = self.model
+        feats = build_features(series, model.spec)
+        base_n, lower_n, upper_n, multiplier = forecast(model, feats.inputs, feats.irregularity)
+        scale = feats.scale
+        expected = feats.mean + scale * base_n
+        lower = feats.mean + scale * lower_n
+        upper = feats.mean + scale * upper_n
+        values = series.values
+        evidence = evidence_features(
+            values, expected, lower, upper, scale, multiplier, feats.calendar
+        )
+        probability = classify(model, evidence).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            severity = np.abs(values - expected) / np.maximum(upper - lower, 1e-12)
+        outside = (values < lower) | (values > upper)
+        invalid = ~feats.valid | np.isnan(values)
+        passed = self.decide(probability, severity, outside) & ~invalid
+        nan = np.where(feats.valid, 0.0, np.nan)
+        return DeepOutput(
+            expected=expected + nan,
+            lower=lower + nan,
+            upper=upper + nan,
+            probability=np.where(invalid, np.nan, probability),
+            severity=np.where(invalid, np.nan, severity),
+            passed=passed,
+        )
+
+    def decide(
+        self, probability: FloatArray, severity: FloatArray, outside: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """Steps outside the band that pass the classifier, severity and duration tests."""
+        decision = self.decision
+        hit = outside.copy()
+        if self.use_classifier:
+            hit &= probability >= decision.threshold
+        if not self.use_filters:
+            return hit
+        hit &= np.nan_to_num(severity, nan=0.0) >= decision.severity
+        if decision.duration_n > 1:
+            counts = np.convolve(hit.astype(np.int64), np.ones(decision.duration_n, np.int64))
+            hit &= counts[: len(hit)] >= decision.duration_k
+        elif decision.duration_k > 1:
+            hit[:] = False
+        return hit
+
+    def score(self, series: Sequence[Series]) -> list[Scores]:
+        out = []
+        for one in series:
+            result = self.explain(one)
+            # Without the classifier the evidence is the severity; keep it monotone and > 0.
+            strength = result.probability if self.use_classifier else result.severity
+            score = np.where(result.passed, strength, 0.0)
+            score = np.where(np.isnan(result.probability), np.nan, score)
+            out.append(
+                Scores(
+                    series=one,
+                    score=score.astype(np.float64),
+                    expected=result.expected,
+                    lower=result.lower,
+                    upper=result.upper,
+                )
+            )
+        return out
+
+    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
+        """Raise ``threshold_`` above 0 only if more than ``fpr`` of calibration steps alert."""
+        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
+        return self
+
+    def predict(self, series: Sequence[Series]) -> list[Detection]:
+        return [flag(scores, self.threshold_) for scores in self.score(series)]

@@ -1,0 +1,205 @@
+"""Stage-1 inputs: per-window-normalised history, same-time-of-day lags, calendar, irregularity.
+
+Everything here is numpy and shared by inference and training, so the two can only differ in
+the network's arithmetic (which a parity test pins down). All features of step ``t`` use values
+strictly before ``t - omit``: the most recent ``omit`` steps are left out so that the baseline
+does not chase the first steps of a level shift (AlerTiger's "recent-omit").
+
+Lags are found by *time*, not by step count (``searchsorted`` on the timestamps), so irregular
+and gappy series (NAB's road sensors, crash counts that skip hours) get the right "same time
+yesterday" or no lag at all, never a wrong one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.core import ConfigError
+from vigil.stats.series import Series
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
+DAY_S = 86_400
+CLIP = 20.0  # normalised values beyond +-CLIP window-stds carry no more information
+NORMALIZATIONS = ("window", "series")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureSpec:
+    """The architecture of stage 1's input; stored in the weights file with the weights.
+
+    ``window`` past steps (ending ``omit`` steps before the target) are normalised by their own
+    mean and std (``normalize="window"``) or by the expanding mean and std of the series' whole
+    past (``"series"``, the ablation). ``lags`` values at the same time of the previous days
+    (weeks for daily data) are added, and a calendar of hour of day and day of week.
+    """
+
+    window: int = 32
+    omit: int = 3
+    lags: int = 7
+    normalize: str = "window"
+
+    def __post_init__(self) -> None:
+        if self.window < 4:
+            raise ConfigError(f"window must be >= 4 steps, got {self.window!r}")
+        if self.omit < 0:
+            raise ConfigError(f"omit must be >= 0, got {self.omit!r}")
+        if self.lags < 1:
+            raise ConfigError(f"lags must be >= 1, got {self.lags!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
+
+    @property
+    def width(self) -> int:
+        """Number of stage-1 input columns (irregularity inputs excluded)."""
+        return self.window + 2 * self.lags + 4 + 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Features:
+    """Stage-1 inputs of every step of one series, and the scale to undo the normalisation.
+
+    ``inputs`` is ``(n, spec.width)`` float32; ``irregularity`` is ``(n, 2)`` float32 (seasonal
+    spread, step-to-step spread, both in window stds); ``valid`` marks steps with enough history.
+    """
+
+    inputs: F32
+    irregularity: F32
+    calendar: F32
+    mean: FloatArray
+    scale: FloatArray
+    valid: npt.NDArray[np.bool_]
+
+
+def period_seconds(timestamps: npt.NDArray[np.datetime64]) -> int:
+    """The seasonal period: a day for sub-daily data, a week for daily (or coarser) data."""
+    if len(timestamps) < 2:
+        return DAY_S
+    step = float(np.median(np.diff(timestamps.astype("datetime64[s]").astype(np.int64))))
+    return DAY_S if step < DAY_S else 7 * DAY_S
+
+
+def lag_index(seconds: IntArray, lag_s: int) -> IntArray:
+    """Index of the step exactly ``lag_s`` earlier (within half a median step), else -1."""
+    target = seconds - lag_s
+    found = np.searchsorted(seconds, target)
+    found = np.clip(found, 0, len(seconds) - 1)
+    tolerance = max(1.0, float(np.median(np.diff(seconds))) / 2.0) if len(seconds) > 1 else 1.0
+    below = np.clip(found - 1, 0, len(seconds) - 1)
+    best = np.where(np.abs(seconds[below] - target) < np.abs(seconds[found] - target), below, found)
+    ok = (np.abs(seconds[best] - target) <= tolerance) & (target >= seconds[0] - tolerance)
+    return np.where(ok, best, -1).astype(np.int64)
+
+
+def calendar_features(timestamps: npt.NDArray[np.datetime64]) -> F32:
+    """Hour of day and day of week on the unit circle, ``(n, 4)`` float32."""
+    seconds = timestamps.astype("datetime64[s]").astype(np.int64)
+    day = 2 * np.pi * (seconds % DAY_S) / DAY_S
+    # 1970-01-01 was a Thursday; day 0 of the week is Monday.
+    week = 2 * np.pi * (((seconds // DAY_S) + 3) % 7) / 7
+    return np.stack([np.sin(day), np.cos(day), np.sin(week), np.cos(week)], axis=1).astype(
+        np.float32
+    )
+
+
+def build_features(series: Series, spec: FeatureSpec) -> Features:
+    """Stage-1 inputs for every step of ``series`` (causal: step ``t`` sees ``< t - omit``)."""
+    values = series.values.astype(np.float64)
+    n = len(values)
+    seconds = series.timestamps.astype("datetime64[s]").astype(np.int64)
+    end = np.arange(n) - spec.omit  # window covers [end - window, end)
+    cols = end[:, None] - spec.window + np.arange(spec.window)[None, :]
+    inside = cols >= 0
+    window = np.where(inside, values[np.clip(cols, 0, max(n - 1, 0))], np.nan)
+    present = np.sum(~np.isnan(window), axis=1)
+    valid = present >= spec.window // 2
+    mean, scale = _normalizer(values, window, end, spec)
+    norm = _normalise(window, mean, scale)
+    period = period_seconds(series.timestamps)
+    lags = np.full((n, spec.lags), np.nan)
+    for k in range(spec.lags):
+        index = lag_index(seconds, (k + 1) * period)
+        lags[:, k] = np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
+    lag_mask = (~np.isnan(lags)).astype(np.float64)
+    lags_norm = _normalise(lags, mean, scale)
+    calendar = calendar_features(series.timestamps)
+    missing = 1.0 - present / spec.window
+    inputs = np.concatenate([norm, lags_norm, lag_mask, calendar, missing[:, None]], axis=1).astype(
+        np.float32
+    )
+    irregularity = _irregularity(values, seconds, period, cols, inside, scale)
+    return Features(
+        inputs=inputs,
+        irregularity=irregularity,
+        calendar=calendar,
+        mean=mean,
+        scale=scale,
+        valid=valid,
+    )
+
+
+def _normalizer(
+    values: FloatArray, window: FloatArray, end: IntArray, spec: FeatureSpec
+) -> tuple[FloatArray, FloatArray]:
+    """Mean and floored std of each step's window, or of the whole past (the ablation)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if spec.normalize == "window":
+            counts = np.sum(~np.isnan(window), axis=1)
+            filled = np.where(np.isnan(window), 0.0, window)
+            mean = np.where(counts > 0, filled.sum(axis=1) / np.maximum(counts, 1), 0.0)
+            square = np.where(np.isnan(window), 0.0, (window - mean[:, None]) ** 2)
+            std = np.sqrt(square.sum(axis=1) / np.maximum(counts, 1))
+        else:
+            present = ~np.isnan(values)
+            zero = np.where(present, values, 0.0)
+            c1 = np.concatenate([[0.0], np.cumsum(present)])
+            s1 = np.concatenate([[0.0], np.cumsum(zero)])
+            s2 = np.concatenate([[0.0], np.cumsum(zero * zero)])
+            upto = np.clip(end, 0, len(values))
+            counts_f = c1[upto]
+            mean = np.where(counts_f > 0, s1[upto] / np.maximum(counts_f, 1), 0.0)
+            var = s2[upto] / np.maximum(counts_f, 1) - mean**2
+            std = np.sqrt(np.maximum(var, 0.0))
+    # The floor keeps a flat window (quantised or idle metrics) from turning the first
+    # tiny change into an infinite deviation, on any scale.
+    scale = np.maximum(std, np.maximum(0.01 * np.abs(mean), 1e-6))
+    return mean.astype(np.float64), scale.astype(np.float64)
+
+
+def _normalise(block: FloatArray, mean: FloatArray, scale: FloatArray) -> FloatArray:
+    out = (block - mean[:, None]) / scale[:, None]
+    return np.clip(np.nan_to_num(out, nan=0.0), -CLIP, CLIP)
+
+
+def _irregularity(
+    values: FloatArray,
+    seconds: IntArray,
+    period: int,
+    cols: IntArray,
+    inside: npt.NDArray[np.bool_],
+    scale: FloatArray,
+) -> F32:
+    """Period-over-period and step-over-step mean absolute change in the window, in stds.
+
+    A series that repeats itself day over day scores low on the first; a noisy or irregular one
+    high. Stage 1 turns both into a band multiplier through a learned sigmoid.
+    """
+    n = len(values)
+    lag = lag_index(seconds, period)
+    seasonal = np.where(lag >= 0, np.abs(values - values[np.clip(lag, 0, None)]), np.nan)
+    step = np.concatenate([[np.nan], np.abs(np.diff(values))])
+    out = np.zeros((n, 2), dtype=np.float64)
+    safe = np.clip(cols, 0, max(n - 1, 0))
+    for j, change in enumerate((seasonal, step)):
+        block = np.where(inside, change[safe], np.nan)
+        counts = np.sum(~np.isnan(block), axis=1)
+        total = np.nansum(block, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # No seasonal history yet reads as "maximally irregular", so the band starts wide.
+            default = 3.0 if j == 0 else 0.0
+            out[:, j] = np.where(counts > 0, total / np.maximum(counts, 1) / scale, default)
+    return np.clip(out, 0.0, CLIP).astype(np.float32)

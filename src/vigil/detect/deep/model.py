@@ -1,0 +1,219 @@
+"""The two networks in numpy, and the ``.npz`` file that carries their weights.
+
+Training happens in PyTorch (:mod:`vigil.detect.deep.training`), but a monitoring process
+should not need a 700 MB dependency to score a series: the weights are a dozen small matrices,
+and a ReLU MLP is three matrix products. Inference computes in float32, like the trainer, and a
+test holds it to the trainer's outputs within 1e-5.
+
+Stage 1 maps the normalised inputs to ``(baseline, lower, upper)`` in window stds; the band's
+half-widths are ``softplus`` outputs times a multiplier ``0.5 + 2.5·sigmoid(w·irregularity + b)``
+with learned ``w, b``, so irregular series get wider bands. Stage 2 maps evidence features to
+the log-odds that a step is worth an alert.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.core import ConfigError, SerializationError
+from vigil.detect.deep.features import CLIP, F32, FeatureSpec
+
+Layers = tuple[tuple[F32, F32], ...]
+HISTORY = 6  # recent deviations fed to stage 2
+STAGE2_WIDTH = 9 + HISTORY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionDefaults:
+    """Decision thresholds chosen on a validation split when the model was trained.
+
+    A step alerts when the classifier probability is ``>= threshold`` and the value is outside
+    the band with ``severity >= severity`` (``|value - baseline| / band width``), and at least
+    ``duration_k`` of the last ``duration_n`` steps passed those tests.
+    """
+
+    threshold: float = 0.5
+    severity: float = 0.5
+    duration_k: int = 1
+    duration_n: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold!r}")
+        if self.severity < 0:
+            raise ConfigError(f"severity must be >= 0, got {self.severity!r}")
+        if not 1 <= self.duration_k <= self.duration_n:
+            raise ConfigError(
+                f"need 1 <= duration_k <= duration_n, got {self.duration_k}/{self.duration_n}"
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeepModel:
+    """Both stages' weights, the feature spec they expect, and where they came from."""
+
+    spec: FeatureSpec
+    stage1: Layers
+    stage2: Layers
+    irregularity_w: F32
+    irregularity_b: float
+    use_irregularity: bool = True
+    decision: DecisionDefaults = field(default_factory=DecisionDefaults)
+    provenance: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stage1[0][0].shape[0] != self.spec.width:
+            raise ConfigError(
+                f"stage 1 takes {self.stage1[0][0].shape[0]} inputs, spec says {self.spec.width}"
+            )
+        if self.stage1[-1][0].shape[1] != 3 or self.stage2[-1][0].shape[1] != 1:
+            raise ConfigError("stage 1 must output 3 values and stage 2 one logit")
+        if self.stage2[0][0].shape[0] != STAGE2_WIDTH:
+            raise ConfigError(
+                f"stage 2 takes {self.stage2[0][0].shape[0]} inputs, need {STAGE2_WIDTH}"
+            )
+
+
+def mlp(inputs: F32, layers: Layers) -> F32:
+    """A ReLU multilayer perceptron in float32 (the last layer is linear)."""
+    out = inputs.astype(np.float32, copy=False)
+    for weight, bias in layers[:-1]:
+        out = np.maximum(out @ weight + bias, np.float32(0.0))
+    weight, bias = layers[-1]
+    result: F32 = out @ weight + bias
+    return result
+
+
+def softplus(x: F32) -> F32:
+    out: F32 = np.logaddexp(np.float32(0.0), x).astype(np.float32)
+    return out
+
+
+def sigmoid(x: F32) -> F32:
+    out: F32 = (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+    return out
+
+
+def band_multiplier(model: DeepModel, irregularity: F32) -> F32:
+    """``0.5 + 2.5·sigmoid(w·irr + b)``, or 1 when the irregularity score is ablated."""
+    if not model.use_irregularity:
+        return np.ones(len(irregularity), dtype=np.float32)
+    logit = irregularity @ model.irregularity_w + np.float32(model.irregularity_b)
+    return (0.5 + 2.5 * sigmoid(logit)).astype(np.float32)
+
+
+def forecast(model: DeepModel, inputs: F32, irregularity: F32) -> tuple[F32, F32, F32, F32]:
+    """Stage 1: normalised ``(baseline, lower, upper)`` and the band multiplier per step."""
+    raw = mlp(inputs, model.stage1)
+    multiplier = band_multiplier(model, irregularity)
+    base = np.clip(raw[:, 0], -CLIP, CLIP)
+    lower = base - multiplier * softplus(raw[:, 1])
+    upper = base + multiplier * softplus(raw[:, 2])
+    return base, lower, upper, multiplier
+
+
+def classify(model: DeepModel, evidence: F32) -> F32:
+    """Stage 2: the probability that each step is worth an alert."""
+    return sigmoid(mlp(evidence, model.stage2)[:, 0])
+
+
+def save_model(model: DeepModel, path: Path) -> None:
+    """Write ``model`` as one compressed ``.npz`` (arrays + a JSON header)."""
+    arrays: dict[str, Any] = {}
+    for stage, layers in (("s1", model.stage1), ("s2", model.stage2)):
+        for i, (weight, bias) in enumerate(layers):
+            arrays[f"{stage}_w{i}"] = weight.astype(np.float32)
+            arrays[f"{stage}_b{i}"] = bias.astype(np.float32)
+    arrays["irr_w"] = model.irregularity_w.astype(np.float32)
+    header = {
+        "format": 1,
+        "spec": {
+            "window": model.spec.window,
+            "omit": model.spec.omit,
+            "lags": model.spec.lags,
+            "normalize": model.spec.normalize,
+        },
+        "irregularity_b": model.irregularity_b,
+        "use_irregularity": model.use_irregularity,
+        "layers": [len(model.stage1), len(model.stage2)],
+        "decision": {
+            "threshold": model.decision.threshold,
+            "severity": model.decision.severity,
+            "duration_k": model.decision.duration_k,
+            "duration_n": model.decision.duration_n,
+        },
+        "provenance": model.provenance,
+    }
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def load_model(path: Path) -> DeepModel:
+    """Read a weights file written by :func:`save_model`."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(bytes(data["header"]).decode())
+            stages: list[Layers] = []
+            for stage, count in zip(("s1", "s2"), header["layers"], strict=True):
+                stages.append(
+                    tuple(
+                        (
+                            np.asarray(data[f"{stage}_w{i}"], dtype=np.float32),
+                            np.asarray(data[f"{stage}_b{i}"], dtype=np.float32),
+                        )
+                        for i in range(count)
+                    )
+                )
+            irr_w = np.asarray(data["irr_w"], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as err:
+        raise SerializationError(f"cannot read deep-detector weights {path}: {err}") from err
+    if header.get("format") != 1:
+        raise SerializationError(f"{path}: unknown weights format {header.get('format')!r}")
+    return DeepModel(
+        spec=FeatureSpec(**header["spec"]),
+        stage1=stages[0],
+        stage2=stages[1],
+        irregularity_w=irr_w,
+        irregularity_b=float(header["irregularity_b"]),
+        use_irregularity=bool(header["use_irregularity"]),
+        decision=DecisionDefaults(**header["decision"]),
+        provenance=str(header.get("provenance", "")),
+    )
+
+
+def evidence_features(
+    values: npt.NDArray[np.float64],
+    base: npt.NDArray[np.float64],
+    lower: npt.NDArray[np.float64],
+    upper: npt.NDArray[np.float64],
+    scale: npt.NDArray[np.float64],
+    multiplier: F32,
+    calendar: F32,
+) -> F32:
+    """Stage-2 inputs: deviation, distance beyond each bound, severity, irregularity, calendar
+    and the last ``HISTORY`` deviations (all in window stds or band widths, clipped)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        width = np.maximum(upper - lower, 1e-12)
+        deviation = np.clip(np.nan_to_num((values - base) / scale), -CLIP, CLIP)
+        below = np.clip(np.nan_to_num((lower - values) / width), 0.0, CLIP)
+        above = np.clip(np.nan_to_num((values - upper) / width), 0.0, CLIP)
+        severity = np.log1p(np.clip(np.nan_to_num(np.abs(values - base) / width), 0.0, 1e6))
+        log_width = np.log(np.clip(width / scale, 1e-3, 1e3))
+    n = len(values)
+    history = np.zeros((n, HISTORY))
+    for h in range(1, HISTORY + 1):
+        history[h:, h - 1] = deviation[:-h] if n > h else history[h:, h - 1]
+    missing = np.isnan(values).astype(np.float64)
+    columns = [deviation, below, above, severity, log_width, multiplier, missing]
+    head = np.stack(columns, axis=1)
+    # Day of week carries little for stage 2; hour of day (2 columns) is kept.
+    out: F32 = np.concatenate([head, calendar[:, :2], history], axis=1).astype(np.float32)
+    return out

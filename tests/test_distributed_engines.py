@@ -292,3 +292,39 @@ def test_unknown_engine_is_a_config_error(inputs: Path) -> None:
             now=NOW,
             rollup_to=timedelta(minutes=90),
         )
+
+
+@pytest.mark.slow
+@library_warnings
+def test_cli_profile_on_duckdb_with_rollup(inputs: Path, tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    from typer.testing import CliRunner
+
+    from vigil.cli.app import app
+    from vigil.store import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    result = CliRunner().invoke(
+        app, ["profile", str(inputs), "--db", url, "--engine", "duckdb", "--rollup-to", "1d"]
+    )
+    assert result.exit_code == 0, result.output
+    store = SqlStore(url)
+    try:
+        hours = store.get_profiles(model="heavy", duration=timedelta(hours=1))
+        days = store.get_profiles(model="heavy", duration=timedelta(days=1))
+    finally:
+        store.close()
+    assert sum(p.rows for p in hours) == HEAVY_ROWS
+    assert sum(p.rows for p in days) == HEAVY_ROWS
+    assert len(days) == 2  # 30 hours from 06:00 span two days
+
+
+def test_cli_rollup_to_needs_an_engine(inputs: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vigil.cli.app import app
+
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    result = CliRunner().invoke(app, ["profile", str(inputs), "--db", url, "--rollup-to", "1d"])
+    assert result.exit_code == 1
+    assert "--rollup-to needs --engine" in result.output

@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -135,18 +136,32 @@ def profile_on_engine(
     return _store(outcome, profiles, store=store, spec=spec, now=now, sources=sources)
 
 
-def spark_session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> Any:
-    """A ``SparkSession`` for ``master`` (``local[2]``, ``spark://host:7077``, ``yarn``...).
+def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> Any:
+    """A ``SparkSession``; ``master`` is ``local[2]``, ``spark://host:7077``, ``yarn``...
 
-    Under ``spark-submit`` the master and configuration come from the submit command; pass
-    the same ``master`` here or leave it to an existing session (``getOrCreate``).
+    With ``master=None`` the master comes from ``spark-submit`` (or ``local[*]`` without it).
+    A ``local`` master also gets this interpreter for its Python workers and the loopback
+    address for the driver, so a laptop run needs no environment variables. ``conf`` entries
+    override :data:`SPARK_DEFAULTS`.
     """
     try:
         from pyspark.sql import SparkSession
     except ImportError as err:
         raise MissingExtraError("pyspark", "spark") from err
-    builder = SparkSession.builder.master(master).appName("vigil-profile")
-    for name, value in {**SPARK_DEFAULTS, **(conf or {})}.items():
+    settings = dict(SPARK_DEFAULTS)
+    builder = SparkSession.builder.appName("vigil-profile")
+    if master is not None:
+        builder = builder.master(master)
+        if master.startswith("local"):
+            settings.update(
+                {
+                    "spark.pyspark.python": sys.executable,
+                    "spark.pyspark.driver.python": sys.executable,
+                    "spark.driver.host": "127.0.0.1",
+                    "spark.driver.bindAddress": "127.0.0.1",
+                }
+            )
+    for name, value in {**settings, **(conf or {})}.items():
         builder = builder.config(name, value)
     return builder.getOrCreate()
 

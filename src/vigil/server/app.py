@@ -29,6 +29,7 @@ from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.limits import BodyLimit, BodyTooLargeError
 from vigil.server.metrics import CONTENT_TYPE, ModelGauges, ServerCounters, render_metrics
 from vigil.server.protocol import ServerStore
+from vigil.server.realtime import RealtimeFeed, realtime_feed, realtime_router
 from vigil.server.settings import ServerSettings
 from vigil.server.spool import HiveSpool, Spool
 from vigil.server.views import model_summaries
@@ -62,10 +63,15 @@ def create_app(
     guard = Guard(token=settings.token, read_token=settings.read_token)
     counters = ServerCounters()
     gate = threading.BoundedSemaphore(settings.queue_size)
+    feed: RealtimeFeed | None = realtime_feed(settings, the_store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if feed is not None:
+            feed.start()
         yield
+        if feed is not None:
+            feed.stop()
         if owns_store:
             the_store.close()
 
@@ -75,6 +81,7 @@ def create_app(
         openapi_url="/v1/openapi.json",
     )  # fmt: skip
     app.state.counters = counters
+    app.state.realtime = feed
 
     # Added first, so it sits inside the request counter and its 413s are counted too.
     app.add_middleware(BodyLimit, max_bytes=FORM_LIMIT_BYTES * 4, exempt={"/v1/ingest"})
@@ -118,7 +125,7 @@ def create_app(
             source = f"http:/v1/ingest#{uuid.uuid4().hex[:16]}"
             try:
                 parsed = await run_in_threadpool(
-                    _ingest, body, content_type, source, settings, the_store, the_spool
+                    _ingest, body, content_type, source, settings, the_store, the_spool, feed
                 )
             except SchemaError as err:
                 return JSONResponse({"detail": str(err)}, status_code=400)
@@ -171,6 +178,7 @@ def create_app(
         return PlainTextResponse(render_metrics(counters, gauges), media_type=CONTENT_TYPE)
 
     app.include_router(api_router(the_store, guard, settings.clock))
+    app.include_router(realtime_router(feed, guard))
     app.include_router(dashboard_router(the_store, guard, settings.clock))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -183,6 +191,7 @@ def _ingest(
     settings: ServerSettings,
     store: ServerStore,
     spool: Spool,
+    feed: RealtimeFeed | None = None,
 ) -> ParsedBody:
     now = settings.clock()
     parsed = parse_body(body, content_type, source=source, now=now)
@@ -191,6 +200,8 @@ def _ingest(
     if parsed.quarantined:
         store.put_quarantined(parsed.quarantined, now=now)
     spool.write(parsed.groups)
+    if feed is not None:  # after the spool: only durable rows reach the monitors
+        feed.submit([line for lines in parsed.groups.values() for line in lines], now=now)
     return parsed
 
 

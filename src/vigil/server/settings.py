@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vigil.core import ConfigError
@@ -34,6 +34,12 @@ class ServerSettings:
     queue_size: int = 4
     retry_after_s: int = 1
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Real-time monitors fed from ingest (vigil.server.realtime); see docs/realtime.md.
+    realtime: bool = True
+    realtime_max_models: int = 100
+    realtime_evaluate_every: timedelta = timedelta(minutes=1)
+    realtime_lateness: timedelta = timedelta(seconds=30)
+    realtime_queue_size: int = 1000
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -46,3 +52,13 @@ class ServerSettings:
             raise ConfigError(f"queue_size must be at least 1, got {self.queue_size}")
         if self.retry_after_s < 1:
             raise ConfigError(f"retry_after_s must be at least 1, got {self.retry_after_s}")
+        if self.realtime_max_models < 1 or self.realtime_queue_size < 1:
+            raise ConfigError(
+                f"realtime_max_models ({self.realtime_max_models}) and realtime_queue_size "
+                f"({self.realtime_queue_size}) must be at least 1"
+            )
+        if self.realtime_evaluate_every <= timedelta(0) or self.realtime_lateness < timedelta(0):
+            raise ConfigError(
+                f"realtime_evaluate_every ({self.realtime_evaluate_every}) must be positive "
+                f"and realtime_lateness ({self.realtime_lateness}) not negative"
+            )

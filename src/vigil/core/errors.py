@@ -6,11 +6,12 @@ all with one clause. The tree is kept shallow; each message says what to do abou
     VigilError
     ├── ConfigError(VigilError, ValueError)        a setting or argument is wrong
     ├── SchemaError(VigilError, ValueError)        input data does not fit the inference record
-    ├── IncompatibleSpecError(VigilError, ValueError)   merging things built with different specs
-    ├── SerializationError(VigilError, ValueError) bytes that cannot be read back (unknown version, corrupt)
+    ├── IncompatibleSpecError(VigilError, ValueError) merging values built with different specs
+    ├── SerializationError(VigilError, ValueError) unreadable bytes (unknown version, corrupt)
     ├── NotFittedError(VigilError, ValueError, AttributeError)  a learner used before ``fit``
     ├── StoreError(VigilError)                     the store cannot be reached or is out of date
-    └── MissingExtraError(VigilError, ImportError) an optional dependency is not installed
+    ├── MissingExtraError(VigilError, ImportError) an optional dependency is not installed
+    └── vigil.sdk.SinkError(VigilError, OSError)   the SDK's sink failed (kept in the SDK)
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class Window:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
-def window_start_us(timestamps_us: "object", duration: timedelta) -> "object":
+def window_start_us(timestamps_us: object, duration: timedelta) -> object:
     """Vectorized epoch alignment: floor microsecond timestamps to window starts.
 
     Works on anything supporting ``//`` and ``*`` (numpy int64 arrays in practice); kept here so

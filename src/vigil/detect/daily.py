@@ -39,16 +39,18 @@ class SameHourMedian(IntervalDetector):
         min_days: int = 2,
         level: float = 0.999,
         relative_floor: float = 0.02,
+        absolute_floor: float = 0.0,
         period: np.timedelta64 = ONE_DAY,
     ) -> None:
         super().__init__(level=level)
         if not 1 <= min_days <= days:
             raise ConfigError(f"need 1 <= min_days <= days, got {min_days=} {days=}")
-        if relative_floor < 0:
-            raise ConfigError(f"relative_floor must be >= 0, got {relative_floor}")
+        if relative_floor < 0 or absolute_floor < 0:
+            raise ConfigError(f"floors must be >= 0, got {relative_floor=} {absolute_floor=}")
         self.days = days
         self.min_days = min_days
         self.relative_floor = relative_floor
+        self.absolute_floor = absolute_floor
         self.period = period
 
     def band(self, series: Series) -> Band:
@@ -69,6 +71,7 @@ class SameHourMedian(IntervalDetector):
         robust = residual.rolling(window, min_periods=max(lag // 2, 4)).median().to_numpy()
         scale = _MAD_TO_STD * np.nan_to_num(robust, nan=np.inf)
         floor = np.maximum(scale_floor(values), self.relative_floor * np.abs(expected))
+        floor = np.maximum(floor, self.absolute_floor)
         half = z_for_level(self.level) * np.maximum(scale, np.nan_to_num(floor, nan=0.0))
         half = np.where(np.isfinite(half), half, np.nan)
         return Band(expected=expected, lower=expected - half, upper=expected + half)

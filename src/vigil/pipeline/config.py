@@ -20,7 +20,7 @@ Example::
     fpr = 0.001                          # target false-alarm rate per series step
 
     [filters]
-    min_severity = 1.0
+    min_severity = 1.0                   # band widths away from the expected value
     duration = "2/3"                     # k anomalous steps in n (default: 2 of the last 3)
 
     [grouping]
@@ -81,12 +81,11 @@ class ProfileSection(_Section):
 class DetectSection(_Section):
     history: str = "7d"
     fpr: float = Field(default=0.001, gt=0, lt=0.5)
-    drift_threshold: float = Field(default=0.25, gt=0)
     _check = field_validator("history")(_duration)
 
 
 class FilterSection(_Section):
-    min_severity: float = Field(default=0.5, ge=0)
+    min_severity: float = Field(default=1.0, ge=0)
     duration: str = "2/3"
     cooldown: str = "0s"
     min_traffic_share: float = Field(default=0.05, ge=0, le=1)

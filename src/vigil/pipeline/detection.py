@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -29,14 +29,17 @@ WATCHED: dict[str, frozenset[str]] = {
         {"requests", "latency_p50", "latency_p99", "traffic_ratio", "quarantine_rate"}
     ),
 }
-RELATIVE_FLOORS: dict[str, float] = {
-    # Changes smaller than these shares of the expected value are not worth a page, however
-    # unusual: weekend traffic is 25% lower than weekday traffic, and that is not news.
-    "requests": 0.35,
-    "latency_p50": 0.3,
-    "latency_p99": 0.3,
-    "traffic_ratio": 0.2,
+LOG_SCALE: dict[str, float] = {
+    # Counts and latencies move multiplicatively: night traffic is a third of the day's, and a
+    # stop at night is as much news as a stop at noon. These are watched as log(1 + x), with a
+    # floor on the band's scale in log units (0.15 -> changes under about 40% never page; the
+    # weekend's 25% dip is not news).
+    "requests": 0.15,
+    "rows": 0.15,
+    "latency_p50": 0.1,
+    "latency_p99": 0.1,
 }
+RELATIVE_FLOORS: dict[str, float] = {"traffic_ratio": 0.2}
 DEFAULT_RELATIVE_FLOOR = 0.05
 QUALITY = frozenset(kind.value for kind in QualityKind)
 
@@ -46,11 +49,14 @@ class DetectionPolicy:
     level: float = 0.999
     """Nominal coverage of the same-hour band; a step outside it is anomalous."""
     history_days: int = 7
-    drift_statistic: str = "psi"
-    drift_threshold: float = 0.25
-    drift_min_support: float = 100.0
+    drift_thresholds: dict[str, float] = field(default_factory=lambda: {"ks": 0.3, "linf": 0.2})
+    """Numeric columns by KS, categorical ones by the largest change of a value's share: both
+    are bounded by the share of a reference that an incident contaminated, so the days after
+    an incident (when last week's reference still holds it) do not read as new drift."""
+    drift_min_support: float = 30.0
     watched: dict[str, frozenset[str]] = field(default_factory=lambda: dict(WATCHED))
     relative_floors: dict[str, float] = field(default_factory=lambda: dict(RELATIVE_FLOORS))
+    log_scale: dict[str, float] = field(default_factory=lambda: dict(LOG_SCALE))
     default_relative_floor: float = DEFAULT_RELATIVE_FLOOR
 
 
@@ -62,14 +68,19 @@ def detect_anomalies(
     stop = np.datetime64(end.replace(tzinfo=None), "s")
     statistical = [s for s in series if s.key.statistic in policy.watched.get(s.key.family, ())]
     found: list[Anomaly] = []
-    floors = sorted({_floor(s, policy) for s in statistical})
-    for floor in floors:
+    for (relative, absolute, logged), group in _by_band_settings(statistical, policy).items():
         detector = SameHourMedian(
-            days=policy.history_days, level=policy.level, relative_floor=floor
+            days=policy.history_days,
+            level=policy.level,
+            relative_floor=relative,
+            absolute_floor=absolute,
         )
-        group = [s for s in statistical if _floor(s, policy) == floor]
-        for detection in detector.predict(group):
-            found.extend(_in_period(detection, detector.name, begin, stop))
+        inputs = [_log1p(s) for s in group] if logged else group
+        for original, detection in zip(group, detector.predict(inputs), strict=True):
+            anomalies = _in_period(detection, detector.name, begin, stop)
+            if logged:
+                anomalies = [_back_from_log(a, original) for a in anomalies]
+            found.extend(anomalies)
     for one in series:
         if one.key.statistic in QUALITY:
             found.extend(_in_period(_event(one), "quality", begin, stop))
@@ -78,16 +89,58 @@ def detect_anomalies(
     return sorted(found, key=lambda a: (a.timestamp, str(a.key)))
 
 
-def _floor(series: Series, policy: DetectionPolicy) -> float:
-    return policy.relative_floors.get(series.key.statistic, policy.default_relative_floor)
+def _by_band_settings(
+    series: Sequence[Series], policy: DetectionPolicy
+) -> dict[tuple[float, float, bool], list[Series]]:
+    groups: dict[tuple[float, float, bool], list[Series]] = {}
+    for one in series:
+        statistic = one.key.statistic
+        if one.key.family == Family.AUXILIARY and statistic in policy.log_scale:
+            settings = (0.0, policy.log_scale[statistic], True)
+        else:
+            relative = policy.relative_floors.get(statistic, policy.default_relative_floor)
+            settings = (relative, 0.0, False)
+        groups.setdefault(settings, []).append(one)
+    return groups
+
+
+def _log1p(series: Series) -> Series:
+    values = np.log1p(np.maximum(series.values, 0.0))
+    return Series(
+        key=series.key, timestamps=series.timestamps, values=values, support=series.support
+    )
+
+
+def _back_from_log(anomaly: Anomaly, original: Series) -> Anomaly:
+    """Report value, expectation and band in the statistic's own units; the score and
+    severity stay those of the log scale, where the decision was taken."""
+    index = int(
+        np.searchsorted(
+            original.timestamps, np.datetime64(anomaly.timestamp.replace(tzinfo=None), "s")
+        )
+    )
+    return replace(
+        anomaly,
+        value=float(original.values[index]),
+        expected=float(np.expm1(anomaly.expected)),
+        lower=float(np.expm1(anomaly.lower)),
+        upper=float(np.expm1(anomaly.upper)),
+    )
 
 
 def _is_drift(series: Series, policy: DetectionPolicy) -> bool:
     """Feature drift lives in the drift family; output drift in the output family, prefixed."""
+    return _drift_statistic(series) in policy.drift_thresholds
+
+
+def _drift_statistic(series: Series) -> str:
+    """Feature drift is ``drift/<column>/ks``; output drift is ``output/<column>/drift_ks``."""
     statistic = series.key.statistic
     if series.key.family == Family.DRIFT:
-        return statistic == policy.drift_statistic
-    return series.key.family == Family.OUTPUT and statistic == f"drift_{policy.drift_statistic}"
+        return statistic
+    if series.key.family == Family.OUTPUT and statistic.startswith("drift_"):
+        return statistic.removeprefix("drift_")
+    return ""
 
 
 def _in_period(
@@ -117,7 +170,7 @@ def _drift(series: Series, policy: DetectionPolicy) -> Detection:
     """Drift above an absolute level, where at least ``drift_min_support`` rows back it."""
     values = series.values
     support = series.support if series.support is not None else np.full(len(series), math.inf)
-    threshold = policy.drift_threshold
+    threshold = policy.drift_thresholds[_drift_statistic(series)]
     with np.errstate(invalid="ignore"):
         flags = (values >= threshold) & (support >= policy.drift_min_support)
     zeros = np.zeros(len(series))

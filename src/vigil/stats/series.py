@@ -36,7 +36,8 @@ class Series:
             )
         if self.support is not None and self.support.shape != self.values.shape:
             raise ConfigError(f"series {self.key}: support has shape {self.support.shape}")
-        if len(self.timestamps) > 1 and not bool(np.all(np.diff(self.timestamps) > np.timedelta64(0))):
+        steps = np.diff(self.timestamps)
+        if len(self.timestamps) > 1 and not bool(np.all(steps > np.timedelta64(0))):
             raise ConfigError(f"series {self.key}: timestamps must be strictly increasing")
 
     def __len__(self) -> int:

@@ -1,0 +1,89 @@
+"""The pipeline's detection policy: traffic on a log scale, drift by bounded statistics, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from vigil.core import SeriesKey
+from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
+from vigil.stats import Series
+
+START = datetime(2026, 11, 2, tzinfo=UTC)
+DAYS = 10
+TIMES = np.datetime64("2026-11-02T00:00", "s") + np.arange(24 * DAYS) * np.timedelta64(3600, "s")
+EVALUATED = datetime(2026, 11, 9, tzinfo=UTC)
+END = datetime(2026, 11, 12, tzinfo=UTC)
+
+
+def _series(family: str, statistic: str, values: np.ndarray, column: str = "") -> Series:
+    key = SeriesKey(model="m", version="v1", family=family, column=column, statistic=statistic)
+    return Series(
+        key=key,
+        timestamps=TIMES,
+        values=values.astype(np.float64),
+        support=np.full(len(values), 200.0),
+    )
+
+
+def _traffic(seed: int = 0) -> np.ndarray:
+    hours = np.arange(24 * DAYS)
+    rate = 150 * (1 + 0.6 * np.sin(2 * np.pi * (hours - 9) / 24))
+    weekend = np.isin((hours // 24 + 0) % 7, [5, 6])  # 2026-11-02 is a Monday
+    counts: np.ndarray = np.random.default_rng(seed).poisson(rate * np.where(weekend, 0.75, 1.0))
+    return counts.astype(np.float64)
+
+
+def test_a_night_time_traffic_stop_is_flagged_in_its_own_units() -> None:
+    values = _traffic()
+    stop = slice(24 * 8 + 2, 24 * 8 + 7)
+    values[stop] = 0.0
+    found = detect_anomalies(
+        [_series("auxiliary", "requests", values)],
+        start=EVALUATED,
+        end=END,
+        policy=DetectionPolicy(),
+    )
+    flagged = {a.timestamp.hour for a in found if a.timestamp.day == 10}
+    assert set(range(2, 7)) <= flagged
+    first = next(a for a in found if a.timestamp.hour == 2 and a.timestamp.day == 10)
+    assert first.value == 0.0 and first.expected > 10 and first.severity > 1
+
+
+def test_weekly_dips_and_noise_stay_quiet() -> None:
+    found = detect_anomalies(
+        [_series("auxiliary", "requests", _traffic(seed=s)) for s in range(5)],
+        start=EVALUATED,
+        end=END,
+        policy=DetectionPolicy(),
+    )
+    assert len(found) <= 2
+
+
+def test_drift_uses_ks_for_numbers_and_linf_for_categories_with_support() -> None:
+    ks = np.full(24 * DAYS, 0.05)
+    ks[-10:] = 0.6
+    linf = np.full(24 * DAYS, 0.02)
+    linf[-5:] = 0.5
+    psi = np.full(24 * DAYS, 3.0)  # not a watched drift statistic: unbounded on small samples
+    series = [
+        _series("drift", "ks", ks, column="age"),
+        _series("drift", "linf", linf, column="country"),
+        _series("drift", "psi", psi, column="age"),
+    ]
+    found = detect_anomalies(series, start=EVALUATED, end=END, policy=DetectionPolicy())
+    assert {(a.key.statistic, a.key.column) for a in found} == {("ks", "age"), ("linf", "country")}
+    assert sum(a.key.statistic == "ks" for a in found) == 10
+
+
+def test_quality_signals_are_events() -> None:
+    missing = np.zeros(24 * DAYS)
+    missing[-3:] = 1.0
+    found = detect_anomalies(
+        [_series("feature", "missing", missing, column="geo")],
+        start=EVALUATED,
+        end=END,
+        policy=DetectionPolicy(),
+    )
+    assert len(found) == 3 and all(a.detector == "quality" for a in found)

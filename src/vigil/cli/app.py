@@ -59,6 +59,10 @@ from vigil.cli import realtime_commands  # noqa: E402
 
 bench_app.command("realtime")(realtime_commands.bench_realtime)
 
+from vigil.cli import realtime_wiring_commands  # noqa: E402
+
+bench_app.command("realtime-feed")(realtime_wiring_commands.bench_realtime_feed)
+
 from vigil.cli import forecasting_commands  # noqa: E402
 
 bench_app.command("deepar")(forecasting_commands.bench_deepar)

@@ -6,12 +6,13 @@ work), so ingest latency does not depend on the monitors. The spool is the sourc
 when the queue is full the request is still accepted and durable, the monitors just do not see
 it, and the skipped requests and rows are counted and shown by ``GET /v1/realtime``.
 
-The worker thread validates the queued lines again with ``records_to_chunk`` (the same
-validator, so the same rows), feeds the batches to the :class:`~vigil.pipeline.realtime.MonitorHub`
-and, every ``evaluate_every``, asks it for alerts at ``clock() - lateness``. ``lateness`` is how
-late events may reach the server (SDK buffering, network): judging silence at the very present
-would flag a gap for every event still in flight. Each cycle reads the clock *before* draining
-the queue, so everything submitted before that reading has been fed when alerts are asked for.
+The worker thread rebuilds one record batch from all queued lines (:func:`rebuild_batch`: the
+ingest stage's validators again, as the endpoint's parsed batch is not kept), feeds it to the
+:class:`~vigil.pipeline.realtime.MonitorHub` and, every ``evaluate_every``, asks it for alerts
+at ``clock() - lateness``. ``lateness`` is how late events may reach the server (SDK
+buffering, network): judging silence at the very present would flag a gap for every event
+still in flight. Each cycle reads the clock *before* draining the queue, so everything
+submitted before that reading has been fed when alerts are asked for.
 """
 
 from __future__ import annotations
@@ -29,12 +30,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigil.core import ConfigError
-from vigil.ingest import records_to_chunk
+from vigil.ingest import RecordBatch, records_to_chunk
+from vigil.ingest.json_arrow import json_lines_to_chunk
 from vigil.pipeline.realtime import HubSettings, MonitorFactory, MonitorHub, RealtimeStore
 from vigil.server.auth import Guard
 from vigil.server.settings import ServerSettings
 
 logger = logging.getLogger(__name__)
+
+
+ARROW_MIN_LINES = 500
+"""Below this many lines the row-by-row validator is faster than arrow's per-call overhead."""
+
+
+def rebuild_batch(lines: Sequence[bytes]) -> RecordBatch:
+    """The record batch of accepted ``lines`` (their timestamps were already bounded).
+
+    Everything queued is rebuilt in one call: under load many requests wait, and arrow's JSON
+    reader is then 2-3x faster than the row-by-row validator; a lone small request goes row by
+    row. Both give the same rows (``test_ingest_json_paths.py``).
+    """
+    if len(lines) < ARROW_MIN_LINES:
+        return records_to_chunk(lines, source="realtime", now=None, first_position=0).batch
+    return json_lines_to_chunk(list(enumerate(lines)), source="realtime", now_us=None).batch
 
 
 class RealtimeFeed:
@@ -63,7 +81,7 @@ class RealtimeFeed:
         self.lateness = lateness
         self.max_queued = max_queued
         self.poll_s = poll_s
-        self._queue: deque[tuple[Sequence[bytes], datetime]] = deque()
+        self._queue: deque[Sequence[bytes]] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._done = threading.Condition()
@@ -78,8 +96,8 @@ class RealtimeFeed:
         self.cycle_errors_ = 0
         self.last_error_: str | None = None
 
-    def submit(self, lines: Sequence[bytes], *, now: datetime) -> bool:
-        """Queue one request's accepted lines (validated at ``now``); False when full (counted)."""
+    def submit(self, lines: Sequence[bytes]) -> bool:
+        """Queue one request's accepted (already validated) lines; False when full (counted)."""
         if not lines:
             return True
         with self._lock:
@@ -87,7 +105,7 @@ class RealtimeFeed:
                 self.skipped_requests_ += 1
                 self.skipped_rows_ += len(lines)
                 return False
-            self._queue.append((lines, now))
+            self._queue.append(lines)
         self._wake.set()
         return True
 
@@ -138,10 +156,11 @@ class RealtimeFeed:
         with self._lock:
             queued = list(self._queue)
             self._queue.clear()
-        for lines, validated_at in queued:
-            chunk = records_to_chunk(lines, source="realtime", now=validated_at, first_position=0)
-            self.fed_rows_ += chunk.batch.num_rows
-            self.hub.feed(chunk.batch)
+        lines = [line for request in queued for line in request]
+        if lines:
+            batch = rebuild_batch(lines)
+            self.fed_rows_ += batch.num_rows
+            self.hub.feed(batch)
         judged_at = now - self.lateness
         if self._next_due is None or judged_at >= self._next_due:
             self._next_due = judged_at + self.evaluate_every

@@ -83,6 +83,7 @@ def _write_inputs(root: Path) -> Path:
     for record in records:
         record["timestamp"] = datetime.fromisoformat(record["timestamp"])
         record["model"] = "pq"
+        record["features.depth"] = float(len(record["request_id"]))  # a flattened feature
     records[5]["latency_ms"] = -3.0
     records[9]["model"] = ""
     pq.write_table(pa.Table.from_pylist(records), root / "extra.parquet", row_group_size=64)

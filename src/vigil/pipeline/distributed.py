@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from vigil.core import ConfigError, MissingExtraError, VigilError, format_duration
 from vigil.pipeline.distributed_tasks import (
+    DOT,
     KEY_COLUMNS,
     PARENT_COLUMNS,
     PARTIAL_FUGUE_SCHEMA,
@@ -154,16 +155,16 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
         builder = builder.master(master)
         if master.startswith("local"):
             settings.update(
-                {
-                    "spark.pyspark.python": sys.executable,
-                    "spark.pyspark.driver.python": sys.executable,
-                    "spark.driver.host": "127.0.0.1",
-                    "spark.driver.bindAddress": "127.0.0.1",
-                }
+                {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
             )
     for name, value in {**settings, **(conf or {})}.items():
         builder = builder.config(name, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    if master is not None and master.startswith("local"):
+        # PySpark takes the workers' interpreter from PYSPARK_PYTHON only; set on the
+        # context instead, so local workers run this interpreter (and see Vigil).
+        session.sparkContext.pythonExec = sys.executable
+    return session
 
 
 def _fugue_api() -> Any:
@@ -308,6 +309,9 @@ def _spark_frames(session: Any, sources: Sequence[str]) -> list[Any]:
             # UTC, instead of the zone-less arrow timestamps Spark would hand the workers.
             seconds = sf.unix_micros(sf.col("timestamp")) / sf.lit(1_000_000.0)
             frame = frame.withColumn("timestamp", seconds)
+        dotted = {name: name.replace(".", DOT) for name in frame.columns if "." in name}
+        if dotted:
+            frame = frame.withColumnsRenamed(dotted)
         frames.append(frame.withColumn(SOURCE_COLUMN, sf.col("_metadata.file_path")))
     if json_lines:
         reader = session.read.option("recursiveFileLookup", "true")

@@ -46,6 +46,9 @@ QUARANTINED = "quarantined"
 READ = "read"
 SOURCE_COLUMN = "__source"
 """The column an engine reader adds with each row's file (Spark: ``_metadata.file_path``)."""
+DOT = "__dot__"
+"""Stands for ``.`` in column names on engines that read a dot as struct access (Spark):
+flattened ``features.age`` travels as ``features__dot__age`` and is renamed back here."""
 TEXT_COLUMN = "value"
 """The column that holds one JSON line when an engine reads JSON-lines files as text."""
 
@@ -186,6 +189,7 @@ def _by_source(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
     sources = table.column(SOURCE_COLUMN)
     names = pc.unique(sources).to_pylist()
     rest = table.drop_columns([SOURCE_COLUMN])
+    rest = rest.rename_columns([name.replace(DOT, ".") for name in rest.column_names])
     if len(names) == 1:
         yield local_path(names[0]), rest
         return

@@ -48,7 +48,8 @@ from vigil.incidents import (
     drop_silenced,
     update_incidents,
 )
-from vigil.ingest import RecordBatch
+from vigil.ingest import RecordBatch, records_to_chunk
+from vigil.ingest.json_arrow import json_lines_to_chunk
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,22 @@ class RealtimeStore(Protocol):
     def put_incidents(self, incidents: Iterable[Incident]) -> int: ...
 
     def get_silences(self) -> list[Silence]: ...
+
+
+ARROW_MIN_LINES = 500
+"""Below this many lines the row-by-row validator is faster than arrow's per-call overhead."""
+
+
+def rebuild_batch(lines: Sequence[bytes]) -> RecordBatch:
+    """The record batch of accepted ``lines`` (their timestamps were already bounded).
+
+    Everything queued is rebuilt in one call: under load many requests wait, and arrow's JSON
+    reader is then 2-3x faster than the row-by-row validator; a lone small request goes row by
+    row. Both give the same rows (``test_ingest_json_paths.py``).
+    """
+    if len(lines) < ARROW_MIN_LINES:
+        return records_to_chunk(lines, source="realtime", now=None, first_position=0).batch
+    return json_lines_to_chunk(list(enumerate(lines)), source="realtime", now_us=None).batch
 
 
 def _no_pairs() -> dict[str, dict[str, str]]:

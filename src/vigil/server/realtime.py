@@ -30,29 +30,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigil.core import ConfigError
-from vigil.ingest import RecordBatch, records_to_chunk
-from vigil.ingest.json_arrow import json_lines_to_chunk
-from vigil.pipeline.realtime import HubSettings, MonitorFactory, MonitorHub, RealtimeStore
+from vigil.pipeline.realtime import (
+    HubSettings,
+    MonitorFactory,
+    MonitorHub,
+    RealtimeStore,
+    rebuild_batch,
+)
 from vigil.server.auth import Guard
 from vigil.server.settings import ServerSettings
 
 logger = logging.getLogger(__name__)
-
-
-ARROW_MIN_LINES = 500
-"""Below this many lines the row-by-row validator is faster than arrow's per-call overhead."""
-
-
-def rebuild_batch(lines: Sequence[bytes]) -> RecordBatch:
-    """The record batch of accepted ``lines`` (their timestamps were already bounded).
-
-    Everything queued is rebuilt in one call: under load many requests wait, and arrow's JSON
-    reader is then 2-3x faster than the row-by-row validator; a lone small request goes row by
-    row. Both give the same rows (``test_ingest_json_paths.py``).
-    """
-    if len(lines) < ARROW_MIN_LINES:
-        return records_to_chunk(lines, source="realtime", now=None, first_position=0).batch
-    return json_lines_to_chunk(list(enumerate(lines)), source="realtime", now_us=None).batch
 
 
 class RealtimeFeed:

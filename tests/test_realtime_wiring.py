@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 import pytest
 
@@ -21,12 +22,13 @@ from vigil.detect.realtime import (
     SimulatedStream,
     StreamStop,
     TrafficSpec,
+    events_from_batch,
     simulate_stream,
     utc_datetime,
 )
 from vigil.incidents import Incident, IncidentState, Silence
 from vigil.ingest import records_to_chunk
-from vigil.pipeline.realtime import HubSettings, MonitorHub
+from vigil.pipeline.realtime import ARROW_MIN_LINES, HubSettings, MonitorHub, rebuild_batch
 from vigil.server import MemorySpool, ServerSettings, create_app, serve_in_background
 from vigil.server.realtime import RealtimeFeed
 from vigil.store import MemoryStore, SqlStore
@@ -282,3 +284,29 @@ def test_feed_cycle_feeds_queued_lines_before_judging_and_honours_lateness() -> 
     # judged at 10:00 - 1 min: the 10-minute alert is not due yet
     assert hub.status().last_evaluated == utc_datetime(START.timestamp() + 540)
     assert [a.statistic for s in hub.status().monitors for a in s.latest] == ["gap"]
+
+
+def test_rebuilt_batches_give_the_monitors_the_same_events_on_both_paths() -> None:
+    """Above ARROW_MIN_LINES the arrow reader rebuilds the batch; below, the row validator."""
+    stream = simulate_stream(
+        TrafficSpec(start=START, duration=timedelta(minutes=10), mean_rate_per_s=2.0), seed=3
+    )
+    lines = [
+        orjson.dumps(row)
+        for batch in stream.events(START.timestamp(), START.timestamp() + 600)
+        if batch.model == "ranker"
+        for row in _records(batch, "v1")
+    ]
+    assert len(lines) >= ARROW_MIN_LINES  # arrow path
+    rows = records_to_chunk(lines, source="test", now=None, first_position=0).batch
+    for rebuilt in (rebuild_batch(lines), rebuild_batch(lines[: ARROW_MIN_LINES - 1])):
+        expected = events_from_batch(rows.take(np.arange(rebuilt.num_rows)))
+        got = events_from_batch(rebuilt)
+        assert [(e.model, e.kind, len(e)) for e in got] == [
+            (e.model, e.kind, len(e)) for e in expected
+        ]
+        for mine, theirs in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(mine.timestamp_s, theirs.timestamp_s)
+            np.testing.assert_array_equal(mine.score, theirs.score)
+            np.testing.assert_array_equal(mine.latency_ms, theirs.latency_ms)
+            np.testing.assert_array_equal(mine.request_id, theirs.request_id)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from vigil.core import ConfigError
 from vigil.detect.base import Detection, FloatArray, Scores
-from vigil.detect.deep.features import build_features
+from vigil.detect.deep.features import Features, build_features
 from vigil.detect.deep.model import (
     DecisionDefaults,
     DeepModel,
@@ -99,18 +99,55 @@ class DeepDetector:
 
     def explain(self, series: Series) -> DeepOutput:
         """Run both stages and the decision on one series."""
+        return self.explain_many([series])[0]
+
+    def explain_many(self, series: Sequence[Series]) -> list[DeepOutput]:
+        """Both stages on many series, batched: one matrix product per layer for all steps.
+
+        Small matrix products cost BLAS more in start-up than in arithmetic, so scoring series
+        one by one is ~30x slower than stacking their steps.
+        """
+        if not series:
+            return []
         model = self.model
-        feats = build_features(series, model.spec)
-        base_n, lower_n, upper_n, multiplier = forecast(model, feats.inputs, feats.irregularity)
-        scale = feats.scale
-        expected = feats.mean + scale * base_n
-        lower = feats.mean + scale * lower_n
-        upper = feats.mean + scale * upper_n
-        values = series.values
-        evidence = evidence_features(
-            values, expected, lower, upper, scale, multiplier, feats.calendar
+        feats = [build_features(one, model.spec) for one in series]
+        cuts = np.cumsum([len(one) for one in series])[:-1]
+        stacked = forecast(
+            model,
+            np.concatenate([f.inputs for f in feats]),
+            np.concatenate([f.irregularity for f in feats]),
         )
-        probability = classify(model, evidence).astype(np.float64)
+        parts = [np.split(array, cuts) for array in stacked]
+        bands = []
+        evidence = []
+        for i, (one, feat) in enumerate(zip(series, feats, strict=True)):
+            base_n, lower_n, upper_n, multiplier = (part[i] for part in parts)
+            expected = feat.mean + feat.scale * base_n
+            lower = feat.mean + feat.scale * lower_n
+            upper = feat.mean + feat.scale * upper_n
+            bands.append((expected, lower, upper))
+            evidence.append(
+                evidence_features(
+                    one.values, expected, lower, upper, feat.scale, multiplier, feat.calendar
+                )
+            )
+        probabilities = np.split(classify(model, np.concatenate(evidence)).astype(np.float64), cuts)
+        return [
+            self._output(one, feat, band, probability)
+            for one, feat, band, probability in zip(
+                series, feats, bands, probabilities, strict=True
+            )
+        ]
+
+    def _output(
+        self,
+        series: Series,
+        feats: Features,
+        band: tuple[FloatArray, FloatArray, FloatArray],
+        probability: FloatArray,
+    ) -> DeepOutput:
+        expected, lower, upper = band
+        values = series.values
         with np.errstate(invalid="ignore", divide="ignore"):
             severity = np.abs(values - expected) / np.maximum(upper - lower, 1e-12)
         outside = (values < lower) | (values > upper)
@@ -146,8 +183,7 @@ class DeepDetector:
 
     def score(self, series: Sequence[Series]) -> list[Scores]:
         out = []
-        for one in series:
-            result = self.explain(one)
+        for one, result in zip(series, self.explain_many(series), strict=True):
             # Without the classifier the evidence is the severity; keep it monotone and > 0.
             strength = result.probability if self.use_classifier else result.severity
             score = np.where(result.passed, strength, 0.0)

@@ -83,16 +83,22 @@ def period_seconds(timestamps: npt.NDArray[np.datetime64]) -> int:
     return DAY_S if step < DAY_S else 7 * DAY_S
 
 
-def lag_index(seconds: IntArray, lag_s: int) -> IntArray:
+def lag_index(seconds: IntArray, lag_s: int, tolerance_s: float | None = None) -> IntArray:
     """Index of the step exactly ``lag_s`` earlier (within half a median step), else -1."""
+    if len(seconds) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if tolerance_s is None:
+        tolerance_s = _half_step(seconds)
     target = seconds - lag_s
-    found = np.searchsorted(seconds, target)
-    found = np.clip(found, 0, len(seconds) - 1)
-    tolerance = max(1.0, float(np.median(np.diff(seconds))) / 2.0) if len(seconds) > 1 else 1.0
-    below = np.clip(found - 1, 0, len(seconds) - 1)
+    found = np.minimum(np.searchsorted(seconds, target), len(seconds) - 1)
+    below = np.maximum(found - 1, 0)
     best = np.where(np.abs(seconds[below] - target) < np.abs(seconds[found] - target), below, found)
-    ok = (np.abs(seconds[best] - target) <= tolerance) & (target >= seconds[0] - tolerance)
+    ok = np.abs(seconds[best] - target) <= tolerance_s
     return np.where(ok, best, -1).astype(np.int64)
+
+
+def _half_step(seconds: IntArray) -> float:
+    return max(1.0, float(np.median(np.diff(seconds))) / 2.0) if len(seconds) > 1 else 1.0
 
 
 def calendar_features(timestamps: npt.NDArray[np.datetime64]) -> F32:
@@ -120,9 +126,10 @@ def build_features(series: Series, spec: FeatureSpec) -> Features:
     mean, scale = _normalizer(values, window, end, spec)
     norm = _normalise(window, mean, scale)
     period = period_seconds(series.timestamps)
+    tolerance = _half_step(seconds)
     lags = np.full((n, spec.lags), np.nan)
     for k in range(spec.lags):
-        index = lag_index(seconds, (k + 1) * period)
+        index = lag_index(seconds, (k + 1) * period, tolerance)
         lags[:, k] = np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
     lag_mask = (~np.isnan(lags)).astype(np.float64)
     lags_norm = _normalise(lags, mean, scale)
@@ -131,7 +138,7 @@ def build_features(series: Series, spec: FeatureSpec) -> Features:
     inputs = np.concatenate([norm, lags_norm, lag_mask, calendar, missing[:, None]], axis=1).astype(
         np.float32
     )
-    irregularity = _irregularity(values, seconds, period, cols, inside, scale)
+    irregularity = _irregularity(values, seconds, period, tolerance, cols, inside, scale)
     return Features(
         inputs=inputs,
         irregularity=irregularity,
@@ -179,6 +186,7 @@ def _irregularity(
     values: FloatArray,
     seconds: IntArray,
     period: int,
+    tolerance: float,
     cols: IntArray,
     inside: npt.NDArray[np.bool_],
     scale: FloatArray,
@@ -189,7 +197,7 @@ def _irregularity(
     high. Stage 1 turns both into a band multiplier through a learned sigmoid.
     """
     n = len(values)
-    lag = lag_index(seconds, period)
+    lag = lag_index(seconds, period, tolerance)
     seasonal = np.where(lag >= 0, np.abs(values - values[np.clip(lag, 0, None)]), np.nan)
     step = np.concatenate([[np.nan], np.abs(np.diff(values))])
     out = np.zeros((n, 2), dtype=np.float64)

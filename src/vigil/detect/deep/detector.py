@@ -42,6 +42,7 @@ from vigil.detect.interval import flag, threshold_for_fpr
 from vigil.stats.series import Series
 
 SHIPPED = "deep.npz"
+CHUNK = 64  # series scored per batched pass
 
 
 def shipped_weights(name: str = SHIPPED) -> Path:
@@ -183,7 +184,14 @@ class DeepDetector:
 
     def score(self, series: Sequence[Series]) -> list[Scores]:
         out = []
-        for one, result in zip(series, self.explain_many(series), strict=True):
+        # Chunks of series keep the stacked matrices (and memory) small while still amortising
+        # the per-call cost of the matrix products.
+        results = [
+            result
+            for start in range(0, len(series), CHUNK)
+            for result in self.explain_many(series[start : start + CHUNK])
+        ]
+        for one, result in zip(series, results, strict=True):
             # Without the classifier the evidence is the severity; keep it monotone and > 0.
             strength = result.probability if self.use_classifier else result.severity
             score = np.where(result.passed, strength, 0.0)

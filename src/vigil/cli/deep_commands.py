@@ -242,7 +242,14 @@ def _judge(
         total = total + tally(
             one.labels, one.windows, flags, probation=probation, tolerance=tolerance
         )
-    return DetectorResult(detector=name, tally=total, threshold=threshold, seconds=seconds)
+    calibrated = int(sum(np.sum(~np.isnan(s[:p])) for s, p in zip(scored, probations, strict=True)))
+    return DetectorResult(
+        detector=name,
+        tally=total,
+        threshold=threshold,
+        seconds=seconds,
+        calibration_steps=calibrated,
+    )
 
 
 def bench_deep_speed(

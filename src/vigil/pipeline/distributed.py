@@ -5,8 +5,9 @@ The engine runs the plain functions of :mod:`vigil.pipeline.distributed_tasks`:
 1. **map** (no shuffle) over the engine's own partitions of the raw rows: each task profiles its
    rows ``chunk_rows`` at a time and emits one partial profile per ``(model, version, window)``
    it saw, its quarantined rows and its read counts;
-2. **merge**, keyed by ``(model, version, window)``: ``reduce(merge)`` of the partials. Only
-   serialized profiles (kilobytes) are shuffled, never raw rows;
+2. **merge**, keyed by ``(model, version, window)``: ``reduce(merge)`` of the partials, hash-
+   partitioned ("coarse": many keys per call). Only serialized profiles (kilobytes) are
+   shuffled, never raw rows;
 3. **rollup** (optional), keyed by ``(model, version, long window)``: hours into days.
 
 Only the merged profiles and the quarantined rows come back to the driver, to be stored exactly
@@ -116,7 +117,7 @@ def profile_on_engine(
             _of_kind(partials, PROFILE, keep=True),
             _merge_step(rollup_to),
             schema=PARTIAL_FUGUE_SCHEMA,
-            partition={"by": KEY_COLUMNS},
+            partition={"by": KEY_COLUMNS, "algo": "coarse"},
         )
         levels = [merged]
         if rollup_to is not None:
@@ -126,7 +127,7 @@ def profile_on_engine(
                     merged,
                     _rollup_step(rollup_to),
                     schema=PARTIAL_FUGUE_SCHEMA,
-                    partition={"by": PARENT_COLUMNS},
+                    partition={"by": PARENT_COLUMNS, "algo": "coarse"},
                 )
             )
         profiles = [

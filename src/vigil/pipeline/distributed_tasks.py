@@ -131,13 +131,17 @@ def profile_files(
 
 
 def merge_partials(table: pa.Table, *, rollup_to: timedelta | None = None) -> pa.Table:
-    """Step 2: the partial profiles of one ``(model, version, window)`` merged into one."""
+    """Step 2: partial profiles merged into one per ``(model, version, window)``.
+
+    The engine hands over whole keys (every partial of a key lands in one call), several keys
+    per call: one call per shuffle partition costs far less than one per model-hour.
+    """
     merged = merge_profiles(Profile.from_bytes(blob) for blob in table.column("blob").to_pylist())
     return profiles_table(merged.values(), rollup_to)
 
 
 def rollup_partials(table: pa.Table, *, to: timedelta) -> pa.Table:
-    """Step 3: the profiles of one model version within one long window rolled up into it."""
+    """Step 3: profiles rolled up into their long windows (whole long windows per call)."""
     profiles = [Profile.from_bytes(blob) for blob in table.column("blob").to_pylist()]
     return profiles_table(rollup(profiles, to=to).values(), None)
 

@@ -73,6 +73,10 @@ from vigil.cli import pipeline_commands  # noqa: E402
 app.command("demo")(pipeline_commands.demo)
 app.command("run")(pipeline_commands.run)
 
+from vigil.cli import report_commands  # noqa: E402
+
+app.command("report")(report_commands.report)
+
 from vigil.cli import deep_commands  # noqa: E402
 
 train_app.command("deep")(deep_commands.train_deep)

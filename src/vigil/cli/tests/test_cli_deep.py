@@ -48,3 +48,54 @@ def test_bench_deep_json_on_a_labeled_folder(tmp_path: Path) -> None:
     assert report["result"]["detector"] == "deep"
     assert report["result"]["calibration_steps"] > 0
     assert "vigil train deep" in report["weights"]
+
+
+def test_fine_tune_from_feedback_in_a_sqlite_store(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from vigil.core import SeriesKey
+    from vigil.detect import make_detector
+    from vigil.incidents import Feedback, Incident, IncidentState, Verdict
+    from vigil.stats import Series
+    from vigil.store import SqlStore
+
+    n = 24 * 21
+    values = 50 * (1 + 0.1 * np.sin(2 * np.pi * np.arange(n) / 24))
+    values += np.random.default_rng(0).normal(0, 0.5, n)
+    values[[24 * 15, 24 * 17 + 3, 24 * 19 + 7]] *= 3.0
+    series = Series(
+        key=SeriesKey(model="m", version="1", family="f", column="c", statistic="mean"),
+        timestamps=np.datetime64("2024-03-04T00:00:00") + np.arange(n) * np.timedelta64(3600, "s"),
+        values=values,
+    )
+    anomalies = tuple(make_detector("deep").predict([series])[0].anomalies("deep"))[:3]
+    assert anomalies, "the shipped model should alert on a 3x spike"
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    store = SqlStore(url)
+    store.put_series([series])
+    at = anomalies[0].timestamp
+    incident = Incident(
+        id="inc-1",
+        model=series.key.model,
+        version=series.key.version,
+        state=IncidentState.OPEN,
+        opened_at=at,
+        updated_at=at,
+        last_anomaly_at=at,
+        severity=1.0,
+        summary="test",
+        anomalies=anomalies,
+    )
+    store.put_incidents([incident])
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store.put_feedback(Feedback(incident_id="inc-1", verdict=Verdict.FALSE_ALARM, at=now))
+    out = tmp_path / "tuned.npz"
+    result = runner.invoke(
+        app, ["train", "deep", "--out", str(out), "--from-feedback", "--db", url]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"fine-tuned stage 2 on {len(anomalies)} feedback labels" in result.output
+    assert "feedback" in load_model(out).provenance

@@ -10,14 +10,10 @@ so every alert can explain itself:
    ``severity``, **and**
 3. at least ``duration_k`` of the last ``duration_n`` steps passed 1 and 2.
 
-``score`` keeps the decision and its evidence in one number: a step that alerts scores
-``2 + strength``, any other step ``strength`` (NaN in warm-up or where the value is missing),
-where strength is the classifier probability (or ``severity / (1 + severity)`` without the
-classifier), in ``[0, 1]``. The default ``threshold_ = ALERT`` (1.5) applies exactly the
-decision above; ``infer_threshold`` follows the Detector protocol and puts the threshold at the
-``1 - fpr`` quantile of calibration scores, which removes the weakest alerts when more than
-``fpr`` of the calibration steps alert, and otherwise adds the most probable non-alerts.
-The ablation switches (``use_classifier``, ``use_filters``) exist for the benchmark.
+``score`` returns the classifier probability on steps that pass all three and 0 elsewhere (NaN
+in warm-up or where the value is missing), so ``threshold_ = 0`` applies exactly the decision
+above and a harness that raises the threshold to meet a target false-alarm rate only removes
+alerts. The ablation switches (``use_classifier``, ``use_filters``) exist for the benchmark.
 """
 
 from __future__ import annotations
@@ -47,7 +43,6 @@ from vigil.stats.series import Series
 
 SHIPPED = "deep.npz"
 CHUNK = 64  # series scored per batched pass
-ALERT = 1.5  # scores above it are steps the decision alerts on (see the module docstring)
 
 
 def shipped_weights(name: str = SHIPPED) -> Path:
@@ -92,7 +87,7 @@ class DeepDetector:
         self.decision = decision if decision is not None else self.model.decision
         self.use_classifier = use_classifier
         self.use_filters = use_filters
-        self.threshold_ = ALERT
+        self.threshold_ = 0.0
 
     @classmethod
     def from_file(cls, path: Path) -> DeepDetector:
@@ -198,11 +193,8 @@ class DeepDetector:
         ]
         for one, result in zip(series, results, strict=True):
             # Without the classifier the evidence is the severity; keep it monotone and > 0.
-            if self.use_classifier:
-                strength = result.probability
-            else:
-                strength = result.severity / (1.0 + result.severity)
-            score = np.where(result.passed, 2.0 + strength, strength)
+            strength = result.probability if self.use_classifier else result.severity
+            score = np.where(result.passed, strength, 0.0)
             score = np.where(np.isnan(result.probability), np.nan, score)
             out.append(
                 Scores(
@@ -216,7 +208,7 @@ class DeepDetector:
         return out
 
     def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        """Set ``threshold_`` so that about ``fpr`` of the calibration steps score above it."""
+        """Raise ``threshold_`` above 0 only if more than ``fpr`` of calibration steps alert."""
         self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
         return self
 

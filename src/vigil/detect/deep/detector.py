@@ -16,7 +16,8 @@ above and a harness that raises the threshold to meet a target false-alarm rate 
 alerts. This is deliberate and departs from the protocol's "about ``fpr``" promise: when fewer
 than ``fpr`` of the calibration steps alert, fewer flag (scores tie at 0), because a continuous
 score would let an fpr threshold flag steps *inside* the band, which the design forbids (every
-alert must have crossed a bound). The ablation switches (``use_classifier``, ``use_filters``) exist for the benchmark.
+alert must have crossed a bound). The ablation switches (``use_classifier``, ``use_filters``)
+exist for the benchmark.
 """
 
 from __future__ import annotations

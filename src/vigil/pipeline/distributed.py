@@ -119,12 +119,11 @@ def profile_on_engine(
             schema=PARTIAL_FUGUE_SCHEMA,
             partition={"by": KEY_COLUMNS, "algo": "coarse"},
         )
-        levels = [merged]
+        levels = [fa.persist(merged) if rollup_to is not None else merged]
         if rollup_to is not None:
-            merged = fa.persist(merged)
             levels.append(
                 fa.transform(
-                    merged,
+                    levels[0],
                     _rollup_step(rollup_to),
                     schema=PARTIAL_FUGUE_SCHEMA,
                     partition={"by": PARENT_COLUMNS, "algo": "coarse"},
@@ -135,6 +134,9 @@ def profile_on_engine(
             for level in levels
             for blob in fa.as_arrow(fa.select_columns(level, ["blob"])).column("blob").to_pylist()
         ]
+        if _is_spark(fugue_engine):  # a long-lived session should not keep this run's cache
+            for frame in (partials, levels[0]):
+                fa.get_native_as_df(frame).unpersist()
     return _store(outcome, profiles, store=store, spec=spec, now=now, sources=sources)
 
 

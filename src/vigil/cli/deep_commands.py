@@ -184,6 +184,13 @@ def bench_deep(
     tolerance: Annotated[int, typer.Option("--tolerance")] = 3,
     classifier: Annotated[bool, typer.Option("--classifier/--no-classifier")] = True,
     filters: Annotated[bool, typer.Option("--filters/--no-filters")] = True,
+    alert_only: Annotated[
+        bool,
+        typer.Option(
+            "--alert-only/--fpr-scores",
+            help="Score 0 off the decision's alerts (default) or the protocol's scores.",
+        ),
+    ] = True,
     name: Annotated[str, typer.Option("--name", help="Row name in the table.")] = "deep",
     wide: Annotated[bool, typer.Option("--wide")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -197,7 +204,9 @@ def bench_deep(
 
     try:
         model = load_model(weights or shipped_weights())
-        detector = DeepDetector(model, use_classifier=classifier, use_filters=filters)
+        detector = DeepDetector(
+            model, use_classifier=classifier, use_filters=filters, alert_only=alert_only
+        )
         with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
             data = resolve_dataset(dataset, Path(scratch))
         result = _judge(detector, data, name, fpr=fpr, tolerance=tolerance)

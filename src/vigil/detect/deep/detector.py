@@ -10,14 +10,21 @@ so every alert can explain itself:
    ``severity``, **and**
 3. at least ``duration_k`` of the last ``duration_n`` steps passed 1 and 2.
 
-``score`` returns the classifier probability on steps that pass all three and 0 elsewhere (NaN
-in warm-up or where the value is missing), so ``threshold_ = 0`` applies exactly the decision
-above and a harness that raises the threshold to meet a target false-alarm rate only removes
-alerts. This is deliberate and departs from the protocol's "about ``fpr``" promise: when fewer
-than ``fpr`` of the calibration steps alert, fewer flag (scores tie at 0), because a continuous
-score would let an fpr threshold flag steps *inside* the band, which the design forbids (every
-alert must have crossed a bound). The ablation switches (``use_classifier``, ``use_filters``)
-exist for the benchmark.
+Two score modes, because the Detector protocol and the design pull apart:
+
+- default (protocol): a step that alerts scores ``2 + strength``, any other step ``strength``
+  (strength = classifier probability, or ``severity / (1 + severity)`` without the classifier,
+  in ``[0, 1]``). ``threshold_`` starts at ``ALERT`` (1.5), which applies exactly the decision
+  above; ``infer_threshold(calibration, fpr)`` then does what the protocol promises (about
+  ``fpr`` of calibration steps flag), even if that means flagging the most probable steps
+  *inside* the band when the decision alerts on fewer.
+- ``alert_only=True``: alerting steps score ``strength``, all others 0, so an fpr threshold can
+  only *remove* alerts and every flag has crossed a bound. ``vigil bench deep`` uses this mode
+  (the decision's own thresholds, chosen on the training validation split); ``vigil bench
+  detect --detectors deep`` uses the default mode like every other detector. Both are reported.
+
+NaN marks warm-up steps and missing values in both modes. ``use_classifier`` and
+``use_filters`` exist for the ablation benchmark.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from vigil.detect.interval import flag, threshold_for_fpr
 from vigil.stats.series import Series
 
 SHIPPED = "deep.npz"
+ALERT = 1.5  # default-mode scores above it are the decision's alerts
 CHUNK = 64  # series scored per batched pass
 
 
@@ -86,12 +94,14 @@ class DeepDetector:
         decision: DecisionDefaults | None = None,
         use_classifier: bool = True,
         use_filters: bool = True,
+        alert_only: bool = False,
     ) -> None:
         self.model = model if model is not None else load_model(shipped_weights())
         self.decision = decision if decision is not None else self.model.decision
         self.use_classifier = use_classifier
         self.use_filters = use_filters
-        self.threshold_ = 0.0
+        self.alert_only = alert_only
+        self.threshold_ = 0.0 if alert_only else ALERT
 
     @classmethod
     def from_file(cls, path: Path) -> DeepDetector:
@@ -197,8 +207,14 @@ class DeepDetector:
         ]
         for one, result in zip(series, results, strict=True):
             # Without the classifier the evidence is the severity; keep it monotone and > 0.
-            strength = result.probability if self.use_classifier else result.severity
-            score = np.where(result.passed, strength, 0.0)
+            if self.use_classifier:
+                strength = result.probability
+            else:
+                strength = result.severity / (1.0 + result.severity)
+            if self.alert_only:
+                score = np.where(result.passed, strength, 0.0)
+            else:
+                score = np.where(result.passed, 2.0 + strength, strength)
             score = np.where(np.isnan(result.probability), np.nan, score)
             out.append(
                 Scores(
@@ -212,10 +228,9 @@ class DeepDetector:
         return out
 
     def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        """Raise ``threshold_`` above 0 only if more than ``fpr`` of calibration steps alert.
+        """Set ``threshold_`` to the ``1 - fpr`` quantile of the calibration scores.
 
-        With fewer alerts than that, fewer than ``fpr`` of the steps flag: see the module
-        docstring for why the conformance suite's "about fpr" cannot hold here.
+        In ``alert_only`` mode that can only raise the bar above the decision's own alerts.
         """
         self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
         return self

@@ -177,3 +177,18 @@ def test_scores_without_torch() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
+
+
+def test_alert_only_scores_flag_only_steps_outside_the_band() -> None:
+    values = daily_cycle(24 * 21, 7)
+    values[24 * 18 + 5] *= 3.0
+    series = hourly(values)
+    default = DeepDetector().score([series])[0]
+    sparse = DeepDetector(alert_only=True)
+    scores = sparse.score([series])[0]
+    alerts = default.score > 1.5
+    np.testing.assert_array_equal(scores.score > 0, alerts)
+    sparse.infer_threshold([series], 0.05)  # asks for more flags than the decision makes
+    flags = sparse.predict([series])[0].flags
+    outside = (values < default.lower) | (values > default.upper)
+    assert flags.any() and np.all(outside[flags])

@@ -29,6 +29,7 @@ _KEPT_BYTES = 16 * 1024
 MAX_LINE_BYTES = 32 * 1024 * 1024
 """Longest JSON line read; longer ones are quarantined without being held in memory whole."""
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,13 @@ def _lines(path: Path) -> Iterator[_Line]:
     pending: list[bytes] = []  # pieces of the line not yet ended by a newline
     size = 0
     oversized = False  # the pending line passed the limit: pending holds only its start
+    at_start = True
     with path.open("rb") as raw:
-        for block, problem in _blocks(raw):
+        for data, problem in _blocks(raw):
+            # A byte order mark (Windows tools write one) is not part of line 1; left in, line 1
+            # was kept or refused depending on which JSON parser its chunk went through.
+            block = data.removeprefix(_UTF8_BOM) if at_start else data
+            at_start = at_start and not data
             pieces = block.split(b"\n")
             last = pieces.pop()
             for piece in pieces:

@@ -78,7 +78,9 @@ def partition_values(relative: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     for part in relative.parent.parts:
         key, sep, value = part.partition("=")
-        if sep and key in _FILLED_KEYS and value != _HIVE_NULL:
+        # An empty value (``model=``) says nothing, like Hive's null: filled in, it gave rows an
+        # empty model that the Arrow path kept while the per-record path refused it.
+        if sep and value and key in _FILLED_KEYS and value != _HIVE_NULL:
             values[key] = unquote(value)
     return values
 

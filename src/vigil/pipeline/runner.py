@@ -9,21 +9,28 @@ batch whose result equals processing them one by one (detectors are causal and i
 advanced window by window), so a cycle that crashes is simply run again: it replaces what it
 wrote (profiles, series, anomalies by period, incidents by id) and sends nothing it has a record
 of sending. Windows are marked done only at the end.
+
+A cycle holds the store's ``pipeline`` lease from start to end, so two runners on one store never
+process the same windows: the second finds the lease taken and skips (``skipped_locked``). The
+lease is timed by the wall clock (``clock``), not by ``now`` (which may be a simulated time), and
+expires after ``lease_ttl`` so a runner killed mid-cycle blocks the next one only that long; it
+is renewed at every stage, and a cycle that finds it lost stops before writing more.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from vigil.alert import Channel, deliver, plan_notifications
-from vigil.core import Window, windows_between
+from vigil.core import StoreError, Window, windows_between
 from vigil.incidents import Incident, IncidentState
 from vigil.pipeline.config import VigilConfig
 from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
@@ -38,6 +45,9 @@ from vigil.store import Run, RunStatus, SqlStore, Store
 
 logger = logging.getLogger(__name__)
 STAGE = "pipeline"
+LEASE = "pipeline"
+DEFAULT_LEASE_TTL = timedelta(minutes=30)
+"""Longer than any cycle we have measured; a killed runner's lease is free again after it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +63,8 @@ class CycleSummary:
     notifications_sent: int = 0
     notifications_failed: int = 0
     reports: tuple[Path, ...] = ()
+    skipped_locked: bool = False
+    """True when another runner held the store's pipeline lease, so this cycle did nothing."""
 
     @property
     def open_incidents(self) -> int:
@@ -60,6 +72,11 @@ class CycleSummary:
 
 
 Progress = Callable[[str], None]
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def run_cycle(
@@ -71,9 +88,49 @@ def run_cycle(
     sources: Sequence[str] = (),
     reports_out: Path | None = None,
     progress: Progress | None = None,
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+    clock: Clock = wall_clock,
 ) -> CycleSummary:
-    """Run every stage over the windows due at ``now`` (see module docstring)."""
-    say = progress or (lambda _: None)
+    """Run every stage over the windows due at ``now`` while holding the pipeline lease (see
+    module docstring)."""
+    holder = uuid.uuid4().hex
+    if not store.acquire_lease(LEASE, holder, now=clock(), ttl=lease_ttl):
+        logger.warning("another vigil run holds the %r lease of this store; skipping", LEASE)
+        return CycleSummary(windows=(), skipped_locked=True)
+    tell = progress or (lambda _: None)
+
+    def say(step: str) -> None:
+        if not store.acquire_lease(LEASE, holder, now=clock(), ttl=lease_ttl):
+            raise StoreError(
+                f"lost the {LEASE!r} lease before {step!r} (the cycle took longer than "
+                f"{lease_ttl}); stopping before writing more"
+            )
+        tell(step)
+
+    try:
+        return _run_cycle(
+            config=config,
+            store=store,
+            now=now,
+            channels=channels,
+            sources=sources,
+            reports_out=reports_out,
+            say=say,
+        )
+    finally:
+        store.release_lease(LEASE, holder)
+
+
+def _run_cycle(
+    *,
+    config: VigilConfig,
+    store: Store,
+    now: datetime,
+    channels: Mapping[str, Channel],
+    sources: Sequence[str],
+    reports_out: Path | None,
+    say: Progress,
+) -> CycleSummary:
     say("ingest and profile")
     profiled = _profile(sources, store, config, now)
     due = due_windows(store, window=config.window, now=now)

@@ -24,6 +24,7 @@ from vigil.ingest import QuarantinedRow
 from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store.incident_base import IncidentStore
+from vigil.store.lease_base import LeaseStore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,7 +105,7 @@ class Run:
 
 
 @runtime_checkable
-class Store(IncidentStore, Protocol):
+class Store(IncidentStore, LeaseStore, Protocol):
     """Where profiles, quarantined rows, health series and run records persist.
 
     Every ``put_*`` is a bulk, idempotent upsert and returns how many values it wrote. Every

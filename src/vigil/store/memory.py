@@ -19,6 +19,7 @@ from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store.base import QuarantineCount, Run, RunStatus, StoredProfile
 from vigil.store.incident_memory import IncidentMemoryMixin
+from vigil.store.lease_memory import LeaseMemoryMixin
 from vigil.store.records import (
     SeriesPoint,
     decode_profiles,
@@ -32,7 +33,7 @@ from vigil.store.records import (
 )
 
 
-class MemoryStore(IncidentMemoryMixin):
+class MemoryStore(IncidentMemoryMixin, LeaseMemoryMixin):
     """A :class:`~vigil.store.Store` held in dictionaries; gone when the object is."""
 
     def __init__(self) -> None:

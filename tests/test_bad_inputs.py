@@ -251,3 +251,42 @@ def test_the_ingest_endpoint_bounds_one_megabyte_strings(client: tuple[TestClien
     assert body["accepted"] + len(body["rejected"]) == len(lines)
     assert all(str(r["reason"]).strip() for r in body["rejected"])
     assert len(response.content) < 64 * 1024, "the answer must not echo the big strings"
+
+
+GOOD = b'{"model": "ranker", "timestamp": 1764064800, "features": {"age": 3}}'
+# (body, records it holds, or None when the whole body is refused with a 400)
+JSON_BODIES = {
+    "empty": (b"", None),
+    "truncated_array": (b"[" + GOOD, None),
+    "nan_literal": (b"[NaN]", None),
+    "too_deep": (b"[" * 2000 + b"]" * 2000, None),
+    "bare_string": (b'"x"', None),
+    "two_documents": (b"[" + GOOD + b"][" + GOOD + b"]", None),
+    "utf8_bom": (b"\xef\xbb\xbf[" + GOOD + b"]", None),
+    "empty_array": (b"[]", 0),
+    "one_object": (GOOD, 1),
+    "scalars_in_array": (b'[1, "a", null, [], ' + GOOD + b"]", 5),
+    "nested_200": (
+        b'[{"model": "m", "timestamp": 1, "features": {"d": ' + b"[" * 200 + b"]" * 200 + b"}}]",
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JSON_BODIES))
+def test_json_array_bodies_are_400_or_accounted_for(
+    name: str, client: tuple[TestClient, Path]
+) -> None:
+    http, _ = client
+    data, records = JSON_BODIES[name]
+    response = http.post(
+        "/v1/ingest", content=data, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    if records is None:
+        assert response.status_code == 400, response.text
+        assert "JSON" in response.json()["detail"]
+        return
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] + len(body["rejected"]) == records
+    assert all(str(r["reason"]).strip() for r in body["rejected"])

@@ -102,16 +102,12 @@ def write_reports(reports: Sequence[ModelReport], out: Path) -> tuple[Path, ...]
         path.write_text(render_model_report(report).html, encoding="utf-8")
         written.append(path)
     index = out / "index.html"
-    index.write_text(_linked_digest(reports), encoding="utf-8")
+    index.write_text(render_digest(reports).html, encoding="utf-8")
     return (index, *written)
 
 
 def email_report(report: ModelReport) -> RenderedReport:
     return render_model_report(report, mode=ImageMode.CID)
-
-
-def _linked_digest(reports: Sequence[ModelReport]) -> str:
-    return render_digest(reports).html
 
 
 def _chart(

@@ -10,6 +10,7 @@ that nobody else holds, and ``update``/``merge`` work on a copy.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ from vigil.core import ConfigError, IncompatibleSpecError, SchemaError, Serializ
 
 FloatArray = npt.NDArray[np.float64]
 _LEVEL_ZERO_SORTED = 0x02
+_EMPTY = 0x01
+_SINGLE_ITEM = 0x04
+# The full KLL preamble: 20 bytes, then one uint32 per level, then min and max (two doubles).
+_FULL_PREAMBLE_BYTES = 20
 
 
 def _settled(sketch: kll_doubles_sketch) -> kll_doubles_sketch:
@@ -150,6 +155,32 @@ class QuantileSketch:
 
     def rank(self, x: float) -> float:
         return float(self.cdf(np.asarray([x]))[0])
+
+    def weighted_items(self) -> tuple[FloatArray, FloatArray]:
+        """The values the sketch retains and the weight of each (a value kept at compaction level
+        ``i`` stands for ``2**i`` values); the weights sum to ``n``.
+
+        Pooling the weighted items of several sketches is an exact union of what they know, with
+        none of the random coin flips a KLL *merge* makes when it compacts: drift references
+        built this way come out the same in every run, and are no less accurate than a merge.
+        Read from the serialized form (the DataSketches KLL format, the same in every language),
+        because iterating the binding's items costs a Python tuple per value.
+        """
+        data = self._sketch.serialize()
+        flags = data[3]
+        if flags & _EMPTY:
+            return np.zeros(0), np.zeros(0)
+        if flags & _SINGLE_ITEM:
+            return np.frombuffer(data, "<f8", count=1, offset=8).copy(), np.ones(1)
+        num_levels = data[18]
+        starts = np.frombuffer(data, "<u4", count=num_levels, offset=_FULL_PREAMBLE_BYTES)
+        items_at = _FULL_PREAMBLE_BYTES + 4 * num_levels + 16
+        items = np.frombuffer(data, "<f8", offset=items_at).copy()
+        bounds = np.append(starts.astype(np.int64) - int(starts[0]), items.size)
+        weights = np.repeat(np.exp2(np.arange(num_levels, dtype=np.float64)), np.diff(bounds))
+        if weights.size != items.size or struct.unpack_from("<Q", data, 8)[0] != self.n:
+            raise SerializationError("KLL bytes do not have the layout weighted_items expects")
+        return items, weights
 
     def to_bytes(self) -> bytes:
         return bytes(self._sketch.serialize())

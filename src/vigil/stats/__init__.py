@@ -24,7 +24,13 @@ from vigil.stats.drift import drift_series
 from vigil.stats.health import IngestTally, health_series, quality_events
 from vigil.stats.quality import QualityEvent, QualityKind
 from vigil.stats.series import Series
-from vigil.stats.sketches import ExactFrequencies, ExactQuantiles, FrequentSource, QuantileSource
+from vigil.stats.sketches import (
+    ExactFrequencies,
+    ExactQuantiles,
+    FrequentSource,
+    PooledQuantiles,
+    QuantileSource,
+)
 from vigil.stats.spec import Reference, StatsSpec
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "ExactQuantiles",
     "FrequentSource",
     "IngestTally",
+    "PooledQuantiles",
     "QualityEvent",
     "QualityKind",
     "QuantileSource",

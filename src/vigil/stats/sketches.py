@@ -9,7 +9,7 @@ so a test can separate "the formula is right" from "the sketch is accurate enoug
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.core import ConfigError
+from vigil.profile import QuantileSketch
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -106,3 +107,61 @@ class ExactFrequencies:
 
     def items(self) -> list[tuple[str, int]]:
         return sorted(self.counts, key=lambda pair: (-pair[1], pair[0]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PooledQuantiles:
+    """A :class:`QuantileSource` pooling the weighted items of several KLL sketches.
+
+    Drift compares a window with a reference of many windows. Merging their KLL sketches would
+    compact with random coin flips, so two runs over the same profiles would disagree in the
+    last digits of a statistic, and sometimes in an alarm. Pooling the sketches' retained items
+    with their weights is deterministic and keeps everything the sketches know; its rank error
+    is at most the largest of theirs (each sketch's error is at most its ``ε·n``).
+
+    Quantiles and CDF are inclusive, with KLL's conventions: ``quantiles(q)`` is the first value
+    whose cumulative weight reaches ``ceil(q·n)``, ``cdf(x)`` the weight of values ``<= x`` over
+    ``n`` (``q·n`` is rounded to 9 decimals first, so 0.07 × 300 is rank 21, not 22).
+    """
+
+    values: FloatArray
+    cumulative: FloatArray
+    rank_error: float
+
+    @classmethod
+    def of(cls, sketches: Sequence[QuantileSketch]) -> PooledQuantiles:
+        pairs = [sketch.weighted_items() for sketch in sketches]
+        values = np.concatenate([v for v, _ in pairs]) if pairs else np.zeros(0)
+        weights = np.concatenate([w for _, w in pairs]) if pairs else np.zeros(0)
+        order = np.argsort(values, kind="stable")
+        filled = [s for s in sketches if s.n > 0]
+        return cls(
+            values=values[order],
+            cumulative=np.cumsum(weights[order]),
+            rank_error=max((s.normalized_rank_error for s in filled), default=0.0),
+        )
+
+    @property
+    def n(self) -> int:
+        return round(float(self.cumulative[-1])) if self.cumulative.size else 0
+
+    @property
+    def normalized_rank_error(self) -> float:
+        return self.rank_error
+
+    def quantiles(self, qs: npt.ArrayLike) -> FloatArray:
+        levels = np.asarray(qs, dtype=np.float64).ravel()
+        if self.values.size == 0:
+            return np.full(levels.size, np.nan)
+        wanted = np.ceil(np.round(levels * self.cumulative[-1], 9))
+        index = np.searchsorted(self.cumulative, wanted, side="left")
+        chosen: FloatArray = self.values[np.clip(index, 0, self.values.size - 1)]
+        return chosen
+
+    def cdf(self, points: npt.ArrayLike) -> FloatArray:
+        array = np.asarray(points, dtype=np.float64).ravel()
+        if self.values.size == 0:
+            return np.full(array.size, np.nan)
+        below = np.searchsorted(self.values, array, side="right")
+        weights: FloatArray = np.concatenate([[0.0], self.cumulative])[below]
+        return weights / float(self.cumulative[-1])

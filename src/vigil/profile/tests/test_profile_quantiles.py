@@ -89,3 +89,16 @@ def test_merge_of_large_streams_within_rank_error() -> None:
         assert sketch.n == ordered.size
         for q in (0.01, 0.25, 0.5, 0.9, 0.99):
             assert abs(_exact_rank(ordered, sketch.quantile(q)) - q) <= sketch.normalized_rank_error
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 268, 269, 270, 5_000, 200_000])
+def test_weighted_items_are_what_the_sketch_retains(size: int) -> None:
+    """The bytes-level reading agrees with the binding's own (slow) item iterator."""
+    values = np.random.default_rng(size).standard_normal(size)
+    sketch = QuantileSketch.empty(200).update(values)
+    items, weights = sketch.weighted_items()
+    assert weights.sum() == size
+    expected = sorted((float(v), float(w)) for v, w in sketch._sketch)
+    assert sorted(zip(items.tolist(), weights.tolist(), strict=True)) == expected
+    if size > 1_000:
+        assert weights.max() > 1  # compacted: some values stand for several

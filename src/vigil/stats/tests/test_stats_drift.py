@@ -13,7 +13,14 @@ from scipy import stats as scipy_stats
 from vigil.core import SeriesKey, ValueKind
 from vigil.ingest import META_SCHEMA, Column, RecordBatch
 from vigil.profile import FrequentItems, Profile, ProfileSpec, QuantileSketch, profile_batch
-from vigil.stats import FrequentSource, QuantileSource, Reference, StatsSpec, numeric_drift
+from vigil.stats import (
+    FrequentSource,
+    PooledQuantiles,
+    QuantileSource,
+    Reference,
+    StatsSpec,
+    numeric_drift,
+)
 from vigil.stats.drift import drift_series
 from vigil.stats.series import Series
 
@@ -133,3 +140,32 @@ def test_fixed_reference_and_since() -> None:
     shifts = [(p.features["age"].moments.mean - base.mean) / base.std for p in profiles[2:]]
     assert wstd.values == pytest.approx(shifts, abs=0.05)
     assert shifts == pytest.approx([0.4, 0.6, 0.8], abs=0.1)
+
+
+def test_drift_is_the_same_in_every_run_whatever_the_reference_order() -> None:
+    """A KLL merge compacts with random coin flips, so a merged reference differed between runs
+    (and with the order of its windows); the pooled reference does not."""
+    profiles = _profiles(*[_records(h, 3000, seed=h) for h in range(4)])
+    first = _get(drift_series(profiles, None, SPEC), "drift", "age", "g_test").values
+    for _ in range(3):
+        again = _get(drift_series(profiles[::-1], None, SPEC), "drift", "age", "g_test").values
+        np.testing.assert_array_equal(again, first)
+
+
+def test_pooled_reference_reads_like_its_sketches_and_within_their_rank_error() -> None:
+    rng = np.random.default_rng(5)
+    parts = [rng.lognormal(0.0, 1.0, n) for n in (9_000, 4_000, 250, 1)]
+    sketches = [QuantileSketch.empty(ProfileSpec().kll_k).update(p) for p in parts]
+    points = np.quantile(np.concatenate(parts), np.linspace(0.01, 0.99, 99))
+    single = PooledQuantiles.of(sketches[:1])
+    np.testing.assert_array_equal(single.cdf(points), sketches[0].cdf(points))
+    pooled = PooledQuantiles.of(sketches)
+    assert pooled.n == sum(p.size for p in parts)
+    everything = np.sort(np.concatenate(parts))
+    exact = np.searchsorted(everything, points, side="right") / everything.size
+    assert np.abs(pooled.cdf(points) - exact).max() <= pooled.normalized_rank_error
+    levels = np.linspace(0.0, 1.0, 201)
+    ranks = np.searchsorted(everything, pooled.quantiles(levels), side="right") / everything.size
+    assert np.all(ranks >= levels - pooled.normalized_rank_error)
+    assert PooledQuantiles.of([]).n == 0
+    assert np.isnan(PooledQuantiles.of([]).quantiles([0.5])).all()

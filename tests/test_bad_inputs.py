@@ -18,10 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from vigil.core import VigilError
 from vigil.ingest import (
+    MAX_NAME_CHARS,
     MAX_STRING_BYTES,
     RAW_LIMIT_BYTES,
     HivePartitionedReader,
@@ -187,16 +190,36 @@ def test_one_megabyte_strings_are_kept_short_or_quarantined(tmp_path: Path) -> N
                 assert all(len(t.encode()) <= MAX_STRING_BYTES for t in texts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: MAX_STRING_BYTES bounds values but not feature names; a 1 MB name is kept "
-    "and would become a series key in the store",
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"features": {"x" * (1 << 20): 1}}, "feature name"),
+        ({"features": {"x" * (MAX_NAME_CHARS + 1): None}}, "feature name"),
+        ({"outputs": {"y" * (MAX_NAME_CHARS + 1): 0.5}}, "output name"),
+        ({"tags": {"t" * (MAX_NAME_CHARS + 1): "a"}}, "tag name"),
+        ({"model": "m" * (MAX_NAME_CHARS + 1)}, "field 'model' is a name"),
+        ({"version": "v" * (MAX_NAME_CHARS + 1)}, "field 'version' is a name"),
+    ],
+    ids=["feature-1MB", "feature-257", "output", "tag", "model", "version"],
 )
-def test_one_megabyte_feature_names_are_refused(tmp_path: Path) -> None:
-    big = "x" * (1 << 20)
-    line = orjson.dumps({"model": "ranker", "timestamp": 1764064800, "features": {big: 1}})
-    chunk = records_to_chunk([line], source="big", now=NOW)
-    assert _check_chunks([chunk]) == (1, 0, 1)
+def test_names_over_the_limit_are_refused_by_both_parser_paths(
+    record: dict[str, object], reason: str, tmp_path: Path
+) -> None:
+    """Names become series keys, store rows and chart labels: a long one is quarantined, on
+    the JSON path and on the typed (Parquet) path alike, while a name at the limit is kept."""
+    base: dict[str, object] = {"model": "ranker", "timestamp": 1764064800, "features": {"a": 1}}
+    at_limit = {**base, "features": {"n" * MAX_NAME_CHARS: 1.0}}
+    lines = [orjson.dumps({**base, **record}), orjson.dumps(at_limit)]
+    chunk = records_to_chunk(lines, source="names", now=NOW)
+    assert _check_chunks([chunk]) == (2, 1, 1)
+    assert reason in chunk.quarantined[0].reason
+    assert len(chunk.quarantined[0].reason) < 200  # the reason quotes a short prefix only
+    table = pa.Table.from_pylist([{**base, **record, "timestamp": NOW}])
+    parquet = tmp_path / "names.parquet"
+    pq.write_table(table, parquet)
+    typed = list(open_reader(parquet, now=NOW).read())
+    assert _check_chunks(typed) == (1, 0, 1)
+    assert f"over {MAX_NAME_CHARS} characters" in typed[0].quarantined[0].reason
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,16 @@ from vigil.ingest.memory import ListReader, TableReader
 from vigil.ingest.parquet import ParquetReader
 from vigil.ingest.quarantine import RAW_LIMIT_BYTES, write_quarantine
 from vigil.ingest.reader import Reader
-from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, MAX_STRING_BYTES, record_problem
+from vigil.ingest.validation import (
+    DEFAULT_CHUNK_ROWS,
+    MAX_NAME_CHARS,
+    MAX_STRING_BYTES,
+    record_problem,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "MAX_NAME_CHARS",
     "MAX_STRING_BYTES",
     "META_SCHEMA",
     "RAW_LIMIT_BYTES",

@@ -36,7 +36,7 @@ from vigil.ingest.arrow_values import (
 )
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.quarantine import truncate_raw
-from vigil.ingest.validation import DAY_US, MAX_STRING_BYTES, timestamp_us
+from vigil.ingest.validation import DAY_US, MAX_NAME_CHARS, MAX_STRING_BYTES, timestamp_us
 
 _EVENTS = [kind.value for kind in EventKind]
 _MAX_EPOCH_SECONDS = 1e13
@@ -140,6 +140,11 @@ def _text_field(
         empty = np.asarray(pc.equal(texts, "").to_numpy(zero_copy_only=False), dtype=bool)
         problems.flag(empty & ~nulls, f"field {name!r} is empty")
     problems.flag(too_long(texts), f"field {name!r} is a string over {MAX_STRING_BYTES} bytes")
+    long_names = pc.fill_null(pc.greater(pc.utf8_length(texts), MAX_NAME_CHARS), False)
+    problems.flag(
+        np.asarray(long_names.to_numpy(zero_copy_only=False), dtype=bool),
+        f"field {name!r} is a name over {MAX_NAME_CHARS} characters",
+    )
     if expected is not None:
         differs = np.asarray(
             pc.fill_null(pc.not_equal(texts, expected), False).to_numpy(zero_copy_only=False),
@@ -315,6 +320,11 @@ def _members(
                 array,
                 null_mask(array) if nulls_are_absent else np.zeros(rows, dtype=bool),
             )
+    for member in [m for m in members if len(m) > MAX_NAME_CHARS]:
+        # A name is per column, not per row: every row that holds the member is refused.
+        _, absent = members.pop(member)
+        shown = member if len(member) <= 60 else member[:57] + "..."
+        problems.flag(~absent, f"{group[:-1]} name {shown!r} is over {MAX_NAME_CHARS} characters")
     return members
 
 

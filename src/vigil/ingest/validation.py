@@ -33,6 +33,11 @@ from vigil.core import ConfigError, EventKind
 MAX_STRING_BYTES = 64 * 1024
 """Longest string value accepted anywhere in a record, in UTF-8 bytes."""
 
+MAX_NAME_CHARS = 256
+"""Longest model, version, feature, output or tag *name*, in characters. Names become series
+keys, store rows, file paths and chart labels: a 1 MB feature name would be copied into every
+one of them, so names get a far tighter limit than values."""
+
 DAY_US = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -133,6 +138,8 @@ def _model_problem(model: object) -> str | None:
         return "missing field 'model'"
     if type(model) is not str or not model:
         return f"field 'model' must be a non-empty string, got {_short(model)}"
+    if len(model) > MAX_NAME_CHARS:
+        return f"field 'model' is a name over {MAX_NAME_CHARS} characters: {_short(model)}"
     if _too_long(model):
         return f"field 'model' is a string over {MAX_STRING_BYTES} bytes"
     return None
@@ -144,6 +151,8 @@ def _features_problem(features: object) -> str | None:
     for name, value in features.items():
         if type(name) is not str:
             return f"feature name {_short(name)} is not a string"
+        if len(name) > MAX_NAME_CHARS:
+            return f"feature name {_short(name)} is over {MAX_NAME_CHARS} characters"
         kind = type(value)
         if kind is float or kind is int or kind is bool or value is None:
             continue
@@ -165,6 +174,8 @@ def _flatten_outputs(outputs: object) -> Mapping[str, Any] | str:
         return f"field 'outputs' must be an object, got {_short(outputs)}"
     flat: dict[str, Any] | None = None
     for name, value in outputs.items():
+        if type(name) is str and len(name) > MAX_NAME_CHARS:
+            return f"output name {_short(name)} is over {MAX_NAME_CHARS} characters"
         kind = type(value)
         if kind is float or kind is int or value is None:
             continue
@@ -193,6 +204,8 @@ def _tags_problem(tags: object) -> str | None:
     if type(tags) is not dict and not isinstance(tags, Mapping):
         return f"field 'tags' must be an object, got {_short(tags)}"
     for name, value in tags.items():
+        if type(name) is str and len(name) > MAX_NAME_CHARS:
+            return f"tag name {_short(name)} is over {MAX_NAME_CHARS} characters"
         if type(value) is str:
             if len(value) > _SAFE_CHARS and _too_long(value):
                 return f"tag {name!r} is a string over {MAX_STRING_BYTES} bytes"
@@ -239,7 +252,7 @@ def normalize_record(
         if isinstance(resolved, str):
             return resolved
         model, version = resolved
-    if type(model) is not str or not model or len(model) > _SAFE_CHARS:
+    if type(model) is not str or not model or len(model) > MAX_NAME_CHARS:
         problem = _model_problem(model)
         if problem:
             return problem
@@ -250,6 +263,8 @@ def normalize_record(
         version = ""
     elif type(version) is not str:
         return f"field 'version' must be a string, got {_short(version)}"
+    elif len(version) > MAX_NAME_CHARS:
+        return f"field 'version' is a name over {MAX_NAME_CHARS} characters: {_short(version)}"
     event = record.get("event")
     if event is None:
         event = "prediction"
@@ -277,6 +292,7 @@ def normalize_record(
             short_json
             and type(features) is dict
             and set(map(type, features.values())) <= _JSON_SCALARS
+            and max(map(len, features), default=0) <= MAX_NAME_CHARS
         )
         problem = None if fast else _features_problem(features)
         if problem:
@@ -287,13 +303,19 @@ def normalize_record(
             short_json
             and type(outputs) is dict
             and set(map(type, outputs.values())) <= _JSON_NUMBERS
+            and max(map(len, outputs), default=0) <= MAX_NAME_CHARS
         ):
             outputs = _flatten_outputs(outputs)
         if type(outputs) is str:
             return outputs
     tags = record.get("tags")
     if tags is not None:
-        fast = short_json and type(tags) is dict and set(map(type, tags.values())) <= _JSON_TEXTS
+        fast = (
+            short_json
+            and type(tags) is dict
+            and set(map(type, tags.values())) <= _JSON_TEXTS
+            and max(map(len, tags), default=0) <= MAX_NAME_CHARS
+        )
         problem = None if fast else _tags_problem(tags)
         if problem:
             return problem

@@ -147,8 +147,9 @@ class SqlStore(IncidentSqlMixin, LeaseSqlMixin):
             f"{quote(name)} = excluded.{quote(name)}" for name in columns if name not in keys
         )
         values = ", ".join(marker for _ in columns)
+        # Identifiers only, quoted, from the table metadata; values travel as parameters.
         statement = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "  # noqa: S608
             f"VALUES ({values}) "
             f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) DO UPDATE SET {updates}"
         )
@@ -164,7 +165,7 @@ class SqlStore(IncidentSqlMixin, LeaseSqlMixin):
             with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            select = f"SELECT {names} FROM {staging}"
+            select = f"SELECT {names} FROM {staging}"  # noqa: S608 (quoted identifiers)
             connection.exec_driver_sql(statement.replace(f"VALUES ({values})", select))
             return
         for offset in range(0, len(rows), _BATCH_ROWS):

@@ -12,7 +12,7 @@ from vigil.ingest.hive import HivePartitionedReader, open_reader, partition_valu
 from vigil.ingest.jsonl import JsonLinesReader
 from vigil.ingest.memory import ListReader, TableReader
 from vigil.ingest.parquet import ParquetReader
-from vigil.ingest.quarantine import RAW_LIMIT_BYTES, write_quarantine
+from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
 from vigil.ingest.reader import Reader
 from vigil.ingest.validation import (
     DEFAULT_CHUNK_ROWS,
@@ -39,6 +39,7 @@ __all__ = [
     "TableReader",
     "open_reader",
     "partition_values",
+    "quarantined_at",
     "record_problem",
     "records_to_chunk",
     "table_to_chunk",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -54,9 +54,20 @@ class HivePartitionedReader:
             raise ConfigError(f"{os.fspath(root)!r} is not a folder")
         for path in log_files(root):
             partition = partition_values(path.relative_to(root))
-            yield from file_reader(
+            reader = file_reader(
                 path, now=self.now, chunk_rows=self.chunk_rows, partition=partition
-            ).read()
+            )
+            folder_model = partition.get("model")
+            for chunk in reader.read():
+                if folder_model and any(row.model is None for row in chunk.quarantined):
+                    # A row too broken to name its model still belongs to its folder's model,
+                    # so it counts in that model's quarantine rate.
+                    rows = tuple(
+                        row if row.model is not None else replace(row, model=folder_model)
+                        for row in chunk.quarantined
+                    )
+                    chunk = replace(chunk, quarantined=rows)  # noqa: PLW2901
+                yield chunk
 
 
 def log_files(root: Path) -> Iterator[Path]:

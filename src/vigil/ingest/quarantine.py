@@ -8,12 +8,17 @@ up a quarantine file.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
 from vigil.ingest.batch import QuarantinedRow
+from vigil.ingest.validation import timestamp_us
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RAW_LIMIT_BYTES = 4096
 """Raw text kept per quarantined row, in UTF-8 bytes."""
@@ -70,3 +75,35 @@ def write_quarantine(rows: Iterable[QuarantinedRow], path: str | os.PathLike[str
             out.write(b"\n")
             written += 1
     return written
+
+
+_PARTITION_DATE = re.compile(r"(?:^|[/\\])date=(\d{4}-\d{2}-\d{2})(?=[/\\])")
+_PARTITION_HOUR = re.compile(r"(?:^|[/\\])hour=(\d{1,2})(?=[/\\])")
+
+
+def quarantined_at(row: QuarantinedRow) -> datetime | None:
+    """When a quarantined row belongs, for per-window quarantine rates, or ``None``.
+
+    The row's own timestamp when its raw text is a JSON object with a valid one (most rows are
+    refused for something else); otherwise the hour of the Hive partition it was written to
+    (``date=…/hour=…``, the SDK's and the ingest server's layout: arrival time, close to event
+    time for live traffic). A row with neither is still stored and counted per model, just not
+    per window.
+    """
+    try:
+        record = orjson.loads(row.raw)
+    except orjson.JSONDecodeError:
+        record = None
+    if isinstance(record, dict):
+        micros = timestamp_us(record.get("timestamp"), None)
+        if isinstance(micros, int):
+            return _EPOCH + timedelta(microseconds=micros)
+    date = _PARTITION_DATE.search(row.source)
+    hour = _PARTITION_HOUR.search(row.source)
+    if date is None or hour is None or int(hour.group(1)) > 23:
+        return None
+    try:
+        day = datetime.strptime(date.group(1), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day + timedelta(hours=int(hour.group(1)))

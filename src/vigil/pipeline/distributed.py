@@ -59,7 +59,7 @@ from vigil.pipeline.distributed_tasks import (
     quarantined_rows,
     rollup_partials,
 )
-from vigil.pipeline.profiling import ModelCounts, ProfilingSummary
+from vigil.pipeline.profiling import ModelCounts, ProfilingSummary, store_quarantined
 from vigil.profile import Profile, ProfileSpec
 from vigil.store import Store
 
@@ -388,7 +388,7 @@ def _store(
     read_sources = sorted(set(reads.column("source").to_pylist()))
     rows_read = int(pc.sum(reads.column("rows")).as_py() or 0)
     store.delete_quarantined(read_sources)
-    store.put_quarantined(quarantined, now=now)
+    store_quarantined(store, quarantined, window=spec.window, now=now)
     written = store.put_profiles(profiles, now=now)
     rows_profiled: Counter[str] = Counter()
     for profile in profiles:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from vigil.core import ConfigError, ProfileKey, VigilError, Window, format_duration
-from vigil.ingest import open_reader
+from vigil.ingest import QuarantinedRow, open_reader, quarantined_at
 from vigil.profile import Profile, ProfileSpec, profile_batch, rollup
 from vigil.store import Store, StoredProfile
 
@@ -89,6 +89,20 @@ class RollupSummary:
     profiles_written: int
 
 
+def store_quarantined(
+    store: Store, rows: Sequence[QuarantinedRow], *, window: timedelta, now: datetime
+) -> None:
+    """Store quarantined rows under the window they belong to when it can be told, so the
+    stats stage can turn them into a per-window ``quarantine_rate``."""
+    by_window: dict[Window | None, list[QuarantinedRow]] = {}
+    for row in rows:
+        moment = quarantined_at(row)
+        slot = None if moment is None else Window.containing(moment, window)
+        by_window.setdefault(slot, []).append(row)
+    for slot, members in by_window.items():
+        store.put_quarantined(members, now=now, window=slot)
+
+
 def profile_paths(
     paths: Sequence[str | Path],
     *,
@@ -120,7 +134,7 @@ def profile_paths(
             _merge_into(profiled, chunk_profiles.values())
             rows_profiled.update(_rows_per_model(chunk_profiles.values()))
             rows_quarantined.update(row.model or "" for row in chunk.quarantined)
-            store.put_quarantined(chunk.quarantined, now=now)
+            store_quarantined(store, chunk.quarantined, window=spec.window, now=now)
             rows_read_total += chunk.rows_read
             if on_progress is not None:
                 on_progress(

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from vigil.core import Family, Window
-from vigil.stats import Series, StatsSpec, drift_series, health_series
+from vigil.core import Family, ProfileKey, Window
+from vigil.stats import IngestTally, Series, StatsSpec, drift_series, health_series
 from vigil.store import SqlStore, Store
 
 COUNTS = frozenset({"rows", "requests"})
@@ -64,7 +64,16 @@ def _model_series(
     first = min(p.key.window.start for p in profiles)
     # For trailing references, the first window with a whole reference behind it.
     drift_since = first + (first - spec.reference.earliest(first))
-    found = health_series(profiles, spec) + drift_series(profiles, None, spec, since=drift_since)
+    tallies = [
+        IngestTally(
+            key=ProfileKey(model=model, version="", window=Window(start=at, end=at + spec.window)),
+            quarantined=count.rows,
+        )
+        for count in store.quarantine_counts(model=model, since=start)
+        if (at := count.window_start) is not None and at < end
+    ]
+    found = health_series(profiles, spec, tallies=tallies)
+    found += drift_series(profiles, None, spec, since=drift_since)
     return [_on_grid(one, times) for one in found]
 
 

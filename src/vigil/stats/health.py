@@ -142,16 +142,18 @@ def health_series(
     profiles: Iterable[Profile],
     spec: StatsSpec,
     *,
-    tallies: Sequence[IngestTally] = (),
+    tallies: Sequence[IngestTally] | None = None,
     since: datetime | None = None,
 ) -> list[Series]:
     """Every health series of every model version in ``profiles`` (see the module docstring).
 
     With ``since``, only windows starting at or after it get points; earlier profiles serve as
     the data-quality reference (load the reference period too, see ``Reference.earliest``).
+    ``tallies=None`` means ingest counts are unknown (no ``quarantine_rate`` series); an empty
+    sequence means they are known to be zero, so the series exists before its first bad row.
     """
     series: list[Series] = []
-    tally_by_key = _tallies_by_window(tallies, spec)
+    tally_by_key = None if tallies is None else _tallies_by_window(tallies, spec)
     start = ensure_utc(since) if since is not None else None
     for timeline in timelines(profiles, spec.window):
         windows = tuple(w for w in timeline.windows if start is None or w.start >= start)
@@ -239,7 +241,7 @@ def _collect_version(
     timeline: Timeline,
     version: str,
     spec: StatsSpec,
-    tallies: Mapping[tuple[str, str, Window], IngestTally],
+    tallies: Mapping[tuple[str, str, Window], IngestTally] | None,
 ) -> None:
     model, by_window = timeline.model, timeline.profiles[version]
     cache: SummaryCache = {}
@@ -300,7 +302,7 @@ def _auxiliary(
     profile: Profile,
     model_rows: int,
     spec: StatsSpec,
-    tallies: Mapping[tuple[str, str, Window], IngestTally],
+    tallies: Mapping[tuple[str, str, Window], IngestTally] | None,
 ) -> dict[str, float]:
     stats: dict[str, float] = {
         "rows": float(profile.rows),
@@ -314,9 +316,10 @@ def _auxiliary(
             stats[name] = histogram.quantile(level)
         else:
             stats[name] = profile.latency.quantiles.quantile(level)
-    if tallies:
+    if tallies is not None:
         key = profile.key
-        own = tallies.get((key.model, key.version, key.window)) or IngestTally(key=key)
+        found = tallies.get((key.model, key.version, key.window))
+        own = found or IngestTally(key=key)
         # Quarantined rows often have no readable version: a model-level tally (version "")
         # gives every version the model's quarantine rate.
         shared = tallies.get((key.model, "", key.window)) if key.version else None
@@ -324,8 +327,9 @@ def _auxiliary(
         if shared is not None and shared.quarantined:
             quarantined, rows = quarantined + shared.quarantined, model_rows
         stats["quarantine_rate"] = _ratio(quarantined, rows + quarantined)
-        stats["late"] = float(own.late)
-        stats["duplicates"] = float(own.duplicates)
+        if found is not None:  # the pipeline tallies quarantine per model only, so far
+            stats["late"] = float(own.late)
+            stats["duplicates"] = float(own.duplicates)
     return stats
 
 

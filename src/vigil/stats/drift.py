@@ -25,6 +25,7 @@ from vigil.core import Family, SeriesKey, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.column_drift import categorical_drift, numeric_drift
 from vigil.stats.divergence import Divergence
+from vigil.stats.reference import typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import PooledQuantiles
 from vigil.stats.spec import Reference, StatsSpec
@@ -64,6 +65,21 @@ def merge_reference(columns: Sequence[ColumnProfile]) -> ReferenceColumn:
         text_values=sum(c.get("string", 0) + c.get("bool", 0) for c in counts),
         number_values=sum(c.get("number", 0) for c in counts),
     )
+
+
+def _reference(columns: Sequence[ColumnProfile], spec: StatsSpec) -> ReferenceColumn:
+    if spec.reference_tolerance is None:
+        return merge_reference(columns)
+    counts = [c.type_counts for c in columns]
+    text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
+    numbers = sum(c.get("number", 0) for c in counts)
+    typical = typical_windows(
+        columns,
+        categorical=text > numbers,
+        tolerance=spec.reference_tolerance,
+        max_items=spec.max_categories,
+    )
+    return merge_reference(typical)
 
 
 def column_drift(
@@ -125,7 +141,9 @@ def _collect_version(
     for window, profile in sorted(by_window.items()):
         if not collector.covers(window):
             continue
-        refs = timeline.reference_profiles(version, window, reference)
+        refs = timeline.reference_profiles(
+            version, window, reference, min_own=spec.reference_min_own
+        )
         if not refs:
             continue
         for source, family, prefix in families:
@@ -133,7 +151,7 @@ def _collect_version(
                 past = [c for p in refs if (c := _columns(p, source).get(name)) is not None]
                 if not past:
                     continue  # a new column has no drift, it is reported as "new"
-                for divergence in column_drift(current, merge_reference(past), spec):
+                for divergence in column_drift(current, _reference(past, spec), spec):
                     key = SeriesKey(
                         model=timeline.model,
                         version=version,

@@ -114,6 +114,11 @@ class StatsSpec:
       of types in use against the reference is a type change.
     - ``reference``: what drift and the data-quality signals compare with.
     - ``drift_grid_size`` and ``max_categories``: resolution of the drift computations.
+    - ``reference_tolerance``: a reference window whose distribution differs from the other
+      windows' consensus by more than this (largest CDF or share difference) is left out of the
+      drift reference, a minority at most (:mod:`vigil.stats.reference`); ``None`` keeps all.
+    - ``reference_min_own``: a version with fewer reference windows of its own also takes the
+      model's other versions' windows into its drift reference.
     """
 
     window: timedelta = timedelta(hours=1)
@@ -126,6 +131,8 @@ class StatsSpec:
     reference: Reference = field(default_factory=Reference.trailing_same_hour)
     drift_grid_size: int = 512
     max_categories: int = 50
+    reference_tolerance: float | None = 0.25
+    reference_min_own: int = 3
 
     def __post_init__(self) -> None:
         if self.window <= timedelta(0):
@@ -142,6 +149,12 @@ class StatsSpec:
             raise ConfigError(f"constant_min_values must be >= 2, got {self.constant_min_values!r}")
         if not 0.0 < self.type_share_min < 0.5:
             raise ConfigError(f"type_share_min must be in (0, 0.5), got {self.type_share_min!r}")
+        if self.reference_tolerance is not None and not 0.0 < self.reference_tolerance < 1.0:
+            raise ConfigError(
+                f"reference_tolerance must be in (0, 1) or None, got {self.reference_tolerance!r}"
+            )
+        if self.reference_min_own < 1:
+            raise ConfigError(f"reference_min_own must be >= 1, got {self.reference_min_own!r}")
         if self.drift_grid_size < 2 or self.max_categories < 1:
             raise ConfigError(
                 f"drift_grid_size ({self.drift_grid_size!r}) must be >= 2 and max_categories "

@@ -43,19 +43,20 @@ class Timeline:
         return sorted(set(found))
 
     def reference_profiles(
-        self, version: str, current: Window, reference: Reference
+        self, version: str, current: Window, reference: Reference, *, min_own: int = 1
     ) -> list[Profile]:
         """The version's profiles in ``current``'s reference windows.
 
-        A version with no profile there (it is new) is compared with the model's other versions
-        in those windows, so a fresh deployment is checked against what it replaced.
+        A version with fewer than ``min_own`` profiles there (it is new) is compared with the
+        model's other versions in those windows too, so a fresh deployment is checked against
+        what it replaced.
         """
         windows = self.reference_windows(current, reference)
         own = self.profiles.get(version, {})
         found = [own[w] for w in windows if w in own]
-        if found:
+        if len(found) >= min_own:
             return found
-        return [
+        return found + [
             by_window[w]
             for other, by_window in sorted(self.profiles.items())
             if other != version

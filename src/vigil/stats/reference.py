@@ -1,0 +1,72 @@
+"""Which reference windows a drift comparison should trust: the ones that agree with each other.
+
+The default reference is the same hour on each of the previous seven days. When one of those
+days held an incident (a feature stuck at 0, scores shifted up), pooling it into the reference
+makes the *return to normal* read as drift for a week: the demo measured 7 of 17 raised
+incidents of exactly that kind. A reference should describe normal, so before pooling, each
+window is compared with the others and a minority that disagrees is set aside.
+
+How: every window's distribution is summarised at a few common points (numeric columns: the
+CDF at the median of the windows' deciles; categorical columns: the shares of the items the
+windows list), the element-wise median over windows is the consensus, and a window whose
+largest distance from the consensus exceeds ``tolerance`` is an outlier. At most a minority
+(fewer than half) is set aside, the worst first, so a reference never flips to describe an
+incident that most of its windows share; with fewer than three windows there is no majority to
+trust and nothing is set aside. Windows too small to judge (``min_rows``) are always kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vigil.profile import ColumnProfile
+from vigil.stats.divergence import FloatArray
+
+_DECILES = np.linspace(0.1, 0.9, 9)
+_MIN_WINDOWS = 3
+
+
+def typical_windows(
+    columns: Sequence[ColumnProfile],
+    *,
+    categorical: bool,
+    tolerance: float,
+    min_rows: int = 30,
+    max_items: int = 50,
+) -> list[ColumnProfile]:
+    """``columns`` (one column's profile in each reference window) without outlier windows."""
+    if len(columns) < _MIN_WINDOWS:
+        return list(columns)
+    sized = [i for i, c in enumerate(columns) if _values(c, categorical) >= min_rows]
+    if len(sized) < _MIN_WINDOWS:
+        return list(columns)
+    chosen = [columns[i] for i in sized]
+    points = _category_shares(chosen, max_items) if categorical else _cdf_points(chosen)
+    consensus = np.median(points, axis=0)
+    distance = np.max(np.abs(points - consensus), axis=1)
+    room = (len(columns) - 1) // 2
+    worst = [int(i) for i in np.argsort(-distance, kind="stable")[:room]]
+    dropped = {sized[i] for i in worst if distance[i] > tolerance}
+    return [c for i, c in enumerate(columns) if i not in dropped]
+
+
+def _values(column: ColumnProfile, categorical: bool) -> int:
+    return column.frequent.total if categorical else column.quantiles.n
+
+
+def _cdf_points(columns: Sequence[ColumnProfile]) -> FloatArray:
+    """Each window's CDF at the median deciles: comparing CDFs (not quantiles) keeps ties and
+    scales out of it, so a discrete feature's windows agree when their shares do."""
+    deciles = np.stack([c.quantiles.quantiles(_DECILES) for c in columns])
+    points = np.unique(np.median(deciles, axis=0))
+    return np.stack([c.quantiles.cdf(points) for c in columns])
+
+
+def _category_shares(columns: Sequence[ColumnProfile], max_items: int) -> FloatArray:
+    counts = [dict(c.frequent.items()[:max_items]) for c in columns]
+    names = sorted({name for found in counts for name in found})
+    totals = np.array([max(c.frequent.total, 1) for c in columns], dtype=np.float64)
+    table = np.array([[found.get(n, 0) for n in names] for found in counts], dtype=np.float64)
+    return table / totals[:, None] if names else np.zeros((len(columns), 1))

@@ -159,6 +159,25 @@ class HubStatus:
     last_evaluated: datetime | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlotState:
+    """One model's monitors and counters, as saved in a checkpoint."""
+
+    model: str
+    monitors: tuple[Monitor, ...]
+    events: tuple[int, ...]
+    alerts: tuple[int, ...]
+    latest: tuple[dict[str, MonitorAlert], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubState:
+    """Everything a hub learned, least recently fed model first."""
+
+    slots: tuple[SlotState, ...]
+    last_now: datetime | None
+
+
 class _Slot:
     """The monitors of one model and their counters."""
 
@@ -288,6 +307,52 @@ class MonitorHub:
             logger.info(
                 "realtime: model=%s alerts=%d incidents=%d", model, len(found), len(incidents)
             )
+
+    def export_state(self) -> HubState:
+        """Every model's monitors and counters, for a checkpoint (see ``realtime_checkpoint``).
+
+        The monitors are the live objects: pickle (or otherwise copy) them before feeding again.
+        """
+        with self._lock:
+            return HubState(
+                slots=tuple(
+                    SlotState(
+                        model=slot.model,
+                        monitors=tuple(slot.monitors),
+                        events=tuple(slot.events),
+                        alerts=tuple(slot.alerts),
+                        latest=tuple(dict(found) for found in slot.latest),
+                    )
+                    for slot in self._slots.values()
+                ),
+                last_now=self._last_now,
+            )
+
+    def import_state(self, state: HubState) -> int:
+        """Resume from ``state``; returns the models restored.
+
+        A model whose saved monitors are not the ones this hub would build now (the settings
+        changed: another pair, a monitor added) starts afresh instead, so a checkpoint never
+        brings back a configuration that is gone.
+        """
+        restored = 0
+        with self._lock:
+            for saved in state.slots[-self.settings.max_models :]:
+                wanted = [m.name for m in self.build_monitors(saved.model)]
+                if wanted != [m.name for m in saved.monitors]:
+                    logger.warning("realtime: monitors of %s changed; not restored", saved.model)
+                    continue
+                slot = _Slot(saved.model, saved.monitors)
+                slot.events, slot.alerts = list(saved.events), list(saved.alerts)
+                slot.latest = [dict(found) for found in saved.latest]
+                self._slots[saved.model] = slot
+                self._slots.move_to_end(saved.model)
+                restored += 1
+            if state.last_now is not None and (
+                self._last_now is None or state.last_now > self._last_now
+            ):
+                self._last_now = state.last_now
+        return restored
 
     def status(self) -> HubStatus:
         with self._lock:

@@ -37,6 +37,7 @@ from vigil.pipeline.realtime import (
     RealtimeStore,
     rebuild_batch,
 )
+from vigil.pipeline.realtime_checkpoint import CheckpointStore, restore_hub, save_hub
 from vigil.server.auth import Guard
 from vigil.server.settings import ServerSettings
 
@@ -55,6 +56,9 @@ class RealtimeFeed:
         lateness: timedelta = timedelta(seconds=30),
         max_queued: int = 1000,
         poll_s: float = 0.5,
+        checkpoints: CheckpointStore | None = None,
+        checkpoint_key: bytes = b"",
+        checkpoint_every: timedelta = timedelta(minutes=5),
     ) -> None:
         if evaluate_every <= timedelta(0) or lateness < timedelta(0):
             raise ConfigError(
@@ -69,6 +73,12 @@ class RealtimeFeed:
         self.lateness = lateness
         self.max_queued = max_queued
         self.poll_s = poll_s
+        self.checkpoints = checkpoints
+        self.checkpoint_key = checkpoint_key
+        self.checkpoint_every = checkpoint_every
+        self._next_checkpoint: datetime | None = None
+        self.restored_models_ = 0
+        self.last_checkpoint_: datetime | None = None
         self._queue: deque[Sequence[bytes]] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -99,6 +109,7 @@ class RealtimeFeed:
 
     def start(self) -> None:
         if self._thread is None:
+            self._restore()
             self._stopping = False
             self._thread = threading.Thread(target=self._run, name="vigil-realtime", daemon=True)
             self._thread.start()
@@ -109,6 +120,35 @@ class RealtimeFeed:
             self._wake.set()
             self._thread.join(timeout_s)
             self._thread = None
+            self.save_checkpoint()
+
+    def _restore(self) -> None:
+        """Resume the monitors from the store's checkpoint (a restart keeps what they learned)."""
+        if self.checkpoints is None:
+            return
+        try:
+            restored = restore_hub(self.hub, self.checkpoints, key=self.checkpoint_key)
+        except Exception as err:  # a bad checkpoint must not stop the server: start cold
+            self.last_error_ = f"checkpoint not restored: {type(err).__name__}: {err}"
+            logger.exception("realtime: checkpoint not restored; monitors start cold")
+            return
+        self.restored_models_ = restored.models
+        if restored.models:
+            logger.info(
+                "realtime: restored %d models from the checkpoint of %s",
+                restored.models,
+                restored.saved_at,
+            )
+
+    def save_checkpoint(self) -> bool:
+        """Checkpoint the monitors now; False when there is no checkpoint store."""
+        if self.checkpoints is None:
+            return False
+        now = self.clock()
+        save_hub(self.hub, self.checkpoints, key=self.checkpoint_key, now=now)
+        self.last_checkpoint_ = now
+        self._next_checkpoint = now + self.checkpoint_every
+        return True
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait for one full cycle that starts after this call (everything queued before it is
@@ -153,6 +193,13 @@ class RealtimeFeed:
         if self._next_due is None or judged_at >= self._next_due:
             self._next_due = judged_at + self.evaluate_every
             self.hub.evaluate(judged_at)
+        if self.checkpoints is not None and (
+            self._next_checkpoint is None or now >= self._next_checkpoint
+        ):
+            if self._next_checkpoint is None:  # the first cycle only starts the clock
+                self._next_checkpoint = now + self.checkpoint_every
+            else:
+                self.save_checkpoint()
 
     def status(self) -> dict[str, Any]:
         hub = self.hub.status()
@@ -193,6 +240,10 @@ class RealtimeFeed:
             "dropped_alerts": hub.dropped_alerts,
             "silenced_alerts": hub.silenced_alerts,
             "cycle_errors": self.cycle_errors_,
+            "restored_models": self.restored_models_,
+            "last_checkpoint": None
+            if self.last_checkpoint_ is None
+            else self.last_checkpoint_.isoformat(),
             "last_error": self.last_error_,
             "models": [
                 {"model": model, "monitors": monitors} for model, monitors in sorted(models.items())
@@ -222,6 +273,9 @@ def realtime_feed(
         evaluate_every=settings.realtime_evaluate_every,
         lateness=settings.realtime_lateness,
         max_queued=settings.realtime_queue_size,
+        checkpoints=store if isinstance(store, CheckpointStore) else None,
+        checkpoint_key=settings.token.encode(),
+        checkpoint_every=settings.realtime_checkpoint_every,
     )
 
 

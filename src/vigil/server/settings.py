@@ -40,6 +40,7 @@ class ServerSettings:
     realtime_evaluate_every: timedelta = timedelta(minutes=1)
     realtime_lateness: timedelta = timedelta(seconds=30)
     realtime_queue_size: int = 1000
+    realtime_checkpoint_every: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
         if not self.token:

@@ -23,6 +23,7 @@ from vigil.core import ConfigError, ProfileKey, Window
 from vigil.ingest import QuarantinedRow
 from vigil.profile import Profile
 from vigil.stats.series import Series
+from vigil.store.checkpoint_base import CheckpointStore
 from vigil.store.incident_base import IncidentStore
 from vigil.store.lease_base import LeaseStore
 
@@ -105,7 +106,7 @@ class Run:
 
 
 @runtime_checkable
-class Store(IncidentStore, LeaseStore, Protocol):
+class Store(IncidentStore, LeaseStore, CheckpointStore, Protocol):
     """Where profiles, quarantined rows, health series and run records persist.
 
     Every ``put_*`` is a bulk, idempotent upsert and returns how many values it wrote. Every

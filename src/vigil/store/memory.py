@@ -18,6 +18,7 @@ from vigil.ingest import QuarantinedRow
 from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store.base import QuarantineCount, Run, RunStatus, StoredProfile
+from vigil.store.checkpoint_memory import CheckpointMemoryMixin
 from vigil.store.incident_memory import IncidentMemoryMixin
 from vigil.store.lease_memory import LeaseMemoryMixin
 from vigil.store.records import (
@@ -33,7 +34,7 @@ from vigil.store.records import (
 )
 
 
-class MemoryStore(IncidentMemoryMixin, LeaseMemoryMixin):
+class MemoryStore(IncidentMemoryMixin, LeaseMemoryMixin, CheckpointMemoryMixin):
     """A :class:`~vigil.store.Store` held in dictionaries; gone when the object is."""
 
     def __init__(self) -> None:

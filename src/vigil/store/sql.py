@@ -22,6 +22,7 @@ from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store import schema, tables
 from vigil.store.base import QuarantineCount, Run, RunStatus, StoredProfile
+from vigil.store.checkpoint_sql import CheckpointSqlMixin
 from vigil.store.incident_sql import IncidentSqlMixin
 from vigil.store.lease_sql import LeaseSqlMixin
 from vigil.store.records import (
@@ -44,7 +45,7 @@ _BATCH_ROWS = 5_000
 _SERIES_KEY = SERIES_COLUMNS[:5]
 
 
-class SqlStore(IncidentSqlMixin, LeaseSqlMixin):
+class SqlStore(IncidentSqlMixin, LeaseSqlMixin, CheckpointSqlMixin):
     """A :class:`~vigil.store.Store` in a SQL database.
 
     ``url`` is a SQLAlchemy URL: ``sqlite:///vigil.db`` (a file next to you) or

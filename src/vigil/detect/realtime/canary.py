@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
 
 from vigil.core import ConfigError, EventKind
 from vigil.detect.realtime.base import MonitorAlert
@@ -35,7 +34,11 @@ from vigil.detect.realtime.events import (
     epoch_seconds,
     utc_datetime,
 )
-from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+from vigil.detect.realtime.threshold import (
+    AlarmRate,
+    ScoreThreshold,
+    two_sided_normal_quantile,
+)
 from vigil.profile import QuantileSketch
 
 CHAMPION, CANARY, CHALLENGER = "champion", "canary", "challenger"
@@ -217,8 +220,7 @@ class PairedScoreMonitor:
         self.pending_ = {pair: _PairTable() for pair in self.tracks_}
         self.interval_: int | None = None
         self.thresholds_ = {
-            pair: ScoreThreshold(lambda p: float(norm.isf(p / 2.0)), memory=5_000)
-            for pair in self.tracks_
+            pair: ScoreThreshold(two_sided_normal_quantile, memory=5_000) for pair in self.tracks_
         }
 
     def update(self, events: Events) -> None:

@@ -20,12 +20,15 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
 
 from vigil.core import ConfigError, EventKind
 from vigil.detect.realtime.base import MonitorAlert
 from vigil.detect.realtime.events import Events, epoch_seconds
-from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+from vigil.detect.realtime.threshold import (
+    AlarmRate,
+    ScoreThreshold,
+    two_sided_normal_quantile,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -89,7 +92,7 @@ class DelayedFeedbackMonitor:
         self.stale_impressions_ = 0
         self.newest_bin_ = -(2**62)
         self.next_interval_: int | None = None
-        self.threshold_ = ScoreThreshold(lambda p: float(norm.isf(p / 2.0)), memory=5_000)
+        self.threshold_ = ScoreThreshold(two_sided_normal_quantile, memory=5_000)
 
     def _counts(self, version: str) -> _Counts:
         if version not in self.counts_:

@@ -27,7 +27,11 @@ from vigil.core import ConfigError, EventKind
 from vigil.detect.realtime.base import MonitorAlert
 from vigil.detect.realtime.events import Events, epoch_seconds, utc_datetime
 from vigil.detect.realtime.statistics import chi2_surprise, g_statistic, signed_root_llr
-from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+from vigil.detect.realtime.threshold import (
+    AlarmRate,
+    ScoreThreshold,
+    exponential_quantile,
+)
 from vigil.profile import LogHistogram
 
 DAY_S = 86400.0
@@ -115,7 +119,7 @@ class LatencyMonitor:
         self.late_events_ = 0
         self.missing_latency_ = 0
         self.next_interval_: int | None = None
-        self.threshold_ = ScoreThreshold(lambda p: -math.log(p), memory=5_000)
+        self.threshold_ = ScoreThreshold(exponential_quantile, memory=5_000)
 
     def update(self, events: Events) -> None:
         if events.model != self.model or events.kind not in (

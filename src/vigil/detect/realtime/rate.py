@@ -16,13 +16,17 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
 
 from vigil.core import ConfigError, EventKind, NotFittedError
 from vigil.detect.realtime.base import MonitorAlert
 from vigil.detect.realtime.events import Events, epoch_seconds, utc_datetime
 from vigil.detect.realtime.statistics import poisson_deviation
-from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+from vigil.detect.realtime.threshold import (
+    AlarmRate,
+    ScoreThreshold,
+    exponential_quantile,
+    two_sided_normal_quantile,
+)
 
 FloatArray = npt.NDArray[np.float64]
 HOUR_S = 3600.0
@@ -143,8 +147,8 @@ class ArrivalMonitor:
         self.last_completion_s_: float | None = None
         self.next_interval_: int | None = None
         self._alarmed_gap: dict[str, float] = {}
-        self.gap_threshold_ = ScoreThreshold(lambda p: -math.log(p), memory=200_000)
-        self.rate_threshold_ = ScoreThreshold(lambda p: float(norm.isf(p / 2.0)), memory=5_000)
+        self.gap_threshold_ = ScoreThreshold(exponential_quantile, memory=200_000)
+        self.rate_threshold_ = ScoreThreshold(two_sided_normal_quantile, memory=5_000)
 
     def update(self, events: Events) -> None:
         if events.model != self.model or len(events) == 0:

@@ -34,7 +34,11 @@ from vigil.detect.realtime.statistics import (
     ks_statistic,
     pool_sparse_bins,
 )
-from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
+from vigil.detect.realtime.threshold import (
+    AlarmRate,
+    ScoreThreshold,
+    exponential_quantile,
+)
 from vigil.profile import QuantileSketch
 
 FloatArray = npt.NDArray[np.float64]
@@ -100,7 +104,7 @@ class ScoreDistributionMonitor:
         self.missing_scores_ = 0
         self.next_interval_: int | None = None
         self.last_alarm_s_: dict[str, float] = {}
-        self.threshold_ = ScoreThreshold(lambda p: -math.log(p), memory=20_000)
+        self.threshold_ = ScoreThreshold(exponential_quantile, memory=20_000)
 
     def update(self, events: Events) -> None:
         if events.model != self.model or events.kind not in (

@@ -29,6 +29,7 @@ from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import norm
 
 from vigil.core import ConfigError
 from vigil.profile import QuantileSketch
@@ -56,6 +57,17 @@ class AlarmRate:
     def probability_per_interval(self, interval: timedelta) -> float:
         """The per-score probability for a monitor that scores once every ``interval``."""
         return self.probability(self.per / interval)
+
+
+def exponential_quantile(p: float) -> float:
+    """Null quantile of an exponential(1) score: ``-log p``. A named function, not a lambda,
+    so monitors holding a threshold can be pickled (checkpointed across restarts)."""
+    return -math.log(p)
+
+
+def two_sided_normal_quantile(p: float) -> float:
+    """Null quantile of ``|z|`` for a standard normal ``z``: ``isf(p / 2)``."""
+    return float(norm.isf(p / 2.0))
 
 
 class ScoreThreshold:

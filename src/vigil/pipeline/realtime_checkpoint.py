@@ -20,23 +20,16 @@ import logging
 import pickle
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from vigil.core import ConfigError
 from vigil.pipeline.realtime import HubState, MonitorHub
+from vigil.store import CheckpointStore
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = "realtime-monitors"
 _FORMAT = b"vigil-realtime-1\n"
 _DIGEST = hashlib.sha256().digest_size
-
-
-@runtime_checkable
-class CheckpointStore(Protocol):
-    def put_checkpoint(self, name: str, blob: bytes, *, now: datetime) -> None: ...
-
-    def get_checkpoint(self, name: str) -> tuple[bytes, datetime] | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +65,7 @@ def restore_hub(hub: MonitorHub, store: CheckpointStore, *, key: bytes) -> Resto
     if refused is not None:
         logger.warning("realtime: checkpoint of %s not restored: %s", saved_at, refused)
         return Restored(models=0, saved_at=saved_at, refused=refused)
+    # Safe to unpickle only because the signature above proves we wrote these bytes.
     state = pickle.loads(payload[len(_FORMAT) :])
     if not isinstance(state, HubState):
         raise ConfigError("a verified realtime checkpoint holds no hub state")

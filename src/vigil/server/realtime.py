@@ -37,9 +37,10 @@ from vigil.pipeline.realtime import (
     RealtimeStore,
     rebuild_batch,
 )
-from vigil.pipeline.realtime_checkpoint import CheckpointStore, restore_hub, save_hub
+from vigil.pipeline.realtime_checkpoint import restore_hub, save_hub
 from vigil.server.auth import Guard
 from vigil.server.settings import ServerSettings
+from vigil.store import CheckpointStore
 
 logger = logging.getLogger(__name__)
 

@@ -6,11 +6,13 @@ store with :class:`SqlStore` (``sqlite:///vigil.db`` by default, PostgreSQL by U
 """
 
 from vigil.store.base import QuarantineCount, Run, RunStatus, Store, StoredProfile
+from vigil.store.checkpoint_base import CheckpointStore
 from vigil.store.memory import MemoryStore
 from vigil.store.schema import head_revision
 from vigil.store.sql import SqlStore
 
 __all__ = [
+    "CheckpointStore",
     "MemoryStore",
     "QuarantineCount",
     "Run",

@@ -10,9 +10,10 @@ store neither reads nor trusts the bytes; their owner signs and versions them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+@runtime_checkable
 class CheckpointStore(Protocol):
     def put_checkpoint(self, name: str, blob: bytes, *, now: datetime) -> None:
         """Save ``blob`` as checkpoint ``name``, replacing the previous one."""

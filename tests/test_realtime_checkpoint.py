@@ -142,7 +142,7 @@ def test_the_server_feed_saves_on_stop_and_every_period_and_restores_on_start() 
     )  # fmt: skip
     feed.start()
     line = orjson.dumps({"model": "a", "timestamp": START.timestamp() + 30, "event": "arrival"})
-    feed.submit([line])
+    assert feed.submit(records_to_chunk([line], source="t", now=None).batch)
     assert feed.flush()
     assert store.get_checkpoint(CHECKPOINT) is None  # the first cycle starts the period
     clock.now += timedelta(minutes=6)

@@ -272,13 +272,13 @@ def test_hub_keeps_alerts_the_store_refused_and_saves_them_next_time() -> None:
     assert hub.status().unsaved_alerts == 0
 
 
-def test_feed_cycle_feeds_queued_lines_before_judging_and_honours_lateness() -> None:
+def test_feed_cycle_feeds_queued_batches_before_judging_and_honours_lateness() -> None:
     clock = Clock(START + timedelta(minutes=10))
     monitor = FakeMonitor(scripted=[_alert("a", 9), _alert("a", 10, "rate")])
     hub = MonitorHub(MemoryStore(), monitors=lambda m: [monitor])
     feed = RealtimeFeed(hub, clock=clock, lateness=timedelta(minutes=1))
     line = orjson.dumps({"model": "a", "timestamp": START.timestamp() + 30, "event": "arrival"})
-    assert feed.submit([line, line])
+    assert feed.submit(records_to_chunk([line, line], source="t", now=None).batch)
     feed.cycle()
     assert (monitor.events_seen_, feed.fed_rows_) == (2, 2)
     # judged at 10:00 - 1 min: the 10-minute alert is not due yet

@@ -201,7 +201,7 @@ def _ingest(
         store.put_quarantined(parsed.quarantined, now=now)
     spool.write(parsed.groups)
     if feed is not None:  # after the spool: only durable rows reach the monitors
-        feed.submit([line for lines in parsed.groups.values() for line in lines])
+        feed.submit(parsed.batch)
     return parsed
 
 

@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 
 from vigil.core import SchemaError
-from vigil.ingest import QuarantinedRow, records_to_chunk
+from vigil.ingest import QuarantinedRow, RecordBatch, records_to_chunk
 from vigil.sdk import Partition
 
 JSON_TYPES = ("application/json",)
@@ -30,11 +30,14 @@ JSON_TYPES = ("application/json",)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParsedBody:
-    """The accepted lines grouped by partition, and the quarantined rows with reasons."""
+    """The accepted lines grouped by partition, the quarantined rows with reasons, and the
+    accepted rows as a validated batch (for the real-time monitors, which then need not parse
+    the lines again)."""
 
     rows: int
     groups: dict[Partition, list[bytes]] = field(default_factory=dict)
     quarantined: tuple[QuarantinedRow, ...] = ()
+    batch: RecordBatch = field(default_factory=RecordBatch.empty)
 
     @property
     def accepted(self) -> int:
@@ -65,6 +68,7 @@ def parse_body(body: bytes, content_type: str, *, source: str, now: datetime) ->
         rows=len(items),
         groups=_group_by_partition(accepted, chunk.batch.meta),
         quarantined=quarantined,
+        batch=chunk.batch,
     )
 
 

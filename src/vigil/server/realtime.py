@@ -1,13 +1,12 @@
 """Between the ingest endpoint and the real-time monitors: a bounded queue, a worker thread and
 ``GET /v1/realtime``.
 
-The request path only appends the accepted lines to a bounded queue (no parsing, no monitor
-work), so ingest latency does not depend on the monitors. The spool is the source of truth:
+The request path only appends its validated batch of accepted rows to a bounded queue (no
+monitor work), so ingest latency does not depend on the monitors. The spool is the source of truth:
 when the queue is full the request is still accepted and durable, the monitors just do not see
 it, and the skipped requests and rows are counted and shown by ``GET /v1/realtime``.
 
-The worker thread rebuilds one record batch from all queued lines (:func:`rebuild_batch`: the
-ingest stage's validators again, as the endpoint's parsed batch is not kept), feeds it to the
+The worker thread feeds the queued batches to the
 :class:`~vigil.pipeline.realtime.MonitorHub` and, every ``evaluate_every``, asks it for alerts
 at ``clock() - lateness``. ``lateness`` is how late events may reach the server (SDK
 buffering, network): judging silence at the very present would flag a gap for every event
@@ -21,7 +20,7 @@ import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,12 +29,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigil.core import ConfigError
+from vigil.ingest import RecordBatch
 from vigil.pipeline.realtime import (
     HubSettings,
     MonitorFactory,
     MonitorHub,
     RealtimeStore,
-    rebuild_batch,
 )
 from vigil.pipeline.realtime_checkpoint import restore_hub, save_hub
 from vigil.server.auth import Guard
@@ -80,7 +79,7 @@ class RealtimeFeed:
         self._next_checkpoint: datetime | None = None
         self.restored_models_ = 0
         self.last_checkpoint_: datetime | None = None
-        self._queue: deque[Sequence[bytes]] = deque()
+        self._queue: deque[RecordBatch] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._done = threading.Condition()
@@ -95,16 +94,16 @@ class RealtimeFeed:
         self.cycle_errors_ = 0
         self.last_error_: str | None = None
 
-    def submit(self, lines: Sequence[bytes]) -> bool:
-        """Queue one request's accepted (already validated) lines; False when full (counted)."""
-        if not lines:
+    def submit(self, batch: RecordBatch) -> bool:
+        """Queue one request's accepted (already validated) rows; False when full (counted)."""
+        if not batch.num_rows:
             return True
         with self._lock:
             if len(self._queue) >= self.max_queued:
                 self.skipped_requests_ += 1
-                self.skipped_rows_ += len(lines)
+                self.skipped_rows_ += batch.num_rows
                 return False
-            self._queue.append(lines)
+            self._queue.append(batch)
         self._wake.set()
         return True
 
@@ -185,9 +184,7 @@ class RealtimeFeed:
         with self._lock:
             queued = list(self._queue)
             self._queue.clear()
-        lines = [line for request in queued for line in request]
-        if lines:
-            batch = rebuild_batch(lines)
+        for batch in queued:
             self.fed_rows_ += batch.num_rows
             self.hub.feed(batch)
         judged_at = now - self.lateness

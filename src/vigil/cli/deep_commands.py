@@ -33,10 +33,24 @@ def train_deep(
         int, typer.Option("--simulated", help="Simulated series in the corpus (0 = none).")
     ] = 96,
     simulated_seed: Annotated[int, typer.Option("--simulated-seed")] = SIM_TRAIN_SEED,
+    minute: Annotated[
+        int,
+        typer.Option(
+            "--minute",
+            help="Generated 1-/5-minute heavy-tailed series in the corpus (0 = none).",
+        ),
+    ] = 48,
     seed: Annotated[int, typer.Option("--seed", help="Seed for torch and sampling.")] = 7,
     omit: Annotated[int, typer.Option("--omit", help="Most recent steps left out.")] = 3,
     normalize: Annotated[str, typer.Option("--normalize", help="window or series.")] = "window",
     irregularity: Annotated[bool, typer.Option("--irregularity/--no-irregularity")] = True,
+    surprise: Annotated[
+        bool,
+        typer.Option(
+            "--surprise/--no-surprise",
+            help="Stage 2 sees each step's severity against the series' own recent ones.",
+        ),
+    ] = True,
     epochs: Annotated[int, typer.Option("--epochs", help="Epochs per stage.")] = 6,
     rows: Annotated[
         int, typer.Option("--rows", help="Training steps sampled per stage.")
@@ -63,10 +77,12 @@ def train_deep(
             data or [],
             simulated,
             simulated_seed,
+            minute,
             seed,
             omit,
             normalize,
             irregularity,
+            surprise,
             epochs,
             rows,
         )
@@ -79,10 +95,12 @@ def _train(
     data: list[Path],
     simulated: int,
     simulated_seed: int,
+    minute: int,
     seed: int,
     omit: int,
     normalize: str,
     irregularity: bool,
+    surprise: bool,
     epochs: int,
     rows: int,
 ) -> None:
@@ -102,6 +120,11 @@ def _train(
         )
         examples += examples_from(sim, "simulated")
         mix.append(f"simulated seed {simulated_seed} x{simulated}")
+    if minute:
+        from vigil.detect.deep.training import minute_series
+
+        examples += minute_series(seed=simulated_seed, count=minute)
+        mix.append(f"generated minute-level seed {simulated_seed} x{minute}")
     for folder in data:
         dataset = load_dataset(folder)
         examples += examples_from(dataset, dataset.name)
@@ -109,6 +132,7 @@ def _train(
     settings = TrainSettings(
         spec=FeatureSpec(omit=omit, normalize=normalize),
         use_irregularity=irregularity,
+        surprise=surprise,
         stage1_epochs=epochs,
         stage2_epochs=epochs,
         stage1_rows=rows,
@@ -117,7 +141,8 @@ def _train(
     )
     provenance = (
         f"vigil train deep; corpus: {', '.join(mix)}; seed {seed}; omit {omit}; "
-        f"normalize {normalize}; irregularity {irregularity}; epochs {epochs}; rows {rows}"
+        f"normalize {normalize}; irregularity {irregularity}; surprise {surprise}; "
+        f"epochs {epochs}; rows {rows}"
     )
     model = train_deep(examples, settings, log=typer.echo, provenance=provenance)
     save_model(model, out)

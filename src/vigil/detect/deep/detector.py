@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from vigil.core import ConfigError
 from vigil.detect.base import Detection, FloatArray, Scores
-from vigil.detect.deep.features import Features, build_features
+from vigil.detect.deep.features import Features, build_features, memory_steps
 from vigil.detect.deep.model import (
     DecisionDefaults,
     DeepModel,
@@ -143,7 +143,14 @@ class DeepDetector:
             bands.append((expected, lower, upper))
             evidence.append(
                 evidence_features(
-                    one.values, expected, lower, upper, feat.scale, multiplier, feat.calendar
+                    one.values,
+                    expected,
+                    lower,
+                    upper,
+                    feat.scale,
+                    multiplier,
+                    feat.calendar,
+                    memory_steps(one.timestamps) if model.surprise else 0,
                 )
             )
         probabilities = np.split(classify(model, np.concatenate(evidence)).astype(np.float64), cuts)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from vigil.core import ConfigError
 from vigil.stats.series import Series
@@ -26,6 +27,10 @@ F32 = npt.NDArray[np.float32]
 DAY_S = 86_400
 CLIP = 20.0  # normalised values beyond +-CLIP window-stds carry no more information
 NORMALIZATIONS = ("window", "series")
+SURPRISE_COLUMNS = 5
+SURPRISE_QUANTILE = 0.99
+MEMORY_DAYS = 7
+MEMORY_BOUNDS = (48, 2016)  # steps of past severities a surprise is measured against
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,3 +216,49 @@ def _irregularity(
             default = 3.0 if j == 0 else 0.0
             out[:, j] = np.where(counts > 0, total / np.maximum(counts, 1) / scale, default)
     return np.clip(out, 0.0, CLIP).astype(np.float32)
+
+
+def memory_steps(timestamps: npt.NDArray[np.datetime64]) -> int:
+    """How many past steps a surprise is measured against: about a week, within bounds.
+
+    A week of hourly data is 168 steps; a week of 1-minute data would be 10,080, more history
+    than most minute series have, so the memory is capped (2,016 steps: a week of 5-minute
+    data, a day and a half of 1-minute data) and floored (48 steps for daily data).
+    """
+    if len(timestamps) < 2:
+        return MEMORY_BOUNDS[0]
+    step = float(np.median(np.diff(timestamps.astype("datetime64[s]").astype(np.int64))))
+    steps = round(MEMORY_DAYS * DAY_S / max(step, 1.0))
+    return int(min(max(steps, MEMORY_BOUNDS[0]), MEMORY_BOUNDS[1]))
+
+
+def surprise_features(severity: FloatArray, memory: int) -> FloatArray:
+    """How unusual this step's severity is *for this series*: ``(n, SURPRISE_COLUMNS)``, causal.
+
+    Columns, all against the series' own severities over the previous ``memory`` steps (step
+    ``t`` excluded): log ratio of the severity to their ``SURPRISE_QUANTILE`` quantile, to
+    their mean and to their maximum; the log rate at which they crossed the band (severity >
+    1/2); and the fraction of that memory that exists. Heavy-tailed series cross their band
+    every day, and a pooled fpr threshold then fills up with their routine excursions.
+    Measured against the series' own recent excursions, a routine one reads ~0 and a new one
+    > 0 on every scale, so the classifier can learn an adaptive threshold.
+    """
+    past = pd.Series(severity).shift(1).rolling(memory, min_periods=1)
+    quantile = past.quantile(SURPRISE_QUANTILE).to_numpy(dtype=np.float64)
+    mean = past.mean().to_numpy(dtype=np.float64)
+    most = past.max().to_numpy(dtype=np.float64)
+    count = np.nan_to_num(past.count().to_numpy(dtype=np.float64), nan=0.0)
+    crossed = pd.Series(np.where(np.isnan(severity), np.nan, (severity > 0.5).astype(np.float64)))
+    crossings = crossed.shift(1).rolling(memory, min_periods=1).sum().to_numpy(dtype=np.float64)
+    floor = 0.1  # severities are in band widths; below a tenth of one nothing is "large"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        current = np.log(np.nan_to_num(severity, nan=0.0) + floor)
+        columns = [
+            current - np.log(np.nan_to_num(ref, nan=0.0) + floor) for ref in (quantile, mean, most)
+        ]
+        rate = np.log((np.nan_to_num(crossings, nan=0.0) + 1.0) / (count + 1.0))
+    known = np.minimum(count / memory, 1.0)
+    out: FloatArray = np.clip(
+        np.nan_to_num(np.stack([*columns, rate, known], axis=1), nan=0.0), -8.0, 8.0
+    )
+    return out

@@ -22,11 +22,22 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.core import ConfigError, SerializationError
-from vigil.detect.deep.features import CLIP, F32, FeatureSpec
+from vigil.detect.deep.features import (
+    CLIP,
+    F32,
+    SURPRISE_COLUMNS,
+    FeatureSpec,
+    surprise_features,
+)
 
 Layers = tuple[tuple[F32, F32], ...]
 HISTORY = 6  # recent deviations fed to stage 2
-STAGE2_WIDTH = 9 + HISTORY
+STAGE2_WIDTH = 9 + HISTORY  # without the surprise columns
+
+
+def stage2_width(surprise: bool) -> int:
+    """Stage 2's input width, with or without the per-series surprise columns."""
+    return STAGE2_WIDTH + (SURPRISE_COLUMNS if surprise else 0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +75,7 @@ class DeepModel:
     irregularity_w: F32
     irregularity_b: float
     use_irregularity: bool = True
+    surprise: bool = False
     decision: DecisionDefaults = field(default_factory=DecisionDefaults)
     provenance: str = ""
 
@@ -74,9 +86,10 @@ class DeepModel:
             )
         if self.stage1[-1][0].shape[1] != 3 or self.stage2[-1][0].shape[1] != 1:
             raise ConfigError("stage 1 must output 3 values and stage 2 one logit")
-        if self.stage2[0][0].shape[0] != STAGE2_WIDTH:
+        if self.stage2[0][0].shape[0] != stage2_width(self.surprise):
             raise ConfigError(
-                f"stage 2 takes {self.stage2[0][0].shape[0]} inputs, need {STAGE2_WIDTH}"
+                f"stage 2 takes {self.stage2[0][0].shape[0]} inputs, "
+                f"need {stage2_width(self.surprise)} (surprise={self.surprise})"
             )
 
 
@@ -141,6 +154,7 @@ def save_model(model: DeepModel, path: Path) -> None:
         },
         "irregularity_b": model.irregularity_b,
         "use_irregularity": model.use_irregularity,
+        "surprise": model.surprise,
         "layers": [len(model.stage1), len(model.stage2)],
         "decision": {
             "threshold": model.decision.threshold,
@@ -184,6 +198,7 @@ def load_model(path: Path) -> DeepModel:
         irregularity_w=irr_w,
         irregularity_b=float(header["irregularity_b"]),
         use_irregularity=bool(header["use_irregularity"]),
+        surprise=bool(header.get("surprise", False)),
         decision=DecisionDefaults(**header["decision"]),
         provenance=str(header.get("provenance", "")),
     )
@@ -197,9 +212,11 @@ def evidence_features(
     scale: npt.NDArray[np.float64],
     multiplier: F32,
     calendar: F32,
+    memory: int = 0,
 ) -> F32:
     """Stage-2 inputs: deviation, distance beyond each bound, severity, irregularity, calendar
-    and the last ``HISTORY`` deviations (all in window stds or band widths, clipped)."""
+    and the last ``HISTORY`` deviations (all in window stds or band widths, clipped), and with
+    ``memory > 0`` the surprise columns (severity against the series' last ``memory`` steps)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         width = np.maximum(upper - lower, 1e-12)
         deviation = np.clip(np.nan_to_num((values - base) / scale), -CLIP, CLIP)
@@ -215,5 +232,10 @@ def evidence_features(
     columns = [deviation, below, above, severity, log_width, multiplier, missing]
     head = np.stack(columns, axis=1)
     # Day of week carries little for stage 2; hour of day (2 columns) is kept.
-    out: F32 = np.concatenate([head, calendar[:, :2], history], axis=1).astype(np.float32)
+    blocks = [head, calendar[:, :2], history]
+    if memory > 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw_severity = np.abs(values - base) / width
+        blocks.append(surprise_features(raw_severity, memory))
+    out: F32 = np.concatenate(blocks, axis=1).astype(np.float32)
     return out

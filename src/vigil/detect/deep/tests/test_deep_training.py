@@ -12,6 +12,7 @@ import torch
 from vigil.core import ConfigError
 from vigil.detect import simulate_series
 from vigil.detect.deep import DeepDetector, build_features, load_model, shipped_weights
+from vigil.detect.deep.features import memory_steps
 from vigil.detect.deep.model import classify, evidence_features, forecast
 from vigil.detect.deep.training import (
     TrainSettings,
@@ -49,6 +50,7 @@ def test_numpy_inference_matches_torch() -> None:
         feats.scale,
         multiplier,
         feats.calendar,
+        memory_steps(series.timestamps) if model.surprise else 0,
     )
     with torch.no_grad():
         t_prob = torch.sigmoid(torch_stage2(model)(torch.from_numpy(evidence))[:, 0]).numpy()

@@ -3,6 +3,7 @@ without torch raises :class:`vigil.core.MissingExtraError`."""
 
 from vigil.detect.deep.training.corpus import Example, examples_from, inject, split_by_series
 from vigil.detect.deep.training.finetune import FeedbackSeries, fine_tune_stage2
+from vigil.detect.deep.training.minute import minute_series
 from vigil.detect.deep.training.trainer import (
     TrainSettings,
     choose_decision,
@@ -18,6 +19,7 @@ __all__ = [
     "examples_from",
     "fine_tune_stage2",
     "inject",
+    "minute_series",
     "split_by_series",
     "torch_stage1",
     "train_deep",

@@ -18,14 +18,14 @@ import numpy as np
 
 from vigil.core import ConfigError, MissingExtraError
 from vigil.detect.deep.detector import DeepDetector
-from vigil.detect.deep.features import CLIP, F32, FeatureSpec, build_features
+from vigil.detect.deep.features import CLIP, F32, FeatureSpec, build_features, memory_steps
 from vigil.detect.deep.model import (
-    STAGE2_WIDTH,
     DecisionDefaults,
     DeepModel,
     Layers,
     evidence_features,
     forecast,
+    stage2_width,
 )
 from vigil.detect.deep.training.corpus import Example, inject, split_by_series
 from vigil.detect.labeled import runs
@@ -49,6 +49,7 @@ class TrainSettings:
 
     spec: FeatureSpec = field(default_factory=FeatureSpec)
     use_irregularity: bool = True
+    surprise: bool = True
     hidden: int = 64
     stage1_rows: int = 200_000
     stage1_epochs: int = 8
@@ -93,8 +94,8 @@ class Stage1Net(nn.Module):
         return base, lower, upper, multiplier
 
 
-def stage2_net(hidden: int) -> Any:
-    return nn.Sequential(nn.Linear(STAGE2_WIDTH, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+def stage2_net(hidden: int, width: int) -> Any:
+    return nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
 
 def export_layers(sequential: Any) -> Layers:
@@ -138,7 +139,7 @@ def train_deep(
 
 
 def _empty_model(settings: TrainSettings, stage1: Stage1Net) -> DeepModel:
-    placeholder = stage2_net(settings.hidden // 2)
+    placeholder = stage2_net(settings.hidden // 2, stage2_width(settings.surprise))
     return DeepModel(
         spec=settings.spec,
         stage1=export_layers(stage1.body),
@@ -146,6 +147,7 @@ def _empty_model(settings: TrainSettings, stage1: Stage1Net) -> DeepModel:
         irregularity_w=stage1.irr_w.detach().numpy().astype(np.float32).copy(),
         irregularity_b=float(stage1.irr_b.detach()),
         use_irregularity=settings.use_irregularity,
+        surprise=settings.surprise,
     )
 
 
@@ -201,6 +203,7 @@ def stage2_rows(
             feats.scale,
             multiplier,
             feats.calendar,
+            memory_steps(one.series.timestamps) if model.surprise else 0,
         )
         keep = feats.valid & ~np.isnan(values) & ~one.ignore
         rows.append(evidence[keep])
@@ -222,7 +225,7 @@ def _train_stage2(
     x, y = torch.from_numpy(rows[pick]), torch.from_numpy(labels[pick])
     weight = float((y == 0).sum()) / max(float(y.sum()), 1.0)
     log(f"stage 2: {int(y.sum())} positive, {int((y == 0).sum())} negative steps")
-    net = stage2_net(settings.hidden // 2)
+    net = stage2_net(settings.hidden // 2, stage2_width(model.surprise))
     optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
     criterion = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(math.sqrt(weight)))
     for epoch in range(settings.stage2_epochs):
@@ -266,7 +269,7 @@ def choose_decision(model: DeepModel, examples: Sequence[Example], log: Log) -> 
 
 def torch_stage2(model: DeepModel) -> Any:
     """A torch module holding ``model``'s stage-2 weights (parity test, fine-tuning)."""
-    net = stage2_net(model.stage2[0][0].shape[1])
+    net = stage2_net(model.stage2[0][0].shape[1], model.stage2[0][0].shape[0])
     _load_linears(net, model.stage2)
     return net
 

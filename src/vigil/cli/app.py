@@ -54,6 +54,7 @@ from vigil.cli import server_commands  # noqa: E402
 
 app.command("serve")(server_commands.serve)
 bench_app.command("server")(server_commands.bench_server)
+bench_app.command("load")(server_commands.bench_load)
 
 from vigil.cli import realtime_commands  # noqa: E402
 

@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from vigil.core import ConfigError
 from vigil.detect.base import Detection, FloatArray, Scores
-from vigil.detect.deep.features import Features, build_features, memory_steps
+from vigil.detect.deep.features import Features, build_features, memory_steps, surprise_many
 from vigil.detect.deep.model import (
     DecisionDefaults,
     DeepModel,
@@ -48,6 +48,7 @@ from vigil.detect.deep.model import (
     evidence_features,
     forecast,
     load_model,
+    raw_severity,
 )
 from vigil.detect.interval import flag, threshold_for_fpr
 from vigil.stats.series import Series
@@ -134,25 +135,37 @@ class DeepDetector:
         )
         parts = [np.split(array, cuts) for array in stacked]
         bands = []
-        evidence = []
-        for i, (one, feat) in enumerate(zip(series, feats, strict=True)):
-            base_n, lower_n, upper_n, multiplier = (part[i] for part in parts)
-            expected = feat.mean + feat.scale * base_n
-            lower = feat.mean + feat.scale * lower_n
-            upper = feat.mean + feat.scale * upper_n
-            bands.append((expected, lower, upper))
-            evidence.append(
-                evidence_features(
-                    one.values,
-                    expected,
-                    lower,
-                    upper,
-                    feat.scale,
-                    multiplier,
-                    feat.calendar,
-                    memory_steps(one.timestamps) if model.surprise else 0,
+        for i, feat in enumerate(feats):
+            base_n, lower_n, upper_n, _ = (part[i] for part in parts)
+            bands.append(
+                (
+                    feat.mean + feat.scale * base_n,
+                    feat.mean + feat.scale * lower_n,
+                    feat.mean + feat.scale * upper_n,
                 )
             )
+        surprises: list[FloatArray | None] = [None] * len(series)
+        if model.surprise:
+            surprises = list(
+                surprise_many(
+                    [
+                        raw_severity(one.values, *band)
+                        for one, band in zip(series, bands, strict=True)
+                    ],
+                    [memory_steps(one.timestamps) for one in series],
+                )
+            )
+        evidence = [
+            evidence_features(
+                one.values,
+                *band,
+                feat.scale,
+                parts[3][i],
+                feat.calendar,
+                surprise=surprises[i],
+            )
+            for i, (one, feat, band) in enumerate(zip(series, feats, bands, strict=True))
+        ]
         probabilities = np.split(classify(model, np.concatenate(evidence)).astype(np.float64), cuts)
         return [
             self._output(one, feat, band, probability)

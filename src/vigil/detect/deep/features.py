@@ -12,6 +12,7 @@ yesterday" or no lag at all, never a wrong one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,20 +244,57 @@ def surprise_features(severity: FloatArray, memory: int) -> FloatArray:
     Measured against the series' own recent excursions, a routine one reads ~0 and a new one
     > 0 on every scale, so the classifier can learn an adaptive threshold.
     """
-    past = pd.Series(severity).shift(1).rolling(memory, min_periods=1)
-    quantile = past.quantile(SURPRISE_QUANTILE).to_numpy(dtype=np.float64)
-    mean = past.mean().to_numpy(dtype=np.float64)
-    most = past.max().to_numpy(dtype=np.float64)
-    count = np.nan_to_num(past.count().to_numpy(dtype=np.float64), nan=0.0)
-    crossed = pd.Series(np.where(np.isnan(severity), np.nan, (severity > 0.5).astype(np.float64)))
-    crossings = crossed.shift(1).rolling(memory, min_periods=1).sum().to_numpy(dtype=np.float64)
+    return surprise_many([severity], [memory])[0]
+
+
+def surprise_many(severities: Sequence[FloatArray], memories: Sequence[int]) -> list[FloatArray]:
+    """:func:`surprise_features` of many series, with one rolling pass per distinct memory.
+
+    A rolling quantile costs pandas more in per-call overhead than in work on a short series,
+    so series sharing a memory are joined, each after ``memory`` missing steps so that no
+    window spans two series. Quantile and maximum are order statistics of exactly the same
+    values either way, so a series' columns do not depend on its batch.
+    """
+    out: list[FloatArray] = [np.zeros((0, SURPRISE_COLUMNS))] * len(severities)
+    for memory in sorted(set(memories)):
+        members = [i for i, m in enumerate(memories) if m == memory]
+        gap = np.full(memory, np.nan)
+        joined = np.concatenate([part for i in members for part in (gap, severities[i])])
+        past = pd.Series(joined).shift(1).rolling(memory, min_periods=1)
+        quantile = past.quantile(SURPRISE_QUANTILE).to_numpy(dtype=np.float64)
+        most = past.max().to_numpy(dtype=np.float64)
+        at = 0
+        for i in members:
+            at += memory
+            end = at + len(severities[i])
+            out[i] = _surprise(severities[i], memory, quantile[at:end], most[at:end])
+            at = end
+    return out
+
+
+def _surprise(
+    severity: FloatArray, memory: int, quantile: FloatArray, most: FloatArray
+) -> FloatArray:
+    n = len(severity)
+    present = ~np.isnan(severity)
+    filled = np.where(present, severity, 0.0)
+
+    def past_sum(x: FloatArray) -> FloatArray:  # sum over steps [t - memory, t - 1]
+        total = np.concatenate([[0.0], np.cumsum(x)])
+        steps = np.arange(n)
+        window: FloatArray = total[steps] - total[np.maximum(steps - memory, 0)]
+        return window
+
+    count = past_sum(present.astype(np.float64))
+    mean = np.maximum(past_sum(filled), 0.0) / np.maximum(count, 1.0)
+    crossings = past_sum((filled > 0.5).astype(np.float64))
     floor = 0.1  # severities are in band widths; below a tenth of one nothing is "large"
     with np.errstate(invalid="ignore", divide="ignore"):
-        current = np.log(np.nan_to_num(severity, nan=0.0) + floor)
+        current = np.log(filled + floor)
         columns = [
             current - np.log(np.nan_to_num(ref, nan=0.0) + floor) for ref in (quantile, mean, most)
         ]
-        rate = np.log((np.nan_to_num(crossings, nan=0.0) + 1.0) / (count + 1.0))
+        rate = np.log((crossings + 1.0) / (count + 1.0))
     known = np.minimum(count / memory, 1.0)
     out: FloatArray = np.clip(
         np.nan_to_num(np.stack([*columns, rate, known], axis=1), nan=0.0), -8.0, 8.0

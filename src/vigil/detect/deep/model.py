@@ -204,6 +204,18 @@ def load_model(path: Path) -> DeepModel:
     )
 
 
+def raw_severity(
+    values: npt.NDArray[np.float64],
+    base: npt.NDArray[np.float64],
+    lower: npt.NDArray[np.float64],
+    upper: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """``|value - baseline| / band width``, unclipped (NaN where the value is missing)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: npt.NDArray[np.float64] = np.abs(values - base) / np.maximum(upper - lower, 1e-12)
+    return out
+
+
 def evidence_features(
     values: npt.NDArray[np.float64],
     base: npt.NDArray[np.float64],
@@ -213,10 +225,12 @@ def evidence_features(
     multiplier: F32,
     calendar: F32,
     memory: int = 0,
+    surprise: npt.NDArray[np.float64] | None = None,
 ) -> F32:
     """Stage-2 inputs: deviation, distance beyond each bound, severity, irregularity, calendar
     and the last ``HISTORY`` deviations (all in window stds or band widths, clipped), and with
-    ``memory > 0`` the surprise columns (severity against the series' last ``memory`` steps)."""
+    ``memory > 0`` the surprise columns (severity against the series' last ``memory`` steps),
+    or the given ``surprise`` columns (already computed, batched, by the detector)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         width = np.maximum(upper - lower, 1e-12)
         deviation = np.clip(np.nan_to_num((values - base) / scale), -CLIP, CLIP)
@@ -233,9 +247,9 @@ def evidence_features(
     head = np.stack(columns, axis=1)
     # Day of week carries little for stage 2; hour of day (2 columns) is kept.
     blocks = [head, calendar[:, :2], history]
-    if memory > 0:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            raw_severity = np.abs(values - base) / width
-        blocks.append(surprise_features(raw_severity, memory))
+    if surprise is None and memory > 0:
+        surprise = surprise_features(raw_severity(values, base, lower, upper), memory)
+    if surprise is not None:
+        blocks.append(surprise)
     out: F32 = np.concatenate(blocks, axis=1).astype(np.float32)
     return out

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from vigil.detect.deep.features import SURPRISE_COLUMNS, memory_steps, surprise_features
+from vigil.detect.deep.features import (
+    SURPRISE_COLUMNS,
+    memory_steps,
+    surprise_features,
+    surprise_many,
+)
 from vigil.detect.deep.training.minute import KINDS, minute_series
 
 
@@ -68,3 +73,14 @@ def test_minute_series_are_deterministic_normal_and_minute_level() -> None:
         assert not example.positive.any() and not example.ignore.any()
     counts = [e for e in first if "counts" in e.name]
     assert all(np.array_equal(e.series.values, np.round(e.series.values)) for e in counts)
+
+
+def test_batched_surprise_equals_one_series_at_a_time() -> None:
+    severities = [heavy_tailed(n, seed) for seed, n in enumerate((300, 50, 700))]
+    severities[1][3:9] = np.nan
+    memories = [48, 48, 168]
+    batched = surprise_many(severities, memories)
+    for severity, memory, together in zip(severities, memories, batched, strict=True):
+        np.testing.assert_array_equal(together, surprise_features(severity, memory))
+    # And a series' columns do not depend on which other series share its batch.
+    np.testing.assert_array_equal(surprise_many(severities[:1], [48])[0], batched[0])

@@ -8,7 +8,12 @@ records (the HTTP endpoint, SDK sinks). :class:`ListReader` is the fake for test
 from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.columns import records_to_chunk
-from vigil.ingest.hive import HivePartitionedReader, open_reader, partition_values
+from vigil.ingest.hive import (
+    HivePartitionedReader,
+    open_reader,
+    partition_values,
+    with_folder_model,
+)
 from vigil.ingest.jsonl import JsonLinesReader
 from vigil.ingest.memory import ListReader, TableReader
 from vigil.ingest.parquet import ParquetReader
@@ -43,5 +48,6 @@ __all__ = [
     "record_problem",
     "records_to_chunk",
     "table_to_chunk",
+    "with_folder_model",
     "write_quarantine",
 ]

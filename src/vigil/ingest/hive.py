@@ -4,17 +4,19 @@ Files are read in sorted path order, so two reads of the same folder yield the s
 ``model`` and ``version`` folder values fill records that lack those fields; a record naming a
 different model or version than its folder is quarantined, since the file is then in the wrong
 place or the record is wrong, and guessing which would corrupt one model's health series with
-another's traffic. ``date``/``hour`` folders only order the files: records carry their own
-timestamps.
+another's traffic. ``date``/``hour`` folders order the files (records carry their own
+timestamps), and let a reader skip what it has already read: with ``since``, files under a
+``date=`` folder older than that day are not opened (a ``date=`` folder holds what arrived that
+day, and no row stamped on or after ``since`` can arrive before it).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -44,6 +46,8 @@ class HivePartitionedReader:
     root: str | os.PathLike[str] = field(kw_only=False)
     now: datetime | None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    since: date | None = None
+    """Skip files under ``date=`` folders before this day (files without one are read)."""
 
     def __post_init__(self) -> None:
         check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
@@ -53,21 +57,15 @@ class HivePartitionedReader:
         if not root.is_dir():
             raise ConfigError(f"{os.fspath(root)!r} is not a folder")
         for path in log_files(root):
+            day = partition_date(path.relative_to(root))
+            if self.since is not None and day is not None and day < self.since:
+                continue
             partition = partition_values(path.relative_to(root))
             reader = file_reader(
                 path, now=self.now, chunk_rows=self.chunk_rows, partition=partition
             )
-            folder_model = partition.get("model")
             for chunk in reader.read():
-                if folder_model and any(row.model is None for row in chunk.quarantined):
-                    # A row too broken to name its model still belongs to its folder's model,
-                    # so it counts in that model's quarantine rate.
-                    rows = tuple(
-                        row if row.model is not None else replace(row, model=folder_model)
-                        for row in chunk.quarantined
-                    )
-                    chunk = replace(chunk, quarantined=rows)  # noqa: PLW2901
-                yield chunk
+                yield with_folder_model(chunk, partition)
 
 
 def log_files(root: Path) -> Iterator[Path]:
@@ -96,6 +94,31 @@ def partition_values(relative: Path) -> dict[str, str]:
     return values
 
 
+def with_folder_model(chunk: IngestChunk, partition: Mapping[str, str]) -> IngestChunk:
+    """``chunk`` with its folder's model on quarantined rows too broken to name one, so they
+    count in that model's quarantine rate (and show under it)."""
+    folder_model = partition.get("model")
+    if not folder_model or all(row.model is not None for row in chunk.quarantined):
+        return chunk
+    rows = tuple(
+        row if row.model is not None else replace(row, model=folder_model)
+        for row in chunk.quarantined
+    )
+    return replace(chunk, quarantined=rows)
+
+
+def partition_date(relative: Path) -> date | None:
+    """The day of the ``date=YYYY-MM-DD`` folder in ``relative``, if it has a valid one."""
+    for part in relative.parent.parts:
+        key, sep, value = part.partition("=")
+        if sep and key == "date":
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
+
+
 def file_reader(
     path: Path, *, now: datetime | None, chunk_rows: int, partition: dict[str, str] | None = None
 ) -> Reader:
@@ -112,12 +135,17 @@ def file_reader(
 
 
 def open_reader(
-    path: str | os.PathLike[str], *, now: datetime | None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    path: str | os.PathLike[str],
+    *,
+    now: datetime | None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    since: date | None = None,
 ) -> Reader:
-    """A reader for ``path``: a folder is read as Hive partitions, a file by its suffix."""
+    """A reader for ``path``: a folder is read as Hive partitions (``date=`` folders before
+    ``since`` skipped), a file by its suffix."""
     location = Path(path)
     if location.is_dir():
-        return HivePartitionedReader(location, now=now, chunk_rows=chunk_rows)
+        return HivePartitionedReader(location, now=now, chunk_rows=chunk_rows, since=since)
     if not location.exists():
         raise ConfigError(f"{os.fspath(location)!r} does not exist")
     return file_reader(location, now=now, chunk_rows=chunk_rows)

@@ -11,6 +11,8 @@ Example::
 
     [ingest]
     sources = ["/var/log/inference"]      # files or Hive-partitioned folders
+    late_data = "1d"                     # how late rows may arrive; older date= folders are
+                                         # not read again by the next `vigil run` cycle
 
     [profile]
     window = "1h"
@@ -71,6 +73,8 @@ class StoreSection(_Section):
 class IngestSection(_Section):
     sources: list[str] = Field(default_factory=list)
     chunk_rows: int = Field(default=100_000, gt=0)
+    late_data: str = "1d"
+    _check = field_validator("late_data")(_duration)
 
 
 class ProfileSection(_Section):
@@ -162,6 +166,10 @@ class VigilConfig(_Section):
     @property
     def window(self) -> timedelta:
         return parse_duration(self.profile.window)
+
+    @property
+    def late_data(self) -> timedelta:
+        return parse_duration(self.ingest.late_data)
 
     @property
     def history(self) -> timedelta:

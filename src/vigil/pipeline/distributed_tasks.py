@@ -33,6 +33,7 @@ from vigil.ingest import (
     QuarantinedRow,
     partition_values,
     table_to_chunk,
+    with_folder_model,
 )
 
 # The local JSON-lines reader's own line parser, so the engine path refuses exactly the rows
@@ -97,6 +98,7 @@ def profile_tables(
             partition = partition_values(Path(source))
             for start in range(0, piece.num_rows, chunk_rows):
                 chunk = _chunk(piece.slice(start, chunk_rows), source, now, partition)
+                chunk = with_folder_model(chunk, partition)
                 yield _account(chunk, partials, spec, positions=False)
     yield profiles_table(partials.values(), rollup_to)
 
@@ -126,7 +128,7 @@ def profile_files(
             else JsonLinesReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
         )
         for chunk in reader.read():
-            yield _account(chunk, partials, spec, positions=True)
+            yield _account(with_folder_model(chunk, partition), partials, spec, positions=True)
     yield profiles_table(partials.values(), rollup_to)
 
 

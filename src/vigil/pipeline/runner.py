@@ -132,7 +132,7 @@ def _run_cycle(
     say: Progress,
 ) -> CycleSummary:
     say("ingest and profile")
-    profiled = _profile(sources, store, config, now)
+    profiled = _profile(sources, store, config, now, since=_reread_since(store, config))
     due = due_windows(store, window=config.window, now=now)
     if not due:
         return CycleSummary(windows=(), profiling=profiled)
@@ -209,11 +209,29 @@ def due_windows(store: Store, *, window: timedelta, now: datetime) -> list[Windo
     return windows_between(start, last_complete, window)
 
 
+def _reread_since(store: Store, config: VigilConfig) -> datetime | None:
+    """Where a cycle starts reading again: the end of the last window done, less the late-data
+    margin (``[ingest] late_data``). ``None`` (read everything) before the first cycle.
+
+    Without this every cycle re-read every file ever spooled, a cost that grows with history.
+    Rows of earlier windows met on the way are counted as skipped, not profiled: their windows'
+    series were already computed and notified (a row later than the margin is lost to them).
+    """
+    done = [r.window.end for r in store.get_runs(stage=STAGE, status=RunStatus.SUCCEEDED)]
+    return max(done) - config.late_data if done else None
+
+
 def _profile(
-    sources: Sequence[str], store: Store, config: VigilConfig, now: datetime
+    sources: Sequence[str],
+    store: Store,
+    config: VigilConfig,
+    now: datetime,
+    *,
+    since: datetime | None = None,
 ) -> ProfilingSummary | None:
-    """Profile every source. A Hive folder's models are independent (windows are keyed by
-    model), so with a SQL store each model's folder is profiled in its own process."""
+    """Profile every source (from ``since`` on, see :func:`_reread_since`). A Hive folder's
+    models are independent (windows are keyed by model), so with a SQL store each model's folder
+    is profiled in its own process."""
     if not sources:
         return None
     spec = ProfileSpec(window=config.window)
@@ -228,12 +246,18 @@ def _profile(
                     [spec] * len(parts),
                     [now] * len(parts),
                     [config.ingest.chunk_rows] * len(parts),
+                    [since] * len(parts),
                 )
             )
     else:
         summaries = [
             profile_paths(
-                [str(part)], store=store, spec=spec, now=now, chunk_rows=config.ingest.chunk_rows
+                [str(part)],
+                store=store,
+                spec=spec,
+                now=now,
+                chunk_rows=config.ingest.chunk_rows,
+                since=since,
             )
             for part in parts
         ]
@@ -253,11 +277,18 @@ def _model_folders(source: Path) -> list[Path]:
 
 
 def _profile_at(
-    url: str, paths: list[str], spec: ProfileSpec, now: datetime, chunk_rows: int
+    url: str,
+    paths: list[str],
+    spec: ProfileSpec,
+    now: datetime,
+    chunk_rows: int,
+    since: datetime | None,
 ) -> ProfilingSummary:
     store = SqlStore(url)
     try:
-        return profile_paths(paths, store=store, spec=spec, now=now, chunk_rows=chunk_rows)
+        return profile_paths(
+            paths, store=store, spec=spec, now=now, chunk_rows=chunk_rows, since=since
+        )
     finally:
         store.close()
 

@@ -54,7 +54,7 @@ def test_overload_gets_429_with_retry_after_and_every_accepted_row_is_stored(
         assert Path(f"/proc/{server.pid}").exists() or os.name != "posix"
         result = drive_ingest(
             clients, body=body, rows_per_request=ROWS, rows_per_s=None, seconds=2.0,
-            name="overload", rss=server.rss_bytes,
+            name="overload", rss=server.rss_bytes, server_cpu=server.cpu_seconds,
         )  # fmt: skip
         server_accepted = _metrics_total(server.url, "vigil_ingest_rows_accepted_total")
         server_throttled = _metrics_total(server.url, "vigil_ingest_throttled_total")
@@ -63,6 +63,9 @@ def test_overload_gets_429_with_retry_after_and_every_accepted_row_is_stored(
     assert result.ok > 0 and result.throttled > 0
     assert result.throttled_with_retry_after == result.throttled
     assert result.rows_accepted == result.ok * ROWS
+    # The server did the work in its own process: its CPU clock moved, and it held memory.
+    assert result.server_cpu_s is not None and result.server_cpu_s > 0
+    assert result.peak_rss_bytes is not None and result.peak_rss_bytes > 0
     assert server_throttled == result.throttled
     assert exits == [exits[0]] and exits[0].clean
     accounting = count_rows(

@@ -238,6 +238,7 @@ def run_load_test(
             return drive_ingest(
                 clients, body=body, rows_per_request=settings.rows_per_request,
                 rows_per_s=rate, seconds=seconds, name=name, rss=server.rss_bytes,
+                server_cpu=server.cpu_seconds,
                 on_progress=on_progress,
             )  # fmt: skip
 

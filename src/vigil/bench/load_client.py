@@ -52,6 +52,11 @@ class PhaseResult:
     throttle_latency_p50_ms: float
     late_p99_ms: float
     peak_rss_bytes: int | None = None
+    server_cpu_s: float | None = None
+    """CPU seconds the server process used during the phase (``None`` if unknown)."""
+    client_cpu_s: float = 0.0
+    """CPU seconds this (client) process used during the phase: on a shared machine the two
+    compete for the same cores, so both are reported."""
 
     def __post_init__(self) -> None:
         if self.requests != self.ok + self.throttled + sum(self.errors.values()):
@@ -118,6 +123,7 @@ def drive_ingest(
     seconds: float,
     name: str,
     rss: Callable[[], int | None] | None = None,
+    server_cpu: Callable[[], float | None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> PhaseResult:
     """Offer ``body`` (``rows_per_request`` JSON lines) at ``rows_per_s`` for ``seconds``.
@@ -151,6 +157,7 @@ def drive_ingest(
                 time.sleep(delay)
             _send(http, body, due, tally)
 
+    cpu_before = (None if server_cpu is None else server_cpu(), time.process_time())
     threads = [
         threading.Thread(target=client, args=(http,), name=f"load-{i}")
         for i, http in enumerate(clients)
@@ -159,9 +166,14 @@ def drive_ingest(
         thread.start()
     peak_rss = _watch(threads, start, seconds, rss, on_progress)
     elapsed = max(time.perf_counter() - start, 1e-9)
+    server_after = None if server_cpu is None else server_cpu()
+    server_used = None
+    if server_after is not None and cpu_before[0] is not None:
+        server_used = server_after - cpu_before[0]
     return _result(
         tally, name=name, target=rows_per_s, rows_per_request=rows_per_request,
         clients=len(clients), seconds=elapsed, peak_rss=peak_rss,
+        server_cpu_s=server_used, client_cpu_s=time.process_time() - cpu_before[1],
     )  # fmt: skip
 
 
@@ -214,6 +226,8 @@ def _result(
     clients: int,
     seconds: float,
     peak_rss: int | None,
+    server_cpu_s: float | None,
+    client_cpu_s: float,
 ) -> PhaseResult:
     ok = len(tally.latencies_s)
     throttled = len(tally.throttle_latencies_s)
@@ -235,6 +249,8 @@ def _result(
         throttle_latency_p50_ms=_percentile_ms(tally.throttle_latencies_s, 50),
         late_p99_ms=_percentile_ms(tally.late_s, 99),
         peak_rss_bytes=peak_rss,
+        server_cpu_s=server_cpu_s,
+        client_cpu_s=client_cpu_s,
     )
 
 

@@ -51,6 +51,16 @@ class ServerProcess:
                 return int(line.split()[1]) * 1024
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the child has used so far; ``None`` where unavailable."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return None
+        # Fields after the ")" closing the command name; utime and stime are the 14th and 15th.
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerExit:

@@ -231,7 +231,7 @@ def _print_load(console: Console, report: LoadReport) -> None:
 
     table = Table(box=box.SIMPLE, title="POST /v1/ingest, open-loop, server in another process")
     for column in ("phase", "offered/s", "accepted/s", "429/requests", "errors", "p50/p99 ms",
-                   "RSS MiB", "verdict"):  # fmt: skip
+                   "RSS MiB", "cores srv/cli", "verdict"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("phase", "verdict") else "right")
     rows = [(report.warmup, "")]
     rows += [(step.result, _short(step.failure)) for step in report.steps]
@@ -240,11 +240,15 @@ def _print_load(console: Console, report: LoadReport) -> None:
     rows.append((report.overload, ""))
     for phase, verdict in rows:
         rss = "-" if phase.peak_rss_bytes is None else f"{phase.peak_rss_bytes / 2**20:.0f}"
+        server_cores = (
+            "-" if phase.server_cpu_s is None else f"{phase.server_cpu_s / phase.seconds:.2f}"
+        )
+        cores = f"{server_cores}/{phase.client_cpu_s / phase.seconds:.2f}"
         table.add_row(
             phase.name.replace(" rows/s", ""), f"{phase.offered_rows_per_s:,.0f}",
             f"{phase.accepted_rows_per_s:,.0f}", f"{phase.throttled}/{phase.requests}",
             str(sum(phase.errors.values())),
-            f"{phase.latency_p50_ms:.0f}/{phase.latency_p99_ms:.0f}", rss, verdict,
+            f"{phase.latency_p50_ms:.0f}/{phase.latency_p99_ms:.0f}", rss, cores, verdict,
         )  # fmt: skip
     console.print(table)
     capacity = report.capacity_rows_per_s

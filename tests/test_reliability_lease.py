@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from vigil.cli.app import app
 from vigil.core import ConfigError
 from vigil.pipeline.config import parse_config
 from vigil.pipeline.runner import LEASE, run_cycle
@@ -85,6 +87,33 @@ def test_a_cycle_skips_while_another_holds_the_lease_and_releases_its_own() -> N
     assert not ran.skipped_locked
     # The cycle released its lease at the end: a new holder gets it at once.
     assert store.acquire_lease(LEASE, "next", now=datetime.now(UTC), ttl=TTL)
+
+
+def test_vigil_run_once_says_it_skipped_while_another_runner_holds_the_lease(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/vigil.db"
+    store = SqlStore(url)
+    try:
+        assert store.acquire_lease(LEASE, "other-runner", now=datetime.now(UTC), ttl=TTL)
+    finally:
+        store.close()
+    args = ["run", "--once", "--db", url, "--reports", str(tmp_path / "reports")]
+    locked = CliRunner().invoke(app, args)
+    assert locked.exit_code == 0, locked.output
+    said = " ".join(locked.output.split())  # whatever the console's line wrapping
+    assert "another runner holds the pipeline lease" in said
+    assert "skipped this cycle (1 of 1 cycles skipped so far)" in said
+    assert "nothing due" not in said
+    # The other runner's lease was left alone; once it is released the next cycle runs.
+    store = SqlStore(url)
+    try:
+        assert store.release_lease(LEASE, "other-runner")
+    finally:
+        store.close()
+    free = CliRunner().invoke(app, args)
+    assert free.exit_code == 0, free.output
+    assert "nothing due" in free.output and "another runner" not in free.output
 
 
 @pytest.mark.slow

@@ -116,13 +116,15 @@ def run(
         secrets_env = {name: os.environ.get(name, "") for name in names if name}
         channels = settings.build_channels(secrets_env)
         out = reports or Path(settings.report.out)
+        tally = _Tally()
         while True:
             store = SqlStore(settings.store.url)
             try:
                 summary = _cycle(settings, store, channels, out, console)
             finally:
                 store.close()
-            _print_cycle(console, summary)
+            tally.count(summary)
+            _print_cycle(console, summary, tally)
             if once:
                 return
             time.sleep(_seconds_until_next(period))
@@ -158,7 +160,30 @@ def _seconds_until_next(period: timedelta) -> float:
     return step - (now % step) + 5.0  # a little after the boundary, once the window is complete
 
 
-def _print_cycle(console: Console, summary: CycleSummary) -> None:
+class _Tally:
+    """Cycles this ``vigil run`` process has run and skipped, for its output."""
+
+    def __init__(self) -> None:
+        self.cycles = 0
+        self.skipped = 0
+
+    def count(self, summary: CycleSummary) -> None:
+        self.cycles += 1
+        self.skipped += summary.skipped_locked
+
+
+def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None:
+    from vigil.pipeline.runner import DEFAULT_LEASE_TTL
+
+    if summary.skipped_locked:
+        # The lease is a row in the store; its holder renews it at every stage and a holder
+        # that was killed lets it lapse after the ttl, so "until" is bounded by the ttl.
+        console.print(
+            "another runner holds the pipeline lease of this store (until at most "
+            f"{DEFAULT_LEASE_TTL} after its last renewal); skipped this cycle "
+            f"({tally.skipped} of {tally.cycles} cycles skipped so far)"
+        )
+        return
     if not summary.windows:
         console.print("nothing due")
         return

@@ -96,21 +96,41 @@ def test_incidents_list_filter_and_detail(
     assert client.get("/v1/incidents/inc-nothing").status_code == 404
 
 
-def test_feedback_needs_the_write_token_and_is_shown_afterwards(
-    client: httpx.Client, seeded: tuple[str, list[Incident]]
-) -> None:
-    incident = _open_incident(seeded[1], "fraud")
-    path = f"/v1/incidents/{incident.id}/feedback"
-    assert client.post(path, json={"verdict": "false_alarm"}).status_code == 401
-    assert client.post(path, json={"verdict": "maybe"}, headers=AUTH).status_code == 422
-    assert client.post("/v1/incidents/inc-x/feedback", json={"verdict": "confirmed"},
-                       headers=AUTH).status_code == 404  # fmt: skip
-    created = client.post(path, json={"verdict": "false_alarm", "by": "ana"}, headers=AUTH)
-    assert created.status_code == 201
-    assert created.json()["at"] == NOW.isoformat()
-    assert client.get(f"/v1/incidents/{incident.id}").json()["verdict"] == "false_alarm"
-    feedback = client.get("/v1/feedback", params={"incident_id": incident.id}).json()
-    assert [(f["verdict"], f["by"]) for f in feedback] == [("false_alarm", "ana")]
+def test_feedback_needs_the_write_token_and_a_false_alarm_stops_paging(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'own.db'}"  # its own store: a dismissal changes the data
+    store = SqlStore(url)
+    try:
+        incidents = seed_sample(store, now=NOW)
+    finally:
+        store.close()
+    with _client(url, tmp_path / "spool") as client:
+        incident = _open_incident(incidents, "fraud")
+        path = f"/v1/incidents/{incident.id}/feedback"
+        assert client.post(path, json={"verdict": "false_alarm"}).status_code == 401
+        assert client.post(path, json={"verdict": "maybe"}, headers=AUTH).status_code == 422
+        assert client.post("/v1/incidents/inc-x/feedback", json={"verdict": "confirmed"},
+                           headers=AUTH).status_code == 404  # fmt: skip
+        created = client.post(path, json={"verdict": "false_alarm", "by": "ana"}, headers=AUTH)
+        assert created.status_code == 201
+        assert created.json()["at"] == NOW.isoformat()
+        detail = client.get(f"/v1/incidents/{incident.id}").json()
+        assert (detail["verdict"], detail["state"]) == ("false_alarm", "resolved")
+        feedback = client.get("/v1/feedback", params={"incident_id": incident.id}).json()
+        assert [(f["verdict"], f["by"]) for f in feedback] == [("false_alarm", "ana")]
+        # Its series are silenced for a day, from the incident's start.
+        silenced = set(created.json()["silences"])
+        listed = {s["id"]: s for s in client.get("/v1/silences").json()}
+        assert silenced and silenced <= set(listed)
+        for silence_id in silenced:
+            assert listed[silence_id]["active"] is True
+            assert incident.id in listed[silence_id]["reason"]
+            assert listed[silence_id]["matchers"]["model"] == "fraud"
+        # A confirmed incident stays as it is.
+        confirmed = _open_incident(incidents, "ranker")
+        url_ranker = f"/v1/incidents/{confirmed.id}/feedback"
+        answer = client.post(url_ranker, json={"verdict": "confirmed"}, headers=AUTH).json()
+        assert answer["silences"] == []
+        assert client.get(f"/v1/incidents/{confirmed.id}").json()["state"] == confirmed.state
 
 
 def test_silences_are_created_listed_and_deleted(client: httpx.Client) -> None:

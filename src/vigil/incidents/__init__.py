@@ -3,6 +3,7 @@
 Pure functions over values: nothing here reads the store or the clock (``now`` comes in).
 """
 
+from vigil.incidents.dismissal import dismiss
 from vigil.incidents.evidence import CoMovement, co_movements
 from vigil.incidents.filters import (
     FilterOutcome,
@@ -48,6 +49,7 @@ __all__ = [
     "apply_filters",
     "co_movements",
     "deduplicate",
+    "dismiss",
     "drop_mild",
     "drop_silenced",
     "feedback_labels",

@@ -23,6 +23,7 @@ from vigil.core import ConfigError
 from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence, Verdict
 from vigil.server.auth import Guard, Role
+from vigil.server.feedback import record_feedback
 from vigil.server.protocol import ServerStore
 from vigil.server.views import ModelSummary, model_summaries, model_summary
 from vigil.stats import Series
@@ -110,12 +111,12 @@ def api_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) 
 
     @writer.post("/incidents/{incident_id}/feedback", status_code=201)
     def post_feedback(incident_id: str, body: FeedbackIn) -> dict[str, Any]:
-        _incident_or_404(store, incident_id)
+        incident = _incident_or_404(store, incident_id)
         feedback = Feedback(
             incident_id=incident_id, verdict=body.verdict, at=clock(), by=body.by, note=body.note
         )
-        store.put_feedback(feedback)
-        return feedback_json(feedback)
+        _, silences = record_feedback(store, incident, feedback)
+        return {**feedback_json(feedback), "silences": [s.id for s in silences]}
 
     @writer.post("/silences", status_code=201)
     def post_silence(body: SilenceIn) -> dict[str, Any]:

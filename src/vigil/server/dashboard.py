@@ -25,6 +25,7 @@ from vigil.core import ConfigError
 from vigil.incidents import Feedback, IncidentState, Silence, Verdict
 from vigil.server.auth import COOKIE, Guard, Role, same_origin, session_value
 from vigil.server.charts import format_number
+from vigil.server.feedback import record_feedback
 from vigil.server.pages import incident_charts, model_page
 from vigil.server.protocol import ServerStore
 from vigil.server.views import is_open, latest_verdicts, model_summaries
@@ -123,17 +124,17 @@ def dashboard_router(store: ServerStore, guard: Guard, clock: Callable[[], datet
             verdict = Verdict(form.get("verdict", ""))
         except ValueError:
             raise HTTPException(422, "verdict must be 'confirmed' or 'false_alarm'") from None
-        if store.get_incident(incident_id) is None:
+        incident = store.get_incident(incident_id)
+        if incident is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
-        store.put_feedback(
-            Feedback(
-                incident_id=incident_id,
-                verdict=verdict,
-                at=clock(),
-                by=form.get("by", "")[:200],
-                note=form.get("note", "")[:2000],
-            )
+        feedback = Feedback(
+            incident_id=incident_id,
+            verdict=verdict,
+            at=clock(),
+            by=form.get("by", "")[:200],
+            note=form.get("note", "")[:2000],
         )
+        record_feedback(store, incident, feedback)
         return RedirectResponse(f"/incidents/{quote(incident_id, safe='')}", 303)
 
     @router.get("/silences")

@@ -118,6 +118,8 @@ class ScoreDistributionMonitor:
         assert events.score is not None
         finite = np.isfinite(events.score)
         self.missing_scores_ += int((~finite).sum())  # counted, not silently dropped
+        if not finite.any():  # e.g. predictions logged without a score output
+            return
         slots = (events.timestamp_s[finite] // self.interval_s).astype(np.int64)
         scores = events.score[finite]
         names, version_codes = np.unique(events.versions()[finite], return_inverse=True)

@@ -224,3 +224,17 @@ def test_feedback_counts_impressions_too_old_for_its_ring() -> None:
     assert monitor.dropped_outcomes_ == 1
     _, rate, impressions = monitor.response_curve("", T0 + timedelta(hours=2))
     assert impressions.max() == 1 and np.nanmax(rate) == 1.0
+
+
+def test_score_monitor_counts_a_batch_of_only_missing_scores() -> None:
+    """Predictions logged without a score output: counted as missing, nothing else (this
+    batch used to raise from an empty reduction and stop the server's feed cycle)."""
+    monitor = ScoreDistributionMonitor("ranker")
+    events = Events(
+        model="ranker",
+        kind=EventKind.PREDICTION,
+        timestamp_s=np.array([1.79e9, 1.79e9 + 1]),
+        score=np.array([np.nan, np.nan]),
+    )
+    monitor.update(events)
+    assert monitor.missing_scores_ == 2

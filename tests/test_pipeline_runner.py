@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,7 +62,10 @@ def test_cycle_finds_injected_incidents_and_reruns_change_nothing(
         )
         assert score.injected == 2, score
         assert score.recall == 1.0
-        assert (tmp_path / "reports" / "index.html").exists()
+        index = (tmp_path / "reports" / "index.html").read_text()
+        for target in re.findall(r'href="([^"]+\.html)"', index):  # the digest leads on
+            assert (tmp_path / "reports" / target).exists(), target
+        assert index.count('.html"') == 2  # one link per model
         sent = len(channel.sent)
         assert sent == len(first.incidents)
 

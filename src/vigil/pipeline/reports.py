@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -97,12 +98,14 @@ def write_reports(reports: Sequence[ModelReport], out: Path) -> tuple[Path, ...]
     """One HTML file per model plus ``index.html`` (the digest); returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    links: dict[str, str] = {}
     for report in reports:
         path = out / f"{_file_name(report.model)}.html"
         path.write_text(render_model_report(report).html, encoding="utf-8")
         written.append(path)
+        links[report.model] = quote(path.name)
     index = out / "index.html"
-    index.write_text(render_digest(reports).html, encoding="utf-8")
+    index.write_text(render_digest(reports, links=links).html, encoding="utf-8")
     return (index, *written)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -85,13 +85,20 @@ def render_model_report(
     return RenderedReport(html=html, text=text, images=images.images)
 
 
-def render_digest(reports: Sequence[ModelReport], *, owner: str = "") -> RenderedReport:
-    """One page across all models an owner has: lights and open incidents, no charts."""
+def render_digest(
+    reports: Sequence[ModelReport], *, owner: str = "", links: Mapping[str, str] | None = None
+) -> RenderedReport:
+    """One page across all models an owner has: lights and open incidents, no charts.
+
+    ``links`` maps a model to where its full report lives (a file next to the digest, a
+    dashboard URL): the digest is where one starts, so each model row leads on from it.
+    """
     ordered = sorted(reports, key=lambda r: (-_worst_rank(r), r.model))
+    found = dict(links or {})
     html = _ENV.get_template("digest.html.j2").render(
-        reports=ordered, owner=owner, light_colors=_LIGHT_COLORS
+        reports=ordered, owner=owner, light_colors=_LIGHT_COLORS, links=found
     )
-    text = _TEXT_ENV.get_template("digest.txt.j2").render(reports=ordered, owner=owner)
+    text = _TEXT_ENV.get_template("digest.txt.j2").render(reports=ordered, owner=owner, links=found)
     return RenderedReport(html=html, text=text)
 
 

@@ -147,3 +147,12 @@ def test_digest_lists_worst_models_first() -> None:
     digest = render_digest([healthy, _report()], owner="ml-team")
     assert digest.html.index("&lt;script&gt;") < digest.html.index("calm")
     assert "none" in digest.html
+
+
+def test_the_digest_links_each_model_to_its_report() -> None:
+    report = _report()
+    links = {report.model: "reports/model%20one.html"}
+    digest = render_digest([report], links=links)
+    assert 'href="reports/model%20one.html"' in digest.html
+    assert "report: reports/model%20one.html" in digest.text
+    assert "href" not in render_digest([report]).html

@@ -1,6 +1,7 @@
 """A ``run_cycle`` process killed with SIGKILL mid-cycle, then run again, leaves the store exactly
-as one uninterrupted cycle does, on SQLite and on PostgreSQL, and the webhooks it notifies receive
-each (incident, state, channel) once; the killed runner's lease only delays the re-run by its ttl.
+as one uninterrupted cycle does (every table but wall-clock columns, drift statistics included),
+on SQLite and on PostgreSQL, and the webhooks it notifies receive each (incident, state,
+channel) once; the killed runner's lease only delays the re-run by its ttl.
 
 Kill points are of three kinds: a seeded random delay after a stage's progress line (profiling,
 statistics), the victim killing itself right after a given store write returns (anomalies,
@@ -40,8 +41,6 @@ START = datetime(2026, 11, 2, tzinfo=UTC)
 NOW = START + timedelta(days=8)
 WINDOWS = 8 * 24
 LEASE_TTL_S = 3.0
-DRIFT_EXACT = False
-"""Whether drift statistics are reproducible between processes (see ``_drift``)."""
 
 CYCLE = textwrap.dedent(
     """
@@ -188,30 +187,6 @@ CASES = [
 ]
 
 
-def _drift(row: tuple[Any, ...] | dict[str, Any]) -> bool:
-    """Drift statistics compare a window with a reference merged from KLL sketches, and the
-    sketch library merges with its own unseeded randomness: two uninterrupted runs already
-    differ there (measured: ~130 of 77k points), so those are compared by key and by support
-    (a sum of sketch weights, exact up to float rounding of the merge order)."""
-    if DRIFT_EXACT:
-        return False
-    family, statistic = (
-        (row["family"], row["statistic"]) if isinstance(row, dict) else (row[2], row[4])
-    )
-    return str(family) == "drift" or str(statistic).startswith("drift_")
-
-
-def _incident(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """An incident holding a drift anomaly keeps that anomaly's key and time but not its
-    numbers, nor the incident's severity (the largest of its anomalies')."""
-    members = json.loads(row[-1])
-    if not any(_drift(a) for a in members):
-        return row
-    keys = ("model", "version", "family", "column_name", "statistic", "timestamp_us")
-    kept = [{k: a[k] for k in keys} if _drift(a) else a for a in members]
-    return (*row[:8], None, *row[9:-1], json.dumps(kept))
-
-
 def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = sa.create_engine(url)
     try:
@@ -224,13 +199,7 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
             }
     finally:
         engine.dispose()
-    tables["profiles"] = [(*p[:-1], bytes(p[-1])) for p in tables["profiles"]]
-    tables["series_points"] = [
-        p if not _drift(p) else (*p[:6], None if p[7] is None else round(p[7], 6))
-        for p in tables["series_points"]
-    ]
-    tables["anomalies"] = [a for a in tables["anomalies"] if not _drift(a)]
-    tables["incidents"] = [_incident(i) for i in tables["incidents"]]
+    tables["profiles"] = [(*p[:-1], bytes(p[-1])) for p in tables["profiles"]]  # psycopg
     return {table: sorted(rows, key=repr) for table, rows in tables.items()}
 
 

@@ -190,7 +190,8 @@ def bench_load(
     if as_json:
         typer.echo(json.dumps(numbers, indent=2))
     else:
-        _print_load(Console(), report)
+        out = Console()
+        _print_load(out if out.is_terminal else Console(width=140), report)
     if not report.accounting.consistent or report.non_throttle_errors:
         raise typer.Exit(1)
 

@@ -5,8 +5,10 @@ Three phases against one server (:mod:`.load_server`), driven open-loop (:mod:`.
 1. **Find capacity**: short steps at a doubling offered rate, then bisection, to the highest
    rate at which every request is accepted (no 429, no error), p99 latency stays under a
    bound and the client keeps to its schedule (else the client, not the server, is measured).
-2. **Hold** that rate for the full duration: the sustained figure, which may fail where a
-   short step passed (other jobs on the machine, a growing spool); it is reported as it is.
+2. **Hold** ``hold_fraction`` (0.85) of that rate for the full duration: the sustained figure.
+   A 5 s step that passes can still meet a burst it cannot absorb in a minute (measured: 16 of
+   1,860 requests answered 429 when holding the full step rate for 60 s), so the hold runs a
+   little below; if it still fails, that is reported as it is.
 3. **Overload** at a multiple of it: the server must answer the surplus 429 with
    ``Retry-After``, keep accepting near its capacity, raise no other error and keep its
    memory bounded (the queue bounds the requests it holds).
@@ -55,6 +57,7 @@ class LoadSettings:
     max_late_ms: float = 50.0
     overload_factor: float = 3.0
     overload_s: float = 20.0
+    hold_fraction: float = 0.85
     rows_per_request: int = 1_000
     clients: int = 16
     queue_size: int = 4
@@ -73,6 +76,8 @@ class LoadSettings:
                 f"max_rows_per_s ({self.max_rows_per_s}) is below start_rows_per_s "
                 f"({self.start_rows_per_s})"
             )
+        if not 0 < self.hold_fraction <= 1:
+            raise ConfigError(f"hold_fraction must be in (0, 1], got {self.hold_fraction!r}")
         if self.overload_factor <= 1:
             raise ConfigError(f"overload_factor must be above 1, got {self.overload_factor!r}")
         counts = {
@@ -247,7 +252,8 @@ def run_load_test(
         capacity, steps = find_capacity(
             lambda rate: phase(f"step {rate:,.0f} rows/s", rate, settings.step_s), settings
         )
-        hold = None if capacity is None else phase("hold", capacity, settings.duration_s)
+        held = None if capacity is None else capacity * settings.hold_fraction
+        hold = None if held is None else phase("hold", held, settings.duration_s)
         surplus = None if capacity is None else capacity * settings.overload_factor
         overload = phase("overload", surplus, settings.overload_s)
         server_totals = _server_totals(server)

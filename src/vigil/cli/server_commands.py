@@ -144,6 +144,9 @@ def bench_load(
     overload_factor: Annotated[
         float, typer.Option("--overload-factor", help="Overload offers this times the capacity.")
     ] = 3.0,
+    hold_fraction: Annotated[
+        float, typer.Option("--hold-fraction", help="The hold offers this times the capacity.")
+    ] = 0.85,
     overload_duration: Annotated[
         float, typer.Option("--overload-duration", help="Seconds of overload.")
     ] = 20.0,
@@ -170,7 +173,7 @@ def bench_load(
     try:
         settings = LoadSettings(
             duration_s=duration, step_s=step, start_rows_per_s=start_rate,
-            max_p99_ms=max_p99_ms, overload_factor=overload_factor,
+            max_p99_ms=max_p99_ms, overload_factor=overload_factor, hold_fraction=hold_fraction,
             overload_s=overload_duration, rows_per_request=rows, clients=clients,
             queue_size=queue_size,
         )  # fmt: skip

@@ -50,6 +50,13 @@ def serve(
     sample: Annotated[
         bool, typer.Option("--sample", help="Seed a small sample data set into the store first.")
     ] = False,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            "--realtime/--no-realtime",
+            help="Run the real-time monitors on the ingest stream (checkpointed in the store).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the ingest endpoint, the JSON API, /metrics and the dashboard."""
     import uvicorn
@@ -72,6 +79,7 @@ def serve(
             read_token=read_token or None,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             queue_size=queue_size,
+            realtime=realtime,
         )
         if sample:
             _seed_sample(db, settings.clock())

@@ -118,6 +118,8 @@ class Receiver:
 
     def __init__(self) -> None:
         self.deliveries: dict[str, list[Delivery]] = {}
+        self.keys: dict[str, list[str]] = {}
+        """run -> the ``Idempotency-Key`` header of each POST, in order."""
         self.kill: dict[str, tuple[int, subprocess.Popen[str]]] = {}
         """run -> (n, process): kill the process on that run's n-th POST."""
         self.lock = threading.Lock()
@@ -130,6 +132,8 @@ class Receiver:
                 with receiver.lock:
                     seen = receiver.deliveries.setdefault(run, [])
                     seen.append((body["incident_id"], body["state"], channel))
+                    keys = receiver.keys.setdefault(run, [])
+                    keys.append(self.headers["Idempotency-Key"])
                     victim = receiver.kill.get(run)
                     if victim is not None and victim[0] == len(seen):
                         _sigkill(victim[1].pid)
@@ -384,3 +388,9 @@ def test_a_cycle_killed_mid_way_and_rerun_equals_an_uninterrupted_one(
         assert duplicates == Counter({in_flight: 1})
     else:
         assert duplicates == Counter()
+    # Every repeat carries the first attempt's Idempotency-Key: a receiver that drops repeated
+    # keys sees each (incident, state, channel) exactly once, in-flight crash included.
+    keys = receiver.keys[run]
+    assert len(set(keys)) == len(expected_sent) == len(keys) - sum(duplicates.values())
+    first_key = dict(zip(reversed(receiver.deliveries[run]), reversed(keys), strict=True))
+    assert all(first_key[d] == k for d, k in zip(receiver.deliveries[run], keys, strict=True))

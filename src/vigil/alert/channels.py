@@ -47,7 +47,12 @@ class SmtpChannel:
     timeout_s: float = 10.0
 
     def send(self, message: Message) -> None:
-        email = build_email(message, sender=self.sender, recipients=self.recipients)
+        email = build_email(
+            message,
+            sender=self.sender,
+            recipients=self.recipients,
+            message_id=f"<{message.delivery_id(self.name)}@vigil.local>",
+        )
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as client:
                 if self.starttls:
@@ -59,14 +64,20 @@ class SmtpChannel:
             raise DeliveryError(f"SMTP {self.host}:{self.port} refused the message: {err}") from err
 
 
-def build_email(message: Message, *, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
-    """A multipart e-mail: text, then HTML with related inline PNG parts."""
+def build_email(
+    message: Message, *, sender: str, recipients: tuple[str, ...], message_id: str | None = None
+) -> EmailMessage:
+    """A multipart e-mail: text, then HTML with related inline PNG parts.
+
+    ``message_id`` (default: a fresh one) is stable per incident state and channel when sent by
+    :class:`SmtpChannel`, so a message re-sent after a crash is recognisably the same one.
+    """
     email = EmailMessage()
     email["Subject"] = header_safe(message.subject)
     email["From"] = header_safe(sender)
     email["To"] = ", ".join(header_safe(r) for r in recipients)
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(domain="vigil.local")
+    email["Message-ID"] = message_id or make_msgid(domain="vigil.local")
     email["X-Vigil-Incident"] = header_safe(message.incident_id)
     email.set_content(message.text)
     if message.html:
@@ -92,6 +103,7 @@ class WebhookChannel:
         if self.slack:
             return {"text": f"*{message.subject}*\n{message.text}"}
         return {
+            "delivery_id": message.delivery_id(self.name),
             "incident_id": message.incident_id,
             "state": message.state,
             "model": message.model,
@@ -102,8 +114,9 @@ class WebhookChannel:
 
     def send(self, message: Message) -> None:
         try:
+            headers = {**self.headers, "Idempotency-Key": message.delivery_id(self.name)}
             response = httpx.post(
-                self.url, json=self.payload(message), headers=self.headers, timeout=self.timeout_s
+                self.url, json=self.payload(message), headers=headers, timeout=self.timeout_s
             )
         except httpx.HTTPError as err:
             raise DeliveryError(f"webhook {self.url} unreachable: {err}") from err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -35,6 +36,17 @@ class Message:
     def __post_init__(self) -> None:
         if self.subject != header_safe(self.subject):
             raise ValueError(f"message subject must be header-safe, got {self.subject!r}")
+
+    def delivery_id(self, channel: str) -> str:
+        """The same for every attempt to send this incident state on ``channel``.
+
+        Delivery is at-least-once: a runner killed after a receiver got a message but before
+        the success was recorded sends it again. Webhooks carry this id as ``Idempotency-Key``
+        (and ``delivery_id``) and e-mails as their ``Message-ID``, so a receiver can drop the
+        repeat.
+        """
+        text = f"{self.incident_id}\0{self.state}\0{channel}"
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def incident_message(incident: Incident, report: RenderedReport | None = None) -> Message:

@@ -238,3 +238,27 @@ def test_routes_filter_by_pattern_severity_and_traffic() -> None:
     assert Route(owner="o", models="rank*", channel="c").wants(incident)
     assert not Route(owner="o", models="fraud*", channel="c").wants(incident)
     assert not Route(owner="o", models="*", channel="c", min_severity=5).wants(incident)
+
+
+def test_a_resent_message_is_recognisably_the_same(smtp_server: tuple[int, _Inbox]) -> None:
+    """Delivery is at-least-once (a crash between sending and recording resends): the same
+    incident state on the same channel always has the same Message-ID and delivery id."""
+    port, inbox = smtp_server
+    channel = SmtpChannel(
+        name="mail",
+        host="127.0.0.1",
+        port=port,
+        sender="vigil@example.org",
+        recipients=("owner@example.org",),
+    )
+    planned = plan_notifications(
+        [_incident()], [Route(owner="o", models="*", channel="mail")], already_sent=set()
+    )
+    deliver(planned, {"mail": channel}, sleep=lambda _: None)
+    deliver(planned, {"mail": channel}, sleep=lambda _: None)  # the re-run after a crash
+    first, again = (m["Message-ID"] for m in inbox.messages)
+    assert first == again and first.endswith("@vigil.local>")
+    message = planned[0].message
+    hook = WebhookChannel(name="hook", url="http://127.0.0.1:9")
+    assert hook.payload(message)["delivery_id"] == message.delivery_id("hook")
+    assert message.delivery_id("hook") != message.delivery_id("mail")

@@ -199,7 +199,13 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
     profiling = summary.profiling
     rows = (
         f"{profiling.rows_read:,} rows read, {profiling.rows_profiled:,} profiled, "
-        f"{profiling.rows_quarantined:,} quarantined; "
+        f"{profiling.rows_quarantined:,} quarantined"
+        + (
+            f", {profiling.rows_skipped:,} of already processed windows skipped"
+            if profiling.rows_skipped
+            else ""
+        )
+        + "; "
         if profiling is not None
         else ""
     )

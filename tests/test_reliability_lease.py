@@ -46,11 +46,14 @@ CYCLE = textwrap.dedent(
 
 
 def _check_lease(store: Store) -> None:
+    assert store.lease_expiry(LEASE) is None
     assert store.acquire_lease(LEASE, "a", now=T0, ttl=TTL)
+    assert store.lease_expiry(LEASE) == T0 + TTL
     # Another holder is refused until the lease expires; the holder itself may renew.
     assert not store.acquire_lease(LEASE, "b", now=T0 + TTL - timedelta(seconds=1), ttl=TTL)
     assert store.acquire_lease(LEASE, "a", now=T0 + timedelta(minutes=1), ttl=TTL)
     renewed_until = T0 + timedelta(minutes=1) + TTL
+    assert store.lease_expiry(LEASE) == renewed_until
     assert not store.acquire_lease(LEASE, "b", now=T0 + TTL + timedelta(seconds=30), ttl=TTL)
     assert store.acquire_lease(LEASE, "b", now=renewed_until, ttl=TTL)
     # "a" lost it: it can neither take it back nor release it.
@@ -58,6 +61,7 @@ def _check_lease(store: Store) -> None:
     assert not store.release_lease(LEASE, "a")
     assert store.release_lease(LEASE, "b")
     assert not store.release_lease(LEASE, "b")
+    assert store.lease_expiry(LEASE) is None
     # Released: free at once for anyone; other names are independent.
     assert store.acquire_lease(LEASE, "c", now=renewed_until, ttl=TTL)
     assert store.acquire_lease("other", "a", now=renewed_until, ttl=TTL)
@@ -94,8 +98,9 @@ def test_vigil_run_once_says_it_skipped_while_another_runner_holds_the_lease(
 ) -> None:
     url = f"sqlite:///{tmp_path}/vigil.db"
     store = SqlStore(url)
+    taken = datetime.now(UTC).replace(microsecond=0)
     try:
-        assert store.acquire_lease(LEASE, "other-runner", now=datetime.now(UTC), ttl=TTL)
+        assert store.acquire_lease(LEASE, "other-runner", now=taken, ttl=TTL)
     finally:
         store.close()
     args = ["run", "--once", "--db", url, "--reports", str(tmp_path / "reports")]
@@ -104,6 +109,7 @@ def test_vigil_run_once_says_it_skipped_while_another_runner_holds_the_lease(
     said = " ".join(locked.output.split())  # whatever the console's line wrapping
     assert "another runner holds the pipeline lease" in said
     assert "skipped this cycle (1 of 1 cycles skipped so far)" in said
+    assert f"until {taken + TTL:%Y-%m-%d %H:%M:%S} UTC unless it renews it" in said
     assert "nothing due" not in said
     # The other runner's lease was left alone; once it is released the next cycle runs.
     store = SqlStore(url)

@@ -173,15 +173,16 @@ class _Tally:
 
 
 def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None:
-    from vigil.pipeline.runner import DEFAULT_LEASE_TTL
-
     if summary.skipped_locked:
-        # The lease is a row in the store; its holder renews it at every stage and a holder
-        # that was killed lets it lapse after the ttl, so "until" is bounded by the ttl.
+        # The holder renews the lease at every stage; a holder that was killed lets it lapse.
+        until = (
+            f"until {summary.lease_until:%Y-%m-%d %H:%M:%S} UTC unless it renews it"
+            if summary.lease_until is not None
+            else "it was released just now"
+        )
         console.print(
-            "another runner holds the pipeline lease of this store (until at most "
-            f"{DEFAULT_LEASE_TTL} after its last renewal); skipped this cycle "
-            f"({tally.skipped} of {tally.cycles} cycles skipped so far)"
+            f"another runner holds the pipeline lease of this store ({until}); skipped this "
+            f"cycle ({tally.skipped} of {tally.cycles} cycles skipped so far)"
         )
         return
     if not summary.windows:

@@ -65,6 +65,8 @@ class CycleSummary:
     reports: tuple[Path, ...] = ()
     skipped_locked: bool = False
     """True when another runner held the store's pipeline lease, so this cycle did nothing."""
+    lease_until: datetime | None = None
+    """With ``skipped_locked``: when the other runner's lease expires unless it renews it."""
 
     @property
     def open_incidents(self) -> int:
@@ -96,7 +98,7 @@ def run_cycle(
     holder = uuid.uuid4().hex
     if not store.acquire_lease(LEASE, holder, now=clock(), ttl=lease_ttl):
         logger.warning("another vigil run holds the %r lease of this store; skipping", LEASE)
-        return CycleSummary(windows=(), skipped_locked=True)
+        return CycleSummary(windows=(), skipped_locked=True, lease_until=store.lease_expiry(LEASE))
     tell = progress or (lambda _: None)
 
     def say(step: str) -> None:

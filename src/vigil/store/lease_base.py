@@ -20,3 +20,8 @@ class LeaseStore(Protocol):
     def release_lease(self, name: str, holder: str) -> bool:
         """Give lease ``name`` up if ``holder`` holds it; ``False`` if it did not."""
         ...
+
+    def lease_expiry(self, name: str) -> datetime | None:
+        """When lease ``name`` expires unless renewed (``None`` when nobody holds it), so a
+        runner that was refused can say how long it may wait."""
+        ...

@@ -25,6 +25,10 @@ class LeaseMemoryMixin:
         leases[name] = (holder, now + ttl)
         return True
 
+    def lease_expiry(self, name: str) -> datetime | None:
+        current = self._lease_table().get(name)
+        return None if current is None else current[1]
+
     def release_lease(self, name: str, holder: str) -> bool:
         leases = self._lease_table()
         current = leases.get(name)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core import ConfigError
-from vigil.store.records import to_us
+from vigil.store.records import from_us, to_us
 from vigil.store.tables import metadata
 
 leases = sa.Table(
@@ -50,6 +50,12 @@ class LeaseSqlMixin:
             )
             # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
             return connection.execute(statement.returning(leases.c.holder)).first() is not None
+
+    def lease_expiry(self, name: str) -> datetime | None:
+        query = sa.select(leases.c.expires_at_us).where(leases.c.name == name)
+        with self._transaction() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else from_us(found)
 
     def release_lease(self, name: str, holder: str) -> bool:
         with self._transaction() as connection:

@@ -105,3 +105,32 @@ def synthetic_batch(
             )
         },
     )
+
+
+def prediction_meta(
+    rows: int,
+    *,
+    start: datetime,
+    span: timedelta,
+    model: str = "ranker",
+    version: str = "v1",
+) -> pa.Table:
+    """The metadata of ``rows`` prediction records evenly spaced over ``[start, start + span)``,
+    without request ids, hosts, latencies or labels: for tests about features and outputs."""
+    start_us = int(start.timestamp() * 1_000_000)
+    step_us = int(span.total_seconds() * 1_000_000) // max(rows, 1)
+    return pa.table(
+        {
+            "model": pa.array([model] * rows, pa.string()),
+            "version": pa.array([version] * rows, pa.string()),
+            "timestamp": pa.array(
+                start_us + np.arange(rows) * step_us, pa.timestamp("us", tz="UTC")
+            ),
+            "request_id": pa.nulls(rows, pa.string()),
+            "host": pa.nulls(rows, pa.string()),
+            "event": pa.array([EventKind.PREDICTION.value] * rows, pa.string()),
+            "latency_ms": pa.nulls(rows, pa.float64()),
+            "label": pa.nulls(rows, pa.float64()),
+        },
+        schema=META_SCHEMA,
+    )

@@ -11,8 +11,9 @@ import pytest
 from scipy import stats as scipy_stats
 
 from vigil.core import SeriesKey, ValueKind
-from vigil.ingest import META_SCHEMA, Column, RecordBatch
+from vigil.ingest import Column, RecordBatch
 from vigil.profile import FrequentItems, Profile, ProfileSpec, QuantileSketch, profile_batch
+from vigil.profile.synthetic import prediction_meta
 from vigil.stats import (
     FrequentSource,
     PooledQuantiles,
@@ -37,22 +38,7 @@ def _records(
     elsewhere): age ~ N(40 + shift, 10), country by ``countries`` shares, score ~ Beta."""
     rng = np.random.default_rng(seed)
     shares = countries or [0.4, 0.3, 0.2, 0.1]
-    start_us = int((START + hour * HOUR).timestamp() * 1_000_000)
-    meta = pa.table(
-        {
-            "model": pa.array(["ranker"] * n, pa.string()),
-            "version": pa.array(["v1"] * n, pa.string()),
-            "timestamp": pa.array(
-                start_us + np.arange(n) * (3_600_000_000 // n), pa.timestamp("us", tz="UTC")
-            ),
-            "request_id": pa.nulls(n, pa.string()),
-            "host": pa.nulls(n, pa.string()),
-            "event": pa.array(["prediction"] * n, pa.string()),
-            "latency_ms": pa.nulls(n, pa.float64()),
-            "label": pa.nulls(n, pa.float64()),
-        },
-        schema=META_SCHEMA,
-    )
+    meta = prediction_meta(n, start=START + hour * HOUR, span=HOUR)
     country = Column(
         kinds=np.full(n, ValueKind.STRING, dtype=np.int8),
         numbers=np.full(n, np.nan),

@@ -10,8 +10,9 @@ import pyarrow as pa
 import pytest
 
 from vigil.core import ConfigError, SeriesKey, ValueKind
-from vigil.ingest import META_SCHEMA, Column, RecordBatch
+from vigil.ingest import Column, RecordBatch
 from vigil.profile import ColumnProfile, Profile, ProfileSpec, profile_batch
+from vigil.profile.synthetic import prediction_meta
 from vigil.stats import Reference, Series, StatsSpec, drift_series
 from vigil.stats.reference import typical_windows
 
@@ -25,22 +26,7 @@ def _profile(
 ) -> Profile:
     """One hour of rows: ``x`` ~ N(10 + shift, 1) (all 0 when ``stuck``), ``c`` in a/b/c."""
     rng = np.random.default_rng(hour * 31 + len(version))
-    start_us = int((START + hour * HOUR).timestamp() * 1_000_000)
-    meta = pa.table(
-        {
-            "model": pa.array(["ranker"] * n, pa.string()),
-            "version": pa.array([version] * n, pa.string()),
-            "timestamp": pa.array(
-                start_us + np.arange(n) * (3_600_000_000 // n), pa.timestamp("us", tz="UTC")
-            ),
-            "request_id": pa.nulls(n, pa.string()),
-            "host": pa.nulls(n, pa.string()),
-            "event": pa.array(["prediction"] * n, pa.string()),
-            "latency_ms": pa.nulls(n, pa.float64()),
-            "label": pa.nulls(n, pa.float64()),
-        },
-        schema=META_SCHEMA,
-    )
+    meta = prediction_meta(n, start=START + hour * HOUR, span=HOUR, version=version)
     shares = [0.1, 0.1, 0.8] if shift else [0.6, 0.3, 0.1]
     category = Column(
         kinds=np.full(n, ValueKind.STRING, dtype=np.int8),

@@ -130,17 +130,21 @@ def _report(incident) -> ModelReport:  # type: ignore[no-untyped-def]
     )
 
 
-def test_email_arrives_with_html_text_and_inline_chart(smtp_server: tuple[int, _Inbox]) -> None:
-    port, inbox = smtp_server
-    incident = _incident()
-    report = render_model_report(_report(incident), mode=ImageMode.CID)
-    channel = SmtpChannel(
+def _mail_channel(port: int) -> SmtpChannel:
+    return SmtpChannel(
         name="mail",
         host="127.0.0.1",
         port=port,
         sender="vigil@example.org",
         recipients=("owner@example.org",),
     )
+
+
+def test_email_arrives_with_html_text_and_inline_chart(smtp_server: tuple[int, _Inbox]) -> None:
+    port, inbox = smtp_server
+    incident = _incident()
+    report = render_model_report(_report(incident), mode=ImageMode.CID)
+    channel = _mail_channel(port)
     planned = plan_notifications(
         [incident],
         [Route(owner="o", models="rank*", channel="mail")],
@@ -164,13 +168,7 @@ def test_email_arrives_with_html_text_and_inline_chart(smtp_server: tuple[int, _
 def test_model_names_cannot_inject_mail_headers(smtp_server: tuple[int, _Inbox]) -> None:
     port, inbox = smtp_server
     incident = _incident(model="evil\r\nBcc: victim@example.org")
-    channel = SmtpChannel(
-        name="mail",
-        host="127.0.0.1",
-        port=port,
-        sender="vigil@example.org",
-        recipients=("owner@example.org",),
-    )
+    channel = _mail_channel(port)
     planned = plan_notifications(
         [incident], [Route(owner="o", models="*", channel="mail")], already_sent=set()
     )
@@ -244,13 +242,7 @@ def test_a_resent_message_is_recognisably_the_same(smtp_server: tuple[int, _Inbo
     """Delivery is at-least-once (a crash between sending and recording resends): the same
     incident state on the same channel always has the same Message-ID and delivery id."""
     port, inbox = smtp_server
-    channel = SmtpChannel(
-        name="mail",
-        host="127.0.0.1",
-        port=port,
-        sender="vigil@example.org",
-        recipients=("owner@example.org",),
-    )
+    channel = _mail_channel(port)
     planned = plan_notifications(
         [_incident()], [Route(owner="o", models="*", channel="mail")], already_sent=set()
     )

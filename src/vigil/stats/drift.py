@@ -57,22 +57,27 @@ def merge_reference(columns: Sequence[ColumnProfile]) -> ReferenceColumn:
     for column in columns[1:]:
         frequent = frequent.merge(column.frequent)
         moments = moments.merge(column.moments)
-    counts = [c.type_counts for c in columns]
+    text_values, number_values = _value_counts(columns)
     return ReferenceColumn(
         quantiles=PooledQuantiles.of([c.quantiles for c in columns]),
         frequent=frequent,
         moments=moments,
-        text_values=sum(c.get("string", 0) + c.get("bool", 0) for c in counts),
-        number_values=sum(c.get("number", 0) for c in counts),
+        text_values=text_values,
+        number_values=number_values,
     )
+
+
+def _value_counts(columns: Sequence[ColumnProfile]) -> tuple[int, int]:
+    """Text (string or bool) and number values over ``columns``: more text is categorical."""
+    counts = [c.type_counts for c in columns]
+    text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
+    return text, sum(c.get("number", 0) for c in counts)
 
 
 def _reference(columns: Sequence[ColumnProfile], spec: StatsSpec) -> ReferenceColumn:
     if spec.reference_tolerance is None:
         return merge_reference(columns)
-    counts = [c.type_counts for c in columns]
-    text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
-    numbers = sum(c.get("number", 0) for c in counts)
+    text, numbers = _value_counts(columns)
     typical = typical_windows(
         columns,
         categorical=text > numbers,

@@ -134,8 +134,10 @@ def _run_cycle(
     say: Progress,
 ) -> CycleSummary:
     say("ingest and profile")
-    profiled = _profile(sources, store, config, now, since=_reread_since(store, config))
-    due = due_windows(store, window=config.window, now=now)
+    last_done = _last_done_end(store)
+    since = None if last_done is None else last_done - config.late_data
+    profiled = _profile(sources, store, config, now, since=since)
+    due = _windows_due(store, window=config.window, now=now, last_done=last_done)
     if not due:
         return CycleSummary(windows=(), profiling=profiled)
     say(f"health statistics for {len(due)} windows")
@@ -199,28 +201,33 @@ def _run_cycle(
 
 def due_windows(store: Store, *, window: timedelta, now: datetime) -> list[Window]:
     """Complete windows after the last one done, from the first profiled window on."""
-    records = store.get_profile_records(duration=window)
-    if not records:
+    return _windows_due(store, window=window, now=now, last_done=_last_done_end(store))
+
+
+def _windows_due(
+    store: Store, *, window: timedelta, now: datetime, last_done: datetime | None
+) -> list[Window]:
+    first = store.first_window_start(duration=window)
+    if first is None:
         return []
-    done = [r.window.end for r in store.get_runs(stage=STAGE, status=RunStatus.SUCCEEDED)]
-    first = min(r.key.window.start for r in records)
-    start = max([first, *done])
+    start = first if last_done is None else max(first, last_done)
     last_complete = Window.containing(now, window).start
     if start >= last_complete:
         return []
     return windows_between(start, last_complete, window)
 
 
-def _reread_since(store: Store, config: VigilConfig) -> datetime | None:
-    """Where a cycle starts reading again: the end of the last window done, less the late-data
-    margin (``[ingest] late_data``). ``None`` (read everything) before the first cycle.
+def _last_done_end(store: Store) -> datetime | None:
+    """End of the last window a cycle finished.
 
-    Without this every cycle re-read every file ever spooled, a cost that grows with history.
-    Rows of earlier windows met on the way are counted as skipped, not profiled: their windows'
-    series were already computed and notified (a row later than the margin is lost to them).
+    A cycle re-reads from there less the late-data margin (``[ingest] late_data``), or
+    everything before the first cycle: without that, every cycle re-read every file ever
+    spooled, a cost that grows with history. Rows of earlier windows met on the way are counted
+    as skipped, not profiled: their windows' series were already computed and notified (a row
+    later than the margin is lost to them).
     """
     done = [r.window.end for r in store.get_runs(stage=STAGE, status=RunStatus.SUCCEEDED)]
-    return max(done) - config.late_data if done else None
+    return max(done, default=None)
 
 
 def _profile(
@@ -231,7 +238,7 @@ def _profile(
     *,
     since: datetime | None = None,
 ) -> ProfilingSummary | None:
-    """Profile every source (from ``since`` on, see :func:`_reread_since`). A Hive folder's
+    """Profile every source (from ``since`` on, see :func:`_last_done_end`). A Hive folder's
     models are independent (windows are keyed by model), so with a SQL store each model's folder
     is profiled in its own process."""
     if not sources:

@@ -141,6 +141,11 @@ class Store(IncidentStore, LeaseStore, CheckpointStore, Protocol):
         """Like :meth:`get_profiles` without decoding: for listings and sizes."""
         ...
 
+    def first_window_start(self, *, duration: timedelta) -> datetime | None:
+        """Start of the earliest stored profile of that window length (``None`` when none):
+        one aggregate, where :meth:`get_profile_records` would load every blob."""
+        ...
+
     def list_models(self) -> list[str]:
         """Models that have at least one stored profile, sorted."""
         ...

@@ -88,6 +88,12 @@ class MemoryStore(IncidentMemoryMixin, LeaseMemoryMixin, CheckpointMemoryMixin):
             and (span_us is None or to_us(key.window.end) - to_us(key.window.start) == span_us)
         ]
 
+    def first_window_start(self, *, duration: timedelta) -> datetime | None:
+        return min(
+            (key.window.start for key in self._profiles if key.window.duration == duration),
+            default=None,
+        )
+
     def list_models(self) -> list[str]:
         return sorted({key.model for key in self._profiles})
 

@@ -254,6 +254,14 @@ class SqlStore(IncidentSqlMixin, LeaseSqlMixin, CheckpointSqlMixin):
             for row in result
         ]
 
+    def first_window_start(self, *, duration: timedelta) -> datetime | None:
+        table = tables.profiles
+        span = table.c.window_end_us - table.c.window_start_us
+        query = sa.select(sa.func.min(table.c.window_start_us)).where(span == duration_us(duration))
+        with self._transaction() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else from_us(found)
+
     def list_models(self) -> list[str]:
         query = sa.select(tables.profiles.c.model).distinct().order_by(tables.profiles.c.model)
         with self._transaction() as connection:

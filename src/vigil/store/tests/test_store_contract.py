@@ -93,6 +93,7 @@ class StoreContract:
         assert {r.updated_at for r in records} == {later}
 
     def test_profile_filters(self, store: Store) -> None:
+        assert store.first_window_start(duration=HOUR) is None
         store.put_profiles(
             _profiles() + _profiles(version="v2") + _profiles(model="fraud"), now=NOW
         )
@@ -110,6 +111,9 @@ class StoreContract:
         assert {r.key.window for r in inside} == {_window(1), _window(2)}
         assert len(inside) == 3 * 2  # (ranker v1, ranker v2, fraud v1) x two hours
         assert store.get_profiles(model="nobody") == []
+        assert store.first_window_start(duration=HOUR) == min(r.key.window.start for r in hourly)
+        assert store.first_window_start(duration=timedelta(days=1)) == _window(0).start
+        assert store.first_window_start(duration=timedelta(minutes=5)) is None
 
     def test_quarantine_keeps_rows_with_reasons_and_counts_them(self, store: Store) -> None:
         rows = [_quarantined("a.jsonl", i) for i in range(1, 4)] + [

@@ -56,9 +56,11 @@ class HivePartitionedReader:
         root = Path(self.root)
         if not root.is_dir():
             raise ConfigError(f"{os.fspath(root)!r} is not a folder")
+        skipped = 0
         for path in log_files(root):
             day = partition_date(path.relative_to(root))
             if self.since is not None and day is not None and day < self.since:
+                skipped += 1
                 continue
             partition = partition_values(path.relative_to(root))
             reader = file_reader(
@@ -66,6 +68,10 @@ class HivePartitionedReader:
             )
             for chunk in reader.read():
                 yield with_folder_model(chunk, partition)
+        if skipped:
+            logger.info(
+                "%s: %d files in date= folders before %s not read", root, skipped, self.since
+            )
 
 
 def log_files(root: Path) -> Iterator[Path]:

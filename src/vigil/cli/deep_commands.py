@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -209,6 +210,13 @@ def bench_deep(
     tolerance: Annotated[int, typer.Option("--tolerance")] = 3,
     classifier: Annotated[bool, typer.Option("--classifier/--no-classifier")] = True,
     filters: Annotated[bool, typer.Option("--filters/--no-filters")] = True,
+    routine: Annotated[
+        bool,
+        typer.Option(
+            "--routine/--no-routine",
+            help="Keep the decision's test that an excursion is beyond the series' routine.",
+        ),
+    ] = True,
     alert_only: Annotated[
         bool,
         typer.Option(
@@ -229,8 +237,13 @@ def bench_deep(
 
     try:
         model = load_model(weights or shipped_weights())
+        decision = model.decision if routine else replace(model.decision, beyond_routine=False)
         detector = DeepDetector(
-            model, use_classifier=classifier, use_filters=filters, alert_only=alert_only
+            model,
+            decision=decision,
+            use_classifier=classifier,
+            use_filters=filters,
+            alert_only=alert_only,
         )
         with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
             data = resolve_dataset(dataset, Path(scratch))

@@ -124,7 +124,9 @@ class Detector(Protocol):
       ``score``.
     - ``score(series)`` returns causal :class:`Scores`, one per input series, in order.
     - ``infer_threshold(calibration, fpr)`` sets ``threshold_`` so that about ``fpr`` of the
-      calibration steps score above it. It never sees labels.
+      calibration steps score above it. It never sees labels. A detector with a decision of
+      its own (``deep``) treats ``fpr`` as a cap: at most that many, never alarms added to fill
+      the budget.
     - ``predict(series)`` scores and applies ``threshold_``.
     """
 

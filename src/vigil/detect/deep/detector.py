@@ -8,20 +8,22 @@ so every alert can explain itself:
 1. the classifier probability is at least ``threshold``, **and**
 2. the value lies outside the band, with severity ``|value - baseline| / band width`` at least
    ``severity``, **and**
-3. at least ``duration_k`` of the last ``duration_n`` steps passed 1 and 2.
+3. that severity is beyond the series' routine: above the 99th percentile of its own
+   severities over the last week or so (``DecisionDefaults.beyond_routine``), **and**
+4. at least ``duration_k`` of the last ``duration_n`` steps passed 1 to 3.
 
-Two score modes, because the Detector protocol and the design pull apart:
+Scores (``alert_only=True``, the default and the registered detector's mode): an alerting
+step scores its strength (the classifier probability, or ``severity / (1 + severity)`` without
+the classifier, in ``(0, 1]``), every other step 0. So ``infer_threshold(calibration, fpr)``
+makes the fpr a *cap* on the alarm rate: when the decision alerts on more than ``fpr`` of the
+calibration steps the weakest alerts are dropped, and when it alerts on fewer nothing is
+added. Every flag has crossed a bound, as the design requires. This flags *at most* about
+``fpr`` of the calibration steps, where the Detector protocol says "about": a detector with a
+decision of its own should not invent alarms to fill a budget.
 
-- default (protocol): a step that alerts scores ``2 + strength``, any other step ``strength``
-  (strength = classifier probability, or ``severity / (1 + severity)`` without the classifier,
-  in ``[0, 1]``). ``threshold_`` starts at ``ALERT`` (1.5), which applies exactly the decision
-  above; ``infer_threshold(calibration, fpr)`` then does what the protocol promises (about
-  ``fpr`` of calibration steps flag), even if that means flagging the most probable steps
-  *inside* the band when the decision alerts on fewer.
-- ``alert_only=True``: alerting steps score ``strength``, all others 0, so an fpr threshold can
-  only *remove* alerts and every flag has crossed a bound. ``vigil bench deep`` uses this mode
-  (the decision's own thresholds, chosen on the training validation split); ``vigil bench
-  detect --detectors deep`` uses the default mode like every other detector. Both are reported.
+``alert_only=False`` keeps the earlier mode for comparison (``vigil bench deep --fpr-scores``):
+an alerting step scores ``2 + strength`` and any other step ``strength``, so an fpr above the
+decision's alert rate fills the budget with the most probable steps *inside* the band.
 
 NaN marks warm-up steps and missing values in both modes. ``use_classifier`` and
 ``use_filters`` exist for the ablation benchmark.
@@ -68,13 +70,18 @@ def shipped_weights(name: str = SHIPPED) -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeepOutput:
-    """Everything the two stages computed for one series (all arrays of the series' length)."""
+    """Everything the two stages computed for one series (all arrays of the series' length).
+
+    ``excess`` is the log ratio of the step's severity to the 99th percentile of the series'
+    own recent severities: above 0 the excursion is beyond the series' routine.
+    """
 
     expected: FloatArray
     lower: FloatArray
     upper: FloatArray
     probability: FloatArray
     severity: FloatArray
+    excess: FloatArray
     passed: npt.NDArray[np.bool_]
 
 
@@ -95,7 +102,7 @@ class DeepDetector:
         decision: DecisionDefaults | None = None,
         use_classifier: bool = True,
         use_filters: bool = True,
-        alert_only: bool = False,
+        alert_only: bool = True,
     ) -> None:
         self.model = model if model is not None else load_model(shipped_weights())
         self.decision = decision if decision is not None else self.model.decision
@@ -144,17 +151,12 @@ class DeepDetector:
                     feat.mean + feat.scale * upper_n,
                 )
             )
-        surprises: list[FloatArray | None] = [None] * len(series)
-        if model.surprise:
-            surprises = list(
-                surprise_many(
-                    [
-                        raw_severity(one.values, *band)
-                        for one, band in zip(series, bands, strict=True)
-                    ],
-                    [memory_steps(one.timestamps) for one in series],
-                )
-            )
+        # The surprise columns feed stage 2 (when the model was trained with them) and the
+        # decision's routine test (always).
+        surprises = surprise_many(
+            [raw_severity(one.values, *band) for one, band in zip(series, bands, strict=True)],
+            [memory_steps(one.timestamps) for one in series],
+        )
         evidence = [
             evidence_features(
                 one.values,
@@ -162,15 +164,15 @@ class DeepDetector:
                 feat.scale,
                 parts[3][i],
                 feat.calendar,
-                surprise=surprises[i],
+                surprise=surprises[i] if model.surprise else None,
             )
             for i, (one, feat, band) in enumerate(zip(series, feats, bands, strict=True))
         ]
         probabilities = np.split(classify(model, np.concatenate(evidence)).astype(np.float64), cuts)
         return [
-            self._output(one, feat, band, probability)
-            for one, feat, band, probability in zip(
-                series, feats, bands, probabilities, strict=True
+            self._output(one, feat, band, probability, surprise[:, 0])
+            for one, feat, band, probability, surprise in zip(
+                series, feats, bands, probabilities, surprises, strict=True
             )
         ]
 
@@ -180,6 +182,7 @@ class DeepDetector:
         feats: Features,
         band: tuple[FloatArray, FloatArray, FloatArray],
         probability: FloatArray,
+        excess: FloatArray,
     ) -> DeepOutput:
         expected, lower, upper = band
         values = series.values
@@ -187,7 +190,7 @@ class DeepDetector:
             severity = np.abs(values - expected) / np.maximum(upper - lower, 1e-12)
         outside = (values < lower) | (values > upper)
         invalid = ~feats.valid | np.isnan(values)
-        passed = self.decide(probability, severity, outside) & ~invalid
+        passed = self.decide(probability, severity, outside, excess) & ~invalid
         nan = np.where(feats.valid, 0.0, np.nan)
         return DeepOutput(
             expected=expected + nan,
@@ -195,13 +198,19 @@ class DeepDetector:
             upper=upper + nan,
             probability=np.where(invalid, np.nan, probability),
             severity=np.where(invalid, np.nan, severity),
+            excess=np.where(invalid, np.nan, excess),
             passed=passed,
         )
 
     def decide(
-        self, probability: FloatArray, severity: FloatArray, outside: npt.NDArray[np.bool_]
+        self,
+        probability: FloatArray,
+        severity: FloatArray,
+        outside: npt.NDArray[np.bool_],
+        excess: FloatArray,
     ) -> npt.NDArray[np.bool_]:
-        """Steps outside the band that pass the classifier, severity and duration tests."""
+        """Steps outside the band that pass the classifier, severity, routine and duration
+        tests."""
         decision = self.decision
         hit = outside.copy()
         if self.use_classifier:
@@ -209,6 +218,8 @@ class DeepDetector:
         if not self.use_filters:
             return hit
         hit &= np.nan_to_num(severity, nan=0.0) >= decision.severity
+        if decision.beyond_routine:
+            hit &= np.nan_to_num(excess, nan=0.0) > 0.0
         if decision.duration_n > 1:
             counts = np.convolve(hit.astype(np.int64), np.ones(decision.duration_n, np.int64))
             hit &= counts[: len(hit)] >= decision.duration_k

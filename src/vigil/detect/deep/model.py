@@ -45,14 +45,22 @@ class DecisionDefaults:
     """Decision thresholds chosen on a validation split when the model was trained.
 
     A step alerts when the classifier probability is ``>= threshold`` and the value is outside
-    the band with ``severity >= severity`` (``|value - baseline| / band width``), and at least
+    the band with ``severity >= severity`` (``|value - baseline| / band width``), and, with
+    ``beyond_routine``, that severity is above the 99th percentile of the series' own
+    severities over its memory (about a week, see :func:`memory_steps`), and at least
     ``duration_k`` of the last ``duration_n`` steps passed those tests.
+
+    ``beyond_routine`` is what keeps a series whose spikes are normal (a query rate that jumps
+    every few hours) from paging on each one: the fixed ``severity`` is in band widths, the
+    same for every series, while this test asks whether the excursion is large *for this
+    series*.
     """
 
     threshold: float = 0.5
     severity: float = 0.5
     duration_k: int = 1
     duration_n: int = 1
+    beyond_routine: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -161,6 +169,7 @@ def save_model(model: DeepModel, path: Path) -> None:
             "severity": model.decision.severity,
             "duration_k": model.decision.duration_k,
             "duration_n": model.decision.duration_n,
+            "beyond_routine": model.decision.beyond_routine,
         },
         "provenance": model.provenance,
     }
@@ -199,7 +208,8 @@ def load_model(path: Path) -> DeepModel:
         irregularity_b=float(header["irregularity_b"]),
         use_irregularity=bool(header["use_irregularity"]),
         surprise=bool(header.get("surprise", False)),
-        decision=DecisionDefaults(**header["decision"]),
+        # Files written before the routine test existed decided without it.
+        decision=DecisionDefaults(**{"beyond_routine": False, **header["decision"]}),
         provenance=str(header.get("provenance", "")),
     )
 

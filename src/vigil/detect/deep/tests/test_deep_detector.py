@@ -118,8 +118,31 @@ def test_duration_filter_needs_k_of_n() -> None:
         decision=DecisionDefaults(threshold=0.0, severity=0.0, duration_k=2, duration_n=3)
     )
     outside = np.array([True, False, True, True, False, True])
-    hits = detector.decide(np.ones(6), np.ones(6), outside)
+    hits = detector.decide(np.ones(6), np.ones(6), outside, np.ones(6))
     np.testing.assert_array_equal(hits, [False, False, True, True, False, True])
+
+
+def test_routine_test_drops_excursions_the_series_makes_every_day() -> None:
+    detector = DeepDetector(decision=DecisionDefaults(threshold=0.0, severity=0.0))
+    outside = np.ones(4, dtype=bool)
+    excess = np.array([0.5, 0.0, -1.0, np.nan])  # log ratio to the series' 99th percentile
+    hits = detector.decide(np.ones(4), np.ones(4), outside, excess)
+    np.testing.assert_array_equal(hits, [True, False, False, False])
+    routine_off = DeepDetector(
+        decision=DecisionDefaults(threshold=0.0, severity=0.0, beyond_routine=False)
+    )
+    assert routine_off.decide(np.ones(4), np.ones(4), outside, excess).all()
+
+
+def test_a_spike_the_series_repeats_every_day_stops_alerting() -> None:
+    values = daily_cycle(24 * 28, 3)
+    for day in range(8, 28):
+        values[24 * day + 13] *= 1.6  # the same lunchtime burst, every day
+    explained = DeepDetector().explain(hourly(values))
+    first, last = 24 * 8 + 13, 24 * 27 + 13
+    assert explained.excess[first] > 0  # new on its first day
+    assert explained.excess[last] <= 0  # routine three weeks later
+    assert not explained.passed[last]
 
 
 def test_weights_round_trip(tmp_path: Path) -> None:
@@ -183,12 +206,16 @@ def test_alert_only_scores_flag_only_steps_outside_the_band() -> None:
     values = daily_cycle(24 * 21, 7)
     values[24 * 18 + 5] *= 3.0
     series = hourly(values)
-    default = DeepDetector().score([series])[0]
-    sparse = DeepDetector(alert_only=True)
-    scores = sparse.score([series])[0]
-    alerts = default.score > 1.5
+    filling = DeepDetector(alert_only=False).score([series])[0]
+    detector = DeepDetector()  # alert-only is the default (and the registered detector's mode)
+    scores = detector.score([series])[0]
+    alerts = filling.score > 1.5
+    assert alerts.any()
     np.testing.assert_array_equal(scores.score > 0, alerts)
-    sparse.infer_threshold([series], 0.05)  # asks for more flags than the decision makes
-    flags = sparse.predict([series])[0].flags
-    outside = (values < default.lower) | (values > default.upper)
-    assert flags.any() and np.all(outside[flags])
+    detector.infer_threshold([series], 0.05)  # asks for more flags than the decision makes
+    flags = detector.predict([series])[0].flags
+    outside = (values < filling.lower) | (values > filling.upper)
+    np.testing.assert_array_equal(flags, alerts)  # a cap: nothing added inside the band
+    assert np.all(outside[flags])
+    filled = DeepDetector(alert_only=False).infer_threshold([series], 0.05)
+    assert filled.predict([series])[0].flags.sum() > flags.sum()

@@ -251,20 +251,24 @@ def choose_decision(model: DeepModel, examples: Sequence[Example], log: Log) -> 
     for threshold in GRID_THRESHOLD:
         for severity in GRID_SEVERITY:
             for k, n in GRID_DURATION:
+                # The routine test is part of the design, not a tuned threshold: it stays on.
                 decision = DecisionDefaults(
                     threshold=threshold, severity=severity, duration_k=k, duration_n=n
                 )
-                detector = DeepDetector(model, decision=decision)
-                total = Tally()
-                for result, labels, windows in outputs:
-                    # Without classifier and filters, ``passed`` is "valid and outside the band".
-                    flags = detector.decide(result.probability, result.severity, result.passed)
-                    total = total + tally(labels, windows, flags, probation=0, tolerance=3)
-                f1 = 0.0 if math.isnan(total.f1) else total.f1
+                f1 = _held_out_f1(DeepDetector(model, decision=decision), outputs)
                 if f1 > best[0]:
                     best = (f1, decision)
     log(f"validation event F1 {best[0]:.3f} at {best[1]}")
     return best[1]
+
+
+def _held_out_f1(detector: DeepDetector, outputs: Sequence[Any]) -> float:
+    total = Tally()
+    for result, labels, windows in outputs:
+        # Without classifier and filters, ``passed`` is "valid and outside the band".
+        flags = detector.decide(result.probability, result.severity, result.passed, result.excess)
+        total = total + tally(labels, windows, flags, probation=0, tolerance=3)
+    return 0.0 if math.isnan(total.f1) else total.f1
 
 
 def torch_stage2(model: DeepModel) -> Any:

@@ -50,7 +50,7 @@ from vigil.detect.deep.model import (
     evidence_features,
     forecast,
     load_model,
-    raw_severity,
+    memory_severity,
 )
 from vigil.detect.interval import flag, threshold_for_fpr
 from vigil.stats.series import Series
@@ -154,7 +154,10 @@ class DeepDetector:
         # The surprise columns feed stage 2 (when the model was trained with them) and the
         # decision's routine test (always).
         surprises = surprise_many(
-            [raw_severity(one.values, *band) for one, band in zip(series, bands, strict=True)],
+            [
+                memory_severity(one.values, *band, feat.valid)
+                for one, band, feat in zip(series, bands, feats, strict=True)
+            ],
             [memory_steps(one.timestamps) for one in series],
         )
         evidence = [

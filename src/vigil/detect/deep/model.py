@@ -26,9 +26,12 @@ from vigil.detect.deep.features import (
     CLIP,
     F32,
     SURPRISE_COLUMNS,
+    Features,
     FeatureSpec,
+    memory_steps,
     surprise_features,
 )
+from vigil.stats.series import Series
 
 Layers = tuple[tuple[F32, F32], ...]
 HISTORY = 6  # recent deviations fed to stage 2
@@ -226,6 +229,21 @@ def raw_severity(
     return out
 
 
+def memory_severity(
+    values: npt.NDArray[np.float64],
+    base: npt.NDArray[np.float64],
+    lower: npt.NDArray[np.float64],
+    upper: npt.NDArray[np.float64],
+    valid: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.float64]:
+    """The severities a series' memory is made of: :func:`raw_severity`, NaN on warm-up steps.
+
+    A warm-up step's window is mostly empty, its scale can be the 1e-6 floor, and its severity
+    then reaches 1e7: one such step in the memory made every later excursion of the next week
+    look routine (the surprise columns pinned at their -8 floor)."""
+    return np.where(valid, raw_severity(values, base, lower, upper), np.nan)
+
+
 def evidence_features(
     values: npt.NDArray[np.float64],
     base: npt.NDArray[np.float64],
@@ -234,13 +252,11 @@ def evidence_features(
     scale: npt.NDArray[np.float64],
     multiplier: F32,
     calendar: F32,
-    memory: int = 0,
     surprise: npt.NDArray[np.float64] | None = None,
 ) -> F32:
     """Stage-2 inputs: deviation, distance beyond each bound, severity, irregularity, calendar
-    and the last ``HISTORY`` deviations (all in window stds or band widths, clipped), and with
-    ``memory > 0`` the surprise columns (severity against the series' last ``memory`` steps),
-    or the given ``surprise`` columns (already computed, batched, by the detector)."""
+    and the last ``HISTORY`` deviations (all in window stds or band widths, clipped), and the
+    given ``surprise`` columns (:func:`surprise_features` of :func:`memory_severity`)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         width = np.maximum(upper - lower, 1e-12)
         deviation = np.clip(np.nan_to_num((values - base) / scale), -CLIP, CLIP)
@@ -257,9 +273,25 @@ def evidence_features(
     head = np.stack(columns, axis=1)
     # Day of week carries little for stage 2; hour of day (2 columns) is kept.
     blocks = [head, calendar[:, :2], history]
-    if surprise is None and memory > 0:
-        surprise = surprise_features(raw_severity(values, base, lower, upper), memory)
     if surprise is not None:
         blocks.append(surprise)
     out: F32 = np.concatenate(blocks, axis=1).astype(np.float32)
     return out
+
+
+def series_evidence(model: DeepModel, series: Series, feats: Features) -> F32:
+    """Stage-2 inputs of every step of one series (training and tests; the detector batches
+    the same computation across series)."""
+    base, lower, upper, multiplier = forecast(model, feats.inputs, feats.irregularity)
+    band = (
+        feats.mean + feats.scale * base,
+        feats.mean + feats.scale * lower,
+        feats.mean + feats.scale * upper,
+    )
+    surprise = None
+    if model.surprise:
+        memory = memory_steps(series.timestamps)
+        surprise = surprise_features(memory_severity(series.values, *band, feats.valid), memory)
+    return evidence_features(
+        series.values, *band, feats.scale, multiplier, feats.calendar, surprise=surprise
+    )

@@ -219,3 +219,13 @@ def test_alert_only_scores_flag_only_steps_outside_the_band() -> None:
     assert np.all(outside[flags])
     filled = DeepDetector(alert_only=False).infer_threshold([series], 0.05)
     assert filled.predict([series])[0].flags.sum() > flags.sum()
+
+
+def test_warm_up_steps_stay_out_of_the_routine_memory() -> None:
+    # A warm-up window of a few steps has a near-zero spread, so its severity can reach 1e7;
+    # in the memory, that made every excursion of the following week look routine.
+    values = daily_cycle(24 * 21, 11)
+    explained = DeepDetector().explain(hourly(values))
+    scored = explained.excess[~np.isnan(explained.excess)]
+    assert scored.size > 24 * 14
+    assert np.mean(scored <= -7.9) < 0.01  # -8 is the floor of the log ratio

@@ -12,8 +12,7 @@ import torch
 from vigil.core import ConfigError
 from vigil.detect import simulate_series
 from vigil.detect.deep import DeepDetector, build_features, load_model, shipped_weights
-from vigil.detect.deep.features import memory_steps
-from vigil.detect.deep.model import classify, evidence_features, forecast
+from vigil.detect.deep.model import classify, forecast, series_evidence
 from vigil.detect.deep.training import (
     TrainSettings,
     examples_from,
@@ -42,16 +41,7 @@ def test_numpy_inference_matches_torch() -> None:
         t_out = net(torch.from_numpy(feats.inputs), torch.from_numpy(feats.irregularity))
     for mine, theirs in zip((base, lower, upper, multiplier), t_out, strict=True):
         assert np.max(np.abs(mine - theirs.numpy())) <= 1e-5
-    evidence = evidence_features(
-        series.values,
-        feats.mean + feats.scale * base,
-        feats.mean + feats.scale * lower,
-        feats.mean + feats.scale * upper,
-        feats.scale,
-        multiplier,
-        feats.calendar,
-        memory_steps(series.timestamps) if model.surprise else 0,
-    )
+    evidence = series_evidence(model, series, feats)
     with torch.no_grad():
         t_prob = torch.sigmoid(torch_stage2(model)(torch.from_numpy(evidence))[:, 0]).numpy()
     assert np.max(np.abs(classify(model, evidence) - t_prob)) <= 1e-5

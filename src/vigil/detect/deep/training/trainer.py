@@ -18,13 +18,12 @@ import numpy as np
 
 from vigil.core import ConfigError, MissingExtraError
 from vigil.detect.deep.detector import DeepDetector
-from vigil.detect.deep.features import CLIP, F32, FeatureSpec, build_features, memory_steps
+from vigil.detect.deep.features import CLIP, F32, FeatureSpec, build_features
 from vigil.detect.deep.model import (
     DecisionDefaults,
     DeepModel,
     Layers,
-    evidence_features,
-    forecast,
+    series_evidence,
     stage2_width,
 )
 from vigil.detect.deep.training.corpus import Example, inject, split_by_series
@@ -193,18 +192,8 @@ def stage2_rows(
     rows, labels = [], []
     for one in examples:
         feats = build_features(one.series, model.spec)
-        base, lower, upper, multiplier = forecast(model, feats.inputs, feats.irregularity)
         values = one.series.values
-        evidence = evidence_features(
-            values,
-            feats.mean + feats.scale * base,
-            feats.mean + feats.scale * lower,
-            feats.mean + feats.scale * upper,
-            feats.scale,
-            multiplier,
-            feats.calendar,
-            memory_steps(one.series.timestamps) if model.surprise else 0,
-        )
+        evidence = series_evidence(model, one.series, feats)
         keep = feats.valid & ~np.isnan(values) & ~one.ignore
         rows.append(evidence[keep])
         labels.append(one.positive[keep].astype(np.float32))

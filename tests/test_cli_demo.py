@@ -12,10 +12,16 @@ from vigil.cli.app import app
 
 
 @pytest.mark.slow
-def test_demo_json_on_a_tiny_platform(tmp_path: Path) -> None:
+@pytest.mark.parametrize("detector", ["same-hour", "deep"])
+def test_demo_json_on_a_tiny_platform(tmp_path: Path, detector: str) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--models", "2", "--days", "10", "--json"]
+        app,
+        [
+            *("demo", "--out", str(out), "--models", "2", "--days", "10", "--json"),
+            "--detector",
+            detector,
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -24,3 +30,11 @@ def test_demo_json_on_a_tiny_platform(tmp_path: Path) -> None:
     assert 0.0 <= summary["precision"] <= 1.0 and 0.0 <= summary["recall"] <= 1.0
     assert Path(summary["report"]).exists()
     assert (out / "reports" / "ranker.html").exists()
+
+
+def test_demo_refuses_an_unknown_detector_before_simulating(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--detector", "prophet"])
+    assert result.exit_code == 1
+    assert "detect.detector" in result.output
+    assert not (out / "logs").exists()

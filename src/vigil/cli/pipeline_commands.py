@@ -38,6 +38,10 @@ def demo(
     days: Annotated[int, typer.Option(min=8, help="Days of hourly logs to simulate.")] = 14,
     models: Annotated[int, typer.Option(min=1, max=20, help="Models to simulate.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 7,
+    detector: Annotated[
+        str,
+        typer.Option(help="Detector of the health series: same-hour (default) or deep."),
+    ] = "same-hour",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     serve: Annotated[
         bool, typer.Option("--serve", help="Then serve the dashboard on the demo store.")
@@ -64,6 +68,7 @@ def demo(
                 days=days,
                 models=models,
                 seed=seed,
+                detector=detector,
                 progress=lambda step: _step(console, status, step, started),
             )
     except VigilError as err:

@@ -20,6 +20,7 @@ Example::
     [detect]
     history = "7d"                       # what detectors learn "normal" from
     fpr = 0.001                          # target false-alarm rate per series step
+    detector = "same-hour"               # or "deep": the pre-trained two-stage detector
 
     [filters]
     min_severity = 1.0                   # band widths away from the expected value
@@ -85,6 +86,7 @@ class ProfileSection(_Section):
 class DetectSection(_Section):
     history: str = "7d"
     fpr: float = Field(default=0.001, gt=0, lt=0.5)
+    detector: Literal["same-hour", "deep"] = "same-hour"
     _check = field_validator("history")(_duration)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from vigil.pipeline.config import VigilConfig
+from vigil.pipeline.config import parse_config
 from vigil.pipeline.evaluation import DemoScore, score_demo
 from vigil.pipeline.runner import CycleSummary, run_cycle
 from vigil.pipeline.simulation import SimulatedPlatform, simulate_platform, utc_midnight
@@ -32,16 +32,17 @@ def run_demo(
     days: int = 14,
     models: int = 20,
     seed: int = 7,
+    detector: str = "same-hour",
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Simulate ``models`` x ``days`` of hourly logs ending at today's midnight, run the
     pipeline on them into the store at ``db_url``, and score what it found."""
     say = progress or (lambda _: None)
+    config = parse_config({"detect": {"detector": detector}}, source="--detector")
     say(f"simulate {models} models x {days} days of inference logs")
     platform = simulate_platform(
         out / "logs", start=utc_midnight(days, now), days=days, models=models, seed=seed
     )
-    config = VigilConfig()
     store = SqlStore(db_url)
     try:
         cycle = run_cycle(

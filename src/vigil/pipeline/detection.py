@@ -2,7 +2,8 @@
 
 Not every statistic deserves a pager: extremes (min, max, p01, p99) of a few hundred rows are
 noisy, and fifteen correlated quantiles of one feature say the same thing fifteen times. The
-policy here watches a curated set per family with the same-hour median detector, treats the
+policy here watches a curated set per family with the same-hour median detector (or, with
+``detector="deep"``, the pre-trained two-stage deep detector and its own decision), treats the
 data-quality signals (missing, constant, new, type changed) as events, and flags drift by an
 absolute PSI level only where enough rows support it.
 """
@@ -16,8 +17,9 @@ from datetime import datetime
 
 import numpy as np
 
-from vigil.core import Family
+from vigil.core import ConfigError, Family
 from vigil.detect import Anomaly, Detection, SameHourMedian, Scores
+from vigil.detect.deep import DeepDetector
 from vigil.stats import QualityKind, Series
 
 WATCHED: dict[str, frozenset[str]] = {
@@ -42,10 +44,15 @@ LOG_SCALE: dict[str, float] = {
 RELATIVE_FLOORS: dict[str, float] = {"traffic_ratio": 0.2}
 DEFAULT_RELATIVE_FLOOR = 0.05
 QUALITY = frozenset(kind.value for kind in QualityKind)
+DETECTORS = ("same-hour", "deep")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DetectionPolicy:
+    detector: str = "same-hour"
+    """``same-hour`` (median and spread of the same hour on previous days) or ``deep`` (the
+    shipped two-stage model, alerting by its own trained decision; ``level`` and the floors
+    below are same-hour settings)."""
     level: float = 0.999
     """Nominal coverage of the same-hour band; a step outside it is anomalous."""
     history_days: int = 7
@@ -59,6 +66,10 @@ class DetectionPolicy:
     log_scale: dict[str, float] = field(default_factory=lambda: dict(LOG_SCALE))
     default_relative_floor: float = DEFAULT_RELATIVE_FLOOR
 
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ConfigError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+
 
 def detect_anomalies(
     series: Sequence[Series], *, start: datetime, end: datetime, policy: DetectionPolicy
@@ -68,13 +79,18 @@ def detect_anomalies(
     stop = np.datetime64(end.replace(tzinfo=None), "s")
     statistical = [s for s in series if s.key.statistic in policy.watched.get(s.key.family, ())]
     found: list[Anomaly] = []
+    deep = DeepDetector() if policy.detector == "deep" else None
     for (relative, absolute, logged), group in _by_band_settings(statistical, policy).items():
-        detector = SameHourMedian(
-            days=policy.history_days,
-            level=policy.level,
-            relative_floor=relative,
-            absolute_floor=absolute,
-        )
+        detector: DeepDetector | SameHourMedian
+        if deep is not None:
+            detector = deep  # global and pre-trained: one instance scores every group
+        else:
+            detector = SameHourMedian(
+                days=policy.history_days,
+                level=policy.level,
+                relative_floor=relative,
+                absolute_floor=absolute,
+            )
         inputs = [_log1p(s) for s in group] if logged else group
         for original, detection in zip(group, detector.predict(inputs), strict=True):
             anomalies = _in_period(detection, detector.name, begin, stop)

@@ -144,7 +144,9 @@ def _run_cycle(
     series = build_series(store, grid=due, lookback=2 * config.history, spec=_stats_spec(config))
     store.put_series(s.slice(*_due_slice(s, due)) for s in series)
     say(f"detect anomalies in {len(series)} series")
-    policy = DetectionPolicy(history_days=max(1, config.history.days))
+    policy = DetectionPolicy(
+        history_days=max(1, config.history.days), detector=config.detect.detector
+    )
     anomalies = detect_anomalies(series, start=due[0].start, end=due[-1].end, policy=policy)
     store.replace_anomalies(anomalies, start=due[0].start, end=due[-1].end)
     say(f"group {len(anomalies)} anomalies into incidents")

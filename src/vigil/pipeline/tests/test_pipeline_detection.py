@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
-from vigil.core import SeriesKey
+from vigil.core import ConfigError, SeriesKey
+from vigil.pipeline.config import parse_config
 from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
 from vigil.stats import Series
 
@@ -87,3 +89,29 @@ def test_quality_signals_are_events() -> None:
         policy=DetectionPolicy(),
     )
     assert len(found) == 3 and all(a.detector == "quality" for a in found)
+
+
+def test_the_deep_detector_can_watch_the_health_series() -> None:
+    values = _traffic()
+    values[24 * 8 + 14 : 24 * 8 + 18] = 0.0  # an afternoon stop, when traffic is high
+    policy = DetectionPolicy(detector="deep")
+    found = detect_anomalies(
+        [_series("auxiliary", "requests", values)], start=EVALUATED, end=END, policy=policy
+    )
+    assert found and all(a.detector == "deep" for a in found)
+    stop = [a for a in found if a.timestamp.day == 10 and 14 <= a.timestamp.hour < 18]
+    assert stop and stop[0].value == 0.0 and stop[0].expected > 10  # back in its own units
+    quiet = detect_anomalies(
+        [_series("auxiliary", "requests", _traffic(seed=s)) for s in range(5)],
+        start=EVALUATED,
+        end=END,
+        policy=policy,
+    )
+    assert len(quiet) <= 2
+
+
+def test_an_unknown_detector_is_refused() -> None:
+    with pytest.raises(ConfigError, match="detector"):
+        DetectionPolicy(detector="prophet")
+    with pytest.raises(ConfigError, match=r"detect\.detector"):
+        parse_config({"detect": {"detector": "prophet"}})

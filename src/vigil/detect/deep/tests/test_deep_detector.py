@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,21 @@ def test_weights_round_trip(tmp_path: Path) -> None:
     ):
         np.testing.assert_array_equal(w1, w2)
         np.testing.assert_array_equal(b1, b2)
+
+
+def test_weights_from_before_the_routine_test_load_without_it(tmp_path: Path) -> None:
+    model = load_model(shipped_weights())
+    assert model.decision.beyond_routine  # the shipped files decide with it
+    save_model(model, tmp_path / "copy.npz")
+    with np.load(tmp_path / "copy.npz") as data:
+        arrays = {name: data[name] for name in data.files}
+    header = json.loads(bytes(arrays["header"]).decode())
+    del header["decision"]["beyond_routine"]  # as written by the previous release
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez_compressed(tmp_path / "old.npz", **arrays)
+    old = load_model(tmp_path / "old.npz")
+    assert not old.decision.beyond_routine
+    assert old.decision.threshold == model.decision.threshold
 
 
 def test_bad_inputs_are_refused(tmp_path: Path) -> None:

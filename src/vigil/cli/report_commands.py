@@ -33,16 +33,22 @@ def report(
             models = [model] if model is not None else store.list_models()
             if model is not None and model not in store.list_models():
                 raise VigilError(f"no model {model!r} in the store; known: {store.list_models()}")
-            reports = [
-                model_report(
-                    name,
-                    series=store.get_series(model=name, since=since),
-                    incidents=store.get_incidents(model=name),
-                    anomalies=store.get_anomalies(model=name, since=since),
-                    now=now,
+            reports = []
+            for name in models:
+                anomalies = store.get_anomalies(model=name, since=since)
+                reports.append(
+                    model_report(
+                        name,
+                        series=store.get_series(model=name, since=since),
+                        incidents=store.get_incidents(model=name),
+                        anomalies=anomalies,
+                        now=now,
+                        # Bands of the detector that watched the model ([detect] detector).
+                        detector="deep"
+                        if any(a.detector == "deep" for a in anomalies)
+                        else "same-hour",
+                    )
                 )
-                for name in models
-            ]
         finally:
             store.close()
     except VigilError as err:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -11,6 +11,8 @@ import numpy as np
 
 from vigil.core import Family, SeriesKey
 from vigil.detect import Anomaly, SameHourMedian
+from vigil.detect.base import FloatArray
+from vigil.detect.deep import DeepDetector
 from vigil.incidents import Incident, IncidentState, co_movements
 from vigil.report import (
     Chart,
@@ -38,21 +40,25 @@ def model_report(
     anomalies: Sequence[Anomaly],
     now: datetime,
     history_days: int = 7,
+    detector: str = "same-hour",
 ) -> ModelReport:
-    """The report values of one model from its series, incidents and anomalies."""
+    """The report values of one model from its series, incidents and anomalies.
+
+    Charts draw the band of the ``detector`` that watched the series (``same-hour`` or
+    ``deep``), so a marked step sits outside the band the reader sees."""
     by_key = {s.key: s for s in series if s.key.model == model}
     mine = [
         i
         for i in incidents
         if i.model == model or (i.is_platform and any(a.key.model == model for a in i.anomalies))
     ]
-    detector = SameHourMedian(days=history_days)
+    band_of = _deep_band if detector == "deep" else _same_hour_band(history_days)
     flagged = {(a.key, a.timestamp) for a in anomalies}
     evidence = tuple(
         IncidentEvidence(
             incident=incident,
             charts=tuple(
-                _chart(by_key[key], detector, flagged)
+                _chart(by_key[key], band_of, flagged)
                 for key in incident.series[:CHARTS_PER_INCIDENT]
                 if key in by_key
             ),
@@ -72,12 +78,12 @@ def model_report(
         incidents=evidence,
         drift=_drift_table(by_key),
         traffic=tuple(
-            _chart(s, detector, flagged)
+            _chart(s, band_of, flagged)
             for k, s in sorted(by_key.items())
             if k.family == Family.AUXILIARY and k.statistic == "requests"
         ),
         latency=tuple(
-            _chart(s, detector, flagged)
+            _chart(s, band_of, flagged)
             for k, s in sorted(by_key.items())
             if k.family == Family.AUXILIARY and k.statistic == "latency_p99"
         ),
@@ -113,17 +119,33 @@ def email_report(report: ModelReport) -> RenderedReport:
     return render_model_report(report, mode=ImageMode.CID)
 
 
-def _chart(
-    series: Series, detector: SameHourMedian, flagged: set[tuple[SeriesKey, datetime]]
-) -> Chart:
-    band = detector.band(series)
+BandOf = Callable[[Series], tuple[FloatArray, FloatArray, FloatArray]]
+
+
+def _same_hour_band(days: int) -> BandOf:
+    detector = SameHourMedian(days=days)
+
+    def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
+        band = detector.band(series)
+        return band.expected, band.lower, band.upper
+
+    return band_of
+
+
+def _deep_band(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
+    scores = DeepDetector().score([series])[0]
+    return scores.expected, scores.lower, scores.upper
+
+
+def _chart(series: Series, band_of: BandOf, flagged: set[tuple[SeriesKey, datetime]]) -> Chart:
+    expected, lower, upper = band_of(series)
     marks = np.array([(series.key, _as_datetime(t)) in flagged for t in series.timestamps])
     return Chart(
         title=str(series.key),
         series=series,
-        expected=band.expected,
-        lower=band.lower,
-        upper=band.upper,
+        expected=expected,
+        lower=lower,
+        upper=upper,
         anomalous=marks,
     )
 

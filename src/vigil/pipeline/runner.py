@@ -164,6 +164,7 @@ def _run_cycle(
             anomalies=anomalies,
             now=now,
             history_days=policy.history_days,
+            detector=policy.detector,
         )
         for model in models
     ]

@@ -44,7 +44,7 @@ LOG_SCALE: dict[str, float] = {
 RELATIVE_FLOORS: dict[str, float] = {"traffic_ratio": 0.2}
 DEFAULT_RELATIVE_FLOOR = 0.05
 QUALITY = frozenset(kind.value for kind in QualityKind)
-DETECTORS = ("same-hour", "deep")
+POLICY_DETECTORS = ("same-hour", "deep")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,8 +67,8 @@ class DetectionPolicy:
     default_relative_floor: float = DEFAULT_RELATIVE_FLOOR
 
     def __post_init__(self) -> None:
-        if self.detector not in DETECTORS:
-            raise ConfigError(f"detector must be one of {DETECTORS}, got {self.detector!r}")
+        if self.detector not in POLICY_DETECTORS:
+            raise ConfigError(f"detector must be one of {POLICY_DETECTORS}, got {self.detector!r}")
 
 
 def detect_anomalies(

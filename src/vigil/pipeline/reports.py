@@ -52,7 +52,7 @@ def model_report(
         for i in incidents
         if i.model == model or (i.is_platform and any(a.key.model == model for a in i.anomalies))
     ]
-    band_of = _deep_band if detector == "deep" else _same_hour_band(history_days)
+    band_of = _deep_band() if detector == "deep" else _same_hour_band(history_days)
     flagged = {(a.key, a.timestamp) for a in anomalies}
     evidence = tuple(
         IncidentEvidence(
@@ -132,9 +132,14 @@ def _same_hour_band(days: int) -> BandOf:
     return band_of
 
 
-def _deep_band(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
-    scores = DeepDetector().score([series])[0]
-    return scores.expected, scores.lower, scores.upper
+def _deep_band() -> BandOf:
+    detector = DeepDetector()  # loads the weights once per report, not once per chart
+
+    def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
+        scores = detector.score([series])[0]
+        return scores.expected, scores.lower, scores.upper
+
+    return band_of
 
 
 def _chart(series: Series, band_of: BandOf, flagged: set[tuple[SeriesKey, datetime]]) -> Chart:

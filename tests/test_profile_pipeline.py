@@ -169,10 +169,13 @@ def test_errors_exit_1_with_a_clear_message(tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, ["profile", str(tmp_path / "nope.jsonl"), "--db", db])
     assert missing.exit_code == 1
     assert "nope.jsonl" in missing.output
+    assert str(tmp_path / "nope.jsonl") in missing.output  # one piece, however long
     bad_window = CliRunner().invoke(app, ["profile", str(tmp_path), "--window", "soon", "--db", db])
     assert bad_window.exit_code == 1 and "soon" in bad_window.output
     unknown = CliRunner().invoke(app, ["profiles", "ghost", "--db", db])
     assert unknown.exit_code == 1 and "ghost" in unknown.output
+    bracketed = CliRunner().invoke(app, ["profiles", "[ghost]", "--db", db])
+    assert bracketed.exit_code == 1 and "[ghost]" in bracketed.output  # text, not markup
 
 
 def test_bench_store_prints_its_numbers(tmp_path: Path) -> None:

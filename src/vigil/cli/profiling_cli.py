@@ -262,10 +262,16 @@ def _summary_table(summary: ProfilingSummary) -> object:
 
 
 def _fail(err: Exception) -> NoReturn:
-    """Print ``err`` as one clear line on stderr and exit with code 1."""
-    from rich.console import Console
+    """Print ``err`` as one clear line on stderr and exit with code 1.
 
-    Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
+    Soft wrap keeps a long path in one piece for copying, and the message is text, not markup,
+    so brackets in it (``[a, b]``) print as they are.
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    message = Text.assemble(("error:", "red"), " ", str(err))
+    Console(stderr=True, soft_wrap=True).print(message, highlight=False)
     raise typer.Exit(1) from err
 
 

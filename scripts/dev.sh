@@ -45,7 +45,9 @@ case "${1:-}" in
         setup
         need_debian_package "/usr/lib/postgresql/*/bin/initdb" postgresql
         need_debian_package "/usr/bin/chromium" chromium chromium-driver
-        exec .venv/bin/python -m pytest "$@"
+        # One worker per core (at most 4), a test file per worker: files share module-level
+        # fixtures (a crash test's reference run, a Spark session), so they stay together.
+        exec .venv/bin/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile "$@"
         ;;
     *)
         echo "usage: bash scripts/dev.sh demo|test|setup [ARGS]" >&2

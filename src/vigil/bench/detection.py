@@ -7,6 +7,10 @@ The harness is the only place labels meet detectors, so it is where honesty is d
   causally. The threshold is the ``1 - fpr`` quantile of the *prefix* scores pooled over all
   series of the data set. Labels never reach ``fit`` or the threshold, and nothing is tuned on
   the series being scored.
+  ``calibration="normal-prefix"`` is a stated variant: labeled prefix steps (and the
+  ``tolerance`` steps after each window) leave the calibration pool, so a detector that catches
+  anomalies inside the prefix is not charged for them with a higher threshold. It reads the
+  labels of the *prefix* only, which are never scored; ``fit`` still sees the whole prefix.
 - **Scores** count only steps after the prefix (see :mod:`vigil.detect.scoring`).
 - **Time** is the wall time of fit + score over all series, run on ``workers`` processes.
 """
@@ -31,6 +35,7 @@ from vigil.detect import (
     DETECTORS,
     PROBATION,
     LabeledDataset,
+    LabeledSeries,
     Tally,
     check_fpr,
     load_dataset,
@@ -51,6 +56,14 @@ CALIBRATION = (
     "fit + threshold on each series' unlabeled probationary prefix (first min(15%, 750) steps); "
     "threshold = (1 - fpr) quantile of the pooled prefix scores; metrics on the rest"
 )
+CALIBRATIONS: dict[str, str] = {
+    "prefix": CALIBRATION,
+    "normal-prefix": CALIBRATION.replace(
+        "of the pooled prefix scores",
+        "of the pooled prefix scores outside labeled windows (+ tolerance)",
+    ),
+}
+"""Calibration pools: every prefix step (the default), or the prefix's unlabeled steps."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,9 +136,11 @@ def bench_detectors(
     fpr: float = 0.01,
     tolerance: int = 3,
     workers: int = 2,
+    calibration: str = "prefix",
 ) -> list[DetectorResult]:
     """Fit, calibrate, score and judge each detector on ``dataset`` (see the module docstring)."""
     check_fpr(fpr)
+    check_calibration(calibration)
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers!r}")
     items = [(one.series, nab_probation(len(one.series))) for one in dataset.series]
@@ -143,7 +158,15 @@ def bench_detectors(
             outcomes = list(pool.map(task, items) if pool else map(task, items))
             seconds = perf_counter() - started
             scored = [score for score, _ in outcomes]
-            result = _judge(name, dataset, items, scored, fpr, tolerance, seconds)
+            result = judge(
+                name,
+                dataset,
+                scored,
+                fpr=fpr,
+                tolerance=tolerance,
+                seconds=seconds,
+                calibration=calibration,
+            )
             refused = tuple(reason for _, reason in outcomes if reason)
             results.append(replace(result, refused=refused))
     finally:
@@ -169,23 +192,50 @@ def _fit_and_score(name: str, item: tuple[Series, int]) -> tuple[FloatArray, str
         return np.full(len(series), np.nan), f"{series.key.column}: {err}"
 
 
-def _judge(
+def check_calibration(calibration: str) -> None:
+    if calibration not in CALIBRATIONS:
+        raise ConfigError(
+            f"calibration must be one of {', '.join(CALIBRATIONS)}, got {calibration!r}"
+        )
+
+
+def calibration_scores(
+    one: LabeledSeries, score: FloatArray, probation: int, *, tolerance: int, calibration: str
+) -> FloatArray:
+    """The prefix scores that set the threshold: all of them, or (``normal-prefix``) those
+    outside the labeled windows widened by ``tolerance`` (NaN there, which the quantile skips)."""
+    prefix = np.array(score[:probation], dtype=np.float64)
+    if calibration == "normal-prefix":
+        for start, end in one.windows:
+            prefix[start : min(end + tolerance + 1, probation)] = np.nan
+    return prefix
+
+
+def judge(
     name: str,
     dataset: LabeledDataset,
-    items: list[tuple[Series, int]],
-    scored: list[FloatArray],
+    scored: Sequence[FloatArray],
+    *,
     fpr: float,
     tolerance: int,
     seconds: float,
+    calibration: str = "prefix",
 ) -> DetectorResult:
-    prefixes = [score[:probation] for score, (_, probation) in zip(scored, items, strict=True)]
+    """Threshold ``scored`` (one score array per series of ``dataset``) as the module docstring
+    says and tally it: the one place every detection benchmark turns scores into metrics."""
+    check_calibration(calibration)
+    probations = [nab_probation(len(one.series)) for one in dataset.series]
+    prefixes = [
+        calibration_scores(one, score, p, tolerance=tolerance, calibration=calibration)
+        for one, score, p in zip(dataset.series, scored, probations, strict=True)
+    ]
     try:
         threshold = threshold_for_fpr(prefixes, fpr)
     except ConfigError:
         threshold = math.inf  # no scorable calibration step: the detector never flags
     total = Tally()
     kinds: dict[str, tuple[int, int]] = {}
-    for one, score, (_, probation) in zip(dataset.series, scored, items, strict=True):
+    for one, score, probation in zip(dataset.series, scored, probations, strict=True):
         flags = np.nan_to_num(score, nan=-np.inf) > threshold
         total = total + tally(
             one.labels, one.windows, flags, probation=probation, tolerance=tolerance
@@ -207,18 +257,29 @@ def _judge(
 
 
 def run_bench(
-    spec: str, detectors: str | None, *, fpr: float, tolerance: int, workers: int
+    spec: str,
+    detectors: str | None,
+    *,
+    fpr: float,
+    tolerance: int,
+    workers: int,
+    calibration: str = "prefix",
 ) -> tuple[LabeledDataset, list[DetectorResult]]:
     """Resolve the data set and detectors, then :func:`bench_detectors`."""
     names = parse_detectors(detectors)
     with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
         dataset = resolve_dataset(spec, Path(scratch))
-    results = bench_detectors(dataset, names, fpr=fpr, tolerance=tolerance, workers=workers)
+    results = bench_detectors(
+        dataset, names, fpr=fpr, tolerance=tolerance, workers=workers, calibration=calibration
+    )
     return dataset, results
 
 
 def report_json(
-    dataset: LabeledDataset, results: Sequence[DetectorResult], fpr: float
+    dataset: LabeledDataset,
+    results: Sequence[DetectorResult],
+    fpr: float,
+    calibration: str = "prefix",
 ) -> dict[str, Any]:
     return {
         "dataset": dataset.name,
@@ -227,7 +288,7 @@ def report_json(
         "events": results[0].tally.events if results else 0,
         "merged_duplicate_rows": sum(s.merged_duplicates for s in dataset.series),
         "missing_values": sum(s.missing_values for s in dataset.series),
-        "calibration": CALIBRATION,
+        "calibration": CALIBRATIONS[calibration],
         "fpr": fpr,
         "results": [r.to_json() for r in results],
     }

@@ -5,23 +5,21 @@ parallelises across series). A global learner such as DeepAR is meant to learn f
 series' history at once, so here the detector is fitted ONCE on all probationary prefixes, then
 scores every series; threshold and metrics follow the same rules as
 :mod:`vigil.bench.detection` (threshold = ``1 - fpr`` quantile of the pooled prefix scores,
-metrics after the prefix), so its row sits in the same table. Time is fit + score wall time.
+metrics after the prefix, through the same :func:`~vigil.bench.detection.judge`), so its row
+sits in the same table. Time is fit + score wall time.
 """
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path
 from time import perf_counter
 
-import numpy as np
-
-from vigil.bench.detection import DetectorResult, resolve_dataset
+from vigil.bench.detection import DetectorResult, check_calibration, judge, resolve_dataset
 from vigil.core import ConfigError
-from vigil.detect import Detector, check_fpr, threshold_for_fpr
+from vigil.detect import Detector, check_fpr
 from vigil.detect.labeled import LabeledDataset
-from vigil.detect.scoring import Tally, nab_probation, tally
+from vigil.detect.scoring import nab_probation
 
 
 def bench_global_detector(
@@ -31,9 +29,11 @@ def bench_global_detector(
     *,
     fpr: float = 0.01,
     tolerance: int = 3,
+    calibration: str = "prefix",
 ) -> DetectorResult:
     """Fit ``detector`` once on every prefix of ``dataset``, score every series, judge."""
     check_fpr(fpr)
+    check_calibration(calibration)
     if not dataset.series:
         raise ConfigError(f"data set {dataset.name!r} has no series")
     probations = [nab_probation(len(one.series)) for one in dataset.series]
@@ -43,26 +43,30 @@ def bench_global_detector(
     )
     scored = [s.score for s in detector.score([one.series for one in dataset.series])]
     seconds = perf_counter() - started
-    try:
-        threshold = threshold_for_fpr(
-            [score[:p] for score, p in zip(scored, probations, strict=True)], fpr
-        )
-    except ConfigError:
-        threshold = math.inf  # no scorable calibration step: the detector never flags
-    total = Tally()
-    for one, score, probation in zip(dataset.series, scored, probations, strict=True):
-        flags = np.nan_to_num(score, nan=-np.inf) > threshold
-        total = total + tally(
-            one.labels, one.windows, flags, probation=probation, tolerance=tolerance
-        )
-    return DetectorResult(detector=name, tally=total, threshold=threshold, seconds=seconds)
+    return judge(
+        name,
+        dataset,
+        scored,
+        fpr=fpr,
+        tolerance=tolerance,
+        seconds=seconds,
+        calibration=calibration,
+    )
 
 
 def run_global_bench(
-    spec: str, detector: Detector, name: str, *, fpr: float, tolerance: int
+    spec: str,
+    detector: Detector,
+    name: str,
+    *,
+    fpr: float,
+    tolerance: int,
+    calibration: str = "prefix",
 ) -> tuple[LabeledDataset, DetectorResult]:
     """Resolve the data set (a path or ``"simulated"``), then :func:`bench_global_detector`."""
     with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
         dataset = resolve_dataset(spec, Path(scratch))
-    result = bench_global_detector(dataset, detector, name, fpr=fpr, tolerance=tolerance)
+    result = bench_global_detector(
+        dataset, detector, name, fpr=fpr, tolerance=tolerance, calibration=calibration
+    )
     return dataset, result

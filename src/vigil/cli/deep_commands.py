@@ -6,7 +6,6 @@ Heavy imports (torch, the store) happen inside the commands so ``import vigil`` 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vigil.cli.detection_commands import CalibrationOption
+
 if TYPE_CHECKING:
-    from vigil.bench.detection import DetectorResult
     from vigil.core import SeriesKey
-    from vigil.detect.deep import DeepDetector
     from vigil.detect.deep.training import Example
-    from vigil.detect.labeled import LabeledDataset
 
 SIM_TRAIN_SEED = 1  # never the bench's seed (20240601): the simulated row stays held out
 
@@ -227,11 +225,12 @@ def bench_deep(
     name: Annotated[str, typer.Option("--name", help="Row name in the table.")] = "deep",
     wide: Annotated[bool, typer.Option("--wide")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    calibration: CalibrationOption = "prefix",
 ) -> None:
     """Score the deep detector (given weights) like ``vigil bench detect`` scores baselines."""
     import tempfile
 
-    from vigil.bench.detection import CALIBRATION, format_table, resolve_dataset
+    from vigil.bench.detection import CALIBRATIONS, format_table, judge, resolve_dataset
     from vigil.core import VigilError
     from vigil.detect.deep import DeepDetector, load_model, shipped_weights
 
@@ -247,7 +246,18 @@ def bench_deep(
         )
         with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
             data = resolve_dataset(dataset, Path(scratch))
-        result = _judge(detector, data, name, fpr=fpr, tolerance=tolerance)
+        started = time.perf_counter()
+        scored = [s.score for s in detector.score([one.series for one in data.series])]
+        seconds = time.perf_counter() - started
+        result = judge(
+            name,
+            data,
+            scored,
+            fpr=fpr,
+            tolerance=tolerance,
+            seconds=seconds,
+            calibration=calibration,
+        )
     except VigilError as err:
         raise typer.BadParameter(str(err)) from err
     if as_json:
@@ -259,44 +269,8 @@ def bench_deep(
         )
         return
     typer.echo(f"dataset {data.name}: {len(data.series)} series; weights: {model.provenance}")
-    typer.echo(f"calibration: {CALIBRATION}; fpr={fpr}, tolerance={tolerance} steps")
+    typer.echo(f"calibration: {CALIBRATIONS[calibration]}; fpr={fpr}, tolerance={tolerance} steps")
     typer.echo(format_table([result], wide=wide))
-
-
-def _judge(
-    detector: DeepDetector, data: LabeledDataset, name: str, *, fpr: float, tolerance: int
-) -> DetectorResult:
-    """The harness's rules (prefix-pooled fpr threshold, metrics after the prefix)."""
-    import numpy as np
-
-    from vigil.bench.detection import DetectorResult
-    from vigil.core import ConfigError
-    from vigil.detect import Tally, nab_probation, tally, threshold_for_fpr
-
-    probations = [nab_probation(len(one.series)) for one in data.series]
-    started = time.perf_counter()
-    scored = [s.score for s in detector.score([one.series for one in data.series])]
-    seconds = time.perf_counter() - started
-    try:
-        threshold = threshold_for_fpr(
-            [score[:p] for score, p in zip(scored, probations, strict=True)], fpr
-        )
-    except ConfigError:
-        threshold = math.inf
-    total = Tally()
-    for one, score, probation in zip(data.series, scored, probations, strict=True):
-        flags = np.nan_to_num(score, nan=-np.inf) > threshold
-        total = total + tally(
-            one.labels, one.windows, flags, probation=probation, tolerance=tolerance
-        )
-    calibrated = int(sum(np.sum(~np.isnan(s[:p])) for s, p in zip(scored, probations, strict=True)))
-    return DetectorResult(
-        detector=name,
-        tally=total,
-        threshold=threshold,
-        seconds=seconds,
-        calibration_steps=calibrated,
-    )
 
 
 def bench_deep_speed(

@@ -8,6 +8,15 @@ from typing import Annotated
 
 import typer
 
+CalibrationOption = Annotated[
+    str,
+    typer.Option(
+        "--calibration",
+        help="Threshold from every prefix step ('prefix') or only its unlabeled ones "
+        "('normal-prefix'; prefix labels are never scored).",
+    ),
+]
+
 
 def simulate_series(
     out: Annotated[Path, typer.Option("--out", help="Folder to write one CSV per series into.")],
@@ -47,10 +56,11 @@ def bench_detect(
     wide: Annotated[
         bool, typer.Option("--wide", help="Add point-wise, NAB-profile columns.")
     ] = False,
+    calibration: CalibrationOption = "prefix",
 ) -> None:
     """Score detectors on a labeled data set: Algorithm | Precision | Recall | F1 | NAB | Time."""
     from vigil.bench.detection import (
-        CALIBRATION,
+        CALIBRATIONS,
         format_kinds_table,
         format_table,
         report_json,
@@ -59,16 +69,23 @@ def bench_detect(
     from vigil.core import VigilError
 
     try:
-        data, results = run_bench(dataset, detectors, fpr=fpr, tolerance=tolerance, workers=workers)
+        data, results = run_bench(
+            dataset,
+            detectors,
+            fpr=fpr,
+            tolerance=tolerance,
+            workers=workers,
+            calibration=calibration,
+        )
     except VigilError as err:
         raise typer.BadParameter(str(err)) from err
     if as_json:
-        typer.echo(json.dumps(report_json(data, results, fpr), indent=2))
+        typer.echo(json.dumps(report_json(data, results, fpr, calibration), indent=2))
         return
     rows = sum(len(s.series) for s in data.series)
     events = results[0].tally.events if results else 0
     typer.echo(f"dataset {data.name}: {len(data.series)} series, {rows} rows, {events} events")
-    typer.echo(f"calibration: {CALIBRATION}; fpr={fpr}, tolerance={tolerance} steps")
+    typer.echo(f"calibration: {CALIBRATIONS[calibration]}; fpr={fpr}, tolerance={tolerance} steps")
     typer.echo(format_table(results, wide=wide))
     for result in results:
         if result.refused:

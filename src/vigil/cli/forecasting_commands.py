@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from vigil.cli.detection_commands import CalibrationOption
+
 
 def bench_deepar(
     dataset: Annotated[
@@ -21,9 +23,10 @@ def bench_deepar(
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Training and sampling seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    calibration: CalibrationOption = "prefix",
 ) -> None:
     """DeepAR trained once on all series' prefixes: Precision | Recall | F1 | NAB | Time."""
-    from vigil.bench.detection import CALIBRATION, format_table, report_json
+    from vigil.bench.detection import CALIBRATIONS, format_table, report_json
     from vigil.bench.global_detection import run_global_bench
     from vigil.core import VigilError
     from vigil.detect.forecasting import DeepARDetector
@@ -31,16 +34,23 @@ def bench_deepar(
     try:
         detector = DeepARDetector(epochs=epochs, seed=seed)
         data, result = run_global_bench(
-            dataset, detector, "deepar (global)", fpr=fpr, tolerance=tolerance
+            dataset,
+            detector,
+            "deepar (global)",
+            fpr=fpr,
+            tolerance=tolerance,
+            calibration=calibration,
         )
     except VigilError as err:
         raise typer.BadParameter(str(err)) from err
     if as_json:
-        typer.echo(json.dumps(report_json(data, [result], fpr), indent=2))
+        typer.echo(json.dumps(report_json(data, [result], fpr, calibration), indent=2))
         return
     rows = sum(len(s.series) for s in data.series)
     typer.echo(
         f"dataset {data.name}: {len(data.series)} series, {rows} rows, {result.tally.events} events"
     )
-    typer.echo(f"calibration: {CALIBRATION} (one DeepAR fit on all prefixes); fpr={fpr}")
+    typer.echo(
+        f"calibration: {CALIBRATIONS[calibration]} (one DeepAR fit on all prefixes); fpr={fpr}"
+    )
     typer.echo(format_table([result]))

@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 
 from vigil.bench.detection import (
+    CALIBRATIONS,
     bench_detectors,
     format_kinds_table,
     format_table,
+    judge,
     parse_detectors,
     report_json,
 )
-from vigil.core import ConfigError
+from vigil.core import ConfigError, SeriesKey
 from vigil.detect import DETECTORS, Scores, ThresholdDetector
-from vigil.detect.labeled import LabeledDataset
+from vigil.detect.labeled import LabeledDataset, LabeledSeries
 from vigil.detect.scoring import nab_probation
 from vigil.detect.simulation import simulate_series
 from vigil.stats import Series
@@ -50,6 +52,63 @@ def test_threshold_depends_only_on_the_unlabeled_prefixes() -> None:
     changed = LabeledDataset(name="x", form="simulated", series=tuple(flipped))
     (other,) = bench_detectors(changed, ["zscore"], fpr=0.02, workers=1)
     assert other.threshold == base.threshold
+
+
+def _one_series_with_a_prefix_anomaly(n: int = 1000) -> tuple[LabeledDataset, np.ndarray]:
+    """A series whose prefix (150 steps) holds a labeled window (40..49) that scores 100,
+    ordinary steps scoring 0..1, and a labeled window after the prefix (600..609) scoring 50."""
+    stamps = np.datetime64("2026-01-01T00:00:00") + np.arange(n) * np.timedelta64(3600, "s")
+    key = SeriesKey(model="m", version="", family="f", column="s", statistic="value")
+    series = Series(key=key, timestamps=stamps, values=np.zeros(n))
+    windows = ((40, 49), (600, 609))
+    labels = np.zeros(n, dtype=bool)
+    for start, end in windows:
+        labels[start : end + 1] = True
+    score = np.random.default_rng(0).uniform(0.0, 1.0, n)
+    score[40:50] = 100.0
+    score[600:610] = 50.0
+    one = LabeledSeries(name="s", family="f", series=series, labels=labels, windows=windows)
+    return LabeledDataset(name="d", form="csv", series=(one,)), score
+
+
+def test_normal_prefix_calibration_leaves_out_only_the_prefix_labels() -> None:
+    dataset, score = _one_series_with_a_prefix_anomaly()
+    assert nab_probation(1000) == 150
+    kept = judge("x", dataset, [score], fpr=0.05, tolerance=3, seconds=0.0)
+    # 5% of 150 steps is 7 allowed above the threshold; the 10 anomalous prefix steps set it.
+    assert kept.threshold == 100.0 and kept.calibration_steps == 150
+    assert kept.tally.detected == 0
+    normal = judge(
+        "x", dataset, [score], fpr=0.05, tolerance=3, seconds=0.0, calibration="normal-prefix"
+    )
+    # Steps 40..52 (the window and its 3-step tolerance) leave the pool: 137 ordinary steps.
+    assert normal.calibration_steps == 137 and normal.threshold < 1.0
+    assert normal.tally.detected == 1 and normal.tally.events == 1
+    # Only prefix labels matter: moving the scored window changes nothing in the threshold.
+    moved = replace(
+        dataset.series[0],
+        windows=((40, 49), (700, 709)),
+        labels=np.isin(np.arange(1000), [*range(40, 50), *range(700, 710)]),
+    )
+    other = judge(
+        "x",
+        replace(dataset, series=(moved,)),
+        [score],
+        fpr=0.05,
+        tolerance=3,
+        seconds=0.0,
+        calibration="normal-prefix",
+    )
+    assert other.threshold == normal.threshold
+
+
+def test_an_unknown_calibration_is_refused() -> None:
+    dataset, score = _one_series_with_a_prefix_anomaly()
+    with pytest.raises(ConfigError, match="normal-prefix"):
+        judge("x", dataset, [score], fpr=0.05, tolerance=3, seconds=0.0, calibration="all")
+    with pytest.raises(ConfigError, match="calibration"):
+        bench_detectors(small_dataset(), ["zscore"], workers=1, calibration="labels")
+    assert set(CALIBRATIONS) == {"prefix", "normal-prefix"}
 
 
 def test_results_are_consistent_counts() -> None:

@@ -129,6 +129,64 @@ def parse_detectors(spec: str | None) -> list[str]:
     return names
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoredDetector:
+    """One detector's scores on every series of a data set, before any threshold: judged once
+    per fpr, so a slow forecaster is not refitted for each."""
+
+    detector: str
+    scores: tuple[FloatArray, ...]
+    seconds: float
+    refused: tuple[str, ...] = ()  # "<series>: <reason>" for each series the detector refused
+
+    def judge(
+        self, dataset: LabeledDataset, *, fpr: float, tolerance: int, calibration: str = "prefix"
+    ) -> DetectorResult:
+        result = judge(
+            self.detector,
+            dataset,
+            self.scores,
+            fpr=fpr,
+            tolerance=tolerance,
+            seconds=self.seconds,
+            calibration=calibration,
+        )
+        return replace(result, refused=self.refused)
+
+
+def score_detectors(
+    dataset: LabeledDataset, detectors: Sequence[str], *, workers: int = 2
+) -> list[ScoredDetector]:
+    """Fit each detector on every series' prefix and score the whole series, timed."""
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers!r}")
+    items = [(one.series, nab_probation(len(one.series))) for one in dataset.series]
+    if not items:
+        raise ConfigError(f"data set {dataset.name!r} has no series")
+    scored = []
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        if pool is not None:
+            # Start the workers and import the detectors before the clock runs.
+            list(pool.map(_warm_up, range(2 * workers)))
+        for name in detectors:
+            started = perf_counter()
+            task = partial(_fit_and_score, name)
+            outcomes = list(pool.map(task, items) if pool else map(task, items))
+            scored.append(
+                ScoredDetector(
+                    detector=name,
+                    scores=tuple(score for score, _ in outcomes),
+                    seconds=perf_counter() - started,
+                    refused=tuple(reason for _, reason in outcomes if reason),
+                )
+            )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return scored
+
+
 def bench_detectors(
     dataset: LabeledDataset,
     detectors: Sequence[str],
@@ -141,38 +199,10 @@ def bench_detectors(
     """Fit, calibrate, score and judge each detector on ``dataset`` (see the module docstring)."""
     check_fpr(fpr)
     check_calibration(calibration)
-    if workers < 1:
-        raise ConfigError(f"workers must be >= 1, got {workers!r}")
-    items = [(one.series, nab_probation(len(one.series))) for one in dataset.series]
-    if not items:
-        raise ConfigError(f"data set {dataset.name!r} has no series")
-    results = []
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
-        if pool is not None:
-            # Start the workers and import the detectors before the clock runs.
-            list(pool.map(_warm_up, range(2 * workers)))
-        for name in detectors:
-            started = perf_counter()
-            task = partial(_fit_and_score, name)
-            outcomes = list(pool.map(task, items) if pool else map(task, items))
-            seconds = perf_counter() - started
-            scored = [score for score, _ in outcomes]
-            result = judge(
-                name,
-                dataset,
-                scored,
-                fpr=fpr,
-                tolerance=tolerance,
-                seconds=seconds,
-                calibration=calibration,
-            )
-            refused = tuple(reason for _, reason in outcomes if reason)
-            results.append(replace(result, refused=refused))
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    return results
+    return [
+        one.judge(dataset, fpr=fpr, tolerance=tolerance, calibration=calibration)
+        for one in score_detectors(dataset, detectors, workers=workers)
+    ]
 
 
 def _warm_up(_: int) -> None:
@@ -260,19 +290,32 @@ def run_bench(
     spec: str,
     detectors: str | None,
     *,
-    fpr: float,
+    fprs: Sequence[float],
     tolerance: int,
     workers: int,
     calibration: str = "prefix",
-) -> tuple[LabeledDataset, list[DetectorResult]]:
-    """Resolve the data set and detectors, then :func:`bench_detectors`."""
+) -> tuple[LabeledDataset, list[tuple[float, list[DetectorResult]]]]:
+    """Resolve the data set and detectors, score each detector once, judge it at each fpr."""
+    if not fprs:
+        raise ConfigError("give at least one fpr")
+    for fpr in fprs:
+        check_fpr(fpr)
+    check_calibration(calibration)
     names = parse_detectors(detectors)
     with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
         dataset = resolve_dataset(spec, Path(scratch))
-    results = bench_detectors(
-        dataset, names, fpr=fpr, tolerance=tolerance, workers=workers, calibration=calibration
-    )
-    return dataset, results
+    scored = score_detectors(dataset, names, workers=workers)
+    judged = [
+        (
+            fpr,
+            [
+                one.judge(dataset, fpr=fpr, tolerance=tolerance, calibration=calibration)
+                for one in scored
+            ],
+        )
+        for fpr in fprs
+    ]
+    return dataset, judged
 
 
 def report_json(

@@ -46,8 +46,13 @@ def bench_detect(
         str | None, typer.Option("--detectors", help="Comma-separated names (default: all).")
     ] = None,
     fpr: Annotated[
-        float, typer.Option("--fpr", help="Target false-alarm rate on the calibration prefixes.")
-    ] = 0.01,
+        list[float] | None,
+        typer.Option(
+            "--fpr",
+            help="Target false-alarm rate on the calibration prefixes (default 0.01); "
+            "repeat it for one table per rate from a single scoring pass.",
+        ),
+    ] = None,
     tolerance: Annotated[
         int, typer.Option("--tolerance", help="Steps after an event that still detect it.")
     ] = 3,
@@ -69,10 +74,10 @@ def bench_detect(
     from vigil.core import VigilError
 
     try:
-        data, results = run_bench(
+        data, judged = run_bench(
             dataset,
             detectors,
-            fpr=fpr,
+            fprs=fpr or [0.01],
             tolerance=tolerance,
             workers=workers,
             calibration=calibration,
@@ -80,20 +85,25 @@ def bench_detect(
     except VigilError as err:
         raise typer.BadParameter(str(err)) from err
     if as_json:
-        typer.echo(json.dumps(report_json(data, results, fpr, calibration), indent=2))
+        reports = [report_json(data, results, rate, calibration) for rate, results in judged]
+        # One rate keeps the single-report shape; several print a list, one report per rate.
+        typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
         return
     rows = sum(len(s.series) for s in data.series)
-    events = results[0].tally.events if results else 0
+    events = judged[0][1][0].tally.events if judged[0][1] else 0
     typer.echo(f"dataset {data.name}: {len(data.series)} series, {rows} rows, {events} events")
-    typer.echo(f"calibration: {CALIBRATIONS[calibration]}; fpr={fpr}, tolerance={tolerance} steps")
-    typer.echo(format_table(results, wide=wide))
-    for result in results:
-        if result.refused:
-            typer.echo(
-                f"{result.detector} refused {len(result.refused)} series (scored as no alarm), "
-                f"e.g. {result.refused[0]}"
-            )
-    kinds = format_kinds_table(results)
-    if wide and kinds:
-        typer.echo("\nevents detected per incident kind:")
-        typer.echo(kinds)
+    for rate, results in judged:
+        typer.echo(
+            f"\ncalibration: {CALIBRATIONS[calibration]}; fpr={rate}, tolerance={tolerance} steps"
+        )
+        typer.echo(format_table(results, wide=wide))
+        for result in results:
+            if result.refused:
+                typer.echo(
+                    f"{result.detector} refused {len(result.refused)} series "
+                    f"(scored as no alarm), e.g. {result.refused[0]}"
+                )
+        kinds = format_kinds_table(results)
+        if wide and kinds:
+            typer.echo("\nevents detected per incident kind:")
+            typer.echo(kinds)

@@ -52,3 +52,28 @@ def test_bench_detect_unknown_detector_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "known detectors" in result.output
+
+
+def _bench(folder: Path, *extra: str) -> object:
+    args = ["bench", "detect", "--dataset", str(folder), "--detectors", "zscore,mad"]
+    result = runner.invoke(app, [*args, "--workers", "1", "--json", *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_several_fprs_are_judged_from_one_scoring_pass_like_separate_runs(tmp_path: Path) -> None:
+    runner.invoke(
+        app, ["simulate", "series", "--out", str(tmp_path), "--seed", "5", "--count", "4"]
+    )
+    both = _bench(tmp_path, "--fpr", "0.01", "--fpr", "0.001")
+    assert isinstance(both, list) and [r["fpr"] for r in both] == [0.01, 0.001]
+    for report in both:
+        alone = _bench(tmp_path, "--fpr", str(report["fpr"]))
+        assert isinstance(alone, dict)
+        for joint, single in zip(report["results"], alone["results"], strict=True):
+            for field in ("detector", "f1", "threshold", "false_events", "calibration_steps"):
+                assert joint[field] == single[field]
+    normal = _bench(tmp_path, "--calibration", "normal-prefix")
+    assert isinstance(normal, dict) and "outside labeled windows" in normal["calibration"]
+    refused = runner.invoke(app, ["bench", "detect", "--dataset", str(tmp_path), "--fpr", "2"])
+    assert refused.exit_code != 0 and "fpr" in refused.output

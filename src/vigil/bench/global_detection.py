@@ -12,10 +12,16 @@ sits in the same table. Time is fit + score wall time.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
 
-from vigil.bench.detection import DetectorResult, check_calibration, judge, resolve_dataset
+from vigil.bench.detection import (
+    DetectorResult,
+    ScoredDetector,
+    check_calibration,
+    resolve_dataset,
+)
 from vigil.core import ConfigError
 from vigil.detect import Detector, check_fpr
 from vigil.detect.labeled import LabeledDataset
@@ -34,6 +40,12 @@ def bench_global_detector(
     """Fit ``detector`` once on every prefix of ``dataset``, score every series, judge."""
     check_fpr(fpr)
     check_calibration(calibration)
+    scored = score_global_detector(dataset, detector, name)
+    return scored.judge(dataset, fpr=fpr, tolerance=tolerance, calibration=calibration)
+
+
+def score_global_detector(dataset: LabeledDataset, detector: Detector, name: str) -> ScoredDetector:
+    """One fit on every series' prefix, then scores for every series, timed."""
     if not dataset.series:
         raise ConfigError(f"data set {dataset.name!r} has no series")
     probations = [nab_probation(len(one.series)) for one in dataset.series]
@@ -41,17 +53,8 @@ def bench_global_detector(
     detector.fit(
         [one.series.slice(0, p) for one, p in zip(dataset.series, probations, strict=True)]
     )
-    scored = [s.score for s in detector.score([one.series for one in dataset.series])]
-    seconds = perf_counter() - started
-    return judge(
-        name,
-        dataset,
-        scored,
-        fpr=fpr,
-        tolerance=tolerance,
-        seconds=seconds,
-        calibration=calibration,
-    )
+    scores = tuple(s.score for s in detector.score([one.series for one in dataset.series]))
+    return ScoredDetector(detector=name, scores=scores, seconds=perf_counter() - started)
 
 
 def run_global_bench(
@@ -59,14 +62,21 @@ def run_global_bench(
     detector: Detector,
     name: str,
     *,
-    fpr: float,
+    fprs: Sequence[float],
     tolerance: int,
     calibration: str = "prefix",
-) -> tuple[LabeledDataset, DetectorResult]:
-    """Resolve the data set (a path or ``"simulated"``), then :func:`bench_global_detector`."""
+) -> tuple[LabeledDataset, list[tuple[float, DetectorResult]]]:
+    """Resolve the data set (a path or ``"simulated"``), fit and score once, judge each fpr."""
+    if not fprs:
+        raise ConfigError("give at least one fpr")
+    for fpr in fprs:
+        check_fpr(fpr)
+    check_calibration(calibration)
     with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
         dataset = resolve_dataset(spec, Path(scratch))
-    result = bench_global_detector(
-        dataset, detector, name, fpr=fpr, tolerance=tolerance, calibration=calibration
-    )
-    return dataset, result
+    scored = score_global_detector(dataset, detector, name)
+    judged = [
+        (fpr, scored.judge(dataset, fpr=fpr, tolerance=tolerance, calibration=calibration))
+        for fpr in fprs
+    ]
+    return dataset, judged

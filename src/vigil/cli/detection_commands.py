@@ -8,6 +8,14 @@ from typing import Annotated
 
 import typer
 
+FprsOption = Annotated[
+    list[float] | None,
+    typer.Option(
+        "--fpr",
+        help="Target false-alarm rate on the calibration prefixes (default 0.01); "
+        "repeat it for one table per rate from a single scoring pass.",
+    ),
+]
 CalibrationOption = Annotated[
     str,
     typer.Option(
@@ -45,14 +53,7 @@ def bench_detect(
     detectors: Annotated[
         str | None, typer.Option("--detectors", help="Comma-separated names (default: all).")
     ] = None,
-    fpr: Annotated[
-        list[float] | None,
-        typer.Option(
-            "--fpr",
-            help="Target false-alarm rate on the calibration prefixes (default 0.01); "
-            "repeat it for one table per rate from a single scoring pass.",
-        ),
-    ] = None,
+    fpr: FprsOption = None,
     tolerance: Annotated[
         int, typer.Option("--tolerance", help="Steps after an event that still detect it.")
     ] = 3,

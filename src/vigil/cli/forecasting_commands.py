@@ -7,16 +7,14 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.detection_commands import CalibrationOption
+from vigil.cli.detection_commands import CalibrationOption, FprsOption
 
 
 def bench_deepar(
     dataset: Annotated[
         str, typer.Option("--dataset", help="A NAB-layout or labeled-CSV folder, or 'simulated'.")
     ],
-    fpr: Annotated[
-        float, typer.Option("--fpr", help="Target false-alarm rate on the calibration prefixes.")
-    ] = 0.01,
+    fpr: FprsOption = None,
     tolerance: Annotated[
         int, typer.Option("--tolerance", help="Steps after an event that still detect it.")
     ] = 3,
@@ -33,24 +31,26 @@ def bench_deepar(
 
     try:
         detector = DeepARDetector(epochs=epochs, seed=seed)
-        data, result = run_global_bench(
+        data, judged = run_global_bench(
             dataset,
             detector,
             "deepar (global)",
-            fpr=fpr,
+            fprs=fpr or [0.01],
             tolerance=tolerance,
             calibration=calibration,
         )
     except VigilError as err:
         raise typer.BadParameter(str(err)) from err
     if as_json:
-        typer.echo(json.dumps(report_json(data, [result], fpr, calibration), indent=2))
+        reports = [report_json(data, [result], rate, calibration) for rate, result in judged]
+        typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
         return
     rows = sum(len(s.series) for s in data.series)
-    typer.echo(
-        f"dataset {data.name}: {len(data.series)} series, {rows} rows, {result.tally.events} events"
-    )
-    typer.echo(
-        f"calibration: {CALIBRATIONS[calibration]} (one DeepAR fit on all prefixes); fpr={fpr}"
-    )
-    typer.echo(format_table([result]))
+    events = judged[0][1].tally.events
+    typer.echo(f"dataset {data.name}: {len(data.series)} series, {rows} rows, {events} events")
+    for rate, result in judged:
+        typer.echo(
+            f"\ncalibration: {CALIBRATIONS[calibration]} (one DeepAR fit on all prefixes); "
+            f"fpr={rate}"
+        )
+        typer.echo(format_table([result]))

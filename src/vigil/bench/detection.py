@@ -229,6 +229,13 @@ def check_calibration(calibration: str) -> None:
         )
 
 
+def check_fprs(fprs: Sequence[float]) -> None:
+    if not fprs:
+        raise ConfigError("give at least one fpr")
+    for fpr in fprs:
+        check_fpr(fpr)
+
+
 def calibration_scores(
     one: LabeledSeries, score: FloatArray, probation: int, *, tolerance: int, calibration: str
 ) -> FloatArray:
@@ -296,10 +303,7 @@ def run_bench(
     calibration: str = "prefix",
 ) -> tuple[LabeledDataset, list[tuple[float, list[DetectorResult]]]]:
     """Resolve the data set and detectors, score each detector once, judge it at each fpr."""
-    if not fprs:
-        raise ConfigError("give at least one fpr")
-    for fpr in fprs:
-        check_fpr(fpr)
+    check_fprs(fprs)
     check_calibration(calibration)
     names = parse_detectors(detectors)
     with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:

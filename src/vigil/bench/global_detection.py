@@ -20,6 +20,7 @@ from vigil.bench.detection import (
     DetectorResult,
     ScoredDetector,
     check_calibration,
+    check_fprs,
     resolve_dataset,
 )
 from vigil.core import ConfigError
@@ -67,10 +68,7 @@ def run_global_bench(
     calibration: str = "prefix",
 ) -> tuple[LabeledDataset, list[tuple[float, DetectorResult]]]:
     """Resolve the data set (a path or ``"simulated"``), fit and score once, judge each fpr."""
-    if not fprs:
-        raise ConfigError("give at least one fpr")
-    for fpr in fprs:
-        check_fpr(fpr)
+    check_fprs(fprs)
     check_calibration(calibration)
     with tempfile.TemporaryDirectory(prefix="vigil-simulated-") as scratch:
         dataset = resolve_dataset(spec, Path(scratch))

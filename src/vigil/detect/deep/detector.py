@@ -46,11 +46,13 @@ from vigil.detect.deep.features import Features, build_features, memory_steps, s
 from vigil.detect.deep.model import (
     DecisionDefaults,
     DeepModel,
+    band_in_units,
     classify,
     evidence_features,
     forecast,
     load_model,
     memory_severity,
+    raw_severity,
 )
 from vigil.detect.interval import flag, threshold_for_fpr
 from vigil.stats.series import Series
@@ -141,16 +143,10 @@ class DeepDetector:
             np.concatenate([f.irregularity for f in feats]),
         )
         parts = [np.split(array, cuts) for array in stacked]
-        bands = []
-        for i, feat in enumerate(feats):
-            base_n, lower_n, upper_n, _ = (part[i] for part in parts)
-            bands.append(
-                (
-                    feat.mean + feat.scale * base_n,
-                    feat.mean + feat.scale * lower_n,
-                    feat.mean + feat.scale * upper_n,
-                )
-            )
+        bands = [
+            band_in_units(feat, parts[0][i], parts[1][i], parts[2][i])
+            for i, feat in enumerate(feats)
+        ]
         # The surprise columns feed stage 2 (when the model was trained with them) and the
         # decision's routine test (always).
         surprises = surprise_many(
@@ -189,8 +185,7 @@ class DeepDetector:
     ) -> DeepOutput:
         expected, lower, upper = band
         values = series.values
-        with np.errstate(invalid="ignore", divide="ignore"):
-            severity = np.abs(values - expected) / np.maximum(upper - lower, 1e-12)
+        severity = raw_severity(values, expected, lower, upper)
         outside = (values < lower) | (values > upper)
         invalid = ~feats.valid | np.isnan(values)
         passed = self.decide(probability, severity, outside, excess) & ~invalid

@@ -217,6 +217,17 @@ def load_model(path: Path) -> DeepModel:
     )
 
 
+def band_in_units(
+    feats: Features, base: F32, lower: F32, upper: F32
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Stage 1's baseline and bounds, forecast in window stds, back in the series' own units."""
+    return (
+        feats.mean + feats.scale * base,
+        feats.mean + feats.scale * lower,
+        feats.mean + feats.scale * upper,
+    )
+
+
 def raw_severity(
     values: npt.NDArray[np.float64],
     base: npt.NDArray[np.float64],
@@ -283,11 +294,7 @@ def series_evidence(model: DeepModel, series: Series, feats: Features) -> F32:
     """Stage-2 inputs of every step of one series (training and tests; the detector batches
     the same computation across series)."""
     base, lower, upper, multiplier = forecast(model, feats.inputs, feats.irregularity)
-    band = (
-        feats.mean + feats.scale * base,
-        feats.mean + feats.scale * lower,
-        feats.mean + feats.scale * upper,
-    )
+    band = band_in_units(feats, base, lower, upper)
     surprise = None
     if model.surprise:
         memory = memory_steps(series.timestamps)

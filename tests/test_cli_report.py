@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from vigil.cli.app import app
-from vigil.server.sample import HOSTILE_FEATURE, seed_sample
+from vigil.lab.simulation.sample import HOSTILE_FEATURE, seed_sample
 from vigil.store import SqlStore
 
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from vigil.incidents import IncidentState
+from vigil.lab.simulation.sample import HOSTILE_FEATURE, seed_sample
 from vigil.server import ServerSettings, create_app, serve_in_background
-from vigil.server.sample import HOSTILE_FEATURE, seed_sample
 from vigil.store import SqlStore
 
 sync_api = pytest.importorskip("playwright.sync_api")

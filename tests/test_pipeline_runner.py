@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from vigil.alert import MemoryChannel
+from vigil.lab.evaluation import score_demo
+from vigil.lab.simulation.logs import simulate_platform
 from vigil.pipeline.config import parse_config
-from vigil.pipeline.evaluation import score_demo
 from vigil.pipeline.runner import due_windows, run_cycle
-from vigil.pipeline.simulation import simulate_platform
 from vigil.store import SqlStore
 
 START = datetime(2026, 11, 2, tzinfo=UTC)

@@ -11,14 +11,9 @@ import orjson
 import pytest
 
 from vigil.core import ConfigError, EventKind
-from vigil.detect.realtime import (
-    Events,
-    FakeMonitor,
-    StreamStop,
-    TrafficSpec,
-    simulate_stream,
-)
+from vigil.detect.realtime import Events, FakeMonitor
 from vigil.ingest import RecordBatch, records_to_chunk
+from vigil.lab.simulation.realtime import StreamStop, TrafficSpec, simulate_stream
 from vigil.pipeline.realtime import MonitorHub
 from vigil.pipeline.realtime_checkpoint import CHECKPOINT, restore_hub, save_hub
 from vigil.server.realtime import RealtimeFeed

@@ -15,19 +15,10 @@ import orjson
 import pytest
 
 from vigil.core import EventKind, SeriesKey, StoreError
-from vigil.detect.realtime import (
-    Events,
-    FakeMonitor,
-    MonitorAlert,
-    SimulatedStream,
-    StreamStop,
-    TrafficSpec,
-    events_from_batch,
-    simulate_stream,
-    utc_datetime,
-)
+from vigil.detect.realtime import Events, FakeMonitor, MonitorAlert, events_from_batch, utc_datetime
 from vigil.incidents import Incident, IncidentState, Silence
 from vigil.ingest import records_to_chunk
+from vigil.lab.simulation.realtime import SimulatedStream, StreamStop, TrafficSpec, simulate_stream
 from vigil.pipeline.realtime import ARROW_MIN_LINES, HubSettings, MonitorHub, rebuild_batch
 from vigil.server import MemorySpool, ServerSettings, create_app, serve_in_background
 from vigil.server.realtime import RealtimeFeed

@@ -33,8 +33,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from vigil.lab.simulation.logs import simulate_platform
 from vigil.pipeline.runner import LEASE
-from vigil.pipeline.simulation import simulate_platform
 from vigil.store import SqlStore
 
 START = datetime(2026, 11, 2, tzinfo=UTC)

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from vigil.cli.app import app
 from vigil.core import ConfigError
+from vigil.lab.simulation.logs import simulate_platform
 from vigil.pipeline.config import parse_config
 from vigil.pipeline.runner import LEASE, run_cycle
-from vigil.pipeline.simulation import simulate_platform
 from vigil.store import MemoryStore, SqlStore, Store
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from vigil.incidents import Incident, IncidentState
+from vigil.lab.simulation.sample import HOSTILE_FEATURE, SHIFT_HOURS, seed_sample
 from vigil.server import ServerSettings, create_app, serve_in_background
 from vigil.server.auth import COOKIE
-from vigil.server.sample import HOSTILE_FEATURE, SHIFT_HOURS, seed_sample
 from vigil.store import SqlStore
 
 NOW = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)

@@ -14,8 +14,8 @@ import httpx
 import orjson
 
 from vigil.incidents import IncidentState
+from vigil.lab.simulation.sample import seed_sample
 from vigil.server import ServerSettings, create_app, serve_in_background
-from vigil.server.sample import seed_sample
 from vigil.store import SqlStore
 
 NOW = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)

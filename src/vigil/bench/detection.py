@@ -11,7 +11,7 @@ The harness is the only place labels meet detectors, so it is where honesty is d
   ``tolerance`` steps after each window) leave the calibration pool, so a detector that catches
   anomalies inside the prefix is not charged for them with a higher threshold. It reads the
   labels of the *prefix* only, which are never scored; ``fit`` still sees the whole prefix.
-- **Scores** count only steps after the prefix (see :mod:`vigil.detect.scoring`).
+- **Scores** count only steps after the prefix (see :mod:`vigil.lab.scoring`).
 - **Time** is the wall time of fit + score over all series, run on ``workers`` processes.
 """
 
@@ -31,19 +31,18 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.core import ConfigError, VigilError
-from vigil.detect import (
-    DETECTORS,
+from vigil.detect import check_fpr, threshold_for_fpr
+from vigil.lab import (
+    BENCH_DETECTORS,
     PROBATION,
     LabeledDataset,
     LabeledSeries,
     Tally,
-    check_fpr,
     load_dataset,
-    make_detector,
+    make_bench_detector,
     nab_probation,
     simulate_series,
     tally,
-    threshold_for_fpr,
     window_delays,
     write_labeled_csvs,
 )
@@ -119,12 +118,12 @@ def resolve_dataset(spec: str, scratch: Path) -> LabeledDataset:
 
 def parse_detectors(spec: str | None) -> list[str]:
     """Comma-separated detector names (default: all registered), checked against the registry."""
-    names = list(DETECTORS) if not spec else [n.strip() for n in spec.split(",") if n.strip()]
-    unknown = [n for n in names if n not in DETECTORS]
+    names = list(BENCH_DETECTORS) if not spec else [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BENCH_DETECTORS]
     if unknown or not names:
         raise ConfigError(
             f"unknown detector(s) {unknown or spec!r}; "
-            f"known detectors: {', '.join(sorted(DETECTORS))}"
+            f"known detectors: {', '.join(sorted(BENCH_DETECTORS))}"
         )
     return names
 
@@ -206,13 +205,13 @@ def bench_detectors(
 
 
 def _warm_up(_: int) -> None:
-    make_detector(next(iter(DETECTORS)))
+    make_bench_detector(next(iter(BENCH_DETECTORS)))
 
 
 def _fit_and_score(name: str, item: tuple[Series, int]) -> tuple[FloatArray, str]:
     """Scores of one series, or NaN scores and the reason when the detector refuses it."""
     series, probation = item
-    detector = make_detector(name)
+    detector = make_bench_detector(name)
     try:
         detector.fit([series.slice(0, probation)])
         return detector.score([series])[0].score, ""

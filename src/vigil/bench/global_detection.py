@@ -25,8 +25,8 @@ from vigil.bench.detection import (
 )
 from vigil.core import ConfigError
 from vigil.detect import Detector, check_fpr
-from vigil.detect.labeled import LabeledDataset
-from vigil.detect.scoring import nab_probation
+from vigil.lab.labeled import LabeledDataset
+from vigil.lab.scoring import nab_probation
 
 
 def bench_global_detector(

@@ -28,13 +28,11 @@ from vigil.detect.realtime import (
     Monitor,
     PairedScoreMonitor,
     ScoreDistributionMonitor,
-    TrafficSpec,
     epoch_seconds,
     one_hour_ahead_errors,
-    simulate_stream,
     utc_datetime,
 )
-from vigil.detect.realtime.simulate import time_steps
+from vigil.lab.simulation.realtime import TrafficSpec, simulate_stream, time_steps
 
 ROLES = {"champion": "ranker", "canary": "ranker-canary", "challenger": "ranker-challenger"}
 COMPLETIONS = {EventKind.COMPLETION}

@@ -26,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from vigil.core import ConfigError, EventKind
-from vigil.detect.realtime import Events, TrafficSpec, simulate_stream, utc_datetime
+from vigil.detect.realtime import Events, utc_datetime
 from vigil.ingest import RecordBatch
+from vigil.lab.simulation.realtime import TrafficSpec, simulate_stream
 from vigil.pipeline.realtime import MonitorHub, rebuild_batch
 from vigil.store import MemoryStore
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vigil.core import ConfigError, SeriesKey, VigilError
-from vigil.detect import make_detector
+from vigil.lab import make_bench_detector
 from vigil.pipeline import ProfilingSummary, profile_paths
 from vigil.profile import ProfileSpec
 from vigil.stats import Series
@@ -192,7 +192,7 @@ def time_detection(name: str, *, series: int, points: int, seed: int = 0) -> Det
     ]
     history = [one.slice(0, min(points, 168)) for one in all_series]
     began = time.perf_counter()
-    make_detector(name).fit(history).score(all_series)
+    make_bench_detector(name).fit(history).score(all_series)
     return DetectionTiming(
         detector=name, series=series, points=points, wall_s=time.perf_counter() - began
     )

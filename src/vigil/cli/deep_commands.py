@@ -17,7 +17,7 @@ from vigil.cli.detection_commands import CalibrationOption
 
 if TYPE_CHECKING:
     from vigil.core import SeriesKey
-    from vigil.detect.deep.training import Example
+    from vigil.lab.training import Example
 
 SIM_TRAIN_SEED = 1  # never the bench's seed (20240601): the simulated row stays held out
 
@@ -104,9 +104,9 @@ def _train(
     rows: int,
 ) -> None:
     from vigil.detect.deep import FeatureSpec, save_model
-    from vigil.detect.deep.training import TrainSettings, examples_from, train_deep
-    from vigil.detect.labeled import LabeledDataset, load_dataset
-    from vigil.detect.simulation import simulate_series
+    from vigil.lab.labeled import LabeledDataset, load_dataset
+    from vigil.lab.simulation.series import simulate_series
+    from vigil.lab.training import TrainSettings, examples_from, train_deep
 
     started, cpu = time.perf_counter(), time.process_time()
     examples: list[Example] = []
@@ -120,7 +120,7 @@ def _train(
         examples += examples_from(sim, "simulated")
         mix.append(f"simulated seed {simulated_seed} x{simulated}")
     if minute:
-        from vigil.detect.deep.training import minute_series
+        from vigil.lab.training import minute_series
 
         examples += minute_series(seed=simulated_seed, count=minute)
         mix.append(f"generated minute-level seed {simulated_seed} x{minute}")
@@ -157,8 +157,8 @@ def _fine_tune(out: Path, db: str | None, weights: Path | None, seed: int) -> No
 
     from vigil.core import ConfigError
     from vigil.detect.deep import load_model, save_model, shipped_weights
-    from vigil.detect.deep.training import FeedbackSeries, fine_tune_stage2
     from vigil.incidents import feedback_labels
+    from vigil.lab.training import FeedbackSeries, fine_tune_stage2
     from vigil.store import SqlStore
 
     if db is None:
@@ -285,8 +285,8 @@ def bench_deep_speed(
     import numpy as np
 
     from vigil.core import SeriesKey
-    from vigil.detect import make_detector, nab_probation
     from vigil.detect.deep import DeepDetector
+    from vigil.lab import make_bench_detector, nab_probation
     from vigil.stats import Series
 
     rng = np.random.default_rng(seed)
@@ -311,7 +311,7 @@ def bench_deep_speed(
     sample = batch[: max(1, min(arima_sample, series))]
     started, cpu = time.perf_counter(), time.process_time()
     for one in sample:
-        arima = make_detector("arima")
+        arima = make_bench_detector("arima")
         arima.fit([one.slice(0, nab_probation(points))])
         arima.score([one])
     arima_s, arima_cpu = time.perf_counter() - started, time.process_time() - cpu

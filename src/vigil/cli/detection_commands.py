@@ -33,8 +33,8 @@ def simulate_series(
 ) -> None:
     """Generate labeled model-health series (timestamp,value,label CSVs) with injected incidents."""
     from vigil.core import VigilError
-    from vigil.detect.labeled import write_labeled_csvs
-    from vigil.detect.simulation import simulate_series as simulate
+    from vigil.lab.labeled import write_labeled_csvs
+    from vigil.lab.simulation.series import simulate_series as simulate
 
     try:
         series = simulate(seed=seed, count=count)

@@ -27,7 +27,7 @@ def bench_deepar(
     from vigil.bench.detection import CALIBRATIONS, format_table, report_json
     from vigil.bench.global_detection import run_global_bench
     from vigil.core import VigilError
-    from vigil.detect.forecasting import DeepARDetector
+    from vigil.lab.forecasting import DeepARDetector
 
     try:
         detector = DeepARDetector(epochs=epochs, seed=seed)

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from vigil.alert import Channel
+    from vigil.lab.demo import DemoResult
     from vigil.pipeline.config import VigilConfig
-    from vigil.pipeline.demo import DemoResult
     from vigil.pipeline.runner import CycleSummary
     from vigil.store import SqlStore
 
@@ -51,7 +51,7 @@ def demo(
     """Simulate ~20 models x 14 days of inference logs with known incidents, run the whole
     pipeline on them, write the reports, and score what was found against what was injected."""
     from vigil.core import VigilError
-    from vigil.pipeline.demo import run_demo
+    from vigil.lab.demo import run_demo
 
     console = _console(stderr=as_json)
     if db is None:

@@ -92,7 +92,7 @@ def serve(
 
 
 def _seed_sample(db: str, now: datetime) -> None:
-    from vigil.server.sample import seed_sample
+    from vigil.lab.simulation.sample import seed_sample
     from vigil.store import SqlStore
 
     store = SqlStore(db)
@@ -113,7 +113,7 @@ def bench_server(
     import tempfile
     from datetime import UTC
 
-    from vigil.server.loadtest import measure_ingest
+    from vigil.bench.server_ingest import measure_ingest
 
     with tempfile.TemporaryDirectory(prefix="vigil-bench-server-") as folder:
         result = measure_ingest(

@@ -1,8 +1,9 @@
-"""The detectors the bench and the pipeline can name: a plain dict from name to factory.
+"""The product detectors the pipeline can name: a plain dict from name to factory.
 
 Each factory builds a detector with its default settings. Read it to see what exists; add an
-entry with one line. Third-party detectors will come through entry points, not import-time
-registration.
+entry with one line. The bench's registry (:data:`vigil.lab.BENCH_DETECTORS`) adds the
+laboratory baselines (forecasters that need statsmodels, Prophet or statsforecast) to these.
+Third-party detectors will come through entry points, not import-time registration.
 """
 
 from __future__ import annotations
@@ -13,13 +14,6 @@ from vigil.core import ConfigError
 from vigil.detect.base import Detector
 from vigil.detect.daily import SameHourMedian
 from vigil.detect.deep import DeepDetector
-from vigil.detect.forecasting import (
-    ARDetector,
-    ARIMADetector,
-    MSTLDetector,
-    ProphetDetector,
-    SARIMAXDetector,
-)
 from vigil.detect.mad import RollingMAD
 from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore
@@ -30,13 +24,6 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "mad": RollingMAD,
     "seasonal": SeasonalZScore,
     "same-hour": SameHourMedian,
-    # --- Forecasting baselines (vigil.detect.forecasting): one line each below this marker. ---
-    "ar": ARDetector,
-    "arima": ARIMADetector,
-    "sarimax": SARIMAXDetector,
-    "prophet": ProphetDetector,
-    "mstl-autoarima": MSTLDetector,
-    # --- End of forecasting baselines. ---
     "deep": DeepDetector,  # two-stage global model on the shipped weights (vigil.detect.deep)
 }
 

@@ -19,10 +19,11 @@ from vigil.bench.detection import (
     report_json,
 )
 from vigil.core import ConfigError, SeriesKey
-from vigil.detect import DETECTORS, Scores, ThresholdDetector
-from vigil.detect.labeled import LabeledDataset, LabeledSeries
-from vigil.detect.scoring import nab_probation
-from vigil.detect.simulation import simulate_series
+from vigil.detect import Scores, ThresholdDetector
+from vigil.lab import BENCH_DETECTORS
+from vigil.lab.labeled import LabeledDataset, LabeledSeries
+from vigil.lab.scoring import nab_probation
+from vigil.lab.simulation.series import simulate_series
 from vigil.stats import Series
 
 
@@ -35,7 +36,7 @@ def small_dataset(seed: int = 21) -> LabeledDataset:
 def test_unknown_detector_names_list_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"known detectors: .*zscore"):
         parse_detectors("zscore,nope")
-    assert parse_detectors(None) == list(DETECTORS)
+    assert parse_detectors(None) == list(BENCH_DETECTORS)
     assert parse_detectors(" mad , seasonal ") == ["mad", "seasonal"]
 
 
@@ -177,7 +178,7 @@ class RefusesDaily(ThresholdDetector):
 
 
 def test_a_refused_series_is_counted_and_flags_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(DETECTORS, "refuses-daily", RefusesDaily)
+    monkeypatch.setitem(BENCH_DETECTORS, "refuses-daily", RefusesDaily)
     dataset = LabeledDataset(
         name="mixed", form="simulated", series=tuple(simulate_series(seed=9, count=10))
     )

@@ -12,9 +12,9 @@ from vigil.bench.detection import bench_detectors
 from vigil.bench.global_detection import bench_global_detector, run_global_bench
 from vigil.core import ConfigError
 from vigil.detect import RollingZScore
-from vigil.detect.labeled import LabeledDataset, write_labeled_csvs
-from vigil.detect.scoring import nab_probation
-from vigil.detect.simulation import simulate_series
+from vigil.lab.labeled import LabeledDataset, write_labeled_csvs
+from vigil.lab.scoring import nab_probation
+from vigil.lab.simulation.series import simulate_series
 from vigil.stats.series import Series
 
 

@@ -1,6 +1,6 @@
 """The two networks in numpy, and the ``.npz`` file that carries their weights.
 
-Training happens in PyTorch (:mod:`vigil.detect.deep.training`), but a monitoring process
+Training happens in PyTorch (:mod:`vigil.lab.training`), but a monitoring process
 should not need a 700 MB dependency to score a series: the weights are a dozen small matrices,
 and a ReLU MLP is three matrix products. Inference computes in float32, like the trainer, and a
 test holds it to the trainer's outputs within 1e-5.

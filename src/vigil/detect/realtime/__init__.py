@@ -15,25 +15,11 @@ from vigil.detect.realtime.feedback import DelayedFeedbackMonitor, FeedbackCompa
 from vigil.detect.realtime.latency import LatencyMonitor, TagRank
 from vigil.detect.realtime.rate import ArrivalMonitor, RateModel, one_hour_ahead_errors
 from vigil.detect.realtime.scores import ScoreComparison, ScoreDistributionMonitor
-from vigil.detect.realtime.simulate import (
-    AbTest,
-    CanaryDivergence,
-    RateChange,
-    SimulatedStream,
-    SlowHost,
-    StreamStop,
-    TrafficSpec,
-    VersionRollout,
-    replay,
-    simulate_stream,
-)
 from vigil.detect.realtime.threshold import AlarmRate, ScoreThreshold
 
 __all__ = [
-    "AbTest",
     "AlarmRate",
     "ArrivalMonitor",
-    "CanaryDivergence",
     "ChallengerRisk",
     "DelayedFeedbackMonitor",
     "Disagreement",
@@ -44,22 +30,14 @@ __all__ = [
     "Monitor",
     "MonitorAlert",
     "PairedScoreMonitor",
-    "RateChange",
     "RateModel",
     "ScoreComparison",
     "ScoreDistributionMonitor",
     "ScoreThreshold",
-    "SimulatedStream",
-    "SlowHost",
-    "StreamStop",
     "TagRank",
-    "TrafficSpec",
-    "VersionRollout",
     "alert_to_anomaly",
     "epoch_seconds",
     "events_from_batch",
     "one_hour_ahead_errors",
-    "replay",
-    "simulate_stream",
     "utc_datetime",
 ]

@@ -1,10 +1,10 @@
 """Training the deep detector in PyTorch (the ``[train]`` extra); importing this package
 without torch raises :class:`vigil.core.MissingExtraError`."""
 
-from vigil.detect.deep.training.corpus import Example, examples_from, inject, split_by_series
-from vigil.detect.deep.training.finetune import FeedbackSeries, fine_tune_stage2
-from vigil.detect.deep.training.minute import minute_series
-from vigil.detect.deep.training.trainer import (
+from vigil.lab.training.corpus import Example, examples_from, inject, split_by_series
+from vigil.lab.training.finetune import FeedbackSeries, fine_tune_stage2
+from vigil.lab.training.minute import minute_series
+from vigil.lab.training.trainer import (
     TrainSettings,
     choose_decision,
     torch_stage1,

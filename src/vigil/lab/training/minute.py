@@ -6,7 +6,7 @@ heavy-tailed noise, small integer counts with many zeros, right-skewed latencies
 stretches that alternate with volatile ones. A detector that never saw such series during
 training mistakes their routine excursions for anomalies. These generated series (no real
 data copied) are all *normal*; anomalies are injected into copies of them like into every
-other corpus series (:func:`vigil.detect.deep.training.corpus.inject`).
+other corpus series (:func:`vigil.lab.training.corpus.inject`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from scipy.signal import lfilter
 
 from vigil.core import ConfigError, SeriesKey
-from vigil.detect.deep.training.corpus import Example
+from vigil.lab.training.corpus import Example
 from vigil.stats.series import Series
 
 KINDS = ("heavy_tailed", "counts", "volatility_bursts", "skewed_latency")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vigil.core import ConfigError, SeriesKey
-from vigil.detect.labeled import LabeledSeries, runs
+from vigil.lab.labeled import LabeledSeries, runs
 from vigil.stats.series import Series
 
 KINDS = ("traffic", "latency_p99", "null_rate", "feature_mean", "prediction_mean")

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from vigil.detect.forecasting.inputs import (
+from vigil.detect.interval import Band, z_for_level
+from vigil.lab.forecasting.inputs import (
     FloatArray,
     Scale,
     TimeArray,
@@ -32,7 +33,6 @@ from vigil.detect.forecasting.inputs import (
     forward_fill,
     interpolate_gaps,
 )
-from vigil.detect.interval import Band, z_for_level
 
 
 @contextmanager

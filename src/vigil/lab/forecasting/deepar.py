@@ -32,15 +32,15 @@ from typing import Any, Self
 import numpy as np
 
 from vigil.core import ConfigError, MissingExtraError, NotFittedError
-from vigil.detect.forecasting.inputs import (
+from vigil.detect.interval import Band, IntervalDetector, scale_floor, z_for_level
+from vigil.lab.forecasting.inputs import (
     TimeArray,
     daily_period,
     empty_band,
     median_step_seconds,
 )
-from vigil.detect.forecasting.prophet_core import quiet_loggers
-from vigil.detect.forecasting.statespace import quiet_fit
-from vigil.detect.interval import Band, IntervalDetector, scale_floor, z_for_level
+from vigil.lab.forecasting.prophet_core import quiet_loggers
+from vigil.lab.forecasting.statespace import quiet_fit
 from vigil.stats.series import Series
 
 # The sample median and the 15.9%/84.1% sample quantiles: one Gaussian sigma either side,

@@ -18,8 +18,8 @@ import torch
 
 from vigil.core import ConfigError
 from vigil.detect.deep.model import DeepModel
-from vigil.detect.deep.training.corpus import Example
-from vigil.detect.deep.training.trainer import Log, export_layers, stage2_rows, torch_stage2
+from vigil.lab.training.corpus import Example
+from vigil.lab.training.trainer import Log, export_layers, stage2_rows, torch_stage2
 from vigil.stats.series import Series
 
 BoolArray = npt.NDArray[np.bool_]

@@ -22,11 +22,11 @@ import numpy as np
 
 from vigil.core import ConfigError, SeriesKey
 from vigil.detect.base import FloatArray
-from vigil.detect.forecasting.inputs import TimeArray, empty_band, fit_length_for
-from vigil.detect.forecasting.mstl import mstl_band
-from vigil.detect.forecasting.prophet_core import prophet_band
-from vigil.detect.forecasting.statespace import ar_band, arima_band, sarimax_band
 from vigil.detect.interval import Band, IntervalDetector, scale_floor
+from vigil.lab.forecasting.inputs import TimeArray, empty_band, fit_length_for
+from vigil.lab.forecasting.mstl import mstl_band
+from vigil.lab.forecasting.prophet_core import prophet_band
+from vigil.lab.forecasting.statespace import ar_band, arima_band, sarimax_band
 from vigil.stats.series import Series
 
 MIN_FIT_VALUES = 8

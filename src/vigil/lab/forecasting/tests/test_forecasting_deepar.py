@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from vigil.core import MissingExtraError, NotFittedError, SeriesKey
-from vigil.detect.forecasting import DeepARDetector
-from vigil.detect.forecasting.deepar import frequency_of
+from vigil.lab.forecasting import DeepARDetector
+from vigil.lab.forecasting.deepar import frequency_of
 from vigil.stats.series import Series
 
 

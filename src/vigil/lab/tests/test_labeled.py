@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from vigil.core import ConfigError, SchemaError
-from vigil.detect.labeled import load_dataset, runs, write_labeled_csvs
-from vigil.detect.simulation import simulate_series
+from vigil.lab.labeled import load_dataset, runs, write_labeled_csvs
+from vigil.lab.simulation.series import simulate_series
 
 SHARED = Path(__file__).resolve().parents[4] / ".." / "shared" / "data"
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vigil.core import Window
+from vigil.lab.simulation.logs import simulate_platform
 from vigil.pipeline import profile_paths
 from vigil.pipeline.config import parse_config
 from vigil.pipeline.runner import run_cycle
-from vigil.pipeline.simulation import simulate_platform
 from vigil.profile import ProfileSpec
 from vigil.store import MemoryStore
 

@@ -26,9 +26,9 @@ from vigil.detect.deep.model import (
     series_evidence,
     stage2_width,
 )
-from vigil.detect.deep.training.corpus import Example, inject, split_by_series
-from vigil.detect.labeled import runs
-from vigil.detect.scoring import Tally, tally
+from vigil.lab.labeled import runs
+from vigil.lab.scoring import Tally, tally
+from vigil.lab.training.corpus import Example, inject, split_by_series
 
 try:
     import torch

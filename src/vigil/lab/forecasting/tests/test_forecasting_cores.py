@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from vigil.core import ConfigError, MissingExtraError
-from vigil.detect.forecasting import ar_band, arima_band, mstl_band, prophet_band, sarimax_band
-from vigil.detect.forecasting.inputs import (
+from vigil.detect.interval import Band, z_for_level
+from vigil.lab.forecasting import ar_band, arima_band, mstl_band, prophet_band, sarimax_band
+from vigil.lab.forecasting.inputs import (
     daily_period,
     fit_length_for,
     forward_fill,
     refit_plan,
 )
-from vigil.detect.interval import Band, z_for_level
 
 Core = Callable[[np.ndarray, np.ndarray, int, float], Band]
 
@@ -204,7 +204,7 @@ def test_a_missing_extra_names_the_bench_extra(
 
 def test_importing_the_detect_layer_imports_no_forecasting_library() -> None:
     probe = (
-        "import sys, vigil.detect, vigil.detect.forecasting\n"
+        "import sys, vigil.detect, vigil.lab.forecasting\n"
         "heavy = {'statsmodels', 'prophet', 'statsforecast', 'gluonts', 'torch'}\n"
         "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
     )

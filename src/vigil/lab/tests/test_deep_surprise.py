@@ -10,7 +10,7 @@ from vigil.detect.deep.features import (
     surprise_features,
     surprise_many,
 )
-from vigil.detect.deep.training.minute import KINDS, minute_series
+from vigil.lab.training.minute import KINDS, minute_series
 
 
 def heavy_tailed(n: int, seed: int) -> np.ndarray:

@@ -17,7 +17,8 @@ import numpy as np
 
 from vigil.core import MissingExtraError
 from vigil.detect.base import FloatArray
-from vigil.detect.forecasting.inputs import (
+from vigil.detect.interval import Band
+from vigil.lab.forecasting.inputs import (
     Scale,
     TimeArray,
     check_core_arguments,
@@ -26,8 +27,7 @@ from vigil.detect.forecasting.inputs import (
     interpolate_gaps,
     refit_plan,
 )
-from vigil.detect.forecasting.statespace import quiet_fit
-from vigil.detect.interval import Band
+from vigil.lab.forecasting.statespace import quiet_fit
 
 
 def mstl_band(

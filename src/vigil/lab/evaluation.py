@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vigil.incidents import Incident
-from vigil.pipeline.simulation import InjectedIncident
+from vigil.lab.simulation.logs import InjectedIncident
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,23 +10,25 @@ import numpy as np
 import pytest
 
 from vigil.detect.realtime import (
-    AbTest,
     AlarmRate,
     ArrivalMonitor,
-    CanaryDivergence,
     DelayedFeedbackMonitor,
     LatencyMonitor,
     Monitor,
     MonitorAlert,
     PairedScoreMonitor,
-    RateChange,
     ScoreDistributionMonitor,
+    epoch_seconds,
+    one_hour_ahead_errors,
+)
+from vigil.lab.simulation.realtime import (
+    AbTest,
+    CanaryDivergence,
+    RateChange,
     SlowHost,
     StreamStop,
     TrafficSpec,
     VersionRollout,
-    epoch_seconds,
-    one_hour_ahead_errors,
     replay,
     simulate_stream,
 )

@@ -7,8 +7,8 @@ needs it, and a missing optional one raises :class:`~vigil.core.MissingExtraErro
 ``bench`` extra.
 """
 
-from vigil.detect.forecasting.deepar import DeepARDetector
-from vigil.detect.forecasting.detectors import (
+from vigil.lab.forecasting.deepar import DeepARDetector
+from vigil.lab.forecasting.detectors import (
     ARDetector,
     ARIMADetector,
     ForecastDetector,
@@ -16,10 +16,10 @@ from vigil.detect.forecasting.detectors import (
     ProphetDetector,
     SARIMAXDetector,
 )
-from vigil.detect.forecasting.inputs import ForecastCore, fit_length_for
-from vigil.detect.forecasting.mstl import mstl_band
-from vigil.detect.forecasting.prophet_core import prophet_band
-from vigil.detect.forecasting.statespace import ar_band, arima_band, sarimax_band
+from vigil.lab.forecasting.inputs import ForecastCore, fit_length_for
+from vigil.lab.forecasting.mstl import mstl_band
+from vigil.lab.forecasting.prophet_core import prophet_band
+from vigil.lab.forecasting.statespace import ar_band, arima_band, sarimax_band
 
 __all__ = [
     "ARDetector",

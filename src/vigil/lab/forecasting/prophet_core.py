@@ -2,7 +2,7 @@
 
 Prophet has no causal filter to run over new data with fixed parameters, so it is refitted on a
 bounded window of the past (at most ``max_fit_points`` steps) at the start of each block of
-:func:`~vigil.detect.forecasting.inputs.refit_plan` and forecasts that block with
+:func:`~vigil.lab.forecasting.inputs.refit_plan` and forecasts that block with
 ``interval_width = level``; the prefix gets the first fit's in-sample band. Prophet draws its
 uncertainty samples from NumPy's global generator; the core seeds it from ``seed`` and restores
 the caller's state afterwards, so results repeat without leaking a reseed into the caller.
@@ -19,15 +19,15 @@ import numpy as np
 
 from vigil.core import MissingExtraError
 from vigil.detect.base import FloatArray
-from vigil.detect.forecasting.inputs import (
+from vigil.detect.interval import Band
+from vigil.lab.forecasting.inputs import (
     TimeArray,
     check_core_arguments,
     daily_period,
     empty_band,
     refit_plan,
 )
-from vigil.detect.forecasting.statespace import quiet_fit
-from vigil.detect.interval import Band
+from vigil.lab.forecasting.statespace import quiet_fit
 
 # Prophet's loggers report a missing plotly at import and fallbacks during fits; they are raised
 # above ERROR only while this module works and restored afterwards (the library never configures

@@ -10,7 +10,7 @@ real labels the corpus has. Two rules keep the labels honest for a *pointwise* c
 - NAB's windows are wide bands around a single labeled moment, so steps inside them are left
   out of both stages entirely rather than called positives.
 
-This module is numpy only; :mod:`vigil.detect.deep.training.trainer` adds torch.
+This module is numpy only; :mod:`vigil.lab.training.trainer` adds torch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vigil.detect.labeled import LabeledDataset, LabeledSeries
+from vigil.lab.labeled import LabeledDataset, LabeledSeries
 from vigil.stats.series import Series
 
 BoolArray = npt.NDArray[np.bool_]

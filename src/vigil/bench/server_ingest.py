@@ -20,10 +20,10 @@ import orjson
 
 from vigil.core import ConfigError
 from vigil.ingest import HivePartitionedReader
+from vigil.lab.simulation.sample import sample_records
 from vigil.server.app import create_app
 from vigil.server.background import serve_in_background
 from vigil.server.ingest import parse_body
-from vigil.server.sample import sample_records
 from vigil.server.settings import ServerSettings
 
 _TOKEN = "bench-token"

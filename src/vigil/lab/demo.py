@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from vigil.lab.evaluation import DemoScore, score_demo
+from vigil.lab.simulation.logs import SimulatedPlatform, simulate_platform, utc_midnight
 from vigil.pipeline.config import parse_config
-from vigil.pipeline.evaluation import DemoScore, score_demo
 from vigil.pipeline.runner import CycleSummary, run_cycle
-from vigil.pipeline.simulation import SimulatedPlatform, simulate_platform, utc_midnight
 from vigil.store import SqlStore
 
 CLEAN_DAYS = 7

@@ -10,19 +10,19 @@ pytest.importorskip("torch")
 import torch
 
 from vigil.core import ConfigError
-from vigil.detect import simulate_series
 from vigil.detect.deep import DeepDetector, build_features, load_model, shipped_weights
 from vigil.detect.deep.model import classify, forecast, series_evidence
-from vigil.detect.deep.training import (
+from vigil.lab import simulate_series
+from vigil.lab.labeled import LabeledDataset
+from vigil.lab.training import (
     TrainSettings,
     examples_from,
     inject,
     torch_stage1,
     train_deep,
 )
-from vigil.detect.deep.training.finetune import FeedbackSeries, fine_tune_stage2
-from vigil.detect.deep.training.trainer import torch_stage2
-from vigil.detect.labeled import LabeledDataset
+from vigil.lab.training.finetune import FeedbackSeries, fine_tune_stage2
+from vigil.lab.training.trainer import torch_stage2
 
 
 def small_corpus(count: int = 6) -> LabeledDataset:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vigil.core import ConfigError
-from vigil.detect.labeled import runs
-from vigil.detect.scoring import (
+from vigil.lab.labeled import runs
+from vigil.lab.scoring import (
     MISSED,
     NAB_PROFILES,
     PROBATION,

@@ -1,0 +1,45 @@
+"""The detectors the bench can name: the product's, plus the laboratory's baselines.
+
+The product registry (:data:`vigil.detect.DETECTORS`) lists what ``vigil run`` can watch with.
+The bench also compares against forecasting baselines that need statsmodels, Prophet or
+statsforecast (the ``bench`` extra); they live here so no product module imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vigil.core import ConfigError
+from vigil.detect import DETECTORS, Detector
+from vigil.lab.forecasting import (
+    ARDetector,
+    ARIMADetector,
+    MSTLDetector,
+    ProphetDetector,
+    SARIMAXDetector,
+)
+
+FORECASTING_DETECTORS: dict[str, Callable[[], Detector]] = {
+    "ar": ARDetector,
+    "arima": ARIMADetector,
+    "sarimax": SARIMAXDetector,
+    "prophet": ProphetDetector,
+    "mstl-autoarima": MSTLDetector,
+}
+
+# The bench's tables list the statistical baselines, then the forecasters, then the rest.
+BENCH_DETECTORS: dict[str, Callable[[], Detector]] = {
+    **{name: factory for name, factory in DETECTORS.items() if name != "deep"},
+    **FORECASTING_DETECTORS,
+    "deep": DETECTORS["deep"],
+}
+
+
+def make_bench_detector(name: str) -> Detector:
+    """Build the bench detector ``name``; an unknown name lists the known ones."""
+    try:
+        factory = BENCH_DETECTORS[name]
+    except KeyError:
+        known = ", ".join(sorted(BENCH_DETECTORS))
+        raise ConfigError(f"unknown detector {name!r}; known detectors: {known}") from None
+    return factory()

@@ -232,12 +232,13 @@ def bench_deep(
 
     from vigil.bench.detection import CALIBRATIONS, format_table, judge, resolve_dataset
     from vigil.core import VigilError
-    from vigil.detect.deep import DeepDetector, load_model, shipped_weights
+    from vigil.detect.deep import load_model, shipped_weights
+    from vigil.lab.ablation import AblatedDeepDetector
 
     try:
         model = load_model(weights or shipped_weights())
         decision = model.decision if routine else replace(model.decision, beyond_routine=False)
-        detector = DeepDetector(
+        detector = AblatedDeepDetector(
             model,
             decision=decision,
             use_classifier=classifier,

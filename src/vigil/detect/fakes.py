@@ -11,12 +11,12 @@ from typing import Self
 
 import numpy as np
 
-from vigil.detect.base import Detection, Scores
-from vigil.detect.interval import flag, threshold_for_fpr
+from vigil.detect.base import Scores
+from vigil.detect.interval import Thresholded
 from vigil.stats.series import Series
 
 
-class ThresholdDetector:
+class ThresholdDetector(Thresholded):
     """Score = the value itself; flags values above ``threshold_`` (default: never)."""
 
     name = "threshold"
@@ -39,10 +39,3 @@ class ThresholdDetector:
             )
             for one in series
         ]
-
-    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
-        return self
-
-    def predict(self, series: Sequence[Series]) -> list[Detection]:
-        return [flag(scores, self.threshold_) for scores in self.score(series)]

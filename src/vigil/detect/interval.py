@@ -114,6 +114,28 @@ def flag(scores: Scores, threshold: float) -> Detection:
     return Detection(scores=scores, threshold=threshold, flags=flags)
 
 
+class Thresholded:
+    """The second half of the detector lifecycle, written once: ``infer_threshold`` and
+    ``predict`` for any detector whose ``score`` returns :class:`Scores`.
+
+    ``infer_threshold(calibration, fpr)`` sets ``threshold_`` to the ``1 - fpr`` quantile of the
+    calibration scores (:func:`threshold_for_fpr`); ``predict`` flags scores above it.
+    """
+
+    name: str = "thresholded"
+    threshold_: float
+
+    def score(self, series: Sequence[Series]) -> list[Scores]:
+        raise NotImplementedError(f"{type(self).__name__} must implement score()")
+
+    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
+        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
+        return self
+
+    def predict(self, series: Sequence[Series]) -> list[Detection]:
+        return [flag(scores, self.threshold_) for scores in self.score(series)]
+
+
 def scale_floor(values: FloatArray, fraction: float = 0.05) -> FloatArray:
     """A causal lower bound for a band's scale: ``fraction`` of the expanding std of the past.
 
@@ -125,7 +147,7 @@ def scale_floor(values: FloatArray, fraction: float = 0.05) -> FloatArray:
     return np.where(np.isnan(floor) | (floor <= 0), 1e-12, floor)
 
 
-class IntervalDetector:
+class IntervalDetector(Thresholded):
     """Shared ``fit``/``score``/``infer_threshold``/``predict`` for per-series band detectors.
 
     ``threshold_`` starts at ``1.0`` (the nominal prediction interval at ``level``) and is
@@ -151,10 +173,3 @@ class IntervalDetector:
 
     def score(self, series: Sequence[Series]) -> list[Scores]:
         return [scores_from_band(one, self.band(one)) for one in series]
-
-    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
-        return self
-
-    def predict(self, series: Sequence[Series]) -> list[Detection]:
-        return [flag(scores, self.threshold_) for scores in self.score(series)]

@@ -12,27 +12,25 @@ so every alert can explain itself:
    severities over the last week or so (``DecisionDefaults.beyond_routine``), **and**
 4. at least ``duration_k`` of the last ``duration_n`` steps passed 1 to 3.
 
-Scores (``alert_only=True``, the default and the registered detector's mode): an alerting
-step scores its strength (the classifier probability, or ``severity / (1 + severity)`` without
-the classifier, in ``(0, 1]``), every other step 0. So ``infer_threshold(calibration, fpr)``
-makes the fpr a *cap* on the alarm rate: when the decision alerts on more than ``fpr`` of the
-calibration steps the weakest alerts are dropped, and when it alerts on fewer nothing is
-added. Every flag has crossed a bound, as the design requires. This flags *at most* about
-``fpr`` of the calibration steps, where the Detector protocol says "about": a detector with a
-decision of its own should not invent alarms to fill a budget.
+Scores: an alerting step scores its strength (the classifier probability, in ``(0, 1]``), every
+other step 0. So ``infer_threshold(calibration, fpr)`` makes the fpr a *cap* on the alarm rate:
+when the decision alerts on more than ``fpr`` of the calibration steps the weakest alerts are
+dropped, and when it alerts on fewer nothing is added. Every flag has crossed a bound, as the
+design requires. This flags *at most* about ``fpr`` of the calibration steps, where the Detector
+protocol says "about": a detector with a decision of its own should not invent alarms to fill a
+budget. NaN marks warm-up steps and missing values.
 
-``alert_only=False`` keeps the earlier mode for comparison (``vigil bench deep --fpr-scores``):
-an alerting step scores ``2 + strength`` and any other step ``strength``, so an fpr above the
-decision's alert rate fills the budget with the most probable steps *inside* the band.
-
-NaN marks warm-up steps and missing values in both modes. ``use_classifier`` and
-``use_filters`` exist for the ablation benchmark.
+The weights are a value the detector holds: pass a :class:`DeepModel`, use
+:meth:`DeepDetector.from_file`, or give nothing and the shipped weights load on first use (once
+per process). Ablations of the decision (no classifier, no filters, the budget-filling score
+encoding) live in the lab (:mod:`vigil.lab.ablation`), not here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Self
@@ -41,11 +39,12 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.core import ConfigError
-from vigil.detect.base import Detection, FloatArray, Scores
+from vigil.detect.base import FloatArray, Scores
 from vigil.detect.deep.features import Features, build_features, memory_steps, surprise_many
 from vigil.detect.deep.model import (
     DecisionDefaults,
     DeepModel,
+    Forecast,
     band_in_units,
     classify,
     evidence_features,
@@ -54,11 +53,10 @@ from vigil.detect.deep.model import (
     memory_severity,
     raw_severity,
 )
-from vigil.detect.interval import flag, threshold_for_fpr
+from vigil.detect.interval import Thresholded
 from vigil.stats.series import Series
 
 SHIPPED = "deep.npz"
-ALERT = 1.5  # default-mode scores above it are the decision's alerts
 CHUNK = 64  # series scored per batched pass
 
 
@@ -68,6 +66,12 @@ def shipped_weights(name: str = SHIPPED) -> Path:
     if not path.is_file():
         raise ConfigError(f"no shipped deep-detector weights named {name!r} at {path}")
     return path
+
+
+@cache
+def shipped_model() -> DeepModel:
+    """The shipped weights, read from disk once per process (a :class:`DeepModel` is frozen)."""
+    return load_model(shipped_weights())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,36 +91,39 @@ class DeepOutput:
     passed: npt.NDArray[np.bool_]
 
 
-class DeepDetector:
+class DeepDetector(Thresholded):
     """The two-stage detector on a trained :class:`DeepModel` (the shipped one by default).
 
     ``fit`` learns nothing: the model is global and pre-trained (fine-tune stage 2 with
     ``vigil train deep --from-feedback``). ``decision`` overrides the thresholds chosen at
-    training time.
+    training time. Constructing one reads nothing from disk.
     """
 
     name = "deep"
 
     def __init__(
-        self,
-        model: DeepModel | None = None,
-        *,
-        decision: DecisionDefaults | None = None,
-        use_classifier: bool = True,
-        use_filters: bool = True,
-        alert_only: bool = True,
+        self, model: DeepModel | None = None, *, decision: DecisionDefaults | None = None
     ) -> None:
-        self.model = model if model is not None else load_model(shipped_weights())
-        self.decision = decision if decision is not None else self.model.decision
-        self.use_classifier = use_classifier
-        self.use_filters = use_filters
-        self.alert_only = alert_only
-        self.threshold_ = 0.0 if alert_only else ALERT
+        self._model = model
+        self._decision = decision
+        self.threshold_ = 0.0
 
     @classmethod
-    def from_file(cls, path: Path) -> DeepDetector:
+    def from_file(cls, path: Path, *, decision: DecisionDefaults | None = None) -> Self:
         """A detector on the weights in ``path`` (see ``vigil train deep``)."""
-        return cls(load_model(path))
+        return cls(load_model(path), decision=decision)
+
+    @property
+    def model(self) -> DeepModel:
+        """The weights: the ones given, else the shipped ones (loaded on first use)."""
+        if self._model is None:
+            self._model = shipped_model()
+        return self._model
+
+    @property
+    def decision(self) -> DecisionDefaults:
+        """The decision's thresholds: the ones given, else those trained with the model."""
+        return self._decision if self._decision is not None else self.model.decision
 
     def fit(self, history: Sequence[Series]) -> Self:
         del history  # a global pre-trained model: nothing to learn per series
@@ -137,16 +144,12 @@ class DeepDetector:
         model = self.model
         feats = [build_features(one, model.spec) for one in series]
         cuts = np.cumsum([len(one) for one in series])[:-1]
-        stacked = forecast(
+        stage1: list[Forecast] = forecast(
             model,
             np.concatenate([f.inputs for f in feats]),
             np.concatenate([f.irregularity for f in feats]),
-        )
-        parts = [np.split(array, cuts) for array in stacked]
-        bands = [
-            band_in_units(feat, parts[0][i], parts[1][i], parts[2][i])
-            for i, feat in enumerate(feats)
-        ]
+        ).split(cuts)
+        bands = [band_in_units(feat, part) for feat, part in zip(feats, stage1, strict=True)]
         # The surprise columns feed stage 2 (when the model was trained with them) and the
         # decision's routine test (always).
         surprises = surprise_many(
@@ -161,7 +164,7 @@ class DeepDetector:
                 one.values,
                 *band,
                 feat.scale,
-                parts[3][i],
+                stage1[i].multiplier,
                 feat.calendar,
                 surprise=surprises[i] if model.surprise else None,
             )
@@ -210,12 +213,15 @@ class DeepDetector:
         """Steps outside the band that pass the classifier, severity, routine and duration
         tests."""
         decision = self.decision
-        hit = outside.copy()
-        if self.use_classifier:
-            hit &= probability >= decision.threshold
-        if not self.use_filters:
-            return hit
-        hit &= np.nan_to_num(severity, nan=0.0) >= decision.severity
+        hit = outside & (probability >= decision.threshold)
+        return self.filter(hit, severity, excess)
+
+    def filter(
+        self, hit: npt.NDArray[np.bool_], severity: FloatArray, excess: FloatArray
+    ) -> npt.NDArray[np.bool_]:
+        """The decision's filters on candidate steps: severity, routine and duration."""
+        decision = self.decision
+        hit = hit & (np.nan_to_num(severity, nan=0.0) >= decision.severity)
         if decision.beyond_routine:
             hit &= np.nan_to_num(excess, nan=0.0) > 0.0
         if decision.duration_n > 1:
@@ -225,8 +231,14 @@ class DeepDetector:
             hit[:] = False
         return hit
 
+    def encode(self, output: DeepOutput) -> FloatArray:
+        """An alerting step scores the classifier's probability, every other step 0; NaN where
+        the detector cannot score."""
+        score = np.where(output.passed, output.probability, 0.0)
+        out: FloatArray = np.where(np.isnan(output.probability), np.nan, score)
+        return out
+
     def score(self, series: Sequence[Series]) -> list[Scores]:
-        out = []
         # Chunks of series keep the stacked matrices (and memory) small while still amortising
         # the per-call cost of the matrix products.
         results = [
@@ -234,35 +246,13 @@ class DeepDetector:
             for start in range(0, len(series), CHUNK)
             for result in self.explain_many(series[start : start + CHUNK])
         ]
-        for one, result in zip(series, results, strict=True):
-            # Without the classifier the evidence is the severity; keep it monotone and > 0.
-            if self.use_classifier:
-                strength = result.probability
-            else:
-                strength = result.severity / (1.0 + result.severity)
-            if self.alert_only:
-                score = np.where(result.passed, strength, 0.0)
-            else:
-                score = np.where(result.passed, 2.0 + strength, strength)
-            score = np.where(np.isnan(result.probability), np.nan, score)
-            out.append(
-                Scores(
-                    series=one,
-                    score=score.astype(np.float64),
-                    expected=result.expected,
-                    lower=result.lower,
-                    upper=result.upper,
-                )
+        return [
+            Scores(
+                series=one,
+                score=self.encode(result).astype(np.float64),
+                expected=result.expected,
+                lower=result.lower,
+                upper=result.upper,
             )
-        return out
-
-    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        """Set ``threshold_`` to the ``1 - fpr`` quantile of the calibration scores.
-
-        In ``alert_only`` mode that can only raise the bar above the decision's own alerts.
-        """
-        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
-        return self
-
-    def predict(self, series: Sequence[Series]) -> list[Detection]:
-        return [flag(scores, self.threshold_) for scores in self.score(series)]
+            for one, result in zip(series, results, strict=True)
+        ]

@@ -132,14 +132,34 @@ def band_multiplier(model: DeepModel, irregularity: F32) -> F32:
     return (0.5 + 2.5 * sigmoid(logit)).astype(np.float32)
 
 
-def forecast(model: DeepModel, inputs: F32, irregularity: F32) -> tuple[F32, F32, F32, F32]:
-    """Stage 1: normalised ``(baseline, lower, upper)`` and the band multiplier per step."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Forecast:
+    """Stage 1's output per step, in window stds around the window mean (see
+    :func:`band_in_units` for the series' own units)."""
+
+    baseline: F32
+    lower: F32
+    upper: F32
+    multiplier: F32
+    """The band multiplier learned from the window's irregularity (1 when ablated)."""
+
+    def split(self, cuts: npt.NDArray[np.intp]) -> list[Forecast]:
+        """One forecast per series of a stacked batch, cut at ``cuts`` (as ``np.split``)."""
+        parts = zip(
+            *(np.split(a, cuts) for a in (self.baseline, self.lower, self.upper, self.multiplier)),
+            strict=True,
+        )
+        return [Forecast(baseline=b, lower=lo, upper=up, multiplier=m) for b, lo, up, m in parts]
+
+
+def forecast(model: DeepModel, inputs: F32, irregularity: F32) -> Forecast:
+    """Stage 1: the normalised baseline, band and band multiplier per step."""
     raw = mlp(inputs, model.stage1)
     multiplier = band_multiplier(model, irregularity)
     base = np.clip(raw[:, 0], -CLIP, CLIP)
     lower = base - multiplier * softplus(raw[:, 1])
     upper = base + multiplier * softplus(raw[:, 2])
-    return base, lower, upper, multiplier
+    return Forecast(baseline=base, lower=lower, upper=upper, multiplier=multiplier)
 
 
 def classify(model: DeepModel, evidence: F32) -> F32:
@@ -218,13 +238,13 @@ def load_model(path: Path) -> DeepModel:
 
 
 def band_in_units(
-    feats: Features, base: F32, lower: F32, upper: F32
+    feats: Features, stage1: Forecast
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Stage 1's baseline and bounds, forecast in window stds, back in the series' own units."""
     return (
-        feats.mean + feats.scale * base,
-        feats.mean + feats.scale * lower,
-        feats.mean + feats.scale * upper,
+        feats.mean + feats.scale * stage1.baseline,
+        feats.mean + feats.scale * stage1.lower,
+        feats.mean + feats.scale * stage1.upper,
     )
 
 
@@ -293,12 +313,12 @@ def evidence_features(
 def series_evidence(model: DeepModel, series: Series, feats: Features) -> F32:
     """Stage-2 inputs of every step of one series (training and tests; the detector batches
     the same computation across series)."""
-    base, lower, upper, multiplier = forecast(model, feats.inputs, feats.irregularity)
-    band = band_in_units(feats, base, lower, upper)
+    stage1 = forecast(model, feats.inputs, feats.irregularity)
+    band = band_in_units(feats, stage1)
     surprise = None
     if model.surprise:
         memory = memory_steps(series.timestamps)
         surprise = surprise_features(memory_severity(series.values, *band, feats.valid), memory)
     return evidence_features(
-        series.values, *band, feats.scale, multiplier, feats.calendar, surprise=surprise
+        series.values, *band, feats.scale, stage1.multiplier, feats.calendar, surprise=surprise
     )

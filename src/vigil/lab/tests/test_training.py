@@ -35,11 +35,12 @@ def test_numpy_inference_matches_torch() -> None:
     model = load_model(shipped_weights())
     series = small_corpus(2).series[0].series
     feats = build_features(series, model.spec)
-    base, lower, upper, multiplier = forecast(model, feats.inputs, feats.irregularity)
+    stage1 = forecast(model, feats.inputs, feats.irregularity)
     net = torch_stage1(model)
     with torch.no_grad():
         t_out = net(torch.from_numpy(feats.inputs), torch.from_numpy(feats.irregularity))
-    for mine, theirs in zip((base, lower, upper, multiplier), t_out, strict=True):
+    mine_all = (stage1.baseline, stage1.lower, stage1.upper, stage1.multiplier)
+    for mine, theirs in zip(mine_all, t_out, strict=True):
         assert np.max(np.abs(mine - theirs.numpy())) <= 1e-5
     evidence = series_evidence(model, series, feats)
     with torch.no_grad():

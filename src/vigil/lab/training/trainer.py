@@ -26,6 +26,7 @@ from vigil.detect.deep.model import (
     series_evidence,
     stage2_width,
 )
+from vigil.lab.ablation import AblatedDeepDetector
 from vigil.lab.labeled import runs
 from vigil.lab.scoring import Tally, tally
 from vigil.lab.training.corpus import Example, inject, split_by_series
@@ -233,7 +234,9 @@ def choose_decision(model: DeepModel, examples: Sequence[Example], log: Log) -> 
     """The grid point with the best event-wise F1 on held-out ``examples``."""
     outputs = []
     for one in examples:
-        result = DeepDetector(model, use_filters=False, use_classifier=False).explain(one.series)
+        result = AblatedDeepDetector(model, use_filters=False, use_classifier=False).explain(
+            one.series
+        )
         labels = one.positive | one.ignore
         outputs.append((result, labels, runs(labels)))
     best: tuple[float, DecisionDefaults] = (-1.0, model.decision)

@@ -15,6 +15,7 @@ from vigil.detect import DETECTORS
 from vigil.detect.deep import (
     DecisionDefaults,
     DeepDetector,
+    DeepModel,
     FeatureSpec,
     build_features,
     load_model,
@@ -218,23 +219,32 @@ def test_scores_without_torch() -> None:
     assert done.stdout.strip() == "1"
 
 
-def test_alert_only_scores_flag_only_steps_outside_the_band() -> None:
-    values = daily_cycle(24 * 21, 7)
-    values[24 * 18 + 5] *= 3.0
-    series = hourly(values)
-    filling = DeepDetector(alert_only=False).score([series])[0]
-    detector = DeepDetector()  # alert-only is the default (and the registered detector's mode)
-    scores = detector.score([series])[0]
-    alerts = filling.score > 1.5
-    assert alerts.any()
-    np.testing.assert_array_equal(scores.score > 0, alerts)
-    detector.infer_threshold([series], 0.05)  # asks for more flags than the decision makes
-    flags = detector.predict([series])[0].flags
-    outside = (values < filling.lower) | (values > filling.upper)
-    np.testing.assert_array_equal(flags, alerts)  # a cap: nothing added inside the band
-    assert np.all(outside[flags])
-    filled = DeepDetector(alert_only=False).infer_threshold([series], 0.05)
-    assert filled.predict([series])[0].flags.sum() > flags.sum()
+def test_construction_reads_no_weights_until_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigil.detect.deep import detector as module
+
+    loads: list[Path] = []
+
+    def counting(path: Path) -> DeepModel:
+        loads.append(path)
+        return load_model(path)
+
+    monkeypatch.setattr("vigil.detect.deep.detector.load_model", counting)
+    module.shipped_model.cache_clear()
+    try:
+        detector = DeepDetector()
+        assert loads == []
+        detector.score([hourly(daily_cycle(24 * 10, 1))])
+        DeepDetector().score([hourly(daily_cycle(24 * 10, 2))])
+        assert loads == [shipped_weights()]  # once per process, not once per detector
+    finally:
+        module.shipped_model.cache_clear()
+
+
+def test_from_file_scores_like_the_shipped_default() -> None:
+    series = hourly(daily_cycle(24 * 14, 4))
+    shipped = DeepDetector().score([series])[0].score
+    from_file = DeepDetector.from_file(shipped_weights()).score([series])[0].score
+    np.testing.assert_array_equal(shipped, from_file)
 
 
 def test_warm_up_steps_stay_out_of_the_routine_memory() -> None:

@@ -34,3 +34,8 @@ def test_ruff_is_clean() -> None:
 def test_mypy_strict_is_clean() -> None:
     result = _run(str(BIN / "mypy"), "src/vigil")
     assert result.returncode == 0, result.stdout[-5000:]
+
+
+def test_architecture_picture_matches_the_code() -> None:
+    result = _run(sys.executable, "scripts/architecture.py", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr

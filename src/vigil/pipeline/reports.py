@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from vigil.core import Family, SeriesKey
+from vigil.core import Family, SeriesKey, VigilError
 from vigil.detect import Anomaly, SameHourMedian
 from vigil.detect.base import FloatArray
 from vigil.detect.deep import DeepDetector
@@ -26,6 +26,7 @@ from vigil.report import (
     render_model_report,
 )
 from vigil.stats import Series
+from vigil.store import Store
 
 CHARTS_PER_INCIDENT = 2
 INCIDENTS_PER_REPORT = 10
@@ -89,6 +90,33 @@ def model_report(
         ),
         versions=tuple(sorted({k.version for k in by_key})),
     )
+
+
+def stored_reports(
+    store: Store, *, model: str | None, now: datetime, since: datetime
+) -> list[ModelReport]:
+    """The report of ``model``, or of every stored model, from what the store holds since ``since``.
+
+    Charts draw the band of the detector that watched each model (``[detect] detector``), known
+    from its stored anomalies.
+    """
+    known = store.list_models()
+    if model is not None and model not in known:
+        raise VigilError(f"no model {model!r} in the store; known: {known}")
+    reports = []
+    for name in [model] if model is not None else known:
+        anomalies = store.get_anomalies(model=name, since=since)
+        reports.append(
+            model_report(
+                name,
+                series=store.get_series(model=name, since=since),
+                incidents=store.get_incidents(model=name),
+                anomalies=anomalies,
+                now=now,
+                detector="deep" if any(a.detector == "deep" for a in anomalies) else "same-hour",
+            )
+        )
+    return reports
 
 
 def _most_relevant(incidents: list[Incident]) -> list[Incident]:

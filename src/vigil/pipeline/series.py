@@ -98,3 +98,34 @@ def _on_grid(series: Series, times: np.ndarray) -> Series:
             tail = values[known[0] :]
             values[known[0] :] = np.where(np.isnan(tail), 0.0, tail)
     return Series(key=series.key, timestamps=times, values=values, support=support)
+
+
+def series_of_model(
+    store: Store,
+    model: str,
+    *,
+    spec: StatsSpec,
+    since: datetime | None = None,
+    version: str | None = None,
+    recompute: bool = False,
+) -> list[Series]:
+    """The series of one model the pipeline stored, else computed now from its stored profiles.
+
+    Computing reads the reference period before ``since`` too, so drift has its reference; with
+    no ``since``, the last day before the newest profile is shown. So ``vigil stats`` works right
+    after ``vigil profile``, before any ``vigil run``. ``recompute`` ignores stored series.
+    """
+    if not recompute:
+        stored = store.get_series(model=model, version=version, since=since)
+        if stored:
+            return stored
+    if since is None:
+        records = store.get_profile_records(model=model, version=version)
+        if not records:
+            return []
+        since = max(r.key.window.end for r in records) - timedelta(days=1)
+    start = Window.containing(spec.reference.earliest(since), spec.window).start
+    profiles = store.get_profiles(model=model, version=version, start=start)
+    return health_series(profiles, spec, since=since) + drift_series(
+        profiles, None, spec, since=since
+    )

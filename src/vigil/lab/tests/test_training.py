@@ -21,8 +21,9 @@ from vigil.lab.training import (
     torch_stage1,
     train_deep,
 )
-from vigil.lab.training.finetune import FeedbackSeries, fine_tune_stage2
+from vigil.lab.training.finetune import fine_tune_stage2
 from vigil.lab.training.trainer import torch_stage2
+from vigil.pipeline import FeedbackSeries
 
 
 def small_corpus(count: int = 6) -> LabeledDataset:

@@ -3,14 +3,14 @@
 Stage 1 stays frozen (what is *normal* does not change because a user disliked an alert); only
 the classifier that decides what is *worth an alert* moves. Steps of the same series that no
 one flagged are added as negatives, sub-sampled, so a handful of verdicts nudges the classifier
-without erasing what it learned from the synthetic corpus. The stage receives plain arrays: the
-CLI turns stored incidents and verdicts into them (the detect stage never reads the store).
+without erasing what it learned from the synthetic corpus. Training receives plain arrays:
+:func:`vigil.pipeline.gather_feedback` turns stored incidents and verdicts into them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -20,23 +20,9 @@ from vigil.core import ConfigError
 from vigil.detect.deep.model import DeepModel
 from vigil.lab.training.corpus import Example
 from vigil.lab.training.trainer import Log, export_layers, stage2_rows, torch_stage2
-from vigil.stats.series import Series
+from vigil.pipeline.feedback import FeedbackSeries
 
 BoolArray = npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedbackSeries:
-    """One series with the steps users confirmed (``confirmed``) or rejected (``rejected``)."""
-
-    series: Series
-    confirmed: BoolArray
-    rejected: BoolArray
-
-    def __post_init__(self) -> None:
-        n = len(self.series)
-        if self.confirmed.shape != (n,) or self.rejected.shape != (n,):
-            raise ConfigError(f"feedback masks must have shape ({n},) for {self.series.key}")
 
 
 def fine_tune_stage2(

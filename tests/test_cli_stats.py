@@ -11,7 +11,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from vigil.cli.app import app
-from vigil.cli.stats_commands import drift_style, family_tables, latest_points
+from vigil.cli.stats import drift_style, family_tables, latest_points
 from vigil.core import SeriesKey
 from vigil.ingest import records_to_chunk
 from vigil.profile import ProfileSpec, profile_batch

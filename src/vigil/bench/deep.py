@@ -19,6 +19,7 @@ from vigil.bench.detection import DetectorResult, judge, resolve_dataset
 from vigil.core import SeriesKey
 from vigil.detect.deep import DeepDetector, DeepModel, load_model, shipped_weights
 from vigil.lab import LabeledDataset, make_bench_detector, nab_probation
+from vigil.lab.ablation import AblatedDeepDetector
 from vigil.stats import Series
 
 
@@ -47,7 +48,7 @@ def run_deep_bench(
     """Score the deep detector on ``dataset`` (a folder or ``simulated``) and judge it."""
     model = load_model(weights or shipped_weights())
     decision = model.decision if routine else replace(model.decision, beyond_routine=False)
-    detector = DeepDetector(
+    detector = AblatedDeepDetector(
         model,
         decision=decision,
         use_classifier=classifier,

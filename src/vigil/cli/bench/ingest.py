@@ -1,4 +1,4 @@
-"""Commands for the ingest stage: ``vigil bench ingest``."""
+"""``vigil bench ingest``: rows per second read, validated and converted, JSON lines and Parquet."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
+from vigil.cli.console import new_console
 
-def bench_ingest(
+
+def ingest(
     rows: Annotated[
         int, typer.Option("--rows", min=1, help="Rows in the synthetic log.")
     ] = 200_000,
@@ -23,18 +25,13 @@ def bench_ingest(
     ] = 0.01,
 ) -> None:
     """Rows per second read, validated and converted from JSON lines and from Parquet."""
-    from rich.console import Console
     from rich.table import Table
 
     from vigil.bench.ingestion import run_ingest_bench
-    from vigil.core import VigilError
 
-    try:
-        timings = run_ingest_bench(
-            rows, chunk_rows=chunk_rows, seed=seed, repeats=repeats, bad_fraction=bad_fraction
-        )
-    except VigilError as err:
-        raise typer.BadParameter(str(err)) from err
+    timings = run_ingest_bench(
+        rows, chunk_rows=chunk_rows, seed=seed, repeats=repeats, bad_fraction=bad_fraction
+    )
     table = Table(title=f"vigil bench ingest ({rows:,} rows, chunks of {chunk_rows:,})")
     for name in (
         "format",
@@ -58,4 +55,4 @@ def bench_ingest(
             f"{t.rows_per_s_wall:,.0f}",
             f"{t.rows_per_s_cpu:,.0f}",
         )
-    Console().print(table)
+    new_console().print(table)

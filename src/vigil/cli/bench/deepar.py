@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from vigil.cli.detection_commands import CalibrationOption, FprsOption
+from vigil.cli.console import echo_json
+from vigil.cli.options import CalibrationOption, FprsOption, JsonOption
 
 
-def bench_deepar(
+def deepar(
     dataset: Annotated[
         str, typer.Option("--dataset", help="A NAB-layout or labeled-CSV folder, or 'simulated'.")
     ],
@@ -20,30 +20,26 @@ def bench_deepar(
     ] = 3,
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Training and sampling seed.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
     calibration: CalibrationOption = "prefix",
 ) -> None:
     """DeepAR trained once on all series' prefixes: Precision | Recall | F1 | NAB | Time."""
     from vigil.bench.detection import CALIBRATIONS, format_table, report_json
     from vigil.bench.global_detection import run_global_bench
-    from vigil.core import VigilError
     from vigil.lab.forecasting import DeepARDetector
 
-    try:
-        detector = DeepARDetector(epochs=epochs, seed=seed)
-        data, judged = run_global_bench(
-            dataset,
-            detector,
-            "deepar (global)",
-            fprs=fpr or [0.01],
-            tolerance=tolerance,
-            calibration=calibration,
-        )
-    except VigilError as err:
-        raise typer.BadParameter(str(err)) from err
+    detector = DeepARDetector(epochs=epochs, seed=seed)
+    data, judged = run_global_bench(
+        dataset,
+        detector,
+        "deepar (global)",
+        fprs=fpr or [0.01],
+        tolerance=tolerance,
+        calibration=calibration,
+    )
     if as_json:
         reports = [report_json(data, [result], rate, calibration) for rate, result in judged]
-        typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+        echo_json(reports[0] if len(reports) == 1 else reports)
         return
     rows = sum(len(s.series) for s in data.series)
     events = judged[0][1].tally.events

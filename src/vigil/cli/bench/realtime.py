@@ -1,16 +1,17 @@
-"""Commands for the real-time monitors: ``vigil bench realtime``."""
+"""``vigil bench realtime``: events/s of each real-time monitor on one core, rate-model error."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from vigil.cli.console import echo_json
 
-def bench_realtime(
+
+def realtime(
     days: Annotated[float, typer.Option("--days", help="Simulated days of traffic.")] = 1.0,
     rate: Annotated[float, typer.Option("--rate", help="Mean requests per second.")] = 10.0,
     batch_seconds: Annotated[
@@ -29,20 +30,16 @@ def bench_realtime(
 ) -> None:
     """Events/s each real-time monitor processes on one core, and the rate model's error."""
     from vigil.bench.realtime import format_result, result_json, run_realtime_bench
-    from vigil.core import VigilError
 
-    try:
-        result = run_realtime_bench(
-            days=days,
-            rate_per_s=rate,
-            batch=timedelta(seconds=batch_seconds),
-            seed=seed,
-            forecast_days=forecast_days,
-            rps_csv=rps_csv,
-        )
-    except VigilError as err:
-        raise typer.BadParameter(str(err)) from err
+    result = run_realtime_bench(
+        days=days,
+        rate_per_s=rate,
+        batch=timedelta(seconds=batch_seconds),
+        seed=seed,
+        forecast_days=forecast_days,
+        rps_csv=rps_csv,
+    )
     if as_json:
-        typer.echo(json.dumps(result_json(result), indent=2))
+        echo_json(result_json(result))
     else:
         typer.echo(format_result(result))

@@ -1,14 +1,15 @@
-"""Commands for the logging SDK: ``vigil bench sdk``."""
+"""``vigil bench sdk``: what ``Logger.log`` costs the serving thread, and what the sink sustains."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
+from vigil.cli.console import echo_json
 
-def bench_sdk(
+
+def sdk(
     calls: Annotated[int, typer.Option("--calls", help="Logger.log calls to time.")] = 100_000,
     batch: Annotated[int, typer.Option("--batch", help="Calls per timer reading.")] = 100,
     sink_records: Annotated[
@@ -18,13 +19,9 @@ def bench_sdk(
 ) -> None:
     """Per-call overhead of Logger.log (median, p99) and JsonLinesSink throughput."""
     from vigil.bench.sdk import format_result, result_json, run_sdk_bench
-    from vigil.core import VigilError
 
-    try:
-        result = run_sdk_bench(calls=calls, batch_calls=batch, sink_records=sink_records)
-    except VigilError as err:
-        raise typer.BadParameter(str(err)) from err
+    result = run_sdk_bench(calls=calls, batch_calls=batch, sink_records=sink_records)
     if as_json:
-        typer.echo(json.dumps(result_json(result), indent=2))
+        echo_json(result_json(result))
     else:
         typer.echo(format_result(result))

@@ -1,0 +1,36 @@
+"""``vigil report``: the holistic HTML report of one model, or the digest of all, from the store."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigil.cli.options import DEFAULT_DB, DbOption
+
+
+def report(
+    db: DbOption = DEFAULT_DB,
+    model: Annotated[
+        str | None, typer.Option("--model", help="One model's full report; default: a digest.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    days: Annotated[int, typer.Option(min=1, help="How many days of history to show.")] = 7,
+) -> None:
+    """Write a self-contained HTML report (charts embedded; nothing loads from the network)."""
+    from vigil.pipeline.reports import stored_reports
+    from vigil.report import render_digest, render_model_report
+    from vigil.store import SqlStore
+
+    now = datetime.now(UTC)
+    with closing(SqlStore(db)) as store:
+        reports = stored_reports(store, model=model, now=now, since=now - timedelta(days=days))
+    if model is not None:
+        html = render_model_report(reports[0]).html
+    else:
+        html = render_digest(reports).html
+    out.write_text(html, encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(reports)} model{'s' if len(reports) != 1 else ''})")

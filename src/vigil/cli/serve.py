@@ -1,0 +1,82 @@
+"""``vigil serve``: the ingest endpoint, JSON API, metrics and dashboard under uvicorn.
+
+The write token comes from ``--token`` or the ``VIGIL_TOKEN`` environment variable (read here,
+the only layer that reads the environment); a read token (``--read-token`` /
+``VIGIL_READ_TOKEN``) makes reads need a token too. Heavy imports happen inside the command.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigil.cli.console import log_server_lines
+from vigil.cli.options import DEFAULT_DB, DbOption
+
+
+def serve(
+    db: DbOption = DEFAULT_DB,
+    spool: Annotated[
+        Path, typer.Option("--spool", help="Folder where accepted rows are spooled (Hive layout).")
+    ] = Path("vigil-spool"),
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="VIGIL_TOKEN", help="Write token (ingest, feedback)."),
+    ] = None,
+    read_token: Annotated[
+        str | None,
+        typer.Option(
+            "--read-token", envvar="VIGIL_READ_TOKEN", help="Token for reads; open if unset."
+        ),
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", help="Largest ingest body accepted (MiB).")
+    ] = 16.0,
+    queue_size: Annotated[
+        int, typer.Option("--queue-size", help="Ingest requests handled at once; more get 429.")
+    ] = 4,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Seed a small sample data set into the store first.")
+    ] = False,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            "--realtime/--no-realtime",
+            help="Run the real-time monitors on the ingest stream (checkpointed in the store).",
+        ),
+    ] = True,
+) -> None:
+    """Serve the ingest endpoint, the JSON API, /metrics and the dashboard."""
+    import uvicorn
+
+    from vigil.server import ServerSettings, create_app
+
+    if not token:
+        raise typer.BadParameter(
+            "a write token is required: --token or VIGIL_TOKEN", param_hint="--token"
+        )
+    log_server_lines()
+    settings = ServerSettings(
+        store_url=db,
+        spool_dir=spool,
+        token=token,
+        read_token=read_token or None,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        queue_size=queue_size,
+        realtime=realtime,
+    )
+    if sample:
+        from vigil.lab.simulation.sample import seed_sample
+        from vigil.store import SqlStore
+
+        with closing(SqlStore(db)) as store:
+            incidents = seed_sample(store, now=settings.clock())
+        typer.echo(f"seeded the sample data set: 2 models, {len(incidents)} incidents")
+    application = create_app(settings)
+    typer.echo(f"Vigil dashboard on http://{host}:{port}/ (store {db}, spool {spool})")
+    uvicorn.run(application, host=host, port=port, log_level="info")

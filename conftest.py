@@ -12,10 +12,16 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+# The SDK is its own distribution (sdk/); the installed copy may be another checkout's, so the
+# tests of this checkout import this checkout's SDK, as they import its src/ through PYTHONPATH.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sdk" / "src"))
 
 
 def _free_port() -> int:

@@ -18,6 +18,9 @@ setup() {
     .venv/bin/python -m pip install --quiet --upgrade pip
     # torch is pinned to the CPU build of 2.13.0 (the [train] extra); an open range would pull CUDA.
     .venv/bin/python -m pip install --quiet -e ".[all]"
+    # vigil depends on the SDK in sdk/ by path, which pip installs as a copy; make it editable so
+    # the SDK's source in this checkout is what runs.
+    .venv/bin/python -m pip install --quiet --no-deps -e ./sdk
 }
 
 need_debian_package() {  # need_debian_package COMMAND_PATH_GLOB PACKAGE...

@@ -26,13 +26,13 @@ def test_layer_contracts_hold() -> None:
 
 
 def test_ruff_is_clean() -> None:
-    result = _run(str(BIN / "ruff"), "check", "src", "tests")
+    result = _run(str(BIN / "ruff"), "check", "src", "tests", "sdk")
     assert result.returncode == 0, result.stdout[-3000:]
 
 
 @pytest.mark.slow
 def test_mypy_strict_is_clean() -> None:
-    result = _run(str(BIN / "mypy"), "src/vigil")
+    result = _run(str(BIN / "mypy"), "src/vigil", "sdk/src/vigil_sdk")
     assert result.returncode == 0, result.stdout[-5000:]
 
 

@@ -100,7 +100,7 @@ def measure_log_overhead(
     finally:
         parked.release.set()
         logger.close(timeout_s=120)
-    return per_call_us, logger.stats().dropped
+    return per_call_us, logger.stats().lost.buffer_full
 
 
 def measure_sink_throughput(records: int) -> tuple[float, int]:
@@ -116,7 +116,7 @@ def measure_sink_throughput(records: int) -> tuple[float, int]:
             logger.log(features, outputs, 12.5)
         logger.close(timeout_s=600)
         elapsed = time.perf_counter() - began
-        written = logger.stats().flushed
+        written = logger.stats().delivered
     return elapsed, written
 
 

@@ -10,8 +10,10 @@ all with one clause. The tree is kept shallow; each message says what to do abou
     ├── SerializationError(VigilError, ValueError) unreadable bytes (unknown version, corrupt)
     ├── NotFittedError(VigilError, ValueError, AttributeError)  a learner used before ``fit``
     ├── StoreError(VigilError)                     the store cannot be reached or is out of date
-    ├── MissingExtraError(VigilError, ImportError) an optional dependency is not installed
-    └── vigil.sdk.SinkError(VigilError, OSError)   the SDK's sink failed (kept in the SDK)
+    └── MissingExtraError(VigilError, ImportError) an optional dependency is not installed
+
+The logging SDK (``vigil_sdk``, re-exported as ``vigil.sdk``) installs without Vigil, so its
+errors have a root of their own, ``vigil_sdk.SdkError``, beside ``ValueError``/``OSError``.
 """
 
 from __future__ import annotations

@@ -1,39 +1,58 @@
-"""Logging SDK for serving code: record inferences without blocking the request.
+"""The logging SDK, re-exported from its own distribution, ``vigil-ml-sdk`` (import name
+``vigil_sdk``, source in ``sdk/``).
 
-Standard library and :mod:`vigil.core` only, because it runs inside other people's serving
-processes. ``Logger.log`` appends a tuple to a bounded buffer; a background thread encodes the
-records as inference-record JSON lines and hands them to a :class:`Sink`::
-
-    from vigil.sdk import JsonLinesSink, Logger
-
-    with Logger("ranker", "v3", sink=JsonLinesSink("/var/log/vigil")) as logger:
-        request_id = logger.log({"age": 31}, {"score": 0.82}, latency_ms=12.5)
+The SDK lives in serving processes, so it ships apart from Vigil: standard library only, no
+pins, Python 3.9 and later (``pip install ./sdk`` from a checkout). Vigil depends on it, and this
+module gives it the name it had before it moved; ``vigil.sdk.Logger is vigil_sdk.Logger``.
 """
 
-from vigil.sdk.encoding import PendingRecord, RecordEncoder, TimestampFormatter
-from vigil.sdk.http_sink import HttpSink, retry_after_s
-from vigil.sdk.jsonl_sink import (
+from vigil_sdk import (
+    EVENT_KINDS,
+    ConfigError,
+    DiscardSink,
+    FlushReport,
+    HttpSink,
     JsonLinesSink,
+    Logger,
+    LoggerStats,
+    Losses,
+    MemorySink,
     Partition,
+    PendingRecord,
+    RecordEncoder,
+    SchemaError,
+    SdkError,
+    Sink,
+    SinkError,
+    Spill,
+    SpilledBatch,
+    TimestampFormatter,
     partition_of,
     partition_path,
     partition_value,
+    retry_after_s,
 )
-from vigil.sdk.logger import Logger, LoggerStats
-from vigil.sdk.sinks import DiscardSink, MemorySink, Sink, SinkError
 
 __all__ = [
+    "EVENT_KINDS",
+    "ConfigError",
     "DiscardSink",
+    "FlushReport",
     "HttpSink",
     "JsonLinesSink",
     "Logger",
     "LoggerStats",
+    "Losses",
     "MemorySink",
     "Partition",
     "PendingRecord",
     "RecordEncoder",
+    "SchemaError",
+    "SdkError",
     "Sink",
     "SinkError",
+    "Spill",
+    "SpilledBatch",
     "TimestampFormatter",
     "partition_of",
     "partition_path",

@@ -7,15 +7,14 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from email.message import Message
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from vigil.core import ConfigError
-from vigil.sdk import HttpSink, Logger, SinkError, retry_after_s
+from vigil_sdk import ConfigError, HttpSink, Logger, SinkError, retry_after_s
 
 
 @dataclass
@@ -137,7 +136,7 @@ def test_logger_over_http_end_to_end(server: IngestServer) -> None:
     sink = HttpSink(server.url, token="t", sleep=sleep)
     with Logger("ranker", "v3", sink=sink, close_at_exit=False) as logger:
         ids = [logger.log({"i": i}, {"score": i / 10}) for i in range(25)]
-    assert logger.stats().flushed == 25
+    assert logger.stats().delivered == 25
     assert sleep.delays == [1.0]
     delivered = [json.loads(line) for line in server.received[-1].body.splitlines()]
     assert [record["request_id"] for record in delivered] == ids
@@ -145,7 +144,7 @@ def test_logger_over_http_end_to_end(server: IngestServer) -> None:
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
-    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
     headers = Message()
     assert retry_after_s(headers, now=now.timestamp()) is None
     headers["Retry-After"] = " 12 "

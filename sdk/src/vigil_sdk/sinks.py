@@ -4,7 +4,7 @@ A sink is one method, ``write(lines)``, called only from the logger's background
 newline-terminated JSON lines, plus ``close()``. ``write([])`` is a heartbeat, sent when the
 logger has been idle for a flush interval, so time-based sinks can rotate files without a timer
 thread of their own. A sink reports failure by raising; the logger counts it in
-``sink_errors`` and never lets it reach the serving thread.
+``sink_errors`` (and spills or counts the batch) and never lets it reach the serving thread.
 """
 
 from __future__ import annotations
@@ -12,12 +12,6 @@ from __future__ import annotations
 import json
 import threading
 from typing import Any, Protocol, runtime_checkable
-
-from vigil.core import VigilError
-
-
-class SinkError(VigilError, OSError):
-    """A sink could not deliver a batch (the endpoint refused it, or retries ran out)."""
 
 
 @runtime_checkable

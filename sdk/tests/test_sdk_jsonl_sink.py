@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from vigil.core import ConfigError, SchemaError
-from vigil.sdk import JsonLinesSink, Logger, partition_of, partition_path, partition_value
+from vigil_sdk import (
+    ConfigError,
+    JsonLinesSink,
+    Logger,
+    SchemaError,
+    partition_of,
+    partition_path,
+    partition_value,
+)
 
 
 def at(hour: int, minute: int, second: float) -> float:
-    return datetime(2026, 11, 20, hour, minute, tzinfo=UTC).timestamp() + second
+    return datetime(2026, 11, 20, hour, minute, tzinfo=timezone.utc).timestamp() + second
 
 
 class ListClock:
@@ -70,7 +77,7 @@ def test_records_land_in_hive_folders_by_their_own_hour(tmp_path: Path) -> None:
         hour = int(path.parent.name.removeprefix("hour="))
         for record in read_records([path]):
             assert isinstance(record["timestamp"], str)
-            assert datetime.fromisoformat(record["timestamp"]).hour == hour
+            assert datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).hour == hour
     assert sorted(r["features"]["i"] for r in read_records(files)) == [0, 1, 2, 3]  # type: ignore[index]
 
 
@@ -131,6 +138,8 @@ def test_partition_of_reads_any_record_layout() -> None:
     assert partition_of(fast) == ("a", "v1", "2026-11-20", "23")
     reordered = b'{"timestamp":"2026-11-21T01:30:00+02:00","model":"a/b","version":"v"}'
     assert partition_of(reordered) == ("a/b", "v", "2026-11-20", "23")
+    zulu = b'{"timestamp":"2026-11-20T23:59:59.5Z","model":"a","version":""}'  # Python 3.9 too
+    assert partition_of(zulu) == ("a", "", "2026-11-20", "23")
     epoch = json.dumps({"model": "é", "timestamp": at(5, 0, 1)}).encode()
     assert partition_of(epoch) == ("é", "", "2026-11-20", "05")
 
@@ -181,7 +190,7 @@ def test_a_forked_child_logs_on_its_own_without_repeating_the_parents_records(
         try:
             for _ in range(3):
                 logger.log({"who": "child"})
-            code = 0 if logger.close(timeout_s=10) and logger.stats().flushed == 3 else 2
+            code = 0 if logger.close(timeout_s=10) and logger.stats().delivered == 3 else 2
         finally:
             os._exit(code)
     logger.log({"who": "parent"})

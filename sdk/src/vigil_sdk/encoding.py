@@ -10,19 +10,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Optional
 
-from vigil.core import EventKind
+PREDICTION = "prediction"
+ARRIVAL = "arrival"
+COMPLETION = "completion"
+LABEL = "label"
+EVENT_KINDS = (PREDICTION, ARRIVAL, COMPLETION, LABEL)
+"""The ``event`` values of the inference record; Vigil's tests keep them equal to
+``vigil.core.EventKind`` (the SDK cannot import Vigil)."""
 
 # (event, epoch seconds, request_id, features, outputs, latency_ms, tags, label)
+# Written with typing.Optional: this alias is evaluated at run time, on Python 3.9 too.
 PendingRecord = tuple[
     str,
     float,
     str,
-    Mapping[str, object] | None,
-    Mapping[str, object] | None,
-    float | None,
-    Mapping[str, str] | None,
+    Optional[Mapping[str, object]],
+    Optional[Mapping[str, object]],
+    Optional[float],
+    Optional[Mapping[str, str]],
     object,
 ]
 
@@ -62,7 +69,7 @@ class RecordEncoder:
     """Encodes pending records of one model version into newline-terminated JSON bytes.
 
     Keys come out in a fixed order starting ``model, version, timestamp`` so that
-    :class:`~vigil.sdk.JsonLinesSink` can find a line's partition without parsing it all.
+    :class:`~vigil_sdk.JsonLinesSink` can find a line's partition without parsing it all.
 
     Lines are strict JSON (RFC 8259), because every consumer must read them (the ingest stage
     parses with orjson, which refuses ``NaN``). A record holding NaN or ±inf therefore has those
@@ -102,7 +109,7 @@ class RecordEncoder:
             body["latency_ms"] = latency_ms
         if tags is not None:
             body["tags"] = tags
-        if event == EventKind.LABEL:
+        if event == LABEL:
             body["label"] = label
         try:
             text = self._encode(body)

@@ -4,6 +4,12 @@ Retries follow what the failure means: 429 and 503 honour ``Retry-After`` (secon
 date), other 5xx answers and network errors back off exponentially, and any other 4xx fails at
 once (sending the same body again would be refused again). Every wait is capped by
 ``max_backoff_s`` so a misbehaving server cannot park the background thread for an hour.
+
+Once a batch has failed, the next batches get one attempt each until one gets through: retrying
+every batch against a server that is known to be down (or hanging) only holds the logger's
+thread while its buffer fills. A failed batch is the logger's to spill or count.
+The longest one ``write`` can take is ``(max_retries + 1) * timeout_s`` plus the backoffs
+(16.5 s with the defaults); ``timeout_s`` bounds each blocking socket operation.
 """
 
 from __future__ import annotations
@@ -16,9 +22,8 @@ from collections.abc import Callable, Mapping
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from vigil import __version__
-from vigil.core import ConfigError
-from vigil.sdk.sinks import SinkError
+from vigil_sdk._version import __version__
+from vigil_sdk.errors import ConfigError, SinkError
 
 _RETRY_AFTER_CODES = (429, 503)
 
@@ -50,8 +55,8 @@ class HttpSink:
         url: str,
         *,
         token: str | None = None,
-        timeout_s: float = 10.0,
-        max_retries: int = 5,
+        timeout_s: float = 5.0,
+        max_retries: int = 2,
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
         proxies: Mapping[str, str] | None = None,
@@ -81,6 +86,7 @@ class HttpSink:
         self._sleep = sleep
         self._clock = clock
         self.retries = 0
+        self._failing = False
 
     def write(self, lines: list[bytes]) -> None:
         """Deliver one batch or raise :class:`SinkError` once retries are used up."""
@@ -88,16 +94,17 @@ class HttpSink:
             return
         body = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
         problem = ""
-        for attempt in range(self._max_retries + 1):
+        attempts = 1 if self._failing else self._max_retries + 1
+        self._failing = True  # until an attempt succeeds, also when a 4xx raises below
+        for attempt in range(attempts):
             delay, problem = self._attempt(body, attempt)
             if delay is None:
+                self._failing = False
                 return
-            if attempt < self._max_retries:
+            if attempt < attempts - 1:
                 self.retries += 1
                 self._sleep(min(delay, self._max_backoff_s))
-        raise SinkError(
-            f"POST {self.endpoint} failed after {self._max_retries + 1} attempts: {problem}"
-        )
+        raise SinkError(f"POST {self.endpoint} failed after {attempts} attempts: {problem}")
 
     def _attempt(self, body: bytes, attempt: int) -> tuple[float | None, str]:
         """One POST: ``(None, "")`` on success, else the delay before the next try and why."""

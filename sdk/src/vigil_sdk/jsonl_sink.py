@@ -22,12 +22,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote
 
-from vigil.core import ConfigError, SchemaError
+from vigil_sdk.errors import ConfigError, SchemaError
 
 # (model, version, "YYYY-MM-DD", "HH")
 Partition = tuple[str, str, str, str]
@@ -37,6 +37,9 @@ _FAST_PARTITION = re.compile(
     rb'\{"model":"([^"\\]*)","version":"([^"\\]*)","timestamp":"(\d{4}-\d\d-\d\d)T(\d\d):'
     rb'\d\d:\d\d(?:\.\d+)?Z"'
 )
+
+
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 def partition_of(line: bytes) -> Partition:
@@ -59,16 +62,23 @@ def partition_of(line: bytes) -> Partition:
 
 
 def _parse_timestamp(stamp: object, line: bytes) -> datetime:
-    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-        return datetime.fromtimestamp(stamp, UTC)
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+        return datetime.fromtimestamp(stamp, timezone.utc)
     if isinstance(stamp, str):
         try:
-            moment = datetime.fromisoformat(stamp)
+            moment = datetime.fromisoformat(_iso_for_python_3_9(stamp))
         except ValueError as err:
             raise SchemaError(f"timestamp {stamp!r} is not ISO 8601: {line[:200]!r}") from err
         if moment.tzinfo is not None:
-            return moment.astimezone(UTC)
+            return moment.astimezone(timezone.utc)
     raise SchemaError(f"timestamp {stamp!r} needs ISO 8601 with a zone or epoch seconds")
+
+
+def _iso_for_python_3_9(stamp: str) -> str:
+    """Python before 3.11 reads no ``Z`` and only 3 or 6 fraction digits: spell them so."""
+    if stamp.endswith(("Z", "z")):
+        stamp = stamp[:-1] + "+00:00"
+    return _FRACTION.sub(lambda digits: "." + (digits[1] + "00000")[:6], stamp, count=1)
 
 
 def partition_path(partition: Partition) -> Path:
@@ -85,7 +95,7 @@ def partition_value(folder_name: str) -> str:
     return unquote(folder_name.partition("=")[2])
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass  # no slots/kw_only: Python 3.9
 class _OpenPart:
     temporary: Path
     file: BinaryIO

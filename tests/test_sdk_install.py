@@ -1,4 +1,4 @@
-"""The SDK (``vigil-ml-sdk``) installs where models are served: fresh virtual environments, other Pythons.
+"""The SDK (``vigil-ml-sdk``) installs where models are served: fresh venvs, other Pythons.
 
 Each test builds a new venv with a real interpreter of another Python version, installs the SDK
 wheel there from this checkout (with pip, from the package index for anything else), and runs
@@ -106,9 +106,8 @@ def test_installs_on_python_3_12_beside_numpy_1_26_4(wheel: Path, tmp_path: Path
     assert record["features"] == {"age": 31, "emb": [0.0, 1.0, 2.0]}
     assert record["outputs"] == {"score": 0.5}
     # the SDK asks for nothing, so it can never be what pip refuses
-    requires = run(
-        str(python), "-c", "from importlib.metadata import requires; print(requires('vigil-ml-sdk'))"
-    )
+    metadata = "from importlib.metadata import requires; print(requires('vigil-ml-sdk'))"
+    requires = run(str(python), "-c", metadata)
     assert requires.strip() == "None"
 
 

@@ -3,9 +3,10 @@
 #   bash scripts/dev.sh demo [ARGS]   install everything into .venv, then run `vigil demo ARGS`
 #   bash scripts/dev.sh test [ARGS]   install everything into .venv, then run the whole test suite
 #   bash scripts/dev.sh setup         only install
-# Needs Python 3.11 (and Java 17 for the Spark tests). PostgreSQL and Chromium come from Debian's
-# packages and are installed with apt-get when missing (the tests start their own throwaway
-# PostgreSQL cluster and headless browser).
+# Needs Python 3.11 (and Java 17 for the Spark tests; Python 3.9, 3.12 and 3.13 for the SDK's
+# install tests, from pyenv's versions or PATH). PostgreSQL, Chromium, Prometheus and Alertmanager
+# come from Debian's packages and are installed with apt-get when missing (the tests start their
+# own throwaway PostgreSQL cluster, headless browser, Prometheus and Alertmanager).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,9 @@ case "${1:-}" in
         setup
         need_debian_package "/usr/lib/postgresql/*/bin/initdb" postgresql
         need_debian_package "/usr/bin/chromium" chromium chromium-driver
+        # Real Alertmanager and Prometheus servers; the tests start their own on free ports.
+        need_debian_package "/usr/bin/prometheus-alertmanager" prometheus-alertmanager
+        need_debian_package "/usr/bin/prometheus" prometheus
         # One worker per core (at most 4), a test file per worker: files share module-level
         # fixtures (a crash test's reference run, a Spark session), so they stay together.
         exec .venv/bin/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile "$@"

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
-from vigil.alert import MemoryChannel
+from vigil.alert import MemoryChannel, NotificationKey, Outbox
+from vigil.incidents import IncidentState
 from vigil.lab.evaluation import score_demo
 from vigil.lab.simulation.logs import simulate_platform
 from vigil.pipeline.config import parse_config
@@ -105,3 +112,107 @@ def _snapshot(url: str) -> dict[str, int]:
         )
     engine.dispose()
     return counts
+
+
+class HangingWebhook:
+    """A webhook receiver that holds every request until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.held: list[str] = []  # incident ids of requests received, answered or not
+        self.answered = 0
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                hook.held.append(body["incident_id"])
+                hook.release.wait(120)
+                hook.answered += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Keep test output clean."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+
+@pytest.mark.slow
+def test_a_hanging_webhook_holds_no_cycle_and_alertmanager_gets_every_incident(
+    logs: tuple[Path, object], tmp_path: Path, alertmanager: tuple[str, list[dict[str, object]]]
+) -> None:
+    """Was: a hanging webhook held the cycle for every attempt of every message (95 s)."""
+    root, _ = logs
+    am_url, _ = alertmanager
+    hook = HangingWebhook()
+    config = parse_config(
+        {
+            "channels": [{"type": "webhook", "name": "hook", "url": hook.url, "timeout": "2m"}],
+            "routes": [{"owner": "ml", "models": "*", "channel": "hook"}],
+            "alertmanager": {"urls": [am_url], "labels": {"team": "ml"}},
+            "links": {"vigil": "http://vigil.example.org"},
+        }
+    )
+    end = START + timedelta(days=10)
+    outbox = Outbox(config.build_channels(), alertmanager=config.build_alertmanager())
+    store = SqlStore(f"sqlite:///{tmp_path}/vigil.db")
+    try:
+        first = run_cycle(
+            config=config, store=store, now=end, channels=config.build_channels(),
+            sources=[str(root)], outbox=outbox,
+        )  # fmt: skip
+        # The cycle finished (every window done) while the webhook still holds its first message.
+        assert hook.answered == 0 and len(hook.held) <= 1
+        assert len(first.windows) == 10 * 24
+        assert due_windows(store, window=timedelta(hours=1), now=end) == []
+        incidents = {i.id: i for i in first.incidents}
+        assert first.notifications_queued == len(incidents) >= 2
+        assert first.notifications_sent == 0 and store.delivered_notifications() == set()
+        keys = {
+            NotificationKey(incident_id=i, state=incidents[i].state, channel="hook")
+            for i in incidents
+        }
+        assert outbox.pending() == keys
+
+        # Alertmanager has every open incident of the cycle as an active alert, labelled from the
+        # incident itself (a resolved one arrived resolved: not active).
+        assert outbox.wait(timeout_s=0.0) is False  # the hook's queue, not Alertmanager's
+        open_ids = {i.id for i in incidents.values() if i.state is not IncidentState.RESOLVED}
+        assert open_ids
+        alerts = _eventually_alerts(am_url, len(open_ids))
+        assert {alert["labels"]["incident"] for alert in alerts} == open_ids
+        for alert in alerts:
+            incident = incidents[alert["labels"]["incident"]]
+            assert alert["labels"]["model"] == incident.model
+            assert alert["labels"]["version"] == incident.version
+            assert alert["labels"]["team"] == "ml"
+            assert alert["annotations"]["summary"] == incident.summary
+            assert alert["generatorURL"] == f"http://vigil.example.org/incidents/{incident.id}"
+
+        hook.release.set()
+        assert outbox.wait(timeout_s=60)
+        again = run_cycle(
+            config=config, store=store, now=end, channels=config.build_channels(), outbox=outbox
+        )  # nothing due: it records what the outbox finished, and sends nothing twice
+        assert again.windows == () and again.notifications_sent == len(incidents)
+        assert {k.incident_id for k in store.delivered_notifications()} == set(incidents)
+        assert sorted(hook.held) == sorted(incidents)
+    finally:
+        hook.release.set()
+        hook.server.shutdown()
+        hook.server.server_close()
+        store.close()
+
+
+def _eventually_alerts(url: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while True:
+        alerts: list[dict[str, Any]] = httpx.get(f"{url}/api/v2/alerts", timeout=5).json()
+        if len(alerts) >= count or time.monotonic() > deadline:
+            assert len(alerts) == count, alerts
+            return alerts
+        time.sleep(0.1)

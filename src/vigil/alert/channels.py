@@ -101,7 +101,10 @@ class WebhookChannel:
 
     def payload(self, message: Message) -> dict[str, object]:
         if self.slack:
-            return {"text": f"*{message.subject}*\n{message.text}"}
+            # Slack's mrkdwn link: <url|text>; the subject reads as the link to the incident.
+            subject = _slack_escape(message.subject)
+            title = f"<{message.link}|{subject}>" if message.link else subject
+            return {"text": f"*{title}*\n{_slack_escape(message.text)}"}
         return {
             "delivery_id": message.delivery_id(self.name),
             "incident_id": message.incident_id,
@@ -110,6 +113,7 @@ class WebhookChannel:
             "severity": message.severity,
             "subject": message.subject,
             "text": message.text,
+            "link": message.link,
         }
 
     def send(self, message: Message) -> None:
@@ -122,6 +126,11 @@ class WebhookChannel:
             raise DeliveryError(f"webhook {self.url} unreachable: {err}") from err
         if response.status_code >= 300:
             raise DeliveryError(f"webhook {self.url} answered {response.status_code}")
+
+
+def _slack_escape(text: str) -> str:
+    """Slack reads ``&``, ``<`` and ``>`` as markup; data must not open a link or a mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass(slots=True, kw_only=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from vigil.alert.channels import Channel, DeliveryError
+from vigil.alert.links import Links
 from vigil.alert.message import Message, incident_message
 from vigil.core import ConfigError
 from vigil.incidents import Incident
@@ -71,8 +72,11 @@ def plan_notifications(
     *,
     already_sent: Collection[NotificationKey],
     reports: Mapping[str, RenderedReport] | None = None,
+    links: Links | None = None,
 ) -> list[Notification]:
-    """The notifications still owed: one per (incident, state, channel) not yet delivered."""
+    """The notifications still owed: one per (incident, state, channel) not yet delivered.
+
+    ``already_sent`` may also hold what is queued in an :class:`~vigil.alert.Outbox`."""
     planned: dict[NotificationKey, Notification] = {}
     for incident in incidents:
         for route in routes:
@@ -84,8 +88,9 @@ def plan_notifications(
             if key in already_sent or key in planned:
                 continue
             report = (reports or {}).get(incident.model)
+            link = links.incident(incident) if links is not None else ""
             planned[key] = Notification(
-                key=key, owner=route.owner, message=incident_message(incident, report)
+                key=key, owner=route.owner, message=incident_message(incident, report, link=link)
             )
     return [planned[key] for key in sorted(planned)]
 
@@ -111,20 +116,24 @@ def deliver(
             raise ConfigError(
                 f"no channel named {notification.key.channel!r}; known: {sorted(channels)}"
             )
-        record = _deliver_one(notification, channel, max_attempts, backoff_s, sleep)
+        record = deliver_one(
+            notification, channel, max_attempts=max_attempts, backoff_s=backoff_s, sleep=sleep
+        )
         if record.delivered and on_delivered is not None:
             on_delivered(record)
         records.append(record)
     return records
 
 
-def _deliver_one(
+def deliver_one(
     notification: Notification,
     channel: Channel,
-    max_attempts: int,
-    backoff_s: float,
-    sleep: Callable[[float], None],
+    *,
+    max_attempts: int = 4,
+    backoff_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryRecord:
+    """Send one notification, retrying failures with exponential backoff."""
     error = ""
     for attempt in range(1, max_attempts + 1):
         try:

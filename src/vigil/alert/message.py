@@ -32,6 +32,8 @@ class Message:
     images: dict[str, bytes] = field(default_factory=dict)
     """Content id -> PNG for inline e-mail parts (referenced as ``cid:`` in ``html``)."""
     severity: float = 0.0
+    link: str = ""
+    """The incident's page on the Vigil server (``[links] vigil``), when configured."""
 
     def __post_init__(self) -> None:
         if self.subject != header_safe(self.subject):
@@ -49,8 +51,11 @@ class Message:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def incident_message(incident: Incident, report: RenderedReport | None = None) -> Message:
-    """The message for the incident's current state; the report (CID images) when given."""
+def incident_message(
+    incident: Incident, report: RenderedReport | None = None, *, link: str = ""
+) -> Message:
+    """The message for the incident's current state; the report (CID images) when given, and
+    ``link`` to the incident's page."""
     state = incident.state.value.upper()
     subject = header_safe(f"[Vigil {state}] {incident.summary}")
     lines = [
@@ -64,6 +69,8 @@ def incident_message(incident: Incident, report: RenderedReport | None = None) -
         f"anomalies: {len(incident.anomalies)} in {len(incident.series)} series",
     ]
     lines += [f"  - {key}" for key in incident.series[:10]]
+    if link:
+        lines += ["", f"details: {link}"]
     if report is not None:
         lines += ["", report.text]
     return Message(
@@ -75,4 +82,5 @@ def incident_message(incident: Incident, report: RenderedReport | None = None) -
         html=report.html if report is not None else "",
         images=dict(report.images) if report is not None else {},
         severity=incident.severity,
+        link=link,
     )

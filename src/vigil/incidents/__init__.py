@@ -25,11 +25,12 @@ from vigil.incidents.incident import (
     Incident,
     IncidentState,
     Verdict,
+    anomaly_weight,
     feedback_labels,
     incident_id,
 )
 from vigil.incidents.silences import MaintenanceWindow, Silence
-from vigil.incidents.summary import summarize
+from vigil.incidents.summary import Problem, ProblemKind, classify, opening_problem, summarize
 
 __all__ = [
     "PLATFORM",
@@ -43,10 +44,14 @@ __all__ = [
     "Incident",
     "IncidentState",
     "MaintenanceWindow",
+    "Problem",
+    "ProblemKind",
     "Silence",
     "Verdict",
+    "anomaly_weight",
     "apply_cooldown",
     "apply_filters",
+    "classify",
     "co_movements",
     "deduplicate",
     "dismiss",
@@ -56,6 +61,7 @@ __all__ = [
     "fold_platform_incidents",
     "incident_id",
     "low_traffic_versions",
+    "opening_problem",
     "require_duration",
     "summarize",
     "update_incidents",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from vigil.core import Family
 from vigil.detect import Anomaly
-from vigil.incidents.incident import anomaly_weight
+from vigil.incidents.incident import Incident, anomaly_weight
 
 _MISSING = ("missing", "coverage")
 _CONSTANT = ("constant", "uniform")
@@ -21,32 +23,99 @@ _LATENCY = ("latency",)
 _DRIFT_MIN_FEATURES = 3
 
 
+class ProblemKind(StrEnum):
+    """What kind of problem an incident is: what decides who looks at it."""
+
+    DISTRIBUTION_SHIFT = "distribution_shift"
+    MISSING_FEATURE = "missing_feature"
+    CONSTANT_FEATURE = "constant_feature"
+    TRAFFIC = "traffic"
+    LATENCY = "latency"
+    FEATURE = "feature"
+    """The rest: one unusual series, named by its family."""
+    OUTPUT = "output"
+    DRIFT = "drift"
+    AUXILIARY = "auxiliary"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """The kind of problem some anomalies show, the columns involved, and the worst anomaly."""
+
+    kind: ProblemKind
+    worst: Anomaly
+    columns: tuple[str, ...] = ()
+    """The features involved, most severe first (shift, missing and constant kinds)."""
+
+    @property
+    def feature(self) -> str:
+        """The (most severe) feature concerned, or ``""``."""
+        if self.columns:
+            return self.columns[0]
+        return self.worst.key.column if self.worst.key.family in _FEATURE_FAMILIES else ""
+
+    @property
+    def host(self) -> str:
+        """The host of a per-host latency series, or ``""``."""
+        return self.worst.key.column if self.kind is ProblemKind.LATENCY else ""
+
+    @property
+    def severity(self) -> float:
+        """The severity of the worst anomaly (the incident's unit: band widths)."""
+        return anomaly_weight(self.worst)
+
+
+def opening_problem(incident: Incident) -> Problem:
+    """The problem ``incident`` opened with: its first window's anomalies, so it never changes
+    while the incident lives (what alert labels and metric labels need)."""
+    first = min(anomaly.timestamp for anomaly in incident.anomalies)
+    return classify([anomaly for anomaly in incident.anomalies if anomaly.timestamp == first])
+
+
+def classify(anomalies: Sequence[Anomaly]) -> Problem:
+    """The problem ``anomalies`` show; the one decision behind summaries and alert labels."""
+    worst = max(anomalies, key=anomaly_weight)
+    features = _ranked_columns(a for a in anomalies if a.key.family in _FEATURE_FAMILIES)
+    if len(features) >= _DRIFT_MIN_FEATURES:
+        return Problem(kind=ProblemKind.DISTRIBUTION_SHIFT, worst=worst, columns=tuple(features))
+    missing = _columns_with(anomalies, _MISSING, Family.FEATURE)
+    if missing:
+        return Problem(kind=ProblemKind.MISSING_FEATURE, worst=worst, columns=tuple(missing))
+    constant = _columns_with(anomalies, _CONSTANT, Family.FEATURE)
+    if constant:
+        return Problem(kind=ProblemKind.CONSTANT_FEATURE, worst=worst, columns=tuple(constant))
+    statistic = worst.key.statistic
+    if worst.key.family == Family.AUXILIARY and any(t in statistic for t in _TRAFFIC):
+        return Problem(kind=ProblemKind.TRAFFIC, worst=worst)
+    if any(t in statistic for t in _LATENCY):
+        return Problem(kind=ProblemKind.LATENCY, worst=worst)
+    return Problem(kind=ProblemKind(worst.key.family), worst=worst)
+
+
 def summarize(model: str, version: str, anomalies: Sequence[Anomaly], since: datetime) -> str:
     """Describe the incident formed by ``anomalies`` of ``model``/``version``."""
     name = f"{model}-{version}" if version else model
     when = since.strftime("%Y-%m-%d %H:%M")
-    features = _ranked_columns(a for a in anomalies if a.key.family in _FEATURE_FAMILIES)
-    missing = _columns_with(anomalies, _MISSING, Family.FEATURE)
-    constant = _columns_with(anomalies, _CONSTANT, Family.FEATURE)
-    if len(features) >= _DRIFT_MIN_FEATURES:
-        top = ", ".join(features[:3]) + (", …" if len(features) > 3 else "")
-        return f"distribution shift in {len(features)} features of {name} since {when} (top: {top})"
-    if missing:
-        return f"feature `{missing[0]}` missing since {when}" + _and_more(missing)
-    if constant:
+    problem = classify(anomalies)
+    worst, columns = problem.worst, list(problem.columns)
+    if problem.kind is ProblemKind.DISTRIBUTION_SHIFT:
+        top = ", ".join(columns[:3]) + (", …" if len(columns) > 3 else "")
+        return f"distribution shift in {len(columns)} features of {name} since {when} (top: {top})"
+    if problem.kind is ProblemKind.MISSING_FEATURE:
+        return f"feature `{columns[0]}` missing since {when}" + _and_more(columns)
+    if problem.kind is ProblemKind.CONSTANT_FEATURE:
         return (
-            f"feature `{constant[0]}` has the same value for every request since {when}"
-            + _and_more(constant)
+            f"feature `{columns[0]}` has the same value for every request since {when}"
+            + _and_more(columns)
         )
-    worst = max(anomalies, key=anomaly_weight)
     statistic = worst.key.statistic
-    if worst.key.family == Family.AUXILIARY and any(t in statistic for t in _TRAFFIC):
+    if problem.kind is ProblemKind.TRAFFIC:
         change = _relative_change(worst)
         direction = "down" if worst.value < worst.expected else "up"
         return f"traffic {direction} {abs(change):.0%} vs expected for {name} since {when}"
-    if any(t in statistic for t in _LATENCY):
+    if problem.kind is ProblemKind.LATENCY:
         ratio = worst.value / worst.expected if worst.expected > 0 else math.nan
-        where = f" on host {worst.key.column}" if worst.key.column else ""
+        where = f" on host {problem.host}" if problem.host else ""
         label = statistic.replace("latency_", "")
         if math.isfinite(ratio):
             return f"{label} latency up {ratio:.1f}× of {name}{where} since {when}"

@@ -30,13 +30,24 @@ Example::
     gap = "3h"
     resolve_after = "6h"
 
-    [[channels]]
+    [links]                              # where alerts link to
+    vigil = "https://vigil.example.org"  # the Vigil server: its /incidents/<id> pages
+    dashboard = "https://grafana.example.org/d/vigil-models/vigil?var-model={model}"
+
+    [alertmanager]                       # every incident goes to Alertmanager as an alert
+    urls = ["http://alertmanager:9093"]  # the replicas of one cluster
+    hold = "3h"                          # an open incident stays firing this long per post
+    critical_severity = 3.0              # opening severity from which severity="critical"
+    labels = { team = "ml-platform" }    # static labels for Alertmanager's routes
+
+    [[channels]]                         # Vigil's own channels, for teams without Alertmanager
     name = "mail"
     type = "smtp"
     host = "smtp.example.org"
     port = 25
     sender = "vigil@example.org"
     recipients = ["ml-oncall@example.org"]
+    timeout = "10s"                      # per attempt; sends run off the pipeline's thread
 
     [[routes]]
     owner = "ranking-team"
@@ -53,7 +64,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from vigil.alert import Channel, Route, SmtpChannel, WebhookChannel
+from vigil.alert import (
+    Alertmanager,
+    AlertmanagerSettings,
+    Channel,
+    Links,
+    Route,
+    SmtpChannel,
+    WebhookChannel,
+)
 from vigil.core import ConfigError, parse_duration
 from vigil.incidents import FilterSettings, GroupingSettings
 
@@ -130,12 +149,30 @@ class SmtpSection(_Section):
     username: str | None = None
     password_env: str | None = None
     """Name of an environment variable holding the password (read by the CLI, never stored)."""
+    timeout: str = "10s"
+    _check = field_validator("timeout")(_duration)
 
 
 class WebhookSection(_Section):
     type: Literal["webhook", "slack"]
     name: str
     url: str
+    timeout: str = "10s"
+    _check = field_validator("timeout")(_duration)
+
+
+class LinksSection(_Section):
+    vigil: str = ""
+    dashboard: str = ""
+
+
+class AlertmanagerSection(_Section):
+    urls: list[str] = Field(min_length=1)
+    hold: str = "3h"
+    critical_severity: float = Field(default=3.0, ge=0)
+    labels: dict[str, str] = Field(default_factory=dict)
+    timeout: str = "5s"
+    _check = field_validator("hold", "timeout")(_duration)
 
 
 class RouteSection(_Section):
@@ -164,6 +201,8 @@ class VigilConfig(_Section):
     report: ReportSection = ReportSection()
     channels: list[ChannelSection] = Field(default_factory=list)
     routes: list[RouteSection] = Field(default_factory=list)
+    links: LinksSection = LinksSection()
+    alertmanager: AlertmanagerSection | None = None
 
     @property
     def window(self) -> timedelta:
@@ -224,12 +263,34 @@ class VigilConfig(_Section):
                     starttls=section.starttls,
                     username=section.username,
                     password=password,
+                    timeout_s=parse_duration(section.timeout).total_seconds(),
                 )
             else:
                 built[section.name] = WebhookChannel(
-                    name=section.name, url=section.url, slack=section.type == "slack"
+                    name=section.name,
+                    url=section.url,
+                    slack=section.type == "slack",
+                    timeout_s=parse_duration(section.timeout).total_seconds(),
                 )
         return built
+
+    def build_links(self) -> Links:
+        return Links(vigil_url=self.links.vigil, dashboard=self.links.dashboard)
+
+    def build_alertmanager(self) -> Alertmanager | None:
+        """The Alertmanager client of ``[alertmanager]``, or ``None`` without that section."""
+        section = self.alertmanager
+        if section is None:
+            return None
+        return Alertmanager(
+            settings=AlertmanagerSettings(
+                urls=tuple(section.urls),
+                hold=parse_duration(section.hold),
+                critical_severity=section.critical_severity,
+                labels=dict(section.labels),
+                timeout_s=parse_duration(section.timeout).total_seconds(),
+            )
+        )
 
 
 def load_config(path: Path | None) -> VigilConfig:

@@ -23,13 +23,24 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from vigil.alert import Channel, deliver, plan_notifications
+from vigil.alert import (
+    Alert,
+    AlertmanagerSettings,
+    Channel,
+    DeliveryError,
+    DeliveryRecord,
+    Links,
+    Outbox,
+    deliver,
+    incident_alert,
+    plan_notifications,
+)
 from vigil.core import StoreError, Window, windows_between
 from vigil.incidents import Incident, IncidentState
 from vigil.pipeline.config import VigilConfig
@@ -60,7 +71,10 @@ class CycleSummary:
     anomalies: int = 0
     filtered: Mapping[str, int] = field(default_factory=dict)
     incidents: tuple[Incident, ...] = ()
+    notifications_queued: int = 0
+    """Handed to the outbox this cycle (sent off the cycle's thread)."""
     notifications_sent: int = 0
+    """Sends that finished during this cycle (queued by it or an earlier one) and succeeded."""
     notifications_failed: int = 0
     reports: tuple[Path, ...] = ()
     skipped_locked: bool = False
@@ -92,9 +106,18 @@ def run_cycle(
     progress: Progress | None = None,
     lease_ttl: timedelta = DEFAULT_LEASE_TTL,
     clock: Clock = wall_clock,
+    outbox: Outbox | None = None,
 ) -> CycleSummary:
     """Run every stage over the windows due at ``now`` while holding the pipeline lease (see
-    module docstring)."""
+    module docstring).
+
+    With an ``outbox`` (``vigil run`` keeps one across cycles), notifications and Alertmanager
+    alerts are sent off this thread, so a hanging receiver never holds a cycle; what the outbox
+    finished is recorded in the store by the next cycle (or by its owner), so a crash can repeat
+    the sends it finished since (at least once, with the same idempotency keys). Without one,
+    the cycle sends through ``channels`` itself and records each success before the next send:
+    a crash repeats at most the message in flight.
+    """
     holder = uuid.uuid4().hex
     if not store.acquire_lease(LEASE, holder, now=clock(), ttl=lease_ttl):
         logger.warning("another vigil run holds the %r lease of this store; skipping", LEASE)
@@ -110,14 +133,22 @@ def run_cycle(
         tell(step)
 
     try:
-        return _run_cycle(
+        summary = _run_cycle(
             config=config,
             store=store,
             now=now,
-            channels=channels,
+            senders=_Senders(channels=channels, outbox=outbox, wall=clock()),
             sources=sources,
             reports_out=reports_out,
             say=say,
+        )
+        if outbox is None:
+            return summary
+        sent, failed = record_finished(store, outbox, now=now)  # finished by now, any cycle's
+        return replace(
+            summary,
+            notifications_sent=summary.notifications_sent + sent,
+            notifications_failed=summary.notifications_failed + failed,
         )
     finally:
         store.release_lease(LEASE, holder)
@@ -128,7 +159,7 @@ def _run_cycle(
     config: VigilConfig,
     store: Store,
     now: datetime,
-    channels: Mapping[str, Channel],
+    senders: _Senders,
     sources: Sequence[str],
     reports_out: Path | None,
     say: Progress,
@@ -170,7 +201,7 @@ def _run_cycle(
     ]
     written = write_reports(reports, reports_out) if reports_out is not None else ()
     say("send notifications")
-    sent, failed = _notify(store, incidents, reports, channels, config, now)
+    queued, sent, failed = _notify(store, incidents, reports, senders, config, now)
     for window in due:
         store.put_run(
             Run(
@@ -182,12 +213,12 @@ def _run_cycle(
             )
         )
     logger.info(
-        "cycle windows=%d..%s anomalies=%d incidents=%d sent=%d",
+        "cycle windows=%d..%s anomalies=%d incidents=%d queued=%d",
         len(due),
         due[-1].end.isoformat(),
         len(anomalies),
         len(incidents),
-        sent,
+        queued,
     )
     return CycleSummary(
         windows=tuple(due),
@@ -195,6 +226,7 @@ def _run_cycle(
         anomalies=len(anomalies),
         filtered={r.name: r.removed for r in outcome.reports},
         incidents=tuple(incidents),
+        notifications_queued=queued,
         notifications_sent=sent,
         notifications_failed=failed,
         reports=written,
@@ -315,30 +347,89 @@ def _due_slice(series: Series, due: Sequence[Window]) -> tuple[int, int]:
     return int(np.searchsorted(times, begin)), len(times)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Senders:
+    """The cycle's own channels, or an outbox that sends off its thread (see run_cycle)."""
+
+    channels: Mapping[str, Channel]
+    outbox: Outbox | None
+    wall: datetime
+    """The wall-clock time of the cycle: Alertmanager times an open alert's end by its own
+    clock, also when ``now`` is a simulated time."""
+
+
 def _notify(
     store: Store,
     incidents: Sequence[Incident],
     reports: Sequence[ModelReport],
-    channels: Mapping[str, Channel],
+    senders: _Senders,
     config: VigilConfig,
     now: datetime,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
+    """Alerts for Alertmanager, then the notifications still owed on Vigil's own channels.
+
+    Returns (queued, sent, failed): queued in the outbox, or sent and failed by this cycle.
+    """
+    outbox = senders.outbox
+    links = config.build_links()
+    alertmanager = config.build_alertmanager()
+    if alertmanager is not None:
+        alerts = _alerts(store, incidents, alertmanager.settings, links, now, senders.wall)
+        if outbox is not None:
+            outbox.post_alerts(alerts)
+        else:
+            try:
+                alertmanager.post(alerts)
+            except DeliveryError as err:  # retried with the whole set next cycle
+                logger.warning("alertmanager: %d alerts not delivered: %s", len(alerts), err)
     routes = config.build_routes()
     if not routes:
-        return 0, 0
-    pending = plan_notifications(incidents, routes, already_sent=store.delivered_notifications())
+        return 0, 0, 0
+    already_sent = store.delivered_notifications() | (outbox.pending() if outbox else set())
+    pending = plan_notifications(incidents, routes, already_sent=already_sent)
     if not pending:
-        return 0, 0
+        return 0, 0, 0
     models = {n.message.model for n in pending}
     rendered = {r.model: email_report(r) for r in reports if r.model in models}
     pending = plan_notifications(
-        incidents, routes, already_sent=store.delivered_notifications(), reports=rendered
+        incidents, routes, already_sent=already_sent, reports=rendered, links=links
     )
+    if outbox is not None:
+        return outbox.submit(pending), 0, 0
     records = deliver(
-        pending, channels, on_delivered=lambda record: store.put_notification(record, at=now)
+        pending, senders.channels, on_delivered=lambda r: store.put_notification(r, at=now)
     )
     for record in records:
         if not record.delivered:
             store.put_notification(record, at=now)
-    sent = sum(1 for r in records if r.delivered)
-    return sent, len(records) - sent
+    delivered = sum(1 for r in records if r.delivered)
+    return 0, delivered, len(records) - delivered
+
+
+def _alerts(
+    store: Store,
+    incidents: Sequence[Incident],
+    settings: AlertmanagerSettings,
+    links: Links,
+    now: datetime,
+    wall: datetime,
+) -> list[Alert]:
+    """Every incident of this cycle, and those resolved within ``hold`` of ``now`` (their
+    resolution is posted again while it matters, in case a post was lost)."""
+    recent = [
+        i
+        for i in store.get_incidents(states={IncidentState.RESOLVED})
+        if i.resolved_at is not None and i.resolved_at > now - settings.hold
+    ]
+    current = {i.id: i for i in [*recent, *incidents]}  # this cycle's state wins
+    return [incident_alert(i, now=wall, settings=settings, links=links) for i in current.values()]
+
+
+def record_finished(store: Store, outbox: Outbox, *, now: datetime) -> tuple[int, int]:
+    """Store what ``outbox`` finished sending (a failure too, so it shows); returns (delivered,
+    failed). A cycle does it; so does the owner of the outbox before it exits."""
+    records: Sequence[DeliveryRecord] = outbox.collect()
+    for record in records:
+        store.put_notification(record, at=now)
+    delivered = sum(1 for record in records if record.delivered)
+    return delivered, len(records) - delivered

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from vigil.alert import (
+    Links,
     MemoryChannel,
     NotificationKey,
     Route,
@@ -202,6 +203,22 @@ def test_slack_payload(http_receiver) -> None:  # type: ignore[no-untyped-def]
     deliver(planned, {"slack": WebhookChannel(name="slack", url=url, slack=True)})
     assert set(handler.bodies[0]) == {"text"}
     assert "traffic down" in str(handler.bodies[0]["text"])
+
+
+def test_slack_text_links_to_the_incident_and_escapes_data(http_receiver) -> None:  # type: ignore[no-untyped-def]
+    """Was: Slack text had no link."""
+    url, handler = http_receiver
+    incident = _incident(model="<!channel> & co")
+    links = Links(vigil_url="https://vigil.example.org/")
+    planned = plan_notifications(
+        [incident], [Route(owner="o", models="*", channel="slack")], already_sent=set(), links=links
+    )
+    deliver(planned, {"slack": WebhookChannel(name="slack", url=url, slack=True)})
+    text = str(handler.bodies[0]["text"])
+    link = f"https://vigil.example.org/incidents/{incident.id}"
+    assert text.startswith(f"*<{link}|[Vigil OPEN] traffic down")
+    assert "&lt;!channel&gt; &amp; co" in text and "<!channel>" not in text  # no mention forged
+    assert f"details: {link}" in text
 
 
 def test_once_per_state_change_and_never_twice() -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from vigil.incidents import Incident, IncidentState
+from vigil.incidents import Incident, IncidentState, opening_problem
 from vigil.lab.simulation.sample import HOSTILE_FEATURE, SHIFT_HOURS, seed_sample
 from vigil.server import ServerSettings, create_app, serve_in_background
 from vigil.server.auth import COOKIE
@@ -173,10 +174,53 @@ def test_a_read_token_guards_reads_and_does_not_allow_writes(
 def test_metrics_have_per_model_gauges(client: httpx.Client) -> None:
     client.get("/v1/models")
     text = client.get("/metrics").text
-    assert 'vigil_model_open_incidents{model="ranker"} 1' in text
-    assert 'vigil_model_health{model="ranker"} 2' in text
-    assert 'vigil_model_last_window_rows{model="fraud"} 40' in text
-    assert 'vigil_http_requests_total{method="GET",route="/v1/models",status="200"}' in text
+    assert 'vigil_model_health{model="ranker"} 2.0' in text
+    assert 'vigil_http_requests_total{method="GET",route="/v1/models",status="200"} 1.0' in text
+
+
+def test_metrics_give_grafana_each_version_s_traffic_latency_drift_and_incidents(
+    client: httpx.Client, seeded: tuple[str, list[Incident]]
+) -> None:
+    """Was: three hand-written values per model (open incidents, rows, health), no version."""
+    samples = _samples(client.get("/metrics").text)
+    ranker = {"model": "ranker", "version": "v2"}
+    assert samples[("vigil_model_rows", _labels(ranker))] == 40.0  # the sample's rows per hour
+    assert samples[("vigil_model_requests", _labels(ranker))] == 40.0
+    assert samples[("vigil_store_up", _labels({}))] == 1.0
+    latency = {
+        dict(labels)["quantile"]: value
+        for (name, labels), value in samples.items()
+        if name == "vigil_model_latency_ms" and dict(labels)["model"] == "ranker"
+    }
+    assert set(latency) == {"0.5", "0.9", "0.99", "0.999"}
+    assert latency["0.5"] < latency["0.99"]
+    drift = {
+        dict(labels)["feature"]: value
+        for (name, labels), value in samples.items()
+        if name == "vigil_feature_drift_psi" and dict(labels)["model"] == "ranker"
+    }
+    assert max(drift, key=drift.__getitem__) == "age"  # the feature the sample shifts
+    (incident,) = [
+        i for i in seeded[1] if i.model == "ranker" and i.state is not IncidentState.RESOLVED
+    ]
+    kind = opening_problem(incident).kind.value
+    assert samples[("vigil_model_open_incidents", _labels({**ranker, "kind": kind}))] == 1.0
+
+
+Labels = frozenset[tuple[str, str]]
+
+
+def _labels(values: dict[str, str]) -> Labels:
+    return frozenset(values.items())
+
+
+def _samples(text: str) -> dict[tuple[str, Labels], float]:
+    """(name, labels) -> value of every sample of a Prometheus text exposition."""
+    return {
+        (sample.name, _labels(sample.labels)): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def test_dashboard_pages_escape_names_from_data(

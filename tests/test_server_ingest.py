@@ -95,8 +95,8 @@ def test_json_lines_and_arrays_are_durable_and_bad_rows_come_back_per_row(
         assert [r["position"] for r in response.json()["rejected"]] == [3]
 
         metrics = httpx.get(f"{url}/metrics").text
-        assert "vigil_ingest_rows_accepted_total 8" in metrics
-        assert "vigil_ingest_rows_rejected_total 2" in metrics
+        assert "vigil_ingest_rows_accepted_total 8.0" in metrics
+        assert "vigil_ingest_rows_rejected_total 2.0" in metrics
 
     # Every accepted row is in the spool, readable by the pipeline's reader, nothing else.
     assert _spooled_rows(settings.spool_dir) == [20, 21, 22, 23, 24, 25, 26, 27]
@@ -163,7 +163,7 @@ def test_a_full_queue_answers_429_with_retry_after_and_the_retry_succeeds(tmp_pa
         assert first[0].status_code == 200
         retried = httpx.post(f"{url}/v1/ingest", json=[_record(2)], headers=AUTH)
         assert retried.status_code == 200
-        assert "vigil_ingest_throttled_total 1" in httpx.get(f"{url}/metrics").text
+        assert "vigil_ingest_throttled_total 1.0" in httpx.get(f"{url}/metrics").text
     assert _spooled_rows(settings.spool_dir) == [21, 22]
 
 

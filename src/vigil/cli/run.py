@@ -7,7 +7,6 @@ secrets of the alert channels (``password_env`` names an environment variable).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +19,9 @@ from vigil.cli.console import new_console
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from vigil.alert import Channel
+    from vigil.alert import Outbox
     from vigil.pipeline.config import VigilConfig
+    from vigil.pipeline.metrics import PipelineMetrics
     from vigil.pipeline.runner import CycleSummary
     from vigil.store import Store
 
@@ -41,14 +41,33 @@ def run(
     reports: Annotated[
         Path | None, typer.Option("--reports", help="Write HTML reports here.")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics (the pipeline's own and every model's) on this port.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", help="Address for --metrics-port; 0.0.0.0 exposes it beyond here."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run every due window through ingest, profile, stats, detect, incidents and alerts;
-    catch up missed windows in order; repeat every ``--every``. Safe to re-run or kill."""
+    catch up missed windows in order; repeat every ``--every``. Safe to re-run or kill.
+
+    Alerts go out off the cycle's thread, so a slow receiver never holds a cycle; a cycle that
+    fails is counted (``vigil_pipeline_errors_total``) and the next one runs on time, except with
+    ``--once``, which exits with the error."""
     import os
 
-    from vigil.core import parse_duration
+    from vigil.alert import Outbox
+    from vigil.core import VigilError, parse_duration
     from vigil.pipeline.config import load_config
-    from vigil.store import SqlStore
 
     out = new_console()
     settings = load_config(config)
@@ -61,23 +80,104 @@ def run(
     period = parse_duration(every)
     names = [getattr(c, "password_env", None) for c in settings.channels]
     secrets_env = {name: os.environ.get(name, "") for name in names if name}
-    channels = settings.build_channels(secrets_env)
+    outbox = Outbox(
+        settings.build_channels(secrets_env), alertmanager=settings.build_alertmanager()
+    )
     reports_out = reports or Path(settings.report.out)
+    metrics = _serve_metrics(settings, metrics_host, metrics_port, out)
     tally = _Tally()
     while True:
-        with closing(SqlStore(settings.store.url)) as store:
-            summary = _cycle(settings, store, channels, reports_out, out)
-        tally.count(summary)
-        _print_cycle(out, summary, tally)
+        try:
+            summary = _timed_cycle(settings, outbox, reports_out, out, metrics)
+        except VigilError as err:
+            if once:
+                raise
+            out.print(f"error: cycle failed, the next one runs on schedule: {err}")
+        else:
+            tally.count(summary)
+            _print_cycle(out, summary, tally)
         if once:
+            _finish_sends(settings, outbox, out)
             return
         time.sleep(_seconds_until_next(period))
+
+
+def _timed_cycle(
+    settings: VigilConfig,
+    outbox: Outbox,
+    reports_out: Path,
+    console: Console,
+    metrics: PipelineMetrics | None,
+) -> CycleSummary:
+    from vigil.core import VigilError
+    from vigil.pipeline.runner import due_windows
+    from vigil.store import SqlStore
+
+    started = time.monotonic()
+    posts = (outbox.alert_posts, outbox.alert_failures)
+    try:
+        with closing(SqlStore(settings.store.url)) as store:
+            summary = _cycle(settings, store, outbox, reports_out, console)
+            behind = len(due_windows(store, window=settings.window, now=datetime.now(UTC)))
+    except VigilError:
+        if metrics is not None:
+            metrics.cycle_failed(seconds=time.monotonic() - started)
+        raise
+    if metrics is not None:
+        metrics.cycle_succeeded(
+            summary,
+            seconds=time.monotonic() - started,
+            finished_at=datetime.now(UTC),
+            behind=behind,
+        )
+        metrics.alert_posts(
+            delivered=outbox.alert_posts - posts[0], failed=outbox.alert_failures - posts[1]
+        )
+    return summary
+
+
+def _serve_metrics(
+    settings: VigilConfig, host: str, port: int | None, console: Console
+) -> PipelineMetrics | None:
+    """Start the metrics endpoint in a daemon thread; its store stays open for the scrapes."""
+    if port is None:
+        return None
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from vigil.pipeline.gauges import read_gauges
+    from vigil.pipeline.metrics import ModelCollector, PipelineMetrics
+    from vigil.store import SqlStore
+
+    store = SqlStore(settings.store.url)
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry)
+    registry.register(ModelCollector(lambda: read_gauges(store, now=datetime.now(UTC))))
+    start_http_server(port, addr=host, registry=registry)
+    console.print(f"metrics on http://{host}:{port}/metrics")
+    return metrics
+
+
+def _finish_sends(settings: VigilConfig, outbox: Outbox, console: Console) -> None:
+    """``--once``: wait for the sends still queued (their timeouts bound it), record them."""
+    from vigil.pipeline.runner import record_finished
+    from vigil.store import SqlStore
+
+    if not outbox.wait(timeout_s=_ONCE_SEND_WAIT_S):
+        console.print(
+            f"{len(outbox.pending())} notifications still sending after {_ONCE_SEND_WAIT_S:.0f} s;"
+            " the next run sends them again"
+        )
+    with closing(SqlStore(settings.store.url)) as store:
+        record_finished(store, outbox, now=datetime.now(UTC))
+
+
+_ONCE_SEND_WAIT_S = 120.0
 
 
 def _cycle(
     settings: VigilConfig,
     store: Store,
-    channels: Mapping[str, Channel],
+    outbox: Outbox,
     out: Path,
     console: Console,
 ) -> CycleSummary:
@@ -88,7 +188,8 @@ def _cycle(
             config=settings,
             store=store,
             now=datetime.now(UTC),
-            channels=channels,
+            channels={},
+            outbox=outbox,
             sources=list(settings.ingest.sources),
             reports_out=out,
             progress=status.update,
@@ -154,6 +255,7 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
     console.print(
         f"{len(summary.windows)} windows to {summary.windows[-1].end:%Y-%m-%d %H:%M}: {rows}"
         f"{summary.series} series, {summary.anomalies} anomalies, "
-        f"{summary.open_incidents} open incidents, {summary.notifications_sent} notifications sent"
+        f"{summary.open_incidents} open incidents, {summary.notifications_queued} notifications "
+        f"queued, {summary.notifications_sent} sent"
         + (f", {summary.notifications_failed} failed" if summary.notifications_failed else "")
     )

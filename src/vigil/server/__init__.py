@@ -7,7 +7,7 @@
 from vigil.server.app import create_app
 from vigil.server.background import serve_in_background
 from vigil.server.ingest import ParsedBody, parse_body
-from vigil.server.metrics import ModelGauges, ServerCounters, render_metrics
+from vigil.server.metrics import ServerCounters, metrics_registry, render_metrics
 from vigil.server.protocol import ServerStore
 from vigil.server.settings import ServerSettings
 from vigil.server.spool import HiveSpool, MemorySpool, Spool
@@ -15,13 +15,13 @@ from vigil.server.spool import HiveSpool, MemorySpool, Spool
 __all__ = [
     "HiveSpool",
     "MemorySpool",
-    "ModelGauges",
     "ParsedBody",
     "ServerCounters",
     "ServerSettings",
     "ServerStore",
     "Spool",
     "create_app",
+    "metrics_registry",
     "parse_body",
     "render_metrics",
     "serve_in_background",

@@ -22,12 +22,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from vigil.core import SchemaError, StoreError
+from vigil.pipeline.gauges import read_gauges
 from vigil.server.api import api_router
 from vigil.server.auth import Guard, Role
 from vigil.server.dashboard import FORM_LIMIT_BYTES, STATIC_DIR, dashboard_router
 from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.limits import BodyLimit, BodyTooLargeError
-from vigil.server.metrics import CONTENT_TYPE, ModelGauges, ServerCounters, render_metrics
+from vigil.server.metrics import CONTENT_TYPE, ServerCounters, metrics_registry, render_metrics
 from vigil.server.protocol import ServerStore
 from vigil.server.realtime import RealtimeFeed, realtime_feed, realtime_router
 from vigil.server.settings import ServerSettings
@@ -62,6 +63,11 @@ def create_app(
     the_spool: Spool = spool if spool is not None else HiveSpool(settings.spool_dir)
     guard = Guard(token=settings.token, read_token=settings.read_token)
     counters = ServerCounters()
+    registry = metrics_registry(
+        counters,
+        read_gauges=lambda: read_gauges(the_store, now=settings.clock()),
+        read_summaries=lambda: model_summaries(the_store, now=settings.clock()),
+    )
     gate = threading.BoundedSemaphore(settings.queue_size)
     feed: RealtimeFeed | None = realtime_feed(settings, the_store)
 
@@ -166,16 +172,7 @@ def create_app(
     def metrics(request: Request) -> Response:
         if not guard.can_read(request):
             return PlainTextResponse("a read token is required\n", status_code=401)
-        gauges = [
-            ModelGauges(
-                model=s.model,
-                open_incidents=s.open_incidents,
-                last_window_rows=s.last_window_rows,
-                health=s.health,
-            )
-            for s in model_summaries(the_store, now=settings.clock())
-        ]
-        return PlainTextResponse(render_metrics(counters, gauges), media_type=CONTENT_TYPE)
+        return Response(render_metrics(registry), media_type=CONTENT_TYPE)
 
     app.include_router(api_router(the_store, guard, settings.clock))
     app.include_router(realtime_router(feed, guard))

@@ -14,6 +14,7 @@ from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence
 from vigil.ingest import QuarantinedRow
 from vigil.stats import Series
+from vigil.store import QuarantineCount
 
 
 class ServerStore(Protocol):
@@ -29,6 +30,10 @@ class ServerStore(Protocol):
         family: str | None = None,
         since: datetime | None = None,
     ) -> list[Series]: ...
+
+    def quarantine_counts(
+        self, *, model: str | None = None, since: datetime | None = None
+    ) -> list[QuarantineCount]: ...
 
     def get_anomalies(
         self, *, model: str | None = None, since: datetime | None = None

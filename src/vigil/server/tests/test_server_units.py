@@ -13,9 +13,11 @@ from starlette.requests import Request
 
 from vigil.core import SchemaError
 from vigil.ingest import HivePartitionedReader
-from vigil.server import HiveSpool, ModelGauges, ServerCounters, parse_body, render_metrics
+from vigil.pipeline.gauges import ModelGauges, VersionGauges
+from vigil.report import Light
+from vigil.server import HiveSpool, ServerCounters, metrics_registry, parse_body, render_metrics
 from vigil.server.auth import COOKIE, Guard, Role, same_origin, session_value
-from vigil.server.metrics import escape_label_value
+from vigil.server.views import ModelSummary
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -105,22 +107,33 @@ def test_metrics_text_escapes_label_values_and_counts() -> None:
     counters.count_ingest(accepted=5, rejected=2, body_bytes=100)
     counters.count_throttled()
     hostile = 'a"b\\c\nd'
-    text = render_metrics(
-        counters,
-        [ModelGauges(model=hostile, open_incidents=3, last_window_rows=12.5, health=2)],
+    version = VersionGauges(
+        model=hostile, version="v1", window_start=NOW, rows=12.5, open_incidents={"traffic": 3}
     )
-    assert 'vigil_http_requests_total{method="POST",route="/v1/ingest",status="200"} 2' in text
-    assert "vigil_ingest_rows_accepted_total 5" in text
-    assert "vigil_ingest_rows_rejected_total 2" in text
-    assert "vigil_ingest_throttled_total 1" in text
-    assert 'vigil_model_open_incidents{model="a\\"b\\\\c\\nd"} 3' in text
-    assert 'vigil_model_last_window_rows{model="a\\"b\\\\c\\nd"} 12.5' in text
+    summary = ModelSummary(
+        model=hostile, status=Light.RED, lights={}, open_incidents=3, incidents=3,
+        last_window_at=NOW, last_window_rows=12.5,
+    )  # fmt: skip
+    registry = metrics_registry(
+        counters,
+        read_gauges=lambda: [ModelGauges(model=hostile, versions=(version,))],
+        read_summaries=lambda: [summary],
+    )
+    text = render_metrics(registry).decode()
+    assert 'vigil_http_requests_total{method="POST",route="/v1/ingest",status="200"} 2.0' in text
+    assert "vigil_ingest_rows_accepted_total 5.0" in text
+    assert "vigil_ingest_rows_rejected_total 2.0" in text
+    assert "vigil_ingest_throttled_total 1.0" in text
+    escaped = 'model="a\\"b\\\\c\\nd"'
+    assert f'vigil_model_open_incidents{{kind="traffic",{escaped},version="v1"}} 3.0' in text
+    assert f'vigil_model_rows{{{escaped},version="v1"}} 12.5' in text
+    assert f"vigil_model_health{{{escaped}}} 2.0" in text
+    assert "\nvigil_model_requests{" not in text  # NaN: absent, not "NaN"
     # Every sample line is "name{labels} value" on one line: the newline did not split it.
     for line in text.splitlines():
         if not line.startswith("#"):
             name, _, value = line.rpartition(" ")
             assert name and float(value) >= 0
-    assert escape_label_value(hostile) == 'a\\"b\\\\c\\nd'
 
 
 def _request(headers: dict[str, str]) -> Request:
@@ -185,7 +198,7 @@ def test_other_routes_refuse_large_bodies_declared_or_streamed(tmp_path: Path) -
         assert httpx.post(f"{url}/login", content=streamed()).status_code == 413
         metrics = httpx.get(f"{url}/metrics").text
         refused = [line for line in metrics.splitlines() if 'status="413"}' in line]
-        assert sum(int(line.rpartition(" ")[2]) for line in refused) == 3
+        assert sum(float(line.rpartition(" ")[2]) for line in refused) == 3
         small = httpx.post(f"{url}/v1/silences", json={"reason": "r", "duration_hours": 1},
                            headers=auth)  # fmt: skip
         assert small.status_code == 201

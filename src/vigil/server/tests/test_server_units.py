@@ -197,7 +197,11 @@ def test_other_routes_refuse_large_bodies_declared_or_streamed(tmp_path: Path) -
         assert httpx.post(f"{url}/v1/silences", content=streamed(), headers=auth).status_code == 413
         assert httpx.post(f"{url}/login", content=streamed()).status_code == 413
         metrics = httpx.get(f"{url}/metrics").text
-        refused = [line for line in metrics.splitlines() if 'status="413"}' in line]
+        refused = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith("vigil_http_requests_total{") and 'status="413"}' in line
+        ]
         assert sum(float(line.rpartition(" ")[2]) for line in refused) == 3
         small = httpx.post(f"{url}/v1/silences", json={"reason": "r", "duration_hours": 1},
                            headers=auth)  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from vigil.cli import demo, profile, profiles, report, rollup, run, serve, stats
@@ -17,6 +19,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from vigil import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def vigil(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Vigil: health monitoring for machine-learning models in production."""
+
+
 app.command("profile")(profile.profile)
 app.command("rollup")(rollup.rollup)
 app.command("profiles")(profiles.profiles)

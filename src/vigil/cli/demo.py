@@ -6,7 +6,6 @@ The clock is read here (``datetime.now``) and passed down; nothing below reads i
 from __future__ import annotations
 
 import secrets
-import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,9 @@ if TYPE_CHECKING:
 def demo(
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Store URL; default: a fresh SQLite file in --out."),
+        typer.Option(
+            "--db", envvar="VIGIL_DB", help="Store URL; default: a fresh SQLite file in --out."
+        ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for logs, store and reports.")] = Path(
         "vigil-demo"
@@ -45,13 +46,12 @@ def demo(
 ) -> None:
     """Simulate ~20 models x 14 days of inference logs with known incidents, run the whole
     pipeline on them, write the reports, and score what was found against what was injected."""
-    from vigil.lab.demo import run_demo
+    from vigil.lab.demo import claim_folder, run_demo
 
     out_console = new_console(stderr=as_json)
+    claim_folder(out)  # a new, empty or earlier demo folder; anything else is refused
     if db is None:
-        _reset(out)  # the demo owns this folder: a second run starts clean, never double-counts
         db = f"sqlite:///{(out / 'vigil.db').resolve()}"
-    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with out_console.status("starting") as status:
 
@@ -132,10 +132,3 @@ def _serve(db: str, out: Path, port: int, console: Console) -> None:
     settings = ServerSettings(store_url=db, spool_dir=out / "spool", token=token)
     console.print(f"Dashboard on http://127.0.0.1:{port}/ (write token for this session: {token})")
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-
-
-def _reset(out: Path) -> None:
-    for name in ("vigil.db", "vigil.db-wal", "vigil.db-shm"):
-        (out / name).unlink(missing_ok=True)
-    for name in ("logs", "reports", "spool"):
-        shutil.rmtree(out / name, ignore_errors=True)

@@ -24,7 +24,7 @@ def profiles(
     from vigil.profile import Profile
     from vigil.store import SqlStore
 
-    with closing(SqlStore(db)) as store:
+    with closing(SqlStore(db, create=False)) as store:
         records = store.get_profile_records(model=model, version=version)
         if not records:
             known = ", ".join(store.list_models()) or "none"

@@ -26,7 +26,7 @@ def report(
     from vigil.store import SqlStore
 
     now = datetime.now(UTC)
-    with closing(SqlStore(db)) as store:
+    with closing(SqlStore(db, create=False)) as store:
         reports = stored_reports(store, model=model, now=now, since=now - timedelta(days=days))
     if model is not None:
         html = render_model_report(reports[0]).html

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vigil.cli.console import new_console
+from vigil.cli.options import ConfigOption, OptionalDbOption, channel_secrets
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,12 +28,8 @@ if TYPE_CHECKING:
 
 
 def run(
-    config: Annotated[
-        Path | None, typer.Option("--config", help="vigil.toml; defaults apply without one.")
-    ] = None,
-    db: Annotated[
-        str | None, typer.Option("--db", envvar="VIGIL_DB", help="Store URL (overrides config).")
-    ] = None,
+    config: ConfigOption = None,
+    db: OptionalDbOption = None,
     window: Annotated[
         str | None, typer.Option(help="Window length, e.g. 1h (overrides config).")
     ] = None,
@@ -63,8 +60,6 @@ def run(
     Alerts go out off the cycle's thread, so a slow receiver never holds a cycle; a cycle that
     fails is counted (``vigil_pipeline_errors_total``) and the next one runs on time, except with
     ``--once``, which exits with the error."""
-    import os
-
     from vigil.alert import Outbox
     from vigil.core import VigilError, parse_duration
     from vigil.pipeline.config import load_config
@@ -78,10 +73,9 @@ def run(
         overrides["profile"] = settings.profile.model_copy(update={"window": window})
     settings = settings.model_copy(update=overrides)
     period = parse_duration(every)
-    names = [getattr(c, "password_env", None) for c in settings.channels]
-    secrets_env = {name: os.environ.get(name, "") for name in names if name}
     outbox = Outbox(
-        settings.build_channels(secrets_env), alertmanager=settings.build_alertmanager()
+        settings.build_channels(channel_secrets(settings)),
+        alertmanager=settings.build_alertmanager(),
     )
     reports_out = reports or Path(settings.report.out)
     metrics = _serve_metrics(settings, metrics_host, metrics_port, out)

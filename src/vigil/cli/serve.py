@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from vigil.cli.console import log_server_lines
-from vigil.cli.options import DEFAULT_DB, DbOption
+from vigil.cli.options import DEFAULT_DB, DbOption, ReadTokenOption, TokenOption
 
 
 def serve(
@@ -24,16 +24,8 @@ def serve(
     ] = Path("vigil-spool"),
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
-    token: Annotated[
-        str | None,
-        typer.Option("--token", envvar="VIGIL_TOKEN", help="Write token (ingest, feedback)."),
-    ] = None,
-    read_token: Annotated[
-        str | None,
-        typer.Option(
-            "--read-token", envvar="VIGIL_READ_TOKEN", help="Token for reads; open if unset."
-        ),
-    ] = None,
+    token: TokenOption = None,
+    read_token: ReadTokenOption = None,
     max_body_mb: Annotated[
         float, typer.Option("--max-body-mb", help="Largest ingest body accepted (MiB).")
     ] = 16.0,

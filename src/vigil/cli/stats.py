@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vigil.cli.console import fail, new_console
-from vigil.cli.options import DEFAULT_DB, DbOption, parse_since
+from vigil.cli.options import DEFAULT_DB, DbOption, SinceOption, parse_since
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -176,10 +176,7 @@ def family_tables(points: Sequence[LatestPoint], *, everything: bool = False) ->
 def stats(
     model: Annotated[str, typer.Argument(help="The model to show.")],
     db: DbOption = DEFAULT_DB,
-    since: Annotated[
-        str | None,
-        typer.Option(help="Only windows from this time: an ISO time, or a duration ago (2d)."),
-    ] = None,
+    since: SinceOption = None,
     version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
     window: Annotated[str, typer.Option(help="Series step when computing: 1h, 1d…")] = "1h",
     recompute: Annotated[
@@ -197,7 +194,7 @@ def stats(
 
     spec = StatsSpec(window=parse_duration(window))
     start = parse_since(since, datetime.now(UTC))
-    with closing(SqlStore(db)) as store:
+    with closing(SqlStore(db, create=False)) as store:
         series = series_of_model(
             store, model, spec=spec, since=start, version=version, recompute=recompute
         )

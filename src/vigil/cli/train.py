@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from vigil.cli.console import fail
+from vigil.cli.options import OptionalDbOption
 
 SIM_TRAIN_SEED = 1  # never the bench's seed (20240601): the simulated row stays held out
 
@@ -57,9 +58,7 @@ def deep(
     from_feedback: Annotated[
         bool, typer.Option("--from-feedback", help="Fine-tune stage 2 on stored feedback.")
     ] = False,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Store URL (with --from-feedback).")
-    ] = None,
+    db: OptionalDbOption = None,
     weights: Annotated[
         Path | None, typer.Option("--weights", help="Model to fine-tune (default: shipped).")
     ] = None,
@@ -102,7 +101,7 @@ def _fine_tune(out: Path, db: str | None, weights: Path | None, seed: int) -> No
 
     if db is None:
         fail("--from-feedback needs --db URL (the store holding the feedback)")
-    with closing(SqlStore(db)) as store:
+    with closing(SqlStore(db, create=False)) as store:
         feedback = gather_feedback(store)
     if not feedback.labels:
         fail(f"no feedback with incidents in {db}: nothing to fine-tune on")

@@ -8,13 +8,14 @@ NaN (no data, no opinion).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from vigil.core import Family, ProfileKey, Window
+from vigil.profile import Profile
 from vigil.stats import IngestTally, Series, StatsSpec, drift_series, health_series
 from vigil.store import SqlStore, Store
 
@@ -114,6 +115,8 @@ def series_of_model(
     Computing reads the reference period before ``since`` too, so drift has its reference; with
     no ``since``, the last day before the newest profile is shown. So ``vigil stats`` works right
     after ``vigil profile``, before any ``vigil run``. ``recompute`` ignores stored series.
+    Profiles of one window length are used: ``spec.window`` if stored (after ``vigil rollup``,
+    hours and days are both there), else the longest shorter one that divides it.
     """
     if not recompute:
         stored = store.get_series(model=model, version=version, since=since)
@@ -121,11 +124,24 @@ def series_of_model(
             return stored
     if since is None:
         records = store.get_profile_records(model=model, version=version)
-        if not records:
+        duration = profile_duration({r.key.window.duration for r in records}, spec.window)
+        if duration is None:
             return []
-        since = max(r.key.window.end for r in records) - timedelta(days=1)
+        ends = [r.key.window.end for r in records if r.key.window.duration == duration]
+        since = max(ends) - timedelta(days=1)
     start = Window.containing(spec.reference.earliest(since), spec.window).start
-    profiles = store.get_profiles(model=model, version=version, start=start)
+    records = store.get_profile_records(model=model, version=version, start=start)
+    duration = profile_duration({r.key.window.duration for r in records}, spec.window)
+    if duration is None:
+        return []
+    profiles = [Profile.from_bytes(r.blob) for r in records if r.key.window.duration == duration]
     return health_series(profiles, spec, since=since) + drift_series(
         profiles, None, spec, since=since
     )
+
+
+def profile_duration(stored: Iterable[timedelta], window: timedelta) -> timedelta | None:
+    """The profile length to build series of step ``window`` from: ``window`` itself, else the
+    longest stored length that divides it (``None`` when no stored length fits)."""
+    fitting = [d for d in stored if d <= window and window % d == timedelta(0)]
+    return max(fitting, default=None)

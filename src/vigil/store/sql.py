@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,15 +53,24 @@ class SqlStore(IncidentSqlMixin, LeaseSqlMixin, CheckpointSqlMixin):
     ``postgresql+psycopg://user@host/db`` (needs the ``postgres`` extra). A database without
     Vigil's tables gets them on open; one at an older schema must be upgraded with
     :meth:`migrate` (never silently: it may be shared); one at a newer schema is refused.
+    With ``create=False`` (what read-only commands open), a missing SQLite file or a database
+    without Vigil's tables is an error instead: a mistyped path must not leave an empty store.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
         self._engine = _create_engine(url)
         try:
+            if not create:
+                _refuse_missing_file(self._engine)
             state = schema.schema_state(self._engine)
             if not state.known:
                 raise schema.newer_schema_error(state)
+            if state.current is None and not create:
+                raise StoreError(
+                    f"no Vigil store at {self.display_url}: the database has no Vigil tables; "
+                    "check the URL (vigil profile or vigil run creates a store)"
+                )
             if state.current is None:
                 schema.upgrade(self._engine)
             elif not state.is_current:
@@ -451,10 +461,31 @@ def _create_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(parsed)
     except ModuleNotFoundError as err:
         raise MissingExtraError(err.name or "psycopg", "postgres") from err
+    except sa.exc.ArgumentError as err:  # e.g. sqlite://x.db (two slashes: a host, not a path)
+        raise StoreError(
+            f"cannot use store URL {parsed.render_as_string(hide_password=True)!r}; write e.g. "
+            "'sqlite:///vigil.db' (three slashes, then the path) or "
+            "'postgresql+psycopg://user@host/db'"
+        ) from err
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _tune_sqlite)
         sa.event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _refuse_missing_file(engine: sa.Engine) -> None:
+    """Connecting to SQLite creates the file: check that it is there before connecting."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return  # a URI filename: SQLite's own mode=ro/rw decides
+    if not Path(database).is_file():
+        engine.dispose()
+        raise StoreError(
+            f"no Vigil store at {engine.url.render_as_string(hide_password=True)}: there is no "
+            f"file {database!r}; check the path (vigil profile or vigil run creates a store)"
+        )
 
 
 def _begin_sqlite(connection: sa.Connection) -> None:

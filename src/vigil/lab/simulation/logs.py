@@ -13,7 +13,7 @@ Everything is vectorized numpy and deterministic given the seed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -151,6 +151,19 @@ def demo_incidents(start: datetime) -> tuple[InjectedIncident, ...]:
     )
 
 
+def incidents_within(start: datetime, end: datetime) -> tuple[InjectedIncident, ...]:
+    """The demo's incidents as far as the simulated period ``[start, end)`` holds them.
+
+    The schedule fills 13 days; a shorter demo injects only what starts before ``end``, cut at
+    ``end``, so nothing it scores against lies in the future of the data it simulated.
+    """
+    return tuple(
+        replace(incident, end=min(incident.end, end))
+        for incident in demo_incidents(start)
+        if incident.start < end
+    )
+
+
 def simulate_platform(
     root: Path,
     *,
@@ -168,7 +181,7 @@ def simulate_platform(
     rng = np.random.default_rng(seed)
     end = start + timedelta(days=days)
     shapes = [_shape(name, rng, start, rate_scale) for name in MODEL_NAMES[:models]]
-    injected = tuple(i for i in demo_incidents(start) if i.model in MODEL_NAMES[:models])
+    injected = tuple(i for i in incidents_within(start, end) if i.model in MODEL_NAMES[:models])
     rows = 0
     for shape in shapes:
         incidents = [i for i in injected if i.model == shape.name]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from vigil.core import ConfigError, Family
 from vigil.detect import Anomaly, Detection, SameHourMedian, Scores
@@ -69,6 +70,18 @@ class DetectionPolicy:
     def __post_init__(self) -> None:
         if self.detector not in POLICY_DETECTORS:
             raise ConfigError(f"detector must be one of {POLICY_DETECTORS}, got {self.detector!r}")
+
+    def drift_flags(
+        self, statistic: str, values: npt.NDArray[np.float64], support: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
+        """Drift is flagged where ``statistic`` reaches its threshold on enough rows.
+
+        The one drift decision: the pipeline's drift series and ``vigil.compare`` both call it.
+        """
+        threshold = self.drift_thresholds[statistic]
+        with np.errstate(invalid="ignore"):
+            flags = (values >= threshold) & (support >= self.drift_min_support)
+        return np.asarray(np.nan_to_num(flags, nan=0), dtype=bool)
 
 
 def detect_anomalies(
@@ -186,9 +199,9 @@ def _drift(series: Series, policy: DetectionPolicy) -> Detection:
     """Drift above an absolute level, where at least ``drift_min_support`` rows back it."""
     values = series.values
     support = series.support if series.support is not None else np.full(len(series), math.inf)
-    threshold = policy.drift_thresholds[_drift_statistic(series)]
-    with np.errstate(invalid="ignore"):
-        flags = (values >= threshold) & (support >= policy.drift_min_support)
+    statistic = _drift_statistic(series)
+    threshold = policy.drift_thresholds[statistic]
+    flags = policy.drift_flags(statistic, values, support)
     zeros = np.zeros(len(series))
     scores = Scores(
         series=series,
@@ -197,4 +210,4 @@ def _drift(series: Series, policy: DetectionPolicy) -> Detection:
         lower=zeros - threshold / 2,
         upper=zeros + threshold / 2,
     )
-    return Detection(scores=scores, threshold=1.0, flags=np.nan_to_num(flags, nan=0).astype(bool))
+    return Detection(scores=scores, threshold=1.0, flags=flags)

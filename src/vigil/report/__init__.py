@@ -5,12 +5,21 @@ decides what goes in. Nothing here reads the store or the network.
 """
 
 from vigil.report.charts import chart_png, heatmap_png
+from vigil.report.comparison import (
+    ComparedColumn,
+    ComparisonContent,
+    comparison_fragment,
+    comparison_page,
+    comparison_text,
+)
 from vigil.report.content import Chart, DriftTable, IncidentEvidence, Light, ModelReport
 from vigil.report.lights import family_lights
 from vigil.report.render import ImageMode, RenderedReport, render_digest, render_model_report
 
 __all__ = [
     "Chart",
+    "ComparedColumn",
+    "ComparisonContent",
     "DriftTable",
     "ImageMode",
     "IncidentEvidence",
@@ -18,6 +27,9 @@ __all__ = [
     "ModelReport",
     "RenderedReport",
     "chart_png",
+    "comparison_fragment",
+    "comparison_page",
+    "comparison_text",
     "family_lights",
     "heatmap_png",
     "render_digest",

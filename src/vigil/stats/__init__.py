@@ -10,6 +10,7 @@ from vigil.stats.column_drift import (
     categorical_drift,
     numeric_drift,
 )
+from vigil.stats.comparison import ColumnComparison, compare_profiles
 from vigil.stats.divergence import (
     Divergence,
     chi_square,
@@ -36,6 +37,7 @@ from vigil.stats.spec import Reference, StatsSpec
 __all__ = [
     "CATEGORICAL_STATISTICS",
     "NUMERIC_STATISTICS",
+    "ColumnComparison",
     "Divergence",
     "ExactFrequencies",
     "ExactQuantiles",
@@ -50,6 +52,7 @@ __all__ = [
     "StatsSpec",
     "categorical_drift",
     "chi_square",
+    "compare_profiles",
     "drift_series",
     "g_test",
     "health_series",

@@ -74,7 +74,8 @@ def _value_counts(columns: Sequence[ColumnProfile]) -> tuple[int, int]:
     return text, sum(c.get("number", 0) for c in counts)
 
 
-def _reference(columns: Sequence[ColumnProfile], spec: StatsSpec) -> ReferenceColumn:
+def reference_column(columns: Sequence[ColumnProfile], spec: StatsSpec) -> ReferenceColumn:
+    """One column of the reference windows, merged; windows unlike the others left out."""
     if spec.reference_tolerance is None:
         return merge_reference(columns)
     text, numbers = _value_counts(columns)
@@ -156,7 +157,7 @@ def _collect_version(
                 past = [c for p in refs if (c := _columns(p, source).get(name)) is not None]
                 if not past:
                     continue  # a new column has no drift, it is reported as "new"
-                for divergence in column_drift(current, _reference(past, spec), spec):
+                for divergence in column_drift(current, reference_column(past, spec), spec):
                     key = SeriesKey(
                         model=timeline.model,
                         version=version,

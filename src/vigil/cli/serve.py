@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vigil.cli.console import log_server_lines
-from vigil.cli.options import DEFAULT_DB, DbOption, ReadTokenOption, TokenOption
+from vigil.cli.options import (
+    DEFAULT_DB,
+    ConfigOption,
+    DbOption,
+    ReadTokenOption,
+    TokenOption,
+    channel_secrets,
+)
+
+if TYPE_CHECKING:
+    from vigil.server import LivePipeline, ServerSettings
 
 
 def serve(
@@ -42,6 +52,15 @@ def serve(
             help="Run the real-time monitors on the ingest stream (checkpointed in the store).",
         ),
     ] = True,
+    run: Annotated[
+        bool,
+        typer.Option(
+            "--run",
+            help="Also run the pipeline on what is ingested, a cycle as each window closes "
+            "(no separate vigil run).",
+        ),
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Serve the ingest endpoint, the JSON API, /metrics and the dashboard."""
     import uvicorn
@@ -69,6 +88,29 @@ def serve(
         with closing(SqlStore(db)) as store:
             incidents = seed_sample(store, now=settings.clock())
         typer.echo(f"seeded the sample data set: 2 models, {len(incidents)} incidents")
-    application = create_app(settings)
+    live = _live_pipeline(db, spool, config, settings) if run else None
+    application = create_app(settings, live=live)
     typer.echo(f"Vigil dashboard on http://{host}:{port}/ (store {db}, spool {spool})")
+    if live is not None:
+        typer.echo(
+            f"running the pipeline on the spool: next window closes at "
+            f"{live.next_window_closes():%Y-%m-%d %H:%M} UTC"
+        )
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def _live_pipeline(
+    db: str, spool: Path, config: Path | None, settings: ServerSettings
+) -> LivePipeline:
+    """``vigil run``'s configuration on this server's store and spool."""
+    from vigil.pipeline.config import load_config
+    from vigil.server import LivePipeline
+
+    loaded = load_config(config)
+    loaded = loaded.model_copy(update={"store": loaded.store.model_copy(update={"url": db})})
+    return LivePipeline(
+        config=loaded,
+        spool_dir=spool,
+        clock=settings.clock,
+        channels=loaded.build_channels(channel_secrets(loaded)),
+    )

@@ -7,6 +7,7 @@
 from vigil.server.app import create_app
 from vigil.server.background import serve_in_background
 from vigil.server.ingest import ParsedBody, parse_body
+from vigil.server.live import LivePipeline, LiveStatus
 from vigil.server.metrics import ServerCounters, metrics_registry, render_metrics
 from vigil.server.protocol import ServerStore
 from vigil.server.settings import ServerSettings
@@ -14,6 +15,8 @@ from vigil.server.spool import HiveSpool, MemorySpool, Spool
 
 __all__ = [
     "HiveSpool",
+    "LivePipeline",
+    "LiveStatus",
     "MemorySpool",
     "ParsedBody",
     "ServerCounters",

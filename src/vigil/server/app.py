@@ -28,6 +28,7 @@ from vigil.server.auth import Guard, Role
 from vigil.server.dashboard import FORM_LIMIT_BYTES, STATIC_DIR, dashboard_router
 from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.limits import BodyLimit, BodyTooLargeError
+from vigil.server.live import LivePipeline, LiveStatus, spool_only_status
 from vigil.server.metrics import CONTENT_TYPE, ServerCounters, metrics_registry, render_metrics
 from vigil.server.protocol import ServerStore
 from vigil.server.realtime import RealtimeFeed, realtime_feed, realtime_router
@@ -51,9 +52,17 @@ SECURITY_HEADERS = {
 
 
 def create_app(
-    settings: ServerSettings, *, store: ServerStore | None = None, spool: Spool | None = None
+    settings: ServerSettings,
+    *,
+    store: ServerStore | None = None,
+    spool: Spool | None = None,
+    live: LivePipeline | None = None,
 ) -> FastAPI:
-    """The Vigil server for ``settings``; ``store``/``spool`` default to ones opened from it."""
+    """The Vigil server for ``settings``; ``store``/``spool`` default to ones opened from it.
+
+    With ``live``, the server also runs the pipeline on what it spools (``vigil serve --run``),
+    starting and stopping it with the app.
+    """
     owns_store = store is None
     if store is None:
         from vigil.store import SqlStore
@@ -75,7 +84,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if feed is not None:
             feed.start()
+        if live is not None:
+            live.start()
         yield
+        if live is not None:
+            await run_in_threadpool(live.stop)
         if feed is not None:
             feed.stop()
         if owns_store:
@@ -88,6 +101,13 @@ def create_app(
     )  # fmt: skip
     app.state.counters = counters
     app.state.realtime = feed
+    app.state.live = live
+
+    def live_status() -> LiveStatus:
+        if live is not None:
+            return live.status()
+        accepted = counters.registry.get_sample_value("vigil_ingest_rows_accepted_total")
+        return spool_only_status(int(accepted or 0))
 
     # Added first, so it sits inside the request counter and its 413s are counted too.
     app.add_middleware(BodyLimit, max_bytes=FORM_LIMIT_BYTES * 4, exempt={"/v1/ingest"})
@@ -145,6 +165,8 @@ def create_app(
         counters.count_ingest(
             accepted=parsed.accepted, rejected=len(parsed.quarantined), body_bytes=len(body)
         )
+        if live is not None:
+            live.received(parsed.accepted)
         logger.info(
             "ingest %s: rows=%d accepted=%d quarantined=%d",
             source, parsed.rows, parsed.accepted, len(parsed.quarantined),
@@ -176,7 +198,7 @@ def create_app(
 
     app.include_router(api_router(the_store, guard, settings.clock))
     app.include_router(realtime_router(feed, guard))
-    app.include_router(dashboard_router(the_store, guard, settings.clock))
+    app.include_router(dashboard_router(the_store, guard, settings.clock, live_status))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

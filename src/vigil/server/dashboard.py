@@ -26,6 +26,7 @@ from vigil.incidents import Feedback, IncidentState, Silence, Verdict
 from vigil.server.auth import COOKIE, Guard, Role, same_origin, session_value
 from vigil.server.charts import format_number
 from vigil.server.feedback import record_feedback
+from vigil.server.live import LiveStatus
 from vigil.server.pages import incident_charts, model_page
 from vigil.server.protocol import ServerStore
 from vigil.server.views import is_open, latest_verdicts, model_summaries
@@ -49,7 +50,13 @@ def environment() -> Environment:
     return env
 
 
-def dashboard_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) -> APIRouter:
+def dashboard_router(
+    store: ServerStore,
+    guard: Guard,
+    clock: Callable[[], datetime],
+    live: Callable[[], LiveStatus] | None = None,
+) -> APIRouter:
+    """The pages; ``live`` says what became of the rows ingested (shown above the models)."""
     env = environment()
     router = APIRouter(include_in_schema=False)
 
@@ -74,7 +81,13 @@ def dashboard_router(store: ServerStore, guard: Guard, clock: Callable[[], datet
         summaries = model_summaries(store, now=clock())
         recent = sorted(store.get_incidents(), key=lambda i: i.opened_at, reverse=True)
         open_incidents = [i for i in recent if is_open(i)]
-        return render(request, "models.html.j2", models=summaries, incidents=open_incidents[:20])
+        return render(
+            request,
+            "models.html.j2",
+            models=summaries,
+            incidents=open_incidents[:20],
+            live=live() if live is not None else None,
+        )
 
     @router.get("/models/{model:path}")
     def model(

@@ -45,7 +45,7 @@ def test_stats_command_prints_each_family_from_stored_profiles(tmp_path: Path) -
     records += _records(24 * 8 + 24, 300, 15.0)  # day 9, same hour: age shifted 1.5 sd
     chunk = records_to_chunk(records, source="test", now=None)
     store = SqlStore(url)
-    store.put_profiles(profile_batch(chunk.batch, ProfileSpec()).values(), now=START)
+    store.profiles.put(profile_batch(chunk.batch, ProfileSpec()).values(), now=START)
     store.close()
     result = CliRunner().invoke(
         app, ["stats", "ranker", "--db", url, "--window", "1h"], env={"COLUMNS": "200"}
@@ -105,7 +105,7 @@ def test_stats_command_prefers_stored_series(tmp_path: Path) -> None:
         key=key, timestamps=stamps, values=np.array([0.01, 0.42]), support=np.array([80.0, 90.0])
     )
     store = SqlStore(url)
-    store.put_series([stored])
+    store.series.put([stored])
     store.close()
     result = CliRunner().invoke(app, ["stats", "ranker", "--db", url], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

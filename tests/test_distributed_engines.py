@@ -127,7 +127,7 @@ def spark() -> Iterator[Any]:
 
 
 def _profiles(store: MemoryStore, length: timedelta) -> dict[ProfileKey, Profile]:
-    return {profile.key: profile for profile in store.get_profiles(duration=length)}
+    return {profile.key: profile for profile in store.profiles.get(duration=length)}
 
 
 def assert_same_column(local: ColumnProfile, engine: ColumnProfile, where: str) -> None:
@@ -185,7 +185,7 @@ def assert_same_profiles(local: MemoryStore, engine: MemoryStore, length: timede
 def _quarantine(store: MemoryStore, *, positions: bool) -> Counter[tuple[Any, ...]]:
     return Counter(
         (Path(row.source).name, row.reason, row.model, row.position if positions else None)
-        for row in store.get_quarantined(limit=100_000)
+        for row in store.quarantine.get(limit=100_000)
     )
 
 
@@ -311,8 +311,8 @@ def test_cli_profile_on_duckdb_with_rollup(inputs: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     store = SqlStore(url)
     try:
-        hours = store.get_profiles(model="heavy", duration=timedelta(hours=1))
-        days = store.get_profiles(model="heavy", duration=timedelta(days=1))
+        hours = store.profiles.get(model="heavy", duration=timedelta(hours=1))
+        days = store.profiles.get(model="heavy", duration=timedelta(days=1))
     finally:
         store.close()
     assert sum(p.rows for p in hours) == HEAVY_ROWS

@@ -30,7 +30,7 @@ def _write(folder: Path, stamps: list[datetime], *, broken: int = 0) -> None:
 
 
 def _rows_by_window(store: MemoryStore) -> dict[Window, int]:
-    return {p.key.window: p.rows for p in store.get_profiles(duration=SPEC.window)}
+    return {p.key.window: p.rows for p in store.profiles.get(duration=SPEC.window)}
 
 
 def test_older_date_folders_are_not_read_and_earlier_windows_are_left_alone(
@@ -54,7 +54,7 @@ def test_older_date_folders_are_not_read_and_earlier_windows_are_left_alone(
     assert (again.rows_read, again.rows_profiled, again.rows_skipped) == (7, 4, 3)
     assert again.rows_quarantined == 0
     assert _rows_by_window(store) == before  # the 23:00 window keeps its 8 rows
-    assert len(store.get_quarantined()) == 2  # the unread folder's quarantine is kept
+    assert len(store.quarantine.get()) == 2  # the unread folder's quarantine is kept
 
 
 def test_two_cycles_end_where_one_full_cycle_ends_and_the_second_reads_less(
@@ -79,5 +79,5 @@ def test_two_cycles_end_where_one_full_cycle_ends_and_the_second_reads_less(
     # since = end of the last window done (day 8) - 1 day: folders of days 7 and 8 only.
     assert second.profiling.rows_read < platform.rows * 3 / 9
     assert second.profiling.rows_skipped == 0  # the simulation files rows by their own day
-    stored = sorted((p.key, p.to_bytes()) for p in stepwise.get_profiles())
-    assert stored == sorted((p.key, p.to_bytes()) for p in whole.get_profiles())
+    stored = sorted((p.key, p.to_bytes()) for p in stepwise.profiles.get())
+    assert stored == sorted((p.key, p.to_bytes()) for p in whole.profiles.get())

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,9 +20,10 @@ from vigil.alert import MemoryChannel, NotificationKey, Outbox
 from vigil.incidents import IncidentState
 from vigil.lab.evaluation import score_demo
 from vigil.lab.simulation.logs import simulate_platform
+from vigil.pipeline import runner, series
 from vigil.pipeline.config import parse_config
 from vigil.pipeline.runner import due_windows, run_cycle
-from vigil.store import SqlStore
+from vigil.store import MemoryStore, SqlStore, Store
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 CONFIG = parse_config(
@@ -171,7 +173,7 @@ def test_a_hanging_webhook_holds_no_cycle_and_alertmanager_gets_every_incident(
         assert due_windows(store, window=timedelta(hours=1), now=end) == []
         incidents = {i.id: i for i in first.incidents}
         assert first.notifications_queued == len(incidents) >= 2
-        assert first.notifications_sent == 0 and store.delivered_notifications() == set()
+        assert first.notifications_sent == 0 and store.notifications.delivered() == set()
         keys = {
             NotificationKey(incident_id=i, state=incidents[i].state, channel="hook")
             for i in incidents
@@ -199,7 +201,7 @@ def test_a_hanging_webhook_holds_no_cycle_and_alertmanager_gets_every_incident(
             config=config, store=store, now=end, channels=config.build_channels(), outbox=outbox
         )  # nothing due: it records what the outbox finished, and sends nothing twice
         assert again.windows == () and again.notifications_sent == len(incidents)
-        assert {k.incident_id for k in store.delivered_notifications()} == set(incidents)
+        assert {k.incident_id for k in store.notifications.delivered()} == set(incidents)
         assert sorted(hook.held) == sorted(incidents)
     finally:
         hook.release.set()
@@ -216,3 +218,71 @@ def _eventually_alerts(url: str, count: int) -> list[dict[str, Any]]:
             assert len(alerts) == count, alerts
             return alerts
         time.sleep(0.1)
+
+
+class _InProcessPools:
+    """Stands in for ``ProcessPoolExecutor``: records each pool's size, runs the work here."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def __call__(self, max_workers: int) -> _InProcessPools:
+        self.sizes.append(max_workers)
+        return self
+
+    def __enter__(self) -> _InProcessPools:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, work: Callable[..., Any], *arguments: Iterable[Any]) -> Iterator[Any]:
+        return map(work, *arguments)
+
+
+def _two_model_folders(root: Path) -> Path:
+    """Three hours of rows of two models, one Hive folder each."""
+    for model in ("a", "b"):
+        folder = root / f"model={model}"
+        folder.mkdir(parents=True)
+        lines = [
+            json.dumps(
+                {
+                    "model": model,
+                    "timestamp": (START + timedelta(minutes=10 * i)).isoformat(),
+                    "features": {"x": i},
+                }
+            )
+            for i in range(18)
+        ]
+        (folder / "part.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("opened", "pools"),
+    [("memory", []), ("sql-1", []), ("sql-2", [2, 2]), ("sql-3", [3, 3])],
+)
+def test_the_store_s_workers_setting_sizes_the_runner_s_process_pools(
+    opened: str, pools: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallelism is a setting of the store (``[store] workers``) and a capability (a store
+    other processes can open), not a type test: one pool to profile, one for the series."""
+    recorder = _InProcessPools()
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", recorder)
+    monkeypatch.setattr(series, "ProcessPoolExecutor", recorder)
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    store: Store = MemoryStore() if opened == "memory" else SqlStore(url, workers=int(opened[-1]))
+    try:
+        summary = run_cycle(
+            config=parse_config({}),
+            store=store,
+            now=START + timedelta(hours=3),
+            channels={},
+            sources=[str(_two_model_folders(tmp_path / "logs"))],
+        )
+    finally:
+        store.close()
+    assert recorder.sizes == pools
+    assert len(summary.windows) == 3
+    assert summary.profiling is not None and summary.profiling.rows_profiled == 36

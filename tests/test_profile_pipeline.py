@@ -72,8 +72,8 @@ def _snapshot(url: str) -> list[tuple[object, ...]]:
     store = SqlStore(url)
     try:
         return [
-            (record.key, record.fingerprint, record.rows) for record in store.get_profile_records()
-        ] + [tuple(count.__repr__() for count in store.quarantine_counts())]
+            (record.key, record.fingerprint, record.rows) for record in store.profiles.records()
+        ] + [tuple(count.__repr__() for count in store.quarantine.counts())]
     finally:
         store.close()
 
@@ -87,14 +87,14 @@ def test_profile_counts_rows_per_model_and_stores_profiles(
 
     store = SqlStore(store_url)
     try:
-        stored = store.get_profiles()
+        stored = store.profiles.get()
         per_model: Counter[str] = Counter()
         for profile in stored:
             per_model[profile.key.model] += profile.rows
             assert profile.key.window.duration == timedelta(hours=1)
         assert per_model == expected
-        assert sum(count.rows for count in store.quarantine_counts()) == len(BAD_LINES)
-        reasons = [row.reason for row in store.get_quarantined()]
+        assert sum(count.rows for count in store.quarantine.counts()) == len(BAD_LINES)
+        reasons = [row.reason for row in store.quarantine.get()]
         assert len(reasons) == len(BAD_LINES) and all(reasons)
     finally:
         store.close()
@@ -123,8 +123,8 @@ def test_rollup_makes_daily_profiles_with_every_row(
 
     store = SqlStore(store_url)
     try:
-        daily = store.get_profiles(duration=timedelta(days=1))
-        hourly = store.get_profiles(duration=timedelta(hours=1))
+        daily = store.profiles.get(duration=timedelta(days=1))
+        hourly = store.profiles.get(duration=timedelta(hours=1))
     finally:
         store.close()
     assert {p.key.window.start.date() for p in daily} == {
@@ -160,7 +160,7 @@ def test_db_comes_from_the_flag_then_the_environment(
     _invoke("profile", *map(str, paths), "--db", from_flag)
     for url in (from_env, from_flag):
         store = SqlStore(url)
-        assert store.list_models() == ["churn", "fraud", "ranker"]
+        assert store.profiles.models() == ["churn", "fraud", "ranker"]
         store.close()
 
 

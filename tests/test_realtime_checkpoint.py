@@ -76,7 +76,7 @@ def _run(hub: MonitorHub, start: datetime, end: datetime) -> list[tuple[str, str
 def test_a_restored_hub_raises_what_the_uninterrupted_one_raises() -> None:
     uninterrupted = MonitorHub(MemoryStore())
     _run(uninterrupted, START, CUT)
-    checkpoints = MemoryStore()
+    checkpoints = MemoryStore().checkpoints
     size = save_hub(uninterrupted, checkpoints, key=KEY, now=CUT)
     assert 0 < size < 5_000_000
     restarted = MonitorHub(MemoryStore())
@@ -96,35 +96,37 @@ def test_a_checkpoint_that_does_not_verify_is_refused_and_nothing_is_unpickled()
     hub = MonitorHub(MemoryStore())
     _run(hub, START, START + timedelta(minutes=5))
     store = MemoryStore()
-    save_hub(hub, store, key=KEY, now=START)
-    assert restore_hub(MonitorHub(MemoryStore()), store, key=b"another key").refused
-    blob, saved_at = store.get_checkpoint(CHECKPOINT) or (b"", START)
+    save_hub(hub, store.checkpoints, key=KEY, now=START)
+    assert restore_hub(MonitorHub(MemoryStore()), store.checkpoints, key=b"another key").refused
+    blob, saved_at = store.checkpoints.get(CHECKPOINT) or (b"", START)
     tampered = blob[:-1] + bytes([blob[-1] ^ 1])
-    store.put_checkpoint(CHECKPOINT, tampered, now=saved_at)
+    store.checkpoints.put(CHECKPOINT, tampered, now=saved_at)
     fresh = MonitorHub(MemoryStore())
-    result = restore_hub(fresh, store, key=KEY)
+    result = restore_hub(fresh, store.checkpoints, key=KEY)
     assert result.refused and result.models == 0 and fresh.status().monitors == ()
-    assert restore_hub(fresh, MemoryStore(), key=KEY).models == 0  # no checkpoint: cold start
+    assert (
+        restore_hub(fresh, MemoryStore().checkpoints, key=KEY).models == 0
+    )  # no checkpoint: cold start
 
 
 def test_models_whose_monitors_changed_start_afresh() -> None:
     hub = MonitorHub(MemoryStore())
     _run(hub, START, START + timedelta(minutes=5))
     store = MemoryStore()
-    save_hub(hub, store, key=KEY, now=START)
+    save_hub(hub, store.checkpoints, key=KEY, now=START)
     other = MonitorHub(MemoryStore(), monitors=lambda model: [FakeMonitor()])
-    assert restore_hub(other, store, key=KEY).models == 0
+    assert restore_hub(other, store.checkpoints, key=KEY).models == 0
 
 
 def test_checkpoints_round_trip_and_replace_in_every_store(store_url: str) -> None:
     store = SqlStore(store_url)
     try:
-        assert store.get_checkpoint("x") is None
-        store.put_checkpoint("x", b"\x00first", now=START)
-        store.put_checkpoint("x", b"\x00second", now=CUT)
-        store.put_checkpoint("y", b"other", now=START)
-        assert store.get_checkpoint("x") == (b"\x00second", CUT)
-        assert store.get_checkpoint("y") == (b"other", START)
+        assert store.checkpoints.get("x") is None
+        store.checkpoints.put("x", b"\x00first", now=START)
+        store.checkpoints.put("x", b"\x00second", now=CUT)
+        store.checkpoints.put("y", b"other", now=START)
+        assert store.checkpoints.get("x") == (b"\x00second", CUT)
+        assert store.checkpoints.get("y") == (b"other", START)
     finally:
         store.close()
 
@@ -132,22 +134,24 @@ def test_checkpoints_round_trip_and_replace_in_every_store(store_url: str) -> No
 def test_the_server_feed_saves_on_stop_and_every_period_and_restores_on_start() -> None:
     store, clock = MemoryStore(), Clock(START + timedelta(minutes=1))
     feed = RealtimeFeed(
-        MonitorHub(store), clock=clock, checkpoints=store, checkpoint_key=KEY,
+        MonitorHub(store), clock=clock, checkpoints=store.checkpoints, checkpoint_key=KEY,
         checkpoint_every=timedelta(minutes=5),
     )  # fmt: skip
     feed.start()
     line = orjson.dumps({"model": "a", "timestamp": START.timestamp() + 30, "event": "arrival"})
     assert feed.submit(records_to_chunk([line], source="t", now=None).batch)
     assert feed.flush()
-    assert store.get_checkpoint(CHECKPOINT) is None  # the first cycle starts the period
+    assert store.checkpoints.get(CHECKPOINT) is None  # the first cycle starts the period
     clock.now += timedelta(minutes=6)
     assert feed.flush()
     assert feed.last_checkpoint_ == clock.now
     clock.now += timedelta(minutes=1)
     feed.stop()
-    assert store.get_checkpoint(CHECKPOINT) is not None
+    assert store.checkpoints.get(CHECKPOINT) is not None
     assert feed.last_checkpoint_ == clock.now  # saved again on the way out
-    again = RealtimeFeed(MonitorHub(store), clock=clock, checkpoints=store, checkpoint_key=KEY)
+    again = RealtimeFeed(
+        MonitorHub(store), clock=clock, checkpoints=store.checkpoints, checkpoint_key=KEY
+    )
     again.start()
     try:
         assert again.restored_models_ == 1 and again.status()["restored_models"] == 1
@@ -157,4 +161,4 @@ def test_the_server_feed_saves_on_stop_and_every_period_and_restores_on_start() 
 
 def test_an_empty_key_is_refused() -> None:
     with pytest.raises(ConfigError, match="signing key"):
-        save_hub(MonitorHub(MemoryStore()), MemoryStore(), key=b"", now=START)
+        save_hub(MonitorHub(MemoryStore()), MemoryStore().checkpoints, key=b"", now=START)

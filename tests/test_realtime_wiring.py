@@ -23,6 +23,7 @@ from vigil.pipeline.realtime import ARROW_MIN_LINES, HubSettings, MonitorHub, re
 from vigil.server import MemorySpool, ServerSettings, create_app, serve_in_background
 from vigil.server.realtime import RealtimeFeed
 from vigil.store import MemoryStore, SqlStore
+from vigil.store.memory.incidents import MemoryIncidents
 
 TOKEN = "realtime-write-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -118,7 +119,7 @@ def test_a_stopped_stream_becomes_an_incident_and_a_clean_one_does_not(tmp_path:
     assert [i["model"] for i in incidents] == ["ranker"]
     store = SqlStore(settings.store_url)
     try:
-        stored = store.get_incidents()
+        stored = store.incidents.get()
     finally:
         store.close()
     assert [i.model for i in stored] == ["ranker"] and stored[0].id == incidents[0]["id"]
@@ -193,7 +194,7 @@ def test_hub_folds_alerts_of_each_model_into_its_open_incident() -> None:
     assert hub.feed(_batch("a", "a", "b")) == 3
     assert hub.evaluate(START + timedelta(minutes=1)) == [_alert("a", 1), _alert("b", 1)]
     assert len(hub.evaluate(START + timedelta(minutes=3))) == 1
-    incidents = {i.model: i for i in store.get_incidents()}
+    incidents = {i.model: i for i in store.incidents.get()}
     assert set(incidents) == {"a", "b"}
     assert [a.key.statistic for a in incidents["a"].anomalies] == ["gap", "rate"]
     assert incidents["a"].state in (IncidentState.OPEN, IncidentState.UPDATED)
@@ -217,7 +218,7 @@ def test_hub_keeps_at_most_max_models_and_evicts_the_least_recently_fed() -> Non
 
 def test_hub_drops_silenced_alerts_and_counts_them() -> None:
     store = MemoryStore()
-    store.put_silence(
+    store.silences.put(
         Silence(
             id="s1",
             matchers={"model": "a"},
@@ -229,34 +230,34 @@ def test_hub_drops_silenced_alerts_and_counts_them() -> None:
     hub = MonitorHub(store, monitors=lambda m: [FakeMonitor(scripted=[_alert(m, 1)])])
     hub.feed(_batch("a", "b"))
     hub.evaluate(START + timedelta(minutes=5))
-    assert [i.model for i in store.get_incidents()] == ["b"]
+    assert [i.model for i in store.incidents.get()] == ["b"]
     assert hub.status().silenced_alerts == 1
 
 
-class FlakyStore(MemoryStore):
+class FlakyIncidents(MemoryIncidents):
     """Fails the first incident write, like a database that is briefly away."""
 
     def __init__(self) -> None:
         super().__init__()
         self.failures = 1
 
-    def put_incidents(self, incidents: Any) -> int:
+    def put(self, incidents: Any) -> int:
         if self.failures:
             self.failures -= 1
             raise StoreError("database is away")
-        written: int = super().put_incidents(incidents)
-        return written
+        return super().put(incidents)
 
 
 def test_hub_keeps_alerts_the_store_refused_and_saves_them_next_time() -> None:
-    store = FlakyStore()
+    store = MemoryStore()
+    store.incidents = FlakyIncidents()
     hub = MonitorHub(store, monitors=lambda m: [FakeMonitor(scripted=[_alert(m, 1)])])
     hub.feed(_batch("a"))
     with pytest.raises(StoreError):
         hub.evaluate(START + timedelta(minutes=2))
-    assert hub.status().unsaved_alerts == 1 and store.get_incidents() == []
+    assert hub.status().unsaved_alerts == 1 and store.incidents.get() == []
     assert hub.evaluate(START + timedelta(minutes=3)) == []
-    saved: list[Incident] = store.get_incidents()
+    saved: list[Incident] = store.incidents.get()
     assert len(saved) == 1 and saved[0].anomalies[0].key == SeriesKey(
         model="a", version="", family="auxiliary", column="fake", statistic="gap"
     )

@@ -52,16 +52,18 @@ CYCLE = textwrap.dedent(
 
     url, root, now, ttl = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3]), sys.argv[4]
     config, kill = parse_config(json.loads(sys.argv[5])), json.loads(sys.argv[6])
+    store = SqlStore(url)
     if kill:  # SIGKILL this process right after the n-th call of one store method returns
-        method, calls = getattr(SqlStore, kill["after"]), [0]
+        part_name, method_name = kill["after"].split(".")
+        part = type(getattr(store, part_name))
+        method, calls = getattr(part, method_name), [0]
         def killing(self, *args, **kwargs):
             result = method(self, *args, **kwargs)
             calls[0] += 1
             if calls[0] == kill["calls"]:
                 os.kill(os.getpid(), signal.SIGKILL)
             return result
-        setattr(SqlStore, kill["after"], killing)
-    store = SqlStore(url)
+        setattr(part, method_name, killing)
     try:
         summary = run_cycle(
             config=config, store=store, now=now, channels=config.build_channels(),
@@ -156,7 +158,8 @@ class Receiver:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Kill:
-    """Where to kill: ``step`` + a seeded delay, or right after the n-th ``after`` store call,
+    """Where to kill: ``step`` + a seeded delay, or right after the n-th ``after`` store call
+    (``"part.method"``, e.g. ``"anomalies.replace"``),
     or (``in_flight``) on the receiver's n-th POST."""
 
     name: str
@@ -178,9 +181,9 @@ KILLS = {
             next_step="health statistics",
         ),
         Kill(name="stats", step="health statistics", delay_s=(0.2, 1.2), next_step="detect"),
-        Kill(name="detection", after="replace_anomalies", calls=1),
-        Kill(name="incidents", after="put_incidents", calls=1),
-        Kill(name="notifications", after="put_notification", calls=5),
+        Kill(name="detection", after="anomalies.replace", calls=1),
+        Kill(name="incidents", after="incidents.put", calls=1),
+        Kill(name="notifications", after="notifications.put", calls=5),
         Kill(name="notification-in-flight", in_flight=8),
     )
 }
@@ -326,12 +329,12 @@ def _check_crash_point(
     """The dead cycle left what its kill point implies: no window marked done, and the writes
     up to the kill (so the re-run really has half-written state to replace)."""
     assert partial["runs"] == []
-    if kill.after == "replace_anomalies":
+    if kill.after == "anomalies.replace":
         assert partial["anomalies"] == expected["anomalies"] and partial["incidents"] == []
-    if kill.after == "put_incidents":
+    if kill.after == "incidents.put":
         assert partial["incidents"] == expected["incidents"]
         assert partial["notifications"] == [] and sent == 0
-    if kill.after == "put_notification":
+    if kill.after == "notifications.put":
         assert len(partial["notifications"]) == sent == kill.calls
     if kill.in_flight:
         assert len(partial["notifications"]) == kill.in_flight - 1 and sent == kill.in_flight
@@ -369,7 +372,7 @@ def test_a_cycle_killed_mid_way_and_rerun_equals_an_uninterrupted_one(
     store = SqlStore(crashed)
     try:
         probe_ttl = timedelta(seconds=LEASE_TTL_S)
-        assert not store.acquire_lease(LEASE, "probe", now=expires_at - _US, ttl=probe_ttl)
+        assert not store.leases.acquire(LEASE, "probe", now=expires_at - _US, ttl=probe_ttl)
     finally:
         store.close()
     time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))

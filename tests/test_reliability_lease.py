@@ -46,27 +46,27 @@ CYCLE = textwrap.dedent(
 
 
 def _check_lease(store: Store) -> None:
-    assert store.lease_expiry(LEASE) is None
-    assert store.acquire_lease(LEASE, "a", now=T0, ttl=TTL)
-    assert store.lease_expiry(LEASE) == T0 + TTL
+    assert store.leases.expiry(LEASE) is None
+    assert store.leases.acquire(LEASE, "a", now=T0, ttl=TTL)
+    assert store.leases.expiry(LEASE) == T0 + TTL
     # Another holder is refused until the lease expires; the holder itself may renew.
-    assert not store.acquire_lease(LEASE, "b", now=T0 + TTL - timedelta(seconds=1), ttl=TTL)
-    assert store.acquire_lease(LEASE, "a", now=T0 + timedelta(minutes=1), ttl=TTL)
+    assert not store.leases.acquire(LEASE, "b", now=T0 + TTL - timedelta(seconds=1), ttl=TTL)
+    assert store.leases.acquire(LEASE, "a", now=T0 + timedelta(minutes=1), ttl=TTL)
     renewed_until = T0 + timedelta(minutes=1) + TTL
-    assert store.lease_expiry(LEASE) == renewed_until
-    assert not store.acquire_lease(LEASE, "b", now=T0 + TTL + timedelta(seconds=30), ttl=TTL)
-    assert store.acquire_lease(LEASE, "b", now=renewed_until, ttl=TTL)
+    assert store.leases.expiry(LEASE) == renewed_until
+    assert not store.leases.acquire(LEASE, "b", now=T0 + TTL + timedelta(seconds=30), ttl=TTL)
+    assert store.leases.acquire(LEASE, "b", now=renewed_until, ttl=TTL)
     # "a" lost it: it can neither take it back nor release it.
-    assert not store.acquire_lease(LEASE, "a", now=renewed_until, ttl=TTL)
-    assert not store.release_lease(LEASE, "a")
-    assert store.release_lease(LEASE, "b")
-    assert not store.release_lease(LEASE, "b")
-    assert store.lease_expiry(LEASE) is None
+    assert not store.leases.acquire(LEASE, "a", now=renewed_until, ttl=TTL)
+    assert not store.leases.release(LEASE, "a")
+    assert store.leases.release(LEASE, "b")
+    assert not store.leases.release(LEASE, "b")
+    assert store.leases.expiry(LEASE) is None
     # Released: free at once for anyone; other names are independent.
-    assert store.acquire_lease(LEASE, "c", now=renewed_until, ttl=TTL)
-    assert store.acquire_lease("other", "a", now=renewed_until, ttl=TTL)
+    assert store.leases.acquire(LEASE, "c", now=renewed_until, ttl=TTL)
+    assert store.leases.acquire("other", "a", now=renewed_until, ttl=TTL)
     with pytest.raises(ConfigError, match="0:00:00"):
-        store.acquire_lease("other", "a", now=T0, ttl=timedelta(0))
+        store.leases.acquire("other", "a", now=T0, ttl=timedelta(0))
 
 
 def test_lease_on_sql_stores(store_url: str) -> None:
@@ -83,14 +83,14 @@ def test_lease_on_memory_store() -> None:
 
 def test_a_cycle_skips_while_another_holds_the_lease_and_releases_its_own() -> None:
     store = MemoryStore()
-    assert store.acquire_lease(LEASE, "someone", now=datetime.now(UTC), ttl=TTL)
+    assert store.leases.acquire(LEASE, "someone", now=datetime.now(UTC), ttl=TTL)
     skipped = run_cycle(config=parse_config({}), store=store, now=T0, channels={})
     assert skipped.windows == () and skipped.skipped_locked
-    assert store.release_lease(LEASE, "someone")
+    assert store.leases.release(LEASE, "someone")
     ran = run_cycle(config=parse_config({}), store=store, now=T0, channels={})
     assert not ran.skipped_locked
     # The cycle released its lease at the end: a new holder gets it at once.
-    assert store.acquire_lease(LEASE, "next", now=datetime.now(UTC), ttl=TTL)
+    assert store.leases.acquire(LEASE, "next", now=datetime.now(UTC), ttl=TTL)
 
 
 def test_vigil_run_once_says_it_skipped_while_another_runner_holds_the_lease(
@@ -100,7 +100,7 @@ def test_vigil_run_once_says_it_skipped_while_another_runner_holds_the_lease(
     store = SqlStore(url)
     taken = datetime.now(UTC).replace(microsecond=0)
     try:
-        assert store.acquire_lease(LEASE, "other-runner", now=taken, ttl=TTL)
+        assert store.leases.acquire(LEASE, "other-runner", now=taken, ttl=TTL)
     finally:
         store.close()
     args = ["run", "--once", "--db", url, "--reports", str(tmp_path / "reports")]
@@ -114,7 +114,7 @@ def test_vigil_run_once_says_it_skipped_while_another_runner_holds_the_lease(
     # The other runner's lease was left alone; once it is released the next cycle runs.
     store = SqlStore(url)
     try:
-        assert store.release_lease(LEASE, "other-runner")
+        assert store.leases.release(LEASE, "other-runner")
     finally:
         store.close()
     free = CliRunner().invoke(app, args)
@@ -149,7 +149,7 @@ def test_two_concurrent_cycles_process_each_window_once(store_url: str, tmp_path
     assert sorted(r["windows"] for r in results) == [0, 8 * 24], results
     store = SqlStore(store_url)
     try:
-        done = store.get_runs(stage="pipeline")
+        done = store.runs.get(stage="pipeline")
         assert len(done) == 8 * 24
         assert len({r.window for r in done}) == len(done)
     finally:

@@ -111,8 +111,8 @@ def _wait_then_process(client: httpx.Client, live: LivePipeline, url: str, clock
     )
     store = SqlStore(url)
     try:
-        assert store.list_models() == ["ranker"]
-        assert sum(r.rows for r in store.get_profile_records(model="ranker")) == 60
+        assert store.profiles.models() == ["ranker"]
+        assert sum(r.rows for r in store.profiles.records(model="ranker")) == 60
     finally:
         store.close()
     page = client.get("/").text
@@ -149,7 +149,7 @@ def test_the_server_runs_a_cycle_by_itself_when_a_window_closes(tmp_path: Path) 
     assert status.rows_waiting == 0
     store = SqlStore(url)
     try:
-        assert store.list_models() == ["eta"]
+        assert store.profiles.models() == ["eta"]
     finally:
         store.close()
 

@@ -102,7 +102,7 @@ def test_json_lines_and_arrays_are_durable_and_bad_rows_come_back_per_row(
     assert _spooled_rows(settings.spool_dir) == [20, 21, 22, 23, 24, 25, 26, 27]
     store = SqlStore(settings.store_url)
     try:
-        quarantined = store.get_quarantined()
+        quarantined = store.quarantine.get()
     finally:
         store.close()
     assert len(quarantined) == 2

@@ -68,7 +68,7 @@ def test_every_write_path_round_trips_on_the_backend(store_url: str, tmp_path: P
 
     store = SqlStore(store_url)
     try:
-        quarantined = store.get_quarantined()
+        quarantined = store.quarantine.get()
     finally:
         store.close()
     assert [(q.model, q.position) for q in quarantined] == [(NASTY, 1)]

@@ -318,7 +318,7 @@ def count_rows(
     store = SqlStore(server.store_url)
     try:
         summary = profile_paths([server.spool_dir], store=store, spec=ProfileSpec(), now=now)
-        stored = sum(record.rows for record in store.get_profile_records())
+        stored = sum(record.rows for record in store.profiles.records())
     finally:
         store.close()
     return Accounting(

@@ -140,13 +140,13 @@ def run_store_bench(
 
         _, profile_s = _timed(profile)
         _, reprofile_s = _timed(profile)
-        stored = store.get_profile_records(duration=timedelta(hours=1))
-        _, decode_s = _timed(lambda: store.get_profiles(duration=timedelta(hours=1)))
+        stored = store.profiles.records(duration=timedelta(hours=1))
+        _, decode_s = _timed(lambda: store.profiles.get(duration=timedelta(hours=1)))
         _, rollup_s = _timed(lambda: rollup_store(store, to=timedelta(days=1), now=now))
         many = synthetic_series(series=series, points=points, seed=seed)
-        _, put_s = _timed(lambda: store.put_series(many))
-        _, replace_s = _timed(lambda: store.put_series(many))
-        _, read_s = _timed(lambda: store.get_series(model="bench-0"))
+        _, put_s = _timed(lambda: store.series.put(many))
+        _, replace_s = _timed(lambda: store.series.put(many))
+        _, read_s = _timed(lambda: store.series.get(model="bench-0"))
     finally:
         store.close()
     return StoreBenchResult(

@@ -25,9 +25,9 @@ def profiles(
     from vigil.store import SqlStore
 
     with closing(SqlStore(db, create=False)) as store:
-        records = store.get_profile_records(model=model, version=version)
+        records = store.profiles.records(model=model, version=version)
         if not records:
-            known = ", ".join(store.list_models()) or "none"
+            known = ", ".join(store.profiles.models()) or "none"
             fail(f"no profiles of model {model!r} in the store (models: {known})")
     shown = sorted(records, key=lambda r: (r.key.window.start, r.key.version))[-last:]
     table = Table(title=f"profiles of {model} ({len(shown)} of {len(records)})")

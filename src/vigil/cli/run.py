@@ -110,7 +110,7 @@ def _timed_cycle(
     started = time.monotonic()
     posts = (outbox.alert_posts, outbox.alert_failures)
     try:
-        with closing(SqlStore(settings.store.url)) as store:
+        with closing(SqlStore(settings.store.url, workers=settings.store.workers)) as store:
             summary = _cycle(settings, store, outbox, reports_out, console)
             behind = len(due_windows(store, window=settings.window, now=datetime.now(UTC)))
     except VigilError:

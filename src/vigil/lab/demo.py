@@ -75,7 +75,7 @@ def run_demo(
     platform = simulate_platform(
         out / "logs", start=utc_midnight(days, now), days=days, models=models, seed=seed
     )
-    store = SqlStore(db_url)
+    store = SqlStore(db_url, workers=config.store.workers)
     try:
         cycle = run_cycle(
             config=config,

@@ -8,6 +8,8 @@ Example::
 
     [store]
     url = "sqlite:///vigil.db"
+    workers = 2                          # processes `vigil run` profiles and computes series
+                                         # in at once (1: all in the runner's own process)
 
     [ingest]
     sources = ["/var/log/inference"]      # files or Hive-partitioned folders
@@ -88,6 +90,7 @@ def _duration(text: str) -> str:
 
 class StoreSection(_Section):
     url: str = "sqlite:///vigil.db"
+    workers: int = Field(default=2, ge=1, le=64)
 
 
 class IngestSection(_Section):

@@ -387,9 +387,9 @@ def _store(
     reads = outcome.filter(pc.equal(outcome.column("kind"), READ))
     read_sources = sorted(set(reads.column("source").to_pylist()))
     rows_read = int(pc.sum(reads.column("rows")).as_py() or 0)
-    store.delete_quarantined(read_sources)
+    store.quarantine.delete(read_sources)
     store_quarantined(store, quarantined, window=spec.window, now=now)
-    written = store.put_profiles(profiles, now=now)
+    written = store.profiles.put(profiles, now=now)
     rows_profiled: Counter[str] = Counter()
     for profile in profiles:
         if profile.key.window.duration == spec.window:

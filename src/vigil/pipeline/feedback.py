@@ -50,14 +50,14 @@ class GatheredFeedback:
 def gather_feedback(store: Store) -> GatheredFeedback:
     """The store's feedback on its incidents, as masks over the series the anomalies were on."""
     labels: list[FeedbackLabel] = []
-    for feedback in store.get_feedback():
-        incident = store.get_incident(feedback.incident_id)
+    for feedback in store.feedback.get():
+        incident = store.incidents.find(feedback.incident_id)
         if incident is not None:
             labels += feedback_labels(incident, feedback)
     by_key = {
         one.key: one
         for model in sorted({label.key.model for label in labels})
-        for one in store.get_series(model=model)
+        for one in store.series.get(model=model)
     }
     masks: dict[SeriesKey, tuple[BoolArray, BoolArray]] = {}
     unmatched = 0

@@ -14,45 +14,21 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import numpy as np
 
 from vigil.core import Family
-from vigil.incidents import Incident, IncidentState, opening_problem
+from vigil.incidents import IncidentState, opening_problem
 from vigil.stats import Series
-from vigil.store import QuarantineCount
+from vigil.store import Store
 
 DEFAULT_LOOKBACK = timedelta(days=2)
 DEFAULT_TOP_FEATURES = 10
 DRIFT_STATISTIC = "psi"
 """The drift score exported per feature: defined for numeric and categorical columns alike."""
-
-
-class GaugeStore(Protocol):
-    """What reading the gauges needs from a store."""
-
-    def list_models(self) -> list[str]: ...
-
-    def get_series(
-        self,
-        *,
-        model: str,
-        version: str | None = None,
-        family: str | None = None,
-        since: datetime | None = None,
-    ) -> list[Series]: ...
-
-    def get_incidents(
-        self, *, model: str | None = None, states: Collection[IncidentState] | None = None
-    ) -> list[Incident]: ...
-
-    def quarantine_counts(
-        self, *, model: str | None = None, since: datetime | None = None
-    ) -> list[QuarantineCount]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +63,7 @@ class ModelGauges:
 
 
 def read_gauges(
-    store: GaugeStore,
+    store: Store,
     *,
     now: datetime,
     lookback: timedelta = DEFAULT_LOOKBACK,
@@ -96,11 +72,11 @@ def read_gauges(
     """The gauges of every model in ``store`` (see the module docstring)."""
     since = now - lookback
     found = []
-    for model in store.list_models():
+    for model in store.profiles.models():
         by_version: dict[str, list[Series]] = defaultdict(list)
-        for one in store.get_series(model=model, since=since):
+        for one in store.series.get(model=model, since=since):
             by_version[one.key.version].append(one)
-        incidents = store.get_incidents(
+        incidents = store.incidents.get(
             model=model, states={IncidentState.OPEN, IncidentState.UPDATED}
         )
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
@@ -119,7 +95,7 @@ def read_gauges(
             quarantined = float(
                 sum(
                     c.rows
-                    for c in store.quarantine_counts(model=model, since=latest)
+                    for c in store.quarantine.counts(model=model, since=latest)
                     if c.window_start == latest
                 )
             )

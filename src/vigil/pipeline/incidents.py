@@ -38,18 +38,18 @@ def advance_incidents(
     two-of-three rule spans the boundary between runs.
     """
     settings = config.filter_settings()
-    earlier = store.get_anomalies(
+    earlier = store.anomalies.get(
         since=due[0].start - settings.step * settings.duration_n, until=due[0].start
     )
     outcome = apply_filters(
         [*earlier, *anomalies],
         settings,
-        silences=[s for s in store.get_silences() if s.expires > due[0].start],
+        silences=[s for s in store.silences.get() if s.expires > due[0].start],
         traffic_share=_traffic_shares(series),
     )
     kept = [a for a in outcome.kept if a.timestamp >= due[0].start]
     grouping = config.grouping_settings()
-    incidents = store.get_incidents(states={IncidentState.OPEN, IncidentState.UPDATED})
+    incidents = store.incidents.get(states={IncidentState.OPEN, IncidentState.UPDATED})
     by_window = _by_window(kept, due)
     for window in due:
         incidents = update_incidents(

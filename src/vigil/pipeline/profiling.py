@@ -113,7 +113,7 @@ def store_quarantined(
         slot = None if moment is None else Window.containing(moment, window)
         by_window.setdefault(slot, []).append(row)
     for slot, members in by_window.items():
-        store.put_quarantined(members, now=now, window=slot)
+        store.quarantine.put(members, now=now, window=slot)
 
 
 def profile_paths(
@@ -146,7 +146,7 @@ def profile_paths(
         reader = open_reader(source, chunk_rows=chunk_rows, now=now, since=since_day)
         for chunk in reader.read():
             if chunk.source not in cleared:
-                store.delete_quarantined([chunk.source])
+                store.quarantine.delete([chunk.source])
                 cleared.add(chunk.source)
             chunk_profiles = profile_batch(chunk.batch, spec)
             _check_all_rows_profiled(chunk.source, chunk.batch.num_rows, chunk_profiles.values())
@@ -171,7 +171,7 @@ def profile_paths(
                     )
                 )
         logger.info("read %s: %d rows so far", source, rows_read_total)
-    written = store.put_profiles(profiled.values(), now=now)
+    written = store.profiles.put(profiled.values(), now=now)
     models = tuple(
         sorted(
             ModelCounts(
@@ -222,9 +222,9 @@ def rollup_store(
     """
     start = None if since is None else Window.containing(since, to).start
     read = written = 0
-    for model in store.list_models():
+    for model in store.profiles.models():
         groups: dict[tuple[str, Window], dict[timedelta, list[StoredProfile]]] = {}
-        for record in store.get_profile_records(model=model, start=start):
+        for record in store.profiles.records(model=model, start=start):
             length = record.key.window.duration
             if length < to and to % length == timedelta(0):
                 target = Window.containing(record.key.window.start, to)
@@ -239,7 +239,7 @@ def rollup_store(
             continue
         coarse = rollup(finer, to=to)
         read += len(finer)
-        written += store.put_profiles(coarse.values(), now=now)
+        written += store.profiles.put(coarse.values(), now=now)
         logger.info(
             "rolled up model=%s to=%s profiles_in=%d profiles_out=%d",
             model,

@@ -21,10 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from vigil.core import ConfigError, VigilError
 from vigil.detect import Anomaly
@@ -42,33 +41,19 @@ from vigil.detect.realtime import (
 )
 from vigil.incidents import (
     GroupingSettings,
-    Incident,
     IncidentState,
-    Silence,
     drop_silenced,
     update_incidents,
 )
 from vigil.ingest import RecordBatch, records_to_chunk
 from vigil.ingest.json_arrow import json_lines_to_chunk
+from vigil.store import Store
 
 logger = logging.getLogger(__name__)
 
 OPEN_STATES = frozenset({IncidentState.OPEN, IncidentState.UPDATED})
 MonitorFactory = Callable[[str], Sequence[Monitor]]
 """Builds the monitors of one model, given its name."""
-
-
-@runtime_checkable
-class RealtimeStore(Protocol):
-    """What the hub needs from a store (``SqlStore`` and ``MemoryStore`` have it)."""
-
-    def get_incidents(
-        self, *, model: str | None = None, states: Collection[IncidentState] | None = None
-    ) -> list[Incident]: ...
-
-    def put_incidents(self, incidents: Iterable[Incident]) -> int: ...
-
-    def get_silences(self) -> list[Silence]: ...
 
 
 ARROW_MIN_LINES = 500
@@ -200,7 +185,7 @@ class MonitorHub:
 
     def __init__(
         self,
-        store: RealtimeStore,
+        store: Store,
         *,
         settings: HubSettings | None = None,
         monitors: MonitorFactory | None = None,
@@ -295,15 +280,15 @@ class MonitorHub:
 
     def _save(self, anomalies: Sequence[Anomaly], now: datetime) -> None:
         """Fold ``anomalies`` into each model's open incidents; raises StoreError on failure."""
-        kept = drop_silenced(anomalies, self.store.get_silences())
+        kept = drop_silenced(anomalies, self.store.silences.get())
         self.silenced_alerts_ += len(anomalies) - len(kept)
         by_model: dict[str, list[Anomaly]] = defaultdict(list)
         for anomaly in kept:
             by_model[anomaly.key.model].append(anomaly)
         for model, found in by_model.items():
-            previous = self.store.get_incidents(model=model, states=OPEN_STATES)
+            previous = self.store.incidents.get(model=model, states=OPEN_STATES)
             incidents = update_incidents(previous, found, now=now, settings=self.settings.grouping)
-            self.store.put_incidents(incidents)
+            self.store.incidents.put(incidents)
             logger.info(
                 "realtime: model=%s alerts=%d incidents=%d", model, len(found), len(incidents)
             )

@@ -42,17 +42,17 @@ class Restored:
     """Why a checkpoint that exists was not used (``None`` when used or absent)."""
 
 
-def save_hub(hub: MonitorHub, store: CheckpointStore, *, key: bytes, now: datetime) -> int:
-    """Checkpoint ``hub`` into ``store``; returns the size in bytes."""
+def save_hub(hub: MonitorHub, checkpoints: CheckpointStore, *, key: bytes, now: datetime) -> int:
+    """Checkpoint ``hub`` into ``checkpoints`` (a store's); returns the size in bytes."""
     payload = _FORMAT + pickle.dumps(hub.export_state(), protocol=pickle.HIGHEST_PROTOCOL)
     blob = _sign(payload, key) + payload
-    store.put_checkpoint(CHECKPOINT, blob, now=now)
+    checkpoints.put(CHECKPOINT, blob, now=now)
     return len(blob)
 
 
-def restore_hub(hub: MonitorHub, store: CheckpointStore, *, key: bytes) -> Restored:
+def restore_hub(hub: MonitorHub, checkpoints: CheckpointStore, *, key: bytes) -> Restored:
     """Resume ``hub`` from the store's checkpoint, if there is one that verifies."""
-    found = store.get_checkpoint(CHECKPOINT)
+    found = checkpoints.get(CHECKPOINT)
     if found is None:
         return Restored(models=0, saved_at=None)
     blob, saved_at = found

@@ -100,17 +100,17 @@ def stored_reports(
     Charts draw the band of the detector that watched each model (``[detect] detector``), known
     from its stored anomalies.
     """
-    known = store.list_models()
+    known = store.profiles.models()
     if model is not None and model not in known:
         raise VigilError(f"no model {model!r} in the store; known: {known}")
     reports = []
     for name in [model] if model is not None else known:
-        anomalies = store.get_anomalies(model=name, since=since)
+        anomalies = store.anomalies.get(model=name, since=since)
         reports.append(
             model_report(
                 name,
-                series=store.get_series(model=name, since=since),
-                incidents=store.get_incidents(model=name),
+                series=store.series.get(model=name, since=since),
+                incidents=store.incidents.get(model=name),
                 anomalies=anomalies,
                 now=now,
                 detector="deep" if any(a.detector == "deep" for a in anomalies) else "same-hour",

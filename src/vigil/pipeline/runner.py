@@ -119,13 +119,13 @@ def run_cycle(
     a crash repeats at most the message in flight.
     """
     holder = uuid.uuid4().hex
-    if not store.acquire_lease(LEASE, holder, now=clock(), ttl=lease_ttl):
+    if not store.leases.acquire(LEASE, holder, now=clock(), ttl=lease_ttl):
         logger.warning("another vigil run holds the %r lease of this store; skipping", LEASE)
-        return CycleSummary(windows=(), skipped_locked=True, lease_until=store.lease_expiry(LEASE))
+        return CycleSummary(windows=(), skipped_locked=True, lease_until=store.leases.expiry(LEASE))
     tell = progress or (lambda _: None)
 
     def say(step: str) -> None:
-        if not store.acquire_lease(LEASE, holder, now=clock(), ttl=lease_ttl):
+        if not store.leases.acquire(LEASE, holder, now=clock(), ttl=lease_ttl):
             raise StoreError(
                 f"lost the {LEASE!r} lease before {step!r} (the cycle took longer than "
                 f"{lease_ttl}); stopping before writing more"
@@ -151,7 +151,7 @@ def run_cycle(
             notifications_failed=summary.notifications_failed + failed,
         )
     finally:
-        store.release_lease(LEASE, holder)
+        store.leases.release(LEASE, holder)
 
 
 def _run_cycle(
@@ -173,18 +173,18 @@ def _run_cycle(
         return CycleSummary(windows=(), profiling=profiled)
     say(f"health statistics for {len(due)} windows")
     series = build_series(store, grid=due, lookback=2 * config.history, spec=_stats_spec(config))
-    store.put_series(s.slice(*_due_slice(s, due)) for s in series)
+    store.series.put(s.slice(*_due_slice(s, due)) for s in series)
     say(f"detect anomalies in {len(series)} series")
     policy = DetectionPolicy(
         history_days=max(1, config.history.days), detector=config.detect.detector
     )
     anomalies = detect_anomalies(series, start=due[0].start, end=due[-1].end, policy=policy)
-    store.replace_anomalies(anomalies, start=due[0].start, end=due[-1].end)
+    store.anomalies.replace(anomalies, start=due[0].start, end=due[-1].end)
     say(f"group {len(anomalies)} anomalies into incidents")
     incidents, outcome = advance_incidents(
         store, anomalies, due=due, series=series, config=config, now=now
     )
-    store.put_incidents(incidents)
+    store.incidents.put(incidents)
     say("write reports")
     models = sorted({s.key.model for s in series})
     reports = [
@@ -203,7 +203,7 @@ def _run_cycle(
     say("send notifications")
     queued, sent, failed = _notify(store, incidents, reports, senders, config, now)
     for window in due:
-        store.put_run(
+        store.runs.put(
             Run(
                 stage=STAGE,
                 window=window,
@@ -242,7 +242,7 @@ def due_windows(store: Store, *, window: timedelta, now: datetime) -> list[Windo
 def _windows_due(
     store: Store, *, window: timedelta, now: datetime, last_done: datetime | None
 ) -> list[Window]:
-    first = store.first_window_start(duration=window)
+    first = store.profiles.first_window_start(duration=window)
     if first is None:
         return []
     start = first if last_done is None else max(first, last_done)
@@ -261,7 +261,7 @@ def _last_done_end(store: Store) -> datetime | None:
     as skipped, not profiled: their windows' series were already computed and notified (a row
     later than the margin is lost to them).
     """
-    done = [r.window.end for r in store.get_runs(stage=STAGE, status=RunStatus.SUCCEEDED)]
+    done = [r.window.end for r in store.runs.get(stage=STAGE, status=RunStatus.SUCCEEDED)]
     return max(done, default=None)
 
 
@@ -274,14 +274,14 @@ def _profile(
     since: datetime | None = None,
 ) -> ProfilingSummary | None:
     """Profile every source (from ``since`` on, see :func:`_last_done_end`). A Hive folder's
-    models are independent (windows are keyed by model), so with a SQL store each model's folder
-    is profiled in its own process."""
+    models are independent (windows are keyed by model), so on a store other processes can open
+    each model's folder is profiled in its own process, ``store.workers`` at a time."""
     if not sources:
         return None
     spec = ProfileSpec(window=config.window)
     parts = [part for source in sources for part in _model_folders(Path(source))]
-    if isinstance(store, SqlStore) and len(parts) > 1:
-        with ProcessPoolExecutor(max_workers=2) as pool:
+    if store.url is not None and store.workers > 1 and len(parts) > 1:
+        with ProcessPoolExecutor(max_workers=store.workers) as pool:
             summaries = list(
                 pool.map(
                     _profile_at,
@@ -328,7 +328,7 @@ def _profile_at(
     chunk_rows: int,
     since: datetime | None,
 ) -> ProfilingSummary:
-    store = SqlStore(url)
+    store = SqlStore(url, workers=1)
     try:
         return profile_paths(
             paths, store=store, spec=spec, now=now, chunk_rows=chunk_rows, since=since
@@ -385,7 +385,7 @@ def _notify(
     routes = config.build_routes()
     if not routes:
         return 0, 0, 0
-    already_sent = store.delivered_notifications() | (outbox.pending() if outbox else set())
+    already_sent = store.notifications.delivered() | (outbox.pending() if outbox else set())
     pending = plan_notifications(incidents, routes, already_sent=already_sent)
     if not pending:
         return 0, 0, 0
@@ -397,11 +397,11 @@ def _notify(
     if outbox is not None:
         return outbox.submit(pending), 0, 0
     records = deliver(
-        pending, senders.channels, on_delivered=lambda r: store.put_notification(r, at=now)
+        pending, senders.channels, on_delivered=lambda r: store.notifications.put(r, at=now)
     )
     for record in records:
         if not record.delivered:
-            store.put_notification(record, at=now)
+            store.notifications.put(record, at=now)
     delivered = sum(1 for r in records if r.delivered)
     return 0, delivered, len(records) - delivered
 
@@ -418,7 +418,7 @@ def _alerts(
     resolution is posted again while it matters, in case a post was lost)."""
     recent = [
         i
-        for i in store.get_incidents(states={IncidentState.RESOLVED})
+        for i in store.incidents.get(states={IncidentState.RESOLVED})
         if i.resolved_at is not None and i.resolved_at > now - settings.hold
     ]
     current = {i.id: i for i in [*recent, *incidents]}  # this cycle's state wins
@@ -430,6 +430,6 @@ def record_finished(store: Store, outbox: Outbox, *, now: datetime) -> tuple[int
     failed). A cycle does it; so does the owner of the outbox before it exits."""
     records: Sequence[DeliveryRecord] = outbox.collect()
     for record in records:
-        store.put_notification(record, at=now)
+        store.notifications.put(record, at=now)
     delivered = sum(1 for record in records if record.delivered)
     return delivered, len(records) - delivered

@@ -28,19 +28,19 @@ def build_series(
     grid: Sequence[Window],
     lookback: timedelta,
     spec: StatsSpec,
-    workers: int = 2,
 ) -> list[Series]:
     """Every health and drift series of every model, on ``grid`` extended back by ``lookback``.
 
     Drift gets points only from the first window whose whole reference lies inside the data:
     against a half-empty reference, the first days of a new model would all read as drift.
-    Models are independent, so a SQL store's models are computed in ``workers`` processes.
+    Models are independent, so on a store other processes can open they are computed in
+    ``store.workers`` processes.
     """
     start = grid[0].start - lookback
     end = grid[-1].end
-    jobs = [(model, start, end, spec) for model in store.list_models()]
-    if isinstance(store, SqlStore) and workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+    jobs = [(model, start, end, spec) for model in store.profiles.models()]
+    if store.url is not None and store.workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=store.workers) as pool:
             found = list(pool.map(_model_series_at, [store.url] * len(jobs), jobs))
     else:
         found = [_model_series(store, *job) for job in jobs]
@@ -48,7 +48,7 @@ def build_series(
 
 
 def _model_series_at(url: str, job: tuple[str, datetime, datetime, StatsSpec]) -> list[Series]:
-    store = SqlStore(url)
+    store = SqlStore(url, workers=1)
     try:
         return _model_series(store, *job)
     finally:
@@ -58,7 +58,7 @@ def _model_series_at(url: str, job: tuple[str, datetime, datetime, StatsSpec]) -
 def _model_series(
     store: Store, model: str, start: datetime, end: datetime, spec: StatsSpec
 ) -> list[Series]:
-    profiles = store.get_profiles(model=model, start=start, end=end, duration=spec.window)
+    profiles = store.profiles.get(model=model, start=start, end=end, duration=spec.window)
     if not profiles:
         return []
     times = _grid_times(start, end, spec.window)
@@ -70,7 +70,7 @@ def _model_series(
             key=ProfileKey(model=model, version="", window=Window(start=at, end=at + spec.window)),
             quarantined=count.rows,
         )
-        for count in store.quarantine_counts(model=model, since=start)
+        for count in store.quarantine.counts(model=model, since=start)
         if (at := count.window_start) is not None and at < end
     ]
     found = health_series(profiles, spec, tallies=tallies)
@@ -119,18 +119,18 @@ def series_of_model(
     hours and days are both there), else the longest shorter one that divides it.
     """
     if not recompute:
-        stored = store.get_series(model=model, version=version, since=since)
+        stored = store.series.get(model=model, version=version, since=since)
         if stored:
             return stored
     if since is None:
-        records = store.get_profile_records(model=model, version=version)
+        records = store.profiles.records(model=model, version=version)
         duration = profile_duration({r.key.window.duration for r in records}, spec.window)
         if duration is None:
             return []
         ends = [r.key.window.end for r in records if r.key.window.duration == duration]
         since = max(ends) - timedelta(days=1)
     start = Window.containing(spec.reference.earliest(since), spec.window).start
-    records = store.get_profile_records(model=model, version=version, start=start)
+    records = store.profiles.records(model=model, version=version, start=start)
     duration = profile_duration({r.key.window.duration for r in records}, spec.window)
     if duration is None:
         return []

@@ -9,7 +9,6 @@ from vigil.server.background import serve_in_background
 from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.live import LivePipeline, LiveStatus
 from vigil.server.metrics import ServerCounters, metrics_registry, render_metrics
-from vigil.server.protocol import ServerStore
 from vigil.server.settings import ServerSettings
 from vigil.server.spool import HiveSpool, MemorySpool, Spool
 
@@ -21,7 +20,6 @@ __all__ = [
     "ParsedBody",
     "ServerCounters",
     "ServerSettings",
-    "ServerStore",
     "Spool",
     "create_app",
     "metrics_registry",

@@ -24,9 +24,9 @@ from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence, Verdict
 from vigil.server.auth import Guard, Role
 from vigil.server.feedback import record_feedback
-from vigil.server.protocol import ServerStore
 from vigil.server.views import ModelSummary, model_summaries, model_summary
 from vigil.stats import Series
+from vigil.store import Store
 
 
 class FeedbackIn(BaseModel):
@@ -44,7 +44,7 @@ class SilenceIn(BaseModel):
     created_by: str = Field(default="", max_length=200)
 
 
-def api_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) -> APIRouter:
+def api_router(store: Store, guard: Guard, clock: Callable[[], datetime]) -> APIRouter:
     def can_read(request: Request) -> None:
         if not guard.can_read(request):
             raise HTTPException(401, "a read token is required", {"WWW-Authenticate": "Bearer"})
@@ -62,8 +62,8 @@ def api_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) 
 
     @reader.get("/models/{model:path}")
     def get_model(model: str) -> dict[str, Any]:
-        incidents = store.get_incidents(model=model)
-        if not incidents and model not in store.list_models():
+        incidents = store.incidents.get(model=model)
+        if not incidents and model not in store.profiles.models():
             raise HTTPException(404, f"no model named {model!r}")
         return summary_json(model_summary(store, model, incidents, now=clock()))
 
@@ -77,7 +77,7 @@ def api_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) 
         hours: Annotated[float, Query(gt=0, le=24 * 400)] = 24 * 7,
     ) -> list[dict[str, Any]]:
         since = clock() - timedelta(hours=hours)
-        found = store.get_series(model=model, version=version, family=family, since=since)
+        found = store.series.get(model=model, version=version, family=family, since=since)
         return [
             series_json(s)
             for s in found
@@ -89,25 +89,25 @@ def api_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) 
     def list_incidents(
         model: str | None = None, state: Annotated[list[IncidentState] | None, Query()] = None
     ) -> list[dict[str, Any]]:
-        incidents = store.get_incidents(model=model, states=state)
-        verdicts = {f.incident_id: f for f in store.get_feedback()}
+        incidents = store.incidents.get(model=model, states=state)
+        verdicts = {f.incident_id: f for f in store.feedback.get()}
         return [incident_json(i, verdicts.get(i.id), anomalies=False) for i in incidents]
 
     @reader.get("/incidents/{incident_id}")
     def get_incident(incident_id: str) -> dict[str, Any]:
         incident = _incident_or_404(store, incident_id)
-        feedback = store.get_feedback(incident_id)
+        feedback = store.feedback.get(incident_id)
         body = incident_json(incident, feedback[-1] if feedback else None, anomalies=True)
         body["feedback"] = [feedback_json(f) for f in feedback]
         return body
 
     @reader.get("/feedback")
     def list_feedback(incident_id: str | None = None) -> list[dict[str, Any]]:
-        return [feedback_json(f) for f in store.get_feedback(incident_id)]
+        return [feedback_json(f) for f in store.feedback.get(incident_id)]
 
     @reader.get("/silences")
     def list_silences() -> list[dict[str, Any]]:
-        return [silence_json(s, now=clock()) for s in store.get_silences()]
+        return [silence_json(s, now=clock()) for s in store.silences.get()]
 
     @writer.post("/incidents/{incident_id}/feedback", status_code=201)
     def post_feedback(incident_id: str, body: FeedbackIn) -> dict[str, Any]:
@@ -121,12 +121,12 @@ def api_router(store: ServerStore, guard: Guard, clock: Callable[[], datetime]) 
     @writer.post("/silences", status_code=201)
     def post_silence(body: SilenceIn) -> dict[str, Any]:
         silence = build_silence(body, now=clock())
-        store.put_silence(silence)
+        store.silences.put(silence)
         return silence_json(silence, now=clock())
 
     @writer.delete("/silences/{silence_id}", status_code=204)
     def delete_silence(silence_id: str) -> Response:
-        if not store.delete_silence(silence_id):
+        if not store.silences.delete(silence_id):
             raise HTTPException(404, f"no silence {silence_id!r}")
         return Response(status_code=204)
 
@@ -159,8 +159,8 @@ def build_silence(body: SilenceIn, *, now: datetime) -> Silence:
         raise HTTPException(422, str(err)) from err
 
 
-def _incident_or_404(store: ServerStore, incident_id: str) -> Incident:
-    incident = store.get_incident(incident_id)
+def _incident_or_404(store: Store, incident_id: str) -> Incident:
+    incident = store.incidents.find(incident_id)
     if incident is None:
         raise HTTPException(404, f"no incident {incident_id!r}")
     return incident

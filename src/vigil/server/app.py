@@ -30,11 +30,11 @@ from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.limits import BodyLimit, BodyTooLargeError
 from vigil.server.live import LivePipeline, LiveStatus, spool_only_status
 from vigil.server.metrics import CONTENT_TYPE, ServerCounters, metrics_registry, render_metrics
-from vigil.server.protocol import ServerStore
 from vigil.server.realtime import RealtimeFeed, realtime_feed, realtime_router
 from vigil.server.settings import ServerSettings
 from vigil.server.spool import HiveSpool, Spool
 from vigil.server.views import model_summaries
+from vigil.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ SECURITY_HEADERS = {
 def create_app(
     settings: ServerSettings,
     *,
-    store: ServerStore | None = None,
+    store: Store | None = None,
     spool: Spool | None = None,
     live: LivePipeline | None = None,
 ) -> FastAPI:
@@ -68,7 +68,7 @@ def create_app(
         from vigil.store import SqlStore
 
         store = SqlStore(settings.store_url)
-    the_store: ServerStore = store
+    the_store: Store = store
     the_spool: Spool = spool if spool is not None else HiveSpool(settings.spool_dir)
     guard = Guard(token=settings.token, read_token=settings.read_token)
     counters = ServerCounters()
@@ -184,7 +184,7 @@ def create_app(
     def health() -> dict[str, Any]:
         """Liveness plus whether the store answers; never needs a token (load balancers)."""
         try:
-            the_store.list_models()
+            the_store.profiles.models()
             store_state = "ok"
         except StoreError as err:
             store_state = f"error: {err}"
@@ -208,7 +208,7 @@ def _ingest(
     content_type: str,
     source: str,
     settings: ServerSettings,
-    store: ServerStore,
+    store: Store,
     spool: Spool,
     feed: RealtimeFeed | None = None,
 ) -> ParsedBody:
@@ -217,7 +217,7 @@ def _ingest(
     # Quarantine first: if the spool write then fails the client retries, and a retried bad
     # row is stored twice (harmless), whereas a good row is never half-accepted.
     if parsed.quarantined:
-        store.put_quarantined(parsed.quarantined, now=now)
+        store.quarantine.put(parsed.quarantined, now=now)
     spool.write(parsed.groups)
     if feed is not None:  # after the spool: only durable rows reach the monitors
         feed.submit(parsed.batch)

@@ -28,8 +28,8 @@ from vigil.server.charts import format_number
 from vigil.server.feedback import record_feedback
 from vigil.server.live import LiveStatus
 from vigil.server.pages import incident_charts, model_page
-from vigil.server.protocol import ServerStore
 from vigil.server.views import is_open, latest_verdicts, model_summaries
+from vigil.store import Store
 
 PACKAGE_DIR = Path(__file__).parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -51,7 +51,7 @@ def environment() -> Environment:
 
 
 def dashboard_router(
-    store: ServerStore,
+    store: Store,
     guard: Guard,
     clock: Callable[[], datetime],
     live: Callable[[], LiveStatus] | None = None,
@@ -79,7 +79,7 @@ def dashboard_router(
         if not readable(request):
             return login_redirect(request)
         summaries = model_summaries(store, now=clock())
-        recent = sorted(store.get_incidents(), key=lambda i: i.opened_at, reverse=True)
+        recent = sorted(store.incidents.get(), key=lambda i: i.opened_at, reverse=True)
         open_incidents = [i for i in recent if is_open(i)]
         return render(
             request,
@@ -100,7 +100,7 @@ def dashboard_router(
             store, model, now=clock(), hours=hours, version=version or None, show_all=bool(all)
         )
         empty = not page.incidents and not any(f.charts or f.hidden for f in page.families)
-        if empty and model not in store.list_models():
+        if empty and model not in store.profiles.models():
             return render(request, "missing.html.j2", 404, what=f"model {model}")
         return render(request, "model.html.j2", page=page, show_all=bool(all))
 
@@ -109,18 +109,18 @@ def dashboard_router(
         if not readable(request):
             return login_redirect(request)
         states = [IncidentState(state)] if state in set(IncidentState) else None
-        found = sorted(store.get_incidents(states=states), key=lambda i: i.opened_at, reverse=True)
-        verdicts = latest_verdicts(store.get_feedback())
+        found = sorted(store.incidents.get(states=states), key=lambda i: i.opened_at, reverse=True)
+        verdicts = latest_verdicts(store.feedback.get())
         return render(request, "incidents.html.j2", incidents=found, verdicts=verdicts, state=state)
 
     @router.get("/incidents/{incident_id}")
     def incident(request: Request, incident_id: str) -> Response:
         if not readable(request):
             return login_redirect(request)
-        found = store.get_incident(incident_id)
+        found = store.incidents.find(incident_id)
         if found is None:
             return render(request, "missing.html.j2", 404, what=f"incident {incident_id}")
-        feedback = sorted(store.get_feedback(incident_id), key=lambda f: f.at)
+        feedback = sorted(store.feedback.get(incident_id), key=lambda f: f.at)
         verdict = feedback[-1] if feedback else None
         charts = incident_charts(store, found, now=clock())
         return render(
@@ -137,7 +137,7 @@ def dashboard_router(
             verdict = Verdict(form.get("verdict", ""))
         except ValueError:
             raise HTTPException(422, "verdict must be 'confirmed' or 'false_alarm'") from None
-        incident = store.get_incident(incident_id)
+        incident = store.incidents.find(incident_id)
         if incident is None:
             raise HTTPException(404, f"no incident {incident_id!r}")
         feedback = Feedback(
@@ -154,7 +154,7 @@ def dashboard_router(
     def silences(request: Request, error: str = "") -> Response:
         if not readable(request):
             return login_redirect(request)
-        listed = sorted(store.get_silences(), key=lambda s: s.expires, reverse=True)
+        listed = sorted(store.silences.get(), key=lambda s: s.expires, reverse=True)
         return render(request, "silences.html.j2", silences=listed, error=error,
                       fields=MATCHER_FIELDS)  # fmt: skip
 
@@ -178,14 +178,14 @@ def dashboard_router(
             )
         except ConfigError as err:
             return RedirectResponse(f"/silences?error={quote(str(err), safe='')}", 303)
-        store.put_silence(silence)
+        store.silences.put(silence)
         return RedirectResponse("/silences", 303)
 
     @router.post("/silences/{silence_id}/delete")
     async def remove_silence(request: Request, silence_id: str) -> Response:
         if await _writable_form(request, guard) is None:
             return login_redirect(request)
-        store.delete_silence(silence_id)
+        store.silences.delete(silence_id)
         return RedirectResponse("/silences", 303)
 
     @router.get("/login")

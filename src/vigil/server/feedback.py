@@ -8,18 +8,18 @@ and the incident is resolved and its series silenced for a day (:func:`vigil.inc
 from __future__ import annotations
 
 from vigil.incidents import Feedback, Incident, Silence, Verdict, dismiss
-from vigil.server.protocol import ServerStore
+from vigil.store import Store
 
 
 def record_feedback(
-    store: ServerStore, incident: Incident, feedback: Feedback
+    store: Store, incident: Incident, feedback: Feedback
 ) -> tuple[Incident, list[Silence]]:
     """Store ``feedback``; for a false alarm also the resolved incident and its silences."""
-    store.put_feedback(feedback)
+    store.feedback.put(feedback)
     if feedback.verdict is not Verdict.FALSE_ALARM:
         return incident, []
     resolved, silences = dismiss(incident, feedback)
-    store.put_incidents([resolved])
+    store.incidents.put([resolved])
     for silence in silences:
-        store.put_silence(silence)
+        store.silences.put(silence)
     return resolved, silences

@@ -22,9 +22,9 @@ from vigil.detect import Anomaly, RollingMAD
 from vigil.incidents import Incident
 from vigil.report import Light
 from vigil.server.charts import Plot, format_number, series_svg
-from vigil.server.protocol import ServerStore
 from vigil.server.views import ModelSummary, model_summary
 from vigil.stats import Series
+from vigil.store import Store
 
 CURATED: dict[str, tuple[str, ...]] = {
     Family.FEATURE.value: ("mean", "p50", "p99", "null_rate"),
@@ -84,7 +84,7 @@ class ModelPage:
 
 
 def model_page(
-    store: ServerStore,
+    store: Store,
     model: str,
     *,
     now: datetime,
@@ -92,12 +92,12 @@ def model_page(
     version: str | None,
     show_all: bool,
 ) -> ModelPage:
-    incidents = store.get_incidents(model=model)
+    incidents = store.incidents.get(model=model)
     summary = model_summary(store, model, incidents, now=now)
     since = now - timedelta(hours=hours)
-    series = store.get_series(model=model, version=version, since=since)
+    series = store.series.get(model=model, version=version, since=since)
     # Every anomaly the pipeline raised, including those filters kept out of incidents.
-    raised = store.get_anomalies(model=model, since=since)
+    raised = store.anomalies.get(model=model, since=since)
     anomalies: dict[SeriesKey, list[Anomaly]] = defaultdict(list)
     seen: set[tuple[SeriesKey, datetime]] = set()
     for anomaly in [a for i in incidents for a in i.anomalies] + raised:
@@ -135,7 +135,7 @@ def model_page(
 
 
 def incident_charts(
-    store: ServerStore, incident: Incident, *, now: datetime, limit: int = 6
+    store: Store, incident: Incident, *, now: datetime, limit: int = 6
 ) -> list[ChartView]:
     """Charts of the incident's most severe series, from two days before it opened until now."""
     keys = incident.series[:limit]
@@ -146,7 +146,7 @@ def incident_charts(
         anomalies[anomaly.key].append(anomaly)
     found: dict[SeriesKey, Series] = {}
     for model in sorted({key.model for key in keys}):
-        for one in store.get_series(model=model, since=since):
+        for one in store.series.get(model=model, since=since):
             if one.key in keys:
                 found[one.key] = _until(one, until)
     return [chart_view(found[key], anomalies[key]) for key in keys if key in found]

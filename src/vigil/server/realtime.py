@@ -30,16 +30,11 @@ from starlette.responses import JSONResponse, Response
 
 from vigil.core import ConfigError
 from vigil.ingest import RecordBatch
-from vigil.pipeline.realtime import (
-    HubSettings,
-    MonitorFactory,
-    MonitorHub,
-    RealtimeStore,
-)
+from vigil.pipeline.realtime import HubSettings, MonitorFactory, MonitorHub
 from vigil.pipeline.realtime_checkpoint import restore_hub, save_hub
 from vigil.server.auth import Guard
 from vigil.server.settings import ServerSettings
-from vigil.store import CheckpointStore
+from vigil.store import CheckpointStore, Store
 
 logger = logging.getLogger(__name__)
 
@@ -250,17 +245,11 @@ class RealtimeFeed:
 
 
 def realtime_feed(
-    settings: ServerSettings, store: object, *, monitors: MonitorFactory | None = None
+    settings: ServerSettings, store: Store, *, monitors: MonitorFactory | None = None
 ) -> RealtimeFeed | None:
-    """The feed for ``settings`` (None when real-time monitoring is off).
-
-    The hub writes incidents, so the store must have ``put_incidents``; a read-only store (a
-    test fake) turns the monitors off with a warning rather than failing every evaluation.
-    """
+    """The feed for ``settings`` (None when real-time monitoring is off); the monitors' state
+    is checkpointed in ``store``."""
     if not settings.realtime:
-        return None
-    if not isinstance(store, RealtimeStore):
-        logger.warning("realtime monitors off: the store cannot write incidents")
         return None
     hub = MonitorHub(
         store, settings=HubSettings(max_models=settings.realtime_max_models), monitors=monitors
@@ -271,7 +260,7 @@ def realtime_feed(
         evaluate_every=settings.realtime_evaluate_every,
         lateness=settings.realtime_lateness,
         max_queued=settings.realtime_queue_size,
-        checkpoints=store if isinstance(store, CheckpointStore) else None,
+        checkpoints=store.checkpoints,
         checkpoint_key=settings.token.encode(),
         checkpoint_every=settings.realtime_checkpoint_every,
     )

@@ -16,8 +16,8 @@ import numpy as np
 from vigil.core import Family
 from vigil.incidents import Feedback, Incident, IncidentState
 from vigil.report import Light, family_lights
-from vigil.server.protocol import ServerStore
 from vigil.stats import Series
+from vigil.store import Store
 
 FAMILIES = (Family.FEATURE.value, Family.OUTPUT.value, Family.AUXILIARY.value, Family.DRIFT.value)
 HEALTH_RANK = {Light.GREEN: 0, Light.GREY: 0, Light.AMBER: 1, Light.RED: 2}
@@ -48,12 +48,12 @@ def is_open(incident: Incident) -> bool:
     return incident.state is not IncidentState.RESOLVED
 
 
-def model_summaries(store: ServerStore, *, now: datetime) -> list[ModelSummary]:
+def model_summaries(store: Store, *, now: datetime) -> list[ModelSummary]:
     """Every model with profiles or incidents, worst health first, then by name."""
     incidents_by_model: dict[str, list[Incident]] = defaultdict(list)
-    for incident in store.get_incidents():
+    for incident in store.incidents.get():
         incidents_by_model[incident.model].append(incident)
-    names = sorted(set(store.list_models()) | set(incidents_by_model))
+    names = sorted(set(store.profiles.models()) | set(incidents_by_model))
     summaries = [
         model_summary(store, name, incidents_by_model.get(name, []), now=now) for name in names
     ]
@@ -61,13 +61,13 @@ def model_summaries(store: ServerStore, *, now: datetime) -> list[ModelSummary]:
 
 
 def model_summary(
-    store: ServerStore, model: str, incidents: Sequence[Incident], *, now: datetime
+    store: Store, model: str, incidents: Sequence[Incident], *, now: datetime
 ) -> ModelSummary:
     lights = family_lights(FAMILIES, incidents)
     status = next(light for light in _WORST_FIRST if light in lights.values())
     rows = [
         s
-        for s in store.get_series(model=model, family=Family.AUXILIARY.value, since=now - RECENT)
+        for s in store.series.get(model=model, family=Family.AUXILIARY.value, since=now - RECENT)
         if s.key.statistic == "rows"
     ]
     last_at, last_rows = last_window_rows(rows)

@@ -1,22 +1,47 @@
-"""Persistence: profiles, quarantined rows, health series and run records.
+"""Persistence: profiles, quarantined rows, health series, runs, incidents and their companions.
 
-Only the pipeline (and the layers above it) talk to the store; stages never import it. Open a
-store with :class:`SqlStore` (``sqlite:///vigil.db`` by default, PostgreSQL by URL) or use
-:class:`MemoryStore` in tests. Both satisfy the :class:`Store` protocol.
+Only the pipeline (and the layers above it) talk to the store; stages never import it. A store
+is composed of one small part per stored aggregate (``store.profiles``, ``store.series``,
+``store.incidents``, ``store.leases``, ...), each described by a protocol in
+:mod:`vigil.store.protocols`. Open one with :class:`SqlStore` (``sqlite:///vigil.db`` by
+default, PostgreSQL by URL) or use :class:`MemoryStore` in tests; both satisfy :class:`Store`.
 """
 
-from vigil.store.base import QuarantineCount, Run, RunStatus, Store, StoredProfile
-from vigil.store.checkpoint_base import CheckpointStore
 from vigil.store.memory import MemoryStore
-from vigil.store.schema import head_revision
+from vigil.store.protocols import (
+    AnomalyStore,
+    CheckpointStore,
+    FeedbackStore,
+    IncidentStore,
+    LeaseStore,
+    NotificationStore,
+    ProfileStore,
+    QuarantineStore,
+    RunStore,
+    SeriesStore,
+    SilenceStore,
+    Store,
+)
 from vigil.store.sql import SqlStore
+from vigil.store.sql.schema import head_revision
+from vigil.store.values import QuarantineCount, Run, RunStatus, StoredProfile
 
 __all__ = [
+    "AnomalyStore",
     "CheckpointStore",
+    "FeedbackStore",
+    "IncidentStore",
+    "LeaseStore",
     "MemoryStore",
+    "NotificationStore",
+    "ProfileStore",
     "QuarantineCount",
+    "QuarantineStore",
     "Run",
     "RunStatus",
+    "RunStore",
+    "SeriesStore",
+    "SilenceStore",
     "SqlStore",
     "Store",
     "StoredProfile",

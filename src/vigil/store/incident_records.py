@@ -19,6 +19,17 @@ from vigil.store.records import from_us, to_us
 
 _NUMBERS = ("value", "expected", "lower", "upper", "score", "severity")
 
+ANOMALY_KEY = (
+    "model",
+    "version",
+    "family",
+    "column_name",
+    "statistic",
+    "timestamp_us",
+    "detector",
+)
+"""The columns that say which anomaly a row is: a re-run's anomaly replaces the same one."""
+
 
 def _number(value: float) -> float | None:
     return value if math.isfinite(value) else None

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from vigil.core import ConfigError, SeriesKey, ensure_utc
 from vigil.profile import Profile
 from vigil.stats.series import Series
-from vigil.store.base import QuarantineCount, StoredProfile
+from vigil.store.values import QuarantineCount, StoredProfile
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

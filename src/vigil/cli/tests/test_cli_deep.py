@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -33,6 +34,36 @@ def test_from_feedback_needs_a_store_url(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "--db" in result.output
+
+
+def test_fine_tune_closes_the_store_it_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    from vigil.store import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    SqlStore(url).close()
+    opened: list[SqlStore] = []
+    closed: list[SqlStore] = []
+    init, close = SqlStore.__init__, SqlStore.close
+
+    def tracking_init(self: SqlStore, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    def tracking_close(self: SqlStore) -> None:
+        closed.append(self)
+        close(self)
+
+    monkeypatch.setattr(SqlStore, "__init__", tracking_init)
+    monkeypatch.setattr(SqlStore, "close", tracking_close)
+    out = tmp_path / "w.npz"
+    result = runner.invoke(
+        app, ["train", "deep", "--out", str(out), "--from-feedback", "--db", url]
+    )
+    assert result.exit_code != 0 and "no feedback" in result.output
+    assert len(opened) == 1 and closed == opened
 
 
 def test_bench_deep_json_on_a_labeled_folder(tmp_path: Path) -> None:
@@ -75,7 +106,7 @@ def test_fine_tune_from_feedback_in_a_sqlite_store(tmp_path: Path) -> None:
     assert anomalies, "the shipped model should alert on a 3x spike"
     url = f"sqlite:///{tmp_path / 'vigil.db'}"
     store = SqlStore(url)
-    store.put_series([series])
+    store.series.put([series])
     at = anomalies[0].timestamp
     incident = Incident(
         id="inc-1",
@@ -89,9 +120,9 @@ def test_fine_tune_from_feedback_in_a_sqlite_store(tmp_path: Path) -> None:
         summary="test",
         anomalies=anomalies,
     )
-    store.put_incidents([incident])
+    store.incidents.put([incident])
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    store.put_feedback(Feedback(incident_id="inc-1", verdict=Verdict.FALSE_ALARM, at=now))
+    store.feedback.put(Feedback(incident_id="inc-1", verdict=Verdict.FALSE_ALARM, at=now))
     out = tmp_path / "tuned.npz"
     result = runner.invoke(
         app, ["train", "deep", "--out", str(out), "--from-feedback", "--db", url]

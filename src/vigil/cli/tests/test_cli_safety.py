@@ -42,7 +42,7 @@ def _store_with_hours(url: str, days: int = 9) -> None:
     ]
     chunk = records_to_chunk(records, source="test", now=None)
     store = SqlStore(url)
-    store.put_profiles(profile_batch(chunk.batch, ProfileSpec()).values(), now=START)
+    store.profiles.put(profile_batch(chunk.batch, ProfileSpec()).values(), now=START)
     store.close()
 
 

@@ -9,9 +9,8 @@ incident; one of its features has a name made of HTML, to show that names are es
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -20,22 +19,11 @@ from vigil.incidents import GroupingSettings, Incident, update_incidents
 from vigil.ingest import records_to_chunk
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.stats import Reference, Series, StatsSpec, drift_series, health_series
+from vigil.store import Store
 
 HOSTILE_FEATURE = "<img src=x onerror=alert(1)>"
 """A feature name that would run script if a page inserted it as HTML."""
 SHIFT_HOURS = 4
-
-
-class SampleStore(Protocol):
-    def put_profiles(self, profiles: Sequence[Profile], *, now: datetime) -> int: ...
-
-    def put_series(self, series: Sequence[Series]) -> int: ...
-
-    def put_incidents(self, incidents: Sequence[Incident]) -> int: ...
-
-    def replace_anomalies(
-        self, anomalies: Sequence[Anomaly], *, start: datetime, end: datetime
-    ) -> int: ...
 
 
 def sample_records(
@@ -89,15 +77,15 @@ def sample_data(
     return profiles, series, incidents
 
 
-def seed_sample(store: SampleStore, *, now: datetime, hours: int = 48) -> list[Incident]:
+def seed_sample(store: Store, *, now: datetime, hours: int = 48) -> list[Incident]:
     """Write the sample data set into ``store``; returns its incidents."""
     profiles, series, incidents = sample_data(now=now, hours=hours)
-    store.put_profiles(profiles, now=now)
-    store.put_series(series)
-    store.replace_anomalies(
+    store.profiles.put(profiles, now=now)
+    store.series.put(series)
+    store.anomalies.replace(
         [a for incident in incidents for a in incident.anomalies],
         start=now - timedelta(hours=hours + 1),
         end=now + timedelta(hours=1),
     )
-    store.put_incidents(incidents)
+    store.incidents.put(incidents)
     return incidents

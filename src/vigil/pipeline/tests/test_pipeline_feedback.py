@@ -50,9 +50,9 @@ def _incident(name: str, *anomalies: Anomaly) -> Incident:
 def test_verdicts_become_masks_on_the_stored_steps_and_misses_are_counted() -> None:
     store = MemoryStore()
     stamps = np.datetime64("2026-03-02T00:00", "s") + np.arange(6) * np.timedelta64(3600, "s")
-    store.put_series([Series(key=KEY, timestamps=stamps, values=np.arange(6, dtype=np.float64))])
+    store.series.put([Series(key=KEY, timestamps=stamps, values=np.arange(6, dtype=np.float64))])
     other = SeriesKey(model="m", version="1", family="feature", column="gone", statistic="mean")
-    store.put_incidents(
+    store.incidents.put(
         [
             _incident("kept", _anomaly(1), _anomaly(4)),
             _incident("dropped", _anomaly(2)),
@@ -66,8 +66,8 @@ def test_verdicts_become_masks_on_the_stored_steps_and_misses_are_counted() -> N
         ("dropped", Verdict.FALSE_ALARM),
         ("strays", Verdict.CONFIRMED),
     ):
-        store.put_feedback(Feedback(incident_id=name, verdict=verdict, at=START))
-    store.put_feedback(Feedback(incident_id="unknown", verdict=Verdict.CONFIRMED, at=START))
+        store.feedback.put(Feedback(incident_id=name, verdict=verdict, at=START))
+    store.feedback.put(Feedback(incident_id="unknown", verdict=Verdict.CONFIRMED, at=START))
 
     gathered = gather_feedback(store)
 

@@ -29,7 +29,7 @@ def seeded() -> MemoryStore:
 
 
 def value_at(store: MemoryStore, key: SeriesKey, at: datetime) -> float:
-    (series,) = [s for s in store.get_series(model=key.model, family=key.family) if s.key == key]
+    (series,) = [s for s in store.series.get(model=key.model, family=key.family) if s.key == key]
     hit = np.flatnonzero(series.timestamps == np.datetime64(at.replace(tzinfo=None), "s"))
     return float(series.values[hit[0]])
 
@@ -54,7 +54,7 @@ def test_each_gauge_is_the_stored_value_of_the_latest_window() -> None:
     assert [value for _, value in v2.drift] == sorted(psi.values(), reverse=True)
     kinds = [
         opening_problem(i).kind.value
-        for i in store.get_incidents(model="ranker")
+        for i in store.incidents.get(model="ranker")
         if i.state is not IncidentState.RESOLVED
     ]
     assert v2.open_incidents == {kind: kinds.count(kind) for kind in kinds}
@@ -78,7 +78,7 @@ def test_labels_stay_bounded_however_many_features_are_flagged() -> None:
         for i in range(30)
         for flag in ("missing", "constant")
     ]
-    store.put_series(flagged)
+    store.series.put(flagged)
     (ranker,) = [m for m in read_gauges(store, now=NOW, top_features=2) if m.model == "ranker"]
     (v2,) = ranker.versions
     assert len(v2.drift) == 2
@@ -91,9 +91,9 @@ def test_quarantined_rows_are_the_model_s_count_in_its_latest_window() -> None:
     window = Window(start=LATEST, end=LATEST + timedelta(hours=1))
     rows = [QuarantinedRow(source="s", position=i, reason="bad", raw="{}", model="ranker")
             for i in range(7)]  # fmt: skip
-    store.put_quarantined(rows, now=NOW, window=window)
+    store.quarantine.put(rows, now=NOW, window=window)
     earlier = Window(start=LATEST - timedelta(hours=1), end=LATEST)
-    store.put_quarantined(rows[:2], now=NOW, window=earlier)
+    store.quarantine.put(rows[:2], now=NOW, window=earlier)
     gauges = {m.model: m for m in read_gauges(store, now=NOW)}
     assert gauges["ranker"].quarantined_rows == 7.0
     assert gauges["fraud"].quarantined_rows == 0.0

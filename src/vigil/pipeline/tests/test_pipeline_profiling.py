@@ -37,7 +37,7 @@ def _write(path: Path, *, model: str, minutes: range, bad: int = 0) -> Path:
 
 def _rows(store: MemoryStore, duration: timedelta = timedelta(hours=1)) -> dict[str, int]:
     rows: dict[str, int] = {}
-    for profile in store.get_profiles(duration=duration):
+    for profile in store.profiles.get(duration=duration):
         rows[profile.key.model] = rows.get(profile.key.model, 0) + profile.rows
     return rows
 
@@ -57,7 +57,7 @@ def test_counts_add_up_per_model_and_progress_is_reported(tmp_path: Path) -> Non
     assert (by_model["fraud"].rows_profiled, by_model["fraud"].rows_quarantined) == (30, 0)
     assert summary.rows_read == 62 and summary.profiles_written == 3 + 1
     assert _rows(store) == {"ranker": 30, "fraud": 30}
-    assert len(store.get_quarantined()) == 2
+    assert len(store.quarantine.get()) == 2
     assert steps[-1].rows_read == 62 and steps[-1].sources_total == 2
     assert [s.rows_read for s in steps] == sorted(s.rows_read for s in steps)
 
@@ -69,7 +69,7 @@ def test_a_window_is_replaced_by_the_latest_run_not_added_to(tmp_path: Path) -> 
     for _ in range(2):
         profile_paths([a, b], store=store, spec=HOURLY, now=NOW)
         assert _rows(store) == {"ranker": 12 + 6}
-        assert len(store.get_quarantined()) == 1
+        assert len(store.quarantine.get()) == 1
     profile_paths([b], store=store, spec=HOURLY, now=NOW)  # the documented semantics
     assert _rows(store) == {"ranker": 6}
 
@@ -106,7 +106,7 @@ def test_rollup_picks_the_source_length_per_day_and_since_limits_it(tmp_path: Pa
     assert _rows(store, day) == {"ranker": 20}
     everything = rollup_store(store, to=day, now=NOW)
     assert everything.profiles_read == 10 + 12  # day one from its 10 hours, day two as before
-    days = store.get_profiles(duration=day)
+    days = store.profiles.get(duration=day)
     assert sorted(p.rows for p in days) == [20, 60]
 
 
@@ -119,5 +119,5 @@ def test_a_folder_rerun_replaces_its_files_quarantine(tmp_path: Path) -> None:
     for _ in range(2):
         summary = profile_paths([folder], store=store, spec=HOURLY, now=NOW)
         assert (summary.rows_profiled, summary.rows_quarantined) == (12, 3)
-        assert len(store.get_quarantined()) == 3
+        assert len(store.quarantine.get()) == 3
         assert _rows(store) == {"ranker": 12}

@@ -60,7 +60,7 @@ def test_runner_series_carry_the_quarantine_rate_per_window(tmp_path: Path) -> N
     )
     assert summary.rows_quarantined == 40
     grid = [Window(start=START + i * HOUR, end=START + (i + 1) * HOUR) for i in range(3)]
-    series = build_series(store, grid=grid, lookback=timedelta(0), spec=StatsSpec(), workers=1)
+    series = build_series(store, grid=grid, lookback=timedelta(0), spec=StatsSpec())
     (rate,) = [
         s
         for s in series

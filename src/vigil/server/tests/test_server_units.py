@@ -256,14 +256,14 @@ def test_model_page_draws_raised_anomalies_even_outside_incidents(tmp_path: Path
     )
     values = np.full(len(stamps), 40.0)
     values[-1] = 90.0
-    store.put_series([Series(key=key, timestamps=stamps, values=values)])
+    store.series.put([Series(key=key, timestamps=stamps, values=values)])
     spike = Anomaly(key=key, timestamp=datetime(2026, 11, 25, 9, tzinfo=UTC), value=90.0,
                     expected=40.0, lower=35.0, upper=45.0, score=10.0, severity=5.0,
                     detector="mad")  # fmt: skip
     settings = ServerSettings(store_url="unused", spool_dir=tmp_path, token="t", clock=lambda: NOW)
     with serve_in_background(create_app(settings, store=store)) as url:
         assert httpx.get(f"{url}/models/m").text.count('class="anomaly"') == 0
-        store.replace_anomalies([spike], start=NOW.replace(hour=0), end=NOW)
+        store.anomalies.replace([spike], start=NOW.replace(hour=0), end=NOW)
         html = httpx.get(f"{url}/models/m").text
     assert html.count('class="anomaly"') == 1
     assert "expected 40, band 35 … 45; mad" in html

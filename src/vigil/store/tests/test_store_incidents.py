@@ -42,50 +42,50 @@ def _anomaly(hour: int = 0, column: str = "age", severity: float = 2.0) -> Anoma
 
 class IncidentStoreContract:
     def test_anomalies_replace_their_period(self, store: Store) -> None:
-        store.replace_anomalies(
+        store.anomalies.replace(
             [_anomaly(0), _anomaly(1), _anomaly(5)], start=T0, end=T0 + 6 * HOUR
         )
-        assert len(store.get_anomalies(model="ranker")) == 3
-        store.replace_anomalies([_anomaly(1, severity=math.nan)], start=T0, end=T0 + 2 * HOUR)
-        stored = store.get_anomalies(model="ranker")
+        assert len(store.anomalies.get(model="ranker")) == 3
+        store.anomalies.replace([_anomaly(1, severity=math.nan)], start=T0, end=T0 + 2 * HOUR)
+        stored = store.anomalies.get(model="ranker")
         assert [a.timestamp for a in stored] == [T0 + HOUR, T0 + 5 * HOUR]
         assert math.isnan(stored[0].severity)
-        assert store.get_anomalies(since=T0 + 2 * HOUR) == [_anomaly(5)]
+        assert store.anomalies.get(since=T0 + 2 * HOUR) == [_anomaly(5)]
 
     def test_incidents_round_trip_and_upsert(self, store: Store) -> None:
         settings = GroupingSettings()
         opened = update_incidents([], [_anomaly(0), _anomaly(0, "zip")], now=T0, settings=settings)
-        store.put_incidents(opened)
-        assert store.get_incidents() == opened
+        store.incidents.put(opened)
+        assert store.incidents.get() == opened
         resolved = update_incidents(
             opened, [], now=T0 + 2 * settings.resolve_after, settings=settings
         )
-        store.put_incidents(resolved)
-        assert [i.state for i in store.get_incidents()] == [IncidentState.RESOLVED]
-        assert store.get_incidents(states={IncidentState.OPEN}) == []
-        assert store.get_incident(opened[0].id) == resolved[0]
-        assert store.get_incident("inc-missing") is None
+        store.incidents.put(resolved)
+        assert [i.state for i in store.incidents.get()] == [IncidentState.RESOLVED]
+        assert store.incidents.get(states={IncidentState.OPEN}) == []
+        assert store.incidents.find(opened[0].id) == resolved[0]
+        assert store.incidents.find("inc-missing") is None
 
     def test_notifications_remember_only_deliveries(self, store: Store) -> None:
         sent = NotificationKey(incident_id="inc-1", state="open", channel="mail")
         failed = NotificationKey(incident_id="inc-1", state="open", channel="hook")
-        store.put_notification(DeliveryRecord(key=sent, delivered=True, attempts=1), at=T0)
-        store.put_notification(
+        store.notifications.put(DeliveryRecord(key=sent, delivered=True, attempts=1), at=T0)
+        store.notifications.put(
             DeliveryRecord(key=failed, delivered=False, attempts=4, error="503"), at=T0
         )
-        assert store.delivered_notifications() == {sent}
+        assert store.notifications.delivered() == {sent}
 
     def test_silences_and_feedback(self, store: Store) -> None:
         silence = Silence(
             id="s1", matchers={"model": "rank*"}, starts=T0, expires=T0 + HOUR, reason="backfill"
         )
-        store.put_silence(silence)
-        assert store.get_silences() == [silence]
-        assert store.delete_silence("s1") and not store.delete_silence("s1")
+        store.silences.put(silence)
+        assert store.silences.get() == [silence]
+        assert store.silences.delete("s1") and not store.silences.delete("s1")
         verdict = Feedback(incident_id="inc-1", verdict=Verdict.FALSE_ALARM, at=T0, by="ana")
-        store.put_feedback(verdict)
-        assert store.get_feedback("inc-1") == [verdict]
-        assert store.get_feedback("inc-2") == []
+        store.feedback.put(verdict)
+        assert store.feedback.get("inc-1") == [verdict]
+        assert store.feedback.get("inc-2") == []
 
 
 class TestMemoryIncidentStore(IncidentStoreContract):

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from vigil.core import StoreError
 from vigil.ingest import QuarantinedRow
-from vigil.store import SqlStore, head_revision, schema
-from vigil.store.tables import metadata
+from vigil.store import SqlStore, head_revision
+from vigil.store.sql import schema
+from vigil.store.sql.tables import metadata
 
 
 def _revision(url: str) -> str | None:
@@ -65,10 +66,10 @@ def test_a_failed_migration_leaves_nothing_behind(store_url: str) -> None:
 def test_reopening_a_current_database_keeps_its_data(store_url: str) -> None:
     first = SqlStore(store_url)
     row = QuarantinedRow(source="a.jsonl", position=1, reason="bad json", raw="{", model=None)
-    first.put_quarantined([row], now=datetime(2026, 1, 1, tzinfo=UTC))
+    first.quarantine.put([row], now=datetime(2026, 1, 1, tzinfo=UTC))
     first.close()
     second = SqlStore(store_url)
-    assert second.get_quarantined() == [row]
+    assert second.quarantine.get() == [row]
     second.close()
 
 

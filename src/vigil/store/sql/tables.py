@@ -1,7 +1,8 @@
 """The tables the SQL store queries, as SQLAlchemy Core objects.
 
 These describe the schema at the *head* migration; the migrations in ``migrations/versions``
-create it. A later stage that needs a table adds a migration and a ``Table`` here.
+create it (0001: profiles, quarantine, series points, runs; 0002: the incident side; 0003:
+leases; 0004: checkpoints). A new stored aggregate adds a migration and a ``Table`` here.
 
 Times are stored as integer microseconds since the Unix epoch (UTC), in columns named ``*_us``:
 SQLite has no time-zone-aware timestamp type, and integers compare, index and round-trip the
@@ -85,4 +86,93 @@ runs = sa.Table(
     sa.Column("rows_quarantined", sa.BigInteger(), nullable=False),
     sa.Column("message", sa.Text(), nullable=False),
     sa.UniqueConstraint("stage", "model", "window_start_us", "window_end_us", name="uq_runs_key"),
+)
+
+# -- the incident side (migration 0002) ---------------------------------------------------------
+
+_KEY = ("model", "version", "family", "column_name", "statistic")
+_FLOAT = sa.Float(precision=53)
+
+anomalies = sa.Table(
+    "anomalies",
+    metadata,
+    *(sa.Column(name, sa.String(), nullable=False) for name in _KEY),
+    sa.Column("timestamp_us", sa.BigInteger(), nullable=False),
+    sa.Column("detector", sa.String(), nullable=False),
+    *(
+        sa.Column(name, _FLOAT, nullable=True)
+        for name in ("value", "expected", "lower", "upper", "score", "severity")
+    ),
+    sa.PrimaryKeyConstraint(*_KEY, "timestamp_us", "detector", name="pk_anomalies"),
+)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("model", sa.String(), nullable=False),
+    sa.Column("version", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("opened_at_us", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger(), nullable=False),
+    sa.Column("last_anomaly_at_us", sa.BigInteger(), nullable=False),
+    sa.Column("resolved_at_us", sa.BigInteger(), nullable=True),
+    sa.Column("severity", _FLOAT, nullable=False),
+    sa.Column("summary", sa.Text(), nullable=False),
+    sa.Column("downgraded", sa.Boolean(), nullable=False),
+    sa.Column("members", sa.Text(), nullable=False),
+    sa.Column("anomalies", sa.Text(), nullable=False),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("incident_id", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("channel", sa.String(), nullable=False),
+    sa.Column("delivered", sa.Boolean(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("error", sa.Text(), nullable=False),
+    sa.Column("at_us", sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint("incident_id", "state", "channel", name="pk_notifications"),
+)
+
+silences = sa.Table(
+    "silences",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("matchers", sa.Text(), nullable=False),
+    sa.Column("starts_us", sa.BigInteger(), nullable=False),
+    sa.Column("expires_us", sa.BigInteger(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("created_by", sa.String(), nullable=False),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("incident_id", sa.String(), nullable=False),
+    sa.Column("at_us", sa.BigInteger(), nullable=False),
+    sa.Column("verdict", sa.String(), nullable=False),
+    sa.Column("by", sa.String(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint("incident_id", "at_us", name="pk_feedback"),
+)
+
+# -- coordination (migrations 0003 and 0004) ----------------------------------------------------
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("holder", sa.String(), nullable=False),
+    sa.Column("expires_at_us", sa.BigInteger(), nullable=False),
+)
+
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("blob", sa.LargeBinary(), nullable=False),
+    sa.Column("saved_at_us", sa.BigInteger(), nullable=False),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from vigil.store.tables import metadata
+from vigil.store.sql.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

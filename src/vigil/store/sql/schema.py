@@ -1,6 +1,6 @@
 """Schema versions of the SQL store, managed by Alembic migrations shipped in the package.
 
-The migrations live in ``vigil/store/migrations`` and run programmatically (no ``alembic.ini``):
+The migrations live in ``vigil/store/sql/migrations`` and run programmatically (no ``alembic.ini``):
 a new, empty database is migrated to the head revision when it is opened; a database at an older
 known revision is migrated by :meth:`SqlStore.migrate`; a database at a revision this code does
 not know was written by a newer Vigil and is refused, since guessing its layout could corrupt it.

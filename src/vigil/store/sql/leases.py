@@ -1,4 +1,4 @@
-"""The lease side of :class:`~vigil.store.SqlStore`, as a mixin over its engine helpers.
+"""Leases in SQL: one row per name, taken by one atomic upsert.
 
 Acquiring is one statement, ``INSERT ... ON CONFLICT (name) DO UPDATE ... WHERE`` the stored
 lease is expired or already ours, so the database (SQLite's write lock, PostgreSQL's row lock on
@@ -7,37 +7,27 @@ the conflicting key) decides between two racing holders: exactly one gets a row 
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core import ConfigError
 from vigil.store.records import from_us, to_us
-from vigil.store.tables import metadata
-
-leases = sa.Table(
-    "leases",
-    metadata,
-    sa.Column("name", sa.String(), primary_key=True),
-    sa.Column("holder", sa.String(), nullable=False),
-    sa.Column("expires_at_us", sa.BigInteger(), nullable=False),
-)
+from vigil.store.sql.database import Database
+from vigil.store.sql.tables import leases
 
 
-class LeaseSqlMixin:
-    """Needs ``_transaction()`` from :class:`SqlStore`."""
+class SqlLeases:
+    """The :class:`~vigil.store.LeaseStore` of a SQL database."""
 
-    def _transaction(self) -> AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
-    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+    def acquire(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         if ttl <= timedelta(0):
             raise ConfigError(f"lease ttl must be positive, got {ttl}")
-        with self._transaction() as connection:
-            dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-            insert = dialect.insert(leases).values(
+        with self._database.transaction() as connection:
+            insert = self._database.insert(connection, leases).values(
                 name=name, holder=holder, expires_at_us=to_us(now + ttl)
             )
             statement = insert.on_conflict_do_update(
@@ -51,14 +41,14 @@ class LeaseSqlMixin:
             # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
             return connection.execute(statement.returning(leases.c.holder)).first() is not None
 
-    def lease_expiry(self, name: str) -> datetime | None:
+    def expiry(self, name: str) -> datetime | None:
         query = sa.select(leases.c.expires_at_us).where(leases.c.name == name)
-        with self._transaction() as connection:
+        with self._database.transaction() as connection:
             found = connection.execute(query).scalar_one_or_none()
         return None if found is None else from_us(found)
 
-    def release_lease(self, name: str, holder: str) -> bool:
-        with self._transaction() as connection:
+    def release(self, name: str, holder: str) -> bool:
+        with self._database.transaction() as connection:
             result = connection.execute(
                 sa.delete(leases).where(leases.c.name == name, leases.c.holder == holder)
             )

@@ -1,0 +1,161 @@
+"""The incident side in SQL: anomalies, incidents, notifications, silences and feedback, each
+its own small part over one :class:`Database`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from vigil.alert import DeliveryRecord, NotificationKey
+from vigil.detect import Anomaly
+from vigil.incidents import Feedback, Incident, IncidentState, Silence
+from vigil.store.incident_records import (
+    ANOMALY_KEY,
+    anomaly_from_row,
+    anomaly_row,
+    feedback_from_row,
+    feedback_row,
+    incident_from_row,
+    incident_row,
+    silence_from_row,
+    silence_row,
+)
+from vigil.store.records import to_us
+from vigil.store.sql import tables as t
+from vigil.store.sql.database import Database
+
+
+class SqlAnomalies:
+    """The :class:`~vigil.store.AnomalyStore` of a SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def replace(self, anomalies: Iterable[Anomaly], *, start: datetime, end: datetime) -> int:
+        rows = {tuple(row[k] for k in ANOMALY_KEY): row for row in map(anomaly_row, anomalies)}
+        table = t.anomalies
+        with self._database.transaction() as connection:
+            connection.execute(
+                sa.delete(table).where(
+                    table.c.timestamp_us >= to_us(start), table.c.timestamp_us < to_us(end)
+                )
+            )
+            self._database.upsert(connection, table, list(rows.values()), ANOMALY_KEY)
+        return len(rows)
+
+    def get(
+        self,
+        *,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Anomaly]:
+        table = t.anomalies
+        query = sa.select(table).order_by(table.c.timestamp_us, *(table.c[k] for k in ANOMALY_KEY))
+        if model is not None:
+            query = query.where(table.c.model == model)
+        if since is not None:
+            query = query.where(table.c.timestamp_us >= to_us(since))
+        if until is not None:
+            query = query.where(table.c.timestamp_us < to_us(until))
+        return [anomaly_from_row(row) for row in self._database.rows(query)]
+
+
+class SqlIncidents:
+    """The :class:`~vigil.store.IncidentStore` of a SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def put(self, incidents: Iterable[Incident]) -> int:
+        rows = {incident.id: incident_row(incident) for incident in incidents}
+        with self._database.transaction() as connection:
+            self._database.upsert(connection, t.incidents, list(rows.values()), ("id",))
+        return len(rows)
+
+    def get(
+        self, *, model: str | None = None, states: Collection[IncidentState] | None = None
+    ) -> list[Incident]:
+        table = t.incidents
+        query = sa.select(table).order_by(table.c.opened_at_us, table.c.id)
+        if model is not None:
+            query = query.where(table.c.model == model)
+        if states is not None:
+            query = query.where(table.c.state.in_([s.value for s in states]))
+        return [incident_from_row(row) for row in self._database.rows(query)]
+
+    def find(self, incident_id: str) -> Incident | None:
+        rows = self._database.rows(sa.select(t.incidents).where(t.incidents.c.id == incident_id))
+        return incident_from_row(rows[0]) if rows else None
+
+
+class SqlNotifications:
+    """The :class:`~vigil.store.NotificationStore` of a SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def put(self, record: DeliveryRecord, *, at: datetime) -> None:
+        row = {
+            "incident_id": record.key.incident_id,
+            "state": record.key.state,
+            "channel": record.key.channel,
+            "delivered": record.delivered,
+            "attempts": record.attempts,
+            "error": record.error,
+            "at_us": to_us(at),
+        }
+        keys = ("incident_id", "state", "channel")
+        with self._database.transaction() as connection:
+            self._database.upsert(connection, t.notifications, [row], keys)
+
+    def delivered(self) -> set[NotificationKey]:
+        table = t.notifications
+        query = sa.select(table).where(table.c.delivered.is_(True))
+        return {
+            NotificationKey(
+                incident_id=row["incident_id"], state=row["state"], channel=row["channel"]
+            )
+            for row in self._database.rows(query)
+        }
+
+
+class SqlSilences:
+    """The :class:`~vigil.store.SilenceStore` of a SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def put(self, silence: Silence) -> None:
+        with self._database.transaction() as connection:
+            self._database.upsert(connection, t.silences, [silence_row(silence)], ("id",))
+
+    def get(self) -> list[Silence]:
+        query = sa.select(t.silences).order_by(t.silences.c.starts_us, t.silences.c.id)
+        return [silence_from_row(row) for row in self._database.rows(query)]
+
+    def delete(self, silence_id: str) -> bool:
+        with self._database.transaction() as connection:
+            result = connection.execute(sa.delete(t.silences).where(t.silences.c.id == silence_id))
+        return bool(result.rowcount)
+
+
+class SqlFeedback:
+    """The :class:`~vigil.store.FeedbackStore` of a SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def put(self, feedback: Feedback) -> None:
+        keys = ("incident_id", "at_us")
+        with self._database.transaction() as connection:
+            self._database.upsert(connection, t.feedback, [feedback_row(feedback)], keys)
+
+    def get(self, incident_id: str | None = None) -> list[Feedback]:
+        table = t.feedback
+        query = sa.select(table).order_by(table.c.at_us, table.c.incident_id)
+        if incident_id is not None:
+            query = query.where(table.c.incident_id == incident_id)
+        return [feedback_from_row(row) for row in self._database.rows(query)]

@@ -10,7 +10,9 @@ must read back from the spool without a single quarantined row.
 
 from __future__ import annotations
 
-import gzip
+import json
+import subprocess
+import sys
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -24,11 +26,13 @@ import pytest
 
 from vigil.core import VigilError
 from vigil.ingest import (
+    EARLIEST,
     MAX_NAME_CHARS,
     MAX_STRING_BYTES,
     RAW_LIMIT_BYTES,
     HivePartitionedReader,
     IngestChunk,
+    IngestLimits,
     open_reader,
     records_to_chunk,
 )
@@ -65,18 +69,26 @@ NOT_RECORD_TEXT = {"plain_named_gz_magic.jsonl", "utf8_bom.jsonl", "utf8_bom_sin
 
 
 def _nonblank_lines(data: bytes) -> int:
-    return sum(1 for line in data.split(b"\n") if line.strip())
+    """Lines end at \\n, \\r\\n or a lone \\r (old Mac tools write those)."""
+    return sum(1 for line in data.splitlines() if line.strip())
 
 
 def _raw_bytes(path: Path) -> bytes | None:
     """The decoded content of a JSON-lines file, or None when it cannot be decoded whole."""
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] != b"\x1f\x8b":
+        return data
+    members = []
+    while data[:2] == b"\x1f\x8b":  # bytes after the last member are ignored, as gzip -d does
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error):
+            members.append(inflater.decompress(data))
+        except zlib.error:
             return None
-    return data
+        if not inflater.eof:
+            return None
+        data = inflater.unused_data
+    return b"".join(members)
 
 
 def _read_all(path: Path) -> list[IngestChunk]:
@@ -94,7 +106,7 @@ def _check_chunks(chunks: list[IngestChunk]) -> tuple[int, int, int]:
             # What is kept honours the record contract, whichever parser path kept it.
             assert all(chunk.batch.meta.column("model").to_pylist())
             stamps = chunk.batch.timestamps_us()
-            assert stamps.min() >= 0
+            assert stamps.min() >= int(EARLIEST.timestamp() * 1_000_000)
             assert stamps.max() <= int((NOW + timedelta(days=1)).timestamp() * 1_000_000)
         read += chunk.rows_read
         valid += chunk.batch.num_rows
@@ -104,6 +116,100 @@ def _check_chunks(chunks: list[IngestChunk]) -> tuple[int, int, int]:
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 40, [p.name for p in CASES]
+
+
+# Inputs the reliability attack (issue 19) found to stop every model's cycle, or to count
+# wrongly: (rows read, kept, quarantined) and a phrase every quarantined row's reason holds.
+FINDINGS = {
+    "timestamp_epoch_milliseconds.jsonl": ((4, 1, 3), "looks like epoch"),
+    "timestamp_year_9999.jsonl": ((3, 1, 2), "in the future"),
+    "timestamp_zero.jsonl": ((3, 1, 2), "before 2000-01-01"),
+    "nested_20000_deep.jsonl": ((3, 2, 1), "nested deeper than 64 levels"),
+    "features_over_the_limit.jsonl": ((3, 1, 2), "2001 "),
+    "nul_in_names.jsonl": ((7, 2, 5), "NUL"),
+    "cr_only_line_endings.jsonl": ((10, 10, 0), ""),
+    "gzip_trailing_garbage.jsonl.gz": ((20, 20, 0), ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FINDINGS))
+def test_each_finding_is_counted_and_quarantined_with_its_reason(name: str) -> None:
+    """Run in a child process: a line nested 20,000 deep used to crash the reader's process
+    (arrow's JSON parser), which must fail this test, not the test run."""
+    script = (
+        "import sys, json; from datetime import datetime, timezone\n"
+        "from vigil.ingest import open_reader\n"
+        "now = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)\n"
+        "chunks = list(open_reader(sys.argv[1], now=now, chunk_rows=7).read())\n"
+        "print(json.dumps([sum(c.rows_read for c in chunks), sum(c.batch.num_rows for c in chunks),"
+        " [q.reason for c in chunks for q in c.quarantined]]))\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(CORPUS / name)],
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr.decode()[-2000:]
+    read, kept, reasons = json.loads(child.stdout)
+    (expected, phrase) = FINDINGS[name]
+    assert (read, kept, len(reasons)) == expected, reasons
+    assert all(phrase in reason for reason in reasons), reasons
+
+
+def test_numbers_in_other_units_say_which_unit_they_look_like() -> None:
+    chunks = _read_all(CORPUS / "timestamp_epoch_milliseconds.jsonl")
+    reasons = [q.reason for c in chunks for q in c.quarantined]
+    assert [r.split("looks like epoch ")[1].split(" ")[0] for r in reasons] == [
+        "milliseconds",
+        "microseconds",
+        "nanoseconds",
+    ]
+    assert "1764583200000 is more than 1 day in the future" in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "kept"),
+    [
+        ("1999-12-31T23:59:59.999999Z", False),
+        ("2000-01-01T00:00:00Z", True),
+        ("2026-11-26T12:00:00Z", True),  # now + 1 day, just inside
+        ("2026-11-26T12:00:00.000001Z", False),
+    ],
+)
+def test_the_plausible_range_is_closed_at_both_ends(stamp: str, kept: bool) -> None:
+    line = orjson.dumps({"model": "m", "timestamp": stamp})
+    for chunk in (
+        records_to_chunk([line], source="t", now=NOW),
+        records_to_chunk([line, line], source="t", now=NOW),  # two lines: the arrow path
+    ):
+        assert (chunk.batch.num_rows > 0) is kept, chunk.quarantined
+
+
+def test_the_plausible_range_and_sizes_are_settings() -> None:
+    limits = IngestLimits(
+        earliest=datetime(2026, 11, 1, tzinfo=UTC),
+        ahead=timedelta(hours=1),
+        max_nesting=4,
+        max_features=3,
+    )
+    rows = [
+        {"model": "m", "timestamp": "2026-10-31T23:59:59Z"},
+        {"model": "m", "timestamp": "2026-11-25T13:00:01Z"},
+        {"model": "m", "timestamp": "2026-11-25T13:00:00Z", "features": {"a": 1, "b": 2, "c": 3}},
+        {
+            "model": "m",
+            "timestamp": "2026-11-25T10:00:00Z",
+            "features": {"a": 1, "b": 2, "c": 3, "d": 4},
+        },
+    ]
+    lines = [orjson.dumps(row) for row in rows] + [b'{"model": "m", "x": [[[[1]]]]}']
+    chunk = records_to_chunk(lines, source="t", now=NOW, limits=limits)
+    reasons = [q.reason for q in chunk.quarantined]
+    assert chunk.batch.num_rows == 1 and len(reasons) == 4, reasons
+    assert "before 2026-11-01" in reasons[0] and "more than 1 hour in the future" in reasons[1]
+    assert "4 features in one row; at most 3" in reasons[2]
+    assert "nested deeper than 4 levels" in reasons[3]
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
@@ -134,7 +240,7 @@ def test_every_reader_accounts_for_every_row(path: Path) -> None:
     "path", [p for p in JSON_LINE_CASES if p.name not in NOT_RECORD_TEXT], ids=lambda p: p.name
 )
 def test_records_to_chunk_agrees_with_the_file_reader(path: Path) -> None:
-    lines = [line for line in path.read_bytes().split(b"\n") if line.strip()]
+    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
     chunk = records_to_chunk(lines, source=path.name, now=NOW)
     read, valid, quarantined = _check_chunks([chunk])
     assert read == len(lines) == valid + quarantined
@@ -151,6 +257,15 @@ def test_a_byte_order_mark_starts_a_file_whatever_its_length() -> None:
     chunks = _read_all(CORPUS / "utf8_bom_mid_file.jsonl")
     assert _check_chunks(chunks) == (3, 2, 1)
     assert [q.position for c in chunks for q in c.quarantined] == [2]
+
+
+def test_an_unreadable_file_in_a_folder_is_one_quarantined_row_and_the_rest_is_read() -> None:
+    """A truncated Parquet file used to stop the whole folder (so its model) from being read."""
+    chunks = _read_all(CORPUS / "hive_unreadable_file")
+    assert _check_chunks(chunks) == (3, 2, 1)
+    (row,) = [q for c in chunks for q in c.quarantined]
+    assert row.source.endswith("a-truncated.parquet") and row.model == "ranker"
+    assert "not a readable Parquet file" in row.reason
 
 
 def test_an_empty_partition_value_fills_nothing() -> None:

@@ -6,7 +6,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +21,7 @@ from vigil.alert import MemoryChannel, NotificationKey, Outbox
 from vigil.incidents import IncidentState
 from vigil.lab.evaluation import score_demo
 from vigil.lab.simulation.logs import simulate_platform
-from vigil.pipeline import runner, series
+from vigil.pipeline import workers
 from vigil.pipeline.config import parse_config
 from vigil.pipeline.runner import due_windows, run_cycle
 from vigil.store import MemoryStore, SqlStore, Store
@@ -226,7 +227,7 @@ class _InProcessPools:
     def __init__(self) -> None:
         self.sizes: list[int] = []
 
-    def __call__(self, max_workers: int) -> _InProcessPools:
+    def __call__(self, max_workers: int, **_options: object) -> _InProcessPools:
         self.sizes.append(max_workers)
         return self
 
@@ -236,8 +237,10 @@ class _InProcessPools:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def map(self, work: Callable[..., Any], *arguments: Iterable[Any]) -> Iterator[Any]:
-        return map(work, *arguments)
+    def submit(self, work: Callable[..., Any], *arguments: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        done.set_result(work(*arguments))
+        return done
 
 
 def _two_model_folders(root: Path) -> Path:
@@ -269,8 +272,7 @@ def test_the_store_s_workers_setting_sizes_the_runner_s_process_pools(
     """Parallelism is a setting of the store (``[store] workers``) and a capability (a store
     other processes can open), not a type test: one pool to profile, one for the series."""
     recorder = _InProcessPools()
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", recorder)
-    monkeypatch.setattr(series, "ProcessPoolExecutor", recorder)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", recorder)
     url = f"sqlite:///{tmp_path / 'vigil.db'}"
     store: Store = MemoryStore() if opened == "memory" else SqlStore(url, workers=int(opened[-1]))
     try:

@@ -397,3 +397,74 @@ def test_a_cycle_killed_mid_way_and_rerun_equals_an_uninterrupted_one(
     assert len(set(keys)) == len(expected_sent) == len(keys) - sum(duplicates.values())
     first_key = dict(zip(reversed(receiver.deliveries[run]), reversed(keys), strict=True))
     assert all(first_key[d] == k for d, k in zip(receiver.deliveries[run], keys, strict=True))
+
+
+HANGING_CYCLE = textwrap.dedent(
+    """
+    import sys
+    from datetime import UTC, datetime
+    from vigil.pipeline.config import parse_config
+    from vigil.pipeline.runner import run_cycle
+    from vigil.store import SqlStore
+
+    store = SqlStore(sys.argv[1])  # two workers by default
+    run_cycle(
+        config=parse_config({}), store=store, now=datetime.now(UTC), channels={},
+        sources=[sys.argv[2]],
+    )
+    """
+)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running or sleeping; a zombie has died already (its new parent reaps it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_worker_processes_die_with_a_runner_killed_by_sigkill(tmp_path: Path) -> None:
+    """``kill -9`` of ``vigil run`` while its workers profile: they used to stay, holding
+    their memory. Each model folder holds a FIFO nobody writes, so each worker blocks on it
+    for ever unless it dies with its parent."""
+    logs = tmp_path / "logs"
+    for model in ("a", "b", "c"):
+        (logs / f"model={model}").mkdir(parents=True)
+        os.mkfifo(logs / f"model={model}" / "part.jsonl")
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    SqlStore(url).close()
+    runner = subprocess.Popen([sys.executable, "-c", HANGING_CYCLE, url, str(logs)])
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2:
+            assert runner.poll() is None, "the runner ended before its workers started"
+            assert time.monotonic() < deadline, "the runner started no workers"
+            workers = _children(runner.pid)
+            time.sleep(0.05)
+        _sigkill(runner.pid)
+        runner.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in workers if _alive(pid)], "workers outlived their runner"
+    finally:
+        runner.kill()
+        for pid in workers:  # leave nothing behind, whatever the outcome
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -163,6 +163,44 @@ def main() -> None:
         "empty_object": lines(b"{}", good),
         "whitespace_padded": b"   " + good + b"   \n\t" + good + b"\t\n",
         "many_features": lines(line(rec(2, features={f"f{k}": k for k in range(2000)})), good),
+        "features_over_the_limit": lines(
+            line(rec(2, features={f"f{k}": k for k in range(2001)})),
+            line(rec(3, tags={f"t{k}": "x" for k in range(2001)})),
+            good,
+        ),
+        # Found by the reliability attack (issue 19); each once stopped every model's cycle.
+        "nested_20000_deep": lines(
+            good,
+            b'{"model": "ranker", "timestamp": "2026-11-25T10:00:00Z", "ignored": '
+            + b"[" * 20000
+            + b"]" * 20000
+            + b"}",
+            good,
+        ),
+        "timestamp_epoch_milliseconds": lines(
+            line(rec(2, timestamp=1764583200000)),
+            line(rec(3, timestamp=1764583200000000)),
+            line(rec(4, timestamp=1764583200000000000)),
+            good,
+        ),
+        "timestamp_year_9999": lines(
+            line(rec(2, timestamp="9999-12-31T23:30:00Z")),
+            line(rec(3, timestamp=253402300000)),
+            good,
+        ),
+        "timestamp_zero": lines(
+            line(rec(2, timestamp=0)), line(rec(3, timestamp="1970-01-01T00:00:00Z")), good
+        ),
+        "cr_only_line_endings": b"\r".join(line(rec(i)) for i in range(10)) + b"\r",
+        "nul_in_names": lines(
+            line(rec(2, model="r\u0000")),
+            line(rec(3, version="v\u0000")),
+            line(rec(4, features={"a\u0000b": 1})),
+            line(rec(5, outputs={"s\u0000": 0.5})),
+            line(rec(6, tags={"t\u0000": "x"})),
+            line(rec(7, features={"age": "nul \u0000 in a value is kept"})),
+            good,
+        ),
         "weird_feature_names": lines(
             line(rec(2, features={"": 1, " ": 2, "a/b=c": 3, "\u00e9\u00e8": 4, "x" * 300: 5})),
             good,
@@ -184,6 +222,9 @@ def main() -> None:
     )
     (HERE / "gzip_named_plain.jsonl.gz").write_bytes(lines(good, good))
     (HERE / "plain_named_gz_magic.jsonl").write_bytes(gzip.compress(lines(good), mtime=0))
+    (HERE / "gzip_trailing_garbage.jsonl.gz").write_bytes(
+        gzip.compress(lines(*(line(rec(i)) for i in range(20))), mtime=0) + b"\x00garbage\n"
+    )
 
     # Parquet cases.
     pq.write_table(
@@ -248,6 +289,10 @@ def main() -> None:
     junk.mkdir(parents=True, exist_ok=True)
     (junk / "b.jsonl").write_bytes(lines(line({"timestamp": 1764064800}), b"[]"))
     (junk / "notes.txt").write_bytes(b"not a log file\n")
+    broken = HERE / "hive_unreadable_file" / "model=ranker" / "version=v1"
+    broken.mkdir(parents=True, exist_ok=True)
+    (broken / "a-truncated.parquet").write_bytes(real[: len(real) // 2])
+    (broken / "b-good.jsonl").write_bytes(lines(good, line(rec(2))))
     empty = HERE / "hive_empty_folder"
     empty.mkdir(exist_ok=True)
     (empty / ".keep").write_bytes(b"")

@@ -3,7 +3,10 @@
 Records land in ``root/model=M/version=V/date=YYYY-MM-DD/hour=HH/part-<uuid>.jsonl``, the folder
 chosen from each record's own timestamp (UTC), so a record logged at 10:59:59.9 and flushed after
 11:00 still sits in ``hour=10``. Partition values are percent-encoded (``/`` -> ``%2F``) so any
-model name is one safe folder name.
+model name is one safe folder name; one whose encoding would pass
+:data:`MAX_PARTITION_VALUE_CHARS` (a 28-character Chinese name is 252) is cut to a readable
+prefix plus ``~`` and a hash of the whole name (see :func:`vigil.core.file_stem`), which
+readers recognise and never decode: the records inside carry the full name.
 
 A file is written as ``part-<uuid>.jsonl.tmp`` and renamed to ``.jsonl`` when it is finished:
 readers (which pick ``*.jsonl``) never see a file that is still growing, so never a half line.
@@ -14,6 +17,7 @@ later hour of the same model version starts, or when the sink is closed. After a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -81,18 +85,47 @@ def _iso_for_python_3_9(stamp: str) -> str:
     return _FRACTION.sub(lambda digits: "." + (digits[1] + "00000")[:6], stamp, count=1)
 
 
+MAX_PARTITION_VALUE_CHARS = 180
+"""Longest encoded partition value kept whole: ``version=`` plus it stays far below the 255
+bytes a file name may have."""
+_PREFIX_CHARS = 90
+# The same convention as vigil.core.names (which this standard-library-only package cannot
+# import): "~" and 16 hex digits of the SHA-256 of the UTF-8 name.
+_HASHED = re.compile(r"~[0-9a-f]{16}$")
+
+
+def _name_hash(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
 def partition_path(partition: Partition) -> Path:
     """The folder of a partition, relative to the sink root."""
     model, version, date, hour = partition
     return Path(
-        f"model={quote(model, safe='')}", f"version={quote(version, safe='')}",
+        f"model={encode_partition_value(model)}", f"version={encode_partition_value(version)}",
         f"date={date}", f"hour={hour}",
     )  # fmt: skip
 
 
-def partition_value(folder_name: str) -> str:
-    """Inverse of the encoding in :func:`partition_path`: ``"model=a%2Fb"`` -> ``"a/b"``."""
-    return unquote(folder_name.partition("=")[2])
+def encode_partition_value(value: str) -> str:
+    """``value`` as one safe, length-bounded folder-name part (see the module docstring).
+
+    ``~`` is escaped too, so a hashed value (``prefix~hash``) cannot be produced by encoding a
+    name."""
+    encoded = quote(value, safe="").replace("~", "%7E")
+    if len(encoded) <= MAX_PARTITION_VALUE_CHARS:
+        return encoded
+    prefix = re.sub(r"%[0-9A-F]?$", "", encoded[:_PREFIX_CHARS])
+    return f"{prefix}~{_name_hash(value)}"
+
+
+def partition_value(folder_name: str) -> str | None:
+    """Inverse of :func:`partition_path` for one folder: ``"model=a%2Fb"`` -> ``"a/b"``;
+    ``None`` for a hashed value, whose name only its records hold."""
+    encoded = folder_name.partition("=")[2]
+    if _HASHED.search(encoded):
+        return None
+    return unquote(encoded)
 
 
 @dataclass  # no slots/kw_only: Python 3.9

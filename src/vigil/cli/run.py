@@ -221,6 +221,10 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
             f"cycle ({tally.skipped} of {tally.cycles} cycles skipped so far)"
         )
         return
+    for failure in summary.failures:  # the other models went on
+        console.print(
+            f"model {failure.model!r} failed in {failure.stage}: {failure.error}", markup=False
+        )
     if not summary.windows:
         console.print("nothing due")
         return

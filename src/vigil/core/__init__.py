@@ -13,6 +13,7 @@ from vigil.core.errors import (
     StoreError,
     VigilError,
 )
+from vigil.core.names import file_stem, is_hashed, name_hash
 from vigil.core.record import (
     KNOWN_FIELDS,
     REQUIRED_FIELDS,
@@ -49,7 +50,10 @@ __all__ = [
     "VigilError",
     "Window",
     "ensure_utc",
+    "file_stem",
     "format_duration",
+    "is_hashed",
+    "name_hash",
     "parse_duration",
     "window_start_us",
     "windows_between",

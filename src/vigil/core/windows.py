@@ -72,8 +72,13 @@ class Window:
         if step <= 0:
             raise ConfigError(f"window duration must be positive, got {duration}")
         offset_us = (ensure_utc(moment) - _EPOCH) // timedelta(microseconds=1)
-        start = _EPOCH + timedelta(microseconds=(offset_us // step) * step)
-        return cls(start=start, end=start + duration)
+        try:
+            start = _EPOCH + timedelta(microseconds=(offset_us // step) * step)
+            return cls(start=start, end=start + duration)
+        except OverflowError as err:
+            raise ConfigError(
+                f"{moment.isoformat()} is too close to the end of time for a {duration} window"
+            ) from err
 
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"

@@ -21,13 +21,19 @@ from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quara
 from vigil.ingest.reader import Reader
 from vigil.ingest.validation import (
     DEFAULT_CHUNK_ROWS,
+    DEFAULT_LIMITS,
+    EARLIEST,
     MAX_NAME_CHARS,
     MAX_STRING_BYTES,
+    IngestLimits,
+    RowRules,
     record_problem,
 )
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_LIMITS",
+    "EARLIEST",
     "MAX_NAME_CHARS",
     "MAX_STRING_BYTES",
     "META_SCHEMA",
@@ -35,12 +41,14 @@ __all__ = [
     "Column",
     "HivePartitionedReader",
     "IngestChunk",
+    "IngestLimits",
     "JsonLinesReader",
     "ListReader",
     "ParquetReader",
     "QuarantinedRow",
     "Reader",
     "RecordBatch",
+    "RowRules",
     "TableReader",
     "open_reader",
     "partition_values",

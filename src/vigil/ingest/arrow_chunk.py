@@ -13,6 +13,7 @@ Features, outputs and tags may come as struct columns (``features``) or flattene
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from vigil.ingest.arrow_values import (
 )
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.quarantine import truncate_raw
-from vigil.ingest.validation import DAY_US, MAX_NAME_CHARS, MAX_STRING_BYTES, timestamp_us
+from vigil.ingest.validation import MAX_NAME_CHARS, MAX_STRING_BYTES, RowRules, timestamp_us
 
 _EVENTS = [kind.value for kind in EventKind]
 _MAX_EPOCH_SECONDS = 1e13
@@ -48,7 +49,7 @@ def table_to_chunk(
     table: pa.Table | pa.RecordBatch,
     *,
     source: str,
-    now_us: int | None,
+    rules: RowRules,
     first_position: int = 1,
     partition: Mapping[str, str] | None = None,
     nulls_are_absent: bool = False,
@@ -68,7 +69,7 @@ def table_to_chunk(
         [
             model,
             version,
-            _timestamps(columns.get("timestamp"), now_us, problems),
+            _timestamps(columns.get("timestamp"), rules, problems),
             _optional_text(columns, "request_id", problems, rows),
             _optional_text(columns, "host", problems, rows),
             _events(columns.get("event"), problems, rows),
@@ -79,9 +80,9 @@ def table_to_chunk(
     )
     batch = RecordBatch(
         meta=meta,
-        features=_features(columns, problems, nulls_are_absent),
-        outputs=_outputs(columns, problems, nulls_are_absent),
-        tags=_tags(columns, problems),
+        features=_features(columns, problems, nulls_are_absent, rules.max_features),
+        outputs=_outputs(columns, problems, nulls_are_absent, rules.max_features),
+        tags=_tags(columns, problems, rules.max_features),
     )
     quarantined: tuple[QuarantinedRow, ...] = ()
     if problems.bad.any():
@@ -145,6 +146,11 @@ def _text_field(
         np.asarray(long_names.to_numpy(zero_copy_only=False), dtype=bool),
         f"field {name!r} is a name over {MAX_NAME_CHARS} characters",
     )
+    with_nul = pc.fill_null(pc.match_substring(texts, "\x00"), False)
+    problems.flag(
+        np.asarray(with_nul.to_numpy(zero_copy_only=False), dtype=bool),
+        f"field {name!r} holds a NUL character",
+    )
     if expected is not None:
         differs = np.asarray(
             pc.fill_null(pc.not_equal(texts, expected), False).to_numpy(zero_copy_only=False),
@@ -159,7 +165,7 @@ def _text_field(
     return pc.fill_null(texts, "") if fill is None else texts
 
 
-def _timestamps(array: pa.Array | None, now_us: int | None, problems: Problems) -> pa.Array:
+def _timestamps(array: pa.Array | None, rules: RowRules, problems: Problems) -> pa.Array:
     rows = len(problems.bad)
     if array is None:
         problems.flag_all("missing field 'timestamp' (the source has no 'timestamp' column)")
@@ -175,29 +181,54 @@ def _timestamps(array: pa.Array | None, now_us: int | None, problems: Problems) 
         valid = ~null_mask(array)
     elif is_numeric(kind):
         seconds = as_floats(array)
-        valid = np.isfinite(seconds) & (np.abs(seconds) <= _MAX_EPOCH_SECONDS)
+        finite = np.isfinite(seconds)
+        valid = finite & (np.abs(seconds) <= _MAX_EPOCH_SECONDS)
         problems.flag(
-            ~valid & ~null_mask(array),
-            lambda row: f"timestamp {seconds[row]!r} is not finite epoch seconds in range",
+            ~finite & ~null_mask(array),
+            lambda row: f"timestamp {float(seconds[row])!r} is not a finite number",
+        )
+        problems.flag(
+            finite & ~valid,
+            lambda row: (
+                rules.too_early(_as_given(array, row))
+                if seconds[row] < 0
+                else rules.too_late(_as_given(array, row))
+            ),
         )
         micros = np.round(np.where(valid, seconds, 0.0) * 1e6)
     elif is_text(kind):
-        micros, valid = _parse_text_timestamps(as_strings(array), now_us, problems)
+        micros, valid = _parse_text_timestamps(as_strings(array), rules, problems)
     else:
         problems.flag_all(f"timestamp column has type {kind}; expected timestamps or ISO strings")
         return pa.array(np.zeros(rows, dtype=np.int64), _US)
     micros = np.where(valid, np.nan_to_num(micros), 0).astype(np.int64)
     problems.flag(~valid & null_mask(array), "missing field 'timestamp'")
-    problems.flag(valid & (micros < 0), "timestamp is before 1970")
-    if now_us is not None:
-        problems.flag(
-            valid & (micros > now_us + DAY_US), "timestamp is more than 1 day in the future"
-        )
+    problems.flag(
+        valid & (micros < rules.earliest_us), lambda row: rules.too_early(_as_given(array, row))
+    )
+    problems.flag(
+        valid & (micros > rules.latest_us), lambda row: rules.too_late(_as_given(array, row))
+    )
     return pa.array(micros, _US)
 
 
+def _number_value(seconds: float) -> float | int:
+    """An epoch number as it was most likely written (an integer, unless it had a fraction)."""
+    return int(seconds) if float(seconds).is_integer() else float(seconds)
+
+
+def _as_given(array: pa.Array, row: int) -> object:
+    """Row ``row`` of a timestamp column as the record gave it, to quote in a reason."""
+    value = array[row].as_py()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return _number_value(value)
+    return value
+
+
 def _parse_text_timestamps(
-    texts: pa.Array, now_us: int | None, problems: Problems
+    texts: pa.Array, rules: RowRules, problems: Problems
 ) -> tuple[Any, BoolArray]:
     """ISO strings: arrow's parser for the plain zoned spellings, Python's for the rest.
 
@@ -225,7 +256,7 @@ def _parse_text_timestamps(
             valid[plain] = True
     others = np.flatnonzero(~plain & ~null_mask(texts))
     for row, value in zip(others.tolist(), texts.take(pa.array(others)).to_pylist(), strict=True):
-        result = timestamp_us(value, now_us)
+        result = timestamp_us(value, rules)
         if isinstance(result, str):
             problems.flag(_one(rows, row), result)
         else:
@@ -291,7 +322,11 @@ def _number(
 
 
 def _members(
-    columns: Mapping[str, pa.Array], group: str, problems: Problems, nulls_are_absent: bool = False
+    columns: Mapping[str, pa.Array],
+    group: str,
+    problems: Problems,
+    max_features: int,
+    nulls_are_absent: bool = False,
 ) -> dict[str, tuple[pa.Array, BoolArray]]:
     """The named members of ``features``/``outputs``/``tags``, each with its rows that lack it."""
     rows = len(problems.bad)
@@ -320,31 +355,43 @@ def _members(
                 array,
                 null_mask(array) if nulls_are_absent else np.zeros(rows, dtype=bool),
             )
-    for member in [m for m in members if len(m) > MAX_NAME_CHARS]:
+    for member in [m for m in members if len(m) > MAX_NAME_CHARS or "\x00" in m]:
         # A name is per column, not per row: every row that holds the member is refused.
         _, absent = members.pop(member)
         shown = member if len(member) <= 60 else member[:57] + "..."
-        problems.flag(~absent, f"{group[:-1]} name {shown!r} is over {MAX_NAME_CHARS} characters")
+        problem = (
+            f"over {MAX_NAME_CHARS} characters" if len(member) > MAX_NAME_CHARS else "holds a NUL"
+        )
+        problems.flag(~absent, f"{group[:-1]} name {shown!r} is {problem}")
+    if len(members) > max_features:
+        held = np.sum([~absent for _, absent in members.values()], axis=0)
+        problems.flag(
+            held > max_features,
+            lambda row: (
+                f"{int(held[row])} {group} in one row; at most {max_features} are read "
+                "([ingest] max_features)"
+            ),
+        )
     return members
 
 
 def _features(
-    columns: Mapping[str, pa.Array], problems: Problems, nulls_are_absent: bool
+    columns: Mapping[str, pa.Array], problems: Problems, nulls_are_absent: bool, max_features: int
 ) -> dict[str, Column]:
     return {
         name: feature_column(name, array, absent, problems)
         for name, (array, absent) in _members(
-            columns, "features", problems, nulls_are_absent
+            columns, "features", problems, max_features, nulls_are_absent
         ).items()
     }
 
 
 def _outputs(
-    columns: Mapping[str, pa.Array], problems: Problems, nulls_are_absent: bool
+    columns: Mapping[str, pa.Array], problems: Problems, nulls_are_absent: bool, max_features: int
 ) -> dict[str, Column]:
     plain: dict[str, Column] = {}
     ranked: dict[str, tuple[str, Column, BoolArray]] = {}
-    members = _members(columns, "outputs", problems, nulls_are_absent)
+    members = _members(columns, "outputs", problems, max_features, nulls_are_absent)
     for name, (array, absent) in members.items():
         produced = output_columns(name, array, absent, problems)
         if len(produced) == 1:
@@ -372,10 +419,12 @@ def _outputs(
     return outputs
 
 
-def _tags(columns: Mapping[str, pa.Array], problems: Problems) -> dict[str, pa.Array]:
+def _tags(
+    columns: Mapping[str, pa.Array], problems: Problems, max_features: int
+) -> dict[str, pa.Array]:
     return {
         name: tag_array(name, array, problems)
-        for name, (array, _absent) in _members(columns, "tags", problems).items()
+        for name, (array, _absent) in _members(columns, "tags", problems, max_features).items()
     }
 
 

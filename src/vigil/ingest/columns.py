@@ -25,7 +25,15 @@ import pyarrow.compute as pc
 from vigil.core import ValueKind
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.quarantine import raw_bytes_text, raw_record_text
-from vigil.ingest.validation import SHORT_JSON_LIMIT, NormalRow, normalize_record, now_to_us
+from vigil.ingest.validation import (
+    DEFAULT_LIMITS,
+    SHORT_JSON_LIMIT,
+    IngestLimits,
+    NormalRow,
+    RowRules,
+    nested_too_deep,
+    normalize_record,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 _EMPTY: Mapping[str, Any] = {}
@@ -40,10 +48,10 @@ class ChunkBuilder:
     """
 
     def __init__(
-        self, *, source: str, now_us: int | None, partition: Mapping[str, str] | None = None
+        self, *, source: str, rules: RowRules, partition: Mapping[str, str] | None = None
     ) -> None:
         self.source = source
-        self._now_us = now_us
+        self._rules = rules
         self._partition = partition
         self._rows: list[NormalRow] = []
         self._quarantined: list[QuarantinedRow] = []
@@ -58,13 +66,17 @@ class ChunkBuilder:
         record = item
         short_json = False
         if type(item) is bytes or type(item) is str:
+            text = item if isinstance(item, bytes) else item.encode("utf-8", "surrogatepass")
+            if nested_too_deep(text, self._rules.max_nesting):
+                self.quarantine(position, self._rules.too_deep(), _raw(item))
+                return
             try:
                 record = orjson.loads(item)
             except orjson.JSONDecodeError as err:
                 self.quarantine(position, _json_problem(item, err), _raw(item))
                 return
-            short_json = len(item) <= SHORT_JSON_LIMIT
-        result = normalize_record(record, self._now_us, self._partition, short_json=short_json)
+            short_json = len(item) <= SHORT_JSON_LIMIT and b"\\u0000" not in text
+        result = normalize_record(record, self._rules, self._partition, short_json=short_json)
         if type(result) is str:
             model = record.get("model") if isinstance(record, Mapping) else None
             self.quarantine(position, result, _raw(item), model if type(model) is str else None)
@@ -111,14 +123,16 @@ def records_to_chunk(
     now: datetime | None,
     first_position: int = 1,
     partition: Mapping[str, str] | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> IngestChunk:
     """Validate ``records`` and build one chunk of them; invalid ones are quarantined.
 
     Records may be dicts or their JSON text. Positions count from ``first_position`` in the order
-    given. ``now`` bounds timestamps (at most one day ahead); ``None`` disables that bound.
-    ``partition`` fills a missing ``model``/``version`` (see :func:`normalize_record`).
+    given. Timestamps must lie in the plausible range of ``limits`` around ``now`` (``None``
+    bounds only the far future). ``partition`` fills a missing ``model``/``version`` (see
+    :func:`normalize_record`).
     """
-    builder = ChunkBuilder(source=source, now_us=now_to_us(now), partition=partition)
+    builder = ChunkBuilder(source=source, rules=limits.rules(now), partition=partition)
     for position, item in enumerate(records, start=first_position):
         builder.add(position, item)
     return builder.finish()

@@ -1,5 +1,8 @@
 """Reading a Hive-partitioned folder: ``model=…/version=…/date=…/hour=…/`` of log files.
 
+A file in the folder that cannot be read at all (not Parquet, truncated) is one quarantined
+row naming the file and why; the folder's other files are read as usual.
+
 Files are read in sorted path order, so two reads of the same folder yield the same chunks. The
 ``model`` and ``version`` folder values fill records that lack those fields; a record naming a
 different model or version than its folder is quarantined, since the file is then in the wrong
@@ -20,12 +23,17 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
-from vigil.core import ConfigError
-from vigil.ingest.batch import IngestChunk
+from vigil.core import ConfigError, SchemaError, is_hashed
+from vigil.ingest.batch import IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.jsonl import JsonLinesReader
 from vigil.ingest.parquet import ParquetReader
 from vigil.ingest.reader import Reader
-from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options
+from vigil.ingest.validation import (
+    DEFAULT_CHUNK_ROWS,
+    DEFAULT_LIMITS,
+    IngestLimits,
+    check_reader_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +56,7 @@ class HivePartitionedReader:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     since: date | None = None
     """Skip files under ``date=`` folders before this day (files without one are read)."""
+    limits: IngestLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
@@ -64,14 +73,31 @@ class HivePartitionedReader:
                 continue
             partition = partition_values(path.relative_to(root))
             reader = file_reader(
-                path, now=self.now, chunk_rows=self.chunk_rows, partition=partition
+                path,
+                now=self.now,
+                chunk_rows=self.chunk_rows,
+                partition=partition,
+                limits=self.limits,
             )
-            for chunk in reader.read():
-                yield with_folder_model(chunk, partition)
+            try:
+                for chunk in reader.read():
+                    yield with_folder_model(chunk, partition)
+            except SchemaError as err:
+                yield with_folder_model(unreadable_file(path, err), partition)
         if skipped:
             logger.info(
                 "%s: %d files in date= folders before %s not read", root, skipped, self.since
             )
+
+
+def unreadable_file(path: Path, err: SchemaError) -> IngestChunk:
+    """A file of a folder that cannot be read at all (a truncated Parquet file), as one
+    quarantined row saying so: the folder's other files are still read, and the file is
+    counted and visible instead of stopping its model."""
+    row = QuarantinedRow(source=os.fspath(path), position=None, reason=str(err), raw="")
+    return IngestChunk(
+        source=os.fspath(path), rows_read=1, batch=RecordBatch.empty(), quarantined=(row,)
+    )
 
 
 def log_files(root: Path) -> Iterator[Path]:
@@ -94,8 +120,10 @@ def partition_values(relative: Path) -> dict[str, str]:
     for part in relative.parent.parts:
         key, sep, value = part.partition("=")
         # An empty value (``model=``) says nothing, like Hive's null: filled in, it gave rows an
-        # empty model that the Arrow path kept while the per-record path refused it.
-        if sep and value and key in _FILLED_KEYS and value != _HIVE_NULL:
+        # empty model that the Arrow path kept while the per-record path refused it. A hashed
+        # value (a name too long for a folder, see vigil.sdk.partition_path) cannot be read
+        # back: its records name their model themselves.
+        if sep and value and key in _FILLED_KEYS and value != _HIVE_NULL and not is_hashed(value):
             values[key] = unquote(value)
     return values
 
@@ -126,14 +154,23 @@ def partition_date(relative: Path) -> date | None:
 
 
 def file_reader(
-    path: Path, *, now: datetime | None, chunk_rows: int, partition: dict[str, str] | None = None
+    path: Path,
+    *,
+    now: datetime | None,
+    chunk_rows: int,
+    partition: dict[str, str] | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> Reader:
     """The reader for one file, chosen by its suffix."""
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
-        return ParquetReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
+        return ParquetReader(
+            path, now=now, chunk_rows=chunk_rows, partition=partition, limits=limits
+        )
     if name.endswith(JSON_LINES_SUFFIXES):
-        return JsonLinesReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
+        return JsonLinesReader(
+            path, now=now, chunk_rows=chunk_rows, partition=partition, limits=limits
+        )
     raise ConfigError(
         f"cannot tell how to read {os.fspath(path)!r}: expected one of "
         f"{', '.join(JSON_LINES_SUFFIXES + PARQUET_SUFFIXES)} or a folder"
@@ -146,12 +183,15 @@ def open_reader(
     now: datetime | None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     since: date | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> Reader:
     """A reader for ``path``: a folder is read as Hive partitions (``date=`` folders before
-    ``since`` skipped), a file by its suffix."""
+    ``since`` skipped), a file by its suffix; rows are judged by ``limits``."""
     location = Path(path)
     if location.is_dir():
-        return HivePartitionedReader(location, now=now, chunk_rows=chunk_rows, since=since)
+        return HivePartitionedReader(
+            location, now=now, chunk_rows=chunk_rows, since=since, limits=limits
+        )
     if not location.exists():
         raise ConfigError(f"{os.fspath(location)!r} does not exist")
-    return file_reader(location, now=now, chunk_rows=chunk_rows)
+    return file_reader(location, now=now, chunk_rows=chunk_rows, limits=limits)

@@ -8,6 +8,10 @@ row-by-row path, so they send lines to that path instead:
 - a ``null`` anywhere in a line: arrow cannot tell ``{"x": null}`` from a row without ``x``,
   and Vigil counts those apart (NULL vs ABSENT). Lines without the token ``null`` have no
   nulls, so every missing value arrow reports is an absence.
+- lines arrow must not see at all: JSON nested deeper than the limit (a line nested 20,000
+  deep crashes arrow's reader), lines with more ``:`` than the feature limit (each feature
+  would become a column of the chunk) and lines with a ``\\u0000`` escape (names must be
+  checked for NULs). The row-by-row path judges them.
 - values whose type arrow cannot unify across the chunk (a feature that is a number in one row
   and a string in the next, a line that is not an object, invalid JSON): arrow refuses the
   chunk, and all of it goes row by row. Correct either way; only the speed differs.
@@ -30,6 +34,7 @@ from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import Column, IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.columns import ChunkBuilder
 from vigil.ingest.quarantine import raw_bytes_text
+from vigil.ingest.validation import RowRules, nested_too_deep
 
 _RECORD_FIELDS = (
     "model",
@@ -52,16 +57,16 @@ def json_lines_to_chunk(
     damaged: Sequence[tuple[int, bytes, str]] = (),
     *,
     source: str,
-    now_us: int | None,
+    rules: RowRules,
     partition: Mapping[str, str] | None = None,
 ) -> IngestChunk:
     """One chunk from numbered JSON lines, plus lines the reader already found damaged."""
-    fast = [i for i, (_, text) in enumerate(lines) if b"null" not in text]
+    fast = [i for i, (_, text) in enumerate(lines) if _arrow_may_read(text, rules)]
     table = _arrow_table([lines[i][1] for i in fast]) if len(fast) > 1 else None
     if table is None:
         fast = []
     fast_set = set(fast)
-    builder = ChunkBuilder(source=source, now_us=now_us, partition=partition)
+    builder = ChunkBuilder(source=source, rules=rules, partition=partition)
     for i, (number, text) in enumerate(lines):
         if i not in fast_set:
             builder.add(number, text)
@@ -71,7 +76,7 @@ def json_lines_to_chunk(
     if table is None:
         return _sorted(slow)
     typed = table_to_chunk(
-        table, source=source, now_us=now_us, partition=partition, nulls_are_absent=True
+        table, source=source, rules=rules, partition=partition, nulls_are_absent=True
     )
     numbers = np.array([lines[i][0] for i in fast], dtype=np.int64)
     refused = np.zeros(len(fast), dtype=bool)
@@ -88,6 +93,16 @@ def json_lines_to_chunk(
         rows_read=typed.rows_read + slow.rows_read,
         batch=batch,
         quarantined=tuple(sorted(quarantined, key=lambda row: row.position or 0)),
+    )
+
+
+def _arrow_may_read(text: bytes, rules: RowRules) -> bool:
+    """Whether ``text`` may go to arrow's reader (see the module docstring)."""
+    return (
+        b"null" not in text
+        and b"\\u0000" not in text
+        and text.count(b":") <= rules.max_features
+        and not nested_too_deep(text, rules.max_nesting)
     )
 
 

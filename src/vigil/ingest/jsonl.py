@@ -3,6 +3,11 @@
 Bytes are read in blocks and split on newlines here rather than through ``gzip.open``, so that a
 file cut short (a crashed writer, a partial copy) still yields every complete line, and the cut
 line is quarantined with its line number instead of raising halfway through a read.
+
+A line ends at ``\n``, ``\r\n`` or a lone ``\r`` (old Mac tools): JSON cannot hold a raw CR
+inside a string, so a CR only ever separates records. Bytes after the end of a complete gzip
+stream that are not another gzip member are ignored, as ``gzip -d`` does ("trailing garbage"),
+and logged: they are not a record, so they are not counted as a row.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ import orjson
 
 from vigil.ingest.batch import IngestChunk
 from vigil.ingest.json_arrow import json_lines_to_chunk
-from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options, now_to_us
+from vigil.ingest.validation import (
+    DEFAULT_CHUNK_ROWS,
+    DEFAULT_LIMITS,
+    IngestLimits,
+    check_reader_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +63,14 @@ class JsonLinesReader:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     partition: Mapping[str, str] | None = None
     """Values from a Hive folder path (``model``, ``version``) that fill missing fields."""
+    limits: IngestLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
 
     def read(self) -> Iterator[IngestChunk]:
         source = os.fspath(self.path)
-        now_us = now_to_us(self.now)
+        rules = self.limits.rules(self.now)
         total = quarantined = 0
         good: list[tuple[int, bytes]] = []
         damaged: list[tuple[int, bytes, str]] = []
@@ -70,14 +81,14 @@ class JsonLinesReader:
                 damaged.append((line.number, line.text, line.problem))
             if len(good) + len(damaged) >= self.chunk_rows:
                 chunk = json_lines_to_chunk(
-                    good, damaged, source=source, now_us=now_us, partition=self.partition
+                    good, damaged, source=source, rules=rules, partition=self.partition
                 )
                 total, quarantined = total + chunk.rows_read, quarantined + len(chunk.quarantined)
                 yield chunk
                 good, damaged = [], []
         if good or damaged or total == 0:
             chunk = json_lines_to_chunk(
-                good, damaged, source=source, now_us=now_us, partition=self.partition
+                good, damaged, source=source, rules=rules, partition=self.partition
             )
             total, quarantined = total + chunk.rows_read, quarantined + len(chunk.quarantined)
             yield chunk
@@ -95,13 +106,18 @@ def _lines(path: Path) -> Iterator[_Line]:
     size = 0
     oversized = False  # the pending line passed the limit: pending holds only its start
     at_start = True
+    held = b""  # a CR that ended a block: the next block may start with its LF
     with path.open("rb") as raw:
-        for data, problem in _blocks(raw):
+        for data, problem in _blocks(raw, source=path):
             # A byte order mark (Windows tools write one) is not part of line 1; left in, line 1
             # was kept or refused depending on which JSON parser its chunk went through.
             block = data.removeprefix(_UTF8_BOM) if at_start else data
             at_start = at_start and not data
-            pieces = block.split(b"\n")
+            block = held + block
+            held = b""
+            if block.endswith(b"\r") and problem is None:
+                block, held = block[:-1], b"\r"
+            pieces = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
             last = pieces.pop()
             for piece in pieces:
                 number += 1
@@ -123,6 +139,12 @@ def _lines(path: Path) -> Iterator[_Line]:
                 # What follows the last newline is lost or partial: one quarantined row says so.
                 yield _Line(number + 1, b"".join(pending), problem)
                 return
+    if held:  # the file ended with a CR: it ended the last line
+        number += 1
+        line = _line(number, b"".join(pending), over=oversized)
+        pending, oversized = [], False
+        if line is not None:
+            yield line
     tail = b"".join(pending)
     if oversized:
         yield _Line(number + 1, tail, _too_long_reason())
@@ -139,8 +161,6 @@ def _lines(path: Path) -> Iterator[_Line]:
 def _line(number: int, text: bytes, *, over: bool) -> _Line | None:
     if over:
         return _Line(number, text[:_KEPT_BYTES], _too_long_reason())
-    if text.endswith(b"\r"):
-        text = text[:-1]
     return _Line(number, text) if text.strip() else None
 
 
@@ -148,7 +168,7 @@ def _too_long_reason() -> str:
     return f"line is longer than {MAX_LINE_BYTES} bytes; only its start is kept"
 
 
-def _blocks(raw: BinaryIO) -> Iterator[tuple[bytes, str | None]]:
+def _blocks(raw: BinaryIO, *, source: Path) -> Iterator[tuple[bytes, str | None]]:
     """Decompressed blocks of the file; a final ``(rest, problem)`` when gzip data is damaged.
 
     Each decompressed block is at most ``4 * _BLOCK_BYTES``, however well the data compresses.
@@ -169,7 +189,10 @@ def _blocks(raw: BinaryIO) -> Iterator[tuple[bytes, str | None]]:
                 data = inflater.unconsumed_tail
                 if inflater.eof and inflater.unused_data:
                     # Several gzip members back to back (e.g. files joined by `cat`).
-                    data = inflater.unused_data
+                    data = inflater.unused_data + raw.read(len(_GZIP_MAGIC))
+                    if not data.startswith(_GZIP_MAGIC):
+                        _ignore_trailing_garbage(source, data, raw)
+                        return
                     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         except zlib.error as err:
             yield b"", f"corrupt gzip data, the rest of the file is unreadable: {err}"
@@ -177,3 +200,13 @@ def _blocks(raw: BinaryIO) -> Iterator[tuple[bytes, str | None]]:
         data = raw.read(_BLOCK_BYTES)
     if not inflater.eof:
         yield inflater.flush(), "file ends inside its gzip stream (truncated file)"
+
+
+def _ignore_trailing_garbage(source: Path, start: bytes, raw: BinaryIO) -> None:
+    size = len(start) + sum(len(block) for block in iter(lambda: raw.read(_BLOCK_BYTES), b""))
+    logger.warning(
+        "%s: %d bytes after the end of its gzip stream are not gzip data; ignored, as gzip -d "
+        "does (they hold no record)",
+        source,
+        size,
+    )

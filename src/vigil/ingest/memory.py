@@ -14,7 +14,12 @@ from vigil.core import ConfigError
 from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import IngestChunk, RecordBatch
 from vigil.ingest.columns import records_to_chunk
-from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options, now_to_us
+from vigil.ingest.validation import (
+    DEFAULT_CHUNK_ROWS,
+    DEFAULT_LIMITS,
+    IngestLimits,
+    check_reader_options,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +35,7 @@ class TableReader:
     source: str = "table"
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     now: datetime | None = None
+    limits: IngestLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
@@ -47,20 +53,24 @@ class TableReader:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             records = self.table.to_dict("records")
             yield from ListReader(
-                records, source=self.source, chunk_rows=self.chunk_rows, now=self.now
+                records,
+                source=self.source,
+                chunk_rows=self.chunk_rows,
+                now=self.now,
+                limits=self.limits,
             ).read()
             return
         yield from self._read_arrow(table)
 
     def _read_arrow(self, table: pa.Table | pa.RecordBatch) -> Iterator[IngestChunk]:
-        now_us = now_to_us(self.now)
+        rules = self.limits.rules(self.now)
         if table.num_rows == 0:
             yield IngestChunk(source=self.source, rows_read=0, batch=RecordBatch.empty())
         for offset in range(0, table.num_rows, self.chunk_rows):
             yield table_to_chunk(
                 table.slice(offset, self.chunk_rows),
                 source=self.source,
-                now_us=now_us,
+                rules=rules,
                 first_position=offset + 1,
             )
 
@@ -86,6 +96,7 @@ class ListReader:
     source: str = "list"
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     now: datetime | None = None
+    limits: IngestLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
@@ -97,7 +108,13 @@ class ListReader:
             piece = list(islice(items, self.chunk_rows))
             if not piece and position > 1:
                 return
-            yield records_to_chunk(piece, source=self.source, now=self.now, first_position=position)
+            yield records_to_chunk(
+                piece,
+                source=self.source,
+                now=self.now,
+                first_position=position,
+                limits=self.limits,
+            )
             position += len(piece)
             if not piece:
                 return

@@ -14,7 +14,12 @@ import pyarrow.parquet as pq
 from vigil.core import SchemaError
 from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import IngestChunk, RecordBatch
-from vigil.ingest.validation import DEFAULT_CHUNK_ROWS, check_reader_options, now_to_us
+from vigil.ingest.validation import (
+    DEFAULT_CHUNK_ROWS,
+    DEFAULT_LIMITS,
+    IngestLimits,
+    check_reader_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +38,14 @@ class ParquetReader:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     partition: Mapping[str, str] | None = None
     """Values from a Hive folder path (``model``, ``version``) that fill missing fields."""
+    limits: IngestLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         check_reader_options(chunk_rows=self.chunk_rows, now=self.now)
 
     def read(self) -> Iterator[IngestChunk]:
         source = os.fspath(self.path)
-        now_us = now_to_us(self.now)
+        rules = self.limits.rules(self.now)
         try:
             parquet = pq.ParquetFile(source)
         except (pa.ArrowInvalid, OSError) as err:
@@ -52,7 +58,7 @@ class ParquetReader:
                 chunk = table_to_chunk(
                     arrow_batch,
                     source=source,
-                    now_us=now_us,
+                    rules=rules,
                     first_position=position,
                     partition=self.partition,
                 )

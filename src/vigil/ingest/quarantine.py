@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from vigil.ingest.batch import QuarantinedRow
-from vigil.ingest.validation import timestamp_us
+from vigil.ingest.validation import DEFAULT_LIMITS, RowRules, timestamp_us
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -81,21 +81,25 @@ _PARTITION_DATE = re.compile(r"(?:^|[/\\])date=(\d{4}-\d{2}-\d{2})(?=[/\\])")
 _PARTITION_HOUR = re.compile(r"(?:^|[/\\])hour=(\d{1,2})(?=[/\\])")
 
 
-def quarantined_at(row: QuarantinedRow) -> datetime | None:
+_ANY_PLAUSIBLE = DEFAULT_LIMITS.rules(None)
+
+
+def quarantined_at(row: QuarantinedRow, rules: RowRules = _ANY_PLAUSIBLE) -> datetime | None:
     """When a quarantined row belongs, for per-window quarantine rates, or ``None``.
 
-    The row's own timestamp when its raw text is a JSON object with a valid one (most rows are
-    refused for something else); otherwise the hour of the Hive partition it was written to
-    (``date=…/hour=…``, the SDK's and the ingest server's layout: arrival time, close to event
-    time for live traffic). A row with neither is still stored and counted per model, just not
-    per window.
+    The row's own timestamp when its raw text is a JSON object with one that is plausible by
+    ``rules`` (most rows are refused for something else; one refused for its time is not filed
+    at that time, which may not even fit a window); otherwise the hour of the Hive partition
+    it was written to (``date=…/hour=…``, the SDK's and the ingest server's layout: arrival
+    time, close to event time for live traffic). A row with neither is still stored and
+    counted per model, just not per window.
     """
     try:
         record = orjson.loads(row.raw)
     except orjson.JSONDecodeError:
         record = None
     if isinstance(record, dict):
-        micros = timestamp_us(record.get("timestamp"), None)
+        micros = timestamp_us(record.get("timestamp"), rules)
         if isinstance(micros, int):
             return _EPOCH + timedelta(microseconds=micros)
     date = _PARTITION_DATE.search(row.source)

@@ -3,7 +3,9 @@
 The rules are those of :mod:`vigil.core.record`, made precise:
 
 - ``model``: required, a non-empty string. ``timestamp``: required, ISO 8601 *with* a zone or
-  epoch seconds (int/float); not before 1970, not more than one day after ``now``.
+  epoch seconds (int/float), inside the plausible range of :class:`IngestLimits` (by default
+  from 2000 to one day after ``now``): a row stamped 0, or in milliseconds, or in year 9999 is
+  a broken clock, and filing it into a window would plan windows back to 1970 or overflow.
 - ``version`` (default ``""``), ``request_id``, ``host``: strings or absent/null.
 - ``event``: one of :class:`~vigil.core.EventKind` (default ``prediction``).
 - ``latency_ms``: a finite number >= 0, or absent/null. ``label``: a finite number (bools read
@@ -14,7 +16,10 @@ The rules are those of :mod:`vigil.core.record`, made precise:
   two numeric outputs ``r.top`` (its first element, NULL when empty) and ``r.length``.
 - ``tags``: an object of strings (a null tag is the same as no tag).
 - Unknown top-level keys are ignored: producers add fields over time, and refusing them would
-  make every schema change an outage. Strings over 64 kB anywhere are quarantined.
+  make every schema change an outage. Strings over 64 kB anywhere are quarantined, and so are
+  rows with more features (or outputs, or tags) than :attr:`IngestLimits.max_features`, JSON
+  nested deeper than :attr:`IngestLimits.max_nesting` and names holding a NUL character (names
+  become database text, which PostgreSQL cannot hold NULs in).
 
 The hot loop in :mod:`vigil.ingest.columns` calls :func:`normalize_record` once per row, so it is
 written for speed: exact ``type()`` checks first, a result tuple rather than an object.
@@ -23,8 +28,10 @@ written for speed: exact ``type()`` checks first, a result tuple rather than an 
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +48,12 @@ one of them, so names get a far tighter limit than values."""
 DAY_US = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""The default earliest plausible timestamp (``[ingest] earliest``)."""
+CEILING = datetime(2200, 1, 1, tzinfo=UTC)
+"""No timestamp at or after this is plausible, even when no ``now`` bounds the future: it keeps
+every window computable (a window at year 9999 overflows ``datetime``)."""
 _EVENTS = frozenset(kind.value for kind in EventKind)
 _EVENT_LIST = ", ".join(kind.value for kind in EventKind)
 _NUMBER_TYPES = (int, float)
@@ -65,6 +78,131 @@ NormalRow = tuple[
 """A valid record in the order the column builder appends it."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestLimits:
+    """What one row may hold and when it may say it happened; a row outside is quarantined
+    with a reason that names the limit. Set by the ``[ingest]`` section of ``vigil.toml``.
+
+    ``earliest`` and ``ahead`` make the plausible range ``[earliest, now + ahead]``;
+    ``max_nesting`` bounds how deeply a JSON line nests (checked before any parser sees it: a
+    line nested 20,000 deep crashes arrow's reader); ``max_features`` bounds the features (and
+    outputs, and tags) of one row, each of which becomes a column of its chunk.
+    """
+
+    earliest: datetime = EARLIEST
+    ahead: timedelta = timedelta(days=1)
+    max_nesting: int = 64
+    max_features: int = 2_000
+
+    def __post_init__(self) -> None:
+        if self.earliest.tzinfo is None:
+            raise ConfigError(f"earliest {self.earliest.isoformat()} needs a time zone (UTC)")
+        if not EARLIEST.replace(year=1970) <= self.earliest < CEILING:
+            raise ConfigError(
+                f"earliest {self.earliest.isoformat()} must lie between 1970 and {CEILING:%Y}"
+            )
+        if self.ahead < timedelta(0):
+            raise ConfigError(f"ahead must not be negative, got {self.ahead}")
+        if self.max_nesting < 3 or self.max_features < 1:
+            raise ConfigError(
+                f"max_nesting must be at least 3 (a record with a ranked list nests 3 deep) and "
+                f"max_features at least 1, got {self.max_nesting} and {self.max_features}"
+            )
+
+    def rules(self, now: datetime | None) -> RowRules:
+        """These limits against ``now`` (``None``: no bound but :data:`CEILING` on the future)."""
+        now_us = now_to_us(now)
+        ceiling_us = (CEILING - _EPOCH) // _ONE_US
+        if now_us is None:
+            latest_us, future = ceiling_us, f"at or after {CEILING:%Y-%m-%d}"
+        else:
+            latest_us = min(ceiling_us, now_us + self.ahead // _ONE_US)
+            future = f"more than {_spoken(self.ahead)} in the future"
+        return RowRules(
+            earliest_us=(self.earliest - _EPOCH) // _ONE_US,
+            latest_us=latest_us,
+            max_nesting=self.max_nesting,
+            max_features=self.max_features,
+            earliest_text=f"{self.earliest:%Y-%m-%d}",
+            future_text=future,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowRules:
+    """:class:`IngestLimits` resolved against one ``now``, in the units the row loops compare."""
+
+    earliest_us: int
+    latest_us: int
+    max_nesting: int
+    max_features: int
+    earliest_text: str
+    future_text: str
+
+    def too_early(self, value: object) -> str:
+        hint = " (a zero or unset clock?)" if value == 0 else ""
+        return (
+            f"timestamp {_short(value)} is before {self.earliest_text}, the earliest plausible "
+            f"time ([ingest] earliest){hint}"
+        )
+
+    def too_late(self, value: object) -> str:
+        return f"timestamp {_short(value)} is {self.future_text}{self.unit_hint(value)}"
+
+    def too_deep(self) -> str:
+        return f"JSON nested deeper than {self.max_nesting} levels ([ingest] max_nesting)"
+
+    def unit_hint(self, value: object) -> str:
+        """Why a number out of range may be so: another unit than epoch seconds."""
+        if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
+            return ""
+        for unit, per_second in (
+            ("milliseconds", 1e3),
+            ("microseconds", 1e6),
+            ("nanoseconds", 1e9),
+        ):
+            micros = float(value) / per_second * 1e6  # type: ignore[arg-type]
+            if self.earliest_us <= micros <= self.latest_us:
+                return f"; it looks like epoch {unit} (numbers are read as epoch seconds)"
+        return ""
+
+
+DEFAULT_LIMITS = IngestLimits()
+"""The limits readers use when they are not told (see :class:`IngestLimits`)."""
+
+
+def _spoken(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nested_too_deep(text: bytes, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects more than ``limit`` deep.
+
+    Counting brackets (in C) settles almost every line: a line with at most ``limit`` of them
+    cannot nest deeper. Only the others are scanned, skipping brackets inside strings.
+    """
+    if text.count(b"[") + text.count(b"{") <= limit:
+        return False
+    depth = 0
+    for token in _BRACKETS.finditer(text):
+        mark = token.group()
+        if mark in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif mark in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
 def now_to_us(now: datetime | None) -> int | None:
     """``now`` as epoch microseconds; ``None`` disables the "too far in the future" check."""
     if now is None:
@@ -87,7 +225,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def timestamp_us(value: object, now_us: int | None) -> int | str:
+def timestamp_us(value: object, rules: RowRules) -> int | str:
     """Epoch microseconds of a record's timestamp, or the reason it is not acceptable."""
     kind = type(value)
     if kind is str:
@@ -104,24 +242,21 @@ def timestamp_us(value: object, now_us: int | None) -> int | str:
         if not math.isfinite(seconds):
             return f"timestamp {_short(value)} is not a finite number"
         if abs(seconds) > 1e13:
-            return f"timestamp {_short(value)} is out of range (epoch seconds expected)"
+            return rules.too_early(value) if seconds < 0 else rules.too_late(value)
         micros = value * 1_000_000 if kind is int else round(seconds * 1e6)  # type: ignore[operator]
     elif value is None:
         return "missing field 'timestamp'"
     else:
         return f"timestamp must be an ISO 8601 string or epoch seconds, got {_short(value)}"
-    return check_timestamp_range(int(micros), value, now_us)
+    return check_timestamp_range(int(micros), value, rules)
 
 
-def check_timestamp_range(micros: int, value: object, now_us: int | None) -> int | str:
-    """``micros`` when it is in [1970, now + 1 day], else the reason."""
-    if micros < 0:
-        return f"timestamp {_short(value)} is before 1970"
-    if now_us is not None and micros > now_us + DAY_US:
-        return (
-            f"timestamp {_short(value)} is more than 1 day in the future "
-            "(epoch seconds expected, not milliseconds)"
-        )
+def check_timestamp_range(micros: int, value: object, rules: RowRules) -> int | str:
+    """``micros`` when it lies in the plausible range of ``rules``, else the reason."""
+    if micros < rules.earliest_us:
+        return rules.too_early(value)
+    if micros > rules.latest_us:
+        return rules.too_late(value)
     return micros
 
 
@@ -145,14 +280,32 @@ def _model_problem(model: object) -> str | None:
     return None
 
 
+def _name_problem(what: str, name: str) -> str | None:
+    if len(name) > MAX_NAME_CHARS:
+        return f"{what} {_short(name)} is over {MAX_NAME_CHARS} characters"
+    if "\x00" in name:
+        return f"{what} {_short(name)} holds a NUL character"
+    return None
+
+
+def _too_many(what: str, names: Mapping[str, Any], rules: RowRules) -> str | None:
+    if len(names) <= rules.max_features:
+        return None
+    return (
+        f"{len(names)} {what} in one row; at most {rules.max_features} are read "
+        "([ingest] max_features)"
+    )
+
+
 def _features_problem(features: object) -> str | None:
     if type(features) is not dict and not isinstance(features, Mapping):
         return f"field 'features' must be an object, got {_short(features)}"
     for name, value in features.items():
         if type(name) is not str:
             return f"feature name {_short(name)} is not a string"
-        if len(name) > MAX_NAME_CHARS:
-            return f"feature name {_short(name)} is over {MAX_NAME_CHARS} characters"
+        problem = _name_problem("feature name", name)
+        if problem:
+            return problem
         kind = type(value)
         if kind is float or kind is int or kind is bool or value is None:
             continue
@@ -174,8 +327,9 @@ def _flatten_outputs(outputs: object) -> Mapping[str, Any] | str:
         return f"field 'outputs' must be an object, got {_short(outputs)}"
     flat: dict[str, Any] | None = None
     for name, value in outputs.items():
-        if type(name) is str and len(name) > MAX_NAME_CHARS:
-            return f"output name {_short(name)} is over {MAX_NAME_CHARS} characters"
+        problem = _name_problem("output name", name) if type(name) is str else None
+        if problem:
+            return problem
         kind = type(value)
         if kind is float or kind is int or value is None:
             continue
@@ -204,8 +358,9 @@ def _tags_problem(tags: object) -> str | None:
     if type(tags) is not dict and not isinstance(tags, Mapping):
         return f"field 'tags' must be an object, got {_short(tags)}"
     for name, value in tags.items():
-        if type(name) is str and len(name) > MAX_NAME_CHARS:
-            return f"tag name {_short(name)} is over {MAX_NAME_CHARS} characters"
+        problem = _name_problem("tag name", name) if type(name) is str else None
+        if problem:
+            return problem
         if type(value) is str:
             if len(value) > _SAFE_CHARS and _too_long(value):
                 return f"tag {name!r} is a string over {MAX_STRING_BYTES} bytes"
@@ -230,7 +385,7 @@ def _finite_number(record: Mapping[str, Any], name: str, *, minimum: float | Non
 
 def normalize_record(
     record: object,
-    now_us: int | None,
+    rules: RowRules,
     partition: Mapping[str, str] | None = None,
     *,
     short_json: bool = False,
@@ -240,9 +395,10 @@ def normalize_record(
     ``partition`` (from a Hive folder path) fills a missing ``model``/``version``; a record that
     names a different one than its folder is refused, since one of the two is wrong.
 
-    ``short_json`` says the record was decoded from a JSON text of at most 16 kB: its keys are
-    strings and none of its strings can exceed the size limit, so the value checks reduce to
-    one ``set(map(type, ...))`` per object, which runs in C.
+    ``short_json`` says the record was decoded from a JSON text of at most 16 kB without a
+    ``\\u0000`` escape: its keys are strings, none of its strings can exceed the size limit and
+    none holds a NUL, so the value checks reduce to one ``set(map(type, ...))`` per object,
+    which runs in C.
     """
     if type(record) is not dict and not isinstance(record, Mapping):
         return f"record must be a JSON object, got {type(record).__name__}"
@@ -256,7 +412,7 @@ def normalize_record(
         problem = _model_problem(model)
         if problem:
             return problem
-    micros = timestamp_us(record.get("timestamp"), now_us)
+    micros = timestamp_us(record.get("timestamp"), rules)
     if type(micros) is str:
         return micros
     if version is None:
@@ -265,6 +421,8 @@ def normalize_record(
         return f"field 'version' must be a string, got {_short(version)}"
     elif len(version) > MAX_NAME_CHARS:
         return f"field 'version' is a name over {MAX_NAME_CHARS} characters: {_short(version)}"
+    if "\x00" in model or "\x00" in version:  # type: ignore[operator]
+        return f"a name holds a NUL character: model {_short(model)}, version {_short(version)}"
     event = record.get("event")
     if event is None:
         event = "prediction"
@@ -288,6 +446,8 @@ def normalize_record(
             return label
     features = record.get("features")
     if features is not None:
+        if isinstance(features, Mapping) and len(features) > rules.max_features:
+            return _too_many("features", features, rules)  # type: ignore[return-value]
         fast = (
             short_json
             and type(features) is dict
@@ -299,6 +459,8 @@ def normalize_record(
             return problem
     outputs = record.get("outputs")
     if outputs is not None:
+        if isinstance(outputs, Mapping) and len(outputs) > rules.max_features:
+            return _too_many("outputs", outputs, rules)  # type: ignore[return-value]
         if not (
             short_json
             and type(outputs) is dict
@@ -310,6 +472,8 @@ def normalize_record(
             return outputs
     tags = record.get("tags")
     if tags is not None:
+        if isinstance(tags, Mapping) and len(tags) > rules.max_features:
+            return _too_many("tags", tags, rules)  # type: ignore[return-value]
         fast = (
             short_json
             and type(tags) is dict
@@ -351,10 +515,14 @@ def _apply_partition(
 
 
 def record_problem(
-    record: object, *, now: datetime | None, partition: Mapping[str, str] | None = None
+    record: object,
+    *,
+    now: datetime | None,
+    partition: Mapping[str, str] | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> str | None:
     """Why ``record`` would be quarantined, or ``None`` when it is a valid inference record."""
-    result = normalize_record(record, now_to_us(now), partition)
+    result = normalize_record(record, limits.rules(now), partition)
     return result if isinstance(result, str) else None
 
 

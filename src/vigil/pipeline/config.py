@@ -15,9 +15,16 @@ Example::
     sources = ["/var/log/inference"]      # files or Hive-partitioned folders
     late_data = "1d"                     # how late rows may arrive; older date= folders are
                                          # not read again by the next `vigil run` cycle
+    earliest = "2000-01-01"              # rows stamped before are quarantined, and no window
+                                         # before it is ever planned
+    ahead = "1d"                         # rows stamped later than now + ahead are quarantined
+    max_nesting = 64                     # JSON nested deeper is quarantined before any parser
+    max_features = 2000                  # features (outputs, tags) per row
 
     [profile]
     window = "1h"
+    max_windows_per_cycle = 10000        # a cycle processes at most this many windows (the
+                                         # oldest due); the next cycles take the rest
 
     [detect]
     history = "7d"                       # what detectors learn "normal" from
@@ -60,7 +67,7 @@ Example::
 from __future__ import annotations
 
 import tomllib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -77,6 +84,7 @@ from vigil.alert import (
 )
 from vigil.core import ConfigError, parse_duration
 from vigil.incidents import FilterSettings, GroupingSettings
+from vigil.ingest import EARLIEST, IngestLimits
 
 
 class _Section(BaseModel):
@@ -88,6 +96,18 @@ def _duration(text: str) -> str:
     return text
 
 
+def _utc_day(text: str) -> datetime:
+    """``"2000-01-01"`` (or a full ISO time) as a UTC datetime; a zone-less time is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(f"cannot read date {text!r}; write e.g. '2000-01-01'") from err
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST.replace(year=1970) <= moment < EARLIEST.replace(year=2200):
+        raise ValueError(f"date {text!r} must lie between 1970 and 2200")
+    return moment
+
+
 class StoreSection(_Section):
     url: str = "sqlite:///vigil.db"
     workers: int = Field(default=2, ge=1, le=64)
@@ -97,11 +117,22 @@ class IngestSection(_Section):
     sources: list[str] = Field(default_factory=list)
     chunk_rows: int = Field(default=100_000, gt=0)
     late_data: str = "1d"
-    _check = field_validator("late_data")(_duration)
+    earliest: str = f"{EARLIEST:%Y-%m-%d}"
+    ahead: str = "1d"
+    max_nesting: int = Field(default=64, ge=3, le=1000)
+    max_features: int = Field(default=2_000, ge=1, le=100_000)
+    _check = field_validator("late_data", "ahead")(_duration)
+
+    @field_validator("earliest")
+    @classmethod
+    def _earliest(cls, text: str) -> str:
+        _utc_day(text)
+        return text
 
 
 class ProfileSection(_Section):
     window: str = "1h"
+    max_windows_per_cycle: int = Field(default=10_000, ge=1)
     _check = field_validator("window")(_duration)
 
 
@@ -218,6 +249,19 @@ class VigilConfig(_Section):
     @property
     def history(self) -> timedelta:
         return parse_duration(self.detect.history)
+
+    @property
+    def earliest(self) -> datetime:
+        """No row before it is plausible, and no window before it is planned."""
+        return _utc_day(self.ingest.earliest)
+
+    def ingest_limits(self) -> IngestLimits:
+        return IngestLimits(
+            earliest=self.earliest,
+            ahead=parse_duration(self.ingest.ahead),
+            max_nesting=self.ingest.max_nesting,
+            max_features=self.ingest.max_features,
+        )
 
     def filter_settings(self) -> FilterSettings:
         k, _, n = self.filters.duration.partition("/")

@@ -18,7 +18,7 @@ The output of every step is :data:`PARTIAL_SCHEMA`: ``kind`` says what a row is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from vigil.core import ProfileKey, SchemaError
 from vigil.ingest import (
+    DEFAULT_LIMITS,
     IngestChunk,
     JsonLinesReader,
     ParquetReader,
@@ -41,7 +42,6 @@ from vigil.ingest import (
 from vigil.ingest.json_arrow import json_lines_to_chunk
 from vigil.profile import Profile, ProfileSpec, merge_profiles, profile_batch, rollup
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PROFILE = "profile"
 QUARANTINED = "quarantined"
 READ = "read"
@@ -213,8 +213,12 @@ def _chunk(
             for number, line in enumerate(texts, start=1)
             if line is not None and line.strip()
         ]
-        return json_lines_to_chunk(lines, source=source, now_us=_now_us(now), partition=partition)
-    return table_to_chunk(table, source=source, now_us=_now_us(now), partition=partition)
+        return json_lines_to_chunk(
+            lines, source=source, rules=DEFAULT_LIMITS.rules(now), partition=partition
+        )
+    return table_to_chunk(
+        table, source=source, rules=DEFAULT_LIMITS.rules(now), partition=partition
+    )
 
 
 def _account(
@@ -240,10 +244,6 @@ def _account(
         for row in chunk.quarantined
     )
     return pa.Table.from_pylist(rows, schema=PARTIAL_SCHEMA)
-
-
-def _now_us(now: datetime | None) -> int | None:
-    return None if now is None else (now - _EPOCH) // timedelta(microseconds=1)
 
 
 def _us(seconds: float) -> int:

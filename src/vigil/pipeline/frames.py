@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from vigil.core import ConfigError, SchemaError, ensure_utc
-from vigil.ingest import IngestChunk, table_to_chunk
+from vigil.ingest import EARLIEST, IngestChunk, IngestLimits, table_to_chunk
 from vigil.pipeline.detection import DetectionPolicy
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.report import (
@@ -54,6 +54,11 @@ GROUPS = ("features.", "outputs.", "tags.")
 
 Frame = Any
 """A pandas DataFrame, a pyarrow Table, or anything with ``to_arrow()`` (polars)."""
+
+
+FRAME_LIMITS = IngestLimits(earliest=EARLIEST.replace(year=1970))
+"""A frame is a data set, not live logs: its rows may be stamped any time since 1970 (no runner
+plans windows from them); the other limits are those of every reader."""
 
 
 def profile_frame(
@@ -86,7 +91,7 @@ def profile_frame(
         columns=columns,
         now=moment,
     )
-    chunk = table_to_chunk(table, source="frame", now_us=_micros(moment))
+    chunk = table_to_chunk(table, source="frame", rules=FRAME_LIMITS.rules(moment))
     _refuse_quarantined(chunk)
     profiles = list(profile_batch(chunk.batch, spec or ProfileSpec()).values())
     versions = sorted({(p.key.model, p.key.version) for p in profiles})
@@ -350,7 +355,3 @@ def _refuse_quarantined(chunk: IngestChunk) -> None:
         f"{len(chunk.quarantined)} of {chunk.rows_read} rows of the frame would be quarantined "
         f"({listed}); the first is row {first.position}"
     )
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)

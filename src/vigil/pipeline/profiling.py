@@ -28,7 +28,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from vigil.core import ConfigError, ProfileKey, VigilError, Window, format_duration
-from vigil.ingest import QuarantinedRow, open_reader, quarantined_at
+from vigil.ingest import (
+    DEFAULT_LIMITS,
+    IngestLimits,
+    QuarantinedRow,
+    RowRules,
+    open_reader,
+    quarantined_at,
+)
 from vigil.profile import Profile, ProfileSpec, profile_batch, rollup
 from vigil.store import Store, StoredProfile
 
@@ -103,13 +110,19 @@ class RollupSummary:
 
 
 def store_quarantined(
-    store: Store, rows: Sequence[QuarantinedRow], *, window: timedelta, now: datetime
+    store: Store,
+    rows: Sequence[QuarantinedRow],
+    *,
+    window: timedelta,
+    now: datetime,
+    rules: RowRules | None = None,
 ) -> None:
-    """Store quarantined rows under the window they belong to when it can be told, so the
-    stats stage can turn them into a per-window ``quarantine_rate``."""
+    """Store quarantined rows under the window they belong to when it can be told (a plausible
+    time by ``rules``), so the stats stage can turn them into a per-window ``quarantine_rate``."""
+    rules = rules or DEFAULT_LIMITS.rules(now)
     by_window: dict[Window | None, list[QuarantinedRow]] = {}
     for row in rows:
-        moment = quarantined_at(row)
+        moment = quarantined_at(row, rules)
         slot = None if moment is None else Window.containing(moment, window)
         by_window.setdefault(slot, []).append(row)
     for slot, members in by_window.items():
@@ -125,15 +138,18 @@ def profile_paths(
     chunk_rows: int = 100_000,
     on_progress: Callable[[ProfilingProgress], None] | None = None,
     since: datetime | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> ProfilingSummary:
     """Read every path, profile it per ``spec`` and store the profiles and quarantined rows.
 
     Memory holds one chunk plus one profile per ``(model, version, window)`` of the input.
     With ``since``, older ``date=`` folders are skipped and rows of earlier windows are counted
-    as skipped instead of profiled (see the module docstring).
+    as skipped instead of profiled (see the module docstring). Rows outside ``limits`` (an
+    implausible time, too many features, ...) are quarantined with the reason.
     """
     if not paths:
         raise ConfigError("no input paths given; name at least one file or folder")
+    paths = distinct_sources(paths)
     profiled: dict[ProfileKey, Profile] = {}
     rows_profiled: Counter[str] = Counter()
     rows_quarantined: Counter[str] = Counter()
@@ -141,9 +157,10 @@ def profile_paths(
     sources = tuple(str(path) for path in paths)
     since_day = None if since is None else since.date()
     rows_read_total = 0
+    rules = limits.rules(now)
     cleared: set[str] = set()  # a folder's chunks name its files, so clear per chunk source
     for done, source in enumerate(sources):
-        reader = open_reader(source, chunk_rows=chunk_rows, now=now, since=since_day)
+        reader = open_reader(source, chunk_rows=chunk_rows, now=now, since=since_day, limits=limits)
         for chunk in reader.read():
             if chunk.source not in cleared:
                 store.quarantine.delete([chunk.source])
@@ -159,7 +176,7 @@ def profile_paths(
             _merge_into(profiled, chunk_profiles.values())
             rows_profiled.update(_rows_per_model(chunk_profiles.values()))
             rows_quarantined.update(row.model or "" for row in chunk.quarantined)
-            store_quarantined(store, chunk.quarantined, window=spec.window, now=now)
+            store_quarantined(store, chunk.quarantined, window=spec.window, now=now, rules=rules)
             rows_read_total += chunk.rows_read
             if on_progress is not None:
                 on_progress(
@@ -203,6 +220,27 @@ def profile_paths(
             counts.rows_skipped,
         )
     return summary
+
+
+def distinct_sources(paths: Sequence[str | Path]) -> list[str | Path]:
+    """Each source once, in the order given: a path named twice (``vigil profile f f``), or a
+    file inside a folder also named, would have its rows counted twice. Dropped ones are logged."""
+    resolved = [Path(path).resolve() for path in paths]
+    folders = {path for path in resolved if path.is_dir()}
+    kept: list[str | Path] = []
+    seen: set[Path] = set()
+    for path, where in zip(paths, resolved, strict=True):
+        inside = next((folder for folder in folders if folder in where.parents), None)
+        if where in seen or inside is not None:
+            logger.info(
+                "not reading %s twice: %s",
+                path,
+                "named again" if inside is None else f"inside {inside}",
+            )
+            continue
+        seen.add(where)
+        kept.append(path)
+    return kept
 
 
 def rollup_store(

@@ -45,7 +45,7 @@ from vigil.incidents import (
     drop_silenced,
     update_incidents,
 )
-from vigil.ingest import RecordBatch, records_to_chunk
+from vigil.ingest import DEFAULT_LIMITS, RecordBatch, records_to_chunk
 from vigil.ingest.json_arrow import json_lines_to_chunk
 from vigil.store import Store
 
@@ -69,7 +69,8 @@ def rebuild_batch(lines: Sequence[bytes]) -> RecordBatch:
     """
     if len(lines) < ARROW_MIN_LINES:
         return records_to_chunk(lines, source="realtime", now=None, first_position=0).batch
-    return json_lines_to_chunk(list(enumerate(lines)), source="realtime", now_us=None).batch
+    rules = DEFAULT_LIMITS.rules(None)
+    return json_lines_to_chunk(list(enumerate(lines)), source="realtime", rules=rules).batch
 
 
 def _no_pairs() -> dict[str, dict[str, str]]:

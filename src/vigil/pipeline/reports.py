@@ -9,11 +9,12 @@ from urllib.parse import quote
 
 import numpy as np
 
-from vigil.core import Family, SeriesKey, VigilError
+from vigil.core import Family, SeriesKey, VigilError, file_stem
 from vigil.detect import Anomaly, SameHourMedian
 from vigil.detect.base import FloatArray
 from vigil.detect.deep import DeepDetector
 from vigil.incidents import Incident, IncidentState, co_movements
+from vigil.pipeline.failures import ModelFailure, model_failure
 from vigil.report import (
     Chart,
     DriftTable,
@@ -128,14 +129,30 @@ def _most_relevant(incidents: list[Incident]) -> list[Incident]:
     return ranked[:INCIDENTS_PER_REPORT]
 
 
-def write_reports(reports: Sequence[ModelReport], out: Path) -> tuple[Path, ...]:
-    """One HTML file per model plus ``index.html`` (the digest); returns the paths written."""
+def write_reports(
+    reports: Sequence[ModelReport],
+    out: Path,
+    on_failure: Callable[[ModelFailure], None] | None = None,
+) -> tuple[Path, ...]:
+    """One HTML file per model plus ``index.html`` (the digest); returns the paths written.
+
+    A model's file is named by :func:`vigil.core.file_stem` (``a/b``, ``a_b``, ``index`` and a
+    256-character Chinese name all get files of their own); the digest is the readable index
+    from names to files. With ``on_failure``, a report that cannot be written is reported there
+    and the others (and the digest) are still written; without, its error is raised.
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = []
     links: dict[str, str] = {}
     for report in reports:
-        path = out / f"{_file_name(report.model)}.html"
-        path.write_text(render_model_report(report).html, encoding="utf-8")
+        path = out / f"{file_stem(report.model)}.html"
+        try:
+            path.write_text(render_model_report(report).html, encoding="utf-8")
+        except (OSError, ValueError) as err:
+            if on_failure is None:
+                raise
+            on_failure(model_failure(report.model, "report", err))
+            continue
         written.append(path)
         links[report.model] = quote(path.name)
     index = out / "index.html"
@@ -204,8 +221,3 @@ def _drift_table(by_key: dict[SeriesKey, Series]) -> DriftTable | None:
 def _as_datetime(moment: np.datetime64) -> datetime:
     value: datetime = moment.astype("datetime64[us]").astype(datetime)
     return value.replace(tzinfo=UTC)
-
-
-def _file_name(model: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
-    return safe or "model"

@@ -4,11 +4,13 @@ One cycle reads top to bottom like the diagram::
 
     ingest+profile -> stats -> detect -> incidents -> report -> alert -> mark windows done
 
-Due windows are the complete windows after the last one marked done. They are processed as one
-batch whose result equals processing them one by one (detectors are causal and incidents are
-advanced window by window), so a cycle that crashes is simply run again: it replaces what it
-wrote (profiles, series, anomalies by period, incidents by id) and sends nothing it has a record
-of sending. Windows are marked done only at the end.
+Due windows are the complete windows after the last one marked done, never before ``[ingest]
+earliest`` and at most ``[profile] max_windows_per_cycle`` of them (the oldest; the next cycles
+take the rest), so a stray old row cannot make a cycle plan every hour since 1970. They are
+processed as one batch whose result equals processing them one by one (detectors are causal and
+incidents are advanced window by window), so a cycle that crashes is simply run again: it
+replaces what it wrote (profiles, series, anomalies by period, incidents by id) and sends
+nothing it has a record of sending. Windows are marked done only at the end.
 
 A cycle holds the store's ``pipeline`` lease from start to end, so two runners on one store never
 process the same windows: the second finds the lease taken and skips (``skipped_locked``). The
@@ -22,7 +24,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,17 +43,21 @@ from vigil.alert import (
     plan_notifications,
 )
 from vigil.core import StoreError, Window, windows_between
+from vigil.detect import Anomaly
 from vigil.incidents import Incident, IncidentState
+from vigil.ingest import EARLIEST
 from vigil.pipeline.config import VigilConfig
 from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
+from vigil.pipeline.failures import ModelFailure, model_failure
 from vigil.pipeline.incidents import advance_incidents
-from vigil.pipeline.profiling import ProfilingSummary, profile_paths
+from vigil.pipeline.profiling import ProfilingSummary
 from vigil.pipeline.reports import email_report, model_report, write_reports
 from vigil.pipeline.series import build_series
+from vigil.pipeline.sources import profile_sources
 from vigil.profile import ProfileSpec
 from vigil.report import ModelReport
 from vigil.stats import Series, StatsSpec
-from vigil.store import Run, RunStatus, SqlStore, Store
+from vigil.store import Run, RunStatus, Store
 
 logger = logging.getLogger(__name__)
 STAGE = "pipeline"
@@ -81,6 +86,9 @@ class CycleSummary:
     """True when another runner held the store's pipeline lease, so this cycle did nothing."""
     lease_until: datetime | None = None
     """With ``skipped_locked``: when the other runner's lease expires unless it renews it."""
+    failures: tuple[ModelFailure, ...] = ()
+    """Models whose stage failed this cycle (each named with the object that failed); every
+    other model went on."""
 
     @property
     def open_incidents(self) -> int:
@@ -167,18 +175,42 @@ def _run_cycle(
     say("ingest and profile")
     last_done = _last_done_end(store)
     since = None if last_done is None else last_done - config.late_data
-    profiled = _profile(sources, store, config, now, since=since)
-    due = _windows_due(store, window=config.window, now=now, last_done=last_done)
+    failures: list[ModelFailure] = []
+    profiled = profile_sources(
+        sources,
+        store,
+        spec=ProfileSpec(window=config.window),
+        now=now,
+        chunk_rows=config.ingest.chunk_rows,
+        since=since,
+        limits=config.ingest_limits(),
+        on_failure=failures.append,
+    )
+    due = _windows_due(
+        store,
+        window=config.window,
+        now=now,
+        last_done=last_done,
+        earliest=config.earliest,
+        limit=config.profile.max_windows_per_cycle,
+    )
     if not due:
-        return CycleSummary(windows=(), profiling=profiled)
+        _record_failures(store, failures, span=Window.containing(now, config.window), now=now)
+        return CycleSummary(windows=(), profiling=profiled, failures=tuple(failures))
     say(f"health statistics for {len(due)} windows")
-    series = build_series(store, grid=due, lookback=2 * config.history, spec=_stats_spec(config))
+    series = build_series(
+        store,
+        grid=due,
+        lookback=2 * config.history,
+        spec=_stats_spec(config),
+        on_failure=failures.append,
+    )
     store.series.put(s.slice(*_due_slice(s, due)) for s in series)
     say(f"detect anomalies in {len(series)} series")
     policy = DetectionPolicy(
         history_days=max(1, config.history.days), detector=config.detect.detector
     )
-    anomalies = detect_anomalies(series, start=due[0].start, end=due[-1].end, policy=policy)
+    anomalies = _detect(series, due=due, policy=policy, on_failure=failures.append)
     store.anomalies.replace(anomalies, start=due[0].start, end=due[-1].end)
     say(f"group {len(anomalies)} anomalies into incidents")
     incidents, outcome = advance_incidents(
@@ -186,22 +218,11 @@ def _run_cycle(
     )
     store.incidents.put(incidents)
     say("write reports")
-    models = sorted({s.key.model for s in series})
-    reports = [
-        model_report(
-            model,
-            series=series,
-            incidents=incidents,
-            anomalies=anomalies,
-            now=now,
-            history_days=policy.history_days,
-            detector=policy.detector,
-        )
-        for model in models
-    ]
-    written = write_reports(reports, reports_out) if reports_out is not None else ()
+    reports = _model_reports(series, incidents, anomalies, policy, now, failures.append)
+    written = write_reports(reports, reports_out, failures.append) if reports_out else ()
     say("send notifications")
     queued, sent, failed = _notify(store, incidents, reports, senders, config, now)
+    _record_failures(store, failures, span=Window(start=due[0].start, end=due[-1].end), now=now)
     for window in due:
         store.runs.put(
             Run(
@@ -231,24 +252,119 @@ def _run_cycle(
         notifications_failed=failed,
         reports=written,
         profiling=profiled,
+        failures=tuple(failures),
     )
 
 
-def due_windows(store: Store, *, window: timedelta, now: datetime) -> list[Window]:
-    """Complete windows after the last one done, from the first profiled window on."""
-    return _windows_due(store, window=window, now=now, last_done=_last_done_end(store))
+def _detect(
+    series: Sequence[Series],
+    *,
+    due: Sequence[Window],
+    policy: DetectionPolicy,
+    on_failure: Callable[[ModelFailure], None],
+) -> list[Anomaly]:
+    """Anomalies of every series; when detection fails, model by model, so only the models at
+    fault lose theirs (the detectors judge each series on its own, so the result is the same)."""
+    start, end = due[0].start, due[-1].end
+    try:
+        return detect_anomalies(series, start=start, end=end, policy=policy)
+    except Exception:  # found again, and reported, model by model below
+        found: list[Anomaly] = []
+        for model in sorted({s.key.model for s in series}):
+            mine = [s for s in series if s.key.model == model]
+            try:
+                found += detect_anomalies(mine, start=start, end=end, policy=policy)
+            except Exception as err:  # one model's failure must not blind the others
+                on_failure(model_failure(model, "detect", err))
+        return sorted(found, key=lambda a: (a.timestamp, str(a.key)))
+
+
+def _model_reports(
+    series: Sequence[Series],
+    incidents: Sequence[Incident],
+    anomalies: Sequence[Anomaly],
+    policy: DetectionPolicy,
+    now: datetime,
+    on_failure: Callable[[ModelFailure], None],
+) -> list[ModelReport]:
+    reports = []
+    for model in sorted({s.key.model for s in series}):
+        try:
+            reports.append(
+                model_report(
+                    model,
+                    series=series,
+                    incidents=incidents,
+                    anomalies=anomalies,
+                    now=now,
+                    history_days=policy.history_days,
+                    detector=policy.detector,
+                )
+            )
+        except Exception as err:  # one model's failure must not blind the others
+            on_failure(model_failure(model, "report", err))
+    return reports
+
+
+def _record_failures(
+    store: Store, failures: Sequence[ModelFailure], *, span: Window, now: datetime
+) -> None:
+    """Each failure as a failed run of its stage and model over the cycle's windows, so it
+    stays visible after the cycle (``store.runs.get(status=RunStatus.FAILED)``)."""
+    for failure in failures:
+        store.runs.put(
+            Run(
+                stage=failure.stage,
+                model=failure.model,
+                window=span,
+                status=RunStatus.FAILED,
+                started_at=now,
+                finished_at=now,
+                message=failure.error[:2000],
+            )
+        )
+
+
+def due_windows(
+    store: Store,
+    *,
+    window: timedelta,
+    now: datetime,
+    earliest: datetime = EARLIEST,
+    limit: int | None = None,
+) -> list[Window]:
+    """Complete windows after the last one done, from the first profiled window (and never
+    before ``earliest``) on; the oldest ``limit`` of them when given."""
+    return _windows_due(
+        store,
+        window=window,
+        now=now,
+        last_done=_last_done_end(store),
+        earliest=earliest,
+        limit=limit,
+    )
 
 
 def _windows_due(
-    store: Store, *, window: timedelta, now: datetime, last_done: datetime | None
+    store: Store,
+    *,
+    window: timedelta,
+    now: datetime,
+    last_done: datetime | None,
+    earliest: datetime,
+    limit: int | None,
 ) -> list[Window]:
     first = store.profiles.first_window_start(duration=window)
     if first is None:
         return []
-    start = first if last_done is None else max(first, last_done)
+    start = max(first, Window.containing(earliest, window).start)
+    if last_done is not None:
+        start = max(start, last_done)
     last_complete = Window.containing(now, window).start
     if start >= last_complete:
         return []
+    if limit is not None:
+        last_complete = min(last_complete, start + limit * window)
     return windows_between(start, last_complete, window)
 
 
@@ -263,78 +379,6 @@ def _last_done_end(store: Store) -> datetime | None:
     """
     done = [r.window.end for r in store.runs.get(stage=STAGE, status=RunStatus.SUCCEEDED)]
     return max(done, default=None)
-
-
-def _profile(
-    sources: Sequence[str],
-    store: Store,
-    config: VigilConfig,
-    now: datetime,
-    *,
-    since: datetime | None = None,
-) -> ProfilingSummary | None:
-    """Profile every source (from ``since`` on, see :func:`_last_done_end`). A Hive folder's
-    models are independent (windows are keyed by model), so on a store other processes can open
-    each model's folder is profiled in its own process, ``store.workers`` at a time."""
-    if not sources:
-        return None
-    spec = ProfileSpec(window=config.window)
-    parts = [part for source in sources for part in _model_folders(Path(source))]
-    if store.url is not None and store.workers > 1 and len(parts) > 1:
-        with ProcessPoolExecutor(max_workers=store.workers) as pool:
-            summaries = list(
-                pool.map(
-                    _profile_at,
-                    [store.url] * len(parts),
-                    [[str(part)] for part in parts],
-                    [spec] * len(parts),
-                    [now] * len(parts),
-                    [config.ingest.chunk_rows] * len(parts),
-                    [since] * len(parts),
-                )
-            )
-    else:
-        summaries = [
-            profile_paths(
-                [str(part)],
-                store=store,
-                spec=spec,
-                now=now,
-                chunk_rows=config.ingest.chunk_rows,
-                since=since,
-            )
-            for part in parts
-        ]
-    return ProfilingSummary(
-        sources=tuple(sources),
-        models=tuple(sorted(m for summary in summaries for m in summary.models)),
-        profiles_written=sum(summary.profiles_written for summary in summaries),
-    )
-
-
-def _model_folders(source: Path) -> list[Path]:
-    if source.is_dir():
-        folders = sorted(p for p in source.iterdir() if p.is_dir() and p.name.startswith("model="))
-        if folders:
-            return folders
-    return [source]
-
-
-def _profile_at(
-    url: str,
-    paths: list[str],
-    spec: ProfileSpec,
-    now: datetime,
-    chunk_rows: int,
-    since: datetime | None,
-) -> ProfilingSummary:
-    store = SqlStore(url, workers=1)
-    try:
-        return profile_paths(
-            paths, store=store, spec=spec, now=now, chunk_rows=chunk_rows, since=since
-        )
-    finally:
-        store.close()
 
 
 def _stats_spec(config: VigilConfig) -> StatsSpec:

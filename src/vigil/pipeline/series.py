@@ -8,13 +8,15 @@ NaN (no data, no opinion).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 
 from vigil.core import Family, ProfileKey, Window
+from vigil.pipeline.failures import ModelFailure, model_failure
+from vigil.pipeline.workers import worker_pool
 from vigil.profile import Profile
 from vigil.stats import IngestTally, Series, StatsSpec, drift_series, health_series
 from vigil.store import SqlStore, Store
@@ -28,23 +30,43 @@ def build_series(
     grid: Sequence[Window],
     lookback: timedelta,
     spec: StatsSpec,
+    on_failure: Callable[[ModelFailure], None] | None = None,
 ) -> list[Series]:
     """Every health and drift series of every model, on ``grid`` extended back by ``lookback``.
 
     Drift gets points only from the first window whose whole reference lies inside the data:
     against a half-empty reference, the first days of a new model would all read as drift.
     Models are independent, so on a store other processes can open they are computed in
-    ``store.workers`` processes.
+    ``store.workers`` processes. With ``on_failure``, a model whose series cannot be built (a
+    corrupt stored profile) is reported there and left out; without, its error is raised.
     """
     start = grid[0].start - lookback
     end = grid[-1].end
     jobs = [(model, start, end, spec) for model in store.profiles.models()]
+    found: list[list[Series]] = []
     if store.url is not None and store.workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=store.workers) as pool:
-            found = list(pool.map(_model_series_at, [store.url] * len(jobs), jobs))
+        with worker_pool(store.workers) as pool:
+            futures = [pool.submit(_model_series_at, store.url, job) for job in jobs]
+            for job, future in zip(jobs, futures, strict=True):
+                found.append(_isolated(job[0], future.result, on_failure))
     else:
-        found = [_model_series(store, *job) for job in jobs]
+        for job in jobs:
+            found.append(_isolated(job[0], partial(_model_series, store, *job), on_failure))
     return [one for model_series in found for one in model_series]
+
+
+def _isolated(
+    model: str,
+    work: Callable[[], list[Series]],
+    on_failure: Callable[[ModelFailure], None] | None,
+) -> list[Series]:
+    if on_failure is None:
+        return work()
+    try:
+        return work()
+    except Exception as err:  # one model's failure, whatever it is, must not blind the others
+        on_failure(model_failure(model, "statistics", err))
+        return []
 
 
 def _model_series_at(url: str, job: tuple[str, datetime, datetime, StatsSpec]) -> list[Series]:

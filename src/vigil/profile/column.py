@@ -109,10 +109,13 @@ def _numeric_sketches(finite: FloatArray, spec: ProfileSpec) -> tuple[Moments, Q
     quantiles = QuantileSketch.empty(spec.kll_k)._update_finite(finite)
     if finite.size == 0:
         return Moments(), quantiles
-    mean = float(finite.mean())
-    deviations = finite - mean
-    # Not np.dot: BLAS threads spin on a busy machine and cost 100x more than this loop.
-    m2 = float(np.square(deviations, out=deviations).sum())
+    # Finite values near 1e308 overflow the mean or the squares: the moments are then infinite,
+    # which is what they are in floating point, not an error of the row.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(finite.mean())
+        deviations = finite - mean
+        # Not np.dot: BLAS threads spin on a busy machine and cost 100x more than this loop.
+        m2 = float(np.square(deviations, out=deviations).sum())
     moments = Moments(
         count=int(finite.size), mean=mean, m2=m2, min=quantiles.min, max=quantiles.max
     )

@@ -38,10 +38,11 @@ class Moments:
         """Moments of ``values``, which the caller has already reduced to finite numbers."""
         if values.size == 0:
             return cls()
-        mean = float(values.mean())
-        deviations = values - mean
-        # Not np.dot: BLAS threads spin on a busy machine and cost 100x more than this loop.
-        m2 = float(np.square(deviations, out=deviations).sum())
+        with np.errstate(over="ignore", invalid="ignore"):  # near 1e308: infinite, not an error
+            mean = float(values.mean())
+            deviations = values - mean
+            # Not np.dot: BLAS threads spin on a busy machine and cost 100x more than this loop.
+            m2 = float(np.square(deviations, out=deviations).sum())
         return cls(
             count=int(values.size),
             mean=mean,
@@ -70,12 +71,14 @@ class Moments:
         counts = np.array([item.count for item in filled], dtype=np.float64)
         means = np.array([item.mean for item in filled])
         count = int(sum(item.count for item in filled))
-        mean = float((counts * means).sum() / count)
-        spread = means - mean
+        with np.errstate(over="ignore", invalid="ignore"):  # near 1e308, as in ``of``
+            mean = float((counts * means).sum() / count)
+            spread = means - mean
+            m2 = float(sum(item.m2 for item in filled) + (counts * spread * spread).sum())
         return cls(
             count=count,
             mean=mean,
-            m2=float(sum(item.m2 for item in filled) + (counts * spread * spread).sum()),
+            m2=m2,
             min=min(item.min for item in filled),
             max=max(item.max for item in filled),
         )

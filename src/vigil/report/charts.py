@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -52,12 +55,11 @@ def chart_png(chart: Chart) -> bytes:
             zorder=3,
             label="anomaly",
         )
-    axes.set_title(chart.title, fontsize=9, loc="left")
+    axes.set_title(_fitting(chart.title, 110), fontsize=9, loc="left")
     axes.tick_params(labelsize=7)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=6, loc="upper left", frameon=False)
     figure.autofmt_xdate()
-    figure.tight_layout()
     return _png(figure)
 
 
@@ -81,7 +83,8 @@ def heatmap_png(table: DriftTable) -> bytes:
         vmax=top if top > 0 and math.isfinite(top) else 1.0,
         interpolation="nearest",
     )
-    axes.set_yticks(range(len(table.columns)), labels=list(table.columns), fontsize=7)
+    labels = [_fitting(column, 40) for column in table.columns]
+    axes.set_yticks(range(len(table.columns)), labels=labels, fontsize=7)
     step = max(1, len(table.windows) // 8)
     ticks = list(range(0, len(table.windows), step))
     axes.set_xticks(
@@ -92,11 +95,27 @@ def heatmap_png(table: DriftTable) -> bytes:
     )
     axes.set_title(f"drift ({table.statistic}) per feature and window", fontsize=9, loc="left")
     figure.colorbar(image, ax=axes, fraction=0.03)
-    figure.tight_layout()
     return _png(figure)
+
+
+def _fitting(text: str, chars: int) -> str:
+    """``text`` cut to ``chars`` characters for drawing: names run to 256 characters, a chart
+    is 7.5 inches wide, and the page around the chart shows the whole name."""
+    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
 def _png(figure: object) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")  # type: ignore[attr-defined]
+    with _missing_glyphs_drawn_as_boxes():
+        figure.tight_layout()  # type: ignore[attr-defined]
+        figure.savefig(buffer, format="png")  # type: ignore[attr-defined]
     return buffer.getvalue()
+
+
+@contextmanager
+def _missing_glyphs_drawn_as_boxes() -> Iterator[None]:
+    """A name in a script the chart font lacks (a Chinese model name) is drawn as boxes, which
+    matplotlib warns about once per glyph; the page around the chart shows the name as text."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        yield

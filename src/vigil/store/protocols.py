@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from vigil.alert import DeliveryRecord, NotificationKey
-from vigil.core import Window
+from vigil.core import ProfileKey, Window
 from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence
 from vigil.ingest import QuarantinedRow
@@ -69,6 +69,11 @@ class ProfileStore(Protocol):
 
     def models(self) -> list[str]:
         """Models that have at least one stored profile, sorted."""
+        ...
+
+    def delete(self, keys: Iterable[ProfileKey]) -> int:
+        """Remove the profiles stored under ``keys`` (``vigil doctor`` isolating corrupt ones);
+        returns how many there were."""
         ...
 
 

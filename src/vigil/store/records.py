@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from vigil.core import ConfigError, SeriesKey, ensure_utc
+from vigil.core import ConfigError, SerializationError, SeriesKey, ensure_utc
 from vigil.profile import Profile
 from vigil.stats.series import Series
 from vigil.store.values import QuarantineCount, StoredProfile
@@ -23,6 +23,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with NUL characters written as ``\\x00``: PostgreSQL's text cannot hold NUL,
+    and a quarantined row's raw text is exactly where one turns up. Both stores apply it, so
+    they keep the same text."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def to_us(moment: datetime) -> int:
@@ -53,7 +60,36 @@ def stored_profile(profile: Profile, *, now: datetime) -> StoredProfile:
 
 
 def decode_profiles(records: Iterable[StoredProfile]) -> list[Profile]:
-    return [Profile.from_bytes(record.blob) for record in records]
+    """The profiles of ``records``; a corrupt one raises an error that names it."""
+    return [decode_profile(record) for record in records]
+
+
+def decode_profile(record: StoredProfile) -> Profile:
+    """The profile ``record`` holds, checked against its own key and row count.
+
+    The bytes come from storage, which a disk, a bad copy or a hand edit can damage; whatever
+    the decoder trips over (including errors of the sketch libraries) becomes one
+    :class:`SerializationError` that says which profile it is and how to isolate it.
+    """
+    try:
+        profile = Profile.from_bytes(record.blob)
+    except Exception as err:  # the bytes are untrusted; any failure means "corrupt"
+        raise SerializationError(f"{describe_profile(record)} is corrupt ({err}); {_FIX}") from err
+    if profile.key != record.key or profile.rows != record.rows:
+        raise SerializationError(
+            f"{describe_profile(record)} holds the profile of {profile.key.model!r} "
+            f"{profile.key.version!r} {profile.key.window} with {profile.rows} rows; {_FIX}"
+        )
+    return profile
+
+
+_FIX = "`vigil doctor --isolate DIR` moves it out of the store"
+
+
+def describe_profile(record: StoredProfile) -> str:
+    """How a message names one stored profile."""
+    key = record.key
+    return f"the stored profile of model {key.model!r} version {key.version!r} window {key.window}"
 
 
 def dedupe_last(items: Iterable[tuple[K, V]]) -> list[V]:

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vigil.core import ValueKind
-from vigil.ingest import IngestChunk, JsonLinesReader, ListReader, RecordBatch
+from vigil.ingest import DEFAULT_LIMITS, IngestChunk, JsonLinesReader, ListReader, RecordBatch
 from vigil.ingest.json_arrow import json_lines_to_chunk
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
-NOW_US = int(NOW.timestamp() * 1_000_000)
+RULES = DEFAULT_LIMITS.rules(NOW)
 
 
 def assert_same_batch(a: RecordBatch, b: RecordBatch) -> None:
@@ -115,7 +115,7 @@ def test_arrow_path_is_taken_and_absences_stay_absent() -> None:
         (4, b'{"model":"m","timestamp":1790000002,"latency_ms":-1}'),
         (5, b'{"model":"m","timestamp":1790000003,"features":{"a":null}}'),
     ]
-    chunk = json_lines_to_chunk(lines, [(3, b"{cut", "cut short")], source="s", now_us=NOW_US)
+    chunk = json_lines_to_chunk(lines, [(3, b"{cut", "cut short")], source="s", rules=RULES)
     assert chunk.rows_read == 5 and chunk.batch.num_rows == 3
     assert [(q.position, q.reason) for q in chunk.quarantined] == [
         (3, "cut short"),

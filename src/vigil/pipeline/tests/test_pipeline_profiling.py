@@ -121,3 +121,18 @@ def test_a_folder_rerun_replaces_its_files_quarantine(tmp_path: Path) -> None:
         assert (summary.rows_profiled, summary.rows_quarantined) == (12, 3)
         assert len(store.quarantine.get()) == 3
         assert _rows(store) == {"ranker": 12}
+
+
+def test_a_source_named_twice_or_inside_a_named_folder_is_read_once(tmp_path: Path) -> None:
+    """``vigil profile f f`` used to count every row of ``f`` twice."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    a = _write(folder / "a.jsonl", model="ranker", minutes=range(0, 60, 2), bad=1)
+    cases: list[list[str | Path]] = [
+        [a, a], [a, str(a)], [folder, a], [a, folder], [folder, tmp_path / "logs"]
+    ]  # fmt: skip
+    for paths in cases:
+        store = MemoryStore()
+        summary = profile_paths(paths, store=store, spec=HOURLY, now=NOW)
+        assert (summary.rows_read, summary.rows_quarantined) == (31, 1), paths
+        assert _rows(store) == {"ranker": 30} and len(store.quarantine.get()) == 1

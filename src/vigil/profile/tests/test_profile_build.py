@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,7 +13,8 @@ import pyarrow.compute as pc
 
 from vigil.core import ValueKind
 from vigil.ingest import RecordBatch
-from vigil.profile import OTHER_HOSTS, ProfileSpec, profile_batch
+from vigil.profile import OTHER_HOSTS, ColumnProfile, Profile, ProfileSpec, profile_batch
+from vigil.profile.column import profile_column
 from vigil.profile.synthetic import synthetic_batch
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
@@ -113,3 +116,63 @@ def test_absent_column_is_counted_as_absent() -> None:
     assert profile.features["age"].present == 0
     assert profile.features["age"].quantiles.n == 0
     assert profile.tags["t"].total == 0
+
+
+def _without_quantiles(profile: Profile) -> Profile:
+    """``profile`` with every quantile sketch emptied: all that is left must be exact."""
+    from vigil.profile.quantiles import QuantileSketch
+
+    def column(one: ColumnProfile) -> ColumnProfile:
+        return replace(one, quantiles=QuantileSketch.empty(one.quantiles.k))
+
+    return replace(
+        profile,
+        features={name: column(c) for name, c in profile.features.items()},
+        outputs={name: column(c) for name, c in profile.outputs.items()},
+        latency=column(profile.latency),
+        labels=column(profile.labels),
+    )
+
+
+def test_profiling_the_same_rows_twice_is_exact_but_for_kll_compaction() -> None:
+    """The equivalence a re-run keeps (RELIABILITY.md). Past ``k`` rows a KLL sketch compacts
+    with coin flips DataSketches gives no seed for, so two runs over the same rows may store
+    different quantile sketches. Everything else in a profile (counts, moments, distinct
+    counts, frequent items, histograms) is bit-for-bit the same, and each run's quantiles lie
+    within the rank error KLL states for its ``k``."""
+    batch = synthetic_batch(7, 20_000, start=START, span=timedelta(hours=1), models=("m",))
+    first, second = (profile_batch(batch, SPEC) for _ in range(2))
+    assert first.keys() == second.keys() and len(first) == 1
+    (key,) = first
+    assert first[key].rows > 10 * SPEC.kll_k  # far into compaction
+    assert _without_quantiles(first[key]).to_bytes() == _without_quantiles(second[key]).to_bytes()
+    for name, column in batch.features.items():
+        finite = np.sort(column.numbers[np.isfinite(column.numbers)])
+        if finite.size < 10 * SPEC.kll_k:
+            continue
+        for profile in (first[key], second[key]):
+            sketch = profile.features[name].quantiles
+            bound = 2 * sketch.normalized_rank_error  # twice the 99% bound: never exceeded
+            for q in np.linspace(0.05, 0.95, 19):
+                value = sketch.quantile(q)  # with ties, any rank the value spans is right
+                low = np.searchsorted(finite, value, side="left") / finite.size
+                high = np.searchsorted(finite, value, side="right") / finite.size
+                assert low - bound <= q <= high + bound, (name, q, low, high)
+
+
+def test_numbers_near_the_float_limit_give_infinite_moments_not_an_error() -> None:
+    """Found by the pipeline fuzz: a feature of 1e308 overflowed the squares of the moments,
+    and numpy's warning (an error under strict warnings) failed the model's profiling."""
+    from vigil.profile.moments import Moments
+
+    batch = synthetic_batch(1, 3, start=START, span=timedelta(minutes=1), models=("m",))
+    column = next(iter(batch.features.values()))
+    huge = replace(
+        column,
+        numbers=np.array([1e308, -1e308, 1e308]),
+        kinds=np.full(3, ValueKind.NUMBER, dtype=np.int8),
+    )
+    profile = profile_column(huge, SPEC)
+    assert profile.moments.count == 3 and math.isinf(profile.moments.m2)
+    merged = Moments.merge_all([profile.moments, profile.moments, Moments.of(np.array([1.0]))])
+    assert merged.count == 7 and math.isinf(merged.m2)

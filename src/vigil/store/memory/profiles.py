@@ -65,3 +65,6 @@ class MemoryProfiles:
 
     def models(self) -> list[str]:
         return sorted({key.model for key in self._records})
+
+    def delete(self, keys: Iterable[ProfileKey]) -> int:
+        return sum(self._records.pop(key, None) is not None for key in set(keys))

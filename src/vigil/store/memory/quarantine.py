@@ -9,7 +9,7 @@ from datetime import datetime
 
 from vigil.core import Window, ensure_utc
 from vigil.ingest import QuarantinedRow
-from vigil.store.records import sort_quarantine_counts
+from vigil.store.records import sort_quarantine_counts, storable_text
 from vigil.store.values import QuarantineCount
 
 
@@ -24,7 +24,7 @@ class MemoryQuarantine:
     ) -> int:
         ensure_utc(now)
         start = None if window is None else window.start
-        added = [(replace(row, model=row.model or None), start) for row in rows]
+        added = [(_storable(row), start) for row in rows]
         self._rows.extend(added)
         return len(added)
 
@@ -53,3 +53,14 @@ class MemoryQuarantine:
             QuarantineCount(model=key[0], window_start=key[1], rows=rows)
             for key, rows in counts.items()
         )
+
+
+def _storable(row: QuarantinedRow) -> QuarantinedRow:
+    """The row as the database would keep it (see :func:`storable_text`)."""
+    return replace(
+        row,
+        source=storable_text(row.source),
+        reason=storable_text(row.reason),
+        raw=storable_text(row.raw),
+        model=storable_text(row.model) if row.model else None,
+    )

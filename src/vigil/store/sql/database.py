@@ -150,11 +150,16 @@ def create_engine(url: str) -> sa.Engine:
     return engine
 
 
+BEGIN_OPTION = "vigil_sqlite_begin"
+"""Execution option naming the statement that begins a SQLite transaction (``BEGIN`` unless
+set): migrations use ``BEGIN IMMEDIATE``."""
+
+
 def _begin_sqlite(connection: sa.Connection) -> None:
     # pysqlite commits before DDL on its own, so a migration cut short (a killed process) could
     # leave tables without a schema revision. Beginning transactions ourselves (the SQLAlchemy
     # recipe, with isolation_level=None in _tune_sqlite) makes each migration all-or-nothing.
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
@@ -167,8 +172,10 @@ def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None  # transactions begin in _begin_sqlite
     cursor = dbapi_connection.cursor()
     try:
+        # The timeout first: switching a new file to WAL takes a lock that another process
+        # opening the same new store may hold, and without a timeout that failed at once.
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
     finally:
         cursor.close()

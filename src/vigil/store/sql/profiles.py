@@ -117,3 +117,19 @@ class SqlProfiles:
         query = sa.select(tables.profiles.c.model).distinct().order_by(tables.profiles.c.model)
         with self._database.transaction() as connection:
             return [str(model) for model in connection.execute(query).scalars()]
+
+    def delete(self, keys: Iterable[ProfileKey]) -> int:
+        table = tables.profiles
+        deleted = 0
+        with self._database.transaction() as connection:
+            for key in set(keys):
+                result = connection.execute(
+                    sa.delete(table).where(
+                        table.c.model == key.model,
+                        table.c.version == key.version,
+                        table.c.window_start_us == to_us(key.window.start),
+                        table.c.window_end_us == to_us(key.window.end),
+                    )
+                )
+                deleted += int(result.rowcount)
+        return deleted

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from vigil.core import Window
 from vigil.ingest import QuarantinedRow
-from vigil.store.records import from_us, sort_quarantine_counts, to_us
+from vigil.store.records import from_us, sort_quarantine_counts, storable_text, to_us
 from vigil.store.sql import tables
 from vigil.store.sql.database import BATCH_ROWS, Database
 from vigil.store.values import QuarantineCount
@@ -28,11 +28,11 @@ class SqlQuarantine:
         window_start_us = None if window is None else to_us(window.start)
         values = [
             {
-                "source": row.source,
+                "source": storable_text(row.source),
                 "position": row.position,
-                "reason": row.reason,
-                "raw": row.raw,
-                "model": row.model or "",
+                "reason": storable_text(row.reason),
+                "raw": storable_text(row.raw),
+                "model": storable_text(row.model or ""),
                 "window_start_us": window_start_us,
                 "ingested_at_us": ingested_at_us,
             }

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from vigil.core import StoreError
+from vigil.store.sql.database import BEGIN_OPTION
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -71,14 +72,21 @@ def schema_state(engine: sa.Engine) -> SchemaState:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (a no-op when it is already there)."""
+    """Migrate the database to ``revision`` (a no-op when it is already there).
+
+    On SQLite the migration's transaction takes the write lock when it begins (``BEGIN
+    IMMEDIATE``): two processes creating one new store used to both read "no schema", then
+    dead-lock on upgrading their read locks ("database is locked"). Now the second waits, then
+    finds the schema there and does nothing."""
     state = schema_state(engine)
     if not state.known:
         raise newer_schema_error(state)
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as plain:
+        connection = plain.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
 
 
 def newer_schema_error(state: SchemaState) -> StoreError:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -124,3 +127,43 @@ def test_unusable_urls_get_a_clear_error(url: str, message: str) -> None:
 def test_an_unreachable_database_is_a_store_error(tmp_path: object) -> None:
     with pytest.raises(StoreError, match="cannot open the store"):
         SqlStore(f"sqlite:///{tmp_path}/missing-dir/vigil.db")
+
+
+_OPEN_AT = """
+import sys, time
+from pathlib import Path
+from vigil.store import SqlStore
+ready, go = Path(sys.argv[2]), Path(sys.argv[3])
+ready.touch()
+while not go.exists():
+    time.sleep(0.001)
+SqlStore(sys.argv[1]).close()
+"""
+
+
+@pytest.mark.slow
+def test_processes_creating_one_new_sqlite_store_at_once_all_open_it(tmp_path: Path) -> None:
+    """Two runners (or a runner and the server) starting on a store that does not exist yet used
+    to fail with "database is locked": both saw no schema, and SQLite refused to upgrade either
+    one's read lock. Six processes, imported and waiting, open one new file at once; three times.
+    """
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'new-{round_}.db'}"
+        go = tmp_path / f"go-{round_}"
+        ready = [tmp_path / f"ready-{round_}-{i}" for i in range(6)]
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, url, str(flag), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for flag in ready
+        ]
+        deadline = time.monotonic() + 120
+        while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        go.touch()
+        errors = [child.communicate(timeout=120)[1] for child in children]
+        assert all(child.returncode == 0 for child in children), [e[-300:] for e in errors if e]
+        assert _revision(url) == head_revision()

@@ -35,11 +35,11 @@ class GatedSpool:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def write(self, groups: Mapping[Partition, Sequence[bytes]]) -> int:
+    def write(self, groups: Mapping[Partition, Sequence[bytes]], *, key: str | None = None) -> int:
         self.entered.set()
         if not self.release.wait(timeout=20):
             raise TimeoutError("the test never released the spool")
-        return self.inner.write(groups)
+        return self.inner.write(groups, key=key)
 
 
 def _settings(tmp_path: Path, **overrides: object) -> ServerSettings:

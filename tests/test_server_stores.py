@@ -75,3 +75,38 @@ def test_every_write_path_round_trips_on_the_backend(store_url: str, tmp_path: P
     spooled = list((tmp_path / "spool").rglob("*.jsonl"))
     assert len(spooled) == 1
     assert orjson.loads(spooled[0].read_bytes())["features"] == {NASTY: 1}
+
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+
+
+def test_nul_characters_are_quarantined_or_refused_never_fatal(
+    store_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL's text cannot hold NUL: a NUL in a name or a raw line used to abort the whole
+    profiling run and answer 503 to every retry. Now names with NULs are quarantined, raw text
+    keeps them escaped, and text fields of the API refuse them with a 422."""
+    from vigil.pipeline import profile_paths
+    from vigil.profile import ProfileSpec
+
+    files = [CORPUS / "nul_in_names.jsonl", CORPUS / "nul_and_control_bytes.jsonl"]
+    store = SqlStore(store_url)
+    try:
+        summary = profile_paths(files, store=store, spec=ProfileSpec(), now=NOW)
+        assert (summary.rows_read, summary.rows_quarantined) == (10, 7)
+        raw = [row.raw for row in store.quarantine.get()]
+        assert len(raw) == 7 and not any("\x00" in text for text in raw)
+        assert any("\\x00" in text for text in raw)  # kept, escaped, for a person to read
+    finally:
+        store.close()
+    settings = ServerSettings(
+        store_url=store_url, spool_dir=tmp_path / "spool", token=TOKEN, clock=lambda: NOW
+    )
+    with serve_in_background(create_app(settings)) as url, httpx.Client(base_url=url) as client:
+        for path in files:
+            answer = client.post("/v1/ingest", content=path.read_bytes(), headers=AUTH)
+            assert answer.status_code == 200, answer.text
+        refused = client.post(
+            "/v1/silences", json={"duration_hours": 1, "reason": "a\x00b"}, headers=AUTH
+        )
+        assert refused.status_code == 422

@@ -10,10 +10,15 @@ every batch against a server that is known to be down (or hanging) only holds th
 thread while its buffer fills. A failed batch is the logger's to spill or count.
 The longest one ``write`` can take is ``(max_retries + 1) * timeout_s`` plus the backoffs
 (16.5 s with the defaults); ``timeout_s`` bounds each blocking socket operation.
+
+Every attempt at one batch carries the same ``Idempotency-Key``, a hash of the batch's bytes, so
+a retry after a timeout or a 503 (when the server may have kept the rows after all), or a
+spilled batch sent again later, replaces what an earlier attempt left instead of adding a copy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import time
 import urllib.error
@@ -93,11 +98,12 @@ class HttpSink:
         if not lines:
             return
         body = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+        key = hashlib.sha256(body).hexdigest()[:32]
         problem = ""
         attempts = 1 if self._failing else self._max_retries + 1
         self._failing = True  # until an attempt succeeds, also when a 4xx raises below
         for attempt in range(attempts):
-            delay, problem = self._attempt(body, attempt)
+            delay, problem = self._attempt(body, attempt, key)
             if delay is None:
                 self._failing = False
                 return
@@ -106,11 +112,10 @@ class HttpSink:
                 self._sleep(min(delay, self._max_backoff_s))
         raise SinkError(f"POST {self.endpoint} failed after {attempts} attempts: {problem}")
 
-    def _attempt(self, body: bytes, attempt: int) -> tuple[float | None, str]:
+    def _attempt(self, body: bytes, attempt: int, key: str) -> tuple[float | None, str]:
         """One POST: ``(None, "")`` on success, else the delay before the next try and why."""
-        request = urllib.request.Request(
-            self.endpoint, data=body, headers=self._headers, method="POST"
-        )
+        headers = {**self._headers, "Idempotency-Key": key}
+        request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
         backoff = self._backoff_s * 2**attempt
         try:
             with self._opener.open(request, timeout=self._timeout_s) as response:

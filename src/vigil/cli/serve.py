@@ -65,7 +65,7 @@ def serve(
     """Serve the ingest endpoint, the JSON API, /metrics and the dashboard."""
     import uvicorn
 
-    from vigil.server import ServerSettings, create_app
+    from vigil.server import ServerSettings, create_app, uvicorn_config
 
     if not token:
         raise typer.BadParameter(
@@ -96,7 +96,7 @@ def serve(
             f"running the pipeline on the spool: next window closes at "
             f"{live.next_window_closes():%Y-%m-%d %H:%M} UTC"
         )
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.Server(uvicorn_config(application, host=host, port=port, log_level="info")).run()
 
 
 def _live_pipeline(

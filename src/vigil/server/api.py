@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.requests import Request
 
 from vigil.core import ConfigError
@@ -29,19 +29,30 @@ from vigil.stats import Series
 from vigil.store import Store
 
 
+def _no_nul(text: str) -> str:
+    """Refuse NUL characters: the store keeps these strings as text, and PostgreSQL's text
+    cannot hold NUL (a 422 that says so, rather than a failed write)."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class FeedbackIn(BaseModel):
     verdict: Verdict
-    by: str = Field(default="", max_length=200)
-    note: str = Field(default="", max_length=2000)
+    by: Text = Field(default="", max_length=200)
+    note: Text = Field(default="", max_length=2000)
 
 
 class SilenceIn(BaseModel):
-    matchers: dict[str, str] = Field(default_factory=dict)
+    matchers: dict[Text, Text] = Field(default_factory=dict)
     starts: datetime | None = None
     expires: datetime | None = None
     duration_hours: float | None = Field(default=None, gt=0, le=24 * 366)
-    reason: str = Field(min_length=1, max_length=2000)
-    created_by: str = Field(default="", max_length=200)
+    reason: Text = Field(min_length=1, max_length=2000)
+    created_by: Text = Field(default="", max_length=200)
 
 
 def api_router(store: Store, guard: Guard, clock: Callable[[], datetime]) -> APIRouter:
@@ -142,7 +153,10 @@ def build_silence(body: SilenceIn, *, now: datetime) -> Silence:
     if body.expires is not None:
         expires = body.expires
     elif body.duration_hours is not None:
-        expires = starts + timedelta(hours=body.duration_hours)
+        try:
+            expires = starts + timedelta(hours=body.duration_hours)
+        except OverflowError:
+            raise HTTPException(422, "the silence would end after the year 9999") from None
     else:
         raise HTTPException(422, "a silence needs expires or duration_hours")
     matchers = {name: pattern for name, pattern in body.matchers.items() if pattern}

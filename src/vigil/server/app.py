@@ -7,9 +7,12 @@ pass fakes); otherwise they are opened from the settings and closed at shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -25,6 +28,7 @@ from vigil.core import SchemaError, StoreError
 from vigil.pipeline.gauges import read_gauges
 from vigil.server.api import api_router
 from vigil.server.auth import Guard, Role
+from vigil.server.connections import deadline_protocol
 from vigil.server.dashboard import FORM_LIMIT_BYTES, STATIC_DIR, dashboard_router
 from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.limits import BodyLimit, BodyTooLargeError
@@ -32,7 +36,7 @@ from vigil.server.live import LivePipeline, LiveStatus, spool_only_status
 from vigil.server.metrics import CONTENT_TYPE, ServerCounters, metrics_registry, render_metrics
 from vigil.server.realtime import RealtimeFeed, realtime_feed, realtime_router
 from vigil.server.settings import ServerSettings
-from vigil.server.spool import HiveSpool, Spool
+from vigil.server.spool import HiveSpool, Spool, request_stem
 from vigil.server.views import model_summaries
 from vigil.store import Store
 
@@ -78,6 +82,8 @@ def create_app(
         read_summaries=lambda: model_summaries(the_store, now=settings.clock()),
     )
     gate = threading.BoundedSemaphore(settings.queue_size)
+    uploads = _Uploads(settings.max_uploads_per_client)
+    completed = _CompletedKeys()
     feed: RealtimeFeed | None = realtime_feed(settings, the_store)
 
     @asynccontextmanager
@@ -109,6 +115,10 @@ def create_app(
         accepted = counters.registry.get_sample_value("vigil_ingest_rows_accepted_total")
         return spool_only_status(int(accepted or 0))
 
+    app.state.http_protocol = deadline_protocol(
+        header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s
+    )
+
     # Added first, so it sits inside the request counter and its 413s are counted too.
     app.add_middleware(BodyLimit, max_bytes=FORM_LIMIT_BYTES * 4, exempt={"/v1/ingest"})
 
@@ -130,7 +140,8 @@ def create_app(
 
     @app.post("/v1/ingest")
     async def ingest(request: Request) -> Response:
-        """Validate rows, quarantine the bad ones, make the good ones durable, then answer."""
+        """Read the body, then validate rows, quarantine the bad ones and make the good ones
+        durable, all or nothing, then answer (see docs/server.md)."""
         if guard.bearer_role(request) < Role.WRITE:
             return JSONResponse(
                 {"detail": "the write token is required"},
@@ -140,28 +151,53 @@ def create_app(
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
             return _too_large(settings)
+        key = request.headers.get("idempotency-key")
+        if key is not None and not _KEY.fullmatch(key):
+            return JSONResponse({"detail": _KEY_RULE}, status_code=400)
+        client = request.client.host if request.client else ""
+        if not uploads.begin(client):
+            counters.count_throttled()
+            detail = f"this client already sends {settings.max_uploads_per_client} uploads"
+            return _error(429, f"{detail}; retry after the given seconds", settings)
+        try:
+            body = await asyncio.wait_for(
+                _read_body(request, settings.max_body_bytes), settings.body_timeout_s
+            )
+        except BodyTooLargeError:
+            return _too_large(settings)
+        except TimeoutError:
+            detail = f"the body did not arrive within {settings.body_timeout_s:g} s"
+            return JSONResponse({"detail": detail}, status_code=408)
+        except ClientDisconnect:  # nobody is left to answer; nothing was kept
+            return Response(status_code=400)
+        finally:
+            uploads.end(client)
+        # Only a body that has arrived takes a queue slot: slow uploads cannot hold the queue.
         if not gate.acquire(blocking=False):
             return throttled()
         try:
-            try:
-                body = await _read_body(request, settings.max_body_bytes)
-            except BodyTooLargeError:
-                return _too_large(settings)
             content_type = request.headers.get("content-type", "application/x-ndjson")
-            source = f"http:/v1/ingest#{uuid.uuid4().hex[:16]}"
+            source = f"http:/v1/ingest#{request_stem(key)[:16]}"
             try:
                 parsed = await run_in_threadpool(
-                    _ingest, body, content_type, source, settings, the_store, the_spool, feed
+                    _ingest, body, content_type, source, key, settings, the_store, the_spool
                 )
             except SchemaError as err:
                 return JSONResponse({"detail": str(err)}, status_code=400)
             except (StoreError, OSError) as err:
-                logger.error("ingest %s could not be made durable: %s", source, err)
-                return _error(
-                    503, f"could not store the rows, nothing was accepted: {err}", settings
+                # The client learns that nothing was kept and that it may retry; paths and SQL
+                # stay in the server's log, under an id the client can quote.
+                error_id = uuid.uuid4().hex[:12]
+                logger.error(
+                    "ingest %s (error %s) could not be made durable: %s", source, error_id, err
                 )
+                return _error(503, _UNAVAILABLE.format(error_id=error_id), settings)
         finally:
             gate.release()
+        if not completed.first_time(key):  # a retry of a request already kept: nothing new
+            return _ingest_answer(parsed)
+        if feed is not None:  # after the spool: only durable rows reach the monitors
+            feed.submit(parsed.batch)
         counters.count_ingest(
             accepted=parsed.accepted, rejected=len(parsed.quarantined), body_bytes=len(body)
         )
@@ -171,14 +207,7 @@ def create_app(
             "ingest %s: rows=%d accepted=%d quarantined=%d",
             source, parsed.rows, parsed.accepted, len(parsed.quarantined),
         )  # fmt: skip
-        return JSONResponse(
-            {
-                "accepted": parsed.accepted,
-                "rejected": [
-                    {"position": row.position, "reason": row.reason} for row in parsed.quarantined
-                ],
-            }
-        )
+        return _ingest_answer(parsed)
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
@@ -207,21 +236,108 @@ def _ingest(
     body: bytes,
     content_type: str,
     source: str,
+    key: str | None,
     settings: ServerSettings,
     store: Store,
     spool: Spool,
-    feed: RealtimeFeed | None = None,
 ) -> ParsedBody:
+    """Keep a request's rows all or nothing: its quarantined rows (replacing those of an earlier
+    attempt with the same key), then its accepted lines; if the lines cannot be made durable,
+    the quarantined rows are taken back and the error raised, so the client may retry."""
     now = settings.clock()
-    parsed = parse_body(body, content_type, source=source, now=now)
-    # Quarantine first: if the spool write then fails the client retries, and a retried bad
-    # row is stored twice (harmless), whereas a good row is never half-accepted.
+    parsed = parse_body(body, content_type, source=source, now=now, limits=settings.limits)
+    models = {partition[0] for partition in parsed.groups}
+    if len(models) > settings.max_models_per_request:
+        raise SchemaError(
+            f"the request holds rows of {len(models)} models; at most "
+            f"{settings.max_models_per_request} are accepted in one request: split it by model"
+        )
+    if key is not None:
+        store.quarantine.delete([source])
     if parsed.quarantined:
         store.quarantine.put(parsed.quarantined, now=now)
-    spool.write(parsed.groups)
-    if feed is not None:  # after the spool: only durable rows reach the monitors
-        feed.submit(parsed.batch)
+    try:
+        spool.write(parsed.groups, key=key)
+    except OSError:
+        if parsed.quarantined:
+            _take_back(store, source)
+        raise
     return parsed
+
+
+def _take_back(store: Store, source: str) -> None:
+    try:
+        store.quarantine.delete([source])
+    except StoreError as err:  # the client retries; the retry replaces these rows
+        logger.error("ingest %s: could not take its quarantined rows back: %s", source, err)
+
+
+def _ingest_answer(parsed: ParsedBody) -> Response:
+    return JSONResponse(
+        {
+            "accepted": parsed.accepted,
+            "rejected": [
+                {"position": row.position, "reason": row.reason} for row in parsed.quarantined
+            ],
+        }
+    )
+
+
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_KEY_RULE = (
+    "Idempotency-Key must be 1 to 128 characters of letters, digits and . _ : - "
+    "(one key per request, the same on every retry of it)"
+)
+_UNAVAILABLE = (
+    "could not store the rows; nothing was accepted. Retry later, with the same "
+    "Idempotency-Key if you sent one (error {error_id} in the server's log)"
+)
+
+
+class _Uploads:
+    """Ingest bodies being received per client address, at most ``limit`` each."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._active: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, client: str) -> bool:
+        with self._lock:
+            if self._active.get(client, 0) >= self._limit:
+                return False
+            self._active[client] = self._active.get(client, 0) + 1
+            return True
+
+    def end(self, client: str) -> None:
+        with self._lock:
+            left = self._active[client] - 1
+            if left:
+                self._active[client] = left
+            else:
+                del self._active[client]
+
+
+class _CompletedKeys:
+    """The idempotency keys of the latest requests kept (a bounded set), so that a retry of a
+    request whose answer was lost is not fed to the monitors or counted a second time."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, key: str | None) -> bool:
+        if key is None:
+            return True
+        with self._lock:
+            if key in self._keys:
+                self._keys.move_to_end(key)
+                return False
+            self._keys[key] = None
+            if len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+            return True
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

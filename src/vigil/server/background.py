@@ -18,6 +18,15 @@ from fastapi import FastAPI
 from vigil.core import ConfigError
 
 
+def uvicorn_config(app: FastAPI, *, host: str, port: int, log_level: str) -> uvicorn.Config:
+    """How every Vigil server runs under uvicorn: with the app's connection deadlines
+    (:mod:`vigil.server.connections`), whoever starts it."""
+    protocol = getattr(app.state, "http_protocol", None)
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, lifespan="on", http=protocol or "auto"
+    )
+
+
 @contextmanager
 def serve_in_background(
     app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 30.0
@@ -27,9 +36,7 @@ def serve_in_background(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"vigil-server-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s

@@ -9,6 +9,7 @@ Forms post URL-encoded bodies, parsed here with the standard library (no multipa
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,8 @@ def dashboard_router(
     ) -> Response:
         if not readable(request):
             return login_redirect(request)
+        if math.isnan(hours):
+            raise HTTPException(422, "hours must be a number")
         hours = min(max(hours, 1.0), 24 * 90)
         page = model_page(
             store, model, now=clock(), hours=hours, version=version or None, show_all=bool(all)
@@ -165,7 +168,7 @@ def dashboard_router(
             return login_redirect(request)
         now = clock()
         try:
-            hours = float(form.get("hours", "") or "nan")
+            hours = _hours(form.get("hours", ""))
             if not 0 < hours <= 24 * 366:
                 raise ConfigError(f"duration must be between 0 and 8784 hours, got {hours}")
             silence = Silence(
@@ -222,7 +225,10 @@ async def _form(request: Request) -> dict[str, str]:
         if len(body) > FORM_LIMIT_BYTES:
             raise HTTPException(413, f"form larger than {FORM_LIMIT_BYTES} bytes")
     parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return {name: values[-1].strip() for name, values in parsed.items()}
+    form = {name: values[-1].strip() for name, values in parsed.items()}
+    if any("\x00" in text for item in form.items() for text in item):
+        raise HTTPException(422, "form fields must not contain NUL characters")
+    return form
 
 
 async def _writable_form(request: Request, guard: Guard) -> dict[str, str] | None:
@@ -232,6 +238,13 @@ async def _writable_form(request: Request, guard: Guard) -> dict[str, str] | Non
     if guard.cookie_role(request) < Role.WRITE:
         return None
     return await _form(request)
+
+
+def _hours(text: str) -> float:
+    try:
+        return float(text or "nan")
+    except ValueError:
+        raise ConfigError(f"duration must be a number of hours, got {text[:40]!r}") from None
 
 
 def _local(target: str) -> str:

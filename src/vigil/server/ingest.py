@@ -22,7 +22,13 @@ import orjson
 import pyarrow as pa
 
 from vigil.core import SchemaError
-from vigil.ingest import QuarantinedRow, RecordBatch, records_to_chunk
+from vigil.ingest import (
+    DEFAULT_LIMITS,
+    IngestLimits,
+    QuarantinedRow,
+    RecordBatch,
+    records_to_chunk,
+)
 from vigil.sdk import Partition
 
 JSON_TYPES = ("application/json",)
@@ -44,13 +50,21 @@ class ParsedBody:
         return self.rows - len(self.quarantined)
 
 
-def parse_body(body: bytes, content_type: str, *, source: str, now: datetime) -> ParsedBody:
-    """Validate every record of ``body``; raises :class:`SchemaError` if the body is not JSON."""
+def parse_body(
+    body: bytes,
+    content_type: str,
+    *,
+    source: str,
+    now: datetime,
+    limits: IngestLimits = DEFAULT_LIMITS,
+) -> ParsedBody:
+    """Validate every record of ``body`` by ``limits``; raises :class:`SchemaError` if the body
+    is not JSON."""
     if content_type.partition(";")[0].strip().lower() in JSON_TYPES:
         items, positions = _array_items(body)
     else:
         items, positions = _line_items(body)
-    chunk = records_to_chunk(items, source=source, now=now, first_position=0)
+    chunk = records_to_chunk(items, source=source, now=now, first_position=0, limits=limits)
     # records_to_chunk numbers items 0..n-1; translate back to what the client sent.
     quarantined = tuple(
         QuarantinedRow(
@@ -93,7 +107,8 @@ def _array_items(body: bytes) -> tuple[list[bytes], list[int]]:
 def _line_items(body: bytes) -> tuple[list[bytes], list[int]]:
     items: list[bytes] = []
     positions: list[int] = []
-    for number, line in enumerate(body.split(b"\n"), start=1):
+    # Lines end at \n, \r\n or a lone \r, as in the JSON-lines reader (bytes.splitlines).
+    for number, line in enumerate(body.splitlines(), start=1):
         stripped = line.strip()
         if stripped:
             items.append(stripped)

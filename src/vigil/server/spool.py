@@ -1,16 +1,22 @@
 """The durable spool: accepted ingest rows as JSON lines in the Hive layout the pipeline reads.
 
-Every request writes, per partition it touches, one new file
-``model=M/version=V/date=YYYY-MM-DD/hour=HH/part-<uuid>.jsonl`` (the layout of
-:class:`vigil.sdk.JsonLinesSink`, read by :class:`vigil.ingest.HivePartitionedReader`). The file
-is written as ``.tmp``, fsynced, renamed and its folder fsynced before the request is answered:
-a 200 means the rows survive a crash, and a reader never sees a half-written file. One file per
-request keeps writers independent (no shared file, no lock); many small files are the price,
-paid back when the pipeline compacts a window into a profile.
+Every request writes, per partition it touches, one file
+``model=M/version=V/date=YYYY-MM-DD/hour=HH/part-<request>.jsonl`` (the layout of
+:class:`vigil.sdk.JsonLinesSink`, read by :class:`vigil.ingest.HivePartitionedReader`). Every
+file of a request is written as ``.tmp`` and fsynced before any is renamed; if one cannot be
+written, none is renamed and the temporary files are removed, so a rejected request leaves no
+rows behind. Folders are fsynced before the request is answered: a 200 means the rows survive a
+crash, and a reader never sees a half-written file.
+
+``<request>`` comes from the request's idempotency key when it has one: a retry of the same
+request writes the same file names and replaces its earlier files instead of adding a copy. One
+file per request keeps writers independent (no shared file, no lock); many small files are the
+price, paid back when the pipeline compacts a window into a profile.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,8 +29,10 @@ from vigil.sdk import Partition, partition_path
 class Spool(Protocol):
     """Where accepted rows go before the response; ``write`` returns only once they are durable."""
 
-    def write(self, groups: Mapping[Partition, Sequence[bytes]]) -> int:
-        """Persist the lines of each partition; returns the number of lines written."""
+    def write(self, groups: Mapping[Partition, Sequence[bytes]], *, key: str | None = None) -> int:
+        """Persist the lines of every partition, or none of them; returns the lines written.
+
+        Writing again with the same ``key`` replaces what that key wrote before."""
         ...
 
 
@@ -35,37 +43,62 @@ class HiveSpool:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def write(self, groups: Mapping[Partition, Sequence[bytes]]) -> int:
-        written = 0
-        for partition, lines in groups.items():
-            if not lines:
-                continue
-            folder = self.root / partition_path(partition)
-            _make_durable_folder(folder, self.root)
-            name = f"part-{uuid.uuid4().hex}.jsonl"
-            temporary = folder / (name + ".tmp")
-            with temporary.open("wb") as file:
-                file.write(
-                    b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
-                )
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, folder / name)
+    def write(self, groups: Mapping[Partition, Sequence[bytes]], *, key: str | None = None) -> int:
+        name = f"part-{request_stem(key)}.jsonl"
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for partition, lines in groups.items():
+                if not lines:
+                    continue
+                folder = self.root / partition_path(partition)
+                _make_durable_folder(folder, self.root)
+                temporary = folder / f"{name}.{uuid.uuid4().hex[:8]}.tmp"
+                staged.append((temporary, folder / name))
+                with temporary.open("wb") as file:
+                    file.write(
+                        b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+                    )
+                    file.flush()
+                    os.fsync(file.fileno())
+        except OSError:
+            for temporary, _ in staged:
+                temporary.unlink(missing_ok=True)
+            raise
+        for temporary, final in staged:
+            os.replace(temporary, final)
+        for folder in sorted({final.parent for _, final in staged}):
             _fsync_folder(folder)
-            written += len(lines)
-        return written
+        return sum(len(lines) for lines in groups.values())
 
 
 class MemorySpool:
-    """The fake: keeps lines in a dict, for tests of the endpoint's logic."""
+    """The fake: keeps lines in dicts, for tests of the endpoint's logic; like the real spool,
+    writing again with a key replaces what that key wrote."""
 
     def __init__(self) -> None:
-        self.lines: dict[Partition, list[bytes]] = {}
+        self._files: dict[tuple[Partition, str], list[bytes]] = {}
 
-    def write(self, groups: Mapping[Partition, Sequence[bytes]]) -> int:
+    @property
+    def lines(self) -> dict[Partition, list[bytes]]:
+        """Every stored line by partition."""
+        merged: dict[Partition, list[bytes]] = {}
+        for (partition, _), lines in self._files.items():
+            merged.setdefault(partition, []).extend(lines)
+        return merged
+
+    def write(self, groups: Mapping[Partition, Sequence[bytes]], *, key: str | None = None) -> int:
+        stem = request_stem(key)
         for partition, lines in groups.items():
-            self.lines.setdefault(partition, []).extend(lines)
+            if lines:
+                self._files[(partition, stem)] = list(lines)
         return sum(len(lines) for lines in groups.values())
+
+
+def request_stem(key: str | None) -> str:
+    """The file-name part of one request: from its idempotency key, else unique."""
+    if key is None:
+        return uuid.uuid4().hex
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _make_durable_folder(folder: Path, root: Path) -> None:

@@ -157,7 +157,12 @@ def test_the_server_runs_a_cycle_by_itself_when_a_window_closes(tmp_path: Path) 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     calls: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda application, **_: calls.append(application))
+
+    def run(application: Any, **options: Any) -> None:
+        application.state.uvicorn_options = options
+        calls.append(application)
+
+    monkeypatch.setattr(uvicorn, "run", run)
     yield calls
 
 
@@ -177,3 +182,36 @@ def test_serve_run_builds_the_pipeline_from_vigil_config(tmp_path: Path, served:
     assert str(tmp_path / "spool") in live.sources
     plain = CliRunner().invoke(cli, base, env=env)
     assert plain.exit_code == 0 and served[1].state.live is None
+
+
+def test_serve_takes_its_bounds_and_row_limits_from_vigil_config(
+    tmp_path: Path, served: list[Any]
+) -> None:
+    """The [server] bounds and [ingest] limits of vigil.toml reach the server, and uvicorn
+    runs with the protocol that closes connections whose request does not arrive in time."""
+    from vigil.server.connections import deadline_protocol
+
+    config = tmp_path / "vigil.toml"
+    config.write_text(
+        '[server]\nheader_timeout = "3s"\nbody_timeout = "20s"\nmax_uploads_per_client = 2\n'
+        'max_models_per_request = 7\n[ingest]\nearliest = "2026-01-01"\nmax_features = 50\n'
+    )
+    db = f"sqlite:///{tmp_path / 'vigil.db'}"
+    args = ["serve", "--db", db, "--spool", str(tmp_path / "spool"), "--no-realtime"]
+    result = CliRunner().invoke(cli, args, env={"VIGIL_TOKEN": "t", "VIGIL_CONFIG": str(config)})
+    assert result.exit_code == 0, result.output
+    (app,) = served
+    settings = app.state.settings
+    assert (settings.header_timeout_s, settings.body_timeout_s) == (3.0, 20.0)
+    assert (settings.max_uploads_per_client, settings.max_models_per_request) == (2, 7)
+    assert settings.limits.earliest.year == 2026 and settings.limits.max_features == 50
+    protocol = app.state.uvicorn_options["http"]
+    assert protocol is app.state.http_protocol
+    assert (
+        protocol.__qualname__
+        == deadline_protocol(header_timeout_s=1, body_timeout_s=1).__qualname__
+    )
+    bad = config.read_text().replace('"3s"', '"soon"')
+    config.write_text(bad)
+    refused = CliRunner().invoke(cli, args, env={"VIGIL_TOKEN": "t", "VIGIL_CONFIG": str(config)})
+    assert refused.exit_code == 1 and "server.header_timeout" in refused.output

@@ -126,10 +126,10 @@ def _print_demo(console: Console, result: DemoResult, seconds: float) -> None:
 def _serve(db: str, out: Path, port: int, console: Console) -> None:
     import uvicorn
 
-    from vigil.server import ServerSettings, create_app, uvicorn_config
+    from vigil.server import ServerSettings, create_app, uvicorn_options
 
     token = secrets.token_urlsafe(16)
     settings = ServerSettings(store_url=db, spool_dir=out / "spool", token=token)
     console.print(f"Dashboard on http://127.0.0.1:{port}/ (write token for this session: {token})")
     app = create_app(settings)
-    uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=port, log_level="warning")).run()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options(app))

@@ -62,16 +62,22 @@ def serve(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the ingest endpoint, the JSON API, /metrics and the dashboard."""
+    """Serve the ingest endpoint, the JSON API, /metrics and the dashboard.
+
+    ``--config`` gives the rows' limits (``[ingest]``) and the bounds on clients
+    (``[server]``), besides the pipeline's settings for ``--run``."""
     import uvicorn
 
-    from vigil.server import ServerSettings, create_app, uvicorn_config
+    from vigil.core import parse_duration
+    from vigil.pipeline.config import load_config
+    from vigil.server import ServerSettings, create_app, uvicorn_options
 
     if not token:
         raise typer.BadParameter(
             "a write token is required: --token or VIGIL_TOKEN", param_hint="--token"
         )
     log_server_lines()
+    bounds = load_config(config)
     settings = ServerSettings(
         store_url=db,
         spool_dir=spool,
@@ -80,6 +86,11 @@ def serve(
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         queue_size=queue_size,
         realtime=realtime,
+        limits=bounds.ingest_limits(),
+        header_timeout_s=parse_duration(bounds.server.header_timeout).total_seconds(),
+        body_timeout_s=parse_duration(bounds.server.body_timeout).total_seconds(),
+        max_uploads_per_client=bounds.server.max_uploads_per_client,
+        max_models_per_request=bounds.server.max_models_per_request,
     )
     if sample:
         from vigil.lab.simulation.sample import seed_sample
@@ -96,7 +107,7 @@ def serve(
             f"running the pipeline on the spool: next window closes at "
             f"{live.next_window_closes():%Y-%m-%d %H:%M} UTC"
         )
-    uvicorn.Server(uvicorn_config(application, host=host, port=port, log_level="info")).run()
+    uvicorn.run(application, host=host, port=port, log_level="info", **uvicorn_options(application))
 
 
 def _live_pipeline(

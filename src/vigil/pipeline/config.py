@@ -39,6 +39,12 @@ Example::
     gap = "3h"
     resolve_after = "6h"
 
+    [server]                             # vigil serve --config: bounds on every client
+    header_timeout = "10s"               # a request head must arrive within it, else closed
+    body_timeout = "60s"                 # an ingest body must arrive within it, else 408
+    max_uploads_per_client = 4           # ingest bodies one client address sends at once
+    max_models_per_request = 100         # models in one ingest request (more: 400)
+
     [links]                              # where alerts link to
     vigil = "https://vigil.example.org"  # the Vigil server: its /incidents/<id> pages
     dashboard = "https://grafana.example.org/d/vigil-models/vigil?var-model={model}"
@@ -216,6 +222,16 @@ class RouteSection(_Section):
     min_severity: float = 0.0
 
 
+class ServerSection(_Section):
+    """Bounds of ``vigil serve`` (see :class:`vigil.server.ServerSettings`)."""
+
+    header_timeout: str = "10s"
+    body_timeout: str = "60s"
+    max_uploads_per_client: int = Field(default=4, ge=1)
+    max_models_per_request: int = Field(default=100, ge=1)
+    _check = field_validator("header_timeout", "body_timeout")(_duration)
+
+
 class ReportSection(_Section):
     out: str = "vigil-reports"
 
@@ -233,6 +249,7 @@ class VigilConfig(_Section):
     filters: FilterSection = FilterSection()
     grouping: GroupingSection = GroupingSection()
     report: ReportSection = ReportSection()
+    server: ServerSection = ServerSection()
     channels: list[ChannelSection] = Field(default_factory=list)
     routes: list[RouteSection] = Field(default_factory=list)
     links: LinksSection = LinksSection()

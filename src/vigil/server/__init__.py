@@ -5,7 +5,7 @@
 """
 
 from vigil.server.app import create_app
-from vigil.server.background import serve_in_background, uvicorn_config
+from vigil.server.background import serve_in_background, uvicorn_options
 from vigil.server.ingest import ParsedBody, parse_body
 from vigil.server.live import LivePipeline, LiveStatus
 from vigil.server.metrics import ServerCounters, metrics_registry, render_metrics
@@ -26,5 +26,5 @@ __all__ = [
     "parse_body",
     "render_metrics",
     "serve_in_background",
-    "uvicorn_config",
+    "uvicorn_options",
 ]

@@ -105,6 +105,7 @@ def create_app(
         title="Vigil", lifespan=lifespan, docs_url=None, redoc_url=None,
         openapi_url="/v1/openapi.json",
     )  # fmt: skip
+    app.state.settings = settings
     app.state.counters = counters
     app.state.realtime = feed
     app.state.live = live

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -18,13 +19,12 @@ from fastapi import FastAPI
 from vigil.core import ConfigError
 
 
-def uvicorn_config(app: FastAPI, *, host: str, port: int, log_level: str) -> uvicorn.Config:
-    """How every Vigil server runs under uvicorn: with the app's connection deadlines
-    (:mod:`vigil.server.connections`), whoever starts it."""
+def uvicorn_options(app: FastAPI) -> dict[str, Any]:
+    """What every Vigil server needs of uvicorn, whoever starts it (``uvicorn.run(app,
+    **uvicorn_options(app), …)``): the app's connection deadlines
+    (:mod:`vigil.server.connections`)."""
     protocol = getattr(app.state, "http_protocol", None)
-    return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="on", http=protocol or "auto"
-    )
+    return {"http": protocol or "auto"}
 
 
 @contextmanager
@@ -36,7 +36,11 @@ def serve_in_background(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
-    server = uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options(app)
+        )
+    )
     thread = threading.Thread(target=server.run, name=f"vigil-server-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s

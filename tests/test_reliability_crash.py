@@ -3,11 +3,12 @@ as one uninterrupted cycle does (every table but wall-clock columns, drift stati
 on SQLite and on PostgreSQL, and the webhooks it notifies receive each (incident, state,
 channel) once; the killed runner's lease only delays the re-run by its ttl.
 
-Kill points are of three kinds: a seeded random delay after a stage's progress line (profiling,
-statistics), the victim killing itself right after a given store write returns (anomalies,
-incidents, the n-th notification record), and the webhook receiver killing the victim while it
-waits for the answer to the n-th notification: sent but not recorded, the one case where the
-re-run sends a message again (delivery is at-least-once, by at most the message in flight).
+Kill points are of three kinds: a seeded random delay after a stage's progress line (profiling),
+the victim killing itself right after a given store call returns (the statistics' read of the
+profiles, anomalies, incidents, the n-th notification record), and the webhook receiver killing the
+victim while it waits for the answer to the n-th notification: sent but not recorded, the one case
+where the re-run sends a message again (delivery is at-least-once, by at most the message in
+flight).
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ KILLS = {
             delay_s=(0.2, 1.0),
             next_step="health statistics",
         ),
-        Kill(name="stats", step="health statistics", delay_s=(0.2, 1.2), next_step="detect"),
+        # right after statistics read the profiles: inside the stage, whatever its speed
+        Kill(name="stats", after="profiles.get", calls=1),
         Kill(name="detection", after="anomalies.replace", calls=1),
         Kill(name="incidents", after="incidents.put", calls=1),
         Kill(name="notifications", after="notifications.put", calls=5),

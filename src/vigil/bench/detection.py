@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.core import ConfigError, VigilError
-from vigil.detect import check_fpr, threshold_for_fpr
+from vigil.detect import DEFAULT_DETECTOR, check_fpr, threshold_for_fpr
 from vigil.lab import (
     BENCH_DETECTORS,
     PROBATION,
@@ -329,6 +329,7 @@ def report_json(
 ) -> dict[str, Any]:
     return {
         "dataset": dataset.name,
+        "default_detector": DEFAULT_DETECTOR,
         "series": len(dataset.series),
         "rows": sum(len(s.series) for s in dataset.series),
         "events": results[0].tally.events if results else 0,

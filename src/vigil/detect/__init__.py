@@ -21,11 +21,12 @@ from vigil.detect.interval import (
     z_for_level,
 )
 from vigil.detect.mad import RollingMAD
-from vigil.detect.registry import DETECTORS, make_detector
+from vigil.detect.registry import DEFAULT_DETECTOR, DETECTORS, make_detector
 from vigil.detect.seasonal import SeasonalZScore, hour_of_week
 from vigil.detect.zscore import RollingZScore, predictive_half_width
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "DETECTORS",
     "Anomaly",
     "Band",

@@ -18,6 +18,9 @@ from vigil.detect.mad import RollingMAD
 from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore
 
+DEFAULT_DETECTOR = "same-hour"
+"""The detector ``vigil run`` watches health series with when the config names none."""
+
 DETECTORS: dict[str, Callable[[], Detector]] = {
     # Statistical baselines.
     "zscore": RollingZScore,

@@ -15,6 +15,7 @@ from vigil.cli.bench import (
     detect,
     ingest,
     load,
+    nab,
     profile,
     realtime,
     realtime_feed,
@@ -28,6 +29,7 @@ from vigil.cli.bench import (
 bench_app = typer.Typer(help="Benchmarks that print measured numbers.", no_args_is_help=True)
 
 bench_app.command("detect")(detect.detect)
+bench_app.command("nab")(nab.nab)
 bench_app.command("sdk")(sdk.sdk)
 bench_app.command("profile")(profile.profile)
 bench_app.command("store")(store.store)

@@ -7,6 +7,16 @@ data, simulators, NAB scoring, forecasting baselines, training) lives in :mod:`v
 """
 
 from vigil.detect.base import Anomaly, Detection, Detector, Scores
+from vigil.detect.calibration import (
+    CalibratedDetector,
+    Calibration,
+    CalibrationError,
+    calibrate,
+    calibrated_threshold,
+    suppress,
+    tail_probability,
+)
+from vigil.detect.consensus import ConsensusDetector, ConsensusSettings, Evidence
 from vigil.detect.daily import SameHourMedian
 from vigil.detect.fakes import ThresholdDetector
 from vigil.detect.interval import (
@@ -30,8 +40,14 @@ __all__ = [
     "DETECTORS",
     "Anomaly",
     "Band",
+    "CalibratedDetector",
+    "Calibration",
+    "CalibrationError",
+    "ConsensusDetector",
+    "ConsensusSettings",
     "Detection",
     "Detector",
+    "Evidence",
     "IntervalDetector",
     "RollingMAD",
     "RollingZScore",
@@ -39,6 +55,8 @@ __all__ = [
     "Scores",
     "SeasonalZScore",
     "ThresholdDetector",
+    "calibrate",
+    "calibrated_threshold",
     "check_fpr",
     "check_level",
     "flag",
@@ -47,6 +65,8 @@ __all__ = [
     "predictive_half_width",
     "scale_floor",
     "scores_from_band",
+    "suppress",
+    "tail_probability",
     "threshold_for_fpr",
     "z_for_level",
 ]

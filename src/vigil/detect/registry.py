@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 from vigil.core import ConfigError
 from vigil.detect.base import Detector
+from vigil.detect.consensus import ConsensusDetector
 from vigil.detect.daily import SameHourMedian
 from vigil.detect.deep import DeepDetector
 from vigil.detect.mad import RollingMAD
 from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore
 
-DEFAULT_DETECTOR = "same-hour"
+DEFAULT_DETECTOR = "consensus"
 """The detector ``vigil run`` watches health series with when the config names none."""
 
 DETECTORS: dict[str, Callable[[], Detector]] = {
@@ -28,6 +29,8 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "seasonal": SeasonalZScore,
     "same-hour": SameHourMedian,
     "deep": DeepDetector,  # two-stage global model on the shipped weights (vigil.detect.deep)
+    # The default: calibrated residual + novelty + runs (vigil.detect.consensus).
+    "consensus": ConsensusDetector,
 }
 
 

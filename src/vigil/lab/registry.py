@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.core import ConfigError
-from vigil.detect import DETECTORS, Detector
+from vigil.detect import DETECTORS, CalibratedDetector, Detector, make_detector
 from vigil.lab.forecasting import (
     ARDetector,
     ARIMADetector,
@@ -27,11 +27,27 @@ FORECASTING_DETECTORS: dict[str, Callable[[], Detector]] = {
     "mstl-autoarima": MSTLDetector,
 }
 
+
+def calibrated(name: str) -> Callable[[], Detector]:
+    """A factory for the product detector ``name`` behind the calibration layer."""
+
+    def factory() -> Detector:
+        return CalibratedDetector(make_detector(name))
+
+    return factory
+
+
+CALIBRATED_DETECTORS: dict[str, Callable[[], Detector]] = {
+    f"calibrated-{name}": calibrated(name) for name in ("zscore", "mad", "seasonal", "same-hour")
+}
+"""The statistical baselines behind the calibration layer (:class:`CalibratedDetector`)."""
+
 # The bench's tables list the statistical baselines, then the forecasters, then the rest.
 BENCH_DETECTORS: dict[str, Callable[[], Detector]] = {
     **{name: factory for name, factory in DETECTORS.items() if name != "deep"},
     **FORECASTING_DETECTORS,
     "deep": DETECTORS["deep"],
+    **CALIBRATED_DETECTORS,
 }
 
 

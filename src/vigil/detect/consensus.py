@@ -1,0 +1,167 @@
+"""``consensus``: the default detector. Several kinds of evidence, each calibrated on the series'
+own history, combined into one tail probability per step.
+
+Evidence per step (each turned into a probability by :mod:`vigil.detect.calibration`, so 3
+always means "one step in a thousand on this series"):
+
+- **residual**: ``|z|`` from the best of a local, daily and weekly baseline, scaled by the
+  sample size when the series carries it (:mod:`vigil.detect.residual`); its probability is the
+  larger of the calibrated one and a global Student-t(5) one, so a smooth series whose history
+  never strayed does not page on a 4-sigma step just because it is its largest yet;
+- **novelty**: the distance of the last 8 values to the nearest shapes of the series' past
+  (:mod:`vigil.detect.novelty`): routine spikes score low, new levels and shapes high;
+- **runs**: a value repeated, an exact zero, a gap without values, for as long as they last
+  (:mod:`vigil.detect.runs`), each also calibrated on the series' own history of such runs.
+
+Residual and novelty are combined by Fisher's method (``-2 Σ ln p``, chi-square with 4 degrees
+of freedom): what both find odd becomes very unlikely, what one finds odd alone stays
+moderate. The three run probabilities join with Bonferroni (the minimum of four probabilities
+times four). A step alerts only when that probability is below ``alpha`` (its score is 0
+otherwise), and after an alert only a higher score alerts within ``suppress`` steps.
+
+Why these choices, and what else was tried: ``BENCHMARKS.md`` and ``docs/detection.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as scipy_stats
+
+from vigil.core import ConfigError, SeriesKey
+from vigil.detect.base import Detection, Scores
+from vigil.detect.calibration import (
+    Calibration,
+    calibrate,
+    calibrated_threshold,
+    fitted_steps,
+    fitted_until,
+    suppress,
+    to_score,
+)
+from vigil.detect.interval import Thresholded, flag, z_for_level
+from vigil.detect.novelty import Novelty, novelty
+from vigil.detect.residual import Residual, residual
+from vigil.detect.runs import event_runs
+from vigil.stats.series import Series
+
+FloatArray = npt.NDArray[np.float64]
+TimeArray = npt.NDArray[np.datetime64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsensusSettings:
+    """The detector's settings; the defaults are the ones chosen leave-one-data-set-out."""
+
+    calibration: Calibration = field(default_factory=Calibration)
+    runs_calibration: Calibration = field(default_factory=lambda: Calibration(min_history=20))
+    novelty: Novelty = field(default_factory=Novelty)
+    global_df: float = 5.0
+    alpha: float = 3e-4
+    suppress: int = 12
+    level: float = 0.999
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"consensus alpha must be in (0, 1), got {self.alpha!r}")
+        if self.global_df <= 0:
+            raise ConfigError(f"consensus global_df must be > 0, got {self.global_df!r}")
+        if self.suppress < 0:
+            raise ConfigError(f"consensus suppress must be >= 0, got {self.suppress!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """Per step, the probability each kind of evidence gives and the combined one."""
+
+    residual: FloatArray
+    novelty: FloatArray
+    runs: dict[str, FloatArray]
+    combined: FloatArray
+
+
+class ConsensusDetector(Thresholded):
+    """See the module docstring. ``fit`` remembers, per series, up to when the history it saw
+    reaches: those steps are calibrated in-sample against all of it when scored (the bench fits
+    on each series' probationary prefix and then scores the whole series)."""
+
+    name = "consensus"
+
+    def __init__(self, *, settings: ConsensusSettings | None = None) -> None:
+        self.settings = settings or ConsensusSettings()
+        self.threshold_ = 0.0  # the detector's own decision: every step below alpha alerts
+        self.fitted_until_: dict[SeriesKey, np.datetime64] = {}
+
+    def fit(self, history: Sequence[Series]) -> Self:
+        self.fitted_until_ = fitted_until(history)
+        return self
+
+    def evidence(self, series: Series) -> Evidence:
+        """The probabilities behind one series' scores (for explanations and tests)."""
+        return self._evidence(series, residual(series))
+
+    def _evidence(self, series: Series, base: Residual) -> Evidence:
+        s = self.settings
+        fitted = self._fitted_steps(series)
+        size = np.abs(base.z)
+        own = calibrate(size, s.calibration, fitted=fitted)
+        # Until the series has a calibration, the global reference alone speaks.
+        p_residual = np.fmax(own, 2.0 * scipy_stats.t.sf(size, s.global_df))
+        p_novelty = calibrate(novelty(series.values, s.novelty), s.calibration, fitted=fitted)
+        present = ~np.isnan(series.values)
+        runs = {}
+        for name, markov in event_runs(series).items():
+            surprise = np.where(present, -np.log10(np.maximum(markov, 1e-300)), np.nan)
+            learned = calibrate(surprise, s.runs_calibration, fitted=fitted)
+            runs[name] = np.fmax(markov, np.nan_to_num(learned, nan=1.0))
+        fisher = _fisher(p_residual, p_novelty)
+        stacked = np.vstack([fisher, *runs.values()])
+        combined = np.minimum(np.nanmin(np.where(np.isnan(stacked), np.inf, stacked), 0) * 4, 1.0)
+        combined = np.where(np.isnan(stacked).all(axis=0), np.nan, combined)
+        return Evidence(residual=p_residual, novelty=p_novelty, runs=runs, combined=combined)
+
+    def score(self, series: Sequence[Series]) -> list[Scores]:
+        return [self._score_one(one) for one in series]
+
+    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
+        """At most ``fpr`` of the calibration steps above the threshold, and never a step whose
+        combined tail probability is above ``fpr`` (see :func:`calibrated_threshold`)."""
+        scores = [one.score for one in self.score(calibration)]
+        self.threshold_ = calibrated_threshold(scores, fpr, name=self.name)
+        return self
+
+    def predict(self, series: Sequence[Series]) -> list[Detection]:
+        return [flag(scores, self.threshold_) for scores in self.score(series)]
+
+    def _score_one(self, series: Series) -> Scores:
+        s = self.settings
+        base = residual(series)
+        combined = self._evidence(series, base).combined
+        score = to_score(combined)
+        score = np.where(np.isnan(score), np.nan, np.where(combined < s.alpha, score, 0.0))
+        score[np.isnan(series.values)] = np.nan  # a missing value has no score; its gap does
+        half = z_for_level(s.level) * base.scale
+        return Scores(
+            series=series,
+            score=suppress(score, s.suppress),
+            expected=base.expected,
+            lower=base.expected - half,
+            upper=base.expected + half,
+        )
+
+    def _fitted_steps(self, series: Series) -> int:
+        return fitted_steps(self.fitted_until_, series)
+
+
+def _fisher(first: FloatArray, second: FloatArray) -> FloatArray:
+    """Fisher's combination of two probabilities (chi-square, 4 degrees of freedom:
+    ``e^{-x/2}(1 + x/2)``); where one is missing, the other one doubled."""
+    statistic = -2.0 * (np.log(np.clip(first, 1e-300, 1.0)) + np.log(np.clip(second, 1e-300, 1.0)))
+    both = np.exp(-statistic / 2.0) * (1.0 + statistic / 2.0)
+    one = np.fmin(first, second) * 2.0
+    combined = np.where(np.isnan(first) | np.isnan(second), one, both)
+    return np.asarray(np.minimum(combined, 1.0), dtype=np.float64)

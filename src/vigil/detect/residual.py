@@ -1,0 +1,168 @@
+"""What a series should read now, and how far from it a value may stray: a residual per step.
+
+Three causal baselines compete at every step, and the one with the smallest mean absolute error
+over the last week of steps (four weeks of days on daily data) wins:
+
+- **local**: the median of the previous 24 steps;
+- **daily**: the median of the same time on the previous 7 days (found *by time*, so gappy and
+  irregular series get the right lag or none; the previous 4 weeks on daily data), plus the
+  median of its recent errors (a level correction over an eighth of a day);
+- **weekly**: the same with the same time on the previous 4 weeks, for business-hours traffic
+  whose Monday is not Sunday.
+
+The residual's scale is the robust spread (1.4826 · median |residual|) of the last 500 steps,
+floored at 5% of the series' running standard deviation (quantised series repeat values). When
+the series carries its sample size per step (``Series.support``: the rows behind each value),
+the scale is a variance model ``a + b/n + c·n`` fitted on the past: ``b/n`` is the sampling
+error of a rate or a mean (a night hour with 30 requests gives a noisy null rate), ``c·n`` that
+of a count. A detector that knows ``n`` stops alerting on quiet nights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from vigil.stats.series import Series
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+DAY_S = 86400.0
+SPREAD = 1.4826  # MAD -> standard deviation for Gaussian noise
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Residual:
+    """Per step: the expected value, the residual's scale, and ``z = (value - expected)/scale``
+    (NaN during warm-up and on missing values)."""
+
+    expected: FloatArray
+    scale: FloatArray
+    z: FloatArray
+
+
+def residual(series: Series, *, warm_up: int = 30) -> Residual:
+    """The best baseline's residual in units of its scale (see the module docstring)."""
+    stamps = series.timestamps.astype("datetime64[s]").astype(np.int64).astype(np.float64)
+    values = series.values.astype(np.float64)
+    size = values.size
+    step = float(np.median(np.diff(stamps))) if size > 1 else DAY_S
+    per_day = DAY_S / step
+    baselines = [_rolling_median(values, 24, shift=1)]
+    if per_day >= 2 and size > 2 * per_day:
+        correction = max(3, int(0.125 * min(per_day, 288)))
+        baselines.append(_seasonal(stamps, values, step, DAY_S, 7, correction))
+        if size > 8 * per_day:
+            baselines.append(_seasonal(stamps, values, step, 7 * DAY_S, 4, correction))
+    elif per_day < 2 and size > 21:
+        baselines.append(_seasonal(stamps, values, step, 7 * DAY_S, 4, 3))
+    expected = _best(values, baselines, int(min(7 * per_day, 2016)) if per_day >= 2 else 28)
+    error = values - expected
+    scale = _rolling_median(np.abs(error), 500, shift=1, min_periods=30) * SPREAD
+    floor = pd.Series(values).shift(1).expanding(min_periods=2).std().to_numpy() * 0.05
+    scale = np.fmax(scale, np.nan_to_num(floor, nan=0.0) + 1e-12)
+    if series.support is not None:
+        scale = _sampling_scale(error, scale, series.support.astype(np.float64), 500)
+    z = error / scale
+    scored = np.flatnonzero(~np.isnan(z))
+    if scored.size:
+        z[: scored[0] + warm_up] = np.nan
+    return Residual(expected=expected, scale=scale, z=z)
+
+
+def _best(values: FloatArray, baselines: list[FloatArray], window: int) -> FloatArray:
+    if len(baselines) == 1:
+        return baselines[0]
+    errors = np.vstack([np.abs(values - b) for b in baselines])
+    mean_error = pd.DataFrame(errors.T).shift(1).rolling(window, min_periods=window // 2).mean()
+    winner = np.argmin(np.nan_to_num(mean_error.to_numpy().T, nan=np.inf), axis=0)
+    stacked = np.vstack(baselines)
+    chosen = stacked[winner, np.arange(values.size)]
+    return np.where(np.isnan(chosen), baselines[0], chosen)
+
+
+def _seasonal(
+    stamps: FloatArray, values: FloatArray, step: float, period: float, lags: int, correction: int
+) -> FloatArray:
+    """Median of the values one to ``lags`` periods ago (matched by time within half a step),
+    plus the median of its last ``correction`` errors."""
+    past = np.vstack([_lagged(stamps, values, k * period, step) for k in range(1, lags + 1)])
+    with np.errstate(all="ignore"):
+        typical = np.nanmedian(np.where(np.isnan(past).all(axis=0), 0.0, past), axis=0)
+    typical = np.where(np.isnan(past).all(axis=0), np.nan, typical)
+    level = _rolling_median(values - typical, correction, shift=1)
+    return np.asarray(typical + np.nan_to_num(level), dtype=np.float64)
+
+
+def _lagged(stamps: FloatArray, values: FloatArray, lag: float, step: float) -> FloatArray:
+    target = stamps - lag
+    right = np.clip(np.searchsorted(stamps, target), 0, stamps.size - 1)
+    left = np.clip(right - 1, 0, stamps.size - 1)
+    nearest = np.where(np.abs(stamps[left] - target) < np.abs(stamps[right] - target), left, right)
+    found = (np.abs(stamps[nearest] - target) <= step / 2) & (nearest < np.arange(stamps.size))
+    return np.where(found, values[nearest], np.nan)
+
+
+def _rolling_median(
+    values: FloatArray, window: int, *, shift: int, min_periods: int | None = None
+) -> FloatArray:
+    rolling = (
+        pd.Series(values)
+        .shift(shift)
+        .rolling(window, min_periods=min_periods or max(3, window // 4))
+    )
+    return rolling.median().to_numpy(dtype=np.float64)
+
+
+def _sampling_scale(
+    error: FloatArray, scale: FloatArray, size: FloatArray, window: int
+) -> FloatArray:
+    """``sqrt(a + b·f(n))`` by least squares on the last ``window`` squared errors, with
+    ``f(n) = 1/n`` (a rate or a mean) or ``f(n) = n`` (a count), whichever fits better; the
+    coefficients are kept non-negative, and the plain scale rules until 30 steps back the fit.
+    Squared errors are clipped at 25 times what a first fit expects for their own ``n``
+    (clipping at the plain scale would clip the noisy low-``n`` steps the model is for)."""
+    ok = ~np.isnan(error) & (size > 0)
+    n = np.maximum(size, 1.0)
+    typical = float(np.median(n[ok])) if ok.any() else 1.0
+    squared = np.where(ok, error**2, 0.0)
+    first = _variance_model(
+        np.minimum(squared, (50 * np.nan_to_num(scale, nan=np.inf)) ** 2), ok, n, typical, window
+    )
+    variance = _variance_model(
+        np.minimum(squared, 25 * np.nan_to_num(first, nan=np.inf)), ok, n, typical, window
+    )
+    good = (_rolling_sum(ok.astype(np.float64), window) >= 30) & (variance > 0) & ok
+    return np.where(good, np.sqrt(np.maximum(variance, 1e-300)), scale)
+
+
+def _variance_model(
+    target: FloatArray, ok: BoolArray, n: FloatArray, typical: float, window: int
+) -> FloatArray:
+    """Per step, the better of the two fits (smaller squared error over the window)."""
+    one = ok.astype(np.float64)
+    y = np.where(ok, target, 0.0)
+    s0, sy, syy = (_rolling_sum(v, window) for v in (one, y, y * y))
+    best_variance = np.full(target.size, np.nan)
+    best_error = np.full(target.size, np.inf)
+    for feature in (typical / n, n / typical):
+        f = np.where(ok, feature, 0.0)
+        s1, s11, s1y = (_rolling_sum(v, window) for v in (f, f * f, f * y))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = np.maximum((s0 * s1y - s1 * sy) / (s0 * s11 - s1**2), 0.0)
+            b = np.where(np.isfinite(b), b, 0.0)
+            a = (sy - b * s1) / s0
+            b = np.where(a < 0, s1y / s11, b)
+            a = np.maximum(a, 0.0)
+        error = syy - 2 * a * sy - 2 * b * s1y + a * a * s0 + 2 * a * b * s1 + b * b * s11
+        better = error < best_error
+        best_error = np.where(better, error, best_error)
+        best_variance = np.where(better, a + b * np.where(ok, feature, np.nan), best_variance)
+    return best_variance
+
+
+def _rolling_sum(values: FloatArray, window: int) -> FloatArray:
+    return pd.Series(values).shift(1).rolling(window, min_periods=1).sum().to_numpy(np.float64)

@@ -1,0 +1,79 @@
+"""How surprising a run of a discrete event is on one series: repeats, exact zeros, gaps.
+
+A statistic that normally moves and then repeats its value for hours is stuck; a rate that has
+never been 0 and reads 0 points at a dead pipeline; a series with values every step and then
+none lost its feed. These are not outliers in value, so residual and novelty scores miss them.
+Each is a run of a flag, and its probability comes from the series' own history as a Markov
+chain: ``P(run >= L) = q_start · q_continue^(L-1)``, where ``q_start`` is how often a run
+started on a step that was not in one, and ``q_continue`` how often a run went on, both counted
+on the steps before the run began (with half a pseudo-count, so a never-seen event is rare, not
+impossible). A series that is often constant, or often zero, keeps these probabilities high;
+one constant from its start has no evidence against constancy and is left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.stats.series import Series
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def run_probability(flag: BoolArray, valid: BoolArray, *, settle: int = 100) -> FloatArray:
+    """Per step: the probability of a run of ``flag`` at least as long as the one ending here
+    (1 where the flag is off or the step is not ``valid``).
+
+    The rates are counted on the steps *before the run began*: counted inside it, a long run
+    would make itself likely. A run that began within the first ``settle`` valid steps (a
+    series constant from its start) is no evidence of anything and keeps probability 1.
+    """
+    out = np.ones(flag.size)
+    starts = continued = 0
+    free = inside = 0  # steps where a run could start / could go on
+    run = 0
+    q_start = q_continue = 1.0
+    for seen, step in enumerate(np.flatnonzero(valid)):
+        if flag[step]:
+            if run == 0:
+                q_start = (starts + 0.5) / (free + 1.0)
+                q_continue = (continued + 0.5) / (inside + 1.0)
+                began = seen
+            run += 1
+            if began >= settle:
+                out[step] = min(1.0, q_start * q_continue ** (run - 1))
+        else:
+            if run > 0:
+                starts += 1
+                free += 1
+                continued += run - 1
+                inside += run
+            else:
+                free += 1
+            run = 0
+    return out
+
+
+def event_runs(series: Series) -> dict[str, FloatArray]:
+    """``repeat`` (the value equals the previous one), ``zero`` (the value is exactly 0) and
+    ``gap`` (the steps just before had no value) as run probabilities; 1 where the event is
+    not defined. A missing value has no score (the Detector protocol: NaN never flags), so a gap
+    is judged on the first step with a value after it, with the probability of the whole gap."""
+    values = series.values.astype(np.float64)
+    present = ~np.isnan(values)
+    change = np.abs(np.diff(values, prepend=np.nan))
+    same = (change <= 1e-12 * (np.abs(values) + 1.0)) & present
+    return {
+        "repeat": run_probability(same, present),
+        "zero": run_probability((values == 0) & present, present),
+        "gap": _after_gaps(run_probability(~present, np.ones(values.size, dtype=bool)), present),
+    }
+
+
+def _after_gaps(missing: FloatArray, present: BoolArray) -> FloatArray:
+    out = np.ones(missing.size)
+    resumed = np.flatnonzero(present[1:] & ~present[:-1]) + 1
+    out[resumed] = missing[resumed - 1]
+    return out

@@ -1,0 +1,187 @@
+"""The default detector and its parts: runs, novelty, residual, and how they combine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vigil.core import ConfigError, SeriesKey
+from vigil.detect import DEFAULT_DETECTOR, DETECTORS, ConsensusDetector, ConsensusSettings
+from vigil.detect.novelty import Novelty, novelty
+from vigil.detect.residual import residual
+from vigil.detect.runs import event_runs, run_probability
+from vigil.stats import Series
+
+WEEK = 24 * 7
+
+
+def hourly(values: np.ndarray, support: np.ndarray | None = None, name: str = "s") -> Series:
+    stamps = np.datetime64("2024-01-01T00:00:00") + np.arange(len(values)) * np.timedelta64(
+        3600, "s"
+    )
+    key = SeriesKey(model="m", version="", family="f", column=name, statistic="mean")
+    return Series(key=key, timestamps=stamps, values=values, support=support)
+
+
+def daily_cycle(days: int, seed: int, noise: float = 2.0) -> np.ndarray:
+    hours = np.arange(days * 24)
+    rng = np.random.default_rng(seed)
+    return 100 + 10 * np.sin(2 * np.pi * hours / 24) + rng.normal(0, noise, hours.size)
+
+
+def alerts(values: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
+    detector = ConsensusDetector().fit(
+        [hourly(values[:WEEK], None if support is None else support[:WEEK])]
+    )
+    return detector.predict([hourly(values, support)])[0].flags
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+
+def test_a_repeat_in_a_series_that_never_repeats_is_unlikely_and_more_so_as_it_lasts() -> None:
+    values = daily_cycle(30, 1)
+    values[600:612] = values[599]
+    p = event_runs(hourly(values))["repeat"]
+    assert p[600] < 2e-3  # q_start: half a pseudo-count over ~500 steps without a repeat
+    assert np.all(np.diff(p[600:612]) < 0) and p[611] < 1e-6
+    assert np.all(p[:600] == 1.0)
+
+
+def test_a_series_that_repeats_often_keeps_repeats_likely() -> None:
+    rng = np.random.default_rng(2)
+    values = np.round(rng.normal(5, 0.6, 2000))  # quantised: repeats every few steps
+    p = event_runs(hourly(values))["repeat"]
+    # Long runs happen by chance here, and the probabilities say how rarely: below 1e-3 on
+    # about 0.1% of the steps, not on every repeat.
+    assert np.mean(p[200:] < 1e-3) < 0.004
+    assert np.median(p[200:][p[200:] < 1]) > 0.05
+
+
+def test_a_series_constant_from_its_start_is_left_alone() -> None:
+    p = run_probability(np.ones(500, dtype=bool), np.ones(500, dtype=bool))
+    assert np.all(p == 1.0)
+    # ... but a run that begins after ``settle`` steps of variety is judged.
+    flags = np.r_[np.zeros(100, dtype=bool), np.ones(20, dtype=bool)]
+    judged = run_probability(flags, np.ones(120, dtype=bool), settle=100)
+    assert judged[100] < 0.01 and judged[119] < judged[100]
+    early = run_probability(flags, np.ones(120, dtype=bool), settle=101)
+    assert np.all(early == 1.0)
+
+
+def test_a_gap_is_judged_on_the_first_value_after_it() -> None:
+    values = daily_cycle(30, 3)
+    values[500:506] = np.nan
+    p = event_runs(hourly(values))["gap"]
+    assert p[506] < 1e-4 and np.all(p[500:506] == 1.0) and p[507] == 1.0
+
+
+# --- novelty ----------------------------------------------------------------------------------
+
+
+def test_a_routine_daily_spike_is_not_novel_and_a_new_level_is() -> None:
+    values = np.random.default_rng(4).normal(10, 1, 24 * 40)
+    values[np.arange(3, values.size, 24)] += 30  # a batch job every day at 03:00
+    values[24 * 35 :] += 15  # a level never seen
+    score = novelty(values, Novelty())
+    routine = score[np.arange(24 * 30 + 3, 24 * 35, 24)]
+    assert np.nanmax(routine) < np.nanmin(score[24 * 35 : 24 * 35 + 8])
+
+
+def test_novelty_is_nan_where_its_window_has_a_hole() -> None:
+    values = np.random.default_rng(5).normal(size=400)
+    values[300] = np.nan
+    score = novelty(values, Novelty(window=8))
+    assert np.all(np.isnan(score[300:308])) and not np.isnan(score[308])
+
+
+# --- residual ---------------------------------------------------------------------------------
+
+
+def night_and_day_rates(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A null rate of 5% over 30 rows at night (00-06) and 3,000 by day."""
+    hours = np.arange(days * 24) % 24
+    rows = np.where(hours < 6, 30, 3000)
+    rates = np.random.default_rng(seed).binomial(rows, 0.05) / rows
+    return rates, rows.astype(np.float64)
+
+
+def test_with_the_sample_size_a_quiet_night_is_as_calm_as_a_busy_day() -> None:
+    rates, rows = night_and_day_rates(42, 6)
+    night = (np.arange(rates.size) % 24) < 6
+    informed = residual(hourly(rates, rows)).z
+    blind = residual(hourly(rates)).z
+    later = np.arange(rates.size) >= WEEK * 2
+    # Knowing n, |z| has the same spread at night and by day (ratio near 1); not knowing
+    # it, the night's sampling noise (about 10x the day's) reads as a large deviation.
+    ratio_informed = np.nanstd(informed[later & night]) / np.nanstd(informed[later & ~night])
+    ratio_blind = np.nanstd(blind[later & night]) / np.nanstd(blind[later & ~night])
+    assert 0.6 < ratio_informed < 1.6
+    assert ratio_blind > 3.0
+
+
+def test_business_hours_pick_the_weekly_baseline() -> None:
+    hours = np.arange(24 * 42)
+    weekday = (hours // 24) % 7 < 5
+    busy = weekday & (hours % 24 >= 9) & (hours % 24 < 17)
+    values = np.where(busy, 50.0, 1.0) + np.random.default_rng(7).normal(0, 1, hours.size)
+    z = residual(hourly(values)).z
+    monday = hours[(hours // 24) % 7 == 0]
+    monday_late = monday[monday >= 24 * 35]
+    assert np.nanmax(np.abs(z[monday_late])) < 6  # yesterday was a quiet Sunday; last week was not
+
+
+# --- the detector -----------------------------------------------------------------------------
+
+
+def test_consensus_is_the_registered_default() -> None:
+    assert DEFAULT_DETECTOR == "consensus" and DETECTORS[DEFAULT_DETECTOR] is ConsensusDetector
+
+
+def test_quiet_nights_do_not_page_when_the_detector_knows_n() -> None:
+    for seed in range(3):
+        rates, rows = night_and_day_rates(42, seed)
+        assert alerts(rates, rows)[WEEK:].sum() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [("stuck", slice(720, 732)), ("zero", slice(720, 723)), ("shift", slice(720, 840))],
+)
+def test_a_stuck_value_a_drop_to_zero_and_a_level_shift_page(kind: str, where: slice) -> None:
+    values = daily_cycle(35, 8)
+    if kind == "stuck":
+        values[where] = values[719]
+    elif kind == "zero":
+        values[where] = 0.0
+    else:
+        values[where] += 25.0
+    flags = alerts(values)
+    assert flags[where.start : where.start + 12].any()
+    assert flags[WEEK:700].sum() == 0  # nothing before it
+
+
+def test_alpha_is_the_detector_s_own_decision() -> None:
+    values = daily_cycle(35, 9)
+    values[720] += 14.0  # a 7-sigma spike
+
+    def scores(alpha: float) -> np.ndarray:
+        detector = ConsensusDetector(settings=ConsensusSettings(alpha=alpha))
+        return detector.fit([hourly(values[:WEEK])]).score([hourly(values)])[0].score
+
+    assert scores(3e-4)[720] > 0
+    assert scores(1e-12)[720] == 0.0
+
+
+def test_a_missing_value_has_no_score() -> None:
+    values = daily_cycle(30, 10)
+    values[600] = np.nan
+    score = ConsensusDetector().score([hourly(values)])[0].score
+    assert np.isnan(score[600]) and not np.isnan(score[601])
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="alpha"):
+        ConsensusSettings(alpha=0.0)
+    with pytest.raises(ConfigError, match="suppress"):
+        ConsensusSettings(suppress=-1)

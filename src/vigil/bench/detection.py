@@ -46,6 +46,7 @@ from vigil.lab import (
     window_delays,
     write_labeled_csvs,
 )
+from vigil.lab.simulation.rows import ROW_FAMILIES, simulate_rows
 from vigil.stats import Series
 
 FloatArray = npt.NDArray[np.float64]
@@ -103,7 +104,12 @@ class DetectorResult:
 
 
 def resolve_dataset(spec: str, scratch: Path) -> LabeledDataset:
-    """``"simulated"`` (generated into ``scratch`` with a fixed seed, then loaded) or a path."""
+    """``"simulated"`` (generated into ``scratch`` with a fixed seed, then loaded), a family of
+    series computed from raw rows with its seed (``service:2``, ``business:2``,
+    ``marketplace:1``, generated in memory so each step keeps its sample size), or a path."""
+    family, _, seed = spec.partition(":")
+    if family in ROW_FAMILIES and seed.isdigit():
+        return simulate_rows(family, seed=int(seed))
     if spec == "simulated":
         generated = simulate_series(seed=SIMULATED_SEED, count=SIMULATED_COUNT)
         write_labeled_csvs(generated, scratch)

@@ -36,8 +36,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 7,
     detector: Annotated[
         str,
-        typer.Option(help="Detector of the health series: same-hour (default) or deep."),
-    ] = "same-hour",
+        typer.Option(help="Detector of the health series: consensus (default), same-hour or deep."),
+    ] = "consensus",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     serve: Annotated[
         bool, typer.Option("--serve", help="Then serve the dashboard on the demo store.")

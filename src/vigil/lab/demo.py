@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from vigil.core import ConfigError
+from vigil.detect import DEFAULT_DETECTOR
 from vigil.lab.evaluation import DemoScore, score_demo
 from vigil.lab.simulation.logs import SimulatedPlatform, simulate_platform, utc_midnight
 from vigil.pipeline.config import parse_config
@@ -64,7 +65,7 @@ def run_demo(
     days: int = 14,
     models: int = 20,
     seed: int = 7,
-    detector: str = "same-hour",
+    detector: str = DEFAULT_DETECTOR,
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Simulate ``models`` x ``days`` of hourly logs ending at today's midnight, run the

@@ -29,7 +29,7 @@ Example::
     [detect]
     history = "7d"                       # what detectors learn "normal" from
     fpr = 0.001                          # target false-alarm rate per series step
-    detector = "same-hour"               # or "deep": the pre-trained two-stage detector
+    detector = "consensus"               # the default; or "same-hour", or "deep" (pre-trained)
 
     [filters]
     min_severity = 1.0                   # band widths away from the expected value
@@ -145,7 +145,7 @@ class ProfileSection(_Section):
 class DetectSection(_Section):
     history: str = "7d"
     fpr: float = Field(default=0.001, gt=0, lt=0.5)
-    detector: Literal["same-hour", "deep"] = "same-hour"
+    detector: Literal["consensus", "same-hour", "deep"] = "consensus"
     _check = field_validator("history")(_duration)
 
 

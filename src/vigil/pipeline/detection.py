@@ -2,8 +2,8 @@
 
 Not every statistic deserves a pager: extremes (min, max, p01, p99) of a few hundred rows are
 noisy, and fifteen correlated quantiles of one feature say the same thing fifteen times. The
-policy here watches a curated set per family with the same-hour median detector (or, with
-``detector="deep"``, the pre-trained two-stage deep detector and its own decision), treats the
+policy here watches a curated set per family with the default detector (``consensus``; or
+``same-hour``, the same-hour median, or ``deep``, the pre-trained two-stage model), treats the
 data-quality signals (missing, constant, new, type changed) as events, and flags drift by an
 absolute PSI level only where enough rows support it.
 """
@@ -19,8 +19,17 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.core import ConfigError, Family
-from vigil.detect import Anomaly, Detection, SameHourMedian, Scores
-from vigil.detect.deep import DeepDetector
+from vigil.detect import (
+    DEFAULT_DETECTOR,
+    Anomaly,
+    ConsensusDetector,
+    ConsensusSettings,
+    Detection,
+    Detector,
+    SameHourMedian,
+    Scores,
+    make_detector,
+)
 from vigil.stats import QualityKind, Series
 
 WATCHED: dict[str, frozenset[str]] = {
@@ -45,15 +54,16 @@ LOG_SCALE: dict[str, float] = {
 RELATIVE_FLOORS: dict[str, float] = {"traffic_ratio": 0.2}
 DEFAULT_RELATIVE_FLOOR = 0.05
 QUALITY = frozenset(kind.value for kind in QualityKind)
-POLICY_DETECTORS = ("same-hour", "deep")
+POLICY_DETECTORS = ("consensus", "same-hour", "deep")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DetectionPolicy:
-    detector: str = "same-hour"
-    """``same-hour`` (median and spread of the same hour on previous days) or ``deep`` (the
-    shipped two-stage model, alerting by its own trained decision; ``level`` and the floors
-    below are same-hour settings)."""
+    detector: str = DEFAULT_DETECTOR
+    """``consensus`` (the default, :data:`vigil.detect.DEFAULT_DETECTOR`: calibrated residual,
+    novelty and runs, alerting by its own decision), ``same-hour`` (median and spread of the
+    same hour on previous days) or ``deep`` (the shipped two-stage model, alerting by its own
+    trained decision); ``level`` and the floors below are same-hour settings."""
     level: float = 0.999
     """Nominal coverage of the same-hour band; a step outside it is anomalous."""
     history_days: int = 7
@@ -84,6 +94,18 @@ class DetectionPolicy:
         return np.asarray(np.nan_to_num(flags, nan=0), dtype=bool)
 
 
+def watch_detector(name: str) -> Detector:
+    """The instance the watch policy scores with (``same-hour`` is built per band group).
+
+    ``consensus`` keeps every alerting step (no suppression): the incident filters downstream
+    (k of n steps, cooldown) do that job here. Its band is the 95% one, so an anomaly's severity
+    is ``|z| / 3.92`` and the default ``min_severity`` of 1 asks for ``|z| >= 3.92``.
+    """
+    if name == "consensus":
+        return ConsensusDetector(settings=ConsensusSettings(suppress=0, level=0.95))
+    return make_detector(name)
+
+
 def detect_anomalies(
     series: Sequence[Series], *, start: datetime, end: datetime, policy: DetectionPolicy
 ) -> list[Anomaly]:
@@ -92,11 +114,12 @@ def detect_anomalies(
     stop = np.datetime64(end.replace(tzinfo=None), "s")
     statistical = [s for s in series if s.key.statistic in policy.watched.get(s.key.family, ())]
     found: list[Anomaly] = []
-    deep = DeepDetector() if policy.detector == "deep" else None
+    # consensus and deep: one instance scores every group (deep loads its weights once).
+    shared = watch_detector(policy.detector) if policy.detector != "same-hour" else None
     for (relative, absolute, logged), group in _by_band_settings(statistical, policy).items():
-        detector: DeepDetector | SameHourMedian
-        if deep is not None:
-            detector = deep  # global and pre-trained: one instance scores every group
+        detector: Detector
+        if shared is not None:
+            detector = shared
         else:
             detector = SameHourMedian(
                 days=policy.history_days,

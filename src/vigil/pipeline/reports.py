@@ -10,10 +10,10 @@ from urllib.parse import quote
 import numpy as np
 
 from vigil.core import Family, SeriesKey, VigilError, file_stem
-from vigil.detect import Anomaly, SameHourMedian
+from vigil.detect import DEFAULT_DETECTOR, Anomaly, SameHourMedian
 from vigil.detect.base import FloatArray
-from vigil.detect.deep import DeepDetector
 from vigil.incidents import Incident, IncidentState, co_movements
+from vigil.pipeline.detection import POLICY_DETECTORS, watch_detector
 from vigil.pipeline.failures import ModelFailure, model_failure
 from vigil.report import (
     Chart,
@@ -42,19 +42,19 @@ def model_report(
     anomalies: Sequence[Anomaly],
     now: datetime,
     history_days: int = 7,
-    detector: str = "same-hour",
+    detector: str = DEFAULT_DETECTOR,
 ) -> ModelReport:
     """The report values of one model from its series, incidents and anomalies.
 
-    Charts draw the band of the ``detector`` that watched the series (``same-hour`` or
-    ``deep``), so a marked step sits outside the band the reader sees."""
+    Charts draw the band of the ``detector`` that watched the series (one of the policy's),
+    so a marked step sits near the band the reader sees."""
     by_key = {s.key: s for s in series if s.key.model == model}
     mine = [
         i
         for i in incidents
         if i.model == model or (i.is_platform and any(a.key.model == model for a in i.anomalies))
     ]
-    band_of = _deep_band() if detector == "deep" else _same_hour_band(history_days)
+    band_of = _same_hour_band(history_days) if detector == "same-hour" else _detector_band(detector)
     flagged = {(a.key, a.timestamp) for a in anomalies}
     evidence = tuple(
         IncidentEvidence(
@@ -114,7 +114,7 @@ def stored_reports(
                 incidents=store.incidents.get(model=name),
                 anomalies=anomalies,
                 now=now,
-                detector="deep" if any(a.detector == "deep" for a in anomalies) else "same-hour",
+                detector=_watching_detector(anomalies),
             )
         )
     return reports
@@ -167,22 +167,29 @@ def email_report(report: ModelReport) -> RenderedReport:
 BandOf = Callable[[Series], tuple[FloatArray, FloatArray, FloatArray]]
 
 
+def _watching_detector(anomalies: Sequence[Anomaly]) -> str:
+    """The detector whose anomalies these are (the policy's), else the default one."""
+    names = {a.detector for a in anomalies} & set(POLICY_DETECTORS)
+    return next(iter(sorted(names)), DEFAULT_DETECTOR)
+
+
+def _detector_band(name: str) -> BandOf:
+    # Built once per report, not once per chart; the band the watch policy drew with.
+    detector = watch_detector(name)
+
+    def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
+        scores = detector.score([series])[0]
+        return scores.expected, scores.lower, scores.upper
+
+    return band_of
+
+
 def _same_hour_band(days: int) -> BandOf:
     detector = SameHourMedian(days=days)
 
     def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
         band = detector.band(series)
         return band.expected, band.lower, band.upper
-
-    return band_of
-
-
-def _deep_band() -> BandOf:
-    detector = DeepDetector()  # loads the weights once per report, not once per chart
-
-    def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
-        scores = detector.score([series])[0]
-        return scores.expected, scores.lower, scores.upper
 
     return band_of
 

@@ -12,7 +12,12 @@ from vigil.cli.options import CalibrationOption, FprsOption, JsonOption
 
 def detect(
     dataset: Annotated[
-        str, typer.Option("--dataset", help="A NAB-layout or labeled-CSV folder, or 'simulated'.")
+        str,
+        typer.Option(
+            "--dataset",
+            help="A NAB-layout or labeled-CSV folder, 'simulated', or a family of series "
+            "computed from raw rows with its seed: service:N, business:N, marketplace:N.",
+        ),
     ],
     detectors: Annotated[
         str | None, typer.Option("--detectors", help="Comma-separated names (default: all).")

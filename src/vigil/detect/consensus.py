@@ -6,7 +6,7 @@ always means "one step in a thousand on this series"):
 
 - **residual**: ``|z|`` from the best of a local, daily and weekly baseline, scaled by the
   sample size when the series carries it (:mod:`vigil.detect.residual`); its probability is the
-  larger of the calibrated one and a global Student-t(5) one, so a smooth series whose history
+  larger of the calibrated one and a global Student-t(10) one, so a smooth series whose history
   never strayed does not page on a 4-sigma step just because it is its largest yet;
 - **novelty**: the distance of the last 8 values to the nearest shapes of the series' past
   (:mod:`vigil.detect.novelty`): routine spikes score low, new levels and shapes high;
@@ -60,7 +60,7 @@ class ConsensusSettings:
     calibration: Calibration = field(default_factory=Calibration)
     runs_calibration: Calibration = field(default_factory=lambda: Calibration(min_history=20))
     novelty: Novelty = field(default_factory=Novelty)
-    global_df: float = 5.0
+    global_df: float = 10.0
     alpha: float = 3e-4
     suppress: int = 12
     level: float = 0.999

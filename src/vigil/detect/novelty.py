@@ -62,11 +62,8 @@ def _descriptions(values: FloatArray, window: int) -> FloatArray:
     lagged = np.full((values.size, window), np.nan)
     for lag in range(window):
         lagged[lag:, window - 1 - lag] = values[: values.size - lag]
-    with np.errstate(all="ignore"):
-        spread = np.nanstd(lagged, axis=1, keepdims=True)
-    return np.hstack(
-        [lagged, np.where(np.isnan(lagged).any(axis=1, keepdims=True), np.nan, spread)]
-    )
+    spread = np.std(lagged, axis=1, keepdims=True)  # NaN where the window has a hole
+    return np.hstack([lagged, spread])
 
 
 def _mean_nearest(past: FloatArray, now: FloatArray, settings: Novelty) -> FloatArray:

@@ -14,9 +14,15 @@ def deep_speed(
         int, typer.Option("--arima-sample", help="Series ARIMA scores (its time is scaled up).")
     ] = 10,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    detector: Annotated[
+        str, typer.Option("--detector", help="The detector timed (default: deep).")
+    ] = "deep",
 ) -> None:
-    """Time the deep detector on ``series`` x ``points`` against ARIMA on the same series."""
+    """Time a detector (deep by default) on ``series`` x ``points`` against ARIMA on the same
+    series."""
     from vigil.bench.deep import format_deep_speed, run_deep_speed
 
-    speed = run_deep_speed(series=series, points=points, arima_sample=arima_sample, seed=seed)
+    speed = run_deep_speed(
+        series=series, points=points, arima_sample=arima_sample, seed=seed, detector=detector
+    )
     typer.echo(format_deep_speed(speed))

@@ -139,9 +139,15 @@ def test_consensus_is_the_registered_default() -> None:
 
 
 def test_quiet_nights_do_not_page_when_the_detector_knows_n() -> None:
-    for seed in range(3):
+    night = (np.arange(42 * 24) % 24) < 6
+    knowing, blind = 0, 0
+    for seed in range(6):
         rates, rows = night_and_day_rates(42, seed)
-        assert alerts(rates, rows)[WEEK:].sum() == 0
+        knowing += int((alerts(rates, rows) & night)[WEEK:].sum())
+        blind += int((alerts(rates) & night)[WEEK:].sum())
+    # Six clean series of five weeks: a night alarm at most once knowing n; without n, the
+    # series' own calibration already learns most nights, but not all of them.
+    assert knowing <= 1 < blind
 
 
 @pytest.mark.parametrize(

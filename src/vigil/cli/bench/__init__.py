@@ -15,6 +15,7 @@ from vigil.cli.bench import (
     detect,
     ingest,
     load,
+    lodo,
     nab,
     profile,
     realtime,
@@ -30,6 +31,7 @@ bench_app = typer.Typer(help="Benchmarks that print measured numbers.", no_args_
 
 bench_app.command("detect")(detect.detect)
 bench_app.command("nab")(nab.nab)
+bench_app.command("lodo")(lodo.lodo)
 bench_app.command("sdk")(sdk.sdk)
 bench_app.command("profile")(profile.profile)
 bench_app.command("store")(store.store)

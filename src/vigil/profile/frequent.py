@@ -106,6 +106,18 @@ class FrequentItems:
         rows = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
         return sorted(((item, int(est)) for item, est, _, _ in rows), key=lambda r: (-r[1], r[0]))
 
+    @property
+    def count_error(self) -> float:
+        """How far any count this sketch reports may sit from the true count (0 = exact).
+
+        Misra-Gries keeps one offset for all items: a listed item's true count lies in
+        ``[estimate - count_error, estimate]``, an unlisted one's in ``[0, count_error]``.
+        """
+        rows = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
+        if rows:
+            return float(max(upper - lower for _, _, lower, upper in rows))
+        return 0.0 if self.total == 0 else float(self._sketch.get_apriori_error(self.lg_max, 0))
+
     def top_share(self) -> float:
         """Share of ``total`` taken by the most frequent value (NaN when empty)."""
         items = self.items()

@@ -18,10 +18,9 @@ sizes stay the true ones. Without this, two halves of one stream "drift" with p 
   ``wasserstein_std``, the same divided by the reference's standard deviation when the caller
   knows it, so columns of different scales read alike.
 
-Categorical columns are compared through their frequent-items sketches over the union of both
-sides' listed items plus an ``other`` bucket (the total not covered by listed items):
-``chi2``, ``g_test`` and ``psi`` on those bins, and ``linf``, the largest change of one listed
-item's share.
+Categorical columns are compared through their frequent-items sketches over the items both
+sides can speak for plus an ``other`` bucket (:func:`category_counts`): ``chi2``, ``g_test`` and
+``psi`` on those bins, and ``linf``, the largest change of one bin's share.
 """
 
 from __future__ import annotations
@@ -139,14 +138,16 @@ def decile_counts(
 def categorical_drift(
     current: FrequentSource, reference: FrequentSource, *, max_items: int = 50
 ) -> tuple[Divergence, ...]:
-    """The categorical drift statistics, in the order of ``CATEGORICAL_STATISTICS``."""
+    """The categorical drift statistics, in the order of ``CATEGORICAL_STATISTICS``.
+
+    All of them over the bins of :func:`category_counts`; ``linf`` is the largest change of
+    one bin's share, ``other`` included (it holds the same items on both sides).
+    """
     _, cur_bins, ref_bins = category_counts(current, reference, max_items=max_items)
     n_cur, n_ref = float(cur_bins.sum()), float(ref_bins.sum())
     linf_value = math.nan
     if n_cur > 0 and n_ref > 0:
-        # Listed items only: "other" mixes different items on the two sides.
-        shift = np.abs(cur_bins[:-1] / n_cur - ref_bins[:-1] / n_ref)
-        linf_value = float(shift.max()) if shift.size else 0.0
+        linf_value = float(np.abs(cur_bins / n_cur - ref_bins / n_ref).max())
     return (
         chi_square(cur_bins, ref_bins),
         g_test(cur_bins, ref_bins),
@@ -155,27 +156,56 @@ def categorical_drift(
     )
 
 
+MIN_BIN_COUNT = 5.0
+"""An item gets its own bin only when the smaller side expects at least this many of it (the
+usual rule for a chi-square table); rarer items are counted in ``other``."""
+
+
 def category_counts(
     current: FrequentSource, reference: FrequentSource, *, max_items: int = 50
 ) -> tuple[list[str], FloatArray, FloatArray]:
-    """Bins: the union of each side's ``max_items`` most frequent items, then ``other``.
+    """Bins: items both sides can speak for, then ``other`` (the rest of each side's total).
 
-    An item one side does not list counts 0 there (below that sketch's threshold it is part of
-    ``other``), so a brand-new category shows up as its own bin, not hidden in ``other``.
+    A side *knows* an item's count when it is exact (``count_error == 0``; an unlisted item is
+    absent) or when the item's count is at least twice its error (the lower bound clears the
+    error); the count used is the midpoint of its interval, ``estimate - count_error / 2``. A
+    side that does not know an item still *bounds* it: at most ``count_error``. An item known
+    on one side and bounded on the other is counted there as the value within that bound
+    closest to no change (the known side's share times this side's total, capped at
+    ``count_error``), so a brand-new category (10% now, at most 0.6% in the reference) shows
+    at full strength, while an item that merely sits below one sketch's threshold adds nothing.
+    Counting it as 0, as this function once did, made an unchanged 2,000-value column read as
+    PSI 0.5-0.8 every day.
+
+    Of those items, the ``max_items`` most frequent (pooled) that the smaller side expects at
+    least :data:`MIN_BIN_COUNT` times keep their own bins.
     """
     if max_items < 1:
         raise ConfigError(f"max_items must be >= 1, got {max_items!r}")
-    cur_items = dict(current.items()[:max_items])
-    ref_items = dict(reference.items()[:max_items])
-    labels = sorted(set(cur_items) | set(ref_items))
+    n_cur, n_ref = float(current.total), float(reference.total)
+    cur, ref = _known_counts(current), _known_counts(reference)
+    for item in set(cur) - set(ref):
+        ref[item] = min(reference.count_error, cur[item] / n_cur * n_ref)
+    for item in set(ref) - set(cur):
+        cur[item] = min(current.count_error, ref[item] / n_ref * n_cur)
+    smaller = min(n_cur, n_ref)
+    pooled = {item: (cur[item] + ref[item]) / (n_cur + n_ref) for item in cur}
+    ranked = sorted(pooled, key=lambda item: (-pooled[item], item))[:max_items]
+    labels = sorted(item for item in ranked if pooled[item] * smaller >= MIN_BIN_COUNT)
 
-    def counts(listed: dict[str, int], total: int) -> FloatArray:
-        row = np.array([float(listed.get(label, 0)) for label in labels] + [0.0])
-        row[-1] = max(0.0, float(total) - float(row[:-1].sum()))
+    def counts(known: dict[str, float], total: float) -> FloatArray:
+        row = np.array([known[label] for label in labels] + [0.0])
+        row[-1] = max(0.0, total - float(row[:-1].sum()))
         return row
 
-    return (
-        [*labels, "other"],
-        counts(cur_items, current.total),
-        counts(ref_items, reference.total),
-    )
+    return [*labels, "other"], counts(cur, n_cur), counts(ref, n_ref)
+
+
+def _known_counts(source: FrequentSource) -> dict[str, float]:
+    """The items ``source`` can speak for, with their midpoint counts."""
+    error = source.count_error
+    return {
+        item: float(count) - error / 2
+        for item, count in source.items()
+        if count > 0 and count >= 2 * error
+    }

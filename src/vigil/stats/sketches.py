@@ -39,10 +39,18 @@ class QuantileSource(Protocol):
 
 @runtime_checkable
 class FrequentSource(Protocol):
-    """A (sketched) distribution of strings: the most frequent items and the total count."""
+    """A (sketched) distribution of strings: the most frequent items and the total count.
+
+    ``count_error`` bounds how far a listed count may exceed the true one, and how many times
+    an unlisted item may have occurred: 0 means every count is exact and an unlisted item is
+    absent.
+    """
 
     @property
     def total(self) -> int: ...
+
+    @property
+    def count_error(self) -> float: ...
 
     def items(self) -> list[tuple[str, int]]: ...
 
@@ -104,6 +112,10 @@ class ExactFrequencies:
     @property
     def total(self) -> int:
         return sum(count for _, count in self.counts)
+
+    @property
+    def count_error(self) -> float:
+        return 0.0
 
     def items(self) -> list[tuple[str, int]]:
         return sorted(self.counts, key=lambda pair: (-pair[1], pair[0]))

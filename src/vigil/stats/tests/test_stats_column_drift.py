@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import pytest
 from datasketches import kll_doubles_sketch
 from scipy import stats as scipy_stats
 
+from vigil.profile import FrequentItems
 from vigil.stats.column_drift import (
     CATEGORICAL_STATISTICS,
     NUMERIC_STATISTICS,
@@ -143,16 +146,86 @@ def test_categorical_bins_by_hand() -> None:
     ref = ExactFrequencies.of(["a"] * 50 + ["b"] * 30 + ["c"] * 20)
     cur = ExactFrequencies.of(["a"] * 20 + ["b"] * 30 + ["d"] * 50)
     labels, cur_bins, ref_bins = category_counts(cur, ref, max_items=2)
-    # Top 2 of each side: {a, b} and {d, b}; c (reference) and a (current) fall in "other".
-    assert labels == ["a", "b", "d", "other"]
-    assert ref_bins.tolist() == [50, 30, 0, 20]
-    assert cur_bins.tolist() == [0, 30, 50, 20]
+    # Exact sources speak for every item (unlisted is 0). Pooled shares a .35, b .30, d .25,
+    # c .10: the top 2 keep bins, c and d fall in "other" on both sides alike.
+    assert labels == ["a", "b", "other"]
+    assert ref_bins.tolist() == [50, 30, 20]
+    assert cur_bins.tolist() == [20, 30, 50]
     drift = categorical_drift(cur, ref, max_items=2)
     assert [d.statistic for d in drift] == list(CATEGORICAL_STATISTICS)
     values = _by_name(drift)
     assert values["chi2"] == pytest.approx(chi_square(cur_bins, ref_bins).value)
     assert values["g_test"] == pytest.approx(g_test(cur_bins, ref_bins).value)
-    assert values["linf"] == pytest.approx(0.5)  # "d": 0.0 -> 0.5
+    assert values["linf"] == pytest.approx(0.3)  # a: .5 -> .2, other: .2 -> .5
+
+
+def test_items_the_smaller_side_expects_fewer_than_five_times_go_to_other() -> None:
+    ref = ExactFrequencies.of(["a"] * 90 + ["b"] * 10)
+    # b's pooled share is 14/200 = 0.07: 7 expected on the smaller side (100 rows), a bin.
+    labels, _, _ = category_counts(ExactFrequencies.of(["a"] * 96 + ["b"] * 4), ref)
+    assert labels == ["a", "b", "other"]
+    # With 50 rows on the smaller side, b (pooled 12/150 = 0.08) expects 4: into "other".
+    labels, cur_bins, _ = category_counts(ExactFrequencies.of(["a"] * 48 + ["b"] * 2), ref)
+    assert labels == ["a", "other"]
+    assert cur_bins.tolist() == [48, 2]
+
+
+def _zipf_column(rng: np.random.Generator, n: int, size: int = 2000) -> npt.NDArray[np.str_]:
+    shares = 1.0 / np.arange(1, size + 1)
+    return np.array([f"v{i}" for i in rng.choice(size, size=n, p=shares / shares.sum())])
+
+
+def _sketched(values: npt.NDArray[np.str_]) -> FrequentItems:
+    return FrequentItems.empty(7).update(pa.array(values))
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_an_unchanged_many_valued_column_reads_unchanged_from_sketches(seed: int) -> None:
+    """A 2,000-value Zipf column, a day against a week of the same stream: the sketches list
+    different tails, which once read as PSI 0.5-0.8. The bins now agree with exact counts on
+    the same labels within the sketches' count errors."""
+    rng = np.random.default_rng(seed)
+    current = _zipf_column(rng, 6500)
+    week = [_zipf_column(rng, 6500) for _ in range(7)]
+    cur = _sketched(current)
+    ref = FrequentItems.merge_all([_sketched(day) for day in week])
+    labels, cur_bins, ref_bins = category_counts(cur, ref)
+    assert cur.count_error > 0 and ref.count_error > 0  # both sketches are saturated
+    exact_cur, exact_ref = Counter(current.tolist()), Counter(np.concatenate(week).tolist())
+
+    def exact_bins(counts: Counter[str], total: int) -> npt.NDArray[np.float64]:
+        listed = [float(counts[label]) for label in labels[:-1]]
+        return np.array([*listed, total - sum(listed)])
+
+    # Each labelled count is within one count error of the truth, so "other" within k of them.
+    k = len(labels) - 1
+    cur_share_error = k * cur.count_error / cur.total
+    ref_share_error = k * ref.count_error / ref.total
+    true_cur = exact_bins(exact_cur, cur.total) / cur.total
+    true_ref = exact_bins(exact_ref, ref.total) / ref.total
+    assert np.abs(cur_bins / cur.total - true_cur).max() <= cur_share_error
+    assert np.abs(ref_bins / ref.total - true_ref).max() <= ref_share_error
+    values = _by_name(categorical_drift(cur, ref))
+    exact_linf = float(np.abs(true_cur - true_ref).max())
+    assert abs(values["linf"] - exact_linf) <= cur_share_error + ref_share_error
+    assert values["psi"] < 0.05
+
+
+def test_a_new_category_shows_against_a_sketch_that_does_not_list_it() -> None:
+    rng = np.random.default_rng(5)
+    reference = _sketched(_zipf_column(rng, 1900))
+    hour = _zipf_column(rng, 270)
+    changed = np.where(rng.random(hour.size) < 0.1, "brand-new", hour)
+    assert "brand-new" not in dict(reference.items())
+    values = {d.statistic: d for d in categorical_drift(_sketched(changed), reference)}
+    # The new item's share moves from at most count_error / total (~0.7%) to ~10%.
+    bound = reference.count_error / reference.total
+    new_share = float(np.mean(changed == "brand-new"))
+    assert values["linf"].value >= new_share - bound - 1 / hour.size
+    assert values["chi2"].p_value < 1e-10
+    unchanged = {d.statistic: d for d in categorical_drift(_sketched(hour), reference)}
+    assert unchanged["linf"].value < 0.05
+    assert unchanged["chi2"].p_value > 1e-4
 
 
 def test_categorical_same_shares_read_as_no_drift() -> None:

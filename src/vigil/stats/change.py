@@ -1,0 +1,270 @@
+"""Is this window's statistic different from its reference's? A test against sampling noise at
+both sample sizes, combined with a smallest change worth a page.
+
+Fixed effect sizes alone (``KS >= 0.3``) ignore the sample size: with 5,000 rows a KS of 0.2 is
+overwhelming evidence, with 40 rows a KS of 0.3 is noise. Tests alone page on every change a
+million rows can resolve, however small. So every band here is the wider of two half-widths:
+
+- ``z * se``: the change sampling noise can produce at this window's ``n`` and the reference's
+  ``n`` (plus, for statistics read from sketches, the sketches' stated rank error), with ``z``
+  the two-sided normal quantile of :attr:`ChangeTest.alpha`, the false-alarm probability of one
+  test;
+- the smallest change a user cares about (:class:`ChangeTest`'s ``min_*`` fields), in units
+  that scale with the column: a mean in reference standard deviations, a spread as a ratio, a
+  quantile in ranks, a distribution by KS, a category's share in share points.
+
+A band is ``expected`` (the reference's value) with ``lower`` and ``upper``; the window's value
+outside it is a change. Bands are NaN (no opinion) when a side has too few values to say
+anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from vigil.core import ConfigError
+from vigil.profile import Moments
+from vigil.stats.sketches import QuantileSource
+
+MIN_VALUES = 2
+KURTOSIS_RANGE = (1.8, 50.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeTest:
+    """How sure (``alpha``) and how large (``min_*``) a change must be to be one.
+
+    - ``alpha``: false-alarm probability of one test of one window (two-sided).
+    - ``min_mean_sd``: smallest mean shift, in reference standard deviations.
+    - ``min_std_ratio``: smallest change of the standard deviation, as a ratio (0.15 = ±15%).
+    - ``min_rank_shift``: smallest move of a quantile, in ranks (0.05 = the median moving to the
+      reference's 45th or 55th percentile).
+    - ``min_ks``: smallest KS distance between the two distributions.
+    - ``min_share``: smallest change of one category's share (categorical columns).
+    """
+
+    alpha: float = 1e-6
+    min_mean_sd: float = 0.1
+    min_std_ratio: float = 0.1
+    min_rank_shift: float = 0.05
+    min_ks: float = 0.05
+    min_share: float = 0.03
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 0.5:
+            raise ConfigError(f"alpha must be in (0, 0.5), got {self.alpha!r}")
+        for name in ("min_mean_sd", "min_std_ratio", "min_rank_shift", "min_ks", "min_share"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.min_rank_shift >= 0.5 or self.min_ks >= 1.0 or self.min_share >= 1.0:
+            raise ConfigError(
+                f"min_rank_shift ({self.min_rank_shift!r}) must be < 0.5, min_ks "
+                f"({self.min_ks!r}) and min_share ({self.min_share!r}) < 1"
+            )
+
+    @property
+    def z(self) -> float:
+        """Two-sided normal quantile of ``alpha``."""
+        return float(special.ndtri(1.0 - self.alpha / 2.0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeBand:
+    """Where a window's statistic may lie without being a change."""
+
+    expected: float
+    lower: float
+    upper: float
+
+    def __post_init__(self) -> None:
+        if self.lower > self.upper:
+            raise ConfigError(f"band lower {self.lower!r} is above its upper {self.upper!r}")
+
+    @classmethod
+    def unknown(cls) -> ChangeBand:
+        return cls(expected=math.nan, lower=math.nan, upper=math.nan)
+
+    def contains(self, value: float) -> bool:
+        """True inside the band, and when either the value or the band is unknown."""
+        if math.isnan(value) or math.isnan(self.lower):
+            return True
+        return self.lower <= value <= self.upper
+
+
+def mean_band(current: Moments, reference: Moments, test: ChangeTest) -> ChangeBand:
+    """Welch's test of the means: half-width ``max(min_mean_sd * sd_ref, z * se)``, so the
+    band scales with the column's spread, never with its offset."""
+    if min(current.count, reference.count) < MIN_VALUES:
+        return ChangeBand.unknown()
+    se = math.sqrt(current.variance / current.count + reference.variance / reference.count)
+    half = max(test.min_mean_sd * reference.std, test.z * se)
+    return ChangeBand(
+        expected=reference.mean, lower=reference.mean - half, upper=reference.mean + half
+    )
+
+
+def std_band(
+    current: Moments, reference: Moments, test: ChangeTest, *, kurtosis: float = 3.0
+) -> ChangeBand:
+    """A test of ``ln(sd_cur / sd_ref)``, whose variance is about ``(κ - 1) / (4 n)`` per side
+    (κ the kurtosis, 3 for normal data; heavy tails widen the band). The band is multiplicative
+    around the reference's standard deviation."""
+    if min(current.count, reference.count) < MIN_VALUES:
+        return ChangeBand.unknown()
+    spread = reference.std
+    low, high = KURTOSIS_RANGE
+    excess = min(max(kurtosis, low), high) - 1.0 if math.isfinite(kurtosis) else 2.0
+    se = math.sqrt(excess / 4.0 * (1.0 / current.count + 1.0 / reference.count))
+    half = max(math.log1p(test.min_std_ratio), test.z * se)
+    return ChangeBand(
+        expected=spread, lower=spread * math.exp(-half), upper=spread * math.exp(half)
+    )
+
+
+def quantile_band(
+    current: QuantileSource, reference: QuantileSource, level: float, test: ChangeTest
+) -> ChangeBand:
+    """The window's quantile at ``level`` against the reference's quantiles ``h`` ranks either
+    side, ``h = max(min_rank_shift, z * sqrt(q (1 - q) (1/n_cur + 1/n_ref)) + ε_cur + ε_ref)``:
+    the share of the window below the reference's quantile is a binomial proportion, and each
+    sketch may misplace a rank by its stated error ``ε``."""
+    if not 0.0 < level < 1.0:
+        raise ConfigError(f"quantile level must be in (0, 1), got {level!r}")
+    if min(current.n, reference.n) < MIN_VALUES:
+        return ChangeBand.unknown()
+    noise = math.sqrt(level * (1.0 - level) * (1.0 / current.n + 1.0 / reference.n))
+    sketch = current.normalized_rank_error + reference.normalized_rank_error
+    half = max(test.min_rank_shift, test.z * noise + sketch)
+    levels = np.clip(np.array([level - half, level, level + half]), 0.0, 1.0)
+    low, expected, high = (float(v) for v in reference.quantiles(levels))
+    return ChangeBand(expected=expected, lower=low, upper=high)
+
+
+def ks_limit(n_current: float, n_reference: float, sketch_error: float, test: ChangeTest) -> float:
+    """The KS distance beyond which two samples of these sizes differ: the ``1 - alpha``
+    quantile of the two-sample KS statistic under no change, plus the sketches' error, and at
+    least ``min_ks``. NaN when a side is empty."""
+    if min(n_current, n_reference) < MIN_VALUES:
+        return math.nan
+    effective = n_current * n_reference / (n_current + n_reference)
+    critical = float(special.kolmogi(test.alpha)) / math.sqrt(effective)
+    error = sketch_error if math.isfinite(sketch_error) else 0.0
+    return max(test.min_ks, min(critical + error, 1.0))
+
+
+def share_limit(
+    current: np.ndarray, reference: np.ndarray, share_error: float, test: ChangeTest
+) -> float:
+    """The largest change of one bin's share that sampling noise explains, over bins counted
+    ``current`` and ``reference``: ``z * max_i sqrt(p_i (1 - p_i) (1/n_cur + 1/n_ref))`` with
+    ``p_i`` the pooled share and ``z`` Bonferroni's for ``k`` bins (``alpha / k`` each), plus
+    the sketches' share error, and at least ``min_share``. The noisiest bin sets it, so a change
+    of any bin beyond it is one."""
+    n_cur, n_ref = float(current.sum()), float(reference.sum())
+    if min(n_cur, n_ref) < MIN_VALUES:
+        return math.nan
+    pooled = (current + reference) / (n_cur + n_ref)
+    noise = float(np.sqrt(pooled * (1.0 - pooled)).max()) * math.sqrt(1.0 / n_cur + 1.0 / n_ref)
+    z = float(special.ndtri(1.0 - test.alpha / (2.0 * max(current.size, 1))))
+    return max(test.min_share, min(z * noise + share_error, 1.0))
+
+
+def kurtosis_of(source: QuantileSource, *, levels: int = 256) -> float:
+    """The kurtosis ``m4 / m2²`` of a (sketched) distribution by the midpoint rule over its
+    quantile function; NaN when it has no spread."""
+    if source.n < MIN_VALUES:
+        return math.nan
+    values = source.quantiles((np.arange(levels) + 0.5) / levels)
+    centred = values - values.mean()
+    m2 = float(np.mean(centred**2))
+    return float(np.mean(centred**4)) / m2**2 if m2 > 0 else math.nan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tested:
+    """One statistic of one window with the band that decides it."""
+
+    statistic: str
+    value: float
+    band: ChangeBand
+    support: float
+
+    @property
+    def changed(self) -> bool:
+        return not self.band.contains(self.value)
+
+
+NUMERIC_TESTED = ("mean", "std", "p05", "p50", "p95", "ks")
+CATEGORICAL_TESTED = ("share",)
+TESTED_LEVELS = {"p05": 0.05, "p50": 0.5, "p95": 0.95}
+BAND_SUFFIXES = ("_expected", "_lower", "_upper")
+"""A tested statistic ``s`` is stored as ``s`` plus ``s_expected``, ``s_lower``, ``s_upper``."""
+
+
+def numeric_changes(
+    current: QuantileSource,
+    current_moments: Moments,
+    reference: QuantileSource,
+    reference_moments: Moments,
+    test: ChangeTest,
+    *,
+    ks: float,
+    ks_sketch_error: float,
+) -> list[Tested]:
+    """Mean, standard deviation, three quantiles and the KS distance of one numeric column,
+    each with its band (``ks`` is computed by the caller, with the sketches' error)."""
+    support = float(min(current.n, reference.n))
+    kurtosis = kurtosis_of(reference)
+    found = [
+        Tested(
+            statistic="mean",
+            value=current_moments.mean if current_moments.count else math.nan,
+            band=mean_band(current_moments, reference_moments, test),
+            support=support,
+        ),
+        Tested(
+            statistic="std",
+            value=current_moments.std if current_moments.count else math.nan,
+            band=std_band(current_moments, reference_moments, test, kurtosis=kurtosis),
+            support=support,
+        ),
+    ]
+    for name, level in TESTED_LEVELS.items():
+        value = float(current.quantiles([level])[0]) if current.n else math.nan
+        band = quantile_band(current, reference, level, test)
+        found.append(Tested(statistic=name, value=value, band=band, support=support))
+    limit = ks_limit(float(current.n), float(reference.n), ks_sketch_error, test)
+    found.append(
+        Tested(
+            statistic="ks",
+            value=ks,
+            band=ChangeBand.unknown()
+            if math.isnan(limit)
+            else ChangeBand(expected=0.0, lower=0.0, upper=limit),
+            support=support,
+        )
+    )
+    return found
+
+
+def categorical_change(
+    current_bins: np.ndarray, reference_bins: np.ndarray, share_error: float, test: ChangeTest
+) -> Tested:
+    """The largest change of one category's share (``share``, over the bins of
+    :func:`~vigil.stats.column_drift.category_counts`) with its limit."""
+    n_cur, n_ref = float(current_bins.sum()), float(reference_bins.sum())
+    value = math.nan
+    if n_cur > 0 and n_ref > 0:
+        value = float(np.abs(current_bins / n_cur - reference_bins / n_ref).max())
+    limit = share_limit(current_bins, reference_bins, share_error, test)
+    band = (
+        ChangeBand.unknown()
+        if math.isnan(limit)
+        else ChangeBand(expected=0.0, lower=0.0, upper=limit)
+    )
+    return Tested(statistic="share", value=value, band=band, support=min(n_cur, n_ref))

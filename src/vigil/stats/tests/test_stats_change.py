@@ -1,0 +1,158 @@
+"""Change bands: the false-flag rate of each test is its alpha (or below), the minimum effect
+binds where n is large, and the bands scale with the column's spread, not its offset."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vigil.core import ConfigError
+from vigil.profile import Moments
+from vigil.stats.change import (
+    ChangeBand,
+    ChangeTest,
+    ks_limit,
+    kurtosis_of,
+    mean_band,
+    quantile_band,
+    share_limit,
+    std_band,
+)
+from vigil.stats.sketches import ExactQuantiles
+
+NO_FLOOR = ChangeTest(
+    alpha=0.01, min_mean_sd=0, min_std_ratio=0, min_rank_shift=0, min_ks=0, min_share=0
+)
+TRIALS = 1000
+# Flags under no change are Binomial(TRIALS, ~alpha): mean 10, sd 3.15.
+MOST_FLAGS = 10 + 4 * 3.15
+
+
+def _moments(values: np.ndarray) -> Moments:
+    return Moments.of(np.asarray(values, dtype=np.float64))
+
+
+def _false_flags(band_of, rng: np.random.Generator, draw) -> int:  # type: ignore[no-untyped-def]
+    flags = 0
+    for _ in range(TRIALS):
+        current, reference = draw(rng, 270), draw(rng, 1900)
+        value, band = band_of(current, reference)
+        flags += not band.contains(value)
+    return flags
+
+
+def test_mean_band_flags_at_alpha_and_scales_with_spread_not_offset() -> None:
+    rng = np.random.default_rng(1)
+
+    def band_of(cur: np.ndarray, ref: np.ndarray) -> tuple[float, ChangeBand]:
+        return float(cur.mean()), mean_band(_moments(cur), _moments(ref), NO_FLOOR)
+
+    flags = _false_flags(band_of, rng, lambda r, n: r.normal(50, 10, n))
+    assert flags <= MOST_FLAGS
+    assert flags >= 1  # the test is not vacuous: about alpha of windows do flag
+    cur, ref = rng.normal(0, 1, 270), rng.normal(0, 1, 1900)
+    base = mean_band(_moments(cur), _moments(ref), ChangeTest())
+    moved = mean_band(_moments(cur * 10 + 50), _moments(ref * 10 + 50), ChangeTest())
+    assert moved.upper - moved.expected == pytest.approx(10 * (base.upper - base.expected))
+    assert moved.expected == pytest.approx(10 * base.expected + 50)
+
+
+def test_mean_band_minimum_effect_binds_at_large_n() -> None:
+    rng = np.random.default_rng(2)
+    ref = _moments(rng.normal(50, 10, 400_000))
+    cur = rng.normal(50, 10, 100_000)
+    band = mean_band(_moments(cur), ref, ChangeTest(min_mean_sd=0.1))
+    assert band.upper - band.expected == pytest.approx(0.1 * ref.std)
+    # Just inside and just outside the minimum effect.
+    assert band.contains(ref.mean + 0.099 * ref.std)
+    assert not band.contains(ref.mean + 0.101 * ref.std)
+
+
+def test_a_half_sd_shift_is_caught_in_one_hour_of_270_rows() -> None:
+    rng = np.random.default_rng(3)
+    ref = _moments(rng.normal(50, 10, 1900))
+    caught = sum(
+        not mean_band(_moments(cur := rng.normal(55, 10, 270)), ref, ChangeTest()).contains(
+            float(cur.mean())
+        )
+        for _ in range(200)
+    )
+    assert caught >= 190
+
+
+def test_std_band_flags_at_alpha_and_catches_doubled_variance() -> None:
+    rng = np.random.default_rng(4)
+
+    def band_of(cur: np.ndarray, ref: np.ndarray) -> tuple[float, ChangeBand]:
+        return float(cur.std()), std_band(_moments(cur), _moments(ref), NO_FLOOR)
+
+    assert _false_flags(band_of, rng, lambda r, n: r.normal(0, 1, n)) <= MOST_FLAGS
+    ref = rng.normal(0, 1, 1900)
+    caught = sum(
+        not std_band(
+            _moments(c := rng.normal(0, math.sqrt(2), 270)), _moments(ref), ChangeTest()
+        ).contains(float(c.std()))
+        for _ in range(100)
+    )
+    assert caught >= 95
+
+
+def test_heavy_tails_widen_the_std_band() -> None:
+    rng = np.random.default_rng(5)
+    heavy = rng.lognormal(3.0, 1.0, 20_000)
+    kurtosis = kurtosis_of(ExactQuantiles.of(heavy))
+    assert kurtosis > 10  # a lognormal(σ=1) has kurtosis ~110; the quantile rule sees its body
+    cur, ref = _moments(heavy[:270]), _moments(heavy[270:2170])
+    normal = std_band(cur, ref, NO_FLOOR)
+    wide = std_band(cur, ref, NO_FLOOR, kurtosis=kurtosis)
+    assert wide.upper / wide.expected > normal.upper / normal.expected
+
+
+def test_quantile_band_flags_at_most_alpha() -> None:
+    rng = np.random.default_rng(6)
+
+    def band_of(cur: np.ndarray, ref: np.ndarray) -> tuple[float, ChangeBand]:
+        current, reference = ExactQuantiles.of(cur), ExactQuantiles.of(ref)
+        return float(current.quantiles([0.5])[0]), quantile_band(current, reference, 0.5, NO_FLOOR)
+
+    assert _false_flags(band_of, rng, lambda r, n: r.normal(0, 1, n)) <= MOST_FLAGS
+
+
+def test_ks_limit_is_the_critical_value_and_the_minimum() -> None:
+    rng = np.random.default_rng(7)
+    flags = 0
+    for _ in range(TRIALS):
+        cur, ref = np.sort(rng.normal(0, 1, 270)), np.sort(rng.normal(0, 1, 1900))
+        grid = np.union1d(cur, ref)
+        ks = np.max(
+            np.abs(
+                np.searchsorted(cur, grid, side="right") / cur.size
+                - np.searchsorted(ref, grid, side="right") / ref.size
+            )
+        )
+        flags += ks > ks_limit(270, 1900, 0.0, NO_FLOOR)
+    assert flags <= MOST_FLAGS
+    assert ks_limit(1e6, 1e6, 0.0, ChangeTest(min_ks=0.05)) == 0.05
+    assert ks_limit(1e6, 1e6, 0.02, ChangeTest(min_ks=0.0)) > 0.02  # sketch error added
+    assert math.isnan(ks_limit(1, 100, 0.0, ChangeTest()))
+
+
+def test_share_limit_flags_at_most_alpha() -> None:
+    rng = np.random.default_rng(8)
+    shares = np.array([0.4, 0.35, 0.2, 0.05])
+    flags = 0
+    for _ in range(TRIALS):
+        cur = rng.multinomial(270, shares).astype(float)
+        ref = rng.multinomial(1900, shares).astype(float)
+        biggest = np.abs(cur / cur.sum() - ref / ref.sum()).max()
+        flags += biggest > share_limit(cur, ref, 0.0, NO_FLOOR)
+    assert flags <= MOST_FLAGS
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="alpha must be in"):
+        ChangeTest(alpha=0.7)
+    with pytest.raises(ConfigError, match="min_mean_sd must be a finite number"):
+        ChangeTest(min_mean_sd=-1)

@@ -82,12 +82,14 @@ class ProfileKey:
 
 
 class Family(StrEnum):
-    """The three families of health statistics, plus drift against a reference."""
+    """The three families of health statistics, plus drift against a reference and the model's
+    performance (realised from labels, and estimated before they arrive)."""
 
     FEATURE = "feature"
     OUTPUT = "output"
     AUXILIARY = "auxiliary"
     DRIFT = "drift"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)

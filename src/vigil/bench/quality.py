@@ -1,0 +1,216 @@
+"""``vigil bench quality``: a labelled month with known changes through the pipeline, judged.
+
+For each traffic level and seed, :func:`~vigil.lab.simulation.quality_month.simulate_quality_month`
+writes a month of logs, one :func:`~vigil.pipeline.runner.run_cycle` runs every window through
+every stage into an in-memory store, and the stored anomalies and series are scored:
+
+Only anomalies that made it into an incident count (what pages a person):
+
+- per change: caught when such an anomaly on its column (the score's performance series for the
+  concept shift) falls in ``[start, end + slack)``; the delay is from the change's start to
+  that anomaly's window end (when the pipeline could have said it);
+- false alarms: column-days of the evaluated days (after the first clean week) with at least
+  one anomaly on a column that had no change then, out of all such column-days;
+- estimation: the daily mean of the label-free estimate against the realised value, on days
+  without concept shift whose labels have arrived (MAE).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from vigil.core import Family
+from vigil.detect import Anomaly
+from vigil.lab.simulation.quality_month import (
+    MODEL,
+    MonthChange,
+    QualityMonth,
+    simulate_quality_month,
+)
+from vigil.pipeline.config import VigilConfig, parse_config
+from vigil.pipeline.runner import run_cycle
+from vigil.stats import Series
+from vigil.store import MemoryStore
+
+DAY = timedelta(days=1)
+CLEAN_DAYS = 7
+SLACK = timedelta(hours=6)
+ESTIMATED = ("accuracy", "roc_auc")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeResult:
+    kind: str
+    column: str
+    caught: bool
+    delay_h: float
+    """Hours from the change's start to the end of the first window that flagged it (NaN)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthResult:
+    """One month (one traffic level and seed) through the pipeline, judged."""
+
+    rows_per_day: int
+    seed: int
+    predictions: int
+    labels: int
+    changes: tuple[ChangeResult, ...]
+    false_alarm_days: int
+    unchanged_column_days: int
+    false_alarm_columns: tuple[str, ...]
+    estimation_mae: dict[str, float]
+    estimation_days: int
+    incidents: int
+    seconds: float
+
+    @property
+    def caught(self) -> int:
+        return sum(1 for change in self.changes if change.caught)
+
+
+def run_quality_month(
+    *,
+    rows_per_day: int,
+    seed: int,
+    config: VigilConfig | None = None,
+    workdir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MonthResult:
+    """Simulate one month, run the pipeline over it once, and judge what it found."""
+    import time
+
+    say = progress or (lambda _: None)
+    chosen = config or parse_config({}, source="defaults")
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        say(f"simulate a month at {rows_per_day} predictions a day (seed {seed})")
+        month = simulate_quality_month(Path(folder) / "logs", rows_per_day=rows_per_day, seed=seed)
+        store = MemoryStore()
+        began = time.perf_counter()
+        cycle = run_cycle(
+            config=chosen, store=store, now=month.end, channels={}, sources=[str(month.root)]
+        )
+        seconds = time.perf_counter() - began
+        series = store.get_series(model=MODEL)
+    paged = [a for incident in cycle.incidents for a in incident.anomalies]
+    return judge_month(
+        month, paged, series, seed=seed, incidents=len(cycle.incidents), seconds=seconds
+    )
+
+
+def judge_month(
+    month: QualityMonth,
+    anomalies: Sequence[Anomaly],
+    series: Sequence[Series],
+    *,
+    seed: int,
+    incidents: int,
+    seconds: float,
+) -> MonthResult:
+    changes = tuple(_judge_change(change, anomalies) for change in month.changes)
+    evaluated = [month.start + d * DAY for d in range(CLEAN_DAYS, (month.end - month.start).days)]
+    columns = [*month.features, "score"]
+    flagged: set[tuple[str, datetime]] = set()
+    for anomaly in anomalies:
+        column = _column_of(anomaly)
+        day = month.start + ((anomaly.timestamp - month.start) // DAY) * DAY
+        flagged.add((column, day))
+    false_days, possible = [], 0
+    for column in columns:
+        for day in evaluated:
+            if _changed(month.changes, column, day):
+                continue
+            possible += 1
+            if (column, day) in flagged:
+                false_days.append(column)
+    mae, days = _estimation_error(month, series)
+    return MonthResult(
+        rows_per_day=month.rows_per_day,
+        seed=seed,
+        predictions=month.predictions,
+        labels=month.labels,
+        changes=changes,
+        false_alarm_days=len(false_days),
+        unchanged_column_days=possible,
+        false_alarm_columns=tuple(sorted(set(false_days))),
+        estimation_mae=mae,
+        estimation_days=days,
+        incidents=incidents,
+        seconds=seconds,
+    )
+
+
+def _column_of(anomaly: Anomaly) -> str:
+    """The column an anomaly speaks about; model-level series speak about the score."""
+    return anomaly.key.column or "score"
+
+
+def _changed(changes: Sequence[MonthChange], column: str, day: datetime) -> bool:
+    """Whether ``column`` was changed during any part of ``day`` or the day before (a change's
+    last hours still drift a day-long comparison)."""
+    return any(
+        c.column == column and c.start < day + DAY and day - DAY < c.end + DAY for c in changes
+    )
+
+
+def _judge_change(change: MonthChange, anomalies: Sequence[Anomaly]) -> ChangeResult:
+    hits = [
+        a
+        for a in anomalies
+        if _column_of(a) == change.column
+        and change.start - timedelta(hours=1) < a.timestamp < change.end + SLACK
+        and (change.kind != "concept" or a.key.family == Family.PERFORMANCE)
+    ]
+    if not hits:
+        return ChangeResult(kind=change.kind, column=change.column, caught=False, delay_h=math.nan)
+    first = min(a.timestamp for a in hits)
+    delay = (first + timedelta(hours=1) - change.start).total_seconds() / 3600.0
+    return ChangeResult(kind=change.kind, column=change.column, caught=True, delay_h=delay)
+
+
+def _estimation_error(
+    month: QualityMonth, series: Sequence[Series]
+) -> tuple[dict[str, float], int]:
+    """MAE of the daily estimate against the daily realised value, on days with no concept
+    shift whose labels are in (the last day's labels are partly still to come)."""
+    by_statistic = {s.key.statistic: s for s in series if s.key.family == Family.PERFORMANCE}
+    concept = [c for c in month.changes if c.kind == "concept"]
+    errors: dict[str, float] = {}
+    days = 0
+    for metric in ESTIMATED:
+        realised = by_statistic.get(metric)
+        estimated = by_statistic.get(f"estimated_{metric}")
+        if realised is None or estimated is None:
+            errors[metric] = math.nan
+            continue
+        gaps = []
+        for day in range(CLEAN_DAYS, (month.end - month.start).days - 1):
+            start = month.start + day * DAY
+            if any(c.start < start + DAY and start < c.end for c in concept):
+                continue
+            real = _daily(realised, start)
+            guess = _daily(estimated, start)
+            if math.isfinite(real) and math.isfinite(guess):
+                gaps.append(abs(real - guess))
+        errors[metric] = float(np.mean(gaps)) if gaps else math.nan
+        days = len(gaps)
+    return errors, days
+
+
+def _daily(series: Series, start: datetime) -> float:
+    """The support-weighted mean of a series over one day."""
+    begin = np.datetime64(start.replace(tzinfo=None), "s")
+    inside = (series.timestamps >= begin) & (series.timestamps < begin + np.timedelta64(1, "D"))
+    values = series.values[inside]
+    weights = np.ones_like(values) if series.support is None else np.asarray(series.support[inside])
+    keep = np.isfinite(values) & (weights > 0)
+    if not keep.any():
+        return math.nan
+    return float(np.average(values[keep], weights=weights[keep]))

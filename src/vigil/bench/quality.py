@@ -98,7 +98,7 @@ def run_quality_month(
             config=chosen, store=store, now=month.end, channels={}, sources=[str(month.root)]
         )
         seconds = time.perf_counter() - began
-        series = store.get_series(model=MODEL)
+        series = store.series.get(model=MODEL)
     paged = [a for incident in cycle.incidents for a in incident.anomalies]
     return judge_month(
         month, paged, series, seed=seed, incidents=len(cycle.incidents), seconds=seconds

@@ -36,6 +36,8 @@ class ProblemKind(StrEnum):
     OUTPUT = "output"
     DRIFT = "drift"
     AUXILIARY = "auxiliary"
+    PERFORMANCE = "performance"
+    """Realised performance from labels (``column`` is the output, ``@segment`` when split)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +122,13 @@ def summarize(model: str, version: str, anomalies: Sequence[Anomaly], since: dat
         if math.isfinite(ratio):
             return f"{label} latency up {ratio:.1f}× of {name}{where} since {when}"
         return f"{label} latency anomalous for {name}{where} since {when}"
+    if problem.kind is ProblemKind.PERFORMANCE:
+        output, _, segment = worst.key.column.partition("@")
+        where = f" in segment {segment}" if segment else ""
+        return (
+            f"{statistic} of `{output}`{where} {worst.direction} to {worst.value:.3g} from "
+            f"{worst.expected:.3g} for {name} since {when}"
+        )
     subject = f"{worst.key.family} `{worst.key.column}`" if worst.key.column else worst.key.family
     change = _relative_change(worst)
     size = f" {abs(change):.0%}" if math.isfinite(change) else ""

@@ -25,6 +25,21 @@ Example::
     window = "1h"
     max_windows_per_cycle = 10000        # a cycle processes at most this many windows (the
                                          # oldest due); the next cycles take the rest
+    segments = ["region"]                # tags whose values split performance (bounded)
+
+    [drift]                              # when a window's column differs from its reference
+    alpha = 1e-6                         # false-alarm probability of one test of one window
+    min_mean_sd = 0.1                    # and the smallest change worth a page: a mean shift
+    min_std_ratio = 0.1                  # in reference sds, a spread change as a ratio,
+    min_rank_shift = 0.05                # a quantile move in ranks, a KS distance, a
+    min_ks = 0.05                        # category's share in share points
+    min_share = 0.03
+
+    [performance]                        # from labels joined to predictions by request_id
+    threshold = 0.5                      # a score at or above it predicts the positive class
+    label_horizon = "35d"                # how long a prediction waits for its label
+    min_change = 0.02                    # smallest change of accuracy, AUC, ... worth a page
+    min_error_ratio = 0.1                # smallest relative change of a regressor's errors
 
     [detect]
     history = "7d"                       # what detectors learn "normal" from
@@ -91,6 +106,8 @@ from vigil.alert import (
 from vigil.core import ConfigError, parse_duration
 from vigil.incidents import FilterSettings, GroupingSettings
 from vigil.ingest import EARLIEST, IngestLimits
+from vigil.pipeline.labels import LabelSettings
+from vigil.stats import ChangeTest
 
 
 class _Section(BaseModel):
@@ -139,7 +156,31 @@ class IngestSection(_Section):
 class ProfileSection(_Section):
     window: str = "1h"
     max_windows_per_cycle: int = Field(default=10_000, ge=1)
+    segments: list[str] = Field(default_factory=list)
+    max_segment_values: int = Field(default=20, ge=1, le=1000)
     _check = field_validator("window")(_duration)
+
+
+_TEST = ChangeTest()
+
+
+class DriftSection(_Section):
+    """Defaults chosen on generated months (``vigil bench quality``, docs/stats.md)."""
+
+    alpha: float = Field(default=_TEST.alpha, gt=0, lt=0.5)
+    min_mean_sd: float = Field(default=_TEST.min_mean_sd, ge=0)
+    min_std_ratio: float = Field(default=_TEST.min_std_ratio, ge=0)
+    min_rank_shift: float = Field(default=_TEST.min_rank_shift, ge=0, lt=0.5)
+    min_ks: float = Field(default=_TEST.min_ks, ge=0, lt=1)
+    min_share: float = Field(default=_TEST.min_share, ge=0, lt=1)
+
+
+class PerformanceSection(_Section):
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    label_horizon: str = "35d"
+    min_change: float = Field(default=_TEST.min_performance, ge=0)
+    min_error_ratio: float = Field(default=_TEST.min_error_ratio, ge=0)
+    _check = field_validator("label_horizon")(_duration)
 
 
 class DetectSection(_Section):
@@ -245,6 +286,8 @@ class VigilConfig(_Section):
     store: StoreSection = StoreSection()
     ingest: IngestSection = IngestSection()
     profile: ProfileSection = ProfileSection()
+    drift: DriftSection = DriftSection()
+    performance: PerformanceSection = PerformanceSection()
     detect: DetectSection = DetectSection()
     filters: FilterSection = FilterSection()
     grouping: GroupingSection = GroupingSection()
@@ -278,6 +321,28 @@ class VigilConfig(_Section):
             ahead=parse_duration(self.ingest.ahead),
             max_nesting=self.ingest.max_nesting,
             max_features=self.ingest.max_features,
+        )
+
+    def change_test(self) -> ChangeTest:
+        """``[drift]`` and ``[performance]`` as the test every tested statistic is decided by."""
+        drift, performance = self.drift, self.performance
+        return ChangeTest(
+            alpha=drift.alpha,
+            min_mean_sd=drift.min_mean_sd,
+            min_std_ratio=drift.min_std_ratio,
+            min_rank_shift=drift.min_rank_shift,
+            min_ks=drift.min_ks,
+            min_share=drift.min_share,
+            min_performance=performance.min_change,
+            min_error_ratio=performance.min_error_ratio,
+        )
+
+    def label_settings(self) -> LabelSettings:
+        return LabelSettings(
+            window=self.window,
+            horizon=parse_duration(self.performance.label_horizon),
+            segments=tuple(self.profile.segments),
+            max_segment_values=self.profile.max_segment_values,
         )
 
     def filter_settings(self) -> FilterSettings:

@@ -18,7 +18,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from vigil.core import ConfigError, Family
+from vigil.core import ConfigError, Family, SeriesKey
 from vigil.detect import (
     DEFAULT_DETECTOR,
     Anomaly,
@@ -30,12 +30,12 @@ from vigil.detect import (
     Scores,
     make_detector,
 )
-from vigil.stats import QualityKind, Series
+from vigil.stats import BAND_SUFFIXES, QualityKind, Series
 
 WATCHED: dict[str, frozenset[str]] = {
-    # Feature distributions are watched through drift; quantiles of a few hundred discrete
-    # values jump between neighbouring integers and would page on every jump.
-    Family.FEATURE: frozenset({"mean", "null_rate", "coverage"}),
+    # Feature distributions are watched through drift: the drift family's tested mean, std,
+    # quantiles and KS carry bands from both sample sizes (vigil.stats.change).
+    Family.FEATURE: frozenset({"null_rate", "coverage"}),
     Family.OUTPUT: frozenset({"mean", "p50", "share_above_0.5", "null_rate"}),
     Family.AUXILIARY: frozenset(
         {"requests", "latency_p50", "latency_p99", "traffic_ratio", "quarantine_rate"}
@@ -67,10 +67,9 @@ class DetectionPolicy:
     level: float = 0.999
     """Nominal coverage of the same-hour band; a step outside it is anomalous."""
     history_days: int = 7
-    drift_thresholds: dict[str, float] = field(default_factory=lambda: {"ks": 0.3, "linf": 0.2})
-    """Numeric columns by KS, categorical ones by the largest change of a value's share: both
-    are bounded by the share of a reference that an incident contaminated, so the days after
-    an incident (when last week's reference still holds it) do not read as new drift."""
+    drift_thresholds: dict[str, float] = field(default_factory=dict)
+    """Absolute levels for untested drift statistics (none by default: drift is decided by the
+    tested statistics' bands, which know both sample sizes)."""
     drift_min_support: float = 30.0
     watched: dict[str, frozenset[str]] = field(default_factory=lambda: dict(WATCHED))
     relative_floors: dict[str, float] = field(default_factory=lambda: dict(RELATIVE_FLOORS))
@@ -133,9 +132,13 @@ def detect_anomalies(
             if logged:
                 anomalies = [_back_from_log(a, original) for a in anomalies]
             found.extend(anomalies)
+    by_key = {one.key: one for one in series}
     for one in series:
         if one.key.statistic in QUALITY:
             found.extend(_in_period(_event(one), "quality", begin, stop))
+        elif (band := _tested_band(one, by_key)) is not None:
+            detection = _tested(one, band, policy)
+            found.extend(_in_period(detection, "drift", begin, stop))
         elif _is_drift(one, policy):
             found.extend(_in_period(_drift(one, policy), "drift", begin, stop))
     return sorted(found, key=lambda a: (a.timestamp, str(a.key)))
@@ -233,4 +236,36 @@ def _drift(series: Series, policy: DetectionPolicy) -> Detection:
         lower=zeros - threshold / 2,
         upper=zeros + threshold / 2,
     )
-    return Detection(scores=scores, threshold=1.0, flags=flags)
+    return Detection(scores=scores, threshold=1.0, flags=np.nan_to_num(flags, nan=0).astype(bool))
+
+
+def _tested_band(
+    series: Series, by_key: dict[SeriesKey, Series]
+) -> tuple[Series, Series, Series] | None:
+    """The stored band (expected, lower, upper) of a tested statistic, when it has one."""
+    if series.key.statistic.endswith(BAND_SUFFIXES):
+        return None
+    parts = [
+        by_key.get(replace(series.key, statistic=series.key.statistic + s)) for s in BAND_SUFFIXES
+    ]
+    if any(part is None or len(part) != len(series) for part in parts):
+        return None
+    expected, lower, upper = parts
+    assert expected is not None and lower is not None and upper is not None
+    return expected, lower, upper
+
+
+def _tested(
+    series: Series, band: tuple[Series, Series, Series], policy: DetectionPolicy
+) -> Detection:
+    """A tested statistic outside the band the stats stage drew from both sample sizes."""
+    expected, lower, upper = (part.values for part in band)
+    values = series.values
+    support = series.support if series.support is not None else np.full(len(series), math.inf)
+    with np.errstate(invalid="ignore"):
+        outside = (values < lower) | (values > upper)
+        flags = outside & (support >= policy.drift_min_support)
+        half = np.where(values >= expected, upper - expected, expected - lower)
+        score = np.abs(values - expected) / np.where(half > 0, half, np.nan)
+    scores = Scores(series=series, score=score, expected=expected, lower=lower, upper=upper)
+    return Detection(scores=scores, threshold=1.0, flags=np.nan_to_num(flags, nan=0).astype(bool))

@@ -36,6 +36,7 @@ from vigil.ingest import (
     open_reader,
     quarantined_at,
 )
+from vigil.pipeline.labels import LabelSettings, load_join, save_join
 from vigil.profile import Profile, ProfileSpec, profile_batch, rollup
 from vigil.store import Store, StoredProfile
 
@@ -139,13 +140,16 @@ def profile_paths(
     on_progress: Callable[[ProfilingProgress], None] | None = None,
     since: datetime | None = None,
     limits: IngestLimits = DEFAULT_LIMITS,
+    labels: LabelSettings | None = None,
 ) -> ProfilingSummary:
     """Read every path, profile it per ``spec`` and store the profiles and quarantined rows.
 
     Memory holds one chunk plus one profile per ``(model, version, window)`` of the input.
     With ``since``, older ``date=`` folders are skipped and rows of earlier windows are counted
     as skipped instead of profiled (see the module docstring). Rows outside ``limits`` (an
-    implausible time, too many features, ...) are quarantined with the reason.
+    implausible time, too many features, ...) are quarantined with the reason. With ``labels``,
+    every chunk also feeds the models' label joins (:mod:`vigil.pipeline.labels`), whatever its
+    windows: a re-read row is already there and changes nothing.
     """
     if not paths:
         raise ConfigError("no input paths given; name at least one file or folder")
@@ -159,6 +163,8 @@ def profile_paths(
     rows_read_total = 0
     rules = limits.rules(now)
     cleared: set[str] = set()  # a folder's chunks name its files, so clear per chunk source
+    join = labels.empty() if labels is not None else None
+    joined_models: set[str] = set()
     for done, source in enumerate(sources):
         reader = open_reader(source, chunk_rows=chunk_rows, now=now, since=since_day, limits=limits)
         for chunk in reader.read():
@@ -166,6 +172,11 @@ def profile_paths(
                 store.quarantine.delete([chunk.source])
                 cleared.add(chunk.source)
             chunk_profiles = profile_batch(chunk.batch, spec)
+            if join is not None and labels is not None:
+                for model in {key.model for key in chunk_profiles} - joined_models:
+                    join = join.with_model(load_join(store, model, labels))
+                    joined_models.add(model)
+                join = join.feed(chunk.batch)
             _check_all_rows_profiled(chunk.source, chunk.batch.num_rows, chunk_profiles.values())
             if since is not None:
                 older = [p for p in chunk_profiles.values() if p.key.window.start < since]
@@ -189,6 +200,8 @@ def profile_paths(
                 )
         logger.info("read %s: %d rows so far", source, rows_read_total)
     written = store.profiles.put(profiled.values(), now=now)
+    if join is not None:
+        save_join(store, join, now=now)
     models = tuple(
         sorted(
             ModelCounts(

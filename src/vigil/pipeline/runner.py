@@ -185,6 +185,7 @@ def _run_cycle(
         since=since,
         limits=config.ingest_limits(),
         on_failure=failures.append,
+        labels=config.label_settings(),
     )
     due = _windows_due(
         store,
@@ -204,6 +205,7 @@ def _run_cycle(
         lookback=2 * config.history,
         spec=_stats_spec(config),
         on_failure=failures.append,
+        labels=config.label_settings(),
     )
     store.series.put(s.slice(*_due_slice(s, due)) for s in series)
     say(f"detect anomalies in {len(series)} series")
@@ -382,7 +384,7 @@ def _last_done_end(store: Store) -> datetime | None:
 
 
 def _stats_spec(config: VigilConfig) -> StatsSpec:
-    return StatsSpec(window=config.window)
+    return StatsSpec(window=config.window, change=config.change_test())
 
 
 def _due_slice(series: Series, due: Sequence[Window]) -> tuple[int, int]:

@@ -16,9 +16,11 @@ import numpy as np
 
 from vigil.core import Family, ProfileKey, Window
 from vigil.pipeline.failures import ModelFailure, model_failure
+from vigil.pipeline.labels import LabelSettings, load_join
 from vigil.pipeline.workers import worker_pool
 from vigil.profile import Profile
 from vigil.stats import IngestTally, Series, StatsSpec, drift_series, health_series
+from vigil.stats.performance_series import performance_series
 from vigil.store import SqlStore, Store
 
 COUNTS = frozenset({"rows", "requests"})
@@ -31,6 +33,7 @@ def build_series(
     lookback: timedelta,
     spec: StatsSpec,
     on_failure: Callable[[ModelFailure], None] | None = None,
+    labels: LabelSettings | None = None,
 ) -> list[Series]:
     """Every health and drift series of every model, on ``grid`` extended back by ``lookback``.
 
@@ -42,7 +45,7 @@ def build_series(
     """
     start = grid[0].start - lookback
     end = grid[-1].end
-    jobs = [(model, start, end, spec) for model in store.profiles.models()]
+    jobs = [(model, start, end, spec, labels) for model in store.profiles.models()]
     found: list[list[Series]] = []
     if store.url is not None and store.workers > 1 and len(jobs) > 1:
         with worker_pool(store.workers) as pool:
@@ -69,7 +72,9 @@ def _isolated(
         return []
 
 
-def _model_series_at(url: str, job: tuple[str, datetime, datetime, StatsSpec]) -> list[Series]:
+def _model_series_at(
+    url: str, job: tuple[str, datetime, datetime, StatsSpec, LabelSettings | None]
+) -> list[Series]:
     store = SqlStore(url, workers=1)
     try:
         return _model_series(store, *job)
@@ -78,7 +83,12 @@ def _model_series_at(url: str, job: tuple[str, datetime, datetime, StatsSpec]) -
 
 
 def _model_series(
-    store: Store, model: str, start: datetime, end: datetime, spec: StatsSpec
+    store: Store,
+    model: str,
+    start: datetime,
+    end: datetime,
+    spec: StatsSpec,
+    labels: LabelSettings | None = None,
 ) -> list[Series]:
     profiles = store.profiles.get(model=model, start=start, end=end, duration=spec.window)
     if not profiles:
@@ -97,6 +107,16 @@ def _model_series(
     ]
     found = health_series(profiles, spec, tallies=tallies)
     found += drift_series(profiles, None, spec, since=drift_since)
+    if labels is not None:
+        outcomes = load_join(store, model, labels).tallies(
+            max_segment_values=labels.max_segment_values
+        )
+        found += performance_series(
+            {k: t for k, t in outcomes.items() if start <= k.window.start < end},
+            spec,
+            since=drift_since,
+            until=end,
+        )
     return [_on_grid(one, times) for one in found]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vigil.ingest import IngestLimits
 from vigil.pipeline.failures import ModelFailure, model_failure
+from vigil.pipeline.labels import LabelSettings
 from vigil.pipeline.profiling import ProfilingSummary, profile_paths
 from vigil.pipeline.workers import worker_pool
 from vigil.profile import ProfileSpec
@@ -33,13 +34,14 @@ def profile_sources(
     since: datetime | None,
     limits: IngestLimits,
     on_failure: Callable[[ModelFailure], None],
+    labels: LabelSettings | None = None,
 ) -> ProfilingSummary | None:
     """Profile every source (from ``since`` on) model folder by model folder; ``None`` when
     there are no sources."""
     if not sources:
         return None
     parts = [part for source in sources for part in model_folders(Path(source))]
-    options = (spec, now, chunk_rows, since, limits)
+    options = (spec, now, chunk_rows, since, limits, labels)
     summaries: list[ProfilingSummary] = []
     if store.url is not None and store.workers > 1 and len(parts) > 1:
         with worker_pool(store.workers) as pool:
@@ -88,9 +90,17 @@ def _profile_part(
     chunk_rows: int,
     since: datetime | None,
     limits: IngestLimits,
+    labels: LabelSettings | None,
 ) -> ProfilingSummary:
     return profile_paths(
-        [part], store=store, spec=spec, now=now, chunk_rows=chunk_rows, since=since, limits=limits
+        [part],
+        store=store,
+        spec=spec,
+        now=now,
+        chunk_rows=chunk_rows,
+        since=since,
+        limits=limits,
+        labels=labels,
     )
 
 
@@ -102,10 +112,11 @@ def _profile_at(
     chunk_rows: int,
     since: datetime | None,
     limits: IngestLimits,
+    labels: LabelSettings | None,
 ) -> ProfilingSummary:
     """:func:`_profile_part` in a worker process, on its own connection to the store."""
     store = SqlStore(url, workers=1)
     try:
-        return _profile_part(store, part, spec, now, chunk_rows, since, limits)
+        return _profile_part(store, part, spec, now, chunk_rows, since, limits, labels)
     finally:
         store.close()

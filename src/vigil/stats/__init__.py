@@ -4,6 +4,7 @@ Pure functions over values: :func:`health_series` and :func:`quality_events` rea
 the drift functions compare two windows' sketches. Nothing here reads the store.
 """
 
+from vigil.stats.change import BAND_SUFFIXES, ChangeBand, ChangeTest
 from vigil.stats.column_drift import (
     CATEGORICAL_STATISTICS,
     NUMERIC_STATISTICS,
@@ -35,8 +36,11 @@ from vigil.stats.sketches import (
 from vigil.stats.spec import Reference, StatsSpec
 
 __all__ = [
+    "BAND_SUFFIXES",
     "CATEGORICAL_STATISTICS",
     "NUMERIC_STATISTICS",
+    "ChangeBand",
+    "ChangeTest",
     "ColumnComparison",
     "Divergence",
     "ExactFrequencies",

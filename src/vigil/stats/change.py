@@ -45,6 +45,10 @@ class ChangeTest:
       reference's 45th or 55th percentile).
     - ``min_ks``: smallest KS distance between the two distributions.
     - ``min_share``: smallest change of one category's share (categorical columns).
+    - ``min_performance``: smallest change of a performance metric in ``[0, 1]`` (accuracy,
+      AUC, ...) and of log loss and calibration error.
+    - ``min_error_ratio``: smallest relative change of a regressor's error (MAE, RMSE, MAPE;
+      bias relative to the reference's RMSE).
     """
 
     alpha: float = 1e-6
@@ -53,11 +57,22 @@ class ChangeTest:
     min_rank_shift: float = 0.05
     min_ks: float = 0.05
     min_share: float = 0.03
+    min_performance: float = 0.02
+    min_error_ratio: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 0.5:
             raise ConfigError(f"alpha must be in (0, 0.5), got {self.alpha!r}")
-        for name in ("min_mean_sd", "min_std_ratio", "min_rank_shift", "min_ks", "min_share"):
+        names = (
+            "min_mean_sd",
+            "min_std_ratio",
+            "min_rank_shift",
+            "min_ks",
+            "min_share",
+            "min_performance",
+            "min_error_ratio",
+        )
+        for name in names:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -157,21 +172,27 @@ def ks_limit(n_current: float, n_reference: float, sketch_error: float, test: Ch
     return max(test.min_ks, min(critical + error, 1.0))
 
 
-def share_limit(
+def share_change(
     current: np.ndarray, reference: np.ndarray, share_error: float, test: ChangeTest
-) -> float:
-    """The largest change of one bin's share that sampling noise explains, over bins counted
-    ``current`` and ``reference``: ``z * max_i sqrt(p_i (1 - p_i) (1/n_cur + 1/n_ref))`` with
-    ``p_i`` the pooled share and ``z`` Bonferroni's for ``k`` bins (``alpha / k`` each), plus
-    the sketches' share error, and at least ``min_share``. The noisiest bin sets it, so a change
-    of any bin beyond it is one."""
+) -> tuple[float, float]:
+    """The change of the category (bin) that moved most surely, and its limit.
+
+    Each bin ``i`` is tested on its own: its share may move by ``z * sqrt(p_i (1 - p_i)
+    (1/n_cur + 1/n_ref))`` (``p_i`` the pooled share, ``z`` Bonferroni's for ``k`` bins, so
+    ``alpha`` holds for the column) plus the sketches' share error, and at least ``min_share``.
+    Returned: ``(|change|, limit)`` of the bin whose change is the largest multiple of its own
+    limit, so the column changed exactly when the first exceeds the second. NaN when a side is
+    empty."""
     n_cur, n_ref = float(current.sum()), float(reference.sum())
     if min(n_cur, n_ref) < MIN_VALUES:
-        return math.nan
+        return math.nan, math.nan
     pooled = (current + reference) / (n_cur + n_ref)
-    noise = float(np.sqrt(pooled * (1.0 - pooled)).max()) * math.sqrt(1.0 / n_cur + 1.0 / n_ref)
+    noise = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_cur + 1.0 / n_ref))
     z = float(special.ndtri(1.0 - test.alpha / (2.0 * max(current.size, 1))))
-    return max(test.min_share, min(z * noise + share_error, 1.0))
+    limits = np.minimum(np.maximum(test.min_share, z * noise + share_error), 1.0)
+    moved = np.abs(current / n_cur - reference / n_ref)
+    worst = int(np.argmax(moved / limits))
+    return float(moved[worst]), float(limits[worst])
 
 
 def kurtosis_of(source: QuantileSource, *, levels: int = 256) -> float:
@@ -255,16 +276,13 @@ def numeric_changes(
 def categorical_change(
     current_bins: np.ndarray, reference_bins: np.ndarray, share_error: float, test: ChangeTest
 ) -> Tested:
-    """The largest change of one category's share (``share``, over the bins of
+    """The change of the category that moved most surely (``share``, over the bins of
     :func:`~vigil.stats.column_drift.category_counts`) with its limit."""
-    n_cur, n_ref = float(current_bins.sum()), float(reference_bins.sum())
-    value = math.nan
-    if n_cur > 0 and n_ref > 0:
-        value = float(np.abs(current_bins / n_cur - reference_bins / n_ref).max())
-    limit = share_limit(current_bins, reference_bins, share_error, test)
+    value, limit = share_change(current_bins, reference_bins, share_error, test)
     band = (
         ChangeBand.unknown()
         if math.isnan(limit)
         else ChangeBand(expected=0.0, lower=0.0, upper=limit)
     )
-    return Tested(statistic="share", value=value, band=band, support=min(n_cur, n_ref))
+    support = min(float(current_bins.sum()), float(reference_bins.sum()))
+    return Tested(statistic="share", value=value, band=band, support=support)

@@ -23,7 +23,8 @@ from datetime import datetime
 
 from vigil.core import Family, SeriesKey, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
-from vigil.stats.column_drift import categorical_drift, numeric_drift
+from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
+from vigil.stats.column_drift import categorical_drift, category_counts, numeric_drift
 from vigil.stats.divergence import Divergence
 from vigil.stats.reference import typical_windows
 from vigil.stats.series import Series
@@ -157,7 +158,9 @@ def _collect_version(
                 past = [c for p in refs if (c := _columns(p, source).get(name)) is not None]
                 if not past:
                     continue  # a new column has no drift, it is reported as "new"
-                for divergence in column_drift(current, reference_column(past, spec), spec):
+                merged = reference_column(past, spec)
+                divergences = column_drift(current, merged, spec)
+                for divergence in divergences:
                     key = SeriesKey(
                         model=timeline.model,
                         version=version,
@@ -166,7 +169,59 @@ def _collect_version(
                         statistic=prefix + divergence.statistic,
                     )
                     collector.add(key, window, divergence.value, divergence.support)
+                for tested in column_changes(current, merged, divergences, spec):
+                    for statistic, value in tested_points(tested):
+                        key = SeriesKey(
+                            model=timeline.model,
+                            version=version,
+                            family=family,
+                            column=name,
+                            statistic=prefix + statistic,
+                        )
+                        collector.add(key, window, value, tested.support)
 
 
 def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:
     return profile.features if family == Family.FEATURE else profile.outputs
+
+
+def column_changes(
+    current: ColumnProfile,
+    reference: ReferenceColumn,
+    divergences: Sequence[Divergence],
+    spec: StatsSpec,
+) -> list[Tested]:
+    """The tested drift statistics of one column, each with the band that decides it."""
+    if reference.categorical:
+        _, cur_bins, ref_bins = category_counts(
+            current.frequent, reference.frequent, max_items=spec.max_categories
+        )
+        error = _share_error(current.frequent) + _share_error(reference.frequent)
+        return [categorical_change(cur_bins, ref_bins, error, spec.change)]
+    ks = next(d for d in divergences if d.statistic == "ks")
+    return numeric_changes(
+        current.quantiles,
+        current.moments,
+        reference.quantiles,
+        reference.moments,
+        spec.change,
+        ks=ks.value,
+        ks_sketch_error=ks.sketch_error,
+    )
+
+
+def tested_points(tested: Tested) -> list[tuple[str, float]]:
+    """The stored points of a tested statistic: its value, then its band."""
+    band = tested.band
+    values = (band.expected, band.lower, band.upper)
+    return [
+        (tested.statistic, tested.value),
+        *(
+            (tested.statistic + suffix, value)
+            for suffix, value in zip(BAND_SUFFIXES, values, strict=True)
+        ),
+    ]
+
+
+def _share_error(frequent: FrequentItems) -> float:
+    return frequent.count_error / frequent.total if frequent.total else 0.0

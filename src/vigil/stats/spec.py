@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from vigil.core import ConfigError, Window
+from vigil.stats.change import ChangeTest
 
 DAY = timedelta(days=1)
 
@@ -119,6 +120,8 @@ class StatsSpec:
       drift reference, a minority at most (:mod:`vigil.stats.reference`); ``None`` keeps all.
     - ``reference_min_own``: a version with fewer reference windows of its own also takes the
       model's other versions' windows into its drift reference.
+    - ``change``: how sure and how large a change of a tested drift statistic (mean, std,
+      quantiles, KS, category shares) must be (:mod:`vigil.stats.change`).
     """
 
     window: timedelta = timedelta(hours=1)
@@ -133,6 +136,7 @@ class StatsSpec:
     max_categories: int = 50
     reference_tolerance: float | None = 0.25
     reference_min_own: int = 3
+    change: ChangeTest = field(default_factory=ChangeTest)
 
     def __post_init__(self) -> None:
         if self.window <= timedelta(0):

@@ -17,7 +17,7 @@ from vigil.stats.change import (
     kurtosis_of,
     mean_band,
     quantile_band,
-    share_limit,
+    share_change,
     std_band,
 )
 from vigil.stats.sketches import ExactQuantiles
@@ -146,9 +146,18 @@ def test_share_limit_flags_at_most_alpha() -> None:
     for _ in range(TRIALS):
         cur = rng.multinomial(270, shares).astype(float)
         ref = rng.multinomial(1900, shares).astype(float)
-        biggest = np.abs(cur / cur.sum() - ref / ref.sum()).max()
-        flags += biggest > share_limit(cur, ref, 0.0, NO_FLOOR)
+        moved, limit = share_change(cur, ref, 0.0, NO_FLOOR)
+        flags += moved > limit
     assert flags <= MOST_FLAGS
+    # A new category on 10% of 150 rows against 1,000 rows that never saw it.
+    new = np.array([0.9 * 150 * s for s in shares] + [15.0])
+    old = np.array([1000 * s for s in shares] + [0.0])
+    moved, limit = share_change(new, old, 0.0, ChangeTest())
+    assert moved == pytest.approx(0.1) and moved > limit
+    # Just inside the minimum share: a 2.9-point move on a million rows is no change.
+    big = np.array([1e6 * 0.5, 1e6 * 0.5])
+    assert np.subtract(*share_change(np.array([0.529e6, 0.471e6]), big, 0.0, ChangeTest())) < 0
+    assert np.subtract(*share_change(np.array([0.531e6, 0.469e6]), big, 0.0, ChangeTest())) > 0
 
 
 def test_settings_are_checked() -> None:

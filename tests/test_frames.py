@@ -21,9 +21,10 @@ import pytest
 
 import vigil
 from vigil.core import ConfigError, SchemaError, Window
-from vigil.pipeline.detection import DetectionPolicy
+from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
 from vigil.profile import Profile
-from vigil.stats import Reference, StatsSpec, drift_series
+from vigil.stats import BAND_SUFFIXES as BANDS
+from vigil.stats import Reference, StatsSpec, compare_profiles, drift_series
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
 N = 4_000
@@ -146,38 +147,43 @@ def test_compare_flags_the_shifted_column_only() -> None:
     report = vigil.compare(_frame(6), _frame(7, shift=10.0), outputs=["prediction"], now=NOW)
     assert report.drifted == ("age",)
     by_name = {c.column: c for c in report.columns}
-    assert by_name["age"].decided_by == "ks" and by_name["age"].value > 0.3
-    assert by_name["country"].decided_by == "linf" and by_name["country"].categorical
+    age = by_name["age"]
+    assert age.decided_by == "mean" and age.value > age.threshold > 40.0
+    assert dict(age.statistics)["ks"] > 0.3
+    assert by_name["country"].decided_by == "share" and by_name["country"].categorical
     assert not by_name["prediction"].drifted and by_name["prediction"].family == "output"
     assert "age: DRIFT" in str(report)
 
 
 def test_compare_decides_drift_exactly_as_the_pipeline_does() -> None:
-    """Same statistic values as the pipeline's drift series with a fixed reference, and the
-    same decision on both sides of the threshold and of the minimum support."""
+    """Same tested values and bands as the pipeline's drift series with a fixed reference, and
+    the same decision as the pipeline's detection on both sides of the minimum support; an
+    unchanged column on either side of nothing."""
     reference, current = _frame(8), _frame(9, shift=3.0)
     ref = vigil.profile_frame(reference, model="m", outputs=["prediction"], now=NOW)
     cur = vigil.profile_frame(
         current, model="m", outputs=["prediction"], now=NOW + timedelta(days=1)
     )
     spec = StatsSpec(reference=Reference.fixed(ref.key.window))
-    series = {
-        (s.key.column, s.key.statistic): s
-        for s in drift_series([ref, cur], None, spec, since=cur.key.window.start)
-    }
-    report = vigil.compare(ref, cur, stats=spec)
-    age = next(c for c in report.columns if c.column == "age")
-    piped = series[("age", "ks")]
-    assert age.value == piped.values[-1]
-    assert piped.support is not None and age.support == piped.support[-1]
-    just_below = DetectionPolicy(drift_thresholds={"ks": age.value + 1e-9, "linf": 0.2})
-    just_at = DetectionPolicy(drift_thresholds={"ks": age.value, "linf": 0.2})
-    assert not vigil.compare(ref, cur, stats=spec, policy=just_below).columns[0].drifted
-    assert vigil.compare(ref, cur, stats=spec, policy=just_at).columns[0].drifted
-    too_few = DetectionPolicy(
-        drift_thresholds={"ks": age.value, "linf": 0.2}, drift_min_support=age.support + 1
-    )
-    assert not vigil.compare(ref, cur, stats=spec, policy=too_few).columns[0].drifted
+    found = drift_series([ref, cur], None, spec, since=cur.key.window.start)
+    series = {(s.key.column, s.key.statistic): s for s in found}
+    compared = next(c for c in compare_profiles(ref, cur, spec) if c.column == "age")
+    for tested in compared.tested:
+        piped = [series[("age", tested.statistic + suffix)].values[-1] for suffix in ("", *BANDS)]
+        band = tested.band
+        assert piped == [tested.value, band.expected, band.lower, band.upper]
+    age_series = [s for s in found if s.key.column == "age"]
+    support = compared.tested[0].support
+    window = cur.key.window
+    for min_support, drifted in ((support, True), (support + 1, False)):
+        policy = DetectionPolicy(drift_min_support=min_support)
+        paged = detect_anomalies(age_series, start=window.start, end=window.end, policy=policy)
+        report = vigil.compare(ref, cur, stats=spec, policy=policy)
+        age = next(c for c in report.columns if c.column == "age")
+        assert age.drifted is bool(paged) is drifted
+        assert age.support == support
+    same = vigil.compare(ref, _frame(9), stats=spec, outputs=["prediction"], now=NOW)
+    assert not next(c for c in same.columns if c.column == "age").drifted
 
 
 def test_compare_reads_frames_that_name_their_model() -> None:

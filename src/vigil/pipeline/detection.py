@@ -92,6 +92,23 @@ class DetectionPolicy:
             flags = (values >= threshold) & (support >= self.drift_min_support)
         return np.asarray(np.nan_to_num(flags, nan=0), dtype=bool)
 
+    def tested_flags(
+        self,
+        values: npt.NDArray[np.float64],
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+        support: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.bool_]:
+        """A tested statistic is flagged outside its band, on at least ``drift_min_support``
+        rows (an unknown band or value flags nothing).
+
+        The one decision for tested statistics: the pipeline's detection and ``vigil.compare``
+        both call it.
+        """
+        with np.errstate(invalid="ignore"):
+            flags = ((values < lower) | (values > upper)) & (support >= self.drift_min_support)
+        return np.asarray(np.nan_to_num(flags, nan=0), dtype=bool)
+
 
 def watch_detector(name: str) -> Detector:
     """The instance the watch policy scores with (``same-hour`` is built per band group).
@@ -262,10 +279,9 @@ def _tested(
     expected, lower, upper = (part.values for part in band)
     values = series.values
     support = series.support if series.support is not None else np.full(len(series), math.inf)
+    flags = policy.tested_flags(values, lower, upper, support)
     with np.errstate(invalid="ignore"):
-        outside = (values < lower) | (values > upper)
-        flags = outside & (support >= policy.drift_min_support)
         half = np.where(values >= expected, upper - expected, expected - lower)
         score = np.abs(values - expected) / np.where(half > 0, half, np.nan)
     scores = Scores(series=series, score=score, expected=expected, lower=lower, upper=upper)
-    return Detection(scores=scores, threshold=1.0, flags=np.nan_to_num(flags, nan=0).astype(bool))
+    return Detection(scores=scores, threshold=1.0, flags=flags)

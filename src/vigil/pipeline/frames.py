@@ -182,7 +182,7 @@ def compare(
 ) -> DriftReport:
     """Compare two data sets column by column, as the pipeline compares a window with its
     reference: the same drift statistics, the same data-quality signals and the same decision
-    (``policy.drift_thresholds`` on at least ``policy.drift_min_support`` rows).
+    (a tested statistic outside its band, on at least ``policy.drift_min_support`` rows).
 
     Each side is a frame (read with :func:`profile_frame` and the keywords given; ``model``
     names it unless it has a model column) or a profile (one from :func:`reference_profile`).
@@ -210,24 +210,46 @@ def _profile(frame: Frame, model: str, options: Mapping[str, Any]) -> Profile:
 
 
 def _verdict(compared: ColumnComparison, policy: DetectionPolicy) -> ComparedColumn:
-    """The pipeline's decision on one column: drift where a watched statistic is flagged."""
-    watched = [d for d in compared.drift if d.statistic in policy.drift_thresholds]
-    flagged = [
-        d
-        for d in watched
-        if policy.drift_flags(d.statistic, np.array([d.value]), np.array([d.support]))[0]
-    ]
-    shown = flagged[0] if flagged else watched[0] if watched else None
-    decided_by = shown.statistic if shown else ("linf" if compared.categorical else "ks")
+    """The pipeline's decision on one column: drift where a tested statistic leaves its band
+    (:meth:`DetectionPolicy.tested_flags`) or an untested one reaches an absolute level the
+    policy sets (:meth:`DetectionPolicy.drift_flags`, none by default)."""
+    shown: tuple[str, float, float] | None = None  # statistic, support, the bound it is read by
+    flagged = False
+    for one in compared.tested:
+        band = one.band
+        hit = bool(
+            policy.tested_flags(
+                np.array([one.value]),
+                np.array([band.lower]),
+                np.array([band.upper]),
+                np.array([one.support]),
+            )[0]
+        )
+        bound = band.lower if one.value < band.expected else band.upper
+        if hit and not flagged:
+            shown, flagged = (one.statistic, one.support, bound), True
+        elif shown is None and one.statistic in ("ks", "share"):
+            shown = (one.statistic, one.support, bound)
+    for d in compared.drift:
+        if d.statistic in policy.drift_thresholds and not flagged:
+            hit = bool(
+                policy.drift_flags(d.statistic, np.array([d.value]), np.array([d.support]))[0]
+            )
+            if hit or shown is None:
+                shown = (d.statistic, d.support, policy.drift_thresholds[d.statistic])
+                flagged = hit
+    values = {d.statistic: d.value for d in compared.drift}
+    values.update((t.statistic, t.value) for t in compared.tested if t.statistic not in values)
+    decided_by = shown[0] if shown else ("share" if compared.categorical else "ks")
     return ComparedColumn(
         column=compared.column,
         family=compared.family.value,
         categorical=compared.categorical,
-        statistics=tuple((d.statistic, d.value) for d in compared.drift),
-        support=shown.support if shown else math.nan,
+        statistics=tuple(values.items()),
+        support=shown[1] if shown else math.nan,
         decided_by=decided_by,
-        threshold=policy.drift_thresholds.get(decided_by, math.nan),
-        drifted=bool(flagged),
+        threshold=shown[2] if shown else math.nan,
+        drifted=flagged,
         signals=tuple(kind.value for kind in compared.signals),
         reference_values=compared.reference_values,
         current_values=compared.current_values,

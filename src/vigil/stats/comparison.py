@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from vigil.core import Family
 from vigil.profile import ColumnProfile, Profile
+from vigil.stats.change import Tested
 from vigil.stats.divergence import Divergence
-from vigil.stats.drift import column_drift, reference_column
+from vigil.stats.drift import column_changes, column_drift, reference_column
 from vigil.stats.health import feature_rows, output_rows
 from vigil.stats.quality import QualityKind, combine, quality_signals, summarize
 from vigil.stats.spec import StatsSpec
@@ -26,14 +27,17 @@ class ColumnComparison:
     """One feature or output of two profiles.
 
     ``drift`` is empty when one side has no values of the column (then ``signals`` says why:
-    ``missing`` or ``new``); ``categorical`` is read from the reference's values, as in the
-    pipeline (from the current ones for a new column).
+    ``missing`` or ``new``); ``tested`` holds the statistics that decide drift, each with the
+    band drawn from both sample sizes (:mod:`vigil.stats.change`), the same the pipeline
+    stores; ``categorical`` is read from the reference's values, as in the pipeline (from the
+    current ones for a new column).
     """
 
     column: str
     family: Family
     categorical: bool
     drift: tuple[Divergence, ...]
+    tested: tuple[Tested, ...]
     signals: tuple[QualityKind, ...]
     reference_values: int
     current_values: int
@@ -57,17 +61,20 @@ def compare_profiles(
             cur_summary = summarize(cur, cur_rows, spec)
             signals = quality_signals(cur_summary, combine([ref_summary]), spec)
             drift: tuple[Divergence, ...] = ()
+            tested: tuple[Tested, ...] = ()
             side = ref if ref is not None and ref_summary.values else cur
             merged = None if side is None else reference_column([side], spec)
             if ref is not None and cur is not None and ref_summary.values and cur_summary.values:
                 assert merged is not None  # the reference side, since it has values
                 drift = column_drift(cur, merged, spec)
+                tested = tuple(column_changes(cur, merged, drift, spec))
             found.append(
                 ColumnComparison(
                     column=name,
                     family=family,
                     categorical=merged is not None and merged.categorical,
                     drift=drift,
+                    tested=tested,
                     signals=tuple(kind for kind, flag in signals.items() if flag == 1.0),
                     reference_values=ref_summary.values,
                     current_values=cur_summary.values,

@@ -66,7 +66,7 @@ def test_weekly_dips_and_noise_stay_quiet() -> None:
     assert len(found) <= 2
 
 
-def test_drift_uses_ks_for_numbers_and_linf_for_categories_with_support() -> None:
+def test_absolute_drift_levels_apply_only_where_the_policy_sets_them() -> None:
     ks = np.full(24 * DAYS, 0.05)
     ks[-10:] = 0.6
     linf = np.full(24 * DAYS, 0.02)
@@ -77,9 +77,31 @@ def test_drift_uses_ks_for_numbers_and_linf_for_categories_with_support() -> Non
         _series("drift", "linf", linf, column="country"),
         _series("drift", "psi", psi, column="age"),
     ]
-    found = detect_anomalies(series, start=EVALUATED, end=END, policy=DetectionPolicy())
+    levels = DetectionPolicy(drift_thresholds={"ks": 0.3, "linf": 0.2})
+    found = detect_anomalies(series, start=EVALUATED, end=END, policy=levels)
     assert {(a.key.statistic, a.key.column) for a in found} == {("ks", "age"), ("linf", "country")}
     assert sum(a.key.statistic == "ks" for a in found) == 10
+    assert detect_anomalies(series, start=EVALUATED, end=END, policy=DetectionPolicy()) == []
+
+
+def test_a_tested_statistic_pages_just_outside_its_band_on_enough_rows() -> None:
+    """The band is the stored ``_expected/_lower/_upper`` series; a value on the bound is in."""
+    n = 24 * DAYS
+    mean = np.full(n, 10.0)
+    mean[-3] = 11.0  # exactly on the upper bound: inside
+    mean[-2] = 11.0 + 1e-9  # just outside
+    mean[-1] = 9.0 - 1e-9  # just outside below
+    bands = {"": mean, "_expected": np.full(n, 10.0), "_lower": np.full(n, 9.0)}
+    bands["_upper"] = np.full(n, 11.0)
+    series = [_series("drift", "mean" + s, v, column="age") for s, v in bands.items()]
+    found = detect_anomalies(series, start=EVALUATED, end=END, policy=DetectionPolicy())
+    assert [(a.key.statistic, a.detector) for a in found] == [("mean", "drift")] * 2
+    assert [a.timestamp.hour for a in found] == [22, 23]
+    assert found[0].lower == 9.0 and found[0].upper == 11.0
+    too_few = DetectionPolicy(drift_min_support=201.0)  # the series carry 200 rows
+    assert detect_anomalies(series, start=EVALUATED, end=END, policy=too_few) == []
+    enough = DetectionPolicy(drift_min_support=200.0)
+    assert len(detect_anomalies(series, start=EVALUATED, end=END, policy=enough)) == 2
 
 
 def test_quality_signals_are_events() -> None:

@@ -110,7 +110,11 @@ def _collect(
 ) -> None:
     hourly = Horizon(suffix="", length=spec.window, reference=spec.reference)
     daily = Horizon(suffix=DAY_SUFFIX, length=DAY, reference=Reference.trailing(7 * DAY))
-    for horizon in (hourly, daily):
+    # Label-free estimation is calibrated on the week before the trailing day (tens of
+    # thousands of labels), for the hourly points too: the same hours of seven days hold a
+    # few thousand, too few to fit 200 score bins.
+    calibrations: dict[Window, Calibration | None] = {}
+    for horizon in (daily, hourly):
         dropped: set[Window] = set()
         for window in windows:
             current_windows = horizon.covering(window, spec.window)
@@ -123,8 +127,14 @@ def _collect(
                 if w in by_window and w not in dropped
             ]
             reference = _pooled([by_window[w] for w in reference_windows])
+            if horizon is daily:
+                calibrations[window] = (
+                    _calibration(reference) if isinstance(reference, ClassifierTally) else None
+                )
+            calibration = calibrations.get(window)
             changed = False
-            for name, value, band, support in _points(current, reference, spec.change, threshold):
+            points = _points(current, reference, calibration, spec.change, threshold)
+            for name, value, band, support in points:
                 key = SeriesKey(
                     model=column.model,
                     version=column.version,
@@ -180,7 +190,11 @@ def _pooled(tallies: Sequence[Tally]) -> Tally | None:
 
 
 def _points(
-    current: Tally | None, reference: Tally | None, test: ChangeTest, threshold: float
+    current: Tally | None,
+    reference: Tally | None,
+    calibration: Calibration | None,
+    test: ChangeTest,
+    threshold: float,
 ) -> list[tuple[str, float, ChangeBand | None, float]]:
     """``(statistic, value, band or None, support)`` of one window."""
     if current is None:
@@ -195,13 +209,9 @@ def _points(
             scale = abs(previous.value)
         band = _band(name, now, previous, scale, test)
         points.append((name, now.value, band, now.n))
-    if isinstance(current, ClassifierTally) and isinstance(reference, ClassifierTally):
-        calibration = _calibration(reference)
-        if calibration is not None:
-            for name, guess in estimate_classifier(
-                current, calibration, threshold=threshold
-            ).items():
-                points.append((f"estimated_{name}", guess.value, None, guess.n))
+    if isinstance(current, ClassifierTally) and calibration is not None:
+        for name, guess in estimate_classifier(current, calibration, threshold=threshold).items():
+            points.append((f"estimated_{name}", guess.value, None, guess.n))
     return points
 
 

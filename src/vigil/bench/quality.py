@@ -214,3 +214,64 @@ def _daily(series: Series, start: datetime) -> float:
     if not keep.any():
         return math.nan
     return float(np.average(values[keep], weights=weights[keep]))
+
+
+def run_quality_bench(
+    *,
+    rows_per_day: Sequence[int],
+    seeds: Sequence[int],
+    config: VigilConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[MonthResult]:
+    """One judged month per traffic level and seed."""
+    return [
+        run_quality_month(rows_per_day=rows, seed=seed, config=config, progress=progress)
+        for rows in rows_per_day
+        for seed in seeds
+    ]
+
+
+def result_json(result: MonthResult) -> dict[str, object]:
+    """One month as plain JSON (NaN delays and errors as ``null``)."""
+
+    def number(value: float) -> float | None:
+        return round(value, 4) if math.isfinite(value) else None
+
+    return {
+        "rows_per_day": result.rows_per_day,
+        "seed": result.seed,
+        "predictions": result.predictions,
+        "labels": result.labels,
+        "caught": result.caught,
+        "changes": [
+            {
+                "kind": c.kind,
+                "column": c.column,
+                "caught": c.caught,
+                "delay_h": number(c.delay_h),
+            }
+            for c in result.changes
+        ],
+        "false_alarm_column_days": result.false_alarm_days,
+        "unchanged_column_days": result.unchanged_column_days,
+        "false_alarm_columns": list(result.false_alarm_columns),
+        "estimation_mae": {name: number(v) for name, v in result.estimation_mae.items()},
+        "estimation_days": result.estimation_days,
+        "incidents": result.incidents,
+        "seconds": round(result.seconds, 1),
+    }
+
+
+def format_results(results: Sequence[MonthResult]) -> str:
+    """A table: one row per month, a column per change (delay in hours, or ``missed``)."""
+    if not results:
+        return "no months run"
+    kinds = [c.kind for c in results[0].changes]
+    head = ["rows/day", "seed", *kinds, "false alarms", "MAE acc", "MAE auc"]
+    lines = [" | ".join(head)]
+    for r in results:
+        delays = [f"{c.delay_h:.0f} h" if c.caught else "missed" for c in r.changes]
+        alarms = f"{r.false_alarm_days}/{r.unchanged_column_days}"
+        maes = [f"{r.estimation_mae.get(m, math.nan):.4f}" for m in ESTIMATED]
+        lines.append(" | ".join([str(r.rows_per_day), str(r.seed), *delays, alarms, *maes]))
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from vigil.cli.bench import (
     lodo,
     nab,
     profile,
+    quality,
     realtime,
     realtime_feed,
     scale,
@@ -45,3 +46,4 @@ bench_app.command("deepar")(deepar.deepar)
 bench_app.command("deep")(deep.deep)
 bench_app.command("deep-speed")(deep_speed.deep_speed)
 bench_app.command("scale")(scale.scale)
+bench_app.command("quality")(quality.quality)

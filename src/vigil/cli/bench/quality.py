@@ -1,0 +1,30 @@
+"""``vigil bench quality``: a labelled month with known changes through the pipeline, judged."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vigil.cli.console import echo_json
+from vigil.cli.options import JsonOption
+
+
+def quality(
+    rows: Annotated[
+        list[int] | None,
+        typer.Option("--rows", min=24, help="Predictions a day (repeat for several levels)."),
+    ] = None,
+    seed: Annotated[
+        list[int] | None, typer.Option("--seed", help="Random seed (repeat for several months).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per change: caught and delay; false alarms on unchanged column-days; estimation MAE."""
+    from vigil.bench.quality import format_results, result_json, run_quality_bench
+
+    results = run_quality_bench(rows_per_day=rows or [1000, 6500], seeds=seed or [0])
+    if as_json:
+        echo_json([result_json(r) for r in results])
+        return
+    typer.echo(format_results(results))

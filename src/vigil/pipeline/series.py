@@ -20,6 +20,7 @@ from vigil.pipeline.labels import LabelSettings, load_join
 from vigil.pipeline.workers import worker_pool
 from vigil.profile import Profile
 from vigil.stats import IngestTally, Series, StatsSpec, drift_series, health_series
+from vigil.stats.drift_day import drift_day_series
 from vigil.stats.performance_series import performance_series
 from vigil.store import SqlStore, Store
 
@@ -107,6 +108,7 @@ def _model_series(
     ]
     found = health_series(profiles, spec, tallies=tallies)
     found += drift_series(profiles, None, spec, since=drift_since)
+    found += drift_day_series(profiles, spec, since=drift_since)
     if labels is not None:
         outcomes = load_join(store, model, labels).tallies(
             max_segment_values=labels.max_segment_values

@@ -18,24 +18,39 @@ trust and nothing is set aside. Windows too small to judge (``min_rows``) are al
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 
-from vigil.profile import ColumnProfile
+from vigil.profile import FrequentItems
 from vigil.stats.divergence import FloatArray
+from vigil.stats.sketches import QuantileSource
+
+
+class Sketched(Protocol):
+    """What the comparison reads of a window's column: a column profile, or several pooled."""
+
+    @property
+    def quantiles(self) -> QuantileSource: ...
+
+    @property
+    def frequent(self) -> FrequentItems: ...
+
+
+S = TypeVar("S", bound=Sketched)
 
 _DECILES = np.linspace(0.1, 0.9, 9)
 _MIN_WINDOWS = 3
 
 
 def typical_windows(
-    columns: Sequence[ColumnProfile],
+    columns: Sequence[S],
     *,
     categorical: bool,
     tolerance: float,
     min_rows: int = 30,
     max_items: int = 50,
-) -> list[ColumnProfile]:
+) -> list[S]:
     """``columns`` (one column's profile in each reference window) without outlier windows."""
     if len(columns) < _MIN_WINDOWS:
         return list(columns)
@@ -52,11 +67,11 @@ def typical_windows(
     return [c for i, c in enumerate(columns) if i not in dropped]
 
 
-def _values(column: ColumnProfile, categorical: bool) -> int:
+def _values(column: Sketched, categorical: bool) -> int:
     return column.frequent.total if categorical else column.quantiles.n
 
 
-def _cdf_points(columns: Sequence[ColumnProfile]) -> FloatArray:
+def _cdf_points(columns: Sequence[Sketched]) -> FloatArray:
     """Each window's CDF at the median deciles: comparing CDFs (not quantiles) keeps ties and
     scales out of it, so a discrete feature's windows agree when their shares do."""
     deciles = np.stack([c.quantiles.quantiles(_DECILES) for c in columns])
@@ -64,7 +79,7 @@ def _cdf_points(columns: Sequence[ColumnProfile]) -> FloatArray:
     return np.stack([c.quantiles.cdf(points) for c in columns])
 
 
-def _category_shares(columns: Sequence[ColumnProfile], max_items: int) -> FloatArray:
+def _category_shares(columns: Sequence[Sketched], max_items: int) -> FloatArray:
     counts = [dict(c.frequent.items()[:max_items]) for c in columns]
     names = sorted({name for found in counts for name in found})
     totals = np.array([max(c.frequent.total, 1) for c in columns], dtype=np.float64)

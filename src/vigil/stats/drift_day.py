@@ -1,0 +1,209 @@
+"""``drift_day_series``: the trailing day of every window tested against the week before it.
+
+An hour of a few hundred rows cannot see a change of a tenth of a standard deviation; a day of
+thousands can. So every window also gets the tested statistics of :mod:`vigil.stats.change`
+(``mean``, ``std``, ``p05``, ``p50``, ``p95``, ``ks`` for numbers; ``share`` for categories)
+over the trailing day, its 24 windows merged, as ``<statistic>_1d`` with its band
+(``_1d_expected``, ``_1d_lower``, ``_1d_upper``). A whole day holds every hour once, so a daily
+rhythm cancels out and the reference can be the plain week before.
+
+The reference of every window of calendar day ``D`` is days ``D-8`` to ``D-2``: fixed per day
+(pooled once, not once per window) and never overlapping the trailing day, which starts at the
+earliest at ``D-1``. Windows of a version that an hourly test flagged are not excluded here;
+that is what a fixed reference is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from vigil.core import Family, SeriesKey, Window, ensure_utc
+from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
+from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
+from vigil.stats.column_drift import category_counts, numeric_drift
+from vigil.stats.reference import typical_windows
+from vigil.stats.series import Series
+from vigil.stats.sketches import PooledQuantiles
+from vigil.stats.spec import StatsSpec
+from vigil.stats.timeline import SeriesCollector, timelines
+
+DAY = timedelta(days=1)
+SUFFIX = "_1d"
+REFERENCE_DAYS = 7
+_FAMILIES = (
+    (Family.FEATURE.value, Family.DRIFT.value, ""),
+    (Family.OUTPUT.value, Family.OUTPUT.value, "drift_"),
+)
+
+
+def drift_day_series(
+    profiles: Iterable[Profile], spec: StatsSpec, *, since: datetime | None = None
+) -> list[Series]:
+    """The day-long tested drift of every feature and output of every model version."""
+    start = ensure_utc(since) if since is not None else None
+    result: list[Series] = []
+    for timeline in timelines(profiles, spec.window):
+        windows = tuple(w for w in timeline.windows if start is None or w.start >= start)
+        if not windows:
+            continue
+        collector = SeriesCollector(windows=windows)
+        per_day = max(1, DAY // spec.window)
+        for version, by_window in sorted(timeline.profiles.items()):
+            references: dict[datetime, dict[tuple[str, str], _Pooled | None]] = {}
+            for window in windows:
+                day = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
+                reference = references.setdefault(day, {})
+                trailing = [
+                    by_window[w]
+                    for k in range(per_day)
+                    if (w := _shifted(window, -k * spec.window)) in by_window
+                ]
+                if not trailing:
+                    continue
+                for source, family, prefix in _FAMILIES:
+                    names = sorted({n for p in trailing for n in _columns(p, source)})
+                    for name in names:
+                        if (source, name) not in reference:
+                            reference[(source, name)] = _reference(
+                                by_window, day, source, name, spec
+                            )
+                        base = reference[(source, name)]
+                        current = _pool(
+                            [c for p in trailing if (c := _columns(p, source).get(name))]
+                        )
+                        if base is None or current is None:
+                            continue
+                        for tested in _changes(current, base, spec):
+                            _add(
+                                collector,
+                                timeline.model,
+                                version,
+                                family,
+                                name,
+                                prefix,
+                                window,
+                                tested,
+                            )
+        result.extend(collector.series())
+    return result
+
+
+class _Pooled:
+    """One column over several windows: what the tests read."""
+
+    __slots__ = ("categorical", "frequent", "moments", "quantiles")
+
+    def __init__(self, columns: Sequence[ColumnProfile]) -> None:
+        moments = Moments.merge_all([c.moments for c in columns])
+        self.moments: Moments = moments
+        self.quantiles = PooledQuantiles.of([c.quantiles for c in columns])
+        self.frequent: FrequentItems = FrequentItems.merge_all([c.frequent for c in columns])
+        counts = [c.type_counts for c in columns]
+        text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
+        self.categorical = text > sum(c.get("number", 0) for c in counts)
+
+
+def _pool(columns: Sequence[ColumnProfile]) -> _Pooled | None:
+    return _Pooled(columns) if columns else None
+
+
+def _reference(
+    by_window: Mapping[Window, Profile], day: datetime, source: str, name: str, spec: StatsSpec
+) -> _Pooled | None:
+    """Days ``D-8`` to ``D-2`` of one column, pooled, without the days unlike the others.
+
+    A day that held a short incident (a feature constant for a day) would otherwise sit in the
+    reference of the next seven days and make each of them read as changed; the days are
+    compared with each other as the hourly reference's windows are
+    (:func:`~vigil.stats.reference.typical_windows`), and a minority that disagrees is left out.
+    """
+    first, last = day - (REFERENCE_DAYS + 1) * DAY, day - DAY
+    days: dict[datetime, list[ColumnProfile]] = {}
+    for window, profile in by_window.items():
+        if first <= window.start and window.end <= last:
+            column = _columns(profile, source).get(name)
+            if column is not None:
+                days.setdefault(window.start - (window.start - first) % DAY, []).append(column)
+    if not days:
+        return None
+    pooled = {start: _Pooled(columns) for start, columns in sorted(days.items())}
+    if spec.reference_tolerance is None:
+        kept = list(pooled.values())
+    else:
+        kept = typical_windows(
+            list(pooled.values()),
+            categorical=_Pooled([c for cs in days.values() for c in cs]).categorical,
+            tolerance=spec.reference_tolerance,
+            max_items=spec.max_categories,
+        )
+    return _Pooled([c for start, p in pooled.items() if p in kept for c in days[start]])
+
+
+def _changes(current: _Pooled, reference: _Pooled, spec: StatsSpec) -> list[Tested]:
+    if reference.categorical:
+        _, cur_bins, ref_bins = category_counts(
+            current.frequent, reference.frequent, max_items=spec.max_categories
+        )
+        error = _share_error(current.frequent) + _share_error(reference.frequent)
+        return [categorical_change(cur_bins, ref_bins, error, spec.change)]
+    if current.quantiles.n == 0 or reference.quantiles.n == 0:
+        return []
+    ks = numeric_drift(
+        current.quantiles,
+        reference.quantiles,
+        grid_size=spec.drift_grid_size,
+        with_p_values=False,
+    )[0]
+    return numeric_changes(
+        current.quantiles,
+        current.moments,
+        reference.quantiles,
+        reference.moments,
+        spec.change,
+        ks=ks.value,
+        ks_sketch_error=ks.sketch_error,
+    )
+
+
+def _add(
+    collector: SeriesCollector,
+    model: str,
+    version: str,
+    family: str,
+    column: str,
+    prefix: str,
+    window: Window,
+    tested: Tested,
+) -> None:
+    band = tested.band
+    points = [
+        (SUFFIX, tested.value),
+        *(
+            (SUFFIX + suffix, value)
+            for suffix, value in zip(
+                BAND_SUFFIXES, (band.expected, band.lower, band.upper), strict=True
+            )
+        ),
+    ]
+    for suffix, value in points:
+        key = SeriesKey(
+            model=model,
+            version=version,
+            family=family,
+            column=column,
+            statistic=prefix + tested.statistic + suffix,
+        )
+        collector.add(key, window, value, tested.support)
+
+
+def _shifted(window: Window, by: timedelta) -> Window:
+    return Window(start=window.start + by, end=window.end + by)
+
+
+def _share_error(frequent: FrequentItems) -> float:
+    return frequent.count_error / frequent.total if frequent.total else 0.0
+
+
+def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:
+    return profile.features if family == Family.FEATURE else profile.outputs

@@ -1,0 +1,88 @@
+"""``drift_day_series``: the trailing day tested against the week before it, which sees a
+change an hour of a few dozen rows cannot, and keeps a one-day incident out of its reference."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from vigil.ingest import Column, RecordBatch
+from vigil.profile import Profile, ProfileSpec, profile_batch
+from vigil.profile.synthetic import prediction_meta
+from vigil.stats import StatsSpec
+from vigil.stats.drift_day import drift_day_series
+from vigil.stats.series import Series
+
+START = datetime(2026, 3, 2, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+PER_HOUR = 40
+DAYS = 12
+
+
+def _hour(hour: int, rng: np.random.Generator, *, shift: float, constant: bool) -> list[Profile]:
+    meta = prediction_meta(PER_HOUR, start=START + hour * HOUR, span=HOUR)
+    age = np.full(PER_HOUR, 40.0) if constant else rng.normal(40.0 + shift, 10.0, PER_HOUR)
+    batch = RecordBatch(
+        meta=meta,
+        features={"age": Column.from_numbers(age)},
+        outputs={"score": Column.from_numbers(rng.beta(2.0, 5.0, PER_HOUR))},
+    )
+    return list(profile_batch(batch, ProfileSpec()).values())
+
+
+def _month(
+    seed: int, *, shift_from_day: int | None = None, constant_day: int | None = None
+) -> list[Profile]:
+    rng = np.random.default_rng(seed)
+    found = []
+    for hour in range(24 * DAYS):
+        day = hour // 24
+        shift = 3.0 if shift_from_day is not None and day >= shift_from_day else 0.0
+        found += _hour(hour, rng, shift=shift, constant=day == constant_day)
+    return found
+
+
+def _flagged_days(series: list[Series], statistic: str) -> set[int]:
+    """Days with an ``age`` point outside its band."""
+    by_name = {s.key.statistic: s for s in series if s.key.column == "age"}
+    values = by_name[statistic].values
+    lower, upper = by_name[statistic + "_lower"].values, by_name[statistic + "_upper"].values
+    times = by_name[statistic].timestamps
+    start = np.datetime64(START.replace(tzinfo=None), "s")
+    with np.errstate(invalid="ignore"):
+        outside = (values < lower) | (values > upper)
+    return {int((t - start) // np.timedelta64(1, "D")) for t in times[outside]}
+
+
+def test_a_third_of_a_standard_deviation_is_seen_within_a_day_not_in_an_hour() -> None:
+    """An hour of 40 rows has a mean's standard error of 0.16 sd; a day of 960, 0.035 sd."""
+    profiles = _month(seed=1, shift_from_day=10)
+    day_series = drift_day_series(profiles, StatsSpec(), since=START + 9 * DAY)
+    assert _flagged_days(day_series, "mean_1d") == {10, 11}
+    by_name = {s.key.statistic: s for s in day_series if s.key.column == "age"}
+    first_flag = np.argmax(
+        by_name["mean_1d"].values > by_name["mean_1d_upper"].values  # hours into day 9
+    )
+    # The band is 4.9 standard errors (alpha 1e-6), 1.7 units: the trailing day's mean passes
+    # it after 14 of its 24 hours are shifted by 3; one shifted hour moves it by 0.125.
+    assert 24 + 12 < first_flag < 24 + 16
+    assert {s.key.family for s in day_series} == {"drift", "output"}
+
+
+def test_an_unchanged_column_stays_inside_its_bands() -> None:
+    day_series = drift_day_series(_month(seed=2), StatsSpec(), since=START + 8 * DAY)
+    for statistic in ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d"):
+        assert _flagged_days(day_series, statistic) == set(), statistic
+
+
+def test_a_day_long_incident_does_not_leak_into_the_next_weeks_reference() -> None:
+    """``age`` is constant on day 8; days 10 and 11 have it in their reference week."""
+    profiles = _month(seed=3, constant_day=8)
+    since = START + 10 * DAY
+    kept_out = drift_day_series(profiles, StatsSpec(), since=since)
+    statistics = ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d")
+    assert all(_flagged_days(kept_out, s) == set() for s in statistics)
+    pooled = drift_day_series(profiles, StatsSpec(reference_tolerance=None), since=since)
+    assert _flagged_days(pooled, "ks_1d") == {10, 11}  # a step of 1/7 in the reference's CDF

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from vigil.ingest import RecordBatch, table_to_chunk
+from vigil.ingest import DEFAULT_LIMITS, RecordBatch, table_to_chunk
 from vigil.profile.labels import OTHER_SEGMENT, LabelJoin
 from vigil.profile.performance import ClassifierTally
 
@@ -26,7 +26,7 @@ def _batch(rows: Mapping[str, Sequence[object]]) -> RecordBatch:
             **rows,
         }
     )
-    chunk = table_to_chunk(table, source="t", now_us=None)
+    chunk = table_to_chunk(table, source="t", rules=DEFAULT_LIMITS.rules(START + 10 * 24 * HOUR))
     assert chunk.batch.num_rows == n  # nothing quarantined
     return chunk.batch
 

@@ -190,7 +190,9 @@ KILLS = {
         Kill(name="detection", after="anomalies.replace", calls=1),
         Kill(name="incidents", after="incidents.put", calls=1),
         Kill(name="notifications", after="notifications.put", calls=5),
-        Kill(name="notification-in-flight", in_flight=8),
+        # mid-delivery: the platform's uninterrupted run sends 8 notifications since drift is
+        # decided by tested bands (it sent more with absolute KS levels); the 4th is half-way
+        Kill(name="notification-in-flight", in_flight=4),
     )
 }
 CASES = [

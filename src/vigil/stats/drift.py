@@ -21,16 +21,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from vigil.core import Family, SeriesKey, ensure_utc
+from vigil.core import Family, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
 from vigil.stats.column_drift import categorical_drift, category_counts, numeric_drift
 from vigil.stats.divergence import Divergence
-from vigil.stats.reference import typical_windows
+from vigil.stats.reference import ReferenceWindow, typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import PooledQuantiles
 from vigil.stats.spec import Reference, StatsSpec
 from vigil.stats.timeline import SeriesCollector, Timeline, timelines
+
+_WindowCache = dict[tuple[str, Window, str, str], ReferenceWindow]
+"""Per model timeline: (version, window, family, column) -> that column's reference window.
+A window is in the reference of up to ``days`` later windows; this reads it once."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,19 +52,24 @@ class ReferenceColumn:
         return self.text_values > self.number_values
 
 
-def merge_reference(columns: Sequence[ColumnProfile]) -> ReferenceColumn:
+def merge_reference(windows: Sequence[ReferenceWindow]) -> ReferenceColumn:
     """Merge the reference windows' sketches of one column (never mutating them).
 
     The quantile sketches are pooled, not KLL-merged: a merge compacts with random coin flips,
     which made two runs over the same profiles disagree (measured: ~130 of 77k drift points).
     """
+    columns = [window.column for window in windows]
     frequent, moments = columns[0].frequent, columns[0].moments
     for column in columns[1:]:
         frequent = frequent.merge(column.frequent)
         moments = moments.merge(column.moments)
     text_values, number_values = _value_counts(columns)
+    filled = [c.quantiles for c in columns if c.quantiles.n > 0]
     return ReferenceColumn(
-        quantiles=PooledQuantiles.of([c.quantiles for c in columns]),
+        quantiles=PooledQuantiles.of_weighted_items(
+            [(window.quantiles.items, window.quantiles.weights) for window in windows],
+            rank_error=max((s.normalized_rank_error for s in filled), default=0.0),
+        ),
         frequent=frequent,
         moments=moments,
         text_values=text_values,
@@ -77,11 +86,15 @@ def _value_counts(columns: Sequence[ColumnProfile]) -> tuple[int, int]:
 
 def reference_column(columns: Sequence[ColumnProfile], spec: StatsSpec) -> ReferenceColumn:
     """One column of the reference windows, merged; windows unlike the others left out."""
+    return _reference([ReferenceWindow.of(column) for column in columns], spec)
+
+
+def _reference(windows: Sequence[ReferenceWindow], spec: StatsSpec) -> ReferenceColumn:
     if spec.reference_tolerance is None:
-        return merge_reference(columns)
-    text, numbers = _value_counts(columns)
+        return merge_reference(windows)
+    text, numbers = _value_counts([window.column for window in windows])
     typical = typical_windows(
-        columns,
+        windows,
         categorical=text > numbers,
         tolerance=spec.reference_tolerance,
         max_items=spec.max_categories,
@@ -127,8 +140,9 @@ def drift_series(
         if not windows:
             continue
         collector = SeriesCollector(windows=windows)
+        cache: _WindowCache = {}
         for version in sorted(timeline.profiles):
-            _collect_version(collector, timeline, version, chosen, spec)
+            _collect_version(collector, timeline, version, chosen, spec, cache)
         result.extend(collector.series())
     return result
 
@@ -139,6 +153,7 @@ def _collect_version(
     version: str,
     reference: Reference,
     spec: StatsSpec,
+    cache: _WindowCache,
 ) -> None:
     by_window = timeline.profiles[version]
     families: tuple[tuple[str, str, str], ...] = (
@@ -155,10 +170,14 @@ def _collect_version(
             continue
         for source, family, prefix in families:
             for name, current in sorted(_columns(profile, source).items()):
-                past = [c for p in refs if (c := _columns(p, source).get(name)) is not None]
+                past = [
+                    _reference_window(cache, p, source, name)
+                    for p in refs
+                    if name in _columns(p, source)
+                ]
                 if not past:
                     continue  # a new column has no drift, it is reported as "new"
-                merged = reference_column(past, spec)
+                merged = _reference(past, spec)
                 divergences = column_drift(current, merged, spec)
                 for divergence in divergences:
                     key = SeriesKey(
@@ -225,3 +244,13 @@ def tested_points(tested: Tested) -> list[tuple[str, float]]:
 
 def _share_error(frequent: FrequentItems) -> float:
     return frequent.count_error / frequent.total if frequent.total else 0.0
+
+
+def _reference_window(
+    cache: _WindowCache, profile: Profile, family: str, name: str
+) -> ReferenceWindow:
+    key = (profile.key.version, profile.key.window, family, name)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = ReferenceWindow.of(_columns(profile, family)[name])
+    return found

@@ -13,16 +13,22 @@ largest distance from the consensus exceeds ``tolerance`` is an outlier. At most
 (fewer than half) is set aside, the worst first, so a reference never flips to describe an
 incident that most of its windows share; with fewer than three windows there is no majority to
 trust and nothing is set aside. Windows too small to judge (``min_rows``) are always kept.
+
+A window is in the reference of many later windows (the same hour of each of the next seven
+days), so what the judgement and the pooling read from one window's sketches is read once, into
+a :class:`ReferenceWindow`, and shared by every reference that window is part of.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from vigil.profile import FrequentItems
+from vigil.profile import ColumnProfile, FrequentItems, QuantileSketch
 from vigil.stats.divergence import FloatArray
 from vigil.stats.sketches import QuantileSource
 
@@ -41,6 +47,76 @@ S = TypeVar("S", bound=Sketched)
 
 _DECILES = np.linspace(0.1, 0.9, 9)
 _MIN_WINDOWS = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class WindowQuantiles:
+    """One reference window's quantile sketch, with what the references built from it read
+    computed once: the deciles (the sketch's own answers), and the retained ``items`` and
+    ``weights`` as :meth:`~vigil.profile.QuantileSketch.weighted_items` lists them, sorted into
+    ``sorted_items``/``cumulative``, which answer :meth:`cdf` exactly as the sketch would (the
+    weight of values ``<= x`` over ``n``) without a call into it per use."""
+
+    sketch: QuantileSketch
+    deciles: FloatArray
+    items: FloatArray
+    weights: FloatArray
+    sorted_items: FloatArray
+    cumulative: FloatArray
+
+    @classmethod
+    def of(cls, sketch: QuantileSketch) -> WindowQuantiles:
+        items, weights = sketch.weighted_items()
+        order = np.argsort(items, kind="stable")
+        return cls(
+            sketch=sketch,
+            deciles=sketch.quantiles(_DECILES),
+            items=items,
+            weights=weights,
+            sorted_items=items[order],
+            cumulative=np.cumsum(weights[order]),
+        )
+
+    @property
+    def n(self) -> int:
+        return self.sketch.n
+
+    @property
+    def normalized_rank_error(self) -> float:
+        return self.sketch.normalized_rank_error
+
+    def quantiles(self, qs: npt.ArrayLike) -> FloatArray:
+        """The sketch's quantiles; the deciles come from the copy read once."""
+        ranks = np.asarray(qs, dtype=np.float64)
+        if ranks.shape == _DECILES.shape and bool(np.all(ranks == _DECILES)):
+            return self.deciles
+        return self.sketch.quantiles(ranks)
+
+    def cdf(self, points: npt.ArrayLike) -> FloatArray:
+        """The sketch's inclusive CDF at ``points`` (NaN when it holds no values)."""
+        at = np.asarray(points, dtype=np.float64)
+        if self.cumulative.size == 0:
+            return np.full(at.size, np.nan)
+        below = np.searchsorted(self.sorted_items, at, side="right")
+        weights: FloatArray = np.concatenate([[0.0], self.cumulative])[below]
+        return weights / float(self.cumulative[-1])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ReferenceWindow:
+    """One column in one reference window (a :class:`Sketched`), read once however many
+    references the window is part of."""
+
+    column: ColumnProfile
+    quantiles: WindowQuantiles
+
+    @classmethod
+    def of(cls, column: ColumnProfile) -> ReferenceWindow:
+        return cls(column=column, quantiles=WindowQuantiles.of(column.quantiles))
+
+    @property
+    def frequent(self) -> FrequentItems:
+        return self.column.frequent
 
 
 def typical_windows(

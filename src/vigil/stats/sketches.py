@@ -142,15 +142,23 @@ class PooledQuantiles:
 
     @classmethod
     def of(cls, sketches: Sequence[QuantileSketch]) -> PooledQuantiles:
-        pairs = [sketch.weighted_items() for sketch in sketches]
+        filled = [s for s in sketches if s.n > 0]
+        return cls.of_weighted_items(
+            [sketch.weighted_items() for sketch in sketches],
+            rank_error=max((s.normalized_rank_error for s in filled), default=0.0),
+        )
+
+    @classmethod
+    def of_weighted_items(
+        cls, pairs: Sequence[tuple[FloatArray, FloatArray]], *, rank_error: float
+    ) -> PooledQuantiles:
+        """Pool ``(items, weights)`` pairs read from sketches whose worst error is
+        ``rank_error`` (for callers that keep each sketch's items to pool them many times)."""
         values = np.concatenate([v for v, _ in pairs]) if pairs else np.zeros(0)
         weights = np.concatenate([w for _, w in pairs]) if pairs else np.zeros(0)
         order = np.argsort(values, kind="stable")
-        filled = [s for s in sketches if s.n > 0]
         return cls(
-            values=values[order],
-            cumulative=np.cumsum(weights[order]),
-            rank_error=max((s.normalized_rank_error for s in filled), default=0.0),
+            values=values[order], cumulative=np.cumsum(weights[order]), rank_error=rank_error
         )
 
     @property

@@ -11,14 +11,17 @@ import pytest
 
 from vigil.core import ConfigError, SeriesKey, ValueKind
 from vigil.ingest import Column, RecordBatch
-from vigil.profile import ColumnProfile, Profile, ProfileSpec, profile_batch
+from vigil.profile import Profile, ProfileSpec, profile_batch
+from vigil.profile.column import profile_column
 from vigil.profile.synthetic import prediction_meta
 from vigil.stats import Reference, Series, StatsSpec, drift_series
-from vigil.stats.reference import typical_windows
+from vigil.stats.reference import ReferenceWindow, typical_windows
+from vigil.stats.sketches import PooledQuantiles
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 SPEC = StatsSpec(reference=Reference.trailing(7 * HOUR))
+DECILES = np.linspace(0.1, 0.9, 9)
 
 
 def _profile(
@@ -41,8 +44,8 @@ def _profile(
     return profile
 
 
-def _column(profile: Profile, name: str) -> ColumnProfile:
-    return profile.features[name]
+def _column(profile: Profile, name: str) -> ReferenceWindow:
+    return ReferenceWindow.of(profile.features[name])
 
 
 def _ks(series: list[Series], column: str, statistic: str, version: str = "v1") -> np.ndarray:
@@ -69,6 +72,8 @@ def test_only_a_minority_is_set_aside_and_small_references_are_kept_whole() -> N
     columns = [_column(_profile(h, shift=5.0 if h < 3 else 0.0), "x") for h in range(7)]
     kept = typical_windows(columns, categorical=False, tolerance=0.25)
     assert kept == columns[3:]  # 3 of 7 disagree: the majority is the reference
+    plain = [window.column for window in columns]  # the profiles themselves: the same choice
+    assert typical_windows(plain, categorical=False, tolerance=0.25) == plain[3:]
     two = [columns[0], columns[5]]
     assert typical_windows(two, categorical=False, tolerance=0.25) == two
     tiny = [_column(_profile(h, n=10, shift=5.0 * (h == 0)), "x") for h in range(5)]
@@ -102,6 +107,31 @@ def test_a_young_version_borrows_its_models_other_versions_for_its_reference() -
     assert young[6] > 0.8  # against v1: the shift is drift
     assert young[7] < 0.1  # against v1 and v2's shifted hour, which is set aside
     assert alone[7] > 0.8  # against its own shifted hour only
+
+
+@pytest.mark.parametrize("rows", [0, 1, 200, 5_000])
+def test_a_reference_window_answers_exactly_as_its_sketch_does(rows: int) -> None:
+    # The cache must not change one drift number: the sketch's own deciles and CDF (ties
+    # included), and pooling the cached items equals pooling the sketches.
+    rng = np.random.default_rng(rows)
+    values = np.round(rng.normal(10, 3, rows), 1)
+    column = profile_column(Column.from_numbers(values), ProfileSpec())
+    window = ReferenceWindow.of(column)
+    np.testing.assert_array_equal(window.quantiles.deciles, column.quantiles.quantiles(DECILES))
+    np.testing.assert_array_equal(window.quantiles.quantiles(DECILES), window.quantiles.deciles)
+    points = np.unique(np.concatenate([values[:40], [-1e9, 10.0, 1e9]]))
+    np.testing.assert_array_equal(window.quantiles.cdf(points), column.quantiles.cdf(points))
+    other = ReferenceWindow.of(_profile(1).features["x"])
+    pooled = PooledQuantiles.of([column.quantiles, other.column.quantiles])
+    again = PooledQuantiles.of_weighted_items(
+        [
+            (window.quantiles.items, window.quantiles.weights),
+            (other.quantiles.items, other.quantiles.weights),
+        ],
+        rank_error=pooled.rank_error,
+    )
+    np.testing.assert_array_equal(pooled.values, again.values)
+    np.testing.assert_array_equal(pooled.cumulative, again.cumulative)
 
 
 def test_spec_checks_the_reference_settings() -> None:

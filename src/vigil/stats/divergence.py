@@ -31,8 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
-from scipy import stats as scipy_stats
 
 from vigil.core import ConfigError
 
@@ -170,6 +168,8 @@ def chi_square(current: npt.ArrayLike, reference: npt.ArrayLike) -> Divergence:
 
 def _tested(statistic: str, value: float, dof: int, n_cur: float, n_ref: float) -> Divergence:
     # One non-empty bin on both sides: the two samples cannot differ, nothing to test.
+    from scipy import special  # imported on first use: scipy costs ~0.3 CPU s to import
+
     p_value = 1.0 if dof < 1 else float(special.chdtrc(dof, value))
     return Divergence(
         statistic=statistic, value=value, n_current=n_cur, n_reference=n_ref, p_value=p_value
@@ -233,6 +233,9 @@ KS_EXACT_UP_TO = 2000
 def _ks_sf(statistic: float, effective_n: float) -> float:
     # scipy's finite-n distribution costs ~1 ms a call; beyond a few thousand rows the limiting
     # Kolmogorov distribution agrees with it to well under the sketches' own error.
+    from scipy import special
+    from scipy import stats as scipy_stats
+
     if effective_n <= KS_EXACT_UP_TO:
         return float(scipy_stats.kstwo.sf(statistic, max(1, round(effective_n))))
     return float(special.kolmogorov(math.sqrt(effective_n) * statistic))

@@ -32,6 +32,8 @@ UInt64Array = npt.NDArray[np.uint64]
 Int8Array = npt.NDArray[np.int8]
 
 _MIN_LG_K, _MAX_LG_K = 4, 18
+_MAX_TABLE_CELLS = 1 << 24
+"""Registers built at once by ``of_groups`` (16 MiB): 4,096 groups at the default lg_k."""
 
 
 def hash_numbers(values: npt.NDArray[np.float64]) -> UInt64Array:
@@ -108,6 +110,41 @@ class DistinctSketch:
         ranks = np.where(seen, bits - bit_length + 1, 0).astype(np.int8)
         registers = np.maximum(self.registers, ranks)
         return DistinctSketch(lg_k=self.lg_k, registers=registers)
+
+    @classmethod
+    def of_groups(
+        cls, hashes: UInt64Array, groups: npt.NDArray[np.int64], count: int, lg_k: int
+    ) -> list[DistinctSketch]:
+        """One sketch per group ``0..count-1`` of the values with these hashes; ``groups[i]`` is
+        the group of ``hashes[i]``, in non-decreasing order.
+
+        Equal to ``empty(lg_k).update_hashes`` per group: a register keeps the largest rank of
+        its hashes, computed here for every hash at once and kept per ``(group, register)`` by
+        one ``np.maximum.at``. Groups are done in blocks, so the register table stays small
+        however many groups a batch holds.
+        """
+        empty = cls.empty(lg_k)
+        found = [empty] * count
+        if hashes.size == 0:
+            return found
+        size = 1 << lg_k
+        bits = min(64 - lg_k, 52)
+        index = (hashes >> np.uint64(64 - lg_k)).view(np.int64)
+        rest = (hashes & np.uint64((1 << bits) - 1)).astype(np.float64)
+        ranks = (bits + 1 - np.frexp(rest)[1]).astype(np.int8)
+        block = max(1, _MAX_TABLE_CELLS // size)
+        for base in range(0, count, block):
+            low, high = np.searchsorted(groups, [base, base + block]).tolist()
+            if low == high:
+                continue
+            table = np.zeros(min(block, count - base) * size, dtype=np.int8)
+            np.maximum.at(
+                table, (groups[low:high] - base) * size + index[low:high], ranks[low:high]
+            )
+            for group in np.unique(groups[low:high]).tolist():
+                registers = table[(group - base) * size : (group - base + 1) * size].copy()
+                found[group] = cls(lg_k=lg_k, registers=registers)
+        return found
 
     def merge(self, other: DistinctSketch) -> DistinctSketch:
         return DistinctSketch.merge_all([self, other])

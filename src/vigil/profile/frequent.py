@@ -78,6 +78,50 @@ class FrequentItems:
             lg_max=self.lg_max, total=self.total + int(counts.sum()), _sketch=sketch
         )
 
+    @classmethod
+    def of_groups(
+        cls,
+        items: pa.Array,
+        groups: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.int64],
+        counts: npt.NDArray[np.int64],
+        *,
+        count: int,
+        lg_max: int,
+    ) -> list[FrequentItems]:
+        """One sketch per group ``0..count-1``: group ``groups[i]`` saw ``items[codes[i]]``
+        ``counts[i]`` times (``groups`` non-decreasing, each ``(group, code)`` at most once).
+
+        As :meth:`update_counts` per group: each group's ``4 * 2**lg_max`` most frequent items
+        are fed, most frequent first; only they become Python strings, in one arrow call.
+        """
+        empty = cls.empty(lg_max)
+        found = [empty] * count
+        if codes.size == 0:
+            return found
+        bounds = np.searchsorted(groups, np.arange(count + 1))
+        present = np.flatnonzero(np.diff(bounds)).tolist()
+        fed = [
+            bounds[g] + np.argsort(-counts[bounds[g] : bounds[g + 1]], kind="stable")[: 4 << lg_max]
+            for g in present
+        ]
+        chosen = np.concatenate(fed)
+        texts = items.take(pa.array(codes[chosen])).to_pylist()
+        weights = counts[chosen].tolist()
+        totals = np.add.reduceat(counts, bounds[:-1][present]).tolist()
+        position = 0
+        for group, order, total in zip(present, fed, totals, strict=True):
+            sketch = frequent_strings_sketch(lg_max)
+            for item, weight in zip(
+                texts[position : position + order.size],
+                weights[position : position + order.size],
+                strict=True,
+            ):
+                sketch.update(item, weight)
+            position += order.size
+            found[group] = cls(lg_max=lg_max, total=total, _sketch=sketch)
+        return found
+
     def merge(self, other: FrequentItems) -> FrequentItems:
         return FrequentItems.merge_all([self, other])
 

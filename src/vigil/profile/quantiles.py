@@ -80,6 +80,28 @@ class QuantileSketch:
             merged.merge(sketch._sketch)
         return QuantileSketch(_sketch=_settled(merged))
 
+    @classmethod
+    def of_groups(
+        cls, values: FloatArray, bounds: npt.NDArray[np.int64], k: int
+    ) -> list[QuantileSketch]:
+        """One sketch per slice ``values[bounds[g]:bounds[g + 1]]`` of finite values.
+
+        Each sketch is built from its slice in one call, exactly as ``empty(k).update(slice)``
+        would; empty slices share one empty sketch (a sketch is never changed in place).
+        """
+        empty = cls.empty(k)
+        # The binding only accepts writable arrays (arrow-backed ones are read-only).
+        writable = values if values.flags.writeable else values.copy()
+        found = []
+        for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if low == high:
+                found.append(empty)
+                continue
+            sketch = kll_doubles_sketch(k)
+            sketch.update(writable[low:high])
+            found.append(cls(_sketch=_settled(sketch)))
+        return found
+
     def _copy(self) -> kll_doubles_sketch:
         # Cheap next to the work around it: a KLL sketch is a few kB at most.
         return kll_doubles_sketch.deserialize(self._sketch.serialize())

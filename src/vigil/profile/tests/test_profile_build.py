@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from vigil.core import ValueKind
 from vigil.ingest import RecordBatch
 from vigil.profile import OTHER_HOSTS, ColumnProfile, Profile, ProfileSpec, profile_batch
-from vigil.profile.column import profile_column
+from vigil.profile.column_stats import profile_column
 from vigil.profile.synthetic import synthetic_batch
 
 START = datetime(2026, 11, 20, tzinfo=UTC)

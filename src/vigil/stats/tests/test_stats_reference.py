@@ -12,7 +12,7 @@ import pytest
 from vigil.core import ConfigError, SeriesKey, ValueKind
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Profile, ProfileSpec, profile_batch
-from vigil.profile.column import profile_column
+from vigil.profile.column_stats import profile_column
 from vigil.profile.synthetic import prediction_meta
 from vigil.stats import Reference, Series, StatsSpec, drift_series
 from vigil.stats.reference import ReferenceWindow, typical_windows

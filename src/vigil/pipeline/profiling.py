@@ -2,11 +2,16 @@
 
 Re-running never double-counts, because what is written *replaces* what it stands for:
 
-- A window's profile is built in memory from every input row of that window in this run, then
-  replaces the stored profile of the same ``(model, version, window)``; it is never merged into
-  it. So a window is profiled from all of its files at once: profiling ``a.jsonl`` and then
-  ``b.jsonl`` separately leaves the windows both touch holding ``b``'s rows only. Profile the
-  whole set of files (or folder) that covers a window in one call.
+- A window's profile is built from every input row of that window in this run, then replaces
+  the stored profile of the same ``(model, version, window)``; it is never merged into it. So a
+  window is profiled from all of its files at once: profiling ``a.jsonl`` and then ``b.jsonl``
+  separately leaves the windows both touch holding ``b``'s rows only. Profile the whole set of
+  files (or folder) that covers a window in one call.
+- Profiles are written as their windows close, so memory does not grow with the history read:
+  at most ``max_pending`` windows are held, and when one more arrives the windows touched
+  longest ago are written. Logs come in time order nearly always, so those windows are done;
+  when rows of a written window turn up later in the same run, its profile is read back,
+  merged with them and written again, so the stored profile is still the whole run's.
 - A source's quarantined rows replace that source's earlier quarantined rows.
 - A rolled-up window is rebuilt from all the stored finer profiles it covers and replaces the
   stored coarse profile.
@@ -141,10 +146,11 @@ def profile_paths(
     since: datetime | None = None,
     limits: IngestLimits = DEFAULT_LIMITS,
     labels: LabelSettings | None = None,
+    max_pending: int = 256,
 ) -> ProfilingSummary:
     """Read every path, profile it per ``spec`` and store the profiles and quarantined rows.
 
-    Memory holds one chunk plus one profile per ``(model, version, window)`` of the input.
+    Memory holds one chunk plus at most ``max_pending`` profiles (see the module docstring).
     With ``since``, older ``date=`` folders are skipped and rows of earlier windows are counted
     as skipped instead of profiled (see the module docstring). Rows outside ``limits`` (an
     implausible time, too many features, ...) are quarantined with the reason. With ``labels``,
@@ -153,8 +159,10 @@ def profile_paths(
     """
     if not paths:
         raise ConfigError("no input paths given; name at least one file or folder")
+    if max_pending < 1:
+        raise ConfigError(f"max_pending must be >= 1, got {max_pending!r}")
     paths = distinct_sources(paths)
-    profiled: dict[ProfileKey, Profile] = {}
+    pending = _PendingProfiles(store=store, now=now, limit=max_pending)
     rows_profiled: Counter[str] = Counter()
     rows_quarantined: Counter[str] = Counter()
     rows_skipped: Counter[str] = Counter()
@@ -184,7 +192,7 @@ def profile_paths(
                 chunk_profiles = {
                     k: p for k, p in chunk_profiles.items() if k.window.start >= since
                 }
-            _merge_into(profiled, chunk_profiles.values())
+            pending.add(chunk_profiles.values())
             rows_profiled.update(_rows_per_model(chunk_profiles.values()))
             rows_quarantined.update(row.model or "" for row in chunk.quarantined)
             store_quarantined(store, chunk.quarantined, window=spec.window, now=now, rules=rules)
@@ -199,7 +207,7 @@ def profile_paths(
                     )
                 )
         logger.info("read %s: %d rows so far", source, rows_read_total)
-    written = store.profiles.put(profiled.values(), now=now)
+    written = pending.close()
     if join is not None:
         save_join(store, join, now=now)
     models = tuple(
@@ -301,10 +309,51 @@ def rollup_store(
     return RollupSummary(to=to, profiles_read=read, profiles_written=written)
 
 
-def _merge_into(profiled: dict[ProfileKey, Profile], new: Iterable[Profile]) -> None:
-    for profile in new:
-        earlier = profiled.get(profile.key)
-        profiled[profile.key] = profile if earlier is None else earlier.merge(profile)
+class _PendingProfiles:
+    """The profiles of the windows still open in one profiling run, written as they close.
+
+    Held in the order they were last touched; past ``limit``, the least recently touched half
+    is written in one store call. A window met again after its profile was written is read
+    back and merged, so what the store holds at the end is every row of the run, whatever the
+    order of the input.
+    """
+
+    def __init__(self, *, store: Store, now: datetime, limit: int) -> None:
+        self._store, self._now, self._limit = store, now, limit
+        self._open: dict[ProfileKey, Profile] = {}
+        self._written: set[ProfileKey] = set()
+
+    def add(self, profiles: Iterable[Profile]) -> None:
+        for profile in profiles:
+            key = profile.key
+            earlier = self._open.pop(key, None)
+            if earlier is None and key in self._written:
+                earlier = self._stored(key)
+            self._open[key] = profile if earlier is None else earlier.merge(profile)
+        if len(self._open) > self._limit:
+            self._write(len(self._open) - self._limit // 2)
+
+    def close(self) -> int:
+        """Write every open window; how many distinct windows the run wrote in all."""
+        self._write(len(self._open))
+        return len(self._written)
+
+    def _write(self, count: int) -> None:
+        if not count:
+            return
+        oldest = list(self._open)[:count]
+        self._store.profiles.put([self._open.pop(key) for key in oldest], now=self._now)
+        self._written.update(oldest)
+
+    def _stored(self, key: ProfileKey) -> Profile | None:
+        found = self._store.profiles.get(
+            model=key.model,
+            version=key.version,
+            start=key.window.start,
+            end=key.window.end,
+            duration=key.window.duration,
+        )
+        return found[0] if found else None
 
 
 def _rows_per_model(profiles: Iterable[Profile]) -> Counter[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 
 from vigil.core import ConfigError
 from vigil.pipeline import ProfilingProgress, profile_paths, rollup_store
-from vigil.profile import ProfileSpec
+from vigil.profile import Profile, ProfileSpec
 from vigil.store import MemoryStore
+from vigil.store.memory.profiles import MemoryProfiles
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 START = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -136,3 +138,42 @@ def test_a_source_named_twice_or_inside_a_named_folder_is_read_once(tmp_path: Pa
         summary = profile_paths(paths, store=store, spec=HOURLY, now=NOW)
         assert (summary.rows_read, summary.rows_quarantined) == (31, 1), paths
         assert _rows(store) == {"ranker": 30} and len(store.quarantine.get()) == 1
+
+
+class _CountingProfiles(MemoryProfiles):
+    """Memory profiles that remember how many profiles each write carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+
+    def put(self, profiles: Iterable[Profile], *, now: datetime) -> int:
+        batch = list(profiles)
+        self.writes.append(len(batch))
+        return super().put(batch, now=now)
+
+
+def test_windows_are_written_as_they_close_and_a_reopened_one_is_merged(tmp_path: Path) -> None:
+    # a.jsonl spans hours 10-15; b.jsonl adds rows to hour 10 after it has been written.
+    a = _write(tmp_path / "a.jsonl", model="ranker", minutes=range(0, 360, 3))
+    b = _write(tmp_path / "b.jsonl", model="ranker", minutes=range(1, 60, 10))
+    whole = MemoryStore()
+    profile_paths([a, b], store=whole, spec=HOURLY, now=NOW, chunk_rows=20)
+    store = MemoryStore()
+    store.profiles = counting = _CountingProfiles()
+    summary = profile_paths([a, b], store=store, spec=HOURLY, now=NOW, chunk_rows=20, max_pending=2)
+    assert max(counting.writes) <= 2 + 1 and len(counting.writes) > 2  # never more than the bound
+    assert summary.profiles_written == 6
+    held = {p.key: p for p in whole.profiles.get()}
+    for profile in store.profiles.get():
+        expected = held[profile.key]
+        assert profile.rows == expected.rows
+        assert profile.features["x"].moments.count == expected.features["x"].moments.count
+        assert profile.features["x"].distinct == expected.features["x"].distinct
+    assert _rows(store) == {"ranker": 120 + 6}
+
+
+def test_max_pending_must_be_positive(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.jsonl", model="ranker", minutes=range(0, 10))
+    with pytest.raises(ConfigError, match="max_pending"):
+        profile_paths([a], store=MemoryStore(), spec=HOURLY, now=NOW, max_pending=0)

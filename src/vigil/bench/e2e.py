@@ -187,7 +187,8 @@ def run_contenders(data: DataSet, *, work: Path) -> list[Contender]:
     )
     half_db = work / "half.db"
     days = sorted({path.parent.name for path in data.files("parquet")})
-    half = [str(p.parent) for p in data.files("parquet") if p.parent.name in days[: len(days) // 2]]
+    first_days = days[: max(1, len(days) // 2)]
+    half = [str(p.parent) for p in data.files("parquet") if p.parent.name in first_days]
     return [
         Contender(
             name=f"{data.name}.parquet.vigil_profile_half",

@@ -13,6 +13,7 @@ from vigil.cli.bench import (
     deep_speed,
     deepar,
     detect,
+    e2e,
     ingest,
     load,
     lodo,
@@ -47,3 +48,4 @@ bench_app.command("deep")(deep.deep)
 bench_app.command("deep-speed")(deep_speed.deep_speed)
 bench_app.command("scale")(scale.scale)
 bench_app.command("quality")(quality.quality)
+bench_app.command("e2e")(e2e.e2e)

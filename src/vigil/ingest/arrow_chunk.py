@@ -41,6 +41,8 @@ from vigil.ingest.validation import MAX_NAME_CHARS, MAX_STRING_BYTES, RowRules, 
 
 _EVENTS = [kind.value for kind in EventKind]
 _MAX_EPOCH_SECONDS = 1e13
+_MAX_US, _MIN_US = float(2**63 - 1024), -float(2**63)
+"""The int64 range, as the float64 values nearest inside it."""
 _US = pa.timestamp("us", tz="UTC")
 _PLAIN_ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$"
 
@@ -201,7 +203,9 @@ def _timestamps(array: pa.Array | None, rules: RowRules, problems: Problems) -> 
     else:
         problems.flag_all(f"timestamp column has type {kind}; expected timestamps or ISO strings")
         return pa.array(np.zeros(rows, dtype=np.int64), _US)
-    micros = np.where(valid, np.nan_to_num(micros), 0).astype(np.int64)
+    # Epoch seconds up to 1e13 (as the row path allows) reach past int64 microseconds: clipped,
+    # they are refused as in the future, as the row path refuses them, not wrapped around.
+    micros = np.clip(np.where(valid, np.nan_to_num(micros), 0), _MIN_US, _MAX_US).astype(np.int64)
     problems.flag(~valid & null_mask(array), "missing field 'timestamp'")
     problems.flag(
         valid & (micros < rules.earliest_us), lambda row: rules.too_early(_as_given(array, row))

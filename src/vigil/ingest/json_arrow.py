@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.json as pj
 
@@ -50,6 +51,7 @@ _RECORD_FIELDS = (
     "tags",
 )
 _MIN_BLOCK_BYTES = 1 << 20
+_NEWLINE, _COLON, _BRACKET, _BRACE = b"\n:[{"
 
 
 def json_lines_to_chunk(
@@ -62,7 +64,10 @@ def json_lines_to_chunk(
 ) -> IngestChunk:
     """One chunk from numbered JSON lines, plus lines the reader already found damaged."""
     fast = [i for i, (_, text) in enumerate(lines) if _arrow_may_read(text, rules)]
-    table = _arrow_table([lines[i][1] for i in fast]) if len(fast) > 1 else None
+    table = None
+    if len(fast) > 1:
+        texts = [lines[i][1] for i in fast]
+        table = _arrow_table(b"\n".join(texts), rows=len(texts), longest=max(map(len, texts)))
     if table is None:
         fast = []
     fast_set = set(fast)
@@ -106,19 +111,87 @@ def _arrow_may_read(text: bytes, rules: RowRules) -> bool:
     )
 
 
+def arrow_may_read_block(text: bytes, rules: RowRules) -> bool:
+    """Whether every line of ``text`` (lines joined by newlines, none holding ``null``) passes
+    the other tests of :func:`_arrow_may_read`. Totals over the block settle most blocks; per-line
+    counts come from one numpy pass only when a total exceeds its limit, and only the lines with
+    more brackets than ``max_nesting`` are scanned for their depth."""
+    if b"\\u0000" in text:
+        return False
+    colons = text.count(b":")
+    brackets = text.count(b"[") + text.count(b"{")
+    if colons <= rules.max_features and brackets <= rules.max_nesting:
+        return True
+    data = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero(data == _NEWLINE)
+    if colons > rules.max_features and _per_line(data == _COLON, ends).max() > rules.max_features:
+        return False
+    if brackets <= rules.max_nesting:
+        return True
+    crowded = np.flatnonzero(_per_line((data == _BRACKET) | (data == _BRACE), ends) > rules.max_nesting)
+    starts = np.concatenate([[0], ends + 1]).tolist()
+    stops = [*ends.tolist(), len(text)]
+    return not any(
+        nested_too_deep(text[starts[line] : stops[line]], rules.max_nesting)
+        for line in crowded.tolist()
+    )
+
+
+def _per_line(marks: npt.NDArray[np.bool_], ends: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """How many marked bytes each line holds (lines end at ``ends``; the last at the end)."""
+    return np.bincount(np.searchsorted(ends, np.flatnonzero(marks)), minlength=ends.size + 1)
+
+
+def json_block_to_chunk(
+    text: bytes,
+    first: int,
+    count: int,
+    *,
+    source: str,
+    rules: RowRules,
+    partition: Mapping[str, str] | None = None,
+) -> IngestChunk:
+    """One chunk from ``count`` plain lines numbered from ``first``, joined by newlines: no
+    ``null``, no blank line, no carriage return, each line one arrow may read
+    (:func:`arrow_may_read_block`). Arrow parses them as they came, in one call, with no Python
+    object per line; when it refuses them, they go through :func:`json_lines_to_chunk`, which
+    gives every line its own answer."""
+    table = _arrow_table(text, rows=count, longest=0) if count > 1 else None
+    if table is None:
+        numbered = [(first + i, line) for i, line in enumerate(text.split(b"\n"))]
+        return json_lines_to_chunk(numbered, source=source, rules=rules, partition=partition)
+    typed = table_to_chunk(
+        table,
+        source=source,
+        rules=rules,
+        first_position=first,
+        partition=partition,
+        nulls_are_absent=True,
+    )
+    if not typed.quarantined:
+        return typed
+    lines = text.split(b"\n")
+    rows = tuple(
+        replace(row, raw=raw_bytes_text(lines[(row.position or first) - first]))
+        for row in typed.quarantined
+    )
+    return replace(typed, quarantined=rows)
+
+
 def _sorted(chunk: IngestChunk) -> IngestChunk:
     rows = tuple(sorted(chunk.quarantined, key=lambda row: row.position or 0))
     return replace(chunk, quarantined=rows)
 
 
-def _arrow_table(texts: list[bytes]) -> pa.Table | None:
-    """The lines as an arrow table of the record's fields, or ``None`` when arrow refuses them.
+def _arrow_table(data: bytes, *, rows: int, longest: int) -> pa.Table | None:
+    """``rows`` JSON lines as an arrow table of the record's fields, or ``None`` when arrow
+    refuses them (``longest``: the longest line's bytes, when known; arrow's blocks must hold
+    it, and a line longer than the block makes arrow refuse).
 
     ``timestamp`` is read as a string (arrow would otherwise parse ISO strings itself and drop
     their zone), or as a number when the chunk holds epoch seconds.
     """
-    data = b"\n".join(texts)
-    block = max(_MIN_BLOCK_BYTES, 2 * max(map(len, texts)) + 2)
+    block = max(_MIN_BLOCK_BYTES, 2 * longest + 2)
     for stamp_type in (pa.string(), pa.float64()):
         options = pj.ParseOptions(
             explicit_schema=pa.schema([("timestamp", stamp_type)]),
@@ -134,7 +207,7 @@ def _arrow_table(texts: list[bytes]) -> pa.Table | None:
             if "timestamp" in str(err) and stamp_type == pa.string():
                 continue
             return None
-        if table.num_rows != len(texts):
+        if table.num_rows != rows:
             return None
         return table.select([name for name in _RECORD_FIELDS if name in table.column_names])
     return None

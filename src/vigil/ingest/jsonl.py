@@ -8,6 +8,10 @@ A line ends at ``\n``, ``\r\n`` or a lone ``\r`` (old Mac tools): JSON cannot ho
 inside a string, so a CR only ever separates records. Bytes after the end of a complete gzip
 stream that are not another gzip member are ignored, as ``gzip -d`` does ("trailing garbage"),
 and logged: they are not a record, so they are not counted as a row.
+
+Most logs are plain (no ``null``, no blank lines): runs of such lines go to arrow's JSON parser
+as the bytes they came in, without a Python object per line; every other line takes the
+line-by-line path, with the same result (see :mod:`vigil.ingest.line_blocks`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +28,8 @@ from typing import BinaryIO
 import orjson
 
 from vigil.ingest.batch import IngestChunk
-from vigil.ingest.json_arrow import json_lines_to_chunk
+from vigil.ingest.json_arrow import json_block_to_chunk, json_lines_to_chunk
+from vigil.ingest.line_blocks import Block, ChunkAssembler, is_plain
 from vigil.ingest.validation import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
@@ -71,32 +76,54 @@ class JsonLinesReader:
     def read(self) -> Iterator[IngestChunk]:
         source = os.fspath(self.path)
         rules = self.limits.rules(self.now)
-        total = quarantined = 0
-        good: list[tuple[int, bytes]] = []
-        damaged: list[tuple[int, bytes, str]] = []
-        for line in _lines(Path(source)):
-            if line.problem is None:
-                good.append((line.number, line.text))
-            else:
-                damaged.append((line.number, line.text, line.problem))
-            if len(good) + len(damaged) >= self.chunk_rows:
-                chunk = json_lines_to_chunk(
-                    good, damaged, source=source, rules=rules, partition=self.partition
-                )
-                total, quarantined = total + chunk.rows_read, quarantined + len(chunk.quarantined)
-                yield chunk
-                good, damaged = [], []
-        if good or damaged or total == 0:
-            chunk = json_lines_to_chunk(
+
+        def read_block(text: bytes, first: int, count: int) -> IngestChunk:
+            return json_block_to_chunk(
+                text, first, count, source=source, rules=rules, partition=self.partition
+            )
+
+        def read_lines(
+            good: Sequence[tuple[int, bytes]], damaged: Sequence[tuple[int, bytes, str]]
+        ) -> IngestChunk:
+            return json_lines_to_chunk(
                 good, damaged, source=source, rules=rules, partition=self.partition
             )
+
+        assembler = ChunkAssembler(self.chunk_rows, read_block=read_block, read_lines=read_lines)
+
+        def chunks() -> Iterator[IngestChunk]:
+            for segment in _segments(Path(source)):
+                if isinstance(segment, Block) and is_plain(
+                    segment.text, max_line_bytes=MAX_LINE_BYTES, rules=rules
+                ):
+                    yield from assembler.add_block(segment)
+                    continue
+                for line in _segment_lines(segment):
+                    yield from assembler.add_line(line.number, line.text, line.problem)
+            yield from assembler.close()
+
+        total = quarantined = 0
+        for chunk in chunks():
             total, quarantined = total + chunk.rows_read, quarantined + len(chunk.quarantined)
             yield chunk
+        if total == 0:
+            yield read_lines([], [])
         logger.info("read %s: %d rows, %d quarantined", source, total, quarantined)
 
 
-def _lines(path: Path) -> Iterator[_Line]:
-    """The non-blank lines of ``path`` with their numbers; damaged ones carry a problem.
+def _segment_lines(segment: Block | _Line) -> Iterator[_Line]:
+    if isinstance(segment, _Line):
+        yield segment
+        return
+    for offset, piece in enumerate(segment.text.split(b"\n")):
+        line = _line(segment.first + offset, piece, over=len(piece) > MAX_LINE_BYTES)
+        if line is not None:
+            yield line
+
+
+def _segments(path: Path) -> Iterator[Block | _Line]:
+    """The lines of ``path`` as blocks of complete lines, and on their own the lines that
+    need it: one completing a line begun in the previous block, a damaged one, the last.
 
     A line longer than :data:`MAX_LINE_BYTES` is quarantined from its first bytes while the rest
     is skipped, so one runaway line cannot exhaust memory.
@@ -113,23 +140,32 @@ def _lines(path: Path) -> Iterator[_Line]:
             # was kept or refused depending on which JSON parser its chunk went through.
             block = data.removeprefix(_UTF8_BOM) if at_start else data
             at_start = at_start and not data
-            block = held + block
-            held = b""
+            if held:
+                block, held = held + block, b""
             if block.endswith(b"\r") and problem is None:
                 block, held = block[:-1], b"\r"
-            pieces = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-            last = pieces.pop()
-            for piece in pieces:
-                number += 1
+            if b"\r" in block:
+                block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            cut = block.rfind(b"\n")
+            last = block[cut + 1 :]
+            if cut >= 0:
+                head = block[:cut]
+                whole = True  # head still holds at least one line of its own
                 if pending:
+                    end = head.find(b"\n")
+                    whole = end >= 0
+                    piece, head = (head[:end], head[end + 1 :]) if whole else (head, b"")
+                    number += 1
                     over = oversized or size + len(piece) > MAX_LINE_BYTES
                     text = pending[0] if oversized else b"".join([*pending, piece])
                     pending, size, oversized = [], 0, False
-                else:
-                    text, over = piece, len(piece) > MAX_LINE_BYTES
-                line = _line(number, text, over=over)
-                if line is not None:
-                    yield line
+                    line = _line(number, text, over=over)
+                    if line is not None:
+                        yield line
+                if whole:
+                    count = head.count(b"\n") + 1
+                    yield Block(number + 1, head, count)
+                    number += count
             if last and not oversized:
                 pending.append(last)
                 size += len(last)

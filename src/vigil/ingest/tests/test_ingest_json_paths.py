@@ -132,3 +132,37 @@ def test_arrow_path_is_taken_and_absences_stay_absent() -> None:
         1_790_000_001_000_000,
         1_790_000_003_000_000,
     ]
+
+
+def test_a_block_goes_to_arrow_exactly_when_each_of_its_lines_may() -> None:
+    """The block gate (totals first, then per-line counts) against the line gate, just inside
+    and just outside each limit: features (each ``:`` may be one), nesting, a NUL escape."""
+    from vigil.ingest.json_arrow import _arrow_may_read, arrow_may_read_block
+    from vigil.ingest.validation import IngestLimits
+
+    rules = IngestLimits(max_features=5, max_nesting=4).rules(NOW)
+
+    def features(count: int) -> bytes:
+        names = {f"f{i}": i for i in range(count - 2)}  # with model and timestamp: count colons
+        return orjson.dumps({"model": "m", "timestamp": 1.79e9, **names})
+
+    def nested(depth: int) -> bytes:
+        return b"[" * depth + b"1" + b"]" * depth
+
+    plain = features(3)
+    crowded = b"[" + b",".join([b"[1]"] * 9) + b"]"  # ten brackets, two deep
+    cases = [
+        [plain, features(5)],
+        [plain, features(6)],
+        [plain, nested(4)],
+        [plain, nested(5)],
+        [plain, crowded, crowded],
+        [plain, b'{"a": "\\u0000"}'],
+        [plain, plain, plain],  # nine colons in all, three a line
+    ]
+    answers = []
+    for lines in cases:
+        expected = all(_arrow_may_read(line, rules) for line in lines)
+        assert arrow_may_read_block(b"\n".join(lines), rules) is expected, lines
+        answers.append(expected)
+    assert answers == [True, False, True, False, True, False, True]

@@ -218,3 +218,26 @@ def test_gzip_block_size_does_not_change_the_result(
     chunks = read_all(path)
     assert totals(chunks) == (25, 25, 0)
     assert chunks[0].batch.features["x"].numbers.tolist()[-5:] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_plain_runs_and_other_lines_come_back_in_order_and_in_full_chunks(tmp_path: Path) -> None:
+    # Plain runs go to arrow whole; a null, a blank line, a CRLF line and a broken line go one
+    # by one. Chunks still hold chunk_rows rows each, in file order, with the right numbers.
+    others = [
+        b'{"model": "ranker", "timestamp": 1790000100.0, "features": {"x": null}}',
+        b"",
+        orjson.dumps(record(101)) + b"\r",
+        b'{"model": "ranker", "times',
+    ]
+    parts = [lines(9), *(line + b"\n" for line in others), lines(6)]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"".join(parts))
+    chunks = read_all(path, chunk_rows=4)
+    assert [c.rows_read for c in chunks] == [4, 4, 4, 4, 2]  # 9 + 3 records + 1 broken + 6
+    assert totals(chunks) == (18, 17, 1)
+    (bad,) = [q for c in chunks for q in c.quarantined]
+    assert bad.position == 13 and bad.raw.startswith('{"model": "ranker", "times')
+    x = [v for c in chunks for v in c.batch.features["x"].numbers.tolist()]
+    assert x[:9] == list(range(9)) and x[10] == 101.0 and x[11:] == list(range(6))
+    stamps = [s for c in chunks for s in c.batch.meta.column("timestamp").to_pylist()]
+    assert stamps[9] == datetime.fromtimestamp(1790000100, UTC)  # the null line, in place

@@ -1,0 +1,145 @@
+"""Blocks of JSON lines, and the chunks the JSON-lines reader assembles from them.
+
+A block is a run of complete lines as they were read, joined by newlines. Most logs are
+*plain*: no ``null`` (whose NULL and ABSENT arrow cannot tell apart), no blank line, no
+carriage return (the reader has turned line-ending CRs into newlines), and every line one
+arrow may read (:func:`~vigil.ingest.json_arrow.arrow_may_read_block`: no ``\\u0000``
+escape, not too many features, not nested too deep). Plain lines go to arrow's JSON parser as the bytes they came in
+(:func:`~vigil.ingest.json_arrow.json_block_to_chunk`), without a Python object per line;
+every other line goes through :func:`~vigil.ingest.json_arrow.json_lines_to_chunk` one by one.
+:class:`ChunkAssembler` puts the two kinds back together in file order, in chunks of at most
+``limit`` rows, as if every line had gone one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigil.ingest.batch import IngestChunk
+from vigil.ingest.json_arrow import arrow_may_read_block, concat_batches
+from vigil.ingest.validation import RowRules
+
+_NEWLINE = ord("\n")
+_NOT_PLAIN = re.compile(rb"null|\r|(?:^|\n)[ \t\x0b\x0c]*(?:\n|$)")
+"""A ``null``, a carriage return, or a blank line (one of whitespace only)."""
+
+BlockReader = Callable[[bytes, int, int], IngestChunk]
+"""``(text, first line number, lines) -> chunk`` for plain lines."""
+LinesReader = Callable[[Sequence[tuple[int, bytes]], Sequence[tuple[int, bytes, str]]], IngestChunk]
+"""``(good lines, damaged lines) -> chunk``, lines numbered."""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Complete lines ``first``, ``first + 1``, … joined by newlines (no final newline)."""
+
+    first: int
+    text: bytes
+    count: int
+
+
+def is_plain(text: bytes, *, max_line_bytes: int, rules: RowRules) -> bool:
+    return (
+        len(text) <= max_line_bytes
+        and _NOT_PLAIN.search(text) is None
+        and arrow_may_read_block(text, rules)
+    )
+
+
+class ChunkAssembler:
+    """Chunks of at most ``limit`` rows, from plain blocks and single lines, in file order.
+
+    Rows of both kinds wait in order; when ``limit`` rows wait (a plain block is cut at the
+    exact line) they leave as one chunk, the parts read by each path joined.
+    """
+
+    def __init__(self, limit: int, *, read_block: BlockReader, read_lines: LinesReader) -> None:
+        self._limit = limit
+        self._read_block, self._read_lines = read_block, read_lines
+        self._done: list[IngestChunk] = []  # parts read already, waiting for the rest
+        self._done_rows = 0
+        self._plain: list[bytes] = []
+        self._plain_first = self._plain_count = 0
+        self._good: list[tuple[int, bytes]] = []
+        self._damaged: list[tuple[int, bytes, str]] = []
+
+    def _waiting(self) -> int:
+        return self._done_rows + self._plain_count + len(self._good) + len(self._damaged)
+
+    def add_block(self, block: Block) -> Iterator[IngestChunk]:
+        self._read_pending_lines()
+        text, first, count = block.text, block.first, block.count
+        if self._waiting() + count >= self._limit:
+            newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == _NEWLINE)
+            start = used = 0
+            while self._waiting() + count - used >= self._limit:
+                take = self._limit - self._waiting()
+                end = len(text) if used + take == count else int(newlines[used + take - 1])
+                self._add_plain(text[start:end], first + used, take)
+                yield self._finish()
+                start, used = end + 1, used + take
+            text, first, count = text[start:], first + used, count - used
+        if count:
+            self._add_plain(text, first, count)
+
+    def add_line(self, number: int, text: bytes, problem: str | None) -> Iterator[IngestChunk]:
+        self._read_pending_plain()
+        if problem is None:
+            self._good.append((number, text))
+        else:
+            self._damaged.append((number, text, problem))
+        if self._waiting() >= self._limit:
+            yield self._finish()
+
+    def close(self) -> Iterator[IngestChunk]:
+        """The last chunk, if rows are waiting."""
+        if self._waiting():
+            yield self._finish()
+
+    def _add_plain(self, text: bytes, first: int, count: int) -> None:
+        if not self._plain:
+            self._plain_first = first
+        self._plain.append(text)
+        self._plain_count += count
+
+    def _read_pending_plain(self) -> None:
+        if self._plain:
+            text = b"\n".join(self._plain)
+            chunk = self._read_block(text, self._plain_first, self._plain_count)
+            self._plain, self._plain_count = [], 0
+            self._keep(chunk)
+
+    def _read_pending_lines(self) -> None:
+        if self._good or self._damaged:
+            chunk = self._read_lines(self._good, self._damaged)
+            self._good, self._damaged = [], []
+            self._keep(chunk)
+
+    def _keep(self, chunk: IngestChunk) -> None:
+        self._done.append(chunk)
+        self._done_rows += chunk.rows_read
+
+    def _finish(self) -> IngestChunk:
+        self._read_pending_plain()
+        self._read_pending_lines()
+        parts, self._done, self._done_rows = self._done, [], 0
+        return join_chunks(parts)
+
+
+def join_chunks(parts: Sequence[IngestChunk]) -> IngestChunk:
+    """Consecutive chunks of one source as one (rows and quarantined rows in order)."""
+    if len(parts) == 1:
+        return parts[0]
+    batch = parts[0].batch
+    for part in parts[1:]:
+        batch = concat_batches(batch, part.batch)
+    return IngestChunk(
+        source=parts[0].source,
+        rows_read=sum(part.rows_read for part in parts),
+        batch=batch,
+        quarantined=tuple(row for part in parts for row in part.quarantined),
+    )

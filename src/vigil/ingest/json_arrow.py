@@ -128,7 +128,8 @@ def arrow_may_read_block(text: bytes, rules: RowRules) -> bool:
         return False
     if brackets <= rules.max_nesting:
         return True
-    crowded = np.flatnonzero(_per_line((data == _BRACKET) | (data == _BRACE), ends) > rules.max_nesting)
+    opened = _per_line((data == _BRACKET) | (data == _BRACE), ends)
+    crowded = np.flatnonzero(opened > rules.max_nesting)
     starts = np.concatenate([[0], ends + 1]).tolist()
     stops = [*ends.tolist(), len(text)]
     return not any(

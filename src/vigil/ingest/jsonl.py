@@ -159,9 +159,10 @@ def _segments(path: Path) -> Iterator[Block | _Line]:
                     over = oversized or size + len(piece) > MAX_LINE_BYTES
                     text = pending[0] if oversized else b"".join([*pending, piece])
                     pending, size, oversized = [], 0, False
-                    line = _line(number, text, over=over)
-                    if line is not None:
-                        yield line
+                    if over:
+                        yield _Line(number, text[:_KEPT_BYTES], _too_long_reason())
+                    else:  # a line like any other, cut only by where a read ended
+                        yield Block(number, text, 1)
                 if whole:
                     count = head.count(b"\n") + 1
                     yield Block(number + 1, head, count)

@@ -4,11 +4,12 @@ A block is a run of complete lines as they were read, joined by newlines. Most l
 *plain*: no ``null`` (whose NULL and ABSENT arrow cannot tell apart), no blank line, no
 carriage return (the reader has turned line-ending CRs into newlines), and every line one
 arrow may read (:func:`~vigil.ingest.json_arrow.arrow_may_read_block`: no ``\\u0000``
-escape, not too many features, not nested too deep). Plain lines go to arrow's JSON parser as the bytes they came in
-(:func:`~vigil.ingest.json_arrow.json_block_to_chunk`), without a Python object per line;
-every other line goes through :func:`~vigil.ingest.json_arrow.json_lines_to_chunk` one by one.
-:class:`ChunkAssembler` puts the two kinds back together in file order, in chunks of at most
-``limit`` rows, as if every line had gone one by one.
+escape, not too many features, not nested too deep). Plain lines go to arrow's JSON parser
+as the bytes they came in (:func:`~vigil.ingest.json_arrow.json_block_to_chunk`), without a
+Python object per line; every other line goes through
+:func:`~vigil.ingest.json_arrow.json_lines_to_chunk` one by one. :class:`ChunkAssembler` puts
+the two kinds back together in file order, in chunks of at most ``limit`` rows, as if every
+line had gone one by one.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from vigil.ingest.json_arrow import arrow_may_read_block, concat_batches
 from vigil.ingest.validation import RowRules
 
 _NEWLINE = ord("\n")
-_NOT_PLAIN = re.compile(rb"null|\r|(?:^|\n)[ \t\x0b\x0c]*(?:\n|$)")
-"""A ``null``, a carriage return, or a blank line (one of whitespace only)."""
+_SPACES = b" \t\x0b\x0c"
+_SPACE_LINE = re.compile(rb"\n[ \t\x0b\x0c]+\n")
 
 BlockReader = Callable[[bytes, int, int], IngestChunk]
 """``(text, first line number, lines) -> chunk`` for plain lines."""
@@ -43,11 +44,15 @@ class Block:
 
 
 def is_plain(text: bytes, *, max_line_bytes: int, rules: RowRules) -> bool:
-    return (
-        len(text) <= max_line_bytes
-        and _NOT_PLAIN.search(text) is None
-        and arrow_may_read_block(text, rules)
-    )
+    """No ``null``, no carriage return, no blank line (empty or of spaces only), and every
+    line one arrow may read."""
+    if len(text) > max_line_bytes or b"null" in text or b"\r" in text or b"\n\n" in text:
+        return False
+    end = text.find(b"\n")
+    first, last = (text if end < 0 else text[:end]), text[text.rfind(b"\n") + 1 :]
+    if not first.strip(_SPACES) or not last.strip(_SPACES):
+        return False
+    return _SPACE_LINE.search(text) is None and arrow_may_read_block(text, rules)
 
 
 class ChunkAssembler:

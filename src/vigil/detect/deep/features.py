@@ -118,11 +118,44 @@ def calendar_features(timestamps: npt.NDArray[np.datetime64]) -> F32:
     )
 
 
-def build_features(series: Series, spec: FeatureSpec) -> Features:
-    """Stage-1 inputs for every step of ``series`` (causal: step ``t`` sees ``< t - omit``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeGrid:
+    """What the features read from a series' timestamps alone: its period, the index of the
+    same time on each earlier day (``-1``: none), and the calendar.
+
+    Every health series of a model shares one timestamp grid, so a batch computes it once
+    per grid (:meth:`DeepDetector.explain_many`) instead of once per series.
+    """
+
+    seconds: IntArray
+    period: int
+    lags: IntArray
+    """``(n, lags)``: the step 1, 2, … periods earlier; column 0 also feeds the irregularity."""
+    calendar: F32
+
+    @classmethod
+    def of(cls, timestamps: npt.NDArray[np.datetime64], lags: int) -> TimeGrid:
+        seconds = timestamps.astype("datetime64[s]").astype(np.int64)
+        period = period_seconds(timestamps)
+        tolerance = _half_step(seconds)
+        found = [lag_index(seconds, (k + 1) * period, tolerance) for k in range(lags)]
+        return cls(
+            seconds=seconds,
+            period=period,
+            lags=np.stack(found, axis=1) if found else np.zeros((len(seconds), 0), np.int64),
+            calendar=calendar_features(timestamps),
+        )
+
+
+def build_features(series: Series, spec: FeatureSpec, grid: TimeGrid | None = None) -> Features:
+    """Stage-1 inputs for every step of ``series`` (causal: step ``t`` sees ``< t - omit``).
+
+    ``grid``: the series' :class:`TimeGrid`, when the caller has it for the same timestamps.
+    """
     values = series.values.astype(np.float64)
     n = len(values)
-    seconds = series.timestamps.astype("datetime64[s]").astype(np.int64)
+    if grid is None:
+        grid = TimeGrid.of(series.timestamps, spec.lags)
     end = np.arange(n) - spec.omit  # window covers [end - window, end)
     cols = end[:, None] - spec.window + np.arange(spec.window)[None, :]
     inside = cols >= 0
@@ -131,20 +164,16 @@ def build_features(series: Series, spec: FeatureSpec) -> Features:
     valid = present >= spec.window // 2
     mean, scale = _normalizer(values, window, end, spec)
     norm = _normalise(window, mean, scale)
-    period = period_seconds(series.timestamps)
-    tolerance = _half_step(seconds)
-    lags = np.full((n, spec.lags), np.nan)
-    for k in range(spec.lags):
-        index = lag_index(seconds, (k + 1) * period, tolerance)
-        lags[:, k] = np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
+    index = grid.lags
+    lags = np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
     lag_mask = (~np.isnan(lags)).astype(np.float64)
     lags_norm = _normalise(lags, mean, scale)
-    calendar = calendar_features(series.timestamps)
+    calendar = grid.calendar
     missing = 1.0 - present / spec.window
     inputs = np.concatenate([norm, lags_norm, lag_mask, calendar, missing[:, None]], axis=1).astype(
         np.float32
     )
-    irregularity = _irregularity(values, seconds, period, tolerance, cols, inside, scale)
+    irregularity = _irregularity(values, index[:, 0], cols, inside, scale)
     return Features(
         inputs=inputs,
         irregularity=irregularity,
@@ -190,9 +219,7 @@ def _normalise(block: FloatArray, mean: FloatArray, scale: FloatArray) -> FloatA
 
 def _irregularity(
     values: FloatArray,
-    seconds: IntArray,
-    period: int,
-    tolerance: float,
+    lag: IntArray,
     cols: IntArray,
     inside: npt.NDArray[np.bool_],
     scale: FloatArray,
@@ -203,7 +230,6 @@ def _irregularity(
     high. Stage 1 turns both into a band multiplier through a learned sigmoid.
     """
     n = len(values)
-    lag = lag_index(seconds, period, tolerance)
     seasonal = np.where(lag >= 0, np.abs(values - values[np.clip(lag, 0, None)]), np.nan)
     step = np.concatenate([[np.nan], np.abs(np.diff(values))])
     out = np.zeros((n, 2), dtype=np.float64)

@@ -22,7 +22,7 @@ from vigil.detect.deep import (
     save_model,
     shipped_weights,
 )
-from vigil.detect.deep.features import lag_index
+from vigil.detect.deep.features import TimeGrid, lag_index
 from vigil.stats.series import Series
 
 
@@ -255,3 +255,24 @@ def test_warm_up_steps_stay_out_of_the_routine_memory() -> None:
     scored = explained.excess[~np.isnan(explained.excess)]
     assert scored.size > 24 * 14
     assert np.mean(scored <= -7.9) < 0.01  # -8 is the floor of the log ratio
+
+
+def test_a_shared_time_grid_gives_the_features_and_scores_of_each_series_alone() -> None:
+    # Series of one model share their timestamps; the batch reads the grid once for them.
+    # A gappy series has a grid of its own. Nothing may change for either.
+    gappy = hourly(daily_cycle(400, 9))
+    keep = np.ones(400, dtype=bool)
+    keep[100:130] = False
+    gappy = Series(key=gappy.key, timestamps=gappy.timestamps[keep], values=gappy.values[keep])
+    batch = [hourly(daily_cycle(400, seed), name=f"s{seed}") for seed in range(3)] + [gappy]
+    spec = DeepDetector().model.spec
+    grid = TimeGrid.of(batch[0].timestamps, spec.lags)
+    for one in batch[:3]:
+        shared, alone = build_features(one, spec, grid), build_features(one, spec)
+        for name in ("inputs", "irregularity", "calendar", "mean", "scale", "valid"):
+            np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
+    together = DeepDetector().score(batch)
+    for one, scores in zip(batch, together, strict=True):
+        (single,) = DeepDetector().score([one])
+        np.testing.assert_array_equal(scores.score, single.score)
+        np.testing.assert_array_equal(scores.lower, single.lower)

@@ -1,11 +1,13 @@
 """``vigil bench profile``: how fast and how well Vigil profiles, against whylogs and a floor.
 
 One synthetic frame (N rows x 20 numeric features, 5 categorical features of 50 values, a score
-and a latency; one model, version and hour, so one profile) is profiled three ways, each the
-median of ``repeats`` runs in this process:
+and a latency; one model, version and hour, so one profile) is profiled, each timing the median
+of ``repeats`` runs in this process:
 
-- Vigil's :func:`vigil.profile.profile_batch` on the frame as a ``RecordBatch``;
-- whylogs' ``why.log(pandas=frame)`` on the same frame as a DataFrame (skipped if not installed);
+- Vigil from the DataFrame, as a user calls it (:func:`vigil.profile_frame`): the conversion to
+  Vigil's columns counts, as whylogs' own conversion counts in its time;
+- Vigil's :func:`vigil.profile.profile_batch` on a ready ``RecordBatch`` (the sketches alone);
+- whylogs' ``why.log(pandas=frame)`` on the same frame (skipped if not installed);
 - a *floor*: the same statistics by one straight pass of numpy and DataSketches calls, with no
   framework around them (whole-array KLL updates, numpy moments, categoricals counted by arrow's
   ``value_counts`` and fed with weights, the same numpy HLL). ``np.unique`` over string objects,
@@ -13,9 +15,11 @@ median of ``repeats`` runs in this process:
 
 Timings are interleaved round-robin and reported both as wall time and as CPU time of this
 process (the ``*_cpu_*`` keys), with the machine's load average: on a shared machine the CPU
-figures are the ones that compare code with code. It also reports the serialized sizes, the
-worst normalized rank error of Vigil's quantiles against exact numpy quantiles, and the time to
-deserialize and merge 24 hourly profiles.
+figures are the ones that compare code with code. Sizes are compared like for like: whylogs'
+default quantile sketch (``kll_k_large`` = 1024) is four times Vigil's, so whylogs is also run
+with Vigil's ``k`` (the same stated rank error), and both are given raw and compressed with
+zlib at Vigil's level; the worst rank error each reaches on this frame is measured, not assumed.
+It also reports the time to deserialize and merge 24 hourly profiles.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import math
 import os
 import statistics
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +44,7 @@ from datasketches import frequent_strings_sketch, kll_doubles_sketch
 from vigil.core import ConfigError, EventKind, ValueKind
 from vigil.ingest import META_SCHEMA, Column, RecordBatch
 from vigil.profile import DistinctSketch, LogHistogram, Profile, ProfileSpec, profile_batch, rollup
+from vigil.profile.codec import COMPRESSION_LEVEL
 
 NUMERIC_FEATURES = 20
 CATEGORICAL_FEATURES = 5
@@ -50,14 +57,27 @@ QUANTILE_GRID = np.round(np.linspace(0.01, 0.99, 99), 2)
 class ProfileBenchResult:
     rows: int
     vigil_rows_per_s: float
+    """From the DataFrame (:func:`vigil.profile_frame`), conversion included."""
+    vigil_batch_rows_per_s: float
+    """From a ready ``RecordBatch``: the sketches without the conversion."""
     whylogs_rows_per_s: float | None
     numpy_floor_rows_per_s: float
     profile_bytes: int
+    """Vigil's profile as stored (zlib at :data:`~vigil.profile.codec.COMPRESSION_LEVEL`)."""
+    profile_raw_bytes: int
     whylogs_profile_bytes: int | None
+    """whylogs' serialized profile at its defaults (KLL k = 1024), raw as it writes it."""
+    whylogs_profile_zlib_bytes: int | None
+    whylogs_equal_k_bytes: int | None
+    """whylogs with Vigil's KLL ``k`` (the same stated rank error), raw."""
+    whylogs_equal_k_zlib_bytes: int | None
     max_rank_error: float
+    whylogs_max_rank_error: float | None
+    whylogs_equal_k_max_rank_error: float | None
     latency_max_relative_error: float
     merge_24_hourly_ms: float
     vigil_rows_per_cpu_s: float
+    vigil_batch_rows_per_cpu_s: float
     whylogs_rows_per_cpu_s: float | None
     numpy_floor_rows_per_cpu_s: float
     merge_24_hourly_cpu_ms: float
@@ -190,23 +210,19 @@ def _time_interleaved(actions: dict[str, Callable[[], object]], repeats: int) ->
 
 def max_rank_error(profile: Profile, batch: RecordBatch) -> float:
     """Worst |rank(estimate) - q| over every numeric column and q in 0.01..0.99."""
-    worst = 0.0
     columns = {**profile.features, **{f"out:{k}": v for k, v in profile.outputs.items()}}
     sources = {**batch.features, **{f"out:{k}": v for k, v in batch.outputs.items()}}
     pairs = [(columns[name].quantiles, sources[name].numbers) for name in columns]
     latency = batch.meta.column("latency_ms").drop_null().to_numpy()
     pairs.append((profile.latency.quantiles, latency))
-    for sketch, values in pairs:
-        finite = np.sort(values[np.isfinite(values)])
-        if finite.size == 0:
-            continue
-        estimates = sketch.quantiles(QUANTILE_GRID)
-        # A tied value spans ranks [left, right]: the error is the distance to that interval.
-        left = np.searchsorted(finite, estimates, side="left") / finite.size
-        right = np.searchsorted(finite, estimates, side="right") / finite.size
-        error = np.maximum(np.maximum(left - QUANTILE_GRID, QUANTILE_GRID - right), 0.0)
-        worst = max(worst, float(error.max()))
-    return worst
+    return max(
+        (
+            _rank_error(sketch.quantiles(QUANTILE_GRID), values)
+            for sketch, values in pairs
+            if sketch.n
+        ),
+        default=0.0,
+    )
 
 
 def _latency_relative_error(profile: Profile, batch: RecordBatch) -> float:
@@ -223,6 +239,8 @@ def run_profile_bench(
     rows: int = 1_000_000, *, seed: int = 0, repeats: int = 3, with_whylogs: bool = True
 ) -> ProfileBenchResult:
     """Run every measurement; ``with_whylogs=False`` skips the (slow to import) comparison."""
+    from vigil.pipeline.frames import profile_frame
+
     if rows < 100 or repeats < 1:
         raise ConfigError(f"bench needs rows >= 100 and repeats >= 1, got {rows!r}, {repeats!r}")
     spec = ProfileSpec()
@@ -230,18 +248,17 @@ def run_profile_bench(
     frame = synthetic_frame(rows, seed)
     batch = frame_to_batch(frame, seed, START, timedelta(minutes=59))
     actions: dict[str, Callable[[], object]] = {
-        "vigil": lambda: profile_batch(batch, spec),
+        "vigil": lambda: profile_frame(
+            frame, model="ranker", outputs=["score"], timestamp=START, spec=spec, now=START
+        ),
+        "batch": lambda: profile_batch(batch, spec),
         "floor": lambda: numpy_floor(batch, spec),
     }
-    whylogs_bytes = None
-    if with_whylogs:
-        try:
-            import whylogs as why  # optional and heavy: imported only here
-        except ImportError:
-            pass
-        else:
-            actions["whylogs"] = lambda: why.log(pandas=frame)
-            whylogs_bytes = len(why.log(pandas=frame).view().serialize())
+    whylogs = _WhylogsSizes.measure(frame, spec) if with_whylogs else None
+    if whylogs is not None:
+        import whylogs as why
+
+        actions["whylogs"] = lambda: why.log(pandas=frame)
     timings = _time_interleaved(actions, repeats)
     (profile,) = profile_batch(batch, spec).values()
 
@@ -251,23 +268,98 @@ def run_profile_bench(
         {"merge": lambda: rollup([Profile.from_bytes(d) for d in hourly], timedelta(days=1))},
         repeats,
     )["merge"]
-    whylogs = timings.get("whylogs")
+    stored = profile.to_bytes()
+    timed = timings.get("whylogs")
     return ProfileBenchResult(
         rows=rows,
         vigil_rows_per_s=rows / timings["vigil"].wall_s,
-        whylogs_rows_per_s=None if whylogs is None else rows / whylogs.wall_s,
+        vigil_batch_rows_per_s=rows / timings["batch"].wall_s,
+        whylogs_rows_per_s=None if timed is None else rows / timed.wall_s,
         numpy_floor_rows_per_s=rows / timings["floor"].wall_s,
-        profile_bytes=len(profile.to_bytes()),
-        whylogs_profile_bytes=whylogs_bytes,
+        profile_bytes=len(stored),
+        profile_raw_bytes=len(zlib.decompress(stored[6:])),
+        whylogs_profile_bytes=None if whylogs is None else whylogs.default_bytes,
+        whylogs_profile_zlib_bytes=None if whylogs is None else whylogs.default_zlib_bytes,
+        whylogs_equal_k_bytes=None if whylogs is None else whylogs.equal_k_bytes,
+        whylogs_equal_k_zlib_bytes=None if whylogs is None else whylogs.equal_k_zlib_bytes,
         max_rank_error=max_rank_error(profile, batch),
+        whylogs_max_rank_error=None if whylogs is None else whylogs.default_rank_error,
+        whylogs_equal_k_max_rank_error=None if whylogs is None else whylogs.equal_k_rank_error,
         latency_max_relative_error=_latency_relative_error(profile, batch),
         merge_24_hourly_ms=merge.wall_s * 1000.0,
         vigil_rows_per_cpu_s=rows / timings["vigil"].cpu_s,
-        whylogs_rows_per_cpu_s=None if whylogs is None else rows / whylogs.cpu_s,
+        vigil_batch_rows_per_cpu_s=rows / timings["batch"].cpu_s,
+        whylogs_rows_per_cpu_s=None if timed is None else rows / timed.cpu_s,
         numpy_floor_rows_per_cpu_s=rows / timings["floor"].cpu_s,
         merge_24_hourly_cpu_ms=merge.cpu_s * 1000.0,
         load_average=(load_before + os.getloadavg()[0]) / 2,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _WhylogsSizes:
+    """whylogs' profile of the frame at its defaults and at Vigil's KLL ``k``: bytes, raw and
+    compressed like Vigil's, and the worst rank error of its quantiles on the frame."""
+
+    default_bytes: int
+    default_zlib_bytes: int
+    default_rank_error: float
+    equal_k_bytes: int
+    equal_k_zlib_bytes: int
+    equal_k_rank_error: float
+
+    @classmethod
+    def measure(cls, frame: pd.DataFrame, spec: ProfileSpec) -> _WhylogsSizes | None:
+        try:
+            import whylogs as why  # optional and heavy: imported only here
+            from whylogs.core.metrics.metrics import MetricConfig
+            from whylogs.core.schema import DatasetSchema
+        except ImportError:
+            return None
+        same_k = DatasetSchema(default_configs=MetricConfig(kll_k=spec.kll_k, large_kll_k=False))
+        found: list[tuple[int, int, float]] = []
+        for schema in (None, same_k):
+            view = (
+                why.log(pandas=frame) if schema is None else why.log(pandas=frame, schema=schema)
+            ).view()
+            data = view.serialize()
+            level = COMPRESSION_LEVEL
+            found.append(
+                (len(data), len(zlib.compress(data, level)), _whylogs_rank_error(view, frame))
+            )
+        (default, default_zlib, default_error), (equal, equal_zlib, equal_error) = found
+        return cls(
+            default_bytes=default,
+            default_zlib_bytes=default_zlib,
+            default_rank_error=default_error,
+            equal_k_bytes=equal,
+            equal_k_zlib_bytes=equal_zlib,
+            equal_k_rank_error=equal_error,
+        )
+
+
+def _whylogs_rank_error(view: Any, frame: pd.DataFrame) -> float:
+    """Worst |rank(estimate) - q| of whylogs' quantiles over the frame's numeric columns."""
+    worst = 0.0
+    for name in frame.columns:
+        if not name.startswith(("num_", "score", "latency")):
+            continue
+        sketch = view.get_column(name).get_metric("distribution").kll.value
+        estimates = np.asarray(sketch.get_quantiles(QUANTILE_GRID.tolist()), dtype=np.float64)
+        worst = max(worst, _rank_error(estimates, frame[name].to_numpy(dtype=np.float64)))
+    return worst
+
+
+def _rank_error(estimates: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:
+    """Worst distance of each estimate's rank from its target level in ``QUANTILE_GRID``; a tied
+    value spans ranks ``[left, right]``, and the error is the distance to that interval."""
+    finite = np.sort(values[np.isfinite(values)])
+    if finite.size == 0:
+        return 0.0
+    left = np.searchsorted(finite, estimates, side="left") / finite.size
+    right = np.searchsorted(finite, estimates, side="right") / finite.size
+    error = np.maximum(np.maximum(left - QUANTILE_GRID, QUANTILE_GRID - right), 0.0)
+    return float(error.max())
 
 
 def result_json(result: ProfileBenchResult) -> dict[str, float | int | None]:

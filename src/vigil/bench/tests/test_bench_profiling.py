@@ -14,8 +14,10 @@ def test_bench_profile_reports_every_number() -> None:
     result = run_profile_bench(3_000, repeats=1, with_whylogs=False)
     assert result.rows == 3_000
     assert result.vigil_rows_per_s > 0 and result.numpy_floor_rows_per_s > 0
+    assert result.vigil_batch_rows_per_cpu_s > 0
     assert result.whylogs_rows_per_s is None and result.whylogs_profile_bytes is None
-    assert result.profile_bytes > 0
+    assert result.whylogs_equal_k_zlib_bytes is None and result.whylogs_max_rank_error is None
+    assert 0 < result.profile_bytes < result.profile_raw_bytes
     # With 3,000 rows per column KLL's stated single-quantile error still holds.
     assert 0 <= result.max_rank_error <= 0.01
     assert 0 <= result.latency_max_relative_error <= 0.02
@@ -31,10 +33,12 @@ def test_bench_profile_command_prints_json() -> None:
     assert set(numbers) >= {
         "rows",
         "vigil_rows_per_s",
+        "vigil_batch_rows_per_s",
         "whylogs_rows_per_s",
         "numpy_floor_rows_per_s",
         "profile_bytes",
         "whylogs_profile_bytes",
+        "whylogs_equal_k_zlib_bytes",
         "max_rank_error",
         "merge_24_hourly_ms",
     }

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from pandas.util import hash_array
 
 from vigil.core import ConfigError, IncompatibleSpecError, SerializationError
 
@@ -58,6 +57,8 @@ def hash_strings(values: pa.Array) -> UInt64Array:
     texts = values.drop_null().to_numpy(zero_copy_only=False)
     if texts.size == 0:
         return np.zeros(0, dtype=np.uint64)
+    from pandas.util import hash_array  # pandas costs 0.4 CPU s to import: only when hashing
+
     return np.asarray(hash_array(texts, categorize=False), dtype=np.uint64)
 
 

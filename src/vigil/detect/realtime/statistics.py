@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import chdtrc
 
 from vigil.core import ConfigError
 
@@ -111,6 +110,8 @@ def chi2_surprise(statistic: float, dof: int) -> float:
         raise ConfigError(f"chi-square needs dof >= 1, got {dof!r}")
     if statistic <= 0:
         return 0.0
+    from scipy.special import chdtrc  # on first use
+
     survival = float(chdtrc(dof, statistic))
     if survival > 1e-300:
         return -math.log(survival)

@@ -29,7 +29,6 @@ from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
 
 from vigil.core import ConfigError
 from vigil.profile import QuantileSketch
@@ -67,7 +66,9 @@ def exponential_quantile(p: float) -> float:
 
 def two_sided_normal_quantile(p: float) -> float:
     """Null quantile of ``|z|`` for a standard normal ``z``: ``isf(p / 2)``."""
-    return float(norm.isf(p / 2.0))
+    from scipy import special  # on first use (``norm.isf`` is ``-ndtri``)
+
+    return float(-special.ndtri(p / 2.0))
 
 
 class ScoreThreshold:

@@ -20,6 +20,10 @@ Contenders, on the same generated folders (:mod:`vigil.bench.e2e_data`):
   statistics, detection, incidents and reports for every window.
 - startup: ``vigil --help``, ``vigil version`` and ``vigil profiles MODEL``.
 
+``vigil_src`` times the Vigil of another checkout (its ``src`` folder, put first on the
+child's path) with the same data, floor and whylogs: a before/after pair is two bench runs on
+the same machine, each with its own same-run ratios.
+
 Every contender runs ``repeats`` times, round-robin so a change in load does not land on one of
 them; medians are reported, and every ratio divides two medians of the same bench run.
 """
@@ -138,8 +142,10 @@ def time_round_robin(contenders: Sequence[Contender], *, repeats: int, logs: Pat
     return [Timing(name=name, runs=tuple(found)) for name, found in runs.items()]
 
 
-def vigil_argv(*args: str) -> tuple[str, ...]:
-    return (sys.executable, "-c", VIGIL, *args)
+def vigil_argv(*args: str, src: Path | None = None) -> tuple[str, ...]:
+    """The command line of ``vigil ARGS``: this Vigil, or the one in the ``src`` folder."""
+    code = VIGIL if src is None else f"import sys; sys.path.insert(0, {str(src)!r}); {VIGIL}"
+    return (sys.executable, "-c", code, *args)
 
 
 def fresh_sqlite(path: Path) -> Callable[[], None]:
@@ -150,7 +156,9 @@ def fresh_sqlite(path: Path) -> Callable[[], None]:
     return remove
 
 
-def profile_contenders(data: DataSet, fmt: str, *, work: Path, whylogs: bool) -> list[Contender]:
+def profile_contenders(
+    data: DataSet, fmt: str, *, work: Path, whylogs: bool, src: Path | None = None
+) -> list[Contender]:
     """Floor, ``vigil profile`` and (optionally) whylogs on one format of ``data``."""
     files = [str(path) for path in data.files(fmt)]
     root = data.parquet if fmt == "parquet" else data.jsonl
@@ -159,7 +167,7 @@ def profile_contenders(data: DataSet, fmt: str, *, work: Path, whylogs: bool) ->
         Contender(name=f"{data.name}.{fmt}.floor", argv=(sys.executable, "-c", FLOOR[fmt], *files)),
         Contender(
             name=f"{data.name}.{fmt}.vigil_profile",
-            argv=vigil_argv("profile", str(root), "--db", f"sqlite:///{db}"),
+            argv=vigil_argv("profile", str(root), "--db", f"sqlite:///{db}", src=src),
             before=fresh_sqlite(db),
         ),
     ]
@@ -175,7 +183,7 @@ def profile_contenders(data: DataSet, fmt: str, *, work: Path, whylogs: bool) ->
     return found
 
 
-def run_contenders(data: DataSet, *, work: Path) -> list[Contender]:
+def run_contenders(data: DataSet, *, work: Path, src: Path | None = None) -> list[Contender]:
     """``vigil run --once`` on the small-windows Parquet folder, and ``vigil profile`` on half of
     its days (the memory check: profiles are written as windows close, so the peak should not
     grow with the number of windows)."""
@@ -192,24 +200,24 @@ def run_contenders(data: DataSet, *, work: Path) -> list[Contender]:
     return [
         Contender(
             name=f"{data.name}.parquet.vigil_profile_half",
-            argv=vigil_argv("profile", *half, "--db", f"sqlite:///{half_db}"),
+            argv=vigil_argv("profile", *half, "--db", f"sqlite:///{half_db}", src=src),
             before=fresh_sqlite(half_db),
         ),
         Contender(
             name=f"{data.name}.parquet.vigil_run",
-            argv=vigil_argv("run", "--config", str(config), "--once"),
+            argv=vigil_argv("run", "--config", str(config), "--once", src=src),
             before=fresh_sqlite(db),
         ),
     ]
 
 
-def startup_contenders(*, db: Path) -> list[Contender]:
+def startup_contenders(*, db: Path, src: Path | None = None) -> list[Contender]:
     return [
-        Contender(name="startup.help", argv=vigil_argv("--help")),
-        Contender(name="startup.version", argv=vigil_argv("version")),
+        Contender(name="startup.help", argv=vigil_argv("--help", src=src)),
+        Contender(name="startup.version", argv=vigil_argv("version", src=src)),
         Contender(
             name="startup.profiles",
-            argv=vigil_argv("profiles", "model-00", "--db", f"sqlite:///{db}"),
+            argv=vigil_argv("profiles", "model-00", "--db", f"sqlite:///{db}", src=src),
         ),
     ]
 
@@ -254,11 +262,13 @@ def run_e2e_bench(
     small: tuple[int, int, int] = (20, 336, 200),
     whylogs: bool = True,
     seed: int = 0,
+    vigil_src: Path | None = None,
 ) -> E2eResult:
     """Generate both data sets under ``work``, time every contender, judge the goals.
 
     ``large`` and ``small`` are (models, hours, rows per model-hour); the data ends at the hour
-    of ``now``, so every window is due for ``vigil run``.
+    of ``now``, so every window is due for ``vigil run``. ``vigil_src``: time the Vigil in
+    that ``src`` folder instead of this one.
     """
     if repeats < 1:
         raise ConfigError(f"repeats must be >= 1, got {repeats!r}")
@@ -281,15 +291,16 @@ def run_e2e_bench(
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
     contenders = [
-        *profile_contenders(big, "parquet", work=work, whylogs=whylogs),
-        *profile_contenders(big, "jsonl", work=work, whylogs=False),
-        *profile_contenders(little, "parquet", work=work, whylogs=False),
-        *run_contenders(little, work=work),
+        *profile_contenders(big, "parquet", work=work, whylogs=whylogs, src=vigil_src),
+        *profile_contenders(big, "jsonl", work=work, whylogs=False, src=vigil_src),
+        *profile_contenders(little, "parquet", work=work, whylogs=False, src=vigil_src),
+        *run_contenders(little, work=work, src=vigil_src),
     ]
     load_before = os.getloadavg()[0]
     timings = time_round_robin(contenders, repeats=repeats, logs=logs)
     store = work / f"{little.name}-parquet.db"  # left by the last small-windows profile run
-    timings += time_round_robin(startup_contenders(db=store), repeats=repeats, logs=logs)
+    startup = startup_contenders(db=store, src=vigil_src)
+    timings += time_round_robin(startup, repeats=repeats, logs=logs)
     return E2eResult(
         data=tuple(data),
         timings=tuple(timings),

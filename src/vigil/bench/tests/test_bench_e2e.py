@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.bench.e2e import Goal, ProcessRun, Timing, judge, run_process
+from vigil.bench.e2e import Goal, ProcessRun, Timing, judge, run_process, vigil_argv
 from vigil.bench.e2e_data import write_data_set
 from vigil.core import VigilError
 from vigil.ingest import open_reader
@@ -83,3 +83,17 @@ def test_judge_divides_medians_of_one_run(tmp_path: Path) -> None:
     assert goals["memory_full_vs_half_history"].value == pytest.approx(1.1)
     assert goals["help_cpu_s"].met and not goals["profiles_cpu_s"].met
     assert not goals["small_windows_rows_per_cpu_s"].met  # 10 rows in 4 CPU s
+
+
+def test_vigil_src_runs_the_vigil_of_another_checkout(tmp_path: Path) -> None:
+    """``--vigil-src`` (a before figure): the child imports Vigil from that folder first."""
+    cli = tmp_path / "src" / "vigil" / "cli"
+    cli.mkdir(parents=True)
+    for folder in (cli.parent, cli):
+        (folder / "__init__.py").write_text("")
+    (cli / "app.py").write_text(
+        "import sys\ndef main():\n    sys.exit(7 if sys.argv[1:] == ['version'] else 0)\n"
+    )
+    with pytest.raises(VigilError, match="exit code 7"):
+        run_process(vigil_argv("version", src=tmp_path / "src"), log=tmp_path / "other.json")
+    assert run_process(vigil_argv("version"), log=tmp_path / "this.json").cpu_s > 0

@@ -28,6 +28,14 @@ def e2e(
     workdir: Annotated[
         Path | None, typer.Option(help="Folder for the data and stores (default: a temp one).")
     ] = None,
+    vigil_src: Annotated[
+        Path | None,
+        typer.Option(
+            help="Time the Vigil in this src folder (another checkout, for a before figure).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Time vigil profile, vigil run --once, whylogs and pyarrow's read as whole processes on
@@ -45,6 +53,7 @@ def e2e(
             small=_shape(small),
             whylogs=whylogs,
             seed=seed,
+            vigil_src=None if vigil_src is None else vigil_src.resolve(),
         )
 
     if workdir is not None:

@@ -4,23 +4,30 @@ The migrations live in ``vigil/store/sql/migrations`` and run programmatically (
 a new, empty database is migrated to the head revision when it is opened; a database at an older
 known revision is migrated by :meth:`SqlStore.migrate`; a database at a revision this code does
 not know was written by a newer Vigil and is refused, since guessing its layout could corrupt it.
+
+Alembic costs about 0.3 CPU s to import, more than most commands' own work on a small store, so
+it is imported only when a migration runs or a database is not at :data:`HEAD`: opening a
+current store reads its revision with one query (:func:`stored_revision`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from vigil.core import StoreError
 from vigil.store.sql.database import BEGIN_OPTION
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD = "0004"
+"""The newest revision in ``migrations/versions`` (a test checks it against Alembic's head)."""
+_VERSION_TABLE = "alembic_version"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,13 +47,17 @@ class SchemaState:
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
-    """The newest schema revision shipped with this code."""
+    """The newest schema revision shipped with this code, as Alembic reads the migrations."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise StoreError(f"no migrations found in {_MIGRATIONS}")
@@ -55,12 +66,17 @@ def head_revision() -> str:
 
 def revisions() -> list[str]:
     """Every schema revision shipped with this code, oldest first."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config())
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
 
 
 def schema_state(engine: sa.Engine) -> SchemaState:
     """Read the database's revision and compare it with the shipped migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config())
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
@@ -78,6 +94,8 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     IMMEDIATE``): two processes creating one new store used to both read "no schema", then
     dead-lock on upgrading their read locks ("database is locked"). Now the second waits, then
     finds the schema there and does nothing."""
+    from alembic import command
+
     state = schema_state(engine)
     if not state.known:
         raise newer_schema_error(state)
@@ -87,6 +105,15 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         with connection.begin():
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+
+
+def is_at_head(engine: sa.Engine) -> bool:
+    """Whether the database holds exactly one revision, :data:`HEAD`: one query, no Alembic."""
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table(_VERSION_TABLE):
+            return False
+        found = connection.exec_driver_sql(f"SELECT version_num FROM {_VERSION_TABLE}").all()  # noqa: S608
+    return [row[0] for row in found] == [HEAD]
 
 
 def newer_schema_error(state: SchemaState) -> StoreError:

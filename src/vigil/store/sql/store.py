@@ -99,6 +99,8 @@ def _open_schema(database: Database, *, create: bool) -> None:
     try:
         if not create:
             _refuse_missing_file(database)
+        if schema.is_at_head(database.engine):
+            return
         state = schema.schema_state(database.engine)
         if not state.known:
             raise schema.newer_schema_error(state)

@@ -167,3 +167,31 @@ def test_processes_creating_one_new_sqlite_store_at_once_all_open_it(tmp_path: P
         errors = [child.communicate(timeout=120)[1] for child in children]
         assert all(child.returncode == 0 for child in children), [e[-300:] for e in errors if e]
         assert _revision(url) == head_revision()
+
+
+def test_head_is_the_newest_migration() -> None:
+    """``schema.HEAD`` spares opening a current store Alembic's import; it must say what the
+    migrations say, or a new migration would never run."""
+    assert schema.HEAD == head_revision() == schema.revisions()[-1]
+
+
+def test_opening_a_current_store_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    SqlStore(url).close()  # created (and migrated) here, with Alembic
+    code = (
+        "import sys\nfrom vigil.store import SqlStore\n"
+        f"SqlStore({url!r}).close()\n"
+        "print('alembic' in sys.modules)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.strip() == "False"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(StoreError, match="older than this Vigil"):
+        SqlStore(url)  # not at HEAD: Alembic reads the revision and the store is refused

@@ -29,7 +29,6 @@ from typing import Self
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from vigil.core import ConfigError, SeriesKey
 from vigil.detect.base import Detector, Scores
@@ -94,6 +93,8 @@ def calibrate(raw: FloatArray, settings: Calibration, *, fitted: int = 0) -> Flo
     """Per-step tail probability of ``raw`` on its own series; the first ``fitted`` steps are
     the fitted history, calibrated in-sample. NaN where there is no raw score or too little
     history."""
+    import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
+
     score = np.array(raw, dtype=np.float64)
     finite = score[np.isfinite(score)]
     # An infinite raw score (a zero-width band) ranks above every finite one.
@@ -138,6 +139,8 @@ def suppress(score: FloatArray, steps: int) -> FloatArray:
     """Keep a step's score only when it beats every score of the ``steps`` before it and,
     within ``steps`` of the last kept score, that one too; others score 0 (NaN stays NaN). One
     excursion then pages once, however long it lasts, unless it grows."""
+    import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
+
     if steps <= 0:
         return score
     filled = np.nan_to_num(score, nan=0.0)

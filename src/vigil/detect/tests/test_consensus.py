@@ -191,3 +191,15 @@ def test_settings_are_checked() -> None:
         ConsensusSettings(alpha=0.0)
     with pytest.raises(ConfigError, match="suppress"):
         ConsensusSettings(suppress=-1)
+
+
+def test_the_global_reference_is_the_two_sided_student_t_tail() -> None:
+    """consensus reads the tail through scipy.special (scipy.stats stays unimported); it must
+    be the same number scipy.stats gives, in the body and far out in the tail."""
+    from scipy import special, stats
+
+    size = np.array([0.0, 0.5, 2.0, 6.0, 40.0, np.inf])
+    for df in (1.0, 3.0, 10.0, 1e6):
+        np.testing.assert_allclose(
+            2.0 * special.stdtr(df, -size), 2.0 * stats.t.sf(size, df), rtol=1e-12, atol=0
+        )

@@ -3,12 +3,13 @@ as one uninterrupted cycle does (every table but wall-clock columns, drift stati
 on SQLite and on PostgreSQL, and the webhooks it notifies receive each (incident, state,
 channel) once; the killed runner's lease only delays the re-run by its ttl.
 
-Kill points are of three kinds: a seeded random delay after a stage's progress line (profiling),
-the victim killing itself right after a given store call returns (the statistics' read of the
-profiles, anomalies, incidents, the n-th notification record), and the webhook receiver killing the
-victim while it waits for the answer to the n-th notification: sent but not recorded, the one case
-where the re-run sends a message again (delivery is at-least-once, by at most the message in
-flight).
+Kill points: the victim killing itself right after a given store call returns (profiling
+clearing the 4th day file's quarantine, the statistics' read of the profiles, anomalies,
+incidents, the n-th notification record), and the webhook receiver killing the victim while it
+waits for the answer to the n-th notification: sent but not recorded, the one case where the
+re-run sends a message again (delivery is at-least-once, by at most the message in flight). A
+seeded delay after a stage's progress line is supported too; no kill uses it since stages that
+got faster outran their delays.
 """
 
 from __future__ import annotations
@@ -179,10 +180,12 @@ class Kill:
 KILLS = {
     k.name: k
     for k in (
+        # right after profiling began its 4th of the 8 day files: inside the stage, whatever
+        # its speed (a delay after its progress line outlived the stage once it got faster)
         Kill(
             name="profiling",
-            step="ingest and profile",
-            delay_s=(0.2, 1.0),
+            after="quarantine.delete",
+            calls=4,
             next_step="health statistics",
         ),
         # right after statistics read the profiles: inside the stage, whatever its speed

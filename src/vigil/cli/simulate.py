@@ -9,18 +9,36 @@ import typer
 
 simulate_app = typer.Typer(help="Generate labeled synthetic data.", no_args_is_help=True)
 
+FAMILIES = ("service", "business", "marketplace", "simulated")
+
 
 @simulate_app.command("series")
 def series(
     out: Annotated[Path, typer.Option("--out", help="Folder to write one CSV per series into.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same files.")] = 0,
     count: Annotated[int, typer.Option("--count", help="Number of series.")] = 48,
+    family: Annotated[
+        str,
+        typer.Option(
+            "--family",
+            help="service, business or marketplace (statistics computed from simulated raw rows "
+            "per step, with their sample size n), or simulated (the older smooth generator of "
+            "bench detect --dataset simulated).",
+        ),
+    ] = "service",
 ) -> None:
-    """Generate labeled model-health series (timestamp,value,label CSVs) with injected incidents."""
+    """Generate labeled model-health series (timestamp,value,label[,n] CSVs) with incidents."""
+    from vigil.core import ConfigError
     from vigil.lab.labeled import write_labeled_csvs
+    from vigil.lab.simulation.rows import simulate_rows
     from vigil.lab.simulation.series import simulate_series
 
-    simulated = simulate_series(seed=seed, count=count)
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown --family {family!r}; known: {', '.join(FAMILIES)}")
+    if family == "simulated":
+        simulated = simulate_series(seed=seed, count=count)
+    else:
+        simulated = list(simulate_rows(family, seed=seed, count=count).series)
     written = write_labeled_csvs(simulated, out)
     events = sum(len(s.windows) for s in simulated)
     quiet = sum(1 for s in simulated if not s.windows)

@@ -3,11 +3,15 @@
 - **NAB layout**: ``data/<family>/<file>.csv`` with ``timestamp,value`` and
   ``labels/combined_windows.json`` mapping ``"<family>/<file>.csv"`` to ``[start, end]`` windows
   (ends included).
-- **Labeled CSV folder**: any ``*.csv`` below a folder with ``timestamp,value,label`` columns
-  (names case-insensitive, label 0/1 per row); other files (e.g. metadata JSON) are ignored.
+- **Labeled CSV folder**: any ``*.csv`` below a folder with ``timestamp,value,label[,n]``
+  columns (names case-insensitive, label 0/1 per row); other files (e.g. metadata JSON) are
+  ignored. The optional ``n`` is the sample size behind each value (the rows a null rate or a
+  mean was computed from); it becomes the series' ``support``, which detectors use to expect a
+  noisier value from fewer rows. An empty ``n`` is unknown.
 
 Real files are messy, and a benchmark must not hide how it cleaned them: rows that repeat a
-timestamp are merged (mean value, label = any), unreadable values become NaN (a missing step),
+timestamp are merged (mean value weighted by ``n`` when it is known, label = any, ``n`` summed),
+unreadable values become NaN (a missing step),
 and both are counted on the :class:`LabeledSeries` so the bench can report them.
 """
 
@@ -127,7 +131,8 @@ def load_labeled_csvs(path: Path) -> LabeledDataset:
 
 
 def write_labeled_csvs(series: Sequence[LabeledSeries], out: Path) -> list[Path]:
-    """Write each series as ``<out>/<name>`` with ``timestamp,value,label`` (ISO UTC stamps)."""
+    """Write each series as ``<out>/<name>`` with ``timestamp,value,label`` (ISO UTC stamps),
+    and ``n`` when the series carries its sample size (``Series.support``)."""
     written = []
     for one in series:
         file = out / one.name
@@ -140,6 +145,8 @@ def write_labeled_csvs(series: Sequence[LabeledSeries], out: Path) -> list[Path]
                 "label": one.labels.astype(np.int8),
             }
         )
+        if one.series.support is not None:
+            frame["n"] = one.series.support
         frame.to_csv(file, index=False, float_format="%.6g")
         written.append(file)
     return written
@@ -176,6 +183,16 @@ def _read_frame(file: Path, *, need_label: bool) -> pd.DataFrame:
                 f"{file}: label must be 0 or 1, got {raw[columns['label']].iloc[row]!r}"
             )
         frame["label"] = labels.astype(bool)
+    if "n" in columns:
+        text = raw[columns["n"]].str.strip()
+        n = pd.to_numeric(text, errors="coerce")
+        bad = (n.isna() & (text != "")) | (n < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SchemaError(
+                f"{file}: n must be a count >= 0 or empty, got {raw[columns['n']].iloc[row]!r}"
+            )
+        frame["n"] = n.astype(np.float64)
     return frame
 
 
@@ -183,13 +200,10 @@ def _labeled(
     name: str, family: str, frame: pd.DataFrame, nab_windows: list[list[str]] | None
 ) -> LabeledSeries:
     rows = len(frame)
-    merged = (
-        frame.groupby("timestamp", sort=True)
-        .agg(value=("value", "mean"), label=("label", "max"))
-        .reset_index()
-    )
+    merged = _merge_repeats(frame)
     stamps = merged["timestamp"].dt.tz_convert(None).to_numpy().astype("datetime64[s]")
     values = merged["value"].to_numpy(dtype=np.float64)
+    support = merged["n"].to_numpy(dtype=np.float64) if "n" in merged else None
     labels = merged["label"].to_numpy(dtype=bool)
     if nab_windows is None:
         windows = runs(labels)
@@ -202,12 +216,30 @@ def _labeled(
     return LabeledSeries(
         name=name,
         family=family,
-        series=Series(key=key, timestamps=stamps, values=values),
+        series=Series(key=key, timestamps=stamps, values=values, support=support),
         labels=labels,
         windows=windows,
         merged_duplicates=rows - len(merged),
         missing_values=int(np.isnan(values).sum()),
     )
+
+
+def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per timestamp: mean value (weighted by ``n`` where every repeat has it), any
+    label, ``n`` summed (unknown if any repeat's is)."""
+    grouped = frame.groupby("timestamp", sort=True)
+    merged = grouped.agg(value=("value", "mean"), label=("label", "max"))
+    if "n" in frame:
+        weighted = frame.assign(
+            weight=frame["n"].where(frame["value"].notna()),
+            product=frame["value"] * frame["n"],
+        ).groupby("timestamp", sort=True)
+        n = weighted["n"].sum(min_count=1).where(grouped["n"].count() == grouped.size())
+        total = weighted["weight"].sum(min_count=1)
+        by_n = weighted["product"].sum(min_count=1) / total
+        merged["value"] = by_n.where(n.notna() & (total > 0), merged["value"])
+        merged["n"] = n
+    return merged.reset_index()
 
 
 def _window_indices(

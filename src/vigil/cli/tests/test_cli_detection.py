@@ -19,7 +19,18 @@ def test_simulate_series_writes_one_labeled_csv_per_series(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     files = sorted(tmp_path.glob("*.csv"))
     assert len(files) == 3
+    # The default family computes each value from raw rows and writes how many (n).
+    assert files[0].read_text().splitlines()[0] == "timestamp,value,label,n"
+
+
+def test_simulate_series_keeps_the_older_generator_by_name(tmp_path: Path) -> None:
+    args = ["simulate", "series", "--out", str(tmp_path), "--seed", "4", "--count", "2"]
+    assert runner.invoke(app, [*args, "--family", "simulated"]).exit_code == 0
+    files = sorted(tmp_path.glob("*.csv"))
+    assert len(files) == 2
     assert files[0].read_text().splitlines()[0] == "timestamp,value,label"
+    unknown = runner.invoke(app, [*args, "--family", "nope"])
+    assert unknown.exit_code != 0 and "known: service" in unknown.output
 
 
 def test_bench_detect_json_on_a_labeled_folder(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from vigil.core import ConfigError, SchemaError
 from vigil.lab.labeled import load_dataset, runs, write_labeled_csvs
+from vigil.lab.simulation.rows import simulate_rows
 from vigil.lab.simulation.series import simulate_series
 
 SHARED = Path(__file__).resolve().parents[4] / ".." / "shared" / "data"
@@ -58,6 +59,8 @@ def test_csv_folder_ignores_metadata_and_keeps_missing_values(tmp_path: Path) ->
         ("timestamp,value\n2024-01-01,1\n", "label"),
         ("timestamp,value,label\n2024-01-01,1,2\n", "0 or 1"),
         ("timestamp,value,label\nyesterday,1,0\n", "timestamp"),
+        ("timestamp,value,label,n\n2024-01-01,1,0,many\n", "n must be"),
+        ("timestamp,value,label,n\n2024-01-01,1,0,-1\n", "n must be"),
     ],
 )
 def test_bad_files_are_rejected_with_the_reason(tmp_path: Path, text: str, message: str) -> None:
@@ -80,6 +83,39 @@ def test_simulated_series_round_trip_through_csv(tmp_path: Path) -> None:
         np.testing.assert_array_equal(before.labels, after.labels)
         np.testing.assert_array_equal(before.series.timestamps, after.series.timestamps)
         np.testing.assert_allclose(before.series.values, after.series.values, rtol=1e-5)
+
+
+def test_the_sample_size_survives_the_round_trip(tmp_path: Path) -> None:
+    series = list(simulate_rows("business", seed=2, count=3).series)
+    write_labeled_csvs(series, tmp_path)
+    assert (tmp_path / series[0].name).read_text().splitlines()[0] == "timestamp,value,label,n"
+    for before, after in zip(series, load_dataset(tmp_path).series, strict=True):
+        assert before.series.support is not None and after.series.support is not None
+        np.testing.assert_array_equal(before.series.support, after.series.support)
+
+
+def test_without_n_there_is_no_support_and_an_empty_n_is_unknown(tmp_path: Path) -> None:
+    (tmp_path / "plain.csv").write_text("timestamp,value,label\n2024-01-01T00:00Z,1,0\n")
+    (tmp_path / "some.csv").write_text(
+        "timestamp,value,label,n\n2024-01-01T00:00Z,1,0,30\n2024-01-01T01:00Z,2,0,\n"
+    )
+    plain, some = load_dataset(tmp_path).series
+    assert plain.series.support is None
+    assert some.series.support is not None
+    assert some.series.support[0] == 30 and np.isnan(some.series.support[1])
+
+
+def test_repeated_timestamps_merge_by_sample_size(tmp_path: Path) -> None:
+    rows = ["2024-01-01T00:00Z,0.1,0,10", "2024-01-01T00:00Z,0.4,1,30", "2024-01-01T01:00Z,1,0,5"]
+    rows += ["2024-01-01T02:00Z,1,0,5", "2024-01-01T02:00Z,3,0,"]  # one repeat's n unknown
+    (tmp_path / "s.csv").write_text("timestamp,value,label,n\n" + "\n".join(rows) + "\n")
+    (one,) = load_dataset(tmp_path).series
+    assert one.series.support is not None
+    # 10 rows at 0.1 and 30 at 0.4 are 40 rows at 0.325, not the plain mean 0.25.
+    assert one.series.values[0] == pytest.approx(0.325) and one.series.support[0] == 40
+    assert one.labels[0] and one.merged_duplicates == 2
+    # With an unknown n the merged n is unknown and the mean is plain.
+    assert np.isnan(one.series.support[2]) and one.series.values[2] == pytest.approx(2.0)
 
 
 def test_simulation_is_deterministic_in_its_seed() -> None:

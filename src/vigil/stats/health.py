@@ -18,6 +18,11 @@ its series, from its first window. Three families (``Family.FEATURE``, ``OUTPUT`
 
 Features ride on ``prediction`` and ``arrival`` rows, outputs on ``prediction`` and
 ``completion`` rows; those are the denominators of coverage.
+
+Every point of a rate, a share, a moment or a quantile carries its **sample size** as the
+series' ``support`` (:func:`sample_sizes`): a null rate of 1 in 30 rows at night is as uncertain
+as it looks, and a detector that knows ``n`` expects it to be noisier than 100 in 3,000. Counts
+(``rows``, ``requests``, ``late``, ``duplicates``) and the quality flags carry none.
 """
 
 from __future__ import annotations
@@ -127,6 +132,32 @@ def column_statistics(
         stats["distinct"] = column.distinct.estimate() if values > 0 else 0.0
         stats["top_share"] = top_share(column) if share is None else share
     return stats
+
+
+def sample_sizes(column: ColumnProfile | None, rows: int) -> dict[str, float]:
+    """How many rows each statistic of :func:`column_statistics` rests on.
+
+    ``null_rate``: the rows mentioning the column (its denominator); ``nonfinite_rate``,
+    ``distinct``, ``top_share`` and ``type_mix_change``: the non-null values; ``coverage``: the
+    rows of the family; the moments, quantiles and ``share_above_*``: the numbers the sketches
+    saw. Statistics not named here are looked up with :data:`NUMBERS`.
+    """
+    if column is None:
+        return {"coverage": float(rows)}
+    values = float(column.present - column.nulls)
+    return {
+        "null_rate": float(column.present),
+        "nonfinite_rate": values,
+        "coverage": float(rows),
+        "distinct": values,
+        "top_share": values,
+        "type_mix_change": values,
+        NUMBERS: float(column.moments.count),
+    }
+
+
+NUMBERS = "*"
+"""The key of :func:`sample_sizes` for every statistic computed from the column's numbers."""
 
 
 def type_shares(column: ColumnProfile | None) -> FloatArray | None:
@@ -268,6 +299,7 @@ def _collect_version(
                         change = float(np.abs(mix - previous_mix).sum() / 2)
                     stats["type_mix_change"] = change
                 previous_mix = mix if mix is not None else previous_mix
+                sizes = sample_sizes(column, _rows(profile, family))
                 for statistic, value in stats.items():
                     key = SeriesKey(
                         model=model,
@@ -276,7 +308,7 @@ def _collect_version(
                         column=name,
                         statistic=statistic,
                     )
-                    collector.add(key, window, value)
+                    collector.add(key, window, value, sizes.get(statistic, sizes.get(NUMBERS)))
     summaries = _summaries(timeline, version, spec, only=collector.covers, cache=cache)
     for family, name, window, current, reference in summaries:
         for kind, flag in quality_signals(current, reference, spec).items():
@@ -287,7 +319,9 @@ def _collect_version(
     for window, profile in by_window.items():
         if not collector.covers(window):
             continue
-        for statistic, value in _auxiliary(profile, timeline.rows(window), spec, tallies).items():
+        model_rows = timeline.rows(window)
+        sizes = _auxiliary_sizes(profile, model_rows, spec)
+        for statistic, value in _auxiliary(profile, model_rows, spec, tallies).items():
             key = SeriesKey(
                 model=model,
                 version=version,
@@ -295,7 +329,17 @@ def _collect_version(
                 column="",
                 statistic=statistic,
             )
-            collector.add(key, window, value)
+            collector.add(key, window, value, sizes.get(statistic))
+
+
+def _auxiliary_sizes(profile: Profile, model_rows: int, spec: StatsSpec) -> dict[str, float]:
+    """Sample sizes of the auxiliary statistics: the model's rows behind ``traffic_ratio``, the
+    timed rows behind each latency quantile; counts carry none."""
+    timed = float(profile.latency.moments.count)
+    return {
+        "traffic_ratio": float(model_rows),
+        **{f"latency_{quantile_name(level)}": timed for level in spec.latency_quantiles},
+    }
 
 
 def _auxiliary(

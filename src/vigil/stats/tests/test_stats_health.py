@@ -114,6 +114,36 @@ def test_traffic_ratio_splits_the_model_between_versions() -> None:
     assert _get(series, "auxiliary", "", "traffic_ratio", "v2").values[0] == pytest.approx(0.25)
 
 
+def test_each_point_carries_the_rows_it_rests_on() -> None:
+    def sparse(record: Record, rng: np.random.Generator) -> None:
+        if rng.random() < 0.2:
+            record["features"]["age"] = None
+        if rng.random() < 0.5:
+            del record["latency_ms"]
+
+    # A quiet hour (30 rows) and a busy one (3,000): the same rates, a hundredfold support.
+    series = health_series(
+        _profiles(_records(0, 30, 1, tweak=sparse), _records(1, 3000, 2, tweak=sparse)), SPEC
+    )
+    null_rate = _get(series, "feature", "age", "null_rate")
+    mean = _get(series, "feature", "age", "mean")
+    p95 = _get(series, "feature", "age", "p95")
+    assert null_rate.support is not None and mean.support is not None and p95.support is not None
+    np.testing.assert_array_equal(null_rate.support, [30, 3000])  # rows mentioning "age"
+    nulls = null_rate.values * null_rate.support
+    np.testing.assert_array_equal(mean.support, null_rate.support - nulls)  # its numbers
+    np.testing.assert_array_equal(p95.support, mean.support)
+    assert _get(series, "feature", "age", "coverage").support.tolist() == [30, 3000]  # type: ignore[union-attr]
+    share = _get(series, "output", "score", "share_above_0.5")
+    assert share.support is not None and share.support.tolist() == [30, 3000]
+    latency = _get(series, "auxiliary", "", "latency_p99")
+    assert latency.support is not None and 0 < latency.support[0] < 30  # only the timed rows
+    ratio = _get(series, "auxiliary", "", "traffic_ratio")
+    assert ratio.support is not None and ratio.support.tolist() == [30, 3000]
+    # Counts are their own sample size.
+    assert _get(series, "auxiliary", "", "rows").support is None
+
+
 def test_tallies_give_quarantine_rate_late_and_duplicates() -> None:
     window = Window(start=START, end=START + HOUR)
     tally = IngestTally(

@@ -1,5 +1,11 @@
 """``profile_batch``: record batches -> one profile per (model, version, window), in one pass.
 
+What a row carries is decided here, once (:func:`row_roles`), because serving systems log
+requests in different shapes: one ``prediction`` line per request, an ``arrival`` and a
+``completion`` per request, or one ``completion`` line per request carrying features, outputs
+and latency. Reading the event alone took the third shape for no traffic and no features, and
+left coverage and the data-quality signals undefined.
+
 Rows are grouped without a Python loop over rows: model and version are dictionary-encoded by
 arrow, timestamps floored to window starts by numpy, and the three codes combined into one group
 id. Every column is then profiled for all groups at once (:mod:`vigil.profile.column_stats`),
@@ -17,7 +23,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.core import EventKind, ProfileKey, Window, window_start_us
+from vigil.core import EventKind, ProfileKey, ValueKind, Window, window_start_us
 from vigil.ingest import RecordBatch
 from vigil.profile.column_stats import (
     frequent_groups,
@@ -101,6 +107,29 @@ def _group_rows(batch: RecordBatch, spec: ProfileSpec) -> tuple[list[ProfileKey]
     return keys, RowGroups.of(inverse.astype(np.int64), group_ids.size)
 
 
+def row_roles(batch: RecordBatch) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per row, whether it carries features and whether it carries outputs, whatever its
+    ``event`` says.
+
+    A row carries features when it is a ``prediction`` or an ``arrival`` or mentions a feature;
+    it carries outputs when it is a ``prediction`` or a ``completion`` or mentions an output.
+    Profiles count them per window, so the counts add up exactly when profiles merge.
+    """
+    event = batch.meta.column("event").combine_chunks()
+    prediction = _is(event, EventKind.PREDICTION)
+    with_features = prediction | _is(event, EventKind.ARRIVAL)
+    with_outputs = prediction | _is(event, EventKind.COMPLETION)
+    for column in batch.features.values():
+        with_features |= column.kinds != ValueKind.ABSENT
+    for column in batch.outputs.values():
+        with_outputs |= column.kinds != ValueKind.ABSENT
+    return with_features, with_outputs
+
+
+def _is(event: pa.Array, kind: EventKind) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.equal(event, kind.value).fill_null(False), dtype=bool)
+
+
 def _profile_groups(
     batch: RecordBatch, keys: list[ProfileKey], groups: RowGroups, spec: ProfileSpec
 ) -> list[Profile]:
@@ -125,14 +154,17 @@ def _profile_groups(
     request_ids = _request_ids(meta.column("request_id"), groups, spec)
     host_latency = _host_latency(meta, groups, spec)
     sizes = groups.sizes.tolist()
-    prediction, arrival = EventKind.PREDICTION.value, EventKind.ARRIVAL.value
+    with_features, with_outputs = row_roles(batch)
+    feature_rows = groups.counts(groups.arrange(with_features)).tolist()
+    output_rows = groups.counts(groups.arrange(with_outputs)).tolist()
     return [
         Profile(
             key=key,
             spec=spec,
             rows=sizes[g],
             events=events[g],
-            requests=events[g][prediction] + events[g][arrival],
+            feature_rows=feature_rows[g],
+            output_rows=output_rows[g],
             first_seen=_EPOCH + timedelta(microseconds=first[g]),
             last_seen=_EPOCH + timedelta(microseconds=last[g]),
             request_ids=request_ids[g],

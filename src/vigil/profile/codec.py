@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from vigil.core import ProfileKey, SerializationError, Window
-from vigil.profile.codec_v1 import decode_v1
+from vigil.profile.codec_v1 import decode_v1, event_rows
 from vigil.profile.column import ColumnProfile
 from vigil.profile.distinct import DistinctSketch
 from vigil.profile.frequent import FrequentItems
@@ -89,7 +89,8 @@ def encode_profile(profile: Profile) -> bytes:
         ],
         "rows": profile.rows,
         "events": dict(profile.events),
-        "requests": profile.requests,
+        "feature_rows": profile.feature_rows,
+        "output_rows": profile.output_rows,
         "first_seen": _iso(profile.first_seen),
         "last_seen": _iso(profile.last_seen),
         "request_ids": blob(profile.request_ids.to_bytes()),
@@ -159,6 +160,7 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
 
     model, version, start_text, end_text = header["key"]
     window_s, kll_k, hll_lg_k, frequent_lg_max, ratio, max_hosts = header["spec"]
+    events = header["events"]
     return Profile(
         key=ProfileKey(
             model=model,
@@ -174,8 +176,10 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
             max_hosts=max_hosts,
         ),
         rows=header["rows"],
-        events=header["events"],
-        requests=header["requests"],
+        events=events,
+        # Profiles written before rows had roles: the event alone said what a row carried.
+        feature_rows=header.get("feature_rows", event_rows(events, "prediction", "arrival")),
+        output_rows=header.get("output_rows", event_rows(events, "prediction", "completion")),
         first_seen=None if header["first_seen"] is None else _datetime(header["first_seen"]),
         last_seen=None if header["last_seen"] is None else _datetime(header["last_seen"]),
         request_ids=DistinctSketch.from_bytes(blob(header["request_ids"])),

@@ -68,7 +68,9 @@ def decode_v1(header: dict[str, Any], blob_section: memoryview) -> Profile:
         ),
         rows=header["rows"],
         events=header["events"],
-        requests=header["requests"],
+        # Version 1 predates row roles: the event alone said what a row carried.
+        feature_rows=event_rows(header["events"], "prediction", "arrival"),
+        output_rows=event_rows(header["events"], "prediction", "completion"),
         first_seen=_optional_datetime(header["first_seen"]),
         last_seen=_optional_datetime(header["last_seen"]),
         request_ids=blob(header["request_ids"], DistinctSketch.from_bytes),
@@ -89,3 +91,8 @@ def _datetime(text: str) -> datetime:
 
 def _optional_datetime(text: str | None) -> datetime | None:
     return None if text is None else _datetime(text)
+
+
+def event_rows(events: dict[str, int], *names: str) -> int:
+    """Rows of the events ``names``: what a profile without row roles says carried a part."""
+    return sum(events.get(name, 0) for name in names)

@@ -29,10 +29,12 @@ OTHER_HOSTS = "(other)"
 class Profile:
     """Counts and sketches of one model version's records in one window.
 
-    ``events`` counts rows per :class:`~vigil.core.EventKind` value; ``requests`` counts rows
-    that start a request (``prediction`` or ``arrival``); ``request_ids`` estimates how many
-    distinct request ids were seen, so ``rows - request_ids.estimate()`` approximates
-    duplicates (an arrival and its completion share an id, so compare like with like).
+    ``events`` counts rows per :class:`~vigil.core.EventKind` value; ``feature_rows`` counts the
+    rows that carry features and ``output_rows`` those that carry outputs, whatever their event
+    (see :func:`vigil.profile.build.row_roles`): they are the denominators of coverage.
+    :attr:`requests` is derived from the event counts. ``request_ids`` estimates how many
+    distinct request ids were seen, so ``rows - request_ids.estimate()`` approximates duplicates
+    (an arrival and its completion share an id, so compare like with like).
     ``host_latency`` holds one latency histogram per host (rows without a host are only in
     ``latency``); hosts beyond ``spec.max_hosts`` are folded into ``"(other)"``, keeping the
     busiest hosts by row count (ties by name).
@@ -42,7 +44,8 @@ class Profile:
     spec: ProfileSpec
     rows: int
     events: Mapping[str, int]
-    requests: int
+    feature_rows: int
+    output_rows: int
     first_seen: datetime | None
     last_seen: datetime | None
     request_ids: DistinctSketch
@@ -60,7 +63,8 @@ class Profile:
             spec=spec,
             rows=0,
             events=dict.fromkeys((kind.value for kind in EventKind), 0),
-            requests=0,
+            feature_rows=0,
+            output_rows=0,
             first_seen=None,
             last_seen=None,
             request_ids=DistinctSketch.empty(spec.hll_lg_k),
@@ -71,6 +75,23 @@ class Profile:
             tags={},
             labels=ColumnProfile.empty(spec),
         )
+
+    @property
+    def requests(self) -> int:
+        """Requests in the window: predictions and arrivals, plus completions beyond the
+        arrivals.
+
+        Serving code logs a request as one ``prediction``, as an ``arrival`` and a
+        ``completion``, or as one ``completion`` line carrying features, outputs and latency.
+        A completion with no arrival in the window is a complete request. Counting the excess
+        of completions over arrivals (rather than matching request ids) keeps the count a
+        function of merged event counts, so it is the same however the rows were chunked: an
+        arrival and its completion profiled in two batches are still one request.
+        """
+        events = self.events
+        arrivals = events.get(EventKind.ARRIVAL.value, 0)
+        completions = events.get(EventKind.COMPLETION.value, 0)
+        return events.get(EventKind.PREDICTION.value, 0) + arrivals + max(completions - arrivals, 0)
 
     def merge(self, other: Profile) -> Profile:
         """Both profiles as one; same model, version and sketch spec; windows may differ."""
@@ -108,7 +129,8 @@ class Profile:
             spec=spec,
             rows=sum(p.rows for p in profiles),
             events=_add_counts([p.events for p in profiles]),
-            requests=sum(p.requests for p in profiles),
+            feature_rows=sum(p.feature_rows for p in profiles),
+            output_rows=sum(p.output_rows for p in profiles),
             first_seen=min(seen) if seen else None,
             last_seen=max(last) if last else None,
             request_ids=DistinctSketch.merge_all([p.request_ids for p in profiles]),

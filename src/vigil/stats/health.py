@@ -16,8 +16,9 @@ its series, from its first window. Three families (``Family.FEATURE``, ``OUTPUT`
   ``traffic_ratio`` (this version's share of the model's rows), and, when ingest tallies are
   passed, ``quarantine_rate``, ``late`` and ``duplicates``.
 
-Features ride on ``prediction`` and ``arrival`` rows, outputs on ``prediction`` and
-``completion`` rows; those are the denominators of coverage.
+The denominators of coverage are the rows that carry features (``Profile.feature_rows``) and
+outputs (``Profile.output_rows``), and ``requests`` counts the rows that stand for a request;
+the profile stage decides once what a row carries, whatever its ``event`` says.
 
 Every point of a rate, a share, a moment or a quantile carries its **sample size** as the
 series' ``support`` (:func:`sample_sizes`): a null rate of 1 in 30 rows at night is as uncertain
@@ -34,7 +35,7 @@ from datetime import datetime
 
 import numpy as np
 
-from vigil.core import ConfigError, EventKind, Family, ProfileKey, SeriesKey, Window, ensure_utc
+from vigil.core import ConfigError, Family, ProfileKey, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, Profile
 from vigil.stats.quality import (
     TYPE_NAMES,
@@ -74,15 +75,11 @@ class IngestTally:
 
 
 def feature_rows(profile: Profile) -> int:
-    return profile.events.get(EventKind.PREDICTION.value, 0) + profile.events.get(
-        EventKind.ARRIVAL.value, 0
-    )
+    return profile.feature_rows
 
 
 def output_rows(profile: Profile) -> int:
-    return profile.events.get(EventKind.PREDICTION.value, 0) + profile.events.get(
-        EventKind.COMPLETION.value, 0
-    )
+    return profile.output_rows
 
 
 def _ratio(part: float, whole: float) -> float:

@@ -42,6 +42,22 @@ def test_rows_are_grouped_by_model_version_and_window() -> None:
         assert key.window.start <= profile.first_seen <= profile.last_seen < key.window.end
 
 
+def _roles(batch: RecordBatch) -> tuple[int, int, int]:
+    """Requests, feature rows and output rows, row by row."""
+    meta = batch.meta.to_pydict()
+    events = Counter(meta["event"])
+    requests = (
+        events["prediction"] + events["arrival"] + max(events["completion"] - events["arrival"], 0)
+    )
+    features = outputs = 0
+    for row, event in enumerate(meta["event"]):
+        has_f = any(c.kinds[row] != ValueKind.ABSENT for c in batch.features.values())
+        has_o = any(c.kinds[row] != ValueKind.ABSENT for c in batch.outputs.values())
+        features += event in ("prediction", "arrival") or has_f
+        outputs += event in ("prediction", "completion") or has_o
+    return requests, features, outputs
+
+
 def test_single_group_counts_match_direct_computation() -> None:
     batch = synthetic_batch(2, 5000, start=START, span=timedelta(minutes=50))
     (profile,) = profile_batch(batch, SPEC).values()
@@ -49,7 +65,7 @@ def test_single_group_counts_match_direct_computation() -> None:
     assert profile.rows == 5000
     events = Counter(meta.column("event").to_pylist())
     assert {k: v for k, v in profile.events.items() if v} == dict(events)
-    assert profile.requests == events["prediction"] + events["arrival"]
+    assert (profile.requests, profile.feature_rows, profile.output_rows) == _roles(batch)
     assert profile.first_seen == pc.min(meta.column("timestamp")).as_py()
 
     mixed = batch.features["mixed"]

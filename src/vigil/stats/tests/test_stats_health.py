@@ -275,3 +275,26 @@ def test_quality_events_since() -> None:
     profiles = _profiles(*_healthy(3), _records(3, 400, seed=3, tweak=_drop_age))
     assert len(quality_events(profiles, SPEC, since=START + 3 * HOUR)) == 1
     assert quality_events(profiles, SPEC, since=START + 4 * HOUR) == []
+
+
+def _completion(record: Record, rng: np.random.Generator) -> None:
+    del rng
+    record["event"] = "completion"
+
+
+def _completion_without_country(record: Record, rng: np.random.Generator) -> None:
+    _completion(record, rng)
+    del record["features"]["country"]
+
+
+def test_one_completion_line_per_request_is_traffic_with_coverage_and_quality_signals() -> None:
+    """Logs of one ``completion`` line per request, features and outputs included: the shape that
+    read as zero requests with every coverage and quality signal NaN."""
+    parts = [_records(h, 300, seed=h, tweak=_completion) for h in range(4)]
+    parts.append(_records(4, 300, seed=4, tweak=_completion_without_country))
+    series = health_series(_profiles(*parts), SPEC)
+    assert _get(series, "auxiliary", "", "requests").values.tolist() == [300.0] * 5
+    coverage = _get(series, "feature", "country", "coverage").values
+    assert coverage.tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
+    missing = _get(series, "feature", "country", "missing").values
+    assert missing[-1] == 1.0 and np.all(missing[1:-1] == 0.0)

@@ -5,7 +5,7 @@ it every incident and lets it decide. The mapping, decided once here:
 
 - **labels** identify the alert, so they never change while the incident lives: ``alertname``
   (``VigilIncident``), ``incident`` (its id), ``model``, ``version``, ``kind`` (the
-  :class:`~vigil.incidents.ProblemKind` of what opened it), ``severity`` (``critical`` when the
+  :class:`~vigil.incidents.IncidentKind` of what opened it), ``severity`` (``critical`` when the
   severity it opened with reaches ``critical_severity``, else ``warning``), and ``feature`` or
   ``host`` where the opening anomalies name one; plus the configured static labels (``team``,
   ``env``). Alertmanager fingerprints alerts by their labels: one incident is one alert, however

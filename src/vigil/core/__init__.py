@@ -15,6 +15,7 @@ from vigil.core.errors import (
 )
 from vigil.core.names import file_stem, is_hashed, name_hash
 from vigil.core.record import (
+    ALL_VERSIONS,
     KNOWN_FIELDS,
     REQUIRED_FIELDS,
     EventKind,
@@ -33,6 +34,7 @@ from vigil.core.windows import (
 )
 
 __all__ = [
+    "ALL_VERSIONS",
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
     "ConfigError",

@@ -92,11 +92,19 @@ class Family(StrEnum):
     PERFORMANCE = "performance"
 
 
+ALL_VERSIONS = "*"
+"""The version of a model-level series: the model over all its versions (traffic, latency).
+
+A rollout that moves every request from ``v1`` to ``v2`` ends ``v1``'s traffic without any
+request going unserved; a traffic stop is a statement about the model."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class SeriesKey:
     """Names one health time series: e.g. ``(ranker, v3, feature, age, p99)``.
 
-    ``column`` is the feature or output name, or ``""`` for model-level auxiliary series.
+    ``column`` is the feature or output name, or ``""`` for auxiliary series; ``version`` is
+    :data:`ALL_VERSIONS` for series of the model over all its versions.
     """
 
     model: str

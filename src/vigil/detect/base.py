@@ -55,8 +55,11 @@ class Scores:
 class Anomaly:
     """One anomalous step of one series, with the evidence for it.
 
-    ``severity`` is ``|value - expected| / (upper - lower)``: how many band widths the value lies
-    from what was expected (NaN when the detector has no band).
+    ``severity`` says how far outside the band the value lies. :meth:`Detection.anomalies`
+    gives ``|value - expected| / (upper - lower)``, band widths of the detector's own band; the
+    pipeline's watch policy (:mod:`vigil.pipeline.watch`) gives every anomaly it raises in one
+    unit, half-widths of the band that decided (above 1 outside it). ``note`` is evidence in
+    words that the numbers cannot carry (``"constant at 0"``).
     """
 
     key: SeriesKey
@@ -68,6 +71,7 @@ class Anomaly:
     score: float
     severity: float
     detector: str
+    note: str = ""
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:

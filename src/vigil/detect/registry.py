@@ -1,6 +1,7 @@
 """The product detectors the pipeline can name: a plain dict from name to factory.
 
-Each factory builds a detector with its default settings. Read it to see what exists; add an
+Each factory builds a detector with its default settings, or with the keyword options given to
+:func:`make_detector`. Read it to see what exists; add an
 entry with one line. The bench's registry (:data:`vigil.lab.BENCH_DETECTORS`) adds the
 laboratory baselines (forecasters that need statsmodels, Prophet or statsforecast) to these.
 Third-party detectors will come through entry points, not import-time registration.
@@ -20,9 +21,10 @@ from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore
 
 DEFAULT_DETECTOR = "consensus"
-"""The detector ``vigil run`` watches health series with when the config names none."""
+"""The detector ``vigil run`` watches health series with when the config names none
+(``[detect] detector``)."""
 
-DETECTORS: dict[str, Callable[[], Detector]] = {
+DETECTORS: dict[str, Callable[..., Detector]] = {
     # Statistical baselines.
     "zscore": RollingZScore,
     "mad": RollingMAD,
@@ -34,11 +36,17 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
 }
 
 
-def make_detector(name: str) -> Detector:
-    """Build the registered detector ``name``; an unknown name lists the known ones."""
+def make_detector(name: str, **options: object) -> Detector:
+    """Build the registered detector ``name`` with ``options`` (keyword arguments of its
+    factory); an unknown name lists the known ones, an unknown option names the detector."""
     try:
         factory = DETECTORS[name]
     except KeyError:
         known = ", ".join(sorted(DETECTORS))
         raise ConfigError(f"unknown detector {name!r}; known detectors: {known}") from None
-    return factory()
+    try:
+        return factory(**options)
+    except TypeError as err:
+        raise ConfigError(
+            f"detector {name!r} does not take options {sorted(options)}: {err}"
+        ) from err

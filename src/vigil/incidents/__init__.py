@@ -3,6 +3,7 @@
 Pure functions over values: nothing here reads the store or the clock (``now`` comes in).
 """
 
+from vigil.incidents.attribution import Attribution, attribute_latency, attribute_traffic
 from vigil.incidents.dismissal import dismiss
 from vigil.incidents.evidence import CoMovement, co_movements
 from vigil.incidents.filters import (
@@ -17,7 +18,13 @@ from vigil.incidents.filters import (
     low_traffic_versions,
     require_duration,
 )
-from vigil.incidents.grouping import GroupingSettings, fold_platform_incidents, update_incidents
+from vigil.incidents.grouping import (
+    GroupingSettings,
+    as_of,
+    fold_platform_incidents,
+    update_incidents,
+    with_attribution,
+)
 from vigil.incidents.incident import (
     PLATFORM,
     Feedback,
@@ -28,12 +35,22 @@ from vigil.incidents.incident import (
     anomaly_weight,
     feedback_labels,
     incident_id,
+    opening_problem,
+)
+from vigil.incidents.kinds import (
+    IncidentKind,
+    Problem,
+    classify,
+    features_of,
+    kind_of,
+    subject_of,
 )
 from vigil.incidents.silences import MaintenanceWindow, Silence
-from vigil.incidents.summary import Problem, ProblemKind, classify, opening_problem, summarize
+from vigil.incidents.summary import summarize
 
 __all__ = [
     "PLATFORM",
+    "Attribution",
     "CoMovement",
     "Feedback",
     "FeedbackLabel",
@@ -42,27 +59,34 @@ __all__ = [
     "FilterSettings",
     "GroupingSettings",
     "Incident",
+    "IncidentKind",
     "IncidentState",
     "MaintenanceWindow",
     "Problem",
-    "ProblemKind",
     "Silence",
     "Verdict",
     "anomaly_weight",
     "apply_cooldown",
     "apply_filters",
+    "as_of",
+    "attribute_latency",
+    "attribute_traffic",
     "classify",
     "co_movements",
     "deduplicate",
     "dismiss",
     "drop_mild",
     "drop_silenced",
+    "features_of",
     "feedback_labels",
     "fold_platform_incidents",
     "incident_id",
+    "kind_of",
     "low_traffic_versions",
     "opening_problem",
     "require_duration",
+    "subject_of",
     "summarize",
     "update_incidents",
+    "with_attribution",
 ]

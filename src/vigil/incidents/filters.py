@@ -28,6 +28,9 @@ class FilterSettings:
     duration_n: int = 1
     """Keep an anomaly only when at least ``k`` of the last ``n`` steps of its series were
     anomalous (``1 of 1`` keeps everything)."""
+    urgent_severity: float = math.inf
+    """An anomaly at least this severe is kept without waiting for the duration rule: a step
+    that far outside the band that decided is no noise (a stop, a change of units)."""
     step: timedelta = timedelta(hours=1)
     """The series' step, to count "the last n steps"."""
     cooldown: timedelta = timedelta(0)
@@ -40,6 +43,8 @@ class FilterSettings:
             raise ConfigError(
                 f"duration filter needs 1 <= k <= n, got k={self.duration_k}, n={self.duration_n}"
             )
+        if not self.urgent_severity > 0:
+            raise ConfigError(f"urgent_severity must be > 0, got {self.urgent_severity!r}")
         if self.min_severity < 0 or not 0 <= self.min_traffic_share <= 1:
             raise ConfigError(
                 f"min_severity ({self.min_severity}) must be >= 0 and min_traffic_share "
@@ -93,9 +98,14 @@ def drop_mild(anomalies: Sequence[Anomaly], min_severity: float) -> list[Anomaly
 
 
 def require_duration(
-    anomalies: Sequence[Anomaly], k: int, n: int, step: timedelta
+    anomalies: Sequence[Anomaly],
+    k: int,
+    n: int,
+    step: timedelta,
+    urgent_severity: float = math.inf,
 ) -> list[Anomaly]:
-    """Keep an anomaly when its series had at least ``k`` anomalous steps among the last ``n``."""
+    """Keep an anomaly when its series had at least ``k`` anomalous steps among the last ``n``,
+    or when it is at least ``urgent_severity`` severe."""
     if k == 1:
         return list(anomalies)
     by_series = _by_series(anomalies)
@@ -105,7 +115,7 @@ def require_duration(
         times = [a.timestamp for a in series_anomalies]
         for index, anomaly in enumerate(series_anomalies):
             recent = sum(1 for t in times[: index + 1] if anomaly.timestamp - t <= horizon)
-            if recent >= k:
+            if recent >= k or anomaly.severity >= urgent_severity:
                 kept.append(anomaly)
     return sorted(kept, key=lambda a: (a.timestamp, str(a.key)))
 
@@ -148,7 +158,11 @@ def apply_filters(
         (
             "duration",
             lambda items: require_duration(
-                items, settings.duration_k, settings.duration_n, settings.step
+                items,
+                settings.duration_k,
+                settings.duration_n,
+                settings.step,
+                settings.urgent_severity,
             ),
         ),
         ("cooldown", lambda items: apply_cooldown(items, settings.cooldown)),

@@ -1,22 +1,28 @@
 """Grouping anomalies into incidents, and incidents through their lifecycle.
 
-Anomalies of one model and version that lie within ``gap`` of each other form one incident:
-forty series moving together after a schema migration are one problem, not forty. An incident
-stays open while anomalies keep arriving, is *updated* when new ones join, and resolves once
-``resolve_after`` passes without any. When most models of the platform open incidents at once,
-they are folded into a single platform incident.
+Anomalies of one model and version that start together form one incident: forty series moving
+together after a schema migration are one problem, not forty. An anomaly joins an ongoing
+incident when it is about a subject the incident already holds (the same feature, output, the
+model's traffic or latency; :func:`~vigil.incidents.kinds.subject_of`) within ``gap`` of its
+last anomaly, or when it comes within ``gap`` of the incident's opening. Anything else is a new
+problem and opens its own incident, even while another is ongoing: a feature that goes missing
+three days into a schema incident must be heard, not folded into the old one. An incident stays
+open while anomalies keep arriving and resolves once ``resolve_after`` passes without any. When
+most models of the platform open incidents at once, they are folded into a single platform
+incident.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from vigil.core import ConfigError
 from vigil.detect import Anomaly
+from vigil.incidents.attribution import Attribution
 from vigil.incidents.incident import (
     PLATFORM,
     Incident,
@@ -24,6 +30,7 @@ from vigil.incidents.incident import (
     anomaly_weight,
     incident_id,
 )
+from vigil.incidents.kinds import subject_of
 from vigil.incidents.summary import summarize
 
 
@@ -58,12 +65,13 @@ def update_incidents(
     Idempotent: feeding the same anomalies twice changes nothing, so re-running a window is safe.
     """
     incidents = {incident.id: incident for incident in previous}
+    subjects = {i.id: {subject_of(a.key) for a in i.anomalies} for i in previous}
     by_model: dict[tuple[str, str], list[Anomaly]] = defaultdict(list)
     for anomaly in sorted(anomalies, key=lambda a: (a.timestamp, str(a.key))):
         by_model[(anomaly.key.model, anomaly.key.version)].append(anomaly)
     for (model, version), model_anomalies in by_model.items():
         for anomaly in model_anomalies:
-            target = _open_incident_for(incidents.values(), model, version, anomaly, settings.gap)
+            target = _open_incident_for(incidents.values(), subjects, anomaly, settings.gap)
             if target is None:
                 target = _new_incident(model, version, anomaly, (model, version) in downgraded)
             elif _contains(target, anomaly):
@@ -71,6 +79,7 @@ def update_incidents(
             else:
                 target = _with_anomaly(target, anomaly)
             incidents[target.id] = target
+            subjects.setdefault(target.id, set()).add(subject_of(anomaly.key))
     return sorted(
         (_maybe_resolve(incident, now, settings.resolve_after) for incident in incidents.values()),
         key=lambda incident: (incident.opened_at, incident.id),
@@ -80,10 +89,14 @@ def update_incidents(
 def fold_platform_incidents(
     incidents: Sequence[Incident], *, total_models: int, settings: GroupingSettings
 ) -> list[Incident]:
-    """Replace model incidents that opened together across most models by one platform incident.
+    """Replace model incidents of one kind that opened together across most models by one
+    platform incident.
 
     The platform incident lists the folded incidents in ``members`` and carries their anomalies,
-    so nothing is lost; the owners receive one message instead of hundreds.
+    so nothing is lost; the owners receive one message instead of hundreds. Only incidents of
+    the same kind fold: traffic stopping everywhere at once is one problem upstream, while a
+    latency regression, a missing feature and a drift that happen to coincide on a three-model
+    platform are three.
     """
     active = sorted(
         (i for i in incidents if i.state is not IncidentState.RESOLVED and not i.is_platform),
@@ -98,7 +111,9 @@ def fold_platform_incidents(
         cluster = [
             i
             for i in active[start_index:]
-            if i.id not in folded and i.opened_at - first.opened_at <= settings.platform_window
+            if i.id not in folded
+            and i.kind is first.kind
+            and i.opened_at - first.opened_at <= settings.platform_window
         ]
         if len({i.model for i in cluster}) < needed:
             continue
@@ -121,23 +136,32 @@ def _platform_incident(cluster: Sequence[Incident]) -> Incident:
         updated_at=max(i.updated_at for i in cluster),
         last_anomaly_at=max(i.last_anomaly_at for i in cluster),
         severity=max(i.severity for i in cluster),
-        summary=f"platform incident: {len(models)} models anomalous at once since "
-        f"{opened:%Y-%m-%d %H:%M} ({shown})",
+        summary=f"platform incident: {cluster[0].kind.value} on {len(models)} models at once "
+        f"since {opened:%Y-%m-%d %H:%M} ({shown})",
         anomalies=anomalies,
         members=tuple(i.id for i in cluster),
     )
 
 
 def _open_incident_for(
-    incidents: Collection[Incident], model: str, version: str, anomaly: Anomaly, gap: timedelta
+    incidents: Collection[Incident],
+    subjects: Mapping[str, set[str]],
+    anomaly: Anomaly,
+    gap: timedelta,
 ) -> Incident | None:
+    """The live incident ``anomaly`` belongs to (see the module docstring), else ``None``."""
+    subject = subject_of(anomaly.key)
+    at = anomaly.timestamp
     for incident in incidents:
         if (
-            incident.model == model
-            and incident.version == version
-            and incident.state is not IncidentState.RESOLVED
-            and incident.opened_at - gap <= anomaly.timestamp <= incident.last_anomaly_at + gap
+            incident.model != anomaly.key.model
+            or incident.version != anomaly.key.version
+            or incident.state is IncidentState.RESOLVED
+            or at < incident.opened_at - gap
         ):
+            continue
+        held = subject in subjects.get(incident.id, ())
+        if (held and at <= incident.last_anomaly_at + gap) or at <= incident.opened_at + gap:
             return incident
     return None
 
@@ -166,9 +190,61 @@ def _with_anomaly(incident: Incident, anomaly: Anomaly) -> Incident:
         updated_at=max(incident.updated_at, anomaly.timestamp),
         last_anomaly_at=max(incident.last_anomaly_at, anomaly.timestamp),
         severity=max(incident.severity, anomaly_weight(anomaly)),
-        summary=summarize(incident.model, incident.version, anomalies, incident.opened_at),
+        summary=summarize(
+            incident.model, incident.version, anomalies, incident.opened_at, incident.attribution
+        ),
         anomalies=anomalies,
     )
+
+
+def as_of(incident: Incident, moment: datetime, resolve_after: timedelta) -> Incident | None:
+    """The incident as it stood before ``moment`` (``None`` if it did not exist yet).
+
+    A cycle that re-runs windows a crashed or repeated cycle already processed starts from the
+    incidents as they were before those windows, so it ends where a single run would: the
+    anomalies from ``moment`` on are taken off again, and a resolution that only the quiet
+    after them caused is undone. A dismissal (a person's verdict) stands.
+    """
+    kept = tuple(a for a in incident.anomalies if a.timestamp < moment)
+    if incident.opened_at >= moment or not kept:
+        return None
+    if len(kept) == len(incident.anomalies) and (
+        incident.resolved_at is None or incident.resolved_at < moment
+    ):
+        return incident
+    last = max(a.timestamp for a in kept)
+    quiet = (
+        incident.state is IncidentState.RESOLVED
+        and incident.resolved_at == incident.last_anomaly_at + resolve_after
+    )
+    state, resolved_at = incident.state, incident.resolved_at
+    if state is IncidentState.RESOLVED and quiet:
+        resolved_at = last + resolve_after
+        if resolved_at >= moment:
+            state, resolved_at = IncidentState.UPDATED, None
+    if state is not IncidentState.RESOLVED:
+        state = IncidentState.UPDATED if len(kept) > 1 else IncidentState.OPEN
+    return replace(
+        incident,
+        state=state,
+        resolved_at=resolved_at,
+        updated_at=last,
+        last_anomaly_at=last,
+        severity=max(anomaly_weight(a) for a in kept),
+        summary=summarize(
+            incident.model, incident.version, kept, incident.opened_at, incident.attribution
+        ),
+        anomalies=kept,
+    )
+
+
+def with_attribution(incident: Incident, attribution: Sequence[Attribution]) -> Incident:
+    """The incident naming where its excess lies, in its fields and its summary."""
+    found = tuple(attribution)
+    summary = summarize(
+        incident.model, incident.version, incident.anomalies, incident.opened_at, found
+    )
+    return replace(incident, attribution=found, summary=summary)
 
 
 def _maybe_resolve(incident: Incident, now: datetime, resolve_after: timedelta) -> Incident:

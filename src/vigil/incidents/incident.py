@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from vigil.core import ConfigError, SeriesKey
 from vigil.detect import Anomaly
+from vigil.incidents.attribution import Attribution
+from vigil.incidents.kinds import IncidentKind, Problem, features_of, kind_of
+from vigil.incidents.kinds import opening_problem as _opening
 
 PLATFORM = "(platform)"
 """The model name of platform-wide incidents (most models turned anomalous at once)."""
@@ -49,6 +52,8 @@ class Incident:
     """For a platform incident, the ids of the model incidents it stands for."""
     downgraded: bool = False
     """True when the version's share of traffic is below the configured minimum."""
+    attribution: tuple[Attribution, ...] = ()
+    """The hosts or tag values that carry the excess (:mod:`vigil.incidents.attribution`)."""
 
     def __post_init__(self) -> None:
         if not self.anomalies:
@@ -67,6 +72,16 @@ class Incident:
     @property
     def is_platform(self) -> bool:
         return self.model == PLATFORM
+
+    @property
+    def kind(self) -> IncidentKind:
+        """What kind of problem this is, from all its evidence (:func:`kind_of`)."""
+        return kind_of(self.anomalies, platform=self.is_platform)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The features implicated, most severe first."""
+        return features_of(self.anomalies)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,3 +127,13 @@ def anomaly_weight(anomaly: Anomaly) -> float:
         if math.isfinite(value):
             return value
     return 0.0
+
+
+def opening_problem(incident: Incident) -> Problem:
+    """The problem ``incident`` opened with: its first window's anomalies, so it never changes
+    while the incident lives (what alert labels and metric labels need)."""
+    problem = _opening(incident.anomalies, platform=incident.is_platform)
+    hosts = [a.value for a in incident.attribution if a.dimension == "host"]
+    if problem.kind is IncidentKind.LATENCY and not problem.host and hosts:
+        return replace(problem, host=hosts[0])
+    return problem

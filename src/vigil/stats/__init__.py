@@ -33,7 +33,7 @@ from vigil.stats.sketches import (
     PooledQuantiles,
     QuantileSource,
 )
-from vigil.stats.spec import Reference, StatsSpec
+from vigil.stats.spec import Reference, ReferenceMode, StatsSpec
 
 __all__ = [
     "BAND_SUFFIXES",
@@ -52,6 +52,7 @@ __all__ = [
     "QualityKind",
     "QuantileSource",
     "Reference",
+    "ReferenceMode",
     "Series",
     "StatsSpec",
     "categorical_drift",

@@ -13,6 +13,12 @@ Keys: feature drift is ``Family.DRIFT`` with the feature as column and the stati
 ``Family.OUTPUT``, as ``drift_<statistic>``, so a score drifting reads as an output problem.
 Every series carries ``support`` = the smaller of the two sample sizes, per window: a PSI of
 0.4 on 12 rows is not strong evidence, and detectors and reports can tell.
+
+A window whose column drifted beyond ``spec.drift_exclusion`` (with ``spec.drift_min_support``
+rows behind it) is left out of that column's later references: a problem that lasts longer
+than half the reference would otherwise become the reference, and the return to normal would
+read as drift for a week. Windows are computed oldest first, so a window's own drift is known
+before any later window uses it.
 """
 
 from __future__ import annotations
@@ -141,8 +147,9 @@ def drift_series(
             continue
         collector = SeriesCollector(windows=windows)
         cache: _WindowCache = {}
+        drifted: set[tuple[str, str, str, Window]] = set()
         for version in sorted(timeline.profiles):
-            _collect_version(collector, timeline, version, chosen, spec, cache)
+            _collect_version(collector, timeline, version, chosen, spec, cache, drifted)
         result.extend(collector.series())
     return result
 
@@ -154,7 +161,10 @@ def _collect_version(
     reference: Reference,
     spec: StatsSpec,
     cache: _WindowCache,
+    drifted: set[tuple[str, str, str, Window]],
 ) -> None:
+    """``drifted`` holds (version, family, column, window) of drifted windows, shared across
+    the model's versions (a new version's reference may be an older version's windows)."""
     by_window = timeline.profiles[version]
     families: tuple[tuple[str, str, str], ...] = (
         (Family.FEATURE.value, Family.DRIFT.value, ""),
@@ -174,6 +184,7 @@ def _collect_version(
                     _reference_window(cache, p, source, name)
                     for p in refs
                     if name in _columns(p, source)
+                    and (p.key.version, source, name, p.key.window) not in drifted
                 ]
                 if not past:
                     continue  # a new column has no drift, it is reported as "new"
@@ -188,6 +199,8 @@ def _collect_version(
                         statistic=prefix + divergence.statistic,
                     )
                     collector.add(key, window, divergence.value, divergence.support)
+                    if spec.drifted(divergence.statistic, divergence.value, divergence.support):
+                        drifted.add((version, source, name, window))
                 for tested in column_changes(current, merged, divergences, spec):
                     for statistic, value in tested_points(tested):
                         key = SeriesKey(
@@ -198,6 +211,8 @@ def _collect_version(
                             statistic=prefix + statistic,
                         )
                         collector.add(key, window, value, tested.support)
+                    if spec.changed(tested):
+                        drifted.add((version, source, name, window))
 
 
 def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:

@@ -14,7 +14,11 @@ its series, from its first window. Three families (``Family.FEATURE``, ``OUTPUT`
   signals; a ranked output's list length is its own numeric column ``<name>.length``;
 - auxiliary (column ``""``): ``rows``, ``requests``, ``latency_p50 … latency_p99.9`` (ms),
   ``traffic_ratio`` (this version's share of the model's rows), and, when ingest tallies are
-  passed, ``quarantine_rate``, ``late`` and ``duplicates``.
+  passed, ``quarantine_rate``, ``late`` and ``duplicates``;
+- auxiliary of the whole model (version :data:`~vigil.core.ALL_VERSIONS`): ``rows``,
+  ``requests`` and the latency quantiles over every version, with a point (0 rows) in every
+  window of the model's timeline, so a traffic stop is an observation and a rollout that moves
+  all traffic to a new version is not a stop.
 
 The denominators of coverage are the rows that carry features (``Profile.feature_rows``) and
 outputs (``Profile.output_rows``), and ``requests`` counts the rows that stand for a request;
@@ -35,8 +39,8 @@ from datetime import datetime
 
 import numpy as np
 
-from vigil.core import ConfigError, Family, ProfileKey, SeriesKey, Window, ensure_utc
-from vigil.profile import ColumnProfile, Profile
+from vigil.core import ALL_VERSIONS, ConfigError, Family, ProfileKey, SeriesKey, Window, ensure_utc
+from vigil.profile import ColumnProfile, LogHistogram, Profile
 from vigil.stats.quality import (
     TYPE_NAMES,
     ColumnSummary,
@@ -190,8 +194,35 @@ def health_series(
         collector = SeriesCollector(windows=windows)
         for version in sorted(timeline.profiles):
             _collect_version(collector, timeline, version, spec, tally_by_key)
+        _collect_model(collector, timeline, spec)
         series.extend(collector.series())
     return series
+
+
+def _collect_model(collector: SeriesCollector, timeline: Timeline, spec: StatsSpec) -> None:
+    """Traffic and latency of the model over all its versions, in every timeline window."""
+    for window in timeline.windows:
+        if not collector.covers(window):
+            continue
+        profiles = [p[window] for p in timeline.profiles.values() if window in p]
+        stats: dict[str, float] = {
+            "rows": float(sum(p.rows for p in profiles)),
+            "requests": float(sum(p.requests for p in profiles)),
+        }
+        histograms = [p.latency.histogram for p in profiles if p.latency.histogram is not None]
+        merged = LogHistogram.merge_all(histograms) if histograms else None
+        for level in spec.latency_quantiles:
+            name = f"latency_{quantile_name(level)}"
+            stats[name] = merged.quantile(level) if merged and merged.total > 0 else math.nan
+        for statistic, value in stats.items():
+            key = SeriesKey(
+                model=timeline.model,
+                version=ALL_VERSIONS,
+                family=Family.AUXILIARY,
+                column="",
+                statistic=statistic,
+            )
+            collector.add(key, window, value)
 
 
 def quality_events(

@@ -9,12 +9,13 @@ different from noon traffic) does not read as drift.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from vigil.core import ConfigError, Window
-from vigil.stats.change import ChangeTest
+from vigil.stats.change import ChangeTest, Tested
 
 DAY = timedelta(days=1)
 
@@ -122,6 +123,12 @@ class StatsSpec:
       model's other versions' windows into its drift reference.
     - ``change``: how sure and how large a change of a tested drift statistic (mean, std,
       quantiles, KS, category shares) must be (:mod:`vigil.stats.change`).
+    - ``drift_exclusion``, ``exclude_changed`` and ``drift_min_support``: a window whose column
+      drifted (to at least ``drift_exclusion[statistic]``, or, with ``exclude_changed``, with a
+      tested statistic outside its band) on at least ``drift_min_support`` rows stays out of the
+      column's later references (:mod:`vigil.stats.drift`); the defaults keep every window. The
+      pipeline sets them from the watch policy's drift rule, so what counts as drifted is
+      decided once.
     """
 
     window: timedelta = timedelta(hours=1)
@@ -137,6 +144,19 @@ class StatsSpec:
     reference_tolerance: float | None = 0.25
     reference_min_own: int = 3
     change: ChangeTest = field(default_factory=ChangeTest)
+    drift_exclusion: Mapping[str, float] = field(default_factory=dict)
+    exclude_changed: bool = False
+    drift_min_support: float = 30.0
+
+    def drifted(self, statistic: str, value: float, support: float) -> bool:
+        """Whether a drift value leaves its window out of later references."""
+        limit = self.drift_exclusion.get(statistic)
+        return limit is not None and value >= limit and support >= self.drift_min_support
+
+    def changed(self, tested: Tested) -> bool:
+        """Whether a tested statistic outside its band leaves its window out of later
+        references."""
+        return self.exclude_changed and tested.changed and tested.support >= self.drift_min_support
 
     def __post_init__(self) -> None:
         if self.window <= timedelta(0):

@@ -54,6 +54,11 @@ def anomaly_row(anomaly: Anomaly) -> dict[str, Any]:
     return row
 
 
+def _with_note(row: dict[str, Any], note: str) -> dict[str, Any]:
+    """An incident's anomalies keep their evidence in words; the anomaly log does not."""
+    return {**row, "note": note} if note else row
+
+
 def anomaly_from_row(row: Mapping[str, Any]) -> Anomaly:
     return Anomaly(
         key=SeriesKey(
@@ -65,6 +70,7 @@ def anomaly_from_row(row: Mapping[str, Any]) -> Anomaly:
         ),
         timestamp=from_us(row["timestamp_us"]),
         detector=row["detector"],
+        note=row.get("note", ""),
         **{name: _float(row[name]) for name in _NUMBERS},
     )
 
@@ -83,7 +89,7 @@ def incident_row(incident: Incident) -> dict[str, Any]:
         "summary": incident.summary,
         "downgraded": incident.downgraded,
         "members": json.dumps(list(incident.members)),
-        "anomalies": json.dumps([anomaly_row(a) for a in incident.anomalies]),
+        "anomalies": json.dumps([_with_note(anomaly_row(a), a.note) for a in incident.anomalies]),
     }
 
 

@@ -48,6 +48,14 @@ def test_deduplicate_keeps_the_highest_score_per_series_and_time() -> None:
     assert [a.score for a in kept] == [4.0, 1.0]
 
 
+def test_one_step_far_enough_outside_is_kept_without_waiting_for_the_duration_rule() -> None:
+    """A traffic stop that fills one whole window (and half of two others) is news at once."""
+    assert require_duration([anomaly(severity=3.0)], k=2, n=3, step=HOUR, urgent_severity=3.0)
+    assert not require_duration([anomaly(severity=2.99)], k=2, n=3, step=HOUR, urgent_severity=3.0)
+    settings = FilterSettings(duration_k=2, duration_n=3, urgent_severity=3.0)
+    assert len(apply_filters([anomaly(severity=5.0)], settings).kept) == 1
+
+
 def test_duration_needs_k_of_n_steps() -> None:
     lone = [anomaly(at=T0), anomaly(at=T0 + 10 * HOUR)]
     assert require_duration(lone, k=2, n=3, step=HOUR) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from vigil.incidents import (
     PLATFORM,
     Feedback,
     GroupingSettings,
+    IncidentKind,
     IncidentState,
     Verdict,
     co_movements,
@@ -55,7 +57,9 @@ def test_forty_series_moving_together_are_one_incident() -> None:
     incidents = update_incidents([], found, now=T0, settings=SETTINGS)
     assert len(incidents) == 1
     assert len(incidents[0].anomalies) == 40
-    assert incidents[0].summary.startswith("distribution shift in 40 features of ranker-v3 since")
+    assert incidents[0].summary.startswith("schema change in ranker-v3 since")
+    assert "40 features changed at once" in incidents[0].summary
+    assert incidents[0].kind is IncidentKind.SCHEMA
 
 
 def test_separate_episodes_become_separate_incidents() -> None:
@@ -94,7 +98,47 @@ def test_most_models_at_once_fold_into_one_platform_incident() -> None:
     assert len(folded) == 1
     assert folded[0].model == PLATFORM
     assert len(folded[0].members) == 8
-    assert "8 models" in folded[0].summary
+    assert "drift on 8 models" in folded[0].summary
+    assert folded[0].kind is IncidentKind.PLATFORM
+
+
+def test_problems_of_different_kinds_that_coincide_are_not_folded() -> None:
+    """Three unrelated problems at once on a three-model platform are three problems."""
+    found = [
+        anomaly(model="a", family="auxiliary", column="", statistic="latency_p99"),
+        anomaly(model="b", statistic="missing"),
+        anomaly(model="c", statistic="ks", family="drift"),
+    ]
+    incidents = update_incidents([], found, now=T0, settings=SETTINGS)
+    assert fold_platform_incidents(incidents, total_models=3, settings=SETTINGS) == incidents
+
+
+def test_a_new_problem_during_an_ongoing_incident_opens_its_own() -> None:
+    """A feature that goes missing three days into a schema incident is heard."""
+    ongoing = [anomaly(column=c, at=T0 + k * HOUR) for k in range(80) for c in ("a", "b")]
+    missing = [anomaly(column="plan", statistic="missing", at=T0 + k * HOUR) for k in (72, 73)]
+    incidents = update_incidents([], ongoing + missing, now=T0 + 80 * HOUR, settings=SETTINGS)
+    assert len(incidents) == 2
+    schema, new = incidents
+    assert schema.kind is IncidentKind.SCHEMA and new.kind is IncidentKind.MISSING_FEATURE
+    assert new.opened_at == T0 + 72 * HOUR
+    assert "feature `plan` of ranker-v3 missing since" in new.summary
+    assert {a.key.column for a in schema.anomalies} == {"a", "b"}
+
+
+def test_the_same_subject_later_and_anything_at_the_opening_join_the_incident() -> None:
+    opening = [
+        anomaly(column="a", at=T0),
+        anomaly(column="plan", statistic="missing", at=T0 + 3 * HOUR),
+    ]
+    later = [
+        anomaly(column="a", family="drift", statistic="ks", at=T0 + k * HOUR) for k in range(1, 30)
+    ]
+    incidents = update_incidents([], opening + later, now=T0 + 30 * HOUR, settings=SETTINGS)
+    assert len(incidents) == 1  # within the gap of the opening, and the same feature after it
+    apart = anomaly(column="z", at=T0 + 3 * HOUR + timedelta(minutes=1))
+    split = update_incidents([], [opening[0], apart], now=T0 + 4 * HOUR, settings=SETTINGS)
+    assert len(split) == 2  # just past the gap of the opening, another feature: its own
 
 
 def test_few_models_are_not_folded() -> None:
@@ -106,23 +150,38 @@ def test_few_models_are_not_folded() -> None:
 @pytest.mark.parametrize(
     ("found", "expected"),
     [
-        ([anomaly(statistic="constant", value=1, expected=0)], "feature `age` has the same value"),
-        ([anomaly(column="geo_id", statistic="missing")], "feature `geo_id` missing since"),
+        (
+            [anomaly(statistic="constant", value=1, expected=0)],
+            "feature `age` of ranker-v3 has the same value",
+        ),
+        (
+            [replace(anomaly(statistic="constant", value=1, expected=0), note="constant at 0")],
+            "feature `age` of ranker-v3 is constant at 0 since 2026-11-20 14:00",
+        ),
+        (
+            [anomaly(column="geo_id", statistic="missing")],
+            "feature `geo_id` of ranker-v3 missing since",
+        ),
+        ([anomaly(statistic="new")], "new feature `age` in ranker-v3 since"),
         (
             [anomaly(family="auxiliary", column="", statistic="requests", value=17, expected=100)],
             "traffic down 83% vs expected",
         ),
         (
+            [anomaly(family="auxiliary", column="", statistic="requests", value=0, expected=100)],
+            "traffic stopped for ranker-v3 since 2026-11-20 14:00 (expected about 100)",
+        ),
+        (
             [
                 anomaly(
-                    family="auxiliary",
-                    column="h-17",
-                    statistic="latency_p99",
-                    value=42,
-                    expected=10,
+                    family="auxiliary", column="", statistic="latency_p99", value=42, expected=10
                 )
             ],
-            "p99 latency up 4.2× of ranker-v3 on host h-17",
+            "p99 latency up 4.2× for ranker-v3 since",
+        ),
+        (
+            [anomaly(family="drift", statistic="ks", value=0.6, expected=0)],
+            "feature `age` of ranker-v3 drifted since",
         ),
     ],
 )

@@ -21,7 +21,7 @@ import pytest
 
 import vigil
 from vigil.core import ConfigError, SchemaError, Window
-from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
+from vigil.pipeline.watch import DriftRule, WatchPolicy, watch
 from vigil.profile import Profile
 from vigil.stats import BAND_SUFFIXES as BANDS
 from vigil.stats import Reference, StatsSpec, compare_profiles, drift_series
@@ -176,8 +176,8 @@ def test_compare_decides_drift_exactly_as_the_pipeline_does() -> None:
     support = compared.tested[0].support
     window = cur.key.window
     for min_support, drifted in ((support, True), (support + 1, False)):
-        policy = DetectionPolicy(drift_min_support=min_support)
-        paged = detect_anomalies(age_series, start=window.start, end=window.end, policy=policy)
+        policy = WatchPolicy(drift=DriftRule(min_support=min_support))
+        paged = watch(age_series, start=window.start, end=window.end, policy=policy).anomalies
         report = vigil.compare(ref, cur, stats=spec, policy=policy)
         age = next(c for c in report.columns if c.column == "age")
         assert age.drifted is bool(paged) is drifted

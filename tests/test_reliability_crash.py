@@ -40,8 +40,10 @@ from vigil.pipeline.runner import LEASE
 from vigil.store import SqlStore
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
-NOW = START + timedelta(days=8)
-WINDOWS = 8 * 24
+DAYS = 10
+NOW = START + timedelta(days=DAYS)
+WINDOWS = DAYS * 24
+HOOKS = "abcde"
 LEASE_TTL_S = 3.0
 
 CYCLE = textwrap.dedent(
@@ -92,12 +94,10 @@ Delivery = tuple[str, str, str]
 
 
 def _config(base: str, run: str) -> str:
-    """Loose filters so the 8 clean days raise ~13 incidents, each routed to two webhooks.
-
-    The same-hour detector, whose false alarms on clean days this test needs as traffic (the
-    default detector raises one incident there)."""
+    """Loose filters, the platform's two injected incidents (and whatever else is raised), each
+    routed to five webhooks: enough notifications to kill the runner among them."""
     channels = [
-        {"type": "webhook", "name": f"hook-{c}", "url": f"{base}/{run}/hook-{c}"} for c in "ab"
+        {"type": "webhook", "name": f"hook-{c}", "url": f"{base}/{run}/hook-{c}"} for c in HOOKS
     ]
     return json.dumps(
         {
@@ -105,7 +105,7 @@ def _config(base: str, run: str) -> str:
             "filters": {"min_severity": 0.5, "duration": "1/1", "min_traffic_share": 0.0},
             "grouping": {"gap": "1h", "resolve_after": "2h"},
             "channels": channels,
-            "routes": [{"owner": f"team-{c}", "channel": f"hook-{c}"} for c in "ab"],
+            "routes": [{"owner": f"team-{c}", "channel": f"hook-{c}"} for c in HOOKS],
         }
     )
 
@@ -268,9 +268,10 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The simulated logs (1 model, 8 days, 192 hourly windows) and the cycle script."""
+    """The simulated logs (2 models, 10 days, 240 hourly windows: a schema change and a constant
+    feature) and the cycle script."""
     folder = tmp_path_factory.mktemp("crash")
-    simulate_platform(folder / "logs", start=START, days=8, models=1, rate_scale=0.2, seed=3)
+    simulate_platform(folder / "logs", start=START, days=DAYS, models=2, rate_scale=0.2, seed=3)
     (folder / "cycle.py").write_text(CYCLE)
     return folder / "logs", folder / "cycle.py"
 
@@ -390,7 +391,8 @@ def test_a_cycle_killed_mid_way_and_rerun_equals_an_uninterrupted_one(
     assert _finish(_start(script, crashed, root, config)) == {"windows": WINDOWS, "skipped": False}
 
     after = _snapshot(crashed)
-    assert len(after["profiles"]) == WINDOWS and len(after["series_points"]) > 0
+    # One profile per model and window.
+    assert len(after["profiles"]) == 2 * WINDOWS and len(after["series_points"]) > 0
     assert after == expected
     sent = receiver.counts(run)
     assert set(sent) == set(expected_sent) and max(expected_sent.values()) == 1

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from vigil.incidents import Incident, IncidentState, opening_problem
-from vigil.lab.simulation.sample import HOSTILE_FEATURE, SHIFT_HOURS, seed_sample
+from vigil.lab.simulation.sample import HOSTILE_FEATURE, SAMPLE_HOURS, SHIFT_HOURS, seed_sample
 from vigil.server import ServerSettings, create_app, serve_in_background
 from vigil.server.auth import COOKIE
 from vigil.store import SqlStore
@@ -75,11 +75,27 @@ def test_series_endpoint_returns_the_stored_points(client: httpx.Client) -> None
     ).json()
     assert len(found) == 1
     values = found[0]["values"]
-    assert len(values) == 48 == len(found[0]["timestamps"])
+    # A week by default, ending where the data ends.
+    assert len(values) == 24 * 7 == len(found[0]["timestamps"])
+    assert SAMPLE_HOURS > 24 * 7
     # The last SHIFT_HOURS hours are shifted by +50 (five standard deviations of age).
     assert min(values[-SHIFT_HOURS:]) > max(values[:-SHIFT_HOURS]) + 30
     fewer = client.get("/v1/series", params={"model": "ranker", "hours": 6}).json()
     assert all(len(s["timestamps"]) <= 6 for s in fewer)
+    # An explicit range: the 12 hours before a moment of the first day.
+    until = found[0]["timestamps"][0]
+    earlier = client.get(
+        "/v1/series",
+        params={
+            "model": "ranker",
+            "statistic": "mean",
+            "column": "age",
+            "until": until,
+            "hours": 12,
+        },
+    ).json()
+    (one,) = earlier
+    assert 0 < len(one["timestamps"]) <= 12 and max(one["timestamps"]) < until
 
 
 def test_incidents_list_filter_and_detail(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,15 +19,26 @@ def report(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     days: Annotated[int, typer.Option(min=1, help="How many days of history to show.")] = 7,
+    until: Annotated[
+        str | None,
+        typer.Option(help="End of the period (ISO time, UTC); default: the latest data."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="vigil.toml: the watch policy's settings.")
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report (charts embedded; nothing loads from the network)."""
+    from vigil.pipeline.config import load_config, parse_moment
     from vigil.pipeline.reports import stored_reports
     from vigil.report import render_digest, render_model_report
     from vigil.store import SqlStore
 
-    now = datetime.now(UTC)
+    policy = load_config(config).watch_policy()
+    end = parse_moment(until) if until is not None else None
     with closing(SqlStore(db, create=False)) as store:
-        reports = stored_reports(store, model=model, now=now, since=now - timedelta(days=days))
+        reports = stored_reports(
+            store, model=model, policy=policy, now=datetime.now(UTC), days=days, until=end
+        )
     if model is not None:
         html = render_model_report(reports[0]).html
     else:

@@ -53,6 +53,14 @@ def run(
             "--metrics-host", help="Address for --metrics-port; 0.0.0.0 exposes it beyond here."
         ),
     ] = "127.0.0.1",
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Watch up to this data time (ISO, UTC). Default: with --once, the end of the "
+            "latest data (a replay stops there); looping, the clock.",
+        ),
+    ] = None,
 ) -> None:
     """Run every due window through ingest, profile, stats, detect, incidents and alerts;
     catch up missed windows in order; repeat every ``--every``. Safe to re-run or kill.
@@ -62,16 +70,16 @@ def run(
     ``--once``, which exits with the error."""
     from vigil.alert import Outbox
     from vigil.core import VigilError, parse_duration
-    from vigil.pipeline.config import load_config
+    from vigil.pipeline.config import load_config, parse_moment
 
     out = new_console()
-    settings = load_config(config)
-    overrides: dict[str, object] = {}
+    overrides: dict[str, dict[str, object]] = {}
     if db is not None:
-        overrides["store"] = settings.store.model_copy(update={"url": db})
+        overrides["store"] = {"url": db}
     if window is not None:
-        overrides["profile"] = settings.profile.model_copy(update={"window": window})
-    settings = settings.model_copy(update=overrides)
+        overrides["profile"] = {"window": window}
+    settings = load_config(config).with_overrides(**overrides)
+    stop = parse_moment(until) if until is not None else None
     period = parse_duration(every)
     outbox = Outbox(
         settings.build_channels(channel_secrets(settings)),
@@ -81,8 +89,10 @@ def run(
     metrics = _serve_metrics(settings, metrics_host, metrics_port, out)
     tally = _Tally()
     while True:
+        # Once is a replay: to the data's end. Looping watches live traffic: to the clock.
+        live = None if once else datetime.now(UTC)
         try:
-            summary = _timed_cycle(settings, outbox, reports_out, out, metrics)
+            summary = _timed_cycle(settings, outbox, reports_out, out, metrics, stop or live)
         except VigilError as err:
             if once:
                 raise
@@ -102,6 +112,7 @@ def _timed_cycle(
     reports_out: Path,
     console: Console,
     metrics: PipelineMetrics | None,
+    until: datetime | None,
 ) -> CycleSummary:
     from vigil.core import VigilError
     from vigil.pipeline.runner import due_windows
@@ -111,8 +122,10 @@ def _timed_cycle(
     posts = (outbox.alert_posts, outbox.alert_failures)
     try:
         with closing(SqlStore(settings.store.url, workers=settings.store.workers)) as store:
-            summary = _cycle(settings, store, outbox, reports_out, console)
-            behind = len(due_windows(store, window=settings.window, now=datetime.now(UTC)))
+            summary = _cycle(settings, store, outbox, reports_out, console, until)
+            behind = len(
+                due_windows(store, window=settings.window, now=datetime.now(UTC), until=until)
+            )
     except VigilError:
         if metrics is not None:
             metrics.cycle_failed(seconds=time.monotonic() - started)
@@ -174,6 +187,7 @@ def _cycle(
     outbox: Outbox,
     out: Path,
     console: Console,
+    until: datetime | None,
 ) -> CycleSummary:
     from vigil.pipeline.runner import run_cycle
 
@@ -182,6 +196,7 @@ def _cycle(
             config=settings,
             store=store,
             now=datetime.now(UTC),
+            until=until,
             channels={},
             outbox=outbox,
             sources=list(settings.ingest.sources),
@@ -253,7 +268,23 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
     console.print(
         f"{len(summary.windows)} windows to {summary.windows[-1].end:%Y-%m-%d %H:%M}: {rows}"
         f"{summary.series} series, {summary.anomalies} anomalies, "
-        f"{summary.open_incidents} open incidents, {summary.notifications_queued} notifications "
-        f"queued, {summary.notifications_sent} sent"
+        f"{len(summary.incidents)} incidents raised or updated ({summary.open_incidents} still "
+        f"open), {summary.notifications_queued} notifications queued, "
+        f"{summary.notifications_sent} sent"
         + (f", {summary.notifications_failed} failed" if summary.notifications_failed else "")
     )
+    for incident in sorted(summary.incidents, key=lambda i: i.opened_at):
+        console.print(
+            f"  [{incident.state.value}] {incident.kind.value}: {incident.summary}", markup=False
+        )
+    if profiling is not None:
+        for counts in profiling.models:
+            if counts.rows_quarantined and not counts.model:  # a model's are in its notes
+                top = "; ".join(f"{r} ({n:,})" for r, n in counts.reasons)
+                console.print(
+                    f"  quarantined {counts.rows_quarantined:,} rows with no readable model: {top}",
+                    markup=False,
+                )
+    for model, notices in summary.notices.items():
+        for notice in notices:
+            console.print(f"  note on {model}: {notice}", markup=False)

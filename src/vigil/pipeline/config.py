@@ -1,8 +1,12 @@
 """``vigil.toml``: the one configuration file, validated at the trust boundary with pydantic.
 
 Everything below the pipeline takes plain settings values; this module is where text from a file
-becomes those values, with errors that name the key and the bad value. Precedence, written once:
-command-line flag > environment (read only by the CLI) > this file > the defaults here.
+becomes those values, with errors that name the key and the bad value. The file is resolved
+once, when it is read: durations parsed, the watch policy built, filters and routes checked
+against each other (a route to a channel that does not exist, a history the watch policy cannot
+use) into frozen :class:`Resolved` values, so a mistake stops ``vigil run`` before any work,
+not after a cycle of it. Precedence, written once: command-line flag > environment (read only
+by the CLI) > this file > the defaults here (:meth:`VigilConfig.with_overrides` re-resolves).
 
 Example::
 
@@ -42,13 +46,14 @@ Example::
     min_error_ratio = 0.1                # smallest relative change of a regressor's errors
 
     [detect]
-    history = "7d"                       # what detectors learn "normal" from
+    history = "7d"                       # what detectors learn "normal" from: whole days, >= 2
     fpr = 0.001                          # target false-alarm rate per series step
-    detector = "consensus"               # the default; or "same-hour", or "deep" (pre-trained)
+    detector = "consensus"               # the default; any name in vigil.detect.DETECTORS
 
     [filters]
-    min_severity = 1.0                   # band widths away from the expected value
+    min_severity = 1.0                   # half-widths of the band that decided (1: its edge)
     duration = "2/3"                     # k anomalous steps in n (default: 2 of the last 3)
+    urgent_severity = 3.0                # this far outside, one step is enough
 
     [grouping]
     gap = "3h"
@@ -83,16 +88,31 @@ Example::
     owner = "ranking-team"
     models = "rank*"
     channel = "mail"
+
+    [[references]]                       # a fixed reference instead of last week's same hours
+    models = "loan-*"
+    start = "2026-02-02"                 # the validation week
+    end = "2026-02-09"
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatch
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vigil.alert import (
     Alertmanager,
@@ -103,11 +123,13 @@ from vigil.alert import (
     SmtpChannel,
     WebhookChannel,
 )
-from vigil.core import ConfigError, parse_duration
+from vigil.core import ConfigError, Window, format_duration, parse_duration
+from vigil.detect import DEFAULT_DETECTOR, DETECTORS
 from vigil.incidents import FilterSettings, GroupingSettings
 from vigil.ingest import EARLIEST, IngestLimits
 from vigil.pipeline.labels import LabelSettings
-from vigil.stats import ChangeTest
+from vigil.pipeline.watch import WatchPolicy
+from vigil.stats import ChangeTest, Reference
 
 
 class _Section(BaseModel):
@@ -186,13 +208,14 @@ class PerformanceSection(_Section):
 class DetectSection(_Section):
     history: str = "7d"
     fpr: float = Field(default=0.001, gt=0, lt=0.5)
-    detector: Literal["consensus", "same-hour", "deep"] = "consensus"
+    detector: str = DEFAULT_DETECTOR
     _check = field_validator("history")(_duration)
 
 
 class FilterSection(_Section):
     min_severity: float = Field(default=1.0, ge=0)
     duration: str = "2/3"
+    urgent_severity: float = Field(default=3.0, gt=0)
     cooldown: str = "0s"
     min_traffic_share: float = Field(default=0.05, ge=0, le=1)
 
@@ -273,11 +296,41 @@ class ServerSection(_Section):
     _check = field_validator("header_timeout", "body_timeout")(_duration)
 
 
+class ReferenceSection(_Section):
+    """A fixed reference for the models matching ``models``: a date range of their own logs.
+
+    Drift and the data-quality signals compare every window with it instead of the trailing
+    same hours of the last week, so a change that lasts cannot become its own reference, and a
+    new model is compared with what it was validated on from its first day."""
+
+    models: str = "*"
+    start: str
+    end: str
+
+
 class ReportSection(_Section):
     out: str = "vigil-reports"
 
 
 ChannelSection = Annotated[SmtpSection | WebhookSection, Field(discriminator="type")]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolved:
+    """The file's values as the pipeline uses them, resolved and cross-checked once."""
+
+    window: timedelta
+    late_data: timedelta
+    policy: WatchPolicy
+    filters: FilterSettings
+    grouping: GroupingSettings
+    routes: tuple[Route, ...]
+    references: tuple[tuple[str, Reference], ...] = ()
+    """``(models pattern, reference)``, the first match wins."""
+
+    def reference_for(self, model: str) -> Reference | None:
+        """The fixed reference configured for ``model``, or ``None`` (the trailing default)."""
+        return next((r for pattern, r in self.references if fnmatch(model, pattern)), None)
 
 
 class VigilConfig(_Section):
@@ -297,18 +350,32 @@ class VigilConfig(_Section):
     routes: list[RouteSection] = Field(default_factory=list)
     links: LinksSection = LinksSection()
     alertmanager: AlertmanagerSection | None = None
+    references: list[ReferenceSection] = Field(default_factory=list)
+    _resolved: Resolved = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Self:
+        self._resolved = _resolve(self)
+        return self
+
+    @property
+    def resolved(self) -> Resolved:
+        return self._resolved
 
     @property
     def window(self) -> timedelta:
-        return parse_duration(self.profile.window)
+        return self._resolved.window
 
     @property
     def late_data(self) -> timedelta:
-        return parse_duration(self.ingest.late_data)
+        return self._resolved.late_data
 
     @property
     def history(self) -> timedelta:
-        return parse_duration(self.detect.history)
+        return self._resolved.policy.history
+
+    def watch_policy(self) -> WatchPolicy:
+        return self._resolved.policy
 
     @property
     def earliest(self) -> datetime:
@@ -346,36 +413,21 @@ class VigilConfig(_Section):
         )
 
     def filter_settings(self) -> FilterSettings:
-        k, _, n = self.filters.duration.partition("/")
-        cooldown = self.filters.cooldown.strip()
-        return FilterSettings(
-            min_severity=self.filters.min_severity,
-            duration_k=int(k),
-            duration_n=int(n),
-            step=self.window,
-            cooldown=timedelta(0) if cooldown in ("0", "0s") else parse_duration(cooldown),
-            min_traffic_share=self.filters.min_traffic_share,
-        )
+        return self._resolved.filters
 
     def grouping_settings(self) -> GroupingSettings:
-        return GroupingSettings(
-            gap=parse_duration(self.grouping.gap),
-            resolve_after=parse_duration(self.grouping.resolve_after),
-            platform_fraction=self.grouping.platform_fraction,
-        )
+        return self._resolved.grouping
 
     def build_routes(self) -> list[Route]:
-        names = {channel.name for channel in self.channels}
-        for route in self.routes:
-            if route.channel not in names:
-                raise ConfigError(
-                    f"route for {route.owner!r} names channel {route.channel!r}, "
-                    f"but the channels are {sorted(names)}"
-                )
-        return [
-            Route(owner=r.owner, models=r.models, channel=r.channel, min_severity=r.min_severity)
-            for r in self.routes
-        ]
+        return list(self._resolved.routes)
+
+    def with_overrides(self, **sections: dict[str, object]) -> VigilConfig:
+        """This config with some keys of some sections replaced, resolved again (a
+        ``model_copy`` would skip the checks)."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data[section] = {**data[section], **values}
+        return parse_config(data, source="the command line")
 
     def build_channels(self, secrets: dict[str, str] | None = None) -> dict[str, Channel]:
         """Channels by name; ``secrets`` maps ``password_env`` names to values (from the CLI)."""
@@ -422,6 +474,88 @@ class VigilConfig(_Section):
         )
 
 
+def _resolve(config: VigilConfig) -> Resolved:
+    """Every value the file implies, and every check between its keys (errors name the key)."""
+    window = _parse("profile.window", config.profile.window)
+    if timedelta(days=1) % window:
+        raise ValueError(
+            f"profile.window must divide a day (the watch compares the same hour of earlier "
+            f"days), got {config.profile.window!r}"
+        )
+    history = _parse("detect.history", config.detect.history)
+    if config.detect.detector not in DETECTORS:
+        known = ", ".join(sorted(DETECTORS))
+        raise ValueError(
+            f"detect.detector: unknown detector {config.detect.detector!r}; known: {known}"
+        )
+    try:
+        policy = WatchPolicy(
+            detector=config.detect.detector, history=history, fpr=config.detect.fpr
+        )
+    except ConfigError as err:
+        raise ValueError(f"detect.history: {err}") from err
+    names = [channel.name for channel in config.channels]
+    if len(set(names)) != len(names):
+        raise ValueError(f"channels: names must be unique, got {names}")
+    for index, route in enumerate(config.routes):
+        if route.channel not in names:
+            raise ValueError(
+                f"routes[{index}].channel: route for {route.owner!r} names channel "
+                f"{route.channel!r}, but the channels are {sorted(names)}"
+            )
+    k, _, n = config.filters.duration.partition("/")
+    cooldown = config.filters.cooldown.strip()
+    references = tuple(
+        (section.models, _reference(index, section, window))
+        for index, section in enumerate(config.references)
+    )
+    return Resolved(
+        window=window,
+        late_data=_parse("ingest.late_data", config.ingest.late_data),
+        policy=policy,
+        filters=FilterSettings(
+            min_severity=config.filters.min_severity,
+            duration_k=int(k),
+            duration_n=int(n),
+            urgent_severity=config.filters.urgent_severity,
+            step=window,
+            cooldown=timedelta(0) if cooldown in ("0", "0s") else parse_duration(cooldown),
+            min_traffic_share=config.filters.min_traffic_share,
+        ),
+        grouping=GroupingSettings(
+            gap=_parse("grouping.gap", config.grouping.gap),
+            resolve_after=_parse("grouping.resolve_after", config.grouping.resolve_after),
+            platform_fraction=config.grouping.platform_fraction,
+        ),
+        routes=tuple(
+            Route(owner=r.owner, models=r.models, channel=r.channel, min_severity=r.min_severity)
+            for r in config.routes
+        ),
+        references=references,
+    )
+
+
+def _reference(index: int, section: ReferenceSection, window: timedelta) -> Reference:
+    key = f"references[{index}]"
+    try:
+        start, end = parse_moment(section.start), parse_moment(section.end)
+    except ConfigError as err:
+        raise ValueError(f"{key}: {err}") from err
+    if end - start < window:
+        raise ValueError(
+            f"{key}: the reference {section.start!r} .. {section.end!r} must span at least one "
+            f"window ({format_duration(window)})"
+        )
+    return Reference.fixed(Window(start=start, end=end))
+
+
+def _parse(key: str, text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ConfigError as err:
+        raise ValueError(f"{key}: {err}") from err
+
+
 def load_config(path: Path | None) -> VigilConfig:
     """Read and validate ``path``; ``None`` gives the defaults."""
     if path is None:
@@ -439,7 +573,26 @@ def parse_config(data: dict[str, object], *, source: str = "<config>") -> VigilC
     try:
         return VigilConfig.model_validate(data)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-        )
+        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in err.errors())
         raise ConfigError(f"{source}: {problems}") from err
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    where = ".".join(str(part) for part in location)
+    text = message.removeprefix("Value error, ")
+    return f"{where}: {text}" if where else text
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 time with a zone (``2026-03-16T00:00Z``), or a date (midnight UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as err:
+        raise ConfigError(
+            f"cannot read time {text!r}; write e.g. 2026-03-16 or 2026-03-16T12:00Z"
+        ) from err
+    if moment.tzinfo is None:
+        if moment.time() != datetime.min.time():
+            raise ConfigError(f"time {text!r} has no zone; add Z for UTC, e.g. {text}Z")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from vigil.core import ConfigError, SchemaError, ensure_utc
 from vigil.ingest import EARLIEST, IngestChunk, IngestLimits, table_to_chunk
-from vigil.pipeline.detection import DetectionPolicy
+from vigil.pipeline.watch import DriftRule, WatchPolicy
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.report import (
     ComparedColumn,
@@ -177,17 +177,17 @@ def compare(
     model: str = "data",
     title: str = "Drift: reference vs current",
     stats: StatsSpec | None = None,
-    policy: DetectionPolicy | None = None,
+    policy: WatchPolicy | None = None,
     **options: Any,
 ) -> DriftReport:
     """Compare two data sets column by column, as the pipeline compares a window with its
     reference: the same drift statistics, the same data-quality signals and the same decision
-    (a tested statistic outside its band, on at least ``policy.drift_min_support`` rows).
+    (a tested statistic outside its band, on at least ``policy.drift.min_support`` rows).
 
     Each side is a frame (read with :func:`profile_frame` and the keywords given; ``model``
     names it unless it has a model column) or a profile (one from :func:`reference_profile`).
     """
-    decide = policy or DetectionPolicy()
+    decide = (policy or WatchPolicy()).drift
     ref = reference if isinstance(reference, Profile) else _profile(reference, model, options)
     cur = current if isinstance(current, Profile) else _profile(current, model, options)
     compared = compare_profiles(ref, cur, stats or StatsSpec())
@@ -209,16 +209,16 @@ def _profile(frame: Frame, model: str, options: Mapping[str, Any]) -> Profile:
     return profile_frame(frame, **{"model": model, **options})
 
 
-def _verdict(compared: ColumnComparison, policy: DetectionPolicy) -> ComparedColumn:
+def _verdict(compared: ColumnComparison, rule: DriftRule) -> ComparedColumn:
     """The pipeline's decision on one column: drift where a tested statistic leaves its band
-    (:meth:`DetectionPolicy.tested_flags`) or an untested one reaches an absolute level the
-    policy sets (:meth:`DetectionPolicy.drift_flags`, none by default)."""
+    (:meth:`DriftRule.tested_flags`) or an untested one reaches an absolute level the
+    policy sets (:meth:`DriftRule.flags`, none by default)."""
     shown: tuple[str, float, float] | None = None  # statistic, support, the bound it is read by
     flagged = False
     for one in compared.tested:
         band = one.band
         hit = bool(
-            policy.tested_flags(
+            rule.tested_flags(
                 np.array([one.value]),
                 np.array([band.lower]),
                 np.array([band.upper]),
@@ -231,12 +231,10 @@ def _verdict(compared: ColumnComparison, policy: DetectionPolicy) -> ComparedCol
         elif shown is None and one.statistic in ("ks", "share"):
             shown = (one.statistic, one.support, bound)
     for d in compared.drift:
-        if d.statistic in policy.drift_thresholds and not flagged:
-            hit = bool(
-                policy.drift_flags(d.statistic, np.array([d.value]), np.array([d.support]))[0]
-            )
+        if d.statistic in rule.thresholds and not flagged:
+            hit = bool(rule.flags(d.statistic, np.array([d.value]), np.array([d.support]))[0])
             if hit or shown is None:
-                shown = (d.statistic, d.support, policy.drift_thresholds[d.statistic])
+                shown = (d.statistic, d.support, rule.thresholds[d.statistic])
                 flagged = hit
     values = {d.statistic: d.value for d in compared.drift}
     values.update((t.statistic, t.value) for t in compared.tested if t.statistic not in values)

@@ -1,55 +1,59 @@
-"""Anomalies of the due windows -> filtered, grouped incidents, window by window."""
+"""Anomalies of the due windows -> filtered, grouped incidents, window by window.
+
+Values in, values out: the runner loads what this needs from the store (the earlier anomalies,
+the silences, the live incidents) and saves what it returns.
+"""
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from vigil.core import Family, Window
+from vigil.core import Family, SeriesKey, Window
 from vigil.detect import Anomaly
 from vigil.incidents import (
     FilterOutcome,
+    FilterSettings,
+    GroupingSettings,
     Incident,
     IncidentState,
+    Silence,
     apply_filters,
     fold_platform_incidents,
     update_incidents,
 )
-from vigil.pipeline.config import VigilConfig
 from vigil.stats import Series
-from vigil.store import Store
 
 
 def advance_incidents(
-    store: Store,
+    previous: Sequence[Incident],
     anomalies: Sequence[Anomaly],
     *,
+    earlier: Sequence[Anomaly],
+    silences: Sequence[Silence],
     due: Sequence[Window],
     series: Sequence[Series],
-    config: VigilConfig,
+    filters: FilterSettings,
+    grouping: GroupingSettings,
     now: datetime,
 ) -> tuple[list[Incident], FilterOutcome]:
-    """Filter the anomalies, then fold them into the stored incidents one window at a time.
+    """Filter the anomalies, then fold them into the ``previous`` live incidents one window at
+    a time.
 
-    Earlier anomalies (before the due windows) take part in the duration filter only, so a
-    two-of-three rule spans the boundary between runs.
+    ``earlier`` anomalies (the ``duration_n`` steps before the due windows) take part in the
+    duration filter only, so a two-of-three rule spans the boundary between runs.
     """
-    settings = config.filter_settings()
-    earlier = store.anomalies.get(
-        since=due[0].start - settings.step * settings.duration_n, until=due[0].start
-    )
     outcome = apply_filters(
         [*earlier, *anomalies],
-        settings,
-        silences=[s for s in store.silences.get() if s.expires > due[0].start],
+        filters,
+        silences=[s for s in silences if s.expires > due[0].start],
         traffic_share=_traffic_shares(series),
     )
     kept = [a for a in outcome.kept if a.timestamp >= due[0].start]
-    grouping = config.grouping_settings()
-    incidents = store.incidents.get(states={IncidentState.OPEN, IncidentState.UPDATED})
+    incidents = list(previous)
     by_window = _by_window(kept, due)
     for window in due:
         incidents = update_incidents(
@@ -83,3 +87,22 @@ def _traffic_shares(series: Sequence[Series]) -> dict[tuple[str, str], float]:
             if known.size:
                 shares[(one.key.model, one.key.version)] = float(known[-1])
     return shares
+
+
+def baseline_exclusions(
+    incidents: Sequence[Incident], *, lead: timedelta
+) -> dict[SeriesKey, datetime]:
+    """For every series an open incident holds: from when its steps stay out of its baseline.
+
+    ``lead`` reaches back over the steps the duration filter needed before the incident opened
+    (they were already abnormal). A resolved incident gives its windows back: the problem is
+    over, and a baseline robust to a minority of odd days handles what is left.
+    """
+    since: dict[SeriesKey, datetime] = {}
+    for incident in incidents:
+        if incident.state is IncidentState.RESOLVED:
+            continue
+        start = incident.opened_at - lead
+        for key in incident.series:
+            since[key] = min(since.get(key, start), start)
+    return since

@@ -26,6 +26,7 @@ uses it to read only what arrived since its last cycle, minus a margin for late 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class ModelCounts:
     rows_profiled: int
     rows_quarantined: int
     rows_skipped: int = 0
+    reasons: tuple[tuple[str, int], ...] = ()
+    """Why rows were quarantined, the commonest first, with how many (values in the reasons
+    are elided, so one reason counts once however many bad values it was met with)."""
 
     def __post_init__(self) -> None:
         if self.rows_read != self.rows_profiled + self.rows_quarantined + self.rows_skipped:
@@ -165,6 +169,7 @@ def profile_paths(
     pending = _PendingProfiles(store=store, now=now, limit=max_pending)
     rows_profiled: Counter[str] = Counter()
     rows_quarantined: Counter[str] = Counter()
+    reasons: dict[str, Counter[str]] = {}
     rows_skipped: Counter[str] = Counter()
     sources = tuple(str(path) for path in paths)
     since_day = None if since is None else since.date()
@@ -195,6 +200,8 @@ def profile_paths(
             pending.add(chunk_profiles.values())
             rows_profiled.update(_rows_per_model(chunk_profiles.values()))
             rows_quarantined.update(row.model or "" for row in chunk.quarantined)
+            for row in chunk.quarantined:
+                reasons.setdefault(row.model or "", Counter())[reason_kind(row.reason)] += 1
             store_quarantined(store, chunk.quarantined, window=spec.window, now=now, rules=rules)
             rows_read_total += chunk.rows_read
             if on_progress is not None:
@@ -218,6 +225,7 @@ def profile_paths(
                 rows_profiled=rows_profiled[model],
                 rows_quarantined=rows_quarantined[model],
                 rows_skipped=rows_skipped[model],
+                reasons=tuple(reasons.get(model, Counter()).most_common(TOP_REASONS)),
             )
             for model in set(rows_profiled) | set(rows_quarantined) | set(rows_skipped)
         )
@@ -354,6 +362,19 @@ class _PendingProfiles:
             duration=key.window.duration,
         )
         return found[0] if found else None
+
+
+TOP_REASONS = 3
+_QUOTED = re.compile(r"('[A-Za-z_][\w.]{0,63}')|'[^']*'|\"[^\"]*\"")
+_COUNTED = re.compile(r"\b(got|line|column|char) -?[\d.]+(e[+-]?\d+)?")
+
+
+def reason_kind(reason: str) -> str:
+    """A quarantine reason with its values elided and its field names kept:
+    ``timestamp '03/01 10:00' is not ISO 8601`` and ``timestamp '1 Mar' is not ISO 8601`` are one
+    reason, ``missing field 'model'`` stays what it is."""
+    names_kept = _QUOTED.sub(lambda found: found.group(1) or "…", reason)
+    return _COUNTED.sub(r"\1 …", names_kept)
 
 
 def _rows_per_model(profiles: Iterable[Profile]) -> Counter[str]:

@@ -1,20 +1,22 @@
-"""Gather what the report stage shows: incidents with charts and bands, drift, traffic, latency."""
+"""Gather what the report stage shows: incidents with charts and bands, drift, traffic, latency.
+
+Charts draw what the watch decided with (:class:`~vigil.pipeline.watch.WatchResult`), never a
+band computed again for display."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 
-from vigil.core import Family, SeriesKey, VigilError, file_stem
-from vigil.detect import DEFAULT_DETECTOR, Anomaly, SameHourMedian
-from vigil.detect.base import FloatArray
+from vigil.core import ALL_VERSIONS, Family, SeriesKey, VigilError, file_stem
 from vigil.incidents import Incident, IncidentState, co_movements
-from vigil.pipeline.detection import POLICY_DETECTORS, watch_detector
 from vigil.pipeline.failures import ModelFailure, model_failure
+from vigil.pipeline.watch import WatchedSeries, WatchPolicy, WatchResult, natural_range, watch
 from vigil.report import (
     Chart,
     DriftTable,
@@ -29,7 +31,9 @@ from vigil.report import (
 from vigil.stats import Series
 from vigil.store import Store
 
-CHARTS_PER_INCIDENT = 2
+CHARTS_PER_INCIDENT = 12
+"""An incident's implicated series are charted most severe first, up to this many; the report
+says how many it left out."""
 INCIDENTS_PER_REPORT = 10
 FAMILIES = (Family.FEATURE, Family.OUTPUT, Family.AUXILIARY, Family.DRIFT)
 
@@ -37,40 +41,39 @@ FAMILIES = (Family.FEATURE, Family.OUTPUT, Family.AUXILIARY, Family.DRIFT)
 def model_report(
     model: str,
     *,
-    series: Sequence[Series],
+    watched: WatchResult,
     incidents: Sequence[Incident],
-    anomalies: Sequence[Anomaly],
     now: datetime,
-    history_days: int = 7,
-    detector: str = DEFAULT_DETECTOR,
+    notices: Sequence[str] = (),
 ) -> ModelReport:
-    """The report values of one model from its series, incidents and anomalies.
+    """The report values of one model from what the watch decided.
 
-    Charts draw the band of the ``detector`` that watched the series (one of the policy's),
-    so a marked step sits near the band the reader sees."""
-    by_key = {s.key: s for s in series if s.key.model == model}
+    Every chart draws the band that decided its series (:mod:`vigil.pipeline.watch`), so a
+    marked step is exactly a step outside the band the reader sees."""
+    mine_watched = {k: w for k, w in watched.watched.items() if k.model == model}
     mine = [
         i
         for i in incidents
         if i.model == model or (i.is_platform and any(a.key.model == model for a in i.anomalies))
     ]
-    band_of = _same_hour_band(history_days) if detector == "same-hour" else _detector_band(detector)
-    flagged = {(a.key, a.timestamp) for a in anomalies}
+    anomalies = [a for a in watched.anomalies if a.key.model == model]
     evidence = tuple(
         IncidentEvidence(
             incident=incident,
             charts=tuple(
-                _chart(by_key[key], band_of, flagged)
+                watched_chart(mine_watched[key])
                 for key in incident.series[:CHARTS_PER_INCIDENT]
-                if key in by_key
+                if key in mine_watched
             ),
+            charts_omitted=max(0, len(incident.series) - CHARTS_PER_INCIDENT),
             co_movements=tuple(co_movements(incident, anomalies)[:8]),
         )
         for incident in mine
     )
-    times = next(iter(by_key.values())).timestamps if by_key else np.array([], "datetime64[s]")
-    start = _as_datetime(times[0]) if len(times) else now
-    end = _as_datetime(times[-1]) if len(times) else now
+    known = [w.series.timestamps[~np.isnan(w.series.values)] for w in mine_watched.values()]
+    shown = [t for t in known if len(t)]
+    start = _as_datetime(min(t[0] for t in shown)) if shown else now
+    end = _as_datetime(max(t[-1] for t in shown)) if shown else now
     return ModelReport(
         model=model,
         generated_at=now,
@@ -78,46 +81,118 @@ def model_report(
         period_end=end,
         lights=family_lights([f.value for f in FAMILIES], mine),
         incidents=evidence,
-        drift=_drift_table(by_key),
-        traffic=tuple(
-            _chart(s, band_of, flagged)
-            for k, s in sorted(by_key.items())
-            if k.family == Family.AUXILIARY and k.statistic == "requests"
-        ),
-        latency=tuple(
-            _chart(s, band_of, flagged)
-            for k, s in sorted(by_key.items())
-            if k.family == Family.AUXILIARY and k.statistic == "latency_p99"
-        ),
-        versions=tuple(sorted({k.version for k in by_key})),
+        drift=_drift_table({k: w.series for k, w in mine_watched.items()}),
+        traffic=tuple(_charts_of(mine_watched, TRAFFIC)),
+        latency=tuple(_charts_of(mine_watched, LATENCY)),
+        versions=tuple(sorted({k.version for k in mine_watched if k.version != ALL_VERSIONS})),
+        notices=tuple(notices),
+    )
+
+
+TRAFFIC = "requests"
+"""The traffic chart plots what counts requests, for the model over all its versions."""
+LATENCY = "latency_p99"
+
+
+def _charts_of(watched: Mapping[SeriesKey, WatchedSeries], statistic: str) -> list[Chart]:
+    return [
+        watched_chart(one)
+        for key, one in sorted(watched.items())
+        if key.family == Family.AUXILIARY and key.statistic == statistic
+    ]
+
+
+def watched_chart(watched: WatchedSeries) -> Chart:
+    """A chart of a watched series: its deciding band, its flags, over the steps with data.
+
+    The band is drawn within the statistic's natural range (rates in [0, 1], counts and
+    latencies at least 0), which changes no decision: values never leave that range."""
+    series = watched.series
+    known = np.flatnonzero(~np.isnan(series.values))
+    first, last = (int(known[0]), int(known[-1]) + 1) if known.size else (0, 0)
+    low, high = natural_range(series.key)
+    return Chart(
+        title=str(series.key),
+        series=series.slice(first, last),
+        expected=np.clip(watched.expected[first:last], low, high),
+        lower=np.clip(watched.lower[first:last], low, high),
+        upper=np.clip(watched.upper[first:last], low, high),
+        anomalous=watched.flags[first:last],
     )
 
 
 def stored_reports(
-    store: Store, *, model: str | None, now: datetime, since: datetime
+    store: Store,
+    *,
+    model: str | None,
+    policy: WatchPolicy,
+    now: datetime,
+    days: int = 7,
+    until: datetime | None = None,
 ) -> list[ModelReport]:
-    """The report of ``model``, or of every stored model, from what the store holds since ``since``.
+    """The reports of ``model`` (or every stored model) over ``days`` days to ``until``.
 
-    Charts draw the band of the detector that watched each model (``[detect] detector``), known
-    from its stored anomalies.
+    ``until`` defaults to the end of the latest stored data, not the clock: a replay of March
+    reports March. The bands are the watch policy's on the stored series.
     """
     known = store.profiles.models()
     if model is not None and model not in known:
         raise VigilError(f"no model {model!r} in the store; known: {known}")
+    names = [model] if model is not None else known
+    series = {name: store.series.get(model=name) for name in names}
+    end = until if until is not None else latest_data(series.values())
+    if end is None:
+        return [
+            ModelReport(model=n, generated_at=now, period_start=now, period_end=now) for n in names
+        ]
+    start = end - timedelta(days=days)
     reports = []
-    for name in [model] if model is not None else known:
-        anomalies = store.anomalies.get(model=name, since=since)
+    for name in names:
+        shown = [s.slice(*_between(s, start - policy.lookback, end)) for s in series[name]]
+        watched = watch(shown, start=start, end=end, policy=policy)
+        trimmed = WatchResult(
+            watched={k: _trim(w, start) for k, w in watched.watched.items()},
+            anomalies=watched.anomalies,
+        )
         reports.append(
-            model_report(
-                name,
-                series=store.series.get(model=name, since=since),
-                incidents=store.incidents.get(model=name),
-                anomalies=anomalies,
-                now=now,
-                detector=_watching_detector(anomalies),
-            )
+            model_report(name, watched=trimmed, incidents=store.incidents.get(model=name), now=now)
         )
     return reports
+
+
+def latest_data(series: Iterable[Sequence[Series]]) -> datetime | None:
+    """The end of the newest window any of ``series`` has a value in."""
+    ends = [
+        one.timestamps[~np.isnan(one.values)][-1] + (one.timestamps[1] - one.timestamps[0])
+        for group in series
+        for one in group
+        if len(one) > 1 and bool(np.any(~np.isnan(one.values)))
+    ]
+    return _as_datetime(max(ends)) if ends else None
+
+
+def _between(series: Series, start: datetime, end: datetime) -> tuple[int, int]:
+    times = series.timestamps
+    return (
+        int(np.searchsorted(times, np.datetime64(start.replace(tzinfo=None), "s"))),
+        int(np.searchsorted(times, np.datetime64(end.replace(tzinfo=None), "s"))),
+    )
+
+
+def _trim(watched: WatchedSeries, start: datetime) -> WatchedSeries:
+    """The watched series from ``start`` on: the lookback decided, it is not shown."""
+    begin = int(
+        np.searchsorted(watched.series.timestamps, np.datetime64(start.replace(tzinfo=None), "s"))
+    )
+    return replace(
+        watched,
+        series=watched.series.slice(begin, len(watched.series)),
+        expected=watched.expected[begin:],
+        lower=watched.lower[begin:],
+        upper=watched.upper[begin:],
+        flags=watched.flags[begin:],
+        score=watched.score[begin:],
+    )
 
 
 def _most_relevant(incidents: list[Incident]) -> list[Incident]:
@@ -162,49 +237,6 @@ def write_reports(
 
 def email_report(report: ModelReport) -> RenderedReport:
     return render_model_report(report, mode=ImageMode.CID)
-
-
-BandOf = Callable[[Series], tuple[FloatArray, FloatArray, FloatArray]]
-
-
-def _watching_detector(anomalies: Sequence[Anomaly]) -> str:
-    """The detector whose anomalies these are (the policy's), else the default one."""
-    names = {a.detector for a in anomalies} & set(POLICY_DETECTORS)
-    return next(iter(sorted(names)), DEFAULT_DETECTOR)
-
-
-def _detector_band(name: str) -> BandOf:
-    # Built once per report, not once per chart; the band the watch policy drew with.
-    detector = watch_detector(name)
-
-    def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
-        scores = detector.score([series])[0]
-        return scores.expected, scores.lower, scores.upper
-
-    return band_of
-
-
-def _same_hour_band(days: int) -> BandOf:
-    detector = SameHourMedian(days=days)
-
-    def band_of(series: Series) -> tuple[FloatArray, FloatArray, FloatArray]:
-        band = detector.band(series)
-        return band.expected, band.lower, band.upper
-
-    return band_of
-
-
-def _chart(series: Series, band_of: BandOf, flagged: set[tuple[SeriesKey, datetime]]) -> Chart:
-    expected, lower, upper = band_of(series)
-    marks = np.array([(series.key, _as_datetime(t)) in flagged for t in series.timestamps])
-    return Chart(
-        title=str(series.key),
-        series=series,
-        expected=expected,
-        lower=lower,
-        upper=upper,
-        anomalous=marks,
-    )
 
 
 def _drift_table(by_key: dict[SeriesKey, Series]) -> DriftTable | None:

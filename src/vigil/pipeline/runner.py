@@ -4,13 +4,18 @@ One cycle reads top to bottom like the diagram::
 
     ingest+profile -> stats -> detect -> incidents -> report -> alert -> mark windows done
 
-Due windows are the complete windows after the last one marked done, never before ``[ingest]
-earliest`` and at most ``[profile] max_windows_per_cycle`` of them (the oldest; the next cycles
-take the rest), so a stray old row cannot make a cycle plan every hour since 1970. They are
-processed as one batch whose result equals processing them one by one (detectors are causal and
-incidents are advanced window by window), so a cycle that crashes is simply run again: it
-replaces what it wrote (profiles, series, anomalies by period, incidents by id) and sends
-nothing it has a record of sending. Windows are marked done only at the end.
+The cycle works in data time. Due windows are the complete windows after the last one marked
+done, up to ``until``: by default the end of the latest data in the store, so a replay of a
+folder of March logs stops at its last March window instead of walking to today through months
+of empty windows; ``vigil run`` looping on live traffic passes the clock, so a model that stops
+sending is watched through its silence (zero requests are an observation). Only the points that
+carry a value are stored, so an empty window costs almost nothing. Due windows never start
+before ``[ingest] earliest`` and are at most ``[profile] max_windows_per_cycle`` of them (the
+oldest; the next cycles take the rest), so a stray old row cannot make a cycle plan every hour
+since 1970. They are processed as one batch whose result equals processing them one by one
+(detectors are causal and incidents are advanced window by window), so a cycle that crashes is
+simply run again: it replaces what it wrote (profiles, series, anomalies by period, incidents by
+id) and sends nothing it has a record of sending. Windows are marked done only at the end.
 
 A cycle holds the store's ``pipeline`` lease from start to end, so two runners on one store never
 process the same windows: the second finds the lease taken and skips (``skipped_locked``). The
@@ -42,18 +47,20 @@ from vigil.alert import (
     incident_alert,
     plan_notifications,
 )
-from vigil.core import StoreError, Window, windows_between
+from vigil.core import SeriesKey, StoreError, Window, windows_between
 from vigil.detect import Anomaly
-from vigil.incidents import Incident, IncidentState
+from vigil.incidents import FilterOutcome, FilterReport, Incident, IncidentState, as_of
 from vigil.ingest import EARLIEST
+from vigil.pipeline.attribution import attribute_incidents
 from vigil.pipeline.config import VigilConfig
-from vigil.pipeline.detection import DetectionPolicy, detect_anomalies
 from vigil.pipeline.failures import ModelFailure, model_failure
-from vigil.pipeline.incidents import advance_incidents
+from vigil.pipeline.incidents import advance_incidents, baseline_exclusions
+from vigil.pipeline.notices import model_notices
 from vigil.pipeline.profiling import ProfilingSummary
 from vigil.pipeline.reports import email_report, model_report, write_reports
 from vigil.pipeline.series import build_series
 from vigil.pipeline.sources import profile_sources
+from vigil.pipeline.watch import WatchedSeries, WatchPolicy, WatchResult, watch
 from vigil.profile import ProfileSpec
 from vigil.report import ModelReport
 from vigil.stats import Series, StatsSpec
@@ -82,6 +89,8 @@ class CycleSummary:
     """Sends that finished during this cycle (queued by it or an earlier one) and succeeded."""
     notifications_failed: int = 0
     reports: tuple[Path, ...] = ()
+    notices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per model, what the cycle could not see or vouch for (:mod:`vigil.pipeline.notices`)."""
     skipped_locked: bool = False
     """True when another runner held the store's pipeline lease, so this cycle did nothing."""
     lease_until: datetime | None = None
@@ -115,9 +124,10 @@ def run_cycle(
     lease_ttl: timedelta = DEFAULT_LEASE_TTL,
     clock: Clock = wall_clock,
     outbox: Outbox | None = None,
+    until: datetime | None = None,
 ) -> CycleSummary:
-    """Run every stage over the windows due at ``now`` while holding the pipeline lease (see
-    module docstring).
+    """Run every stage over the windows due by ``until`` (at most ``now``; ``None``: the end of
+    the latest data) while holding the pipeline lease (see the module docstring).
 
     With an ``outbox`` (``vigil run`` keeps one across cycles), notifications and Alertmanager
     alerts are sent off this thread, so a hanging receiver never holds a cycle; what the outbox
@@ -145,6 +155,7 @@ def run_cycle(
             config=config,
             store=store,
             now=now,
+            until=until,
             senders=_Senders(channels=channels, outbox=outbox, wall=clock()),
             sources=sources,
             reports_out=reports_out,
@@ -167,6 +178,7 @@ def _run_cycle(
     config: VigilConfig,
     store: Store,
     now: datetime,
+    until: datetime | None,
     senders: _Senders,
     sources: Sequence[str],
     reports_out: Path | None,
@@ -187,10 +199,11 @@ def _run_cycle(
         on_failure=failures.append,
         labels=config.label_settings(),
     )
+    end = data_end(store, window=config.window, now=now, until=until)
     due = _windows_due(
         store,
         window=config.window,
-        now=now,
+        end=end,
         last_done=last_done,
         earliest=config.earliest,
         limit=config.profile.max_windows_per_cycle,
@@ -198,29 +211,31 @@ def _run_cycle(
     if not due:
         _record_failures(store, failures, span=Window.containing(now, config.window), now=now)
         return CycleSummary(windows=(), profiling=profiled, failures=tuple(failures))
+    policy = config.watch_policy()
     say(f"health statistics for {len(due)} windows")
+    spec = _stats_spec(config, policy)
+    fixed = {m: r for m in store.profiles.models() if (r := config.resolved.reference_for(m))}
     series = build_series(
         store,
         grid=due,
-        lookback=2 * config.history,
-        spec=_stats_spec(config),
+        lookback=_lookback(policy, spec, due[0]),
+        spec=spec,
+        references=fixed,
         on_failure=failures.append,
         labels=config.label_settings(),
     )
-    store.series.put(s.slice(*_due_slice(s, due)) for s in series)
-    say(f"detect anomalies in {len(series)} series")
-    policy = DetectionPolicy(
-        history_days=max(1, config.history.days), detector=config.detect.detector
+    store.series.put(_with_values(s.slice(*_due_slice(s, due))) for s in series)
+    say(f"watch {len(series)} series")
+    watched, incidents, outcome = _watch_and_group(
+        store, series, due, policy, config, now, failures.append
     )
-    anomalies = _detect(series, due=due, policy=policy, on_failure=failures.append)
+    incidents = attribute_incidents(store, incidents, window=config.window)
+    anomalies = list(watched.anomalies)
     store.anomalies.replace(anomalies, start=due[0].start, end=due[-1].end)
-    say(f"group {len(anomalies)} anomalies into incidents")
-    incidents, outcome = advance_incidents(
-        store, anomalies, due=due, series=series, config=config, now=now
-    )
     store.incidents.put(incidents)
     say("write reports")
-    reports = _model_reports(series, incidents, anomalies, policy, now, failures.append)
+    notices = _notices(series, due, policy, profiled)
+    reports = _model_reports(series, watched, incidents, notices, now, failures.append)
     written = write_reports(reports, reports_out, failures.append) if reports_out else ()
     say("send notifications")
     queued, sent, failed = _notify(store, incidents, reports, senders, config, now)
@@ -255,57 +270,8 @@ def _run_cycle(
         reports=written,
         profiling=profiled,
         failures=tuple(failures),
+        notices=notices,
     )
-
-
-def _detect(
-    series: Sequence[Series],
-    *,
-    due: Sequence[Window],
-    policy: DetectionPolicy,
-    on_failure: Callable[[ModelFailure], None],
-) -> list[Anomaly]:
-    """Anomalies of every series; when detection fails, model by model, so only the models at
-    fault lose theirs (the detectors judge each series on its own, so the result is the same)."""
-    start, end = due[0].start, due[-1].end
-    try:
-        return detect_anomalies(series, start=start, end=end, policy=policy)
-    except Exception:  # found again, and reported, model by model below
-        found: list[Anomaly] = []
-        for model in sorted({s.key.model for s in series}):
-            mine = [s for s in series if s.key.model == model]
-            try:
-                found += detect_anomalies(mine, start=start, end=end, policy=policy)
-            except Exception as err:  # one model's failure must not blind the others
-                on_failure(model_failure(model, "detect", err))
-        return sorted(found, key=lambda a: (a.timestamp, str(a.key)))
-
-
-def _model_reports(
-    series: Sequence[Series],
-    incidents: Sequence[Incident],
-    anomalies: Sequence[Anomaly],
-    policy: DetectionPolicy,
-    now: datetime,
-    on_failure: Callable[[ModelFailure], None],
-) -> list[ModelReport]:
-    reports = []
-    for model in sorted({s.key.model for s in series}):
-        try:
-            reports.append(
-                model_report(
-                    model,
-                    series=series,
-                    incidents=incidents,
-                    anomalies=anomalies,
-                    now=now,
-                    history_days=policy.history_days,
-                    detector=policy.detector,
-                )
-            )
-        except Exception as err:  # one model's failure must not blind the others
-            on_failure(model_failure(model, "report", err))
-    return reports
 
 
 def _record_failures(
@@ -327,42 +293,216 @@ def _record_failures(
         )
 
 
+def _model_reports(
+    series: Sequence[Series],
+    watched: WatchResult,
+    incidents: Sequence[Incident],
+    notices: Mapping[str, tuple[str, ...]],
+    now: datetime,
+    on_failure: Callable[[ModelFailure], None],
+) -> list[ModelReport]:
+    reports = []
+    for model in sorted({s.key.model for s in series}):
+        try:
+            reports.append(
+                model_report(
+                    model,
+                    watched=watched,
+                    incidents=incidents,
+                    now=now,
+                    notices=notices.get(model, ()),
+                )
+            )
+        except Exception as err:  # one model's failure must not blind the others
+            on_failure(model_failure(model, "report", err))
+    return reports
+
+
+def _watch(
+    series: Sequence[Series],
+    *,
+    day: Sequence[Window],
+    policy: WatchPolicy,
+    excluded: Mapping[SeriesKey, datetime],
+    failed: set[str],
+    on_failure: Callable[[ModelFailure], None],
+) -> WatchResult:
+    """:func:`watch` over every model not ``failed`` yet; when it fails, model by model, so
+    only the models at fault lose their day (and the cycle's later days) and are reported once.
+
+    A threshold is inferred over all series of one watch, so the fallback's thresholds come from
+    fewer series: a fallback, not the same decision."""
+    healthy = [s for s in series if s.key.model not in failed]
+    start, end = day[0].start, day[-1].end
+    try:
+        return watch(healthy, start=start, end=end, policy=policy, excluded=excluded)
+    except Exception:  # found again, and reported, model by model below
+        watched: dict[SeriesKey, WatchedSeries] = {}
+        anomalies: list[Anomaly] = []
+        for model in sorted({s.key.model for s in healthy}):
+            mine = [s for s in healthy if s.key.model == model]
+            try:
+                result = watch(mine, start=start, end=end, policy=policy, excluded=excluded)
+            except Exception as err:  # one model's failure must not blind the others
+                failed.add(model)
+                on_failure(model_failure(model, "detect", err))
+                continue
+            watched.update(result.watched)
+            anomalies.extend(result.anomalies)
+        ordered = sorted(anomalies, key=lambda a: (a.timestamp, str(a.key)))
+        return WatchResult(watched=watched, anomalies=tuple(ordered))
+
+
+def _watch_and_group(
+    store: Store,
+    series: Sequence[Series],
+    due: Sequence[Window],
+    policy: WatchPolicy,
+    config: VigilConfig,
+    now: datetime,
+    on_failure: Callable[[ModelFailure], None],
+) -> tuple[WatchResult, list[Incident], FilterOutcome]:
+    """Detect and group the due windows a day at a time.
+
+    A day's detection leaves out of each series' baseline the steps that the incidents open at
+    the day's start hold (:func:`baseline_exclusions`), so an incident longer than the
+    baseline's memory is still judged against what was normal before it, in a replay of a
+    month as in a live run that watches one hour at a time.
+    """
+    filters, grouping = config.filter_settings(), config.grouping_settings()
+    lead = filters.step * (filters.duration_n - 1)
+    live = _live_before(store, due[0].start, grouping.resolve_after)
+    silences = store.silences.get()
+    earlier = store.anomalies.get(
+        since=due[0].start - filters.step * filters.duration_n, until=due[0].start
+    )
+    touched: dict[str, Incident] = {}
+    watched: dict[SeriesKey, WatchedSeries] = {}
+    anomalies: list[Anomaly] = []
+    removed: dict[str, int] = {}
+    outcome = FilterOutcome(kept=(), reports=())
+    failed: set[str] = set()
+    for day in _days(due):
+        result = _watch(
+            series,
+            day=day,
+            policy=policy,
+            excluded=baseline_exclusions(live, lead=lead),
+            failed=failed,
+            on_failure=on_failure,
+        )
+        watched.update(result.watched)
+        live, outcome = advance_incidents(
+            live,
+            result.anomalies,
+            earlier=earlier,
+            silences=silences,
+            due=day,
+            series=series,
+            filters=filters,
+            grouping=grouping,
+            now=now,
+        )
+        touched.update((i.id, i) for i in live)
+        live = [i for i in live if i.state is not IncidentState.RESOLVED]
+        earlier = [*earlier, *result.anomalies]
+        anomalies.extend(result.anomalies)
+        for report in outcome.reports:
+            removed[report.name] = removed.get(report.name, 0) + report.removed
+    totals = tuple(FilterReport(name=name, removed=count) for name, count in removed.items())
+    outcome = replace(outcome, reports=totals)
+    result = WatchResult(watched=watched, anomalies=tuple(anomalies))
+    return result, sorted(touched.values(), key=lambda i: (i.opened_at, i.id)), outcome
+
+
+def _notices(
+    series: Sequence[Series],
+    due: Sequence[Window],
+    policy: WatchPolicy,
+    profiled: ProfilingSummary | None,
+) -> dict[str, tuple[str, ...]]:
+    counts = {c.model: c for c in profiled.models} if profiled is not None else {}
+    by_model: dict[str, list[Series]] = {}
+    for one in series:
+        by_model.setdefault(one.key.model, []).append(one)
+    found = {}
+    for model, mine in sorted(by_model.items()):
+        tally = counts.get(model)
+        said = model_notices(
+            mine,
+            start=due[0].start,
+            end=due[-1].end,
+            history=policy.history,
+            quarantined=tally.rows_quarantined if tally is not None else 0,
+            reasons=tally.reasons if tally is not None else (),
+        )
+        if said:
+            found[model] = said
+    return found
+
+
+def _live_before(store: Store, moment: datetime, resolve_after: timedelta) -> list[Incident]:
+    """The incidents live just before ``moment``, as they were then (see :func:`as_of`): a
+    re-run of windows starts from where the first run of them started."""
+    found = [as_of(i, moment, resolve_after) for i in store.incidents.get()]
+    return [i for i in found if i is not None and i.state is not IncidentState.RESOLVED]
+
+
+def _days(due: Sequence[Window]) -> list[list[Window]]:
+    """The due windows cut at UTC midnights."""
+    days: dict[object, list[Window]] = {}
+    for window in due:
+        days.setdefault(window.start.date(), []).append(window)
+    return list(days.values())
+
+
 def due_windows(
     store: Store,
     *,
     window: timedelta,
     now: datetime,
+    until: datetime | None = None,
     earliest: datetime = EARLIEST,
     limit: int | None = None,
 ) -> list[Window]:
     """Complete windows after the last one done, from the first profiled window (and never
-    before ``earliest``) on; the oldest ``limit`` of them when given."""
+    before ``earliest``) on, up to :func:`data_end`; the oldest ``limit`` of them when given."""
+    end = data_end(store, window=window, now=now, until=until)
     return _windows_due(
         store,
         window=window,
-        now=now,
+        end=end,
         last_done=_last_done_end(store),
         earliest=earliest,
         limit=limit,
     )
 
 
+def data_end(
+    store: Store, *, window: timedelta, now: datetime, until: datetime | None
+) -> datetime | None:
+    """Where a cycle stops: ``until``, else the end of the latest stored data; never after
+    ``now`` (a window is complete only once the clock has passed it)."""
+    end = until if until is not None else store.profiles.last_window_end(duration=window)
+    return None if end is None else min(end, now)
+
+
 def _windows_due(
     store: Store,
     *,
     window: timedelta,
-    now: datetime,
+    end: datetime | None,
     last_done: datetime | None,
     earliest: datetime,
     limit: int | None,
 ) -> list[Window]:
     first = store.profiles.first_window_start(duration=window)
-    if first is None:
+    if first is None or end is None:
         return []
     start = max(first, Window.containing(earliest, window).start)
     if last_done is not None:
         start = max(start, last_done)
-    last_complete = Window.containing(now, window).start
+    last_complete = Window.containing(end, window).start
     if start >= last_complete:
         return []
     if limit is not None:
@@ -383,8 +523,36 @@ def _last_done_end(store: Store) -> datetime | None:
     return max(done, default=None)
 
 
-def _stats_spec(config: VigilConfig) -> StatsSpec:
-    return StatsSpec(window=config.window, change=config.change_test())
+def _lookback(policy: WatchPolicy, spec: StatsSpec, first: Window) -> timedelta:
+    """How far before the due windows series are computed: what the watch needs, and twice the
+    drift reference (a due window's reference windows need their own references, to know
+    whether they drifted). A short ``[detect] history`` never starves drift of its reference."""
+    reference = first.start - spec.reference.earliest(first.start)
+    return max(policy.lookback, 2 * reference)
+
+
+def _stats_spec(config: VigilConfig, policy: WatchPolicy) -> StatsSpec:
+    """What counts as drifted is the policy's decision, for references as for alerts."""
+    return StatsSpec(
+        window=config.window,
+        change=config.change_test(),
+        drift_exclusion=dict(policy.drift.thresholds),
+        exclude_changed=True,
+        drift_min_support=policy.drift.min_support,
+    )
+
+
+def _with_values(series: Series) -> Series:
+    """Only the steps that carry a value: a window without data stores nothing."""
+    known = ~np.isnan(series.values)
+    if bool(known.all()):
+        return series
+    return Series(
+        key=series.key,
+        timestamps=series.timestamps[known],
+        values=series.values[known],
+        support=None if series.support is None else series.support[known],
+    )
 
 
 def _due_slice(series: Series, due: Sequence[Window]) -> tuple[int, int]:

@@ -8,7 +8,8 @@ NaN (no data, no opinion).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -19,7 +20,15 @@ from vigil.pipeline.failures import ModelFailure, model_failure
 from vigil.pipeline.labels import LabelSettings, load_join
 from vigil.pipeline.workers import worker_pool
 from vigil.profile import Profile
-from vigil.stats import IngestTally, Series, StatsSpec, drift_series, health_series
+from vigil.stats import (
+    IngestTally,
+    Reference,
+    ReferenceMode,
+    Series,
+    StatsSpec,
+    drift_series,
+    health_series,
+)
 from vigil.stats.drift_day import drift_day_series
 from vigil.stats.performance_series import performance_series
 from vigil.store import SqlStore, Store
@@ -35,18 +44,30 @@ def build_series(
     spec: StatsSpec,
     on_failure: Callable[[ModelFailure], None] | None = None,
     labels: LabelSettings | None = None,
+    references: Mapping[str, Reference] | None = None,
 ) -> list[Series]:
     """Every health and drift series of every model, on ``grid`` extended back by ``lookback``.
 
     Drift gets points only from the first window whose whole reference lies inside the data:
     against a half-empty reference, the first days of a new model would all read as drift.
     Models are independent, so on a store other processes can open they are computed in
-    ``store.workers`` processes. With ``on_failure``, a model whose series cannot be built (a
+    ``store.workers`` processes. ``references`` gives some models a reference of their own (a
+    fixed one, from the config). With ``on_failure``, a model whose series cannot be built (a
     corrupt stored profile) is reported there and left out; without, its error is raised.
     """
     start = grid[0].start - lookback
     end = grid[-1].end
-    jobs = [(model, start, end, spec, labels) for model in store.profiles.models()]
+    chosen = references or {}
+    jobs = [
+        (
+            model,
+            start,
+            end,
+            replace(spec, reference=chosen[model]) if model in chosen else spec,
+            labels,
+        )
+        for model in store.profiles.models()
+    ]
     found: list[list[Series]] = []
     if store.url is not None and store.workers > 1 and len(jobs) > 1:
         with worker_pool(store.workers) as pool:
@@ -91,13 +112,17 @@ def _model_series(
     spec: StatsSpec,
     labels: LabelSettings | None = None,
 ) -> list[Series]:
-    profiles = store.profiles.get(model=model, start=start, end=end, duration=spec.window)
-    if not profiles:
+    fixed = spec.reference.mode is ReferenceMode.FIXED
+    # A fixed reference may lie before the period: its profiles are read too.
+    load = min(start, spec.reference.earliest(start)) if fixed else start
+    profiles = store.profiles.get(model=model, start=load, end=end, duration=spec.window)
+    if not any(p.key.window.start >= start for p in profiles):
         return []
     times = _grid_times(start, end, spec.window)
-    first = min(p.key.window.start for p in profiles)
-    # For trailing references, the first window with a whole reference behind it.
-    drift_since = first + (first - spec.reference.earliest(first))
+    first = min(p.key.window.start for p in profiles if p.key.window.start >= start)
+    # For trailing references, the first window with a whole reference behind it; a fixed one
+    # is whole from the start.
+    drift_since = start if fixed else first + (first - spec.reference.earliest(first))
     tallies = [
         IngestTally(
             key=ProfileKey(model=model, version="", window=Window(start=at, end=at + spec.window)),
@@ -106,7 +131,7 @@ def _model_series(
         for count in store.quarantine.counts(model=model, since=start)
         if (at := count.window_start) is not None and at < end
     ]
-    found = health_series(profiles, spec, tallies=tallies)
+    found = health_series(profiles, spec, tallies=tallies, since=start)
     found += drift_series(profiles, None, spec, since=drift_since)
     found += drift_day_series(profiles, spec, since=drift_since)
     if labels is not None:

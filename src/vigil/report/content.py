@@ -76,6 +76,8 @@ class IncidentEvidence:
 
     incident: Incident
     charts: tuple[Chart, ...] = ()
+    charts_omitted: int = 0
+    """Implicated series not charted (the report charts up to a stated number)."""
     co_movements: tuple[CoMovement, ...] = ()
 
 
@@ -95,3 +97,6 @@ class ModelReport:
     latency: tuple[Chart, ...] = ()
     versions: tuple[str, ...] = ()
     owner: str = ""
+    notices: tuple[str, ...] = ()
+    """What the report cannot see or vouch for, in words (no requests counted, a family with
+    no values, a history too short to judge, quarantined rows): said, never left green."""

@@ -24,7 +24,7 @@ from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence, Verdict
 from vigil.server.auth import Guard, Role
 from vigil.server.feedback import record_feedback
-from vigil.server.views import ModelSummary, model_summaries, model_summary
+from vigil.server.views import ModelSummary, before, data_until, model_summaries, model_summary
 from vigil.stats import Series
 from vigil.store import Store
 
@@ -86,11 +86,15 @@ def api_router(store: Store, guard: Guard, clock: Callable[[], datetime]) -> API
         column: str | None = None,
         statistic: str | None = None,
         hours: Annotated[float, Query(gt=0, le=24 * 400)] = 24 * 7,
+        until: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        since = clock() - timedelta(hours=hours)
+        """The ``hours`` before ``until``: by default the end of the model's latest data (a
+        model that stopped, or a replayed month, shows its data, not an empty now)."""
+        end = data_until(store, model, until, clock())
+        since = end - timedelta(hours=hours)
         found = store.series.get(model=model, version=version, family=family, since=since)
         return [
-            series_json(s)
+            series_json(before(s, end))
             for s in found
             if (column is None or s.key.column == column)
             and (statistic is None or s.key.statistic == statistic)

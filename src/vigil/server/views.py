@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from vigil.core import Family
+from vigil.core import ALL_VERSIONS, Family, ensure_utc
 from vigil.incidents import Feedback, Incident, IncidentState
 from vigil.report import Light, family_lights
 from vigil.stats import Series
@@ -67,7 +67,11 @@ def model_summary(
     status = next(light for light in _WORST_FIRST if light in lights.values())
     rows = [
         s
-        for s in store.series.get(model=model, family=Family.AUXILIARY.value, since=now - RECENT)
+        for s in store.series.get(
+            model=model,
+            family=Family.AUXILIARY.value,
+            since=data_until(store, model, None, now) - RECENT,
+        )
         if s.key.statistic == "rows"
     ]
     last_at, last_rows = last_window_rows(rows)
@@ -79,12 +83,19 @@ def model_summary(
         incidents=len(incidents),
         last_window_at=last_at,
         last_window_rows=last_rows,
-        versions=tuple(sorted({s.key.version for s in rows} | {i.version for i in incidents})),
+        versions=tuple(
+            sorted(
+                ({s.key.version for s in rows} | {i.version for i in incidents}) - {ALL_VERSIONS}
+            )
+        ),
     )
 
 
 def last_window_rows(series: Sequence[Series]) -> tuple[datetime | None, float]:
-    """The latest window with a value in any version, and the rows of all versions in it."""
+    """The latest window with a value in any version, and the rows of all versions in it (the
+    model-level series when there is one, else the versions' added up)."""
+    whole = [one for one in series if one.key.version == ALL_VERSIONS]
+    series = whole or series
     latest: np.datetime64 | None = None
     for one in series:
         stamps = one.timestamps[~np.isnan(one.values)]
@@ -111,3 +122,18 @@ def latest_verdicts(feedback: Sequence[Feedback]) -> dict[str, Feedback]:
     for one in sorted(feedback, key=lambda f: f.at):
         latest[one.incident_id] = one
     return latest
+
+
+def data_until(store: Store, model: str, until: datetime | None, now: datetime) -> datetime:
+    """The end of a screen's time range: ``until`` when given, else the end of the model's
+    latest data, else ``now``."""
+    if until is not None:
+        return ensure_utc(until)
+    latest = store.profiles.last_window_end(model=model)
+    return latest if latest is not None else now
+
+
+def before(series: Series, end: datetime) -> Series:
+    """The steps of ``series`` before ``end``."""
+    stop = int(np.searchsorted(series.timestamps, np.datetime64(end.replace(tzinfo=None), "s")))
+    return series.slice(0, stop)

@@ -67,6 +67,14 @@ class ProfileStore(Protocol):
         one aggregate, where :meth:`records` would load every blob."""
         ...
 
+    def last_window_end(
+        self, *, duration: timedelta | None = None, model: str | None = None
+    ) -> datetime | None:
+        """End of the latest stored profile (of that window length, of that model; ``None``
+        when none): where the data ends, which is where a replay stops and what screens show
+        by default."""
+        ...
+
     def models(self) -> list[str]:
         """Models that have at least one stored profile, sorted."""
         ...

@@ -1,44 +1,62 @@
-"""A model report draws the band of the detector that watched the series."""
+"""A model report draws the band that decided, over the data it shows, within natural ranges."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import numpy as np
-import pytest
 
-from vigil.core import SeriesKey
-from vigil.detect import SameHourMedian
-from vigil.detect.deep import DeepDetector
-from vigil.pipeline.reports import model_report
+from vigil.core import ALL_VERSIONS, SeriesKey
+from vigil.pipeline.reports import model_report, watched_chart
+from vigil.pipeline.watch import WatchPolicy, watch
 from vigil.stats import Series
+
+NOW = datetime(2026, 11, 12, tzinfo=UTC)
+STAMPS = np.datetime64("2026-11-02T00:00", "s") + np.arange(24 * 10) * np.timedelta64(3600, "s")
+
+
+def _series(version: str, statistic: str, values: np.ndarray) -> Series:
+    key = SeriesKey(model="m", version=version, family="auxiliary", column="", statistic=statistic)
+    return Series(key=key, timestamps=STAMPS, values=values)
 
 
 def _requests() -> Series:
     hours = np.arange(24 * 10)
     values = 100 * (1 + 0.5 * np.sin(2 * np.pi * hours / 24))
     values += np.random.default_rng(3).normal(0, 3, len(hours))
-    key = SeriesKey(model="m", version="v1", family="auxiliary", column="", statistic="requests")
-    stamps = np.datetime64("2026-11-02T00:00", "s") + hours * np.timedelta64(3600, "s")
-    return Series(key=key, timestamps=stamps, values=values)
+    values[-30:-27] = 0.0  # a stop: flagged
+    values[:20] = np.nan  # before the model's first data
+    return _series(ALL_VERSIONS, "requests", values)
 
 
-@pytest.mark.parametrize("detector", ["same-hour", "deep"])
-def test_traffic_chart_uses_the_watching_detectors_band(detector: str) -> None:
+def test_the_traffic_chart_draws_the_deciding_band_and_flags_over_the_data_shown() -> None:
     series = _requests()
-    report = model_report(
-        "m",
-        series=[series],
-        incidents=[],
-        anomalies=[],
-        now=datetime(2026, 11, 12, tzinfo=UTC),
-        detector=detector,
+    watched = watch(
+        [series], start=datetime(2026, 11, 9, tzinfo=UTC), end=NOW, policy=WatchPolicy()
     )
+    report = model_report("m", watched=watched, incidents=[], now=NOW)
     (chart,) = report.traffic
-    if detector == "deep":
-        expected = DeepDetector().score([series])[0].expected
-    else:
-        expected = SameHourMedian(days=7).band(series).expected
-    assert chart.expected is not None and expected is not None
-    np.testing.assert_array_equal(chart.expected, expected)
-    assert np.isfinite(chart.expected[-24:]).all()
+    decided = watched.watched[series.key]
+    assert chart.series.timestamps[0] == STAMPS[20]  # the axis starts where the data does
+    assert chart.lower is not None and chart.upper is not None and chart.anomalous is not None
+    np.testing.assert_array_equal(chart.anomalous, decided.flags[20:])
+    np.testing.assert_array_equal(chart.upper, decided.upper[20:])
+    np.testing.assert_array_equal(chart.lower, np.clip(decided.lower[20:], 0.0, None))
+    assert chart.anomalous.sum() >= 2
+    values = chart.series.values
+    inside = (values >= chart.lower) & (values <= chart.upper)
+    drawn = ~np.isnan(chart.upper)
+    assert not np.any(inside & chart.anomalous) and np.all(inside | chart.anomalous | ~drawn)
+
+
+def test_a_rate_band_is_drawn_within_zero_and_one() -> None:
+    rng = np.random.default_rng(4)
+    rate = _series("v1", "quarantine_rate", np.clip(rng.normal(0.01, 0.01, 24 * 10), 0, 1))
+    watched = watch([rate], start=datetime(2026, 11, 9, tzinfo=UTC), end=NOW, policy=WatchPolicy())
+    decided = watched.watched[rate.key]
+    assert np.nanmin(decided.lower) < 0  # decided symmetric around ~0.01
+    chart = watched_chart(decided)
+    assert chart.lower is not None and np.nanmin(chart.lower) == 0.0
+    report = model_report("m", watched=watched, incidents=[], now=NOW)
+    assert report.period_start == datetime(2026, 11, 2, tzinfo=UTC)
+    assert report.versions == ("v1",)

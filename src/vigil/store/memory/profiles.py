@@ -63,6 +63,19 @@ class MemoryProfiles:
             default=None,
         )
 
+    def last_window_end(
+        self, *, duration: timedelta | None = None, model: str | None = None
+    ) -> datetime | None:
+        return max(
+            (
+                key.window.end
+                for key in self._records
+                if (duration is None or key.window.duration == duration)
+                and (model is None or key.model == model)
+            ),
+            default=None,
+        )
+
     def models(self) -> list[str]:
         return sorted({key.model for key in self._records})
 

@@ -113,6 +113,20 @@ class SqlProfiles:
             found = connection.execute(query).scalar_one_or_none()
         return None if found is None else from_us(found)
 
+    def last_window_end(
+        self, *, duration: timedelta | None = None, model: str | None = None
+    ) -> datetime | None:
+        table = tables.profiles
+        span = table.c.window_end_us - table.c.window_start_us
+        query = sa.select(sa.func.max(table.c.window_end_us))
+        if duration is not None:
+            query = query.where(span == duration_us(duration))
+        if model is not None:
+            query = query.where(table.c.model == model)
+        with self._database.transaction() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else from_us(found)
+
     def models(self) -> list[str]:
         query = sa.select(tables.profiles.c.model).distinct().order_by(tables.profiles.c.model)
         with self._database.transaction() as connection:

@@ -1,0 +1,233 @@
+"""The watch policy: what is watched, how it is decided, and that the band drawn is the band that
+decided."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from vigil.core import ALL_VERSIONS, ConfigError, SeriesKey
+from vigil.pipeline.watch import DriftRule, WatchPolicy, natural_range, severity, watch
+from vigil.stats import Series
+
+START = datetime(2026, 11, 2, tzinfo=UTC)
+DAYS = 10
+TIMES = np.datetime64("2026-11-02T00:00", "s") + np.arange(24 * DAYS) * np.timedelta64(3600, "s")
+EVALUATED = datetime(2026, 11, 9, tzinfo=UTC)
+END = datetime(2026, 11, 12, tzinfo=UTC)
+
+
+def _series(
+    family: str, statistic: str, values: np.ndarray, column: str = "", version: str = "v1"
+) -> Series:
+    key = SeriesKey(model="m", version=version, family=family, column=column, statistic=statistic)
+    return Series(
+        key=key,
+        timestamps=TIMES[: len(values)],
+        values=values.astype(np.float64),
+        support=np.full(len(values), 200.0),
+    )
+
+
+def _traffic(seed: int = 0) -> np.ndarray:
+    hours = np.arange(24 * DAYS)
+    rate = 150 * (1 + 0.6 * np.sin(2 * np.pi * (hours - 9) / 24))
+    weekend = np.isin((hours // 24 + 0) % 7, [5, 6])  # 2026-11-02 is a Monday
+    counts: np.ndarray = np.random.default_rng(seed).poisson(rate * np.where(weekend, 0.75, 1.0))
+    return counts.astype(np.float64)
+
+
+def _requests(values: np.ndarray) -> Series:
+    return _series("auxiliary", "requests", values, version=ALL_VERSIONS)
+
+
+def test_a_night_time_traffic_stop_is_flagged_in_its_own_units() -> None:
+    values = _traffic()
+    values[24 * 8 + 2 : 24 * 8 + 7] = 0.0
+    found = watch([_requests(values)], start=EVALUATED, end=END, policy=WatchPolicy()).anomalies
+    flagged = {a.timestamp.hour for a in found if a.timestamp.day == 10}
+    assert set(range(2, 7)) <= flagged
+    first = next(a for a in found if a.timestamp.hour == 2 and a.timestamp.day == 10)
+    assert first.value == 0.0 and first.expected > 10 and first.severity > 1
+
+
+def test_traffic_is_watched_for_the_model_not_per_version() -> None:
+    """A rollout ends v1's traffic without a request going unserved: only the model's
+    requests (over all versions) are watched."""
+    values = _traffic()
+    values[24 * 8 :] = 0.0
+    version = _series("auxiliary", "requests", values)
+    result = watch([version], start=EVALUATED, end=END, policy=WatchPolicy())
+    assert result.anomalies == () and version.key not in result.watched
+    whole = watch([_requests(values)], start=EVALUATED, end=END, policy=WatchPolicy())
+    assert whole.anomalies
+
+
+def test_weekly_dips_and_noise_stay_quiet() -> None:
+    found = watch(
+        [_requests(_traffic(seed=s)) for s in range(5)],
+        start=EVALUATED,
+        end=END,
+        policy=WatchPolicy(),
+    ).anomalies
+    assert len(found) <= 2
+
+
+def test_every_flag_lies_outside_the_band_that_is_drawn_and_no_other_step_does() -> None:
+    rng = np.random.default_rng(5)
+    values = 50 + rng.normal(0, 2, 24 * DAYS)
+    values[24 * 9 + 3 :: 7] += rng.choice([-1, 1], 3) * rng.uniform(20, 40, 3)
+    series = [_series("feature", "mean", values, column="age"), _requests(_traffic(seed=1))]
+    result = watch(series, start=EVALUATED, end=END, policy=WatchPolicy())
+    assert result.anomalies
+    for one in result.watched.values():
+        outside = (one.series.values < one.lower) | (one.series.values > one.upper)
+        np.testing.assert_array_equal(one.flags, outside & ~np.isnan(one.lower))
+    for anomaly in result.anomalies:
+        one = result.watched[anomaly.key]
+        step = int(
+            np.flatnonzero(
+                one.series.timestamps == np.datetime64(anomaly.timestamp.replace(tzinfo=None), "s")
+            )[0]
+        )
+        assert (anomaly.lower, anomaly.upper) == (one.lower[step], one.upper[step])
+        assert anomaly.severity > 1
+
+
+def test_severity_is_one_at_the_edge_of_the_deciding_band_on_its_scale() -> None:
+    assert severity(12.0, 10.0, 8.0, 12.0) == pytest.approx(1.0)
+    assert severity(13.0, 10.0, 8.0, 12.0) == pytest.approx(1.5)
+    assert severity(7.0, 10.0, 8.0, 12.0) == pytest.approx(1.5)
+    # Decided on a log scale: the band's edge is severity 1 there too.
+    from vigil.pipeline.watch import Scale
+
+    upper = float(np.expm1(np.log1p(100.0) + 0.5))
+    assert severity(upper, 100.0, 50.0, upper, Scale.LOG) == pytest.approx(1.0)
+
+
+def _noise(df: int) -> list[Series]:
+    rng = np.random.default_rng(2)
+    return [
+        _series("feature", "mean", rng.standard_t(df, 24 * DAYS), column=f"f{i}") for i in range(8)
+    ]
+
+
+def _threshold(series: list[Series], fpr: float) -> float:
+    result = watch(series, start=EVALUATED, end=END, policy=WatchPolicy(fpr=fpr))
+    (threshold,) = {w.threshold for w in result.watched.values()}
+    return threshold
+
+
+def test_the_threshold_comes_from_infer_threshold_at_the_configured_fpr_within_bounds() -> None:
+    heavy = _noise(df=2)
+    assert _threshold(heavy, 0.2) == 2.0  # the 80% quantile lies below the lower bound
+    assert 2.0 < _threshold(heavy, 0.0005) < 4.0  # inferred from the calibration scores
+    assert _threshold(_noise(df=1), 0.0005) == 4.0  # Cauchy tails: held at the upper bound
+
+
+def test_an_incident_longer_than_the_history_stays_judged_against_what_came_before() -> None:
+    rng = np.random.default_rng(3)
+    values = 100 + rng.normal(0, 1, 24 * DAYS)
+    values[24 * 5 :] += 60.0  # broken from day 5 on: four days later, most of the history
+    (series,) = [_series("feature", "mean", values, column="income")]
+    day = START + timedelta(days=9)
+    adopted = watch([series], policy=WatchPolicy(), start=day, end=END).anomalies
+    assert adopted == ()  # the baseline took the broken state for normal
+    excluded = {series.key: START + timedelta(days=5)}
+    held = watch([series], policy=WatchPolicy(), excluded=excluded, start=day, end=END)
+    assert len(held.anomalies) == 24
+
+
+def test_absolute_drift_levels_apply_only_where_the_policy_sets_them() -> None:
+    ks = np.full(24 * DAYS, 0.05)
+    ks[-10:] = 0.6
+    linf = np.full(24 * DAYS, 0.02)
+    linf[-5:] = 0.5
+    psi = np.full(24 * DAYS, 3.0)  # not a watched drift statistic: unbounded on small samples
+    series = [
+        _series("drift", "ks", ks, column="age"),
+        _series("drift", "linf", linf, column="country"),
+        _series("drift", "psi", psi, column="age"),
+    ]
+    levels = WatchPolicy(drift=DriftRule(thresholds={"ks": 0.3, "linf": 0.2}))
+    found = watch(series, start=EVALUATED, end=END, policy=levels).anomalies
+    assert {(a.key.statistic, a.key.column) for a in found} == {("ks", "age"), ("linf", "country")}
+    assert sum(a.key.statistic == "ks" for a in found) == 10
+    assert all(a.severity == pytest.approx(a.value / 0.3) for a in found if a.key.statistic == "ks")
+    assert watch(series, start=EVALUATED, end=END, policy=WatchPolicy()).anomalies == ()
+
+
+def test_a_tested_statistic_pages_just_outside_its_band_on_enough_rows() -> None:
+    """The band is the stored ``_expected/_lower/_upper`` series; a value on the bound is in."""
+    n = 24 * DAYS
+    mean = np.full(n, 10.0)
+    mean[-3] = 11.0  # exactly on the upper bound: inside
+    mean[-2] = 11.0 + 1e-9  # just outside
+    mean[-1] = 9.0 - 1e-9  # just outside below
+    bands = {"": mean, "_expected": np.full(n, 10.0), "_lower": np.full(n, 9.0)}
+    bands["_upper"] = np.full(n, 11.0)
+    series = [_series("drift", "mean" + s, v, column="age") for s, v in bands.items()]
+    result = watch(series, start=EVALUATED, end=END, policy=WatchPolicy())
+    found = result.anomalies
+    assert [(a.key.statistic, a.detector) for a in found] == [("mean", "drift")] * 2
+    assert [a.timestamp.hour for a in found] == [22, 23]
+    assert found[0].lower == 9.0 and found[0].upper == 11.0 and found[0].severity > 1
+    assert {k.statistic for k in result.watched} == {"mean"}  # the band parts are not watched
+    too_few = WatchPolicy(drift=DriftRule(min_support=201.0))  # the series carry 200 rows
+    assert watch(series, start=EVALUATED, end=END, policy=too_few).anomalies == ()
+    enough = WatchPolicy(drift=DriftRule(min_support=200.0))
+    assert len(watch(series, start=EVALUATED, end=END, policy=enough).anomalies) == 2
+
+
+def test_quality_signals_are_events() -> None:
+    missing = np.zeros(24 * DAYS)
+    missing[-3:] = 1.0
+    found = watch(
+        [_series("feature", "missing", missing, column="geo")],
+        start=EVALUATED,
+        end=END,
+        policy=WatchPolicy(),
+    ).anomalies
+    assert len(found) == 3 and all(a.detector == "quality" for a in found)
+
+
+def test_the_deep_detector_is_picked_through_the_registry() -> None:
+    values = _traffic()
+    values[24 * 8 + 14 : 24 * 8 + 18] = 0.0  # an afternoon stop, when traffic is high
+    policy = WatchPolicy(detector="deep")
+    found = watch([_requests(values)], start=EVALUATED, end=END, policy=policy).anomalies
+    assert found and all(a.detector == "deep" for a in found)
+    stop = [a for a in found if a.timestamp.day == 10 and 14 <= a.timestamp.hour < 18]
+    assert stop and stop[0].value == 0.0 and stop[0].expected > 10  # back in its own units
+    quiet = watch(
+        [_requests(_traffic(seed=s)) for s in range(5)], start=EVALUATED, end=END, policy=policy
+    ).anomalies
+    assert len(quiet) <= 2
+
+
+@pytest.mark.parametrize("history", [timedelta(hours=36), timedelta(days=1), timedelta(hours=60)])
+def test_a_history_that_is_not_whole_days_of_at_least_two_is_refused(history: timedelta) -> None:
+    with pytest.raises(ConfigError, match="history"):
+        WatchPolicy(history=history)
+
+
+def test_two_whole_days_of_history_are_enough() -> None:
+    assert WatchPolicy(history=timedelta(days=2)).history_days == 2
+
+
+def test_an_unknown_detector_is_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown detector 'prophet'"):
+        WatchPolicy(detector="prophet")
+
+
+def test_rates_and_counts_have_natural_ranges() -> None:
+    def key(family: str, statistic: str) -> SeriesKey:
+        return SeriesKey(model="m", version="v", family=family, column="c", statistic=statistic)
+
+    assert natural_range(key("feature", "null_rate")) == (0.0, 1.0)
+    assert natural_range(key("output", "share_above_0.5")) == (0.0, 1.0)
+    assert natural_range(key("drift", "ks")) == (0.0, 1.0)
+    assert natural_range(key("auxiliary", "requests"))[0] == 0.0
+    assert natural_range(key("feature", "mean")) == (-np.inf, np.inf)

@@ -1,0 +1,597 @@
+"""The watch policy: which statistics are watched, on which scale, by which detector, and where
+the line is. One decision, drawn once.
+
+Detection, the report's charts and the dashboard all show the band this module decided with, in
+the statistic's own units, and one severity unit: the distance from the expected value in
+half-widths of that band (1 is its edge, so every anomaly has severity above 1). Earlier, the
+report and the dashboard each redrew a band of their own; a marked point could sit inside the
+band on the screen.
+
+What is watched (:data:`WATCHES`): a curated set per family. Extremes of a few hundred rows are
+noisy and fifteen correlated quantiles of one feature say one thing fifteen times; feature
+distributions are watched through drift. Traffic and latency are watched for the model over all
+its versions (:data:`~vigil.core.ALL_VERSIONS`), on a log scale: they move multiplicatively (a
+stop at night is as much news as a stop at noon), and a rollout that moves every request to a
+new version is not a traffic stop. The data-quality signals (missing, constant, new, type
+changed) are events, and drift is flagged where a tested statistic leaves the band the stats
+stage drew from both sample sizes (:mod:`vigil.stats.change`), where enough rows back it.
+
+How a series is decided:
+
+- The detector is the registry's (:data:`vigil.detect.DETECTORS`) named ``[detect] detector``,
+  built with :data:`DETECTOR_OPTIONS`; swapping the default is one line
+  (:data:`vigil.detect.DEFAULT_DETECTOR`).
+- A band detector's band is floored per statistic (a change of a very stable statistic that is
+  statistically real but operationally tiny pages nobody), and it is computed without the
+  steps of the series that an open incident holds: an ongoing incident must not become the
+  baseline it is judged against (:func:`watch`'s ``excluded``).
+- The threshold is ``detector.infer_threshold(calibration, fpr)`` with ``fpr`` from
+  ``[detect] fpr``, the calibration being the series before the period. A band detector's
+  threshold is kept within :attr:`WatchPolicy.threshold_bounds` half-widths: below the lower
+  bound the band's own coverage already says more than the calibration can (a quiet week),
+  above the upper one the calibration history held an incident.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.core import ALL_VERSIONS, ConfigError, Family, SeriesKey, format_duration
+from vigil.detect import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    Anomaly,
+    Band,
+    Detector,
+    IntervalDetector,
+    check_fpr,
+    check_level,
+    make_detector,
+    z_for_level,
+)
+from vigil.detect.base import FloatArray
+from vigil.stats import BAND_SUFFIXES, QualityKind, Series
+
+BoolArray = npt.NDArray[np.bool_]
+DAY = timedelta(days=1)
+
+
+class Scale(StrEnum):
+    LINEAR = "linear"
+    LOG = "log"
+    """``log(1 + x)``: for counts and latencies, which move multiplicatively."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Watch:
+    """How one statistic is watched.
+
+    ``floor``: the band's half-width is never below ``z * floor * |expected|`` on the linear
+    scale, ``z * floor`` in log units on the log scale (``z`` of :attr:`WatchPolicy.level`).
+    ``model_level``: watch the model over all its versions rather than each version.
+    """
+
+    family: Family
+    statistic: str
+    scale: Scale = Scale.LINEAR
+    floor: float = 0.05
+    model_level: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.floor >= 0:
+            raise ConfigError(f"watch of {self.statistic!r}: floor must be >= 0, got {self.floor}")
+
+
+WATCHES: tuple[Watch, ...] = (
+    # Feature distributions are watched through drift: the drift family's tested mean, std,
+    # quantiles and KS carry bands from both sample sizes (vigil.stats.change).
+    Watch(family=Family.FEATURE, statistic="null_rate"),
+    Watch(family=Family.FEATURE, statistic="coverage"),
+    Watch(family=Family.OUTPUT, statistic="mean"),
+    Watch(family=Family.OUTPUT, statistic="p50"),
+    Watch(family=Family.OUTPUT, statistic="share_above_0.5"),
+    Watch(family=Family.OUTPUT, statistic="null_rate"),
+    # 0.15 log units: changes under about 40% never page; a weekend's dip is not news.
+    Watch(
+        family=Family.AUXILIARY,
+        statistic="requests",
+        scale=Scale.LOG,
+        floor=0.15,
+        model_level=True,
+    ),
+    Watch(
+        family=Family.AUXILIARY,
+        statistic="latency_p50",
+        scale=Scale.LOG,
+        floor=0.1,
+        model_level=True,
+    ),
+    Watch(
+        family=Family.AUXILIARY,
+        statistic="latency_p99",
+        scale=Scale.LOG,
+        floor=0.1,
+        model_level=True,
+    ),
+    Watch(family=Family.AUXILIARY, statistic="traffic_ratio", floor=0.2),
+    Watch(family=Family.AUXILIARY, statistic="quarantine_rate"),
+)
+QUALITY = frozenset(kind.value for kind in QualityKind)
+EVENT_THRESHOLD = 0.5
+"""A data-quality signal is 0 or 1; the band that decides it is ``[-0.5, 0.5]`` around 0."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftRule:
+    """Drift where at least ``min_support`` rows back it: a tested statistic (mean, std,
+    quantiles, KS, category shares) outside the band the stats stage drew from both sample
+    sizes (:mod:`vigil.stats.change`), or an untested one at an absolute level of
+    ``thresholds`` (none by default; bounded statistics only, such as KS or L∞).
+    """
+
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    min_support: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not all(0 < t <= 1 for t in self.thresholds.values()):
+            raise ConfigError(f"drift thresholds must be in (0, 1], got {dict(self.thresholds)}")
+
+    def flags(
+        self, statistic: str, values: npt.NDArray[np.float64], support: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
+        """Drift is flagged where ``statistic`` reaches its threshold on enough rows.
+
+        The one drift decision: the watch's drift series and ``vigil.compare`` both call it.
+        """
+        with np.errstate(invalid="ignore"):
+            flags = (values >= self.thresholds[statistic]) & (support >= self.min_support)
+        return np.asarray(np.nan_to_num(flags, nan=0), dtype=bool)
+
+    def tested_flags(
+        self,
+        values: npt.NDArray[np.float64],
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+        support: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.bool_]:
+        """A tested statistic is flagged outside its band, on at least ``min_support`` rows (an
+        unknown band or value flags nothing).
+
+        The one decision for tested statistics: the watch and ``vigil.compare`` both call it.
+        """
+        with np.errstate(invalid="ignore"):
+            flags = ((values < lower) | (values > upper)) & (support >= self.min_support)
+        return np.asarray(np.nan_to_num(flags, nan=0), dtype=bool)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchPolicy:
+    """Which statistics are watched, how, and where the line is (see the module docstring)."""
+
+    detector: str = DEFAULT_DETECTOR
+    history: timedelta = timedelta(days=7)
+    """What detectors learn "normal" from; whole days, at least two."""
+    fpr: float = 0.001
+    """Target false-alarm rate per series step, given to ``infer_threshold``."""
+    level: float = 0.999
+    """Nominal coverage of a band detector's band, before the threshold scales it."""
+    threshold_bounds: tuple[float, float] = (2.0, 4.0)
+    watches: tuple[Watch, ...] = WATCHES
+    drift: DriftRule = field(default_factory=DriftRule)
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            known = ", ".join(sorted(DETECTORS))
+            raise ConfigError(f"unknown detector {self.detector!r}; known detectors: {known}")
+        check_fpr(self.fpr)
+        check_level(self.level)
+        low, high = self.threshold_bounds
+        if not 0 < low <= high:
+            raise ConfigError(f"threshold_bounds must be 0 < low <= high, got {(low, high)}")
+        if self.history % DAY or self.history < 2 * DAY:
+            raise ConfigError(
+                f"history must be whole days, at least 2 (the same hour on two earlier days is "
+                f"the least a daily pattern is learned from), got {format_duration(self.history)!r}"
+            )
+
+    @property
+    def history_days(self) -> int:
+        return self.history // DAY
+
+    @property
+    def lookback(self) -> timedelta:
+        """How much of the past a period's series must carry: a band at step ``t`` rests on
+        the history before ``t``, and the calibration before the period on one more."""
+        return 2 * self.history
+
+    def watch_of(self, key: SeriesKey) -> Watch | None:
+        """The watch of the series ``key``, or ``None`` when it is not watched."""
+        for watch in self.watches:
+            if (
+                watch.family == key.family
+                and watch.statistic == key.statistic
+                and watch.model_level == (key.version == ALL_VERSIONS)
+            ):
+                return watch
+        return None
+
+    def build_detector(self) -> Detector:
+        options = DETECTOR_OPTIONS.get(self.detector, _no_options)(self)
+        return make_detector(self.detector, **options)
+
+
+def _no_options(policy: WatchPolicy) -> dict[str, object]:
+    del policy
+    return {}
+
+
+DETECTOR_OPTIONS: dict[str, Callable[[WatchPolicy], dict[str, object]]] = {
+    # The same-hour detector learns from the configured history; its floors are the policy's.
+    "same-hour": lambda policy: {
+        "days": policy.history_days,
+        "level": policy.level,
+        "relative_floor": 0.0,
+    },
+}
+"""Options a registered detector is built with, from the policy; detectors not listed are built
+with their defaults."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchedSeries:
+    """One watched series and the band that decided each of its steps, in its own units.
+
+    A step is anomalous exactly when ``flags`` is set; for band detectors that is exactly when
+    the value lies outside ``[lower, upper]``.
+    """
+
+    series: Series
+    expected: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    flags: BoolArray
+    score: FloatArray
+    """The detector's own score (NaN where it had none)."""
+    detector: str
+    threshold: float
+    scale: Scale = Scale.LINEAR
+    """The scale the decision was taken on; severities are measured there."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchResult:
+    """Every watched series with its deciding band, and the anomalies of the period."""
+
+    watched: Mapping[SeriesKey, WatchedSeries]
+    anomalies: tuple[Anomaly, ...]
+
+
+def watch(
+    series: Sequence[Series],
+    *,
+    start: datetime,
+    end: datetime,
+    policy: WatchPolicy,
+    excluded: Mapping[SeriesKey, datetime] | None = None,
+) -> WatchResult:
+    """Decide every watched series of ``series`` and return the anomalies in ``[start, end)``.
+
+    Series carry their history before ``start`` (:attr:`WatchPolicy.lookback`). ``excluded``
+    maps a series to the moment an open incident took it over: its steps from then on are left
+    out of the baseline its band is computed from, while still being judged against it.
+    """
+    begin = _datetime64(start)
+    stop = _datetime64(end)
+    watched: dict[SeriesKey, WatchedSeries] = {}
+    groups: dict[Watch, list[Series]] = {}
+    by_key = {one.key: one for one in series}
+    for one in series:
+        found = policy.watch_of(one.key)
+        if found is not None:
+            groups.setdefault(found, []).append(one)
+        elif one.key.statistic in QUALITY:
+            watched[one.key] = _event(one)
+        elif (band := _tested_band(one, by_key)) is not None:
+            watched[one.key] = _tested(one, band, policy.drift)
+        elif _drift_statistic(one) in policy.drift.thresholds:
+            watched[one.key] = _drift(one, policy.drift)
+    for rule, group in groups.items():
+        for decided in _watch_group(group, rule, policy, begin, excluded or {}):
+            watched[decided.series.key] = decided
+    anomalies = [a for decided in watched.values() for a in _anomalies(decided, begin, stop)]
+    anomalies = _with_notes(anomalies, {one.key: one for one in series})
+    return WatchResult(
+        watched=watched, anomalies=tuple(sorted(anomalies, key=lambda a: (a.timestamp, str(a.key))))
+    )
+
+
+class PolicyBand(IntervalDetector):
+    """A band detector as the policy uses it: its band floored, its baseline without the steps
+    an open incident holds. Built around a registered band detector by :func:`watch`."""
+
+    def __init__(
+        self,
+        inner: IntervalDetector,
+        *,
+        watch: Watch,
+        z: float,
+        excluded: Mapping[SeriesKey, np.datetime64],
+    ) -> None:
+        super().__init__(level=inner.level)
+        self.name = inner.name
+        self.inner = inner
+        self.watch = watch
+        self.z = z
+        self.excluded = excluded
+
+    def band(self, series: Series) -> Band:
+        since = self.excluded.get(series.key)
+        baseline = series
+        if since is not None:
+            values = np.where(series.timestamps >= since, np.nan, series.values)
+            baseline = Series(
+                key=series.key, timestamps=series.timestamps, values=values, support=series.support
+            )
+        band = self.inner.band(baseline)
+        floor = np.full(len(series), self.z * self.watch.floor)
+        if self.watch.scale is Scale.LINEAR:
+            floor = floor * np.abs(band.expected)
+        half = np.maximum((band.upper - band.lower) / 2.0, floor)  # NaN (no opinion) stays
+        return Band(expected=band.expected, lower=band.expected - half, upper=band.expected + half)
+
+
+def _watch_group(
+    group: Sequence[Series],
+    rule: Watch,
+    policy: WatchPolicy,
+    begin: np.datetime64,
+    excluded: Mapping[SeriesKey, datetime],
+) -> list[WatchedSeries]:
+    inputs = [_on_scale(one, rule.scale) for one in group]
+    since = {key: _datetime64(moment) for key, moment in excluded.items()}
+    detector = policy.build_detector()
+    if isinstance(detector, IntervalDetector):
+        detector = PolicyBand(detector, watch=rule, z=z_for_level(policy.level), excluded=since)
+    calibration = [_before(one, min(begin, since.get(one.key, begin))) for one in inputs]
+    detector.fit(calibration)
+    threshold = _threshold(detector, calibration, policy)
+    detections = detector.predict(inputs)
+    decided = []
+    for original, detection in zip(group, detections, strict=True):
+        scores = detection.scores
+        expected, lower, upper = scores.expected, scores.lower, scores.upper
+        if isinstance(detector, IntervalDetector):
+            half = threshold * (upper - lower) / 2.0
+            lower, upper = expected - half, expected + half
+        if rule.scale is Scale.LOG:
+            expected, lower, upper = np.expm1(expected), np.expm1(lower), np.expm1(upper)
+        decided.append(
+            WatchedSeries(
+                series=original,
+                expected=expected,
+                lower=lower,
+                upper=upper,
+                flags=detection.flags,
+                score=scores.score,
+                detector=detector.name,
+                threshold=threshold,
+                scale=rule.scale,
+            )
+        )
+    return decided
+
+
+def _threshold(detector: Detector, calibration: Sequence[Series], policy: WatchPolicy) -> float:
+    """``infer_threshold`` on the calibration; a band detector's within the policy's bounds.
+
+    With nothing to calibrate on (a new deployment), the detector keeps its own threshold."""
+    with contextlib.suppress(ConfigError):  # raised when no calibration step is scorable
+        detector.infer_threshold(calibration, policy.fpr)
+    threshold = float(getattr(detector, "threshold_", math.nan))
+    if isinstance(detector, IntervalDetector):
+        low, high = policy.threshold_bounds
+        threshold = min(max(threshold if math.isfinite(threshold) else low, low), high)
+        detector.threshold_ = threshold
+    return threshold
+
+
+def _on_scale(series: Series, scale: Scale) -> Series:
+    if scale is Scale.LINEAR:
+        return series
+    values = np.log1p(np.maximum(series.values, 0.0))
+    return Series(
+        key=series.key, timestamps=series.timestamps, values=values, support=series.support
+    )
+
+
+def _before(series: Series, begin: np.datetime64) -> Series:
+    """The series with every step from ``begin`` on blanked: what the calibration may see (the
+    past, without what an open incident holds)."""
+    values = np.where(series.timestamps < begin, series.values, np.nan)
+    return Series(
+        key=series.key, timestamps=series.timestamps, values=values, support=series.support
+    )
+
+
+def _event(series: Series) -> WatchedSeries:
+    """A 0/1 data-quality signal: raised is anomalous."""
+    values = np.nan_to_num(series.values, nan=0.0)
+    zeros = np.zeros(len(series))
+    return WatchedSeries(
+        series=series,
+        expected=zeros,
+        lower=zeros - EVENT_THRESHOLD,
+        upper=zeros + EVENT_THRESHOLD,
+        flags=values > EVENT_THRESHOLD,
+        score=values / EVENT_THRESHOLD,
+        detector="quality",
+        threshold=EVENT_THRESHOLD,
+    )
+
+
+def _drift_statistic(series: Series) -> str:
+    """Feature drift is ``drift/<column>/ks``; output drift is ``output/<column>/drift_ks``."""
+    statistic = series.key.statistic
+    if series.key.family == Family.DRIFT:
+        return statistic
+    if series.key.family == Family.OUTPUT and statistic.startswith("drift_"):
+        return statistic.removeprefix("drift_")
+    return ""
+
+
+def _drift(series: Series, rule: DriftRule) -> WatchedSeries:
+    statistic = _drift_statistic(series)
+    threshold = rule.thresholds[statistic]
+    support = series.support if series.support is not None else np.full(len(series), math.inf)
+    zeros = np.zeros(len(series))
+    return WatchedSeries(
+        series=series,
+        expected=zeros,
+        lower=zeros - threshold,
+        upper=zeros + threshold,
+        flags=rule.flags(statistic, series.values, support),
+        score=series.values / threshold,
+        detector="drift",
+        threshold=threshold,
+    )
+
+
+def _tested_band(
+    series: Series, by_key: Mapping[SeriesKey, Series]
+) -> tuple[Series, Series, Series] | None:
+    """The stored band (expected, lower, upper) of a tested statistic, when it has one."""
+    if series.key.statistic.endswith(BAND_SUFFIXES):
+        return None
+    parts = [
+        by_key.get(replace(series.key, statistic=series.key.statistic + s)) for s in BAND_SUFFIXES
+    ]
+    expected, lower, upper = parts
+    if expected is None or lower is None or upper is None:
+        return None
+    if not len(expected) == len(lower) == len(upper) == len(series):
+        return None
+    return expected, lower, upper
+
+
+def _tested(series: Series, band: tuple[Series, Series, Series], rule: DriftRule) -> WatchedSeries:
+    """A tested statistic outside the band the stats stage drew from both sample sizes."""
+    expected, lower, upper = (part.values for part in band)
+    values = series.values
+    support = series.support if series.support is not None else np.full(len(series), math.inf)
+    with np.errstate(invalid="ignore"):
+        half = np.where(values >= expected, upper - expected, expected - lower)
+        score = np.abs(values - expected) / np.where(half > 0, half, np.nan)
+    return WatchedSeries(
+        series=series,
+        expected=expected,
+        lower=lower,
+        upper=upper,
+        flags=rule.tested_flags(values, lower, upper, support),
+        score=score,
+        detector="drift",
+        threshold=1.0,
+    )
+
+
+def _anomalies(decided: WatchedSeries, begin: np.datetime64, stop: np.datetime64) -> list[Anomaly]:
+    series = decided.series
+    inside = decided.flags & (series.timestamps >= begin) & (series.timestamps < stop)
+    found = []
+    for index in np.flatnonzero(inside):
+        value = float(series.values[index])
+        expected = float(decided.expected[index])
+        lower, upper = float(decided.lower[index]), float(decided.upper[index])
+        found.append(
+            Anomaly(
+                key=series.key,
+                timestamp=_as_datetime(series.timestamps[index]),
+                value=value,
+                expected=expected,
+                lower=lower,
+                upper=upper,
+                score=float(decided.score[index]),
+                severity=severity(value, expected, lower, upper, decided.scale),
+                detector=decided.detector,
+            )
+        )
+    return found
+
+
+def _with_notes(anomalies: Sequence[Anomaly], series: Mapping[SeriesKey, Series]) -> list[Anomaly]:
+    """A constant feature's anomaly says the value it is stuck at (its mean in that window:
+    the value itself, when every value is one number)."""
+    return [_noted(anomaly, series) for anomaly in anomalies]
+
+
+def _noted(anomaly: Anomaly, series: Mapping[SeriesKey, Series]) -> Anomaly:
+    if anomaly.key.statistic != QualityKind.CONSTANT.value:
+        return anomaly
+    mean = series.get(replace(anomaly.key, statistic="mean"))
+    if mean is None:
+        return anomaly
+    at = np.flatnonzero(mean.timestamps == _datetime64(anomaly.timestamp))
+    if not at.size or not math.isfinite(value := float(mean.values[at[0]])):
+        return anomaly
+    return replace(anomaly, note=f"constant at {value:.6g}")
+
+
+def severity(
+    value: float, expected: float, lower: float, upper: float, scale: Scale = Scale.LINEAR
+) -> float:
+    """Distance from ``expected`` in half-widths of the deciding band, on the side the value
+    lies, measured on the scale the decision was taken on: above 1 means outside the band."""
+    if scale is Scale.LOG:
+        value, expected, lower, upper = (
+            math.log1p(max(v, 0.0)) if math.isfinite(v) else v
+            for v in (value, expected, lower, upper)
+        )
+    half = (upper - expected) if value >= expected else (expected - lower)
+    if not (math.isfinite(half) and half > 0):
+        return math.nan
+    return abs(value - expected) / half
+
+
+def _datetime64(moment: datetime) -> np.datetime64:
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "s")
+
+
+def _as_datetime(moment: np.datetime64) -> datetime:
+    value: datetime = moment.astype("datetime64[us]").astype(datetime)
+    return value.replace(tzinfo=UTC)
+
+
+COUNTS = frozenset({"rows", "requests", "distinct", "late", "duplicates"})
+RATES = frozenset(
+    {
+        "null_rate",
+        "nonfinite_rate",
+        "coverage",
+        "top_share",
+        "type_mix_change",
+        "traffic_ratio",
+        "quarantine_rate",
+        *QUALITY,
+    }
+)
+
+
+def natural_range(key: SeriesKey) -> tuple[float, float]:
+    """Where the statistic's values can lie: rates and bounded drift distances in [0, 1],
+    counts and latencies at least 0, anything else unbounded."""
+    statistic = key.statistic
+    drift = key.family == Family.DRIFT or statistic.startswith("drift_")
+    if statistic in RATES or statistic.startswith("share_above_"):
+        return 0.0, 1.0
+    if drift and statistic.removeprefix("drift_") in ("ks", "linf", "js"):
+        return 0.0, 1.0
+    if statistic in COUNTS or statistic.startswith("latency_") or drift:
+        return 0.0, math.inf
+    return -math.inf, math.inf

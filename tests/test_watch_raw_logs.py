@@ -43,8 +43,8 @@ def test_completion_logs_replayed_find_each_injected_incident_as_its_own(tmp_pat
     assert "quarantined" in result.output  # the malformed lines are counted, with reasons
     store = SqlStore(url)
     try:
-        incidents = store.get_incidents()
-        runs = store.get_runs()
+        incidents = store.incidents.get()
+        runs = store.runs.get()
     finally:
         store.close()
     assert max(r.window.end for r in runs) == logs.end

@@ -186,7 +186,7 @@ def _with_anomaly(incident: Incident, anomaly: Anomaly) -> Incident:
     anomalies = (*incident.anomalies, anomaly)
     return replace(
         incident,
-        state=IncidentState.UPDATED,
+        state=IncidentState.OPEN,
         updated_at=max(incident.updated_at, anomaly.timestamp),
         last_anomaly_at=max(incident.last_anomaly_at, anomaly.timestamp),
         severity=max(incident.severity, anomaly_weight(anomaly)),
@@ -221,9 +221,7 @@ def as_of(incident: Incident, moment: datetime, resolve_after: timedelta) -> Inc
     if state is IncidentState.RESOLVED and quiet:
         resolved_at = last + resolve_after
         if resolved_at >= moment:
-            state, resolved_at = IncidentState.UPDATED, None
-    if state is not IncidentState.RESOLVED:
-        state = IncidentState.UPDATED if len(kept) > 1 else IncidentState.OPEN
+            state, resolved_at = IncidentState.OPEN, None
     return replace(
         incident,
         state=state,

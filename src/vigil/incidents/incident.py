@@ -19,9 +19,16 @@ PLATFORM = "(platform)"
 
 
 class IncidentState(StrEnum):
+    """An incident is open while it is live (anomalies still arriving, or not yet quiet for
+    ``resolve_after``) and resolved after. There is no third state: "updated" read as a state
+    hid live incidents from every "open" filter, so a stored ``"updated"`` reads as open."""
+
     OPEN = "open"
-    UPDATED = "updated"
     RESOLVED = "resolved"
+
+    @classmethod
+    def _missing_(cls, value: object) -> IncidentState | None:
+        return cls.OPEN if value == "updated" else None
 
 
 class Verdict(StrEnum):

@@ -106,3 +106,16 @@ def baseline_exclusions(
         for key in incident.series:
             since[key] = min(since.get(key, start), start)
     return since
+
+
+def abnormal_periods(
+    incidents: Sequence[Incident], *, lead: timedelta, step: timedelta
+) -> dict[SeriesKey, list[tuple[datetime, datetime]]]:
+    """For every series any incident (open or resolved) held, the periods it held it: from
+    ``lead`` before it opened to the step after its last anomaly."""
+    periods: dict[SeriesKey, list[tuple[datetime, datetime]]] = {}
+    for incident in incidents:
+        span = (incident.opened_at - lead, incident.last_anomaly_at + step)
+        for key in incident.series:
+            periods.setdefault(key, []).append(span)
+    return periods

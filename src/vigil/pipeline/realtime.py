@@ -51,7 +51,7 @@ from vigil.store import Store
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATES = frozenset({IncidentState.OPEN, IncidentState.UPDATED})
+OPEN_STATES = frozenset({IncidentState.OPEN})
 MonitorFactory = Callable[[str], Sequence[Monitor]]
 """Builds the monitors of one model, given its name."""
 

@@ -54,7 +54,7 @@ from vigil.ingest import EARLIEST
 from vigil.pipeline.attribution import attribute_incidents
 from vigil.pipeline.config import VigilConfig
 from vigil.pipeline.failures import ModelFailure, model_failure
-from vigil.pipeline.incidents import advance_incidents, baseline_exclusions
+from vigil.pipeline.incidents import abnormal_periods, advance_incidents, baseline_exclusions
 from vigil.pipeline.notices import model_notices
 from vigil.pipeline.profiling import ProfilingSummary
 from vigil.pipeline.reports import email_report, model_report, write_reports
@@ -324,6 +324,7 @@ def _watch(
     day: Sequence[Window],
     policy: WatchPolicy,
     excluded: Mapping[SeriesKey, datetime],
+    abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]],
     failed: set[str],
     on_failure: Callable[[ModelFailure], None],
 ) -> WatchResult:
@@ -335,14 +336,18 @@ def _watch(
     healthy = [s for s in series if s.key.model not in failed]
     start, end = day[0].start, day[-1].end
     try:
-        return watch(healthy, start=start, end=end, policy=policy, excluded=excluded)
+        return watch(
+            healthy, start=start, end=end, policy=policy, excluded=excluded, abnormal=abnormal
+        )
     except Exception:  # found again, and reported, model by model below
         watched: dict[SeriesKey, WatchedSeries] = {}
         anomalies: list[Anomaly] = []
         for model in sorted({s.key.model for s in healthy}):
             mine = [s for s in healthy if s.key.model == model]
             try:
-                result = watch(mine, start=start, end=end, policy=policy, excluded=excluded)
+                result = watch(
+                    mine, start=start, end=end, policy=policy, excluded=excluded, abnormal=abnormal
+                )
             except Exception as err:  # one model's failure must not blind the others
                 failed.add(model)
                 on_failure(model_failure(model, "detect", err))
@@ -371,12 +376,14 @@ def _watch_and_group(
     """
     filters, grouping = config.filter_settings(), config.grouping_settings()
     lead = filters.step * (filters.duration_n - 1)
-    live = _live_before(store, due[0].start, grouping.resolve_after)
+    known = _before(store, due[0].start, grouping.resolve_after)
+    live = [i for i in known if i.state is not IncidentState.RESOLVED]
     silences = store.silences.get()
     earlier = store.anomalies.get(
         since=due[0].start - filters.step * filters.duration_n, until=due[0].start
     )
     touched: dict[str, Incident] = {}
+    held = {i.id: i for i in known if i.last_anomaly_at >= due[0].start - policy.lookback}
     watched: dict[SeriesKey, WatchedSeries] = {}
     anomalies: list[Anomaly] = []
     removed: dict[str, int] = {}
@@ -388,6 +395,7 @@ def _watch_and_group(
             day=day,
             policy=policy,
             excluded=baseline_exclusions(live, lead=lead),
+            abnormal=abnormal_periods(list(held.values()), lead=lead, step=filters.step),
             failed=failed,
             on_failure=on_failure,
         )
@@ -404,6 +412,7 @@ def _watch_and_group(
             now=now,
         )
         touched.update((i.id, i) for i in live)
+        held.update((i.id, i) for i in live)
         live = [i for i in live if i.state is not IncidentState.RESOLVED]
         earlier = [*earlier, *result.anomalies]
         anomalies.extend(result.anomalies)
@@ -441,11 +450,11 @@ def _notices(
     return found
 
 
-def _live_before(store: Store, moment: datetime, resolve_after: timedelta) -> list[Incident]:
-    """The incidents live just before ``moment``, as they were then (see :func:`as_of`): a
-    re-run of windows starts from where the first run of them started."""
+def _before(store: Store, moment: datetime, resolve_after: timedelta) -> list[Incident]:
+    """The incidents just before ``moment``, as they were then (see :func:`as_of`): a re-run
+    of windows starts from where the first run of them started."""
     found = [as_of(i, moment, resolve_after) for i in store.incidents.get()]
-    return [i for i in found if i is not None and i.state is not IncidentState.RESOLVED]
+    return [i for i in found if i is not None]
 
 
 def _days(due: Sequence[Window]) -> list[list[Window]]:

@@ -26,7 +26,9 @@ How a series is decided:
   steps of the series that an open incident holds: an ongoing incident must not become the
   baseline it is judged against (:func:`watch`'s ``excluded``).
 - The threshold is ``detector.infer_threshold(calibration, fpr)`` with ``fpr`` from
-  ``[detect] fpr``, the calibration being the series before the period. A band detector's
+  ``[detect] fpr``, the calibration being the series before the period without the steps any
+  incident held (``abnormal``): a calibration that held last night's traffic stop sets a
+  threshold no ordinary drop can reach, and the next one is missed. A band detector's
   threshold is kept within :attr:`WatchPolicy.threshold_bounds` half-widths: below the lower
   bound the band's own coverage already says more than the calibration can (a quiet week),
   above the upper one the calibration history held an incident.
@@ -281,12 +283,15 @@ def watch(
     end: datetime,
     policy: WatchPolicy,
     excluded: Mapping[SeriesKey, datetime] | None = None,
+    abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]] | None = None,
 ) -> WatchResult:
     """Decide every watched series of ``series`` and return the anomalies in ``[start, end)``.
 
     Series carry their history before ``start`` (:attr:`WatchPolicy.lookback`). ``excluded``
     maps a series to the moment an open incident took it over: its steps from then on are left
     out of the baseline its band is computed from, while still being judged against it.
+    ``abnormal`` maps a series to the periods incidents held it (open or resolved): they are
+    left out of the calibration.
     """
     begin = _datetime64(start)
     stop = _datetime64(end)
@@ -304,7 +309,7 @@ def watch(
         elif _drift_statistic(one) in policy.drift.thresholds:
             watched[one.key] = _drift(one, policy.drift)
     for rule, group in groups.items():
-        for decided in _watch_group(group, rule, policy, begin, excluded or {}):
+        for decided in _watch_group(group, rule, policy, begin, excluded or {}, abnormal or {}):
             watched[decided.series.key] = decided
     anomalies = [a for decided in watched.values() for a in _anomalies(decided, begin, stop)]
     anomalies = _with_notes(anomalies, {one.key: one for one in series})
@@ -354,13 +359,17 @@ def _watch_group(
     policy: WatchPolicy,
     begin: np.datetime64,
     excluded: Mapping[SeriesKey, datetime],
+    abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]],
 ) -> list[WatchedSeries]:
     inputs = [_on_scale(one, rule.scale) for one in group]
     since = {key: _datetime64(moment) for key, moment in excluded.items()}
     detector = policy.build_detector()
     if isinstance(detector, IntervalDetector):
         detector = PolicyBand(detector, watch=rule, z=z_for_level(policy.level), excluded=since)
-    calibration = [_before(one, min(begin, since.get(one.key, begin))) for one in inputs]
+    calibration = [
+        _calibration(one, min(begin, since.get(one.key, begin)), abnormal.get(one.key, ()))
+        for one in inputs
+    ]
     detector.fit(calibration)
     threshold = _threshold(detector, calibration, policy)
     detections = detector.predict(inputs)
@@ -412,10 +421,15 @@ def _on_scale(series: Series, scale: Scale) -> Series:
     )
 
 
-def _before(series: Series, begin: np.datetime64) -> Series:
-    """The series with every step from ``begin`` on blanked: what the calibration may see (the
-    past, without what an open incident holds)."""
-    values = np.where(series.timestamps < begin, series.values, np.nan)
+def _calibration(
+    series: Series, begin: np.datetime64, abnormal: Sequence[tuple[datetime, datetime]]
+) -> Series:
+    """The series with every step from ``begin`` on, and every step an incident held, blanked:
+    what the calibration may see (the normal past)."""
+    keep = series.timestamps < begin
+    for start, end in abnormal:
+        keep &= (series.timestamps < _datetime64(start)) | (series.timestamps >= _datetime64(end))
+    values = np.where(keep, series.values, np.nan)
     return Series(
         key=series.key, timestamps=series.timestamps, values=values, support=series.support
     )

@@ -27,6 +27,7 @@ from vigil.cli.bench import (
     server,
     stats,
     store,
+    watch,
 )
 
 bench_app = typer.Typer(help="Benchmarks that print measured numbers.", no_args_is_help=True)
@@ -49,3 +50,4 @@ bench_app.command("deep-speed")(deep_speed.deep_speed)
 bench_app.command("scale")(scale.scale)
 bench_app.command("quality")(quality.quality)
 bench_app.command("e2e")(e2e.e2e)
+bench_app.command("watch")(watch.watch)

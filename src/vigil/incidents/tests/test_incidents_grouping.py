@@ -72,16 +72,21 @@ def test_separate_episodes_become_separate_incidents() -> None:
     assert incidents[1].state is IncidentState.OPEN
 
 
-def test_lifecycle_open_updated_resolved_and_rerun_is_idempotent() -> None:
+def test_lifecycle_open_while_live_then_resolved_and_rerun_is_idempotent() -> None:
     opened = update_incidents([], [anomaly(at=T0)], now=T0, settings=SETTINGS)
     assert [i.state for i in opened] == [IncidentState.OPEN]
     updated = update_incidents(opened, [anomaly(at=T0 + HOUR)], now=T0 + HOUR, settings=SETTINGS)
-    assert [i.state for i in updated] == [IncidentState.UPDATED]
+    assert [i.state for i in updated] == [IncidentState.OPEN]  # live is open, however updated
     assert updated[0].id == opened[0].id
     again = update_incidents(updated, [anomaly(at=T0 + HOUR)], now=T0 + HOUR, settings=SETTINGS)
     assert again == updated
     resolved = update_incidents(updated, [], now=T0 + 8 * HOUR, settings=SETTINGS)
     assert resolved[0].state is IncidentState.RESOLVED
+
+
+def test_a_stored_updated_state_reads_as_open() -> None:
+    assert IncidentState("updated") is IncidentState.OPEN
+    assert [s.value for s in IncidentState] == ["open", "resolved"]
 
 
 def test_ids_are_stable_across_runs() -> None:

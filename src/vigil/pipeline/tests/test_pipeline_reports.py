@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from vigil.core import ALL_VERSIONS, SeriesKey
-from vigil.pipeline.reports import model_report, watched_chart
+from vigil.incidents import GroupingSettings, update_incidents
+from vigil.pipeline.reports import CHARTS_PER_INCIDENT, model_report, watched_chart
 from vigil.pipeline.watch import WatchPolicy, watch
+from vigil.report import render_model_report
 from vigil.stats import Series
 
 NOW = datetime(2026, 11, 12, tzinfo=UTC)
@@ -60,3 +62,24 @@ def test_a_rate_band_is_drawn_within_zero_and_one() -> None:
     report = model_report("m", watched=watched, incidents=[], now=NOW)
     assert report.period_start == datetime(2026, 11, 2, tzinfo=UTC)
     assert report.versions == ("v1",)
+
+
+def test_an_incident_charts_its_implicated_series_up_to_the_stated_cap() -> None:
+    rng = np.random.default_rng(6)
+    start, day = datetime(2026, 11, 9, tzinfo=UTC), 24 * 7
+    series = []
+    for i in range(17):
+        values = 50 + rng.normal(0, 1, 24 * 10)
+        values[day + 3 :] += 400.0  # every feature moves: one schema incident of 17 series
+        key = SeriesKey(model="m", version="v1", family="feature", column=f"f{i}", statistic="mean")
+        series.append(Series(key=key, timestamps=STAMPS, values=values))
+    watched = watch(series, start=start, end=NOW, policy=WatchPolicy())
+    incidents = update_incidents(
+        [], watched.anomalies, now=start + timedelta(hours=6), settings=GroupingSettings()
+    )
+    (incident,) = incidents
+    assert len(incident.series) == 17
+    report = model_report("m", watched=watched, incidents=incidents, now=NOW)
+    (evidence,) = report.incidents
+    assert len(evidence.charts) == CHARTS_PER_INCIDENT == 12 and evidence.charts_omitted == 5
+    assert "5 more implicated series not charted" in render_model_report(report).html

@@ -231,3 +231,32 @@ def test_rates_and_counts_have_natural_ranges() -> None:
     assert natural_range(key("drift", "ks")) == (0.0, 1.0)
     assert natural_range(key("auxiliary", "requests"))[0] == 0.0
     assert natural_range(key("feature", "mean")) == (-np.inf, np.inf)
+
+
+def test_an_incident_in_the_calibration_does_not_blind_the_next_day() -> None:
+    """Yesterday's traffic stop of one model, left in the calibration, sets a threshold no
+    ordinary drop of another model reaches; left out, the drop is found."""
+    stopped = _traffic(seed=1)
+    stopped[24 * 8 + 2 : 24 * 8 + 10] = 0.0
+    dropped = _traffic(seed=2)
+    dropped[24 * 9 + 10 : 24 * 9 + 16] *= 0.25
+    others = [_traffic(seed=s) for s in range(3, 8)]
+    keys = ["a", "b", *"cdefg"]
+    series = [
+        Series(
+            key=SeriesKey(
+                model=k, version=ALL_VERSIONS, family="auxiliary", column="", statistic="requests"
+            ),
+            timestamps=TIMES,
+            values=v,
+        )
+        for k, v in zip(keys, [stopped, dropped, *others], strict=True)
+    ]
+    day = START + timedelta(days=9)
+    blind = watch(series, start=day, end=END, policy=WatchPolicy())
+    assert not [a for a in blind.anomalies if a.key.model == "b"]
+    stop = (START + timedelta(days=8, hours=1), START + timedelta(days=8, hours=11))
+    seeing = watch(
+        series, start=day, end=END, policy=WatchPolicy(), abnormal={series[0].key: [stop]}
+    )
+    assert len([a for a in seeing.anomalies if a.key.model == "b"]) >= 4

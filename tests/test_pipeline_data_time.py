@@ -1,0 +1,80 @@
+"""The runner works in data time: a replay stops at its data, an empty window stores almost
+nothing, and ``[detect] history`` shorter than the drift reference still gets drift."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vigil.lab.simulation.logs import simulate_platform
+from vigil.pipeline.config import parse_config
+from vigil.pipeline.runner import run_cycle
+from vigil.store import MemoryStore
+
+START = datetime(2026, 11, 2, tzinfo=UTC)
+DAYS = 9
+DATA_END = START + timedelta(days=DAYS)
+LATER = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("logs")
+    simulate_platform(root, start=START, days=DAYS, models=1, rate_scale=0.2, seed=5)
+    return root
+
+
+@pytest.mark.slow
+def test_a_replay_stops_at_the_end_of_its_data_whatever_the_clock(logs: Path) -> None:
+    store = MemoryStore()
+    summary = run_cycle(
+        config=parse_config({}), store=store, now=LATER, channels={}, sources=[str(logs)]
+    )
+    assert len(summary.windows) == DAYS * 24
+    assert summary.windows[-1].end == DATA_END
+    # Nothing opened at the end of the data: the silence after a replay is not a traffic stop.
+    assert not [i for i in summary.incidents if i.kind.value == "traffic"]
+
+
+@pytest.mark.slow
+def test_windows_without_data_store_only_their_zero_counts(logs: Path) -> None:
+    store = MemoryStore()
+    until = DATA_END + timedelta(days=3)
+    summary = run_cycle(
+        config=parse_config({}),
+        store=store,
+        now=LATER,
+        until=until,
+        channels={},
+        sources=[str(logs)],
+    )
+    assert summary.windows[-1].end == until
+    after = np.datetime64(DATA_END.replace(tzinfo=None), "s")
+    empty = [
+        (s.key.statistic, float(v))
+        for s in store.series.get(model="ranker")
+        for t, v in zip(s.timestamps, s.values, strict=True)
+        if t >= after
+    ]
+    assert {statistic for statistic, _ in empty} == {"rows", "requests"}
+    assert {value for _, value in empty} == {0.0}
+    assert len(empty) == 4 * 3 * 24  # rows and requests, of v1 and of the whole model
+    # And the silence is a traffic stop of the model.
+    assert any(i.kind.value == "traffic" and i.opened_at >= DATA_END for i in summary.incidents)
+
+
+@pytest.mark.slow
+def test_a_short_history_still_gets_drift(logs: Path) -> None:
+    store = MemoryStore()
+    run_cycle(
+        config=parse_config({"detect": {"history": "3d"}}),
+        store=store,
+        now=LATER,
+        channels={},
+        sources=[str(logs)],
+    )
+    drift = [s for s in store.series.get(model="ranker", family="drift") if s.key.statistic == "ks"]
+    assert drift and all(np.isfinite(s.values).sum() >= 24 for s in drift)

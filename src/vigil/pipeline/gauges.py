@@ -76,9 +76,7 @@ def read_gauges(
         by_version: dict[str, list[Series]] = defaultdict(list)
         for one in store.series.get(model=model, since=since):
             by_version[one.key.version].append(one)
-        incidents = store.incidents.get(
-            model=model, states={IncidentState.OPEN, IncidentState.UPDATED}
-        )
+        incidents = store.incidents.get(model=model, states={IncidentState.OPEN})
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for incident in incidents:
             kinds[incident.version][opening_problem(incident).kind.value] += 1

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from vigil.core import Family
+from vigil.core import ALL_VERSIONS, Family
 from vigil.incidents import IncidentState, opening_problem
 from vigil.stats import Series
 from vigil.store import Store
@@ -75,7 +75,8 @@ def read_gauges(
     for model in store.profiles.models():
         by_version: dict[str, list[Series]] = defaultdict(list)
         for one in store.series.get(model=model, since=since):
-            by_version[one.key.version].append(one)
+            if one.key.version != ALL_VERSIONS:  # the versions' gauges add up to the model's
+                by_version[one.key.version].append(one)
         incidents = store.incidents.get(model=model, states={IncidentState.OPEN})
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for incident in incidents:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from vigil.core import ConfigError, SeriesKey
+from vigil.core import ConfigError, Family, SeriesKey
 from vigil.detect import Anomaly
 from vigil.incidents.silences import MaintenanceWindow, Silence
 
@@ -30,7 +30,8 @@ class FilterSettings:
     anomalous (``1 of 1`` keeps everything)."""
     urgent_severity: float = math.inf
     """An anomaly at least this severe is kept without waiting for the duration rule: a step
-    that far outside the band that decided is no noise (a stop, a change of units)."""
+    that far outside the band that decided is no noise (a change of units). So is a stop: a
+    request count of zero where at least ``STOP_MIN_EXPECTED`` were expected."""
     step: timedelta = timedelta(hours=1)
     """The series' step, to count "the last n steps"."""
     cooldown: timedelta = timedelta(0)
@@ -115,9 +116,24 @@ def require_duration(
         times = [a.timestamp for a in series_anomalies]
         for index, anomaly in enumerate(series_anomalies):
             recent = sum(1 for t in times[: index + 1] if anomaly.timestamp - t <= horizon)
-            if recent >= k or anomaly.severity >= urgent_severity:
+            if recent >= k or anomaly.severity >= urgent_severity or is_stop(anomaly):
                 kept.append(anomaly)
     return sorted(kept, key=lambda a: (a.timestamp, str(a.key)))
+
+
+STOP_MIN_EXPECTED = 20.0
+"""Zero requests where twenty were expected has a Poisson probability under 1e-8: a stop."""
+
+
+def is_stop(anomaly: Anomaly) -> bool:
+    """A window with no request (or row) at all where the band expected traffic: a stop is
+    news at once, however wide the band of a busy, jumpy hour is."""
+    return (
+        anomaly.key.family == Family.AUXILIARY
+        and anomaly.key.statistic in ("requests", "rows")
+        and anomaly.value == 0
+        and anomaly.expected >= STOP_MIN_EXPECTED
+    )
 
 
 def apply_cooldown(anomalies: Sequence[Anomaly], cooldown: timedelta) -> list[Anomaly]:

@@ -33,8 +33,12 @@ class IncidentKind(StrEnum):
 
 TRAFFIC_STATISTICS = frozenset({"requests", "rows", "traffic_ratio"})
 SCHEMA_MIN_FEATURES = 2
-"""Features whose distributions move in the same window as an incident opens: a change of
-units or of encoding upstream, not two drifts that happen to coincide."""
+"""Features whose distributions move as an incident opens (within its first
+``OPENING_WINDOWS`` windows with anomalies): a change of units or of encoding upstream, not two
+drifts that happen to coincide."""
+OPENING_WINDOWS = 3
+"""A change that starts mid-window shows on one feature first; the duration filter lets the
+others through a window or two later."""
 
 
 def subject_of(key: SeriesKey) -> str:
@@ -148,14 +152,15 @@ _SHAPE = frozenset({"mean", "std", "ks", "linf", "share", "p05", "p50", "p95", "
 
 
 def _moved_at_opening(anomalies: Sequence[Anomaly]) -> set[str]:
-    """Features whose location or distribution was anomalous in the incident's first window."""
-    if not anomalies:
+    """Features whose location or distribution was anomalous in the incident's first
+    ``OPENING_WINDOWS`` windows with anomalies."""
+    opening = sorted({a.timestamp for a in anomalies})[:OPENING_WINDOWS]
+    if not opening:
         return set()
-    first = min(a.timestamp for a in anomalies)
     return {
         a.key.column
         for a in anomalies
-        if a.timestamp == first
+        if a.timestamp <= opening[-1]
         and a.key.family in (Family.FEATURE, Family.DRIFT)
         and a.key.statistic in _SHAPE
     }

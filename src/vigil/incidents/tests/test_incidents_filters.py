@@ -125,3 +125,24 @@ def test_silence_needs_reason_and_known_fields() -> None:
         Silence(id="s", starts=T0, expires=T0 + HOUR, reason=" ")
     with pytest.raises(ConfigError, match="unknown fields"):
         Silence(id="s", matchers={"host": "x"}, starts=T0, expires=T0 + HOUR, reason="r")
+
+
+def _count(value: float, expected: float, statistic: str = "requests") -> Anomaly:
+    return Anomaly(
+        key=SeriesKey(model="m", version="*", family="auxiliary", column="", statistic=statistic),
+        timestamp=T0,
+        value=value,
+        expected=expected,
+        lower=expected / 3,
+        upper=expected * 3,
+        score=2.5,
+        severity=2.5,
+        detector="test",
+    )
+
+
+def test_a_window_without_a_request_where_twenty_were_expected_is_a_stop_kept_at_once() -> None:
+    assert require_duration([_count(0.0, 20.0)], k=2, n=3, step=HOUR)
+    assert not require_duration([_count(0.0, 19.9)], k=2, n=3, step=HOUR)
+    assert not require_duration([_count(1.0, 300.0)], k=2, n=3, step=HOUR)  # a drop, not a stop
+    assert not require_duration([_count(0.0, 300.0, "latency_p99")], k=2, n=3, step=HOUR)

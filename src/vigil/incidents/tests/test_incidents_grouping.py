@@ -215,3 +215,14 @@ def test_feedback_becomes_labels() -> None:
     assert [label.label for label in feedback_labels(incident, false_alarm)] == [0, 0]
     with pytest.raises(ConfigError):
         feedback_labels(incident, Feedback(incident_id="inc-x", verdict=Verdict.CONFIRMED, at=T0))
+
+
+@pytest.mark.parametrize(("later", "kind"), [(2, IncidentKind.SCHEMA), (3, IncidentKind.DRIFT)])
+def test_features_moving_within_the_opening_windows_are_a_schema_change(
+    later: int, kind: IncidentKind
+) -> None:
+    """A change of units that starts mid-window shows on one feature first."""
+    first = [anomaly(column="income", at=T0 + k * HOUR) for k in range(5)]
+    second = [anomaly(column="loan", at=T0 + k * HOUR) for k in range(later, 5)]
+    (incident,) = update_incidents([], first + second, now=T0 + 5 * HOUR, settings=SETTINGS)
+    assert incident.kind is kind

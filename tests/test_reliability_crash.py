@@ -245,6 +245,7 @@ def _start(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, which holds its worker processes
     )
 
 
@@ -325,7 +326,9 @@ def _kill(victim: subprocess.Popen[str], kill: Kill, seed: str) -> None:
         else:  # pragma: no cover - the script died before reaching the stage
             pytest.fail(f"the cycle never reached {kill.step!r}: {victim.communicate()}")
         time.sleep(random.Random(seed).uniform(*kill.delay_s))
-        victim.send_signal(signal.SIGKILL)
+        # As a supervisor stops a unit: the runner and the worker processes of its pool (two
+        # models are profiled and computed in parallel), which would otherwise live on.
+        os.killpg(victim.pid, signal.SIGKILL)
     rest, err = victim.communicate(timeout=180)
     assert victim.returncode == -signal.SIGKILL, err
     if kill.next_step:  # it died inside the stage, not after it

@@ -63,7 +63,7 @@ def model_report(
             charts=tuple(
                 watched_chart(mine_watched[key])
                 for key in incident.series[:CHARTS_PER_INCIDENT]
-                if key in mine_watched
+                if key in mine_watched and _has_data(mine_watched[key])
             ),
             charts_omitted=max(0, len(incident.series) - CHARTS_PER_INCIDENT),
             co_movements=tuple(co_movements(incident, anomalies)[:8]),
@@ -98,8 +98,13 @@ def _charts_of(watched: Mapping[SeriesKey, WatchedSeries], statistic: str) -> li
     return [
         watched_chart(one)
         for key, one in sorted(watched.items())
-        if key.family == Family.AUXILIARY and key.statistic == statistic
+        if key.family == Family.AUXILIARY and key.statistic == statistic and _has_data(one)
     ]
+
+
+def _has_data(watched: WatchedSeries) -> bool:
+    """A series with no value in the period (a window not yet profiled) has nothing to draw."""
+    return bool(np.any(~np.isnan(watched.series.values)))
 
 
 def watched_chart(watched: WatchedSeries) -> Chart:

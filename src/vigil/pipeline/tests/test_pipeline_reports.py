@@ -83,3 +83,15 @@ def test_an_incident_charts_its_implicated_series_up_to_the_stated_cap() -> None
     (evidence,) = report.incidents
     assert len(evidence.charts) == CHARTS_PER_INCIDENT == 12 and evidence.charts_omitted == 5
     assert "5 more implicated series not charted" in render_model_report(report).html
+
+
+def test_a_series_without_a_value_yet_is_not_charted_and_the_report_renders() -> None:
+    """A window not yet profiled (the server waits for it to close) leaves a series all NaN."""
+    empty = _series(ALL_VERSIONS, "latency_p99", np.full(len(STAMPS), np.nan))
+    watched = watch(
+        [_requests(), empty], start=datetime(2026, 11, 9, tzinfo=UTC), end=NOW, policy=WatchPolicy()
+    )
+    assert empty.key in watched.watched
+    report = model_report("m", watched=watched, incidents=[], now=NOW)
+    assert len(report.traffic) == 1 and report.latency == ()
+    assert "<img" in render_model_report(report).html

@@ -14,7 +14,7 @@ from typing import Any
 
 from vigil.core import SeriesKey
 from vigil.detect import Anomaly
-from vigil.incidents import Feedback, Incident, IncidentState, Silence, Verdict
+from vigil.incidents import Attribution, Feedback, Incident, IncidentState, Silence, Verdict
 from vigil.store.records import from_us, to_us
 
 _NUMBERS = ("value", "expected", "lower", "upper", "score", "severity")
@@ -90,7 +90,27 @@ def incident_row(incident: Incident) -> dict[str, Any]:
         "downgraded": incident.downgraded,
         "members": json.dumps(list(incident.members)),
         "anomalies": json.dumps([_with_note(anomaly_row(a), a.note) for a in incident.anomalies]),
+        "attribution": json.dumps([_attribution_row(a) for a in incident.attribution]),
     }
+
+
+def _attribution_row(attribution: Attribution) -> dict[str, Any]:
+    return {
+        "dimension": attribution.dimension,
+        "value": attribution.value,
+        **{name: _number(getattr(attribution, name)) for name in _ATTRIBUTION_NUMBERS},
+    }
+
+
+def _attribution_from_row(row: Mapping[str, Any]) -> Attribution:
+    return Attribution(
+        dimension=row["dimension"],
+        value=row["value"],
+        **{name: _float(row[name]) for name in _ATTRIBUTION_NUMBERS},
+    )
+
+
+_ATTRIBUTION_NUMBERS = ("share", "rate", "others", "root_llr")
 
 
 def incident_from_row(row: Mapping[str, Any]) -> Incident:
@@ -109,6 +129,9 @@ def incident_from_row(row: Mapping[str, Any]) -> Incident:
         downgraded=bool(row["downgraded"]),
         members=tuple(json.loads(row["members"])),
         anomalies=tuple(anomaly_from_row(a) for a in json.loads(row["anomalies"])),
+        attribution=tuple(
+            _attribution_from_row(a) for a in json.loads(row.get("attribution") or "[]")
+        ),
     )
 
 

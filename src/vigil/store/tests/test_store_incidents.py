@@ -12,12 +12,14 @@ from vigil.alert import DeliveryRecord, NotificationKey
 from vigil.core import SeriesKey
 from vigil.detect import Anomaly
 from vigil.incidents import (
+    Attribution,
     Feedback,
     GroupingSettings,
     IncidentState,
     Silence,
     Verdict,
     update_incidents,
+    with_attribution,
 )
 from vigil.store import MemoryStore, SqlStore, Store
 
@@ -65,6 +67,36 @@ class IncidentStoreContract:
         assert store.incidents.get(states={IncidentState.OPEN}) == []
         assert store.incidents.find(opened[0].id) == resolved[0]
         assert store.incidents.find("inc-missing") is None
+
+    def test_an_incident_keeps_the_hosts_that_carry_it(self, store: Store) -> None:
+        """What ``vigil incidents --json`` and the scoring read back: the attribution."""
+        (opened,) = update_incidents([], [_anomaly(0)], now=T0, settings=GroupingSettings())
+        carried = with_attribution(
+            opened,
+            [
+                Attribution(
+                    dimension="host",
+                    value="eta-02",
+                    share=0.9,
+                    rate=0.4,
+                    others=0.01,
+                    root_llr=12.5,
+                ),
+                Attribution(
+                    dimension="tag:zone",
+                    value="eu",
+                    share=0.1,
+                    rate=0.05,
+                    others=0.01,
+                    root_llr=math.inf,
+                ),
+            ],
+        )
+        store.incidents.put([carried])
+        (back,) = store.incidents.get()
+        assert back.attribution[0] == carried.attribution[0]
+        assert back.attribution[1].value == "eu" and math.isnan(back.attribution[1].root_llr)
+        assert "eta-02" in back.summary
 
     def test_notifications_remember_only_deliveries(self, store: Store) -> None:
         sent = NotificationKey(incident_id="inc-1", state="open", channel="mail")

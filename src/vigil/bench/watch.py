@@ -30,6 +30,7 @@ class WatchCheck:
     cycle: CycleSummary
     score: RawScore
     seconds: float
+    detector: str
 
 
 def run_watch_check(
@@ -66,7 +67,12 @@ def run_watch_check(
         evaluated_from=START + timedelta(days=CLEAN_DAYS),
     )
     return WatchCheck(
-        seed=seed, logs=logs, cycle=cycle, score=score, seconds=time.monotonic() - started
+        seed=seed,
+        logs=logs,
+        cycle=cycle,
+        score=score,
+        seconds=time.monotonic() - started,
+        detector=settings.watch_policy().detector,
     )
 
 
@@ -74,6 +80,7 @@ def check_json(check: WatchCheck) -> dict[str, object]:
     """The check as plain JSON values."""
     return {
         "seed": check.seed,
+        "detector": check.detector,
         "rows": check.logs.rows,
         "malformed": check.logs.malformed,
         "found": check.score.found,

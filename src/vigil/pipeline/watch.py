@@ -1,11 +1,15 @@
 """The watch policy: which statistics are watched, on which scale, by which detector, and where
 the line is. One decision, drawn once.
 
-Detection, the report's charts and the dashboard all show the band this module decided with, in
-the statistic's own units, and one severity unit: the distance from the expected value in
-half-widths of that band (1 is its edge, so every anomaly has severity above 1). Earlier, the
-report and the dashboard each redrew a band of their own; a marked point could sit inside the
-band on the screen.
+Detection, the report's charts and the dashboard all show what this module decided with, in the
+statistic's own units, and one severity unit: how far past the line that decided a step is, 1
+being the line itself, so every anomaly has severity above 1. For a band detector (same-hour,
+drift levels, events) the line is the band's edge and severity is the distance from the
+expected value in half-widths of the band; for a detector that decides by a calibrated score
+(``consensus``, the default, and ``deep``) it is the score over the threshold, and the band drawn
+is the detector's expected range around its baseline, with the steps it decided on marked.
+Earlier, the report and the dashboard each redrew a band of their own; a marked point could sit
+inside the band on the screen.
 
 What is watched (:data:`WATCHES`): a curated set per family. Extremes of a few hundred rows are
 noisy and fifteen correlated quantiles of one feature say one thing fifteen times; feature
@@ -24,7 +28,9 @@ How a series is decided:
 - A band detector's band is floored per statistic (a change of a very stable statistic that is
   statistically real but operationally tiny pages nobody), and it is computed without the
   steps of the series that an open incident holds: an ongoing incident must not become the
-  baseline it is judged against (:func:`watch`'s ``excluded``).
+  baseline it is judged against (:func:`watch`'s ``excluded``). A scoring detector cannot leave
+  steps out of a baseline it learns from the series itself, so a held series is judged by the
+  band detector :attr:`WatchPolicy.held_detector` until the incident ends.
 - The threshold is ``detector.infer_threshold(calibration, fpr)`` with ``fpr`` from
   ``[detect] fpr``, the calibration being the series before the period without the steps any
   incident held (``abnormal``): a calibration that held last night's traffic stop sets a
@@ -52,6 +58,7 @@ from vigil.detect import (
     DETECTORS,
     Anomaly,
     Band,
+    ConsensusSettings,
     Detector,
     IntervalDetector,
     check_fpr,
@@ -188,6 +195,11 @@ class WatchPolicy:
     threshold_bounds: tuple[float, float] = (2.0, 4.0)
     watches: tuple[Watch, ...] = WATCHES
     drift: DriftRule = field(default_factory=DriftRule)
+    held_detector: str = "same-hour"
+    """The band detector that judges a series an open incident holds, against its baseline
+    before the incident, when :attr:`detector` scores instead (``consensus``, ``deep``): a
+    detector that learns its baseline from the series itself would take the incident for normal
+    after a while (found: a schema change adopted after about 3.5 days)."""
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -203,6 +215,8 @@ class WatchPolicy:
                 f"history must be whole days, at least 2 (the same hour on two earlier days is "
                 f"the least a daily pattern is learned from), got {format_duration(self.history)!r}"
             )
+        if not isinstance(self.build_detector(self.held_detector), IntervalDetector):
+            raise ConfigError(f"held_detector must be a band detector, got {self.held_detector!r}")
 
     @property
     def history_days(self) -> int:
@@ -225,9 +239,11 @@ class WatchPolicy:
                 return watch
         return None
 
-    def build_detector(self) -> Detector:
-        options = DETECTOR_OPTIONS.get(self.detector, _no_options)(self)
-        return make_detector(self.detector, **options)
+    def build_detector(self, name: str | None = None) -> Detector:
+        """The detector ``name`` (the policy's own by default), with the policy's options."""
+        chosen = name or self.detector
+        options = DETECTOR_OPTIONS.get(chosen, _no_options)(self)
+        return make_detector(chosen, **options)
 
 
 def _no_options(policy: WatchPolicy) -> dict[str, object]:
@@ -242,6 +258,11 @@ DETECTOR_OPTIONS: dict[str, Callable[[WatchPolicy], dict[str, object]]] = {
         "level": policy.level,
         "relative_floor": 0.0,
     },
+    # Every step that passes the line alerts: the incident filters (k of n steps, cooldown)
+    # do the suppressing here. Its band, drawn for context, at the policy's level.
+    "consensus": lambda policy: {
+        "settings": ConsensusSettings(suppress=0, level=policy.level),
+    },
 }
 """Options a registered detector is built with, from the policy; detectors not listed are built
 with their defaults."""
@@ -251,8 +272,9 @@ with their defaults."""
 class WatchedSeries:
     """One watched series and the band that decided each of its steps, in its own units.
 
-    A step is anomalous exactly when ``flags`` is set; for band detectors that is exactly when
-    the value lies outside ``[lower, upper]``.
+    A step is anomalous exactly when ``flags`` is set; for band detectors (``banded``) that is
+    exactly when the value lies outside ``[lower, upper]``, for scoring ones when ``score``
+    exceeds ``threshold``.
     """
 
     series: Series
@@ -266,6 +288,9 @@ class WatchedSeries:
     threshold: float
     scale: Scale = Scale.LINEAR
     """The scale the decision was taken on; severities are measured there."""
+    banded: bool = True
+    """True when the band decided (a step is flagged exactly outside it); False when the
+    detector's score did (``score > threshold``) and the band is its expected range."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -361,9 +386,33 @@ def _watch_group(
     excluded: Mapping[SeriesKey, datetime],
     abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]],
 ) -> list[WatchedSeries]:
-    inputs = [_on_scale(one, rule.scale) for one in group]
     since = {key: _datetime64(moment) for key, moment in excluded.items()}
     detector = policy.build_detector()
+    held = [one for one in group if one.key in since]
+    if isinstance(detector, IntervalDetector) or not held:
+        return _decide(group, rule, policy, begin, since, abnormal, detector)
+    # A scoring detector learns its baseline from the series itself, the incident included:
+    # a series an open incident holds is judged by the band detector, against before it.
+    free = [one for one in group if one.key not in since]
+    band = policy.build_detector(policy.held_detector)
+    return [
+        *_decide(free, rule, policy, begin, since, abnormal, detector),
+        *_decide(held, rule, policy, begin, since, abnormal, band),
+    ]
+
+
+def _decide(
+    group: Sequence[Series],
+    rule: Watch,
+    policy: WatchPolicy,
+    begin: np.datetime64,
+    since: Mapping[SeriesKey, np.datetime64],
+    abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]],
+    detector: Detector,
+) -> list[WatchedSeries]:
+    if not group:
+        return []
+    inputs = [_on_scale(one, rule.scale) for one in group]
     if isinstance(detector, IntervalDetector):
         detector = PolicyBand(detector, watch=rule, z=z_for_level(policy.level), excluded=since)
     calibration = [
@@ -393,6 +442,7 @@ def _watch_group(
                 detector=detector.name,
                 threshold=threshold,
                 scale=rule.scale,
+                banded=isinstance(detector, IntervalDetector),
             )
         )
     return decided
@@ -424,14 +474,17 @@ def _on_scale(series: Series, scale: Scale) -> Series:
 def _calibration(
     series: Series, begin: np.datetime64, abnormal: Sequence[tuple[datetime, datetime]]
 ) -> Series:
-    """The series with every step from ``begin`` on, and every step an incident held, blanked:
-    what the calibration may see (the normal past)."""
-    keep = series.timestamps < begin
+    """The series before ``begin``, with every step an incident held blanked: what the
+    calibration may see (the normal past). Cut, not blanked, at ``begin``: a detector that
+    remembers how far its fitted history reached (``consensus``) must not take the period for
+    history it calibrates in-sample."""
+    before = series.slice(0, int(np.searchsorted(series.timestamps, begin)))
+    keep = np.ones(len(before), dtype=bool)
     for start, end in abnormal:
-        keep &= (series.timestamps < _datetime64(start)) | (series.timestamps >= _datetime64(end))
-    values = np.where(keep, series.values, np.nan)
+        keep &= (before.timestamps < _datetime64(start)) | (before.timestamps >= _datetime64(end))
+    values = np.where(keep, before.values, np.nan)
     return Series(
-        key=series.key, timestamps=series.timestamps, values=values, support=series.support
+        key=before.key, timestamps=before.timestamps, values=values, support=before.support
     )
 
 
@@ -532,7 +585,9 @@ def _anomalies(decided: WatchedSeries, begin: np.datetime64, stop: np.datetime64
                 lower=lower,
                 upper=upper,
                 score=float(decided.score[index]),
-                severity=severity(value, expected, lower, upper, decided.scale),
+                severity=severity(value, expected, lower, upper, decided.scale)
+                if decided.banded
+                else float(decided.score[index]) / _line(decided.threshold),
                 detector=decided.detector,
             )
         )
@@ -571,6 +626,12 @@ def severity(
     if not (math.isfinite(half) and half > 0):
         return math.nan
     return abs(value - expected) / half
+
+
+def _line(threshold: float) -> float:
+    """The score a scoring detector's severity is measured in: its threshold, or, before it has
+    a calibration (a new deployment), 1 (its own decision stands, with its raw score)."""
+    return threshold if math.isfinite(threshold) and threshold > 0 else 1.0
 
 
 def _datetime64(moment: datetime) -> np.datetime64:

@@ -19,20 +19,26 @@ def watch(
     out: Annotated[
         Path | None, typer.Option("--out", help="Keep logs and store here (default: a temp dir).")
     ] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option(help="Detector of the watch ([detect] detector; default: the default one)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Generate raw logs for each seed (one completion line per request, six incidents of six
     kinds), replay them through one cycle, and say per injected incident: found, delay in
     windows, kind, feature or host named; and the false incidents."""
     from vigil.bench.watch import check_json, run_watch_check
+    from vigil.pipeline.config import parse_config
 
+    config = parse_config({"detect": {"detector": detector}} if detector else {})
     console = new_console(stderr=as_json)
     results = []
     for one in seed:
         with tempfile.TemporaryDirectory() as scratch:
             folder = (out / f"seed-{one}") if out is not None else Path(scratch)
             with console.status(f"seed {one}") as status:
-                check = run_watch_check(folder, seed=one, progress=status.update)
+                check = run_watch_check(folder, seed=one, config=config, progress=status.update)
             results.append(check_json(check))
         if not as_json:
             _print(console, results[-1])
@@ -43,7 +49,10 @@ def watch(
 def _print(console: Console, result: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"seed {result['seed']}: {result['found']} of {result['injected']} found")
+    title = (
+        f"seed {result['seed']}, {result['detector']}: {result['found']} of {result['injected']}"
+    )
+    table = Table(title=f"{title} found")
     for column in ("model", "injected", "subject", "found", "delay", "kind found", "named"):
         table.add_column(column)
     for row in result["incidents"]:

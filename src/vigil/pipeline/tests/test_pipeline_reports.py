@@ -33,9 +33,8 @@ def _requests() -> Series:
 
 def test_the_traffic_chart_draws_the_deciding_band_and_flags_over_the_data_shown() -> None:
     series = _requests()
-    watched = watch(
-        [series], start=datetime(2026, 11, 9, tzinfo=UTC), end=NOW, policy=WatchPolicy()
-    )
+    policy = WatchPolicy(detector="same-hour")  # a band detector: flags are outside the band
+    watched = watch([series], start=datetime(2026, 11, 9, tzinfo=UTC), end=NOW, policy=policy)
     report = model_report("m", watched=watched, incidents=[], now=NOW)
     (chart,) = report.traffic
     decided = watched.watched[series.key]

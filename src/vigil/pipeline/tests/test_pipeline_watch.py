@@ -43,14 +43,37 @@ def _requests(values: np.ndarray) -> Series:
     return _series("auxiliary", "requests", values, version=ALL_VERSIONS)
 
 
-def test_a_night_time_traffic_stop_is_flagged_in_its_own_units() -> None:
+SAME_HOUR = WatchPolicy(detector="same-hour")
+"""The band detector, for the rules that are about a band (its edges, floors and bounds)."""
+
+
+@pytest.mark.parametrize("detector", ["consensus", "same-hour"])
+def test_a_night_time_traffic_stop_is_flagged_in_its_own_units(detector: str) -> None:
     values = _traffic()
     values[24 * 8 + 2 : 24 * 8 + 7] = 0.0
-    found = watch([_requests(values)], start=EVALUATED, end=END, policy=WatchPolicy()).anomalies
+    policy = WatchPolicy(detector=detector)
+    found = watch([_requests(values)], start=EVALUATED, end=END, policy=policy).anomalies
     flagged = {a.timestamp.hour for a in found if a.timestamp.day == 10}
-    assert set(range(2, 7)) <= flagged
+    # consensus pages as the stop starts (a stop is kept at once by the filters); same-hour
+    # flags every hour of it.
+    assert {2, 3} <= flagged if detector == "consensus" else set(range(2, 7)) <= flagged
     first = next(a for a in found if a.timestamp.hour == 2 and a.timestamp.day == 10)
     assert first.value == 0.0 and first.expected > 10 and first.severity > 1
+    assert first.detector == detector
+
+
+def test_the_default_detector_is_consensus_and_its_severity_is_its_score_over_the_line() -> None:
+    assert WatchPolicy().detector == "consensus"
+    values = _traffic()
+    values[24 * 8 + 2 : 24 * 8 + 7] = 0.0
+    result = watch([_requests(values)], start=EVALUATED, end=END, policy=WatchPolicy())
+    (decided,) = result.watched.values()
+    assert not decided.banded and decided.threshold >= 3.0  # -log10(fpr) at least
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(decided.flags, decided.score > decided.threshold)
+    for anomaly in result.anomalies:
+        assert anomaly.severity == pytest.approx(anomaly.score / decided.threshold)
+        assert anomaly.severity > 1
 
 
 def test_traffic_is_watched_for_the_model_not_per_version() -> None:
@@ -80,7 +103,7 @@ def test_every_flag_lies_outside_the_band_that_is_drawn_and_no_other_step_does()
     values = 50 + rng.normal(0, 2, 24 * DAYS)
     values[24 * 9 + 3 :: 7] += rng.choice([-1, 1], 3) * rng.uniform(20, 40, 3)
     series = [_series("feature", "mean", values, column="age"), _requests(_traffic(seed=1))]
-    result = watch(series, start=EVALUATED, end=END, policy=WatchPolicy())
+    result = watch(series, start=EVALUATED, end=END, policy=SAME_HOUR)
     assert result.anomalies
     for one in result.watched.values():
         outside = (one.series.values < one.lower) | (one.series.values > one.upper)
@@ -115,7 +138,8 @@ def _noise(df: int) -> list[Series]:
 
 
 def _threshold(series: list[Series], fpr: float) -> float:
-    result = watch(series, start=EVALUATED, end=END, policy=WatchPolicy(fpr=fpr))
+    policy = WatchPolicy(detector="same-hour", fpr=fpr)
+    result = watch(series, start=EVALUATED, end=END, policy=policy)
     (threshold,) = {w.threshold for w in result.watched.values()}
     return threshold
 
@@ -127,16 +151,22 @@ def test_the_threshold_comes_from_infer_threshold_at_the_configured_fpr_within_b
     assert _threshold(_noise(df=1), 0.0005) == 4.0  # Cauchy tails: held at the upper bound
 
 
-def test_an_incident_longer_than_the_history_stays_judged_against_what_came_before() -> None:
+@pytest.mark.parametrize("detector", ["consensus", "same-hour"])
+def test_an_incident_longer_than_the_history_stays_judged_against_what_came_before(
+    detector: str,
+) -> None:
+    """A series an open incident holds is judged against before the incident (by the band
+    detector, when the policy's detector scores)."""
+    policy = WatchPolicy(detector=detector)
     rng = np.random.default_rng(3)
     values = 100 + rng.normal(0, 1, 24 * DAYS)
     values[24 * 5 :] += 60.0  # broken from day 5 on: four days later, most of the history
     (series,) = [_series("feature", "mean", values, column="income")]
     day = START + timedelta(days=9)
-    adopted = watch([series], policy=WatchPolicy(), start=day, end=END).anomalies
+    adopted = watch([series], policy=policy, start=day, end=END).anomalies
     assert adopted == ()  # the baseline took the broken state for normal
     excluded = {series.key: START + timedelta(days=5)}
-    held = watch([series], policy=WatchPolicy(), excluded=excluded, start=day, end=END)
+    held = watch([series], policy=policy, excluded=excluded, start=day, end=END)
     assert len(held.anomalies) == 24
 
 
@@ -253,10 +283,16 @@ def test_an_incident_in_the_calibration_does_not_blind_the_next_day() -> None:
         for k, v in zip(keys, [stopped, dropped, *others], strict=True)
     ]
     day = START + timedelta(days=9)
-    blind = watch(series, start=day, end=END, policy=WatchPolicy())
+    blind = watch(series, start=day, end=END, policy=SAME_HOUR)
     assert not [a for a in blind.anomalies if a.key.model == "b"]
     stop = (START + timedelta(days=8, hours=1), START + timedelta(days=8, hours=11))
     seeing = watch(
-        series, start=day, end=END, policy=WatchPolicy(), abnormal={series[0].key: [stop]}
+        series, start=day, end=END, policy=SAME_HOUR, abnormal={series[0].key: [stop]}
     )
     assert len([a for a in seeing.anomalies if a.key.model == "b"]) >= 4
+
+
+def test_a_held_series_needs_a_band_detector() -> None:
+    assert WatchPolicy(held_detector="same-hour").held_detector == "same-hour"
+    with pytest.raises(ConfigError, match="held_detector must be a band detector"):
+        WatchPolicy(held_detector="consensus")

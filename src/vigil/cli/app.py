@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli import demo, doctor, profile, profiles, report, rollup, run, serve, stats
+from vigil.cli import (
+    demo,
+    doctor,
+    incidents,
+    profile,
+    profiles,
+    report,
+    rollup,
+    run,
+    serve,
+    stats,
+)
 from vigil.cli.bench import bench_app
 from vigil.cli.console import ReportingGroup
 from vigil.cli.simulate import simulate_app
@@ -49,6 +60,7 @@ app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("report")(report.report)
+app.command("incidents")(incidents.incidents)
 app.command("doctor")(doctor.doctor)
 app.add_typer(bench_app, name="bench")
 app.add_typer(simulate_app, name="simulate")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli.options import DEFAULT_DB, DbOption
+from vigil.cli.options import DEFAULT_DB, ConfigOption, DbOption
 
 
 def report(
@@ -23,9 +23,7 @@ def report(
         str | None,
         typer.Option(help="End of the period (ISO time, UTC); default: the latest data."),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="vigil.toml: the watch policy's settings.")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Write a self-contained HTML report (charts embedded; nothing loads from the network)."""
     from vigil.pipeline.config import load_config, parse_moment

@@ -45,6 +45,7 @@ from vigil.incidents.kinds import (
     kind_of,
     subject_of,
 )
+from vigil.incidents.listing import incident_record
 from vigil.incidents.silences import MaintenanceWindow, Silence
 from vigil.incidents.summary import summarize
 
@@ -81,6 +82,7 @@ __all__ = [
     "feedback_labels",
     "fold_platform_incidents",
     "incident_id",
+    "incident_record",
     "kind_of",
     "low_traffic_versions",
     "opening_problem",

@@ -21,7 +21,14 @@ from starlette.requests import Request
 
 from vigil.core import ConfigError
 from vigil.detect import Anomaly
-from vigil.incidents import Feedback, Incident, IncidentState, Silence, Verdict
+from vigil.incidents import (
+    Feedback,
+    Incident,
+    IncidentState,
+    Silence,
+    Verdict,
+    incident_record,
+)
 from vigil.server.auth import Guard, Role
 from vigil.server.feedback import record_feedback
 from vigil.server.views import ModelSummary, before, data_until, model_summaries, model_summary
@@ -218,17 +225,10 @@ def incident_json(
     incident: Incident, verdict: Feedback | None, *, anomalies: bool
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": incident.id,
-        "model": incident.model,
-        "version": incident.version,
-        "state": incident.state.value,
+        **incident_record(incident),  # the fields ``vigil incidents --json`` prints
         "severity": _finite(incident.severity),
-        "summary": incident.summary,
-        "opened_at": _time(incident.opened_at),
         "updated_at": _time(incident.updated_at),
         "last_anomaly_at": _time(incident.last_anomaly_at),
-        "resolved_at": _time(incident.resolved_at),
-        "series": [str(key) for key in incident.series],
         "anomaly_count": len(incident.anomalies),
         "members": list(incident.members),
         "downgraded": incident.downgraded,

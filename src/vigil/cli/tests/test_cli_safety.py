@@ -124,6 +124,7 @@ def test_version_flag_prints_the_version() -> None:
         ["stats", "m"],
         ["profiles", "m"],
         ["report", "--out", "{tmp}/r.html"],
+        ["incidents"],
         ["train", "deep", "--out", "{tmp}/w.npz", "--from-feedback"],
     ],
 )

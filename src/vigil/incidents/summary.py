@@ -70,7 +70,12 @@ def _describe(model: str, version: str, anomalies: Sequence[Anomaly], since: dat
         latency = max((a for a in anomalies if "latency" in a.key.statistic), key=anomaly_weight)
         label = latency.key.statistic.replace("latency_", "")
         ratio = latency.value / latency.expected if latency.expected > 0 else math.nan
-        how = f"up {ratio:.1f}×" if math.isfinite(ratio) else "anomalous"
+        if not math.isfinite(ratio):
+            how = "anomalous"
+        elif ratio >= 1:
+            how = f"up {ratio:.1f}×"
+        else:  # faster than expected: said as a drop, not as "up 0.3×"
+            how = f"down {1 - ratio:.0%}"
         return f"{label} latency {how} for {name} since {when}"
     if kind is IncidentKind.PERFORMANCE:
         performance = [a for a in anomalies if a.key.family == Family.PERFORMANCE] or [worst]

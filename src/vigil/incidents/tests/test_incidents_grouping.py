@@ -185,6 +185,14 @@ def test_few_models_are_not_folded() -> None:
             "p99 latency up 4.2× for ranker-v3 since",
         ),
         (
+            [
+                anomaly(
+                    family="auxiliary", column="", statistic="latency_p99", value=3, expected=10
+                )
+            ],
+            "p99 latency down 70% for ranker-v3 since",
+        ),
+        (
             [anomaly(family="drift", statistic="ks", value=0.6, expected=0)],
             "feature `age` of ranker-v3 drifted since",
         ),

@@ -274,7 +274,7 @@ class WatchedSeries:
 
     A step is anomalous exactly when ``flags`` is set; for band detectors (``banded``) that is
     exactly when the value lies outside ``[lower, upper]``, for scoring ones when ``score``
-    exceeds ``threshold``.
+    exceeds ``threshold`` and the value is farther from ``expected`` than the watch's floor.
     """
 
     series: Series
@@ -423,12 +423,16 @@ def _decide(
     threshold = _threshold(detector, calibration, policy)
     detections = detector.predict(inputs)
     decided = []
-    for original, detection in zip(group, detections, strict=True):
+    z = z_for_level(policy.level)
+    for original, scaled, detection in zip(group, inputs, detections, strict=True):
         scores = detection.scores
         expected, lower, upper = scores.expected, scores.lower, scores.upper
+        flags = detection.flags
         if isinstance(detector, IntervalDetector):
             half = threshold * (upper - lower) / 2.0
             lower, upper = expected - half, expected + half
+        else:
+            flags = flags & _beyond_floor(scaled.values, expected, rule, z)
         if rule.scale is Scale.LOG:
             expected, lower, upper = np.expm1(expected), np.expm1(lower), np.expm1(upper)
         decided.append(
@@ -437,7 +441,7 @@ def _decide(
                 expected=expected,
                 lower=lower,
                 upper=upper,
-                flags=detection.flags,
+                flags=flags,
                 score=scores.score,
                 detector=detector.name,
                 threshold=threshold,
@@ -446,6 +450,17 @@ def _decide(
             )
         )
     return decided
+
+
+def _beyond_floor(values: FloatArray, expected: FloatArray, rule: Watch, z: float) -> BoolArray:
+    """Steps farther from ``expected`` than the watch's floor, on its scale: the smallest change
+    worth a page is the policy's whatever the detector, so a scoring detector's surprise at a 4%
+    dip of a version's traffic share pages nobody (a band detector's band is floored instead)."""
+    half = np.full(len(values), z * rule.floor)
+    if rule.scale is Scale.LINEAR:
+        half = half * np.abs(expected)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.abs(values - expected) > half, dtype=bool)
 
 
 def _threshold(detector: Detector, calibration: Sequence[Series], policy: WatchPolicy) -> float:

@@ -69,8 +69,8 @@ def test_an_incident_charts_its_implicated_series_up_to_the_stated_cap() -> None
     series = []
     for i in range(17):
         values = 50 + rng.normal(0, 1, 24 * 10)
-        values[day + 3 :] += 400.0  # every feature moves: one schema incident of 17 series
-        key = SeriesKey(model="m", version="v1", family="feature", column=f"f{i}", statistic="mean")
+        values[day + 3 :] += 400.0  # every output moves at once: one incident of 17 series
+        key = SeriesKey(model="m", version="v1", family="output", column=f"o{i}", statistic="mean")
         series.append(Series(key=key, timestamps=STAMPS, values=values))
     watched = watch(series, start=start, end=NOW, policy=WatchPolicy())
     incidents = update_incidents(

@@ -70,7 +70,7 @@ def test_the_default_detector_is_consensus_and_its_severity_is_its_score_over_th
     (decided,) = result.watched.values()
     assert not decided.banded and decided.threshold >= 3.0  # -log10(fpr) at least
     with np.errstate(invalid="ignore"):
-        np.testing.assert_array_equal(decided.flags, decided.score > decided.threshold)
+        assert not np.any(decided.flags & ~(decided.score > decided.threshold))
     for anomaly in result.anomalies:
         assert anomaly.severity == pytest.approx(anomaly.score / decided.threshold)
         assert anomaly.severity > 1
@@ -102,7 +102,7 @@ def test_every_flag_lies_outside_the_band_that_is_drawn_and_no_other_step_does()
     rng = np.random.default_rng(5)
     values = 50 + rng.normal(0, 2, 24 * DAYS)
     values[24 * 9 + 3 :: 7] += rng.choice([-1, 1], 3) * rng.uniform(20, 40, 3)
-    series = [_series("feature", "mean", values, column="age"), _requests(_traffic(seed=1))]
+    series = [_series("output", "mean", values, column="score"), _requests(_traffic(seed=1))]
     result = watch(series, start=EVALUATED, end=END, policy=SAME_HOUR)
     assert result.anomalies
     for one in result.watched.values():
@@ -133,7 +133,7 @@ def test_severity_is_one_at_the_edge_of_the_deciding_band_on_its_scale() -> None
 def _noise(df: int) -> list[Series]:
     rng = np.random.default_rng(2)
     return [
-        _series("feature", "mean", rng.standard_t(df, 24 * DAYS), column=f"f{i}") for i in range(8)
+        _series("output", "mean", rng.standard_t(df, 24 * DAYS), column=f"o{i}") for i in range(8)
     ]
 
 
@@ -161,7 +161,7 @@ def test_an_incident_longer_than_the_history_stays_judged_against_what_came_befo
     rng = np.random.default_rng(3)
     values = 100 + rng.normal(0, 1, 24 * DAYS)
     values[24 * 5 :] += 60.0  # broken from day 5 on: four days later, most of the history
-    (series,) = [_series("feature", "mean", values, column="income")]
+    (series,) = [_series("output", "mean", values, column="score")]
     day = START + timedelta(days=9)
     adopted = watch([series], policy=policy, start=day, end=END).anomalies
     assert adopted == ()  # the baseline took the broken state for normal
@@ -286,9 +286,7 @@ def test_an_incident_in_the_calibration_does_not_blind_the_next_day() -> None:
     blind = watch(series, start=day, end=END, policy=SAME_HOUR)
     assert not [a for a in blind.anomalies if a.key.model == "b"]
     stop = (START + timedelta(days=8, hours=1), START + timedelta(days=8, hours=11))
-    seeing = watch(
-        series, start=day, end=END, policy=SAME_HOUR, abnormal={series[0].key: [stop]}
-    )
+    seeing = watch(series, start=day, end=END, policy=SAME_HOUR, abnormal={series[0].key: [stop]})
     assert len([a for a in seeing.anomalies if a.key.model == "b"]) >= 4
 
 
@@ -296,3 +294,18 @@ def test_a_held_series_needs_a_band_detector() -> None:
     assert WatchPolicy(held_detector="same-hour").held_detector == "same-hour"
     with pytest.raises(ConfigError, match="held_detector must be a band detector"):
         WatchPolicy(held_detector="consensus")
+
+
+@pytest.mark.parametrize(("step", "pages"), [(0.15, False), (0.18, True)])
+def test_a_scoring_detector_pages_only_past_the_watchs_floor(step: float, pages: bool) -> None:
+    """An output mean of about 1 that barely moves: any step surprises consensus, but only one
+    past the floor (z(0.999) x 5% of the expected value, about 0.164) is worth a page."""
+    values = 1.0 + np.random.default_rng(8).normal(0, 0.001, 24 * DAYS)
+    values[24 * 9 + 5 :] += step
+    series = _series("output", "mean", values, column="score")
+    result = watch([series], start=EVALUATED, end=END, policy=WatchPolicy())
+    decided = result.watched[series.key]
+    with np.errstate(invalid="ignore"):
+        surprised = decided.score > decided.threshold
+    assert surprised[24 * 9 + 5]  # the detector itself is surprised either way
+    assert bool(result.anomalies) is pages

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from vigil.alert import Outbox
     from vigil.pipeline.config import VigilConfig
     from vigil.pipeline.metrics import PipelineMetrics
+    from vigil.pipeline.profiling import ProfilingSummary
     from vigil.pipeline.runner import CycleSummary
     from vigil.store import Store
 
@@ -223,6 +224,32 @@ class _Tally:
         self.skipped += summary.skipped_locked
 
 
+def _rows_line(profiling: ProfilingSummary | None) -> str:
+    if profiling is None:
+        return ""
+    skipped = (
+        f", {profiling.rows_skipped:,} of already processed windows skipped"
+        if profiling.rows_skipped
+        else ""
+    )
+    return (
+        f"{profiling.rows_read:,} rows read, {profiling.rows_profiled:,} profiled, "
+        f"{profiling.rows_quarantined:,} quarantined{skipped}; "
+    )
+
+
+def _print_unreadable(console: Console, profiling: ProfilingSummary | None) -> None:
+    """Quarantined rows of no readable model, with their commonest reasons (a model's own are
+    in its notes)."""
+    for counts in profiling.models if profiling is not None else ():
+        if counts.rows_quarantined and not counts.model:
+            top = "; ".join(f"{r} ({n:,})" for r, n in counts.reasons)
+            console.print(
+                f"  quarantined {counts.rows_quarantined:,} rows with no readable model: {top}",
+                markup=False,
+            )
+
+
 def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None:
     if summary.skipped_locked:
         # The holder renews the lease at every stage; a holder that was killed lets it lapse.
@@ -241,7 +268,10 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
             f"model {failure.model!r} failed in {failure.stage}: {failure.error}", markup=False
         )
     if not summary.windows:
-        console.print("nothing due")
+        # Rows read and none profiled is the loudest news a run can have: say why.
+        read = _rows_line(summary.profiling)
+        console.print(f"nothing due; {read.removesuffix('; ')}" if read else "nothing due")
+        _print_unreadable(console, summary.profiling)
         return
     per_window: dict[datetime, int] = {}
     for incident in summary.incidents:
@@ -253,18 +283,7 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
             f"{per_window.get(window.start, 0)} anomalies in incidents"
         )
     profiling = summary.profiling
-    rows = (
-        f"{profiling.rows_read:,} rows read, {profiling.rows_profiled:,} profiled, "
-        f"{profiling.rows_quarantined:,} quarantined"
-        + (
-            f", {profiling.rows_skipped:,} of already processed windows skipped"
-            if profiling.rows_skipped
-            else ""
-        )
-        + "; "
-        if profiling is not None
-        else ""
-    )
+    rows = _rows_line(profiling)
     console.print(
         f"{len(summary.windows)} windows to {summary.windows[-1].end:%Y-%m-%d %H:%M}: {rows}"
         f"{summary.series} series, {summary.anomalies} anomalies, "
@@ -277,14 +296,7 @@ def _print_cycle(console: Console, summary: CycleSummary, tally: _Tally) -> None
         console.print(
             f"  [{incident.state.value}] {incident.kind.value}: {incident.summary}", markup=False
         )
-    if profiling is not None:
-        for counts in profiling.models:
-            if counts.rows_quarantined and not counts.model:  # a model's are in its notes
-                top = "; ".join(f"{r} ({n:,})" for r, n in counts.reasons)
-                console.print(
-                    f"  quarantined {counts.rows_quarantined:,} rows with no readable model: {top}",
-                    markup=False,
-                )
+    _print_unreadable(console, profiling)
     for model, notices in summary.notices.items():
         for notice in notices:
             console.print(f"  note on {model}: {notice}", markup=False)

@@ -309,3 +309,26 @@ def test_a_scoring_detector_pages_only_past_the_watchs_floor(step: float, pages:
         surprised = decided.score > decided.threshold
     assert surprised[24 * 9 + 5]  # the detector itself is surprised either way
     assert bool(result.anomalies) is pages
+
+
+@pytest.mark.parametrize("detector", ["consensus", "same-hour"])
+def test_steps_before_a_models_first_data_do_not_blind_the_detector(detector: str) -> None:
+    """The pipeline lays a new model out on a grid that starts two weeks before its first data
+    (NaN there). A drop to a fifth of the traffic, not a zero, is flagged with and without that
+    prefix (with it, consensus' novelty had no history and the residual alone was too weak)."""
+    values = _traffic()
+    values[24 * 8 + 14 : 24 * 8 + 16] = np.round(values[24 * 8 + 14 : 24 * 8 + 16] * 0.2)
+    padded = np.concatenate([np.full(24 * 14, np.nan), values])
+    times = TIMES[0] - np.arange(24 * 14, 0, -1) * np.timedelta64(3600, "s")
+    key = SeriesKey(
+        model="m", version=ALL_VERSIONS, family="auxiliary", column="", statistic="requests"
+    )
+    policy = WatchPolicy(detector=detector)
+    for series in (
+        Series(key=key, timestamps=TIMES, values=values),
+        Series(key=key, timestamps=np.concatenate([times, TIMES]), values=padded),
+    ):
+        result = watch([series], start=EVALUATED, end=END, policy=policy)
+        flagged = {a.timestamp.hour for a in result.anomalies if a.timestamp.day == 10}
+        assert {14, 15} <= flagged, (detector, len(series))
+        assert len(result.watched[key].flags) == len(series)

@@ -3,6 +3,7 @@ nothing, and ``[detect] history`` shorter than the drift reference still gets dr
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +37,42 @@ def test_a_replay_stops_at_the_end_of_its_data_whatever_the_clock(logs: Path) ->
     assert len(summary.windows) == DAYS * 24
     assert summary.windows[-1].end == DATA_END
     # Nothing opened at the end of the data: the silence after a replay is not a traffic stop.
+    assert not [i for i in summary.incidents if i.kind.value == "traffic"]
+
+
+@pytest.mark.slow
+def test_a_replay_stops_at_its_last_request_not_at_labels_that_came_later(
+    logs: Path, tmp_path: Path
+) -> None:
+    """Labels arrive days after their predictions: a folder whose last lines are labels ends
+    at its last request, with no "traffic stopped" at the end."""
+    (model,) = [
+        p.name.removeprefix("model=") for p in logs.iterdir() if p.name.startswith("model=")
+    ]
+    late = tmp_path / "labels.jsonl"
+    late.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "timestamp": (DATA_END + timedelta(hours=h, minutes=7)).isoformat(),
+                    "model": model,
+                    "event": "label",
+                    "request_id": f"r{h}",
+                    "label": 1,
+                }
+            )
+            + "\n"
+            for h in range(0, 48, 3)
+        )
+    )
+    store = MemoryStore()
+    summary = run_cycle(
+        config=parse_config({}), store=store, now=LATER, channels={}, sources=[str(logs), str(late)]
+    )
+    assert store.profiles.last_window_end(duration=timedelta(hours=1)) > DATA_END + timedelta(
+        days=1
+    )
+    assert summary.windows[-1].end == DATA_END
     assert not [i for i in summary.incidents if i.kind.value == "traffic"]
 
 

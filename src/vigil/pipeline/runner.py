@@ -490,10 +490,27 @@ def due_windows(
 def data_end(
     store: Store, *, window: timedelta, now: datetime, until: datetime | None
 ) -> datetime | None:
-    """Where a cycle stops: ``until``, else the end of the latest stored data; never after
-    ``now`` (a window is complete only once the clock has passed it)."""
-    end = until if until is not None else store.profiles.last_window_end(duration=window)
+    """Where a cycle stops: ``until``, else the end of the latest window with a request; never
+    after ``now`` (a window is complete only once the clock has passed it).
+
+    Requests, not rows: labels arrive days after their predictions, and a replayed folder whose
+    last files hold only labels (or a straggler or two) would otherwise end in days of "traffic
+    stopped" for every model (found: 11 false incidents on one replay)."""
+    end = until if until is not None else _last_traffic_end(store, window)
     return None if end is None else min(end, now)
+
+
+TRAFFIC_TAIL = timedelta(days=7)
+"""How far back from the latest data a replay looks for its last window with a request."""
+
+
+def _last_traffic_end(store: Store, window: timedelta) -> datetime | None:
+    last = store.profiles.last_window_end(duration=window)
+    if last is None:
+        return None
+    tail = store.profiles.get(start=last - TRAFFIC_TAIL, duration=window)
+    busy = [p.key.window.end for p in tail if p.requests > 0]
+    return max(busy) if busy else last
 
 
 def _windows_due(

@@ -63,7 +63,8 @@ def _describe(model: str, version: str, anomalies: Sequence[Anomaly], since: dat
         traffic = [a for a in anomalies if a.key.family == Family.AUXILIARY] or [worst]
         top = max(traffic, key=anomaly_weight)
         if top.value == 0:
-            return f"traffic stopped for {name} since {when} (expected about {top.expected:.0f})"
+            expected = max(top.expected, 0.0)
+            return f"traffic stopped for {name} since {when} (expected about {expected:.0f})"
         drop = _relative_change(top)
         return f"traffic {top.direction} {abs(drop):.0%} vs expected for {name} since {when}"
     if kind is IncidentKind.LATENCY:

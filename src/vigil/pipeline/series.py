@@ -29,7 +29,7 @@ from vigil.stats import (
     drift_series,
     health_series,
 )
-from vigil.stats.drift_day import drift_day_series
+from vigil.stats.drift_day import changed_windows, drift_day_series
 from vigil.stats.performance_series import performance_series
 from vigil.store import SqlStore, Store
 
@@ -132,8 +132,10 @@ def _model_series(
         if (at := count.window_start) is not None and at < end
     ]
     found = health_series(profiles, spec, tallies=tallies, since=start)
-    found += drift_series(profiles, None, spec, since=drift_since)
-    found += drift_day_series(profiles, spec, since=drift_since)
+    hourly = drift_series(profiles, None, spec, since=drift_since)
+    changed = changed_windows(hourly, spec)  # out of the daily references too
+    found += hourly
+    found += drift_day_series(profiles, spec, since=drift_since, excluded=changed)
     if labels is not None:
         outcomes = load_join(store, model, labels).tallies(
             max_segment_values=labels.max_segment_values

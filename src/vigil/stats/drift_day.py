@@ -9,14 +9,19 @@ rhythm cancels out and the reference can be the plain week before.
 
 The reference of every window of calendar day ``D`` is days ``D-8`` to ``D-2``: fixed per day
 (pooled once, not once per window) and never overlapping the trailing day, which starts at the
-earliest at ``D-1``. Windows of a version that an hourly test flagged are not excluded here;
-that is what a fixed reference is for.
+earliest at ``D-1``. Windows an hourly test found changed (``excluded``, from
+:func:`changed_windows`) are left out of it: a new version whose first days sent a feature as 0
+would otherwise have those days as its whole reference, and its return to normal would read as
+drift for a week.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from vigil.core import Family, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
@@ -37,10 +42,51 @@ _FAMILIES = (
 )
 
 
+Changed = tuple[str, str, str, datetime]
+"""(version, family of the column: ``feature`` or ``output``, column, window start)."""
+
+
+def changed_windows(series: Iterable[Series], spec: StatsSpec) -> set[Changed]:
+    """The windows whose hourly drift left its band (a tested statistic outside it, or an
+    untested one at ``spec.drift_exclusion``), on at least ``spec.drift_min_support`` rows;
+    empty unless ``spec.exclude_changed`` or ``spec.drift_exclusion`` ask for it."""
+    by_key = {one.key: one for one in series}
+    found: set[Changed] = set()
+    for key, one in by_key.items():
+        if key.family == Family.DRIFT:
+            source, statistic = Family.FEATURE.value, key.statistic
+        elif key.family == Family.OUTPUT and key.statistic.startswith("drift_"):
+            source, statistic = Family.OUTPUT.value, key.statistic.removeprefix("drift_")
+        else:
+            continue
+        if statistic.endswith(BAND_SUFFIXES) or statistic.endswith(SUFFIX):
+            continue
+        support = one.support if one.support is not None else np.full(len(one), np.inf)
+        lower = by_key.get(replace(key, statistic=key.statistic + "_lower"))
+        upper = by_key.get(replace(key, statistic=key.statistic + "_upper"))
+        with np.errstate(invalid="ignore"):
+            if lower is not None and upper is not None and spec.exclude_changed:
+                hit = (one.values < lower.values) | (one.values > upper.values)
+            elif statistic in spec.drift_exclusion:
+                hit = one.values >= spec.drift_exclusion[statistic]
+            else:
+                continue
+            hit = np.nan_to_num(hit & (support >= spec.drift_min_support), nan=0).astype(bool)
+        for stamp in one.timestamps[hit]:
+            moment = stamp.astype("datetime64[us]").astype(datetime).replace(tzinfo=UTC)
+            found.add((key.version, source, key.column, moment))
+    return found
+
+
 def drift_day_series(
-    profiles: Iterable[Profile], spec: StatsSpec, *, since: datetime | None = None
+    profiles: Iterable[Profile],
+    spec: StatsSpec,
+    *,
+    since: datetime | None = None,
+    excluded: Collection[Changed] = (),
 ) -> list[Series]:
-    """The day-long tested drift of every feature and output of every model version."""
+    """The day-long tested drift of every feature and output of every model version;
+    ``excluded`` windows stay out of the references (see the module docstring)."""
     start = ensure_utc(since) if since is not None else None
     result: list[Series] = []
     for timeline in timelines(profiles, spec.window):
@@ -66,7 +112,7 @@ def drift_day_series(
                     for name in names:
                         if (source, name) not in reference:
                             reference[(source, name)] = _reference(
-                                by_window, day, source, name, spec
+                                by_window, day, source, name, spec, version, excluded
                             )
                         base = reference[(source, name)]
                         current = _pool(
@@ -109,7 +155,13 @@ def _pool(columns: Sequence[ColumnProfile]) -> _Pooled | None:
 
 
 def _reference(
-    by_window: Mapping[Window, Profile], day: datetime, source: str, name: str, spec: StatsSpec
+    by_window: Mapping[Window, Profile],
+    day: datetime,
+    source: str,
+    name: str,
+    spec: StatsSpec,
+    version: str = "",
+    excluded: Collection[Changed] = (),
 ) -> _Pooled | None:
     """Days ``D-8`` to ``D-2`` of one column, pooled, without the days unlike the others.
 
@@ -122,6 +174,8 @@ def _reference(
     days: dict[datetime, list[ColumnProfile]] = {}
     for window, profile in by_window.items():
         if first <= window.start and window.end <= last:
+            if (version, source, name, window.start) in excluded:
+                continue
             column = _columns(profile, source).get(name)
             if column is not None:
                 days.setdefault(window.start - (window.start - first) % DAY, []).append(column)

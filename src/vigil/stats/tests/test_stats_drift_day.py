@@ -11,7 +11,8 @@ from vigil.ingest import Column, RecordBatch
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.profile.synthetic import prediction_meta
 from vigil.stats import StatsSpec
-from vigil.stats.drift_day import drift_day_series
+from vigil.stats.drift import drift_series
+from vigil.stats.drift_day import changed_windows, drift_day_series
 from vigil.stats.series import Series
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -33,14 +34,19 @@ def _hour(hour: int, rng: np.random.Generator, *, shift: float, constant: bool) 
 
 
 def _month(
-    seed: int, *, shift_from_day: int | None = None, constant_day: int | None = None
+    seed: int,
+    *,
+    shift_from_day: int | None = None,
+    constant_day: int | None = None,
+    constant_days: range = range(0),
 ) -> list[Profile]:
     rng = np.random.default_rng(seed)
     found = []
     for hour in range(24 * DAYS):
         day = hour // 24
         shift = 3.0 if shift_from_day is not None and day >= shift_from_day else 0.0
-        found += _hour(hour, rng, shift=shift, constant=day == constant_day)
+        constant = day == constant_day or day in constant_days
+        found += _hour(hour, rng, shift=shift, constant=constant)
     return found
 
 
@@ -86,3 +92,22 @@ def test_a_day_long_incident_does_not_leak_into_the_next_weeks_reference() -> No
     assert all(_flagged_days(kept_out, s) == set() for s in statistics)
     pooled = drift_day_series(profiles, StatsSpec(reference_tolerance=None), since=since)
     assert _flagged_days(pooled, "ks_1d") == {10, 11}  # a step of 1/7 in the reference's CDF
+
+
+def test_windows_an_hourly_test_found_changed_stay_out_of_the_daily_reference() -> None:
+    """``age`` is constant on days 2 to 6: most of day 9's reference week. Left in, the broken
+    days are the majority and the normal day 9 reads as changed; the hourly drift found those
+    windows changed, and left out of the reference they no longer decide it."""
+    profiles = _month(seed=4, constant_days=range(2, 7))
+    spec = StatsSpec(exclude_changed=True)
+    hourly = drift_series(profiles, None, spec, since=START + 2 * DAY)
+    changed = changed_windows(hourly, spec)
+    age = {(t - START) // DAY for v, f, c, t in changed if (f, c) == ("feature", "age")}
+    assert {2, 3, 4, 5, 6} <= age
+    since = START + 9 * DAY
+    kept = drift_day_series(profiles, spec, since=since)
+    assert _flagged_days(kept, "ks_1d") == {9, 10, 11}
+    left_out = drift_day_series(profiles, spec, since=since, excluded=changed)
+    statistics = ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d")
+    assert all(_flagged_days(left_out, s) == set() for s in statistics)
+    assert changed_windows(hourly, StatsSpec()) == set()  # nothing asked for, nothing left out

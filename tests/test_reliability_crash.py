@@ -57,7 +57,9 @@ CYCLE = textwrap.dedent(
     url, root, now, ttl = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3]), sys.argv[4]
     config, kill = parse_config(json.loads(sys.argv[5])), json.loads(sys.argv[6])
     store = SqlStore(url)
-    if kill:  # SIGKILL this process right after the n-th call of one store method returns
+    if kill:  # SIGKILL the runner right after the n-th call of one store method returns
+        # (its process group: the runner and the pool workers that profile and compute models;
+        # a hook met in a worker kills the runner too, as the runner's death would)
         part_name, method_name = kill["after"].split(".")
         part = type(getattr(store, part_name))
         method, calls = getattr(part, method_name), [0]
@@ -65,7 +67,7 @@ CYCLE = textwrap.dedent(
             result = method(self, *args, **kwargs)
             calls[0] += 1
             if calls[0] == kill["calls"]:
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.killpg(os.getpgid(0), signal.SIGKILL)
             return result
         setattr(part, method_name, killing)
     try:

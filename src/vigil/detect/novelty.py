@@ -60,7 +60,7 @@ def novelty(values: FloatArray, settings: Novelty) -> FloatArray:
 
 def _descriptions(values: FloatArray, window: int) -> FloatArray:
     lagged = np.full((values.size, window), np.nan)
-    for lag in range(window):
+    for lag in range(min(window, values.size)):  # a series shorter than the window is all NaN
         lagged[lag:, window - 1 - lag] = values[: values.size - lag]
     spread = np.std(lagged, axis=1, keepdims=True)  # NaN where the window has a hole
     return np.hstack([lagged, spread])

@@ -59,7 +59,13 @@ from vigil.pipeline.distributed_tasks import (
     quarantined_rows,
     rollup_partials,
 )
-from vigil.pipeline.profiling import ModelCounts, ProfilingSummary, store_quarantined
+from vigil.pipeline.profiling import (
+    TOP_REASONS,
+    ModelCounts,
+    ProfilingSummary,
+    reason_kind,
+    store_quarantined,
+)
 from vigil.profile import Profile, ProfileSpec
 from vigil.store import Store
 
@@ -395,6 +401,9 @@ def _store(
         if profile.key.window.duration == spec.window:
             rows_profiled[profile.key.model] += profile.rows
     rows_quarantined = Counter(row.model or "" for row in quarantined)
+    reasons: dict[str, Counter[str]] = {}
+    for row in quarantined:
+        reasons.setdefault(row.model or "", Counter())[reason_kind(row.reason)] += 1
     models = tuple(
         sorted(
             ModelCounts(
@@ -402,6 +411,7 @@ def _store(
                 rows_read=rows_profiled[model] + rows_quarantined[model],
                 rows_profiled=rows_profiled[model],
                 rows_quarantined=rows_quarantined[model],
+                reasons=tuple(reasons.get(model, Counter()).most_common(TOP_REASONS)),
             )
             for model in set(rows_profiled) | set(rows_quarantined)
         )

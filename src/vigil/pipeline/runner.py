@@ -47,7 +47,7 @@ from vigil.alert import (
     incident_alert,
     plan_notifications,
 )
-from vigil.core import SeriesKey, StoreError, Window, windows_between
+from vigil.core import SerializationError, SeriesKey, StoreError, Window, windows_between
 from vigil.detect import Anomaly
 from vigil.incidents import FilterOutcome, FilterReport, Incident, IncidentState, as_of
 from vigil.ingest import EARLIEST
@@ -61,7 +61,7 @@ from vigil.pipeline.reports import email_report, model_report, write_reports
 from vigil.pipeline.series import build_series
 from vigil.pipeline.sources import profile_sources
 from vigil.pipeline.watch import WatchedSeries, WatchPolicy, WatchResult, watch
-from vigil.profile import ProfileSpec
+from vigil.profile import Profile, ProfileSpec
 from vigil.report import ModelReport
 from vigil.stats import Series, StatsSpec
 from vigil.store import Run, RunStatus, Store
@@ -508,8 +508,14 @@ def _last_traffic_end(store: Store, window: timedelta) -> datetime | None:
     last = store.profiles.last_window_end(duration=window)
     if last is None:
         return None
-    tail = store.profiles.get(start=last - TRAFFIC_TAIL, duration=window)
-    busy = [p.key.window.end for p in tail if p.requests > 0]
+    busy = []
+    for record in store.profiles.records(start=last - TRAFFIC_TAIL, duration=window):
+        try:
+            requests = Profile.from_bytes(record.blob).requests
+        except SerializationError:  # its model's statistics stage reports it, by name
+            continue
+        if requests > 0:
+            busy.append(record.key.window.end)
     return max(busy) if busy else last
 
 

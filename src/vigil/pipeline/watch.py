@@ -426,9 +426,12 @@ def _decide(
         _calibration(one, min(begin, since.get(one.key, begin)), abnormal.get(one.key, ()))
         for one in inputs
     ]
-    detector.fit(calibration)
-    threshold = _threshold(detector, calibration, policy)
-    detections = detector.predict(inputs)
+    # Values near the float range (a mangled 1e308 in a log) overflow a detector's arithmetic
+    # to inf: an answer about an absurd value, not a reason to lose the model's detection.
+    with np.errstate(over="ignore"):
+        detector.fit(calibration)
+        threshold = _threshold(detector, calibration, policy)
+        detections = detector.predict(inputs)
     decided = []
     z = z_for_level(policy.level)
     for original, at, scaled, detection in zip(group, offsets, inputs, detections, strict=True):

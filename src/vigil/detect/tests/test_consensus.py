@@ -203,3 +203,14 @@ def test_the_global_reference_is_the_two_sided_student_t_tail() -> None:
         np.testing.assert_allclose(
             2.0 * special.stdtr(df, -size), 2.0 * stats.t.sf(size, df), rtol=1e-12, atol=0
         )
+
+
+@pytest.mark.parametrize("steps", [1, 5, 8, 9])
+def test_a_series_shorter_than_the_novelty_window_scores_without_error(steps: int) -> None:
+    """A model with a few hours of data (the watch scores a series from its first value)."""
+    values = np.arange(steps, dtype=np.float64)
+    assert np.isnan(novelty(values, Novelty())).all()
+    key = SeriesKey(model="m", version="v", family="auxiliary", column="", statistic="requests")
+    times = np.datetime64("2026-11-02T00:00", "s") + np.arange(steps) * np.timedelta64(3600, "s")
+    (scores,) = ConsensusDetector().score([Series(key=key, timestamps=times, values=values)])
+    assert len(scores.score) == steps

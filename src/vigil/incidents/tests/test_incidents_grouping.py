@@ -185,11 +185,7 @@ def test_few_models_are_not_folded() -> None:
             "p99 latency up 4.2× for ranker-v3 since",
         ),
         (
-            [
-                anomaly(
-                    family="auxiliary", column="", statistic="latency_p99", value=3, expected=10
-                )
-            ],
+            [anomaly(family="auxiliary", column="", statistic="latency_p99", value=3, expected=10)],
             "p99 latency down 70% for ranker-v3 since",
         ),
         (

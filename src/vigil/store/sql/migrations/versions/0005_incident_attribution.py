@@ -17,8 +17,11 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("incidents") as batch:
-        batch.add_column(sa.Column("attribution", sa.Text(), nullable=False, server_default="[]"))
+    # A plain ADD COLUMN (SQLite allows one with a constant default): no table copy, so many
+    # processes creating one new store at once still open it within the lock timeout.
+    op.add_column(
+        "incidents", sa.Column("attribution", sa.Text(), nullable=False, server_default="[]")
+    )
 
 
 def downgrade() -> None:

@@ -7,6 +7,7 @@ Alembic migrations in ``migrations/`` (see :mod:`.schema`).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -110,7 +111,7 @@ def _open_schema(database: Database, *, create: bool) -> None:
                 "check the URL (vigil profile or vigil run creates a store)"
             )
         if state.current is None:
-            schema.upgrade(database.engine)
+            _create_schema(database)
         elif not state.is_current:
             raise StoreError(
                 f"the database at {database.display_url} is at schema revision "
@@ -123,6 +124,23 @@ def _open_schema(database: Database, *, create: bool) -> None:
     except StoreError:
         database.dispose()
         raise
+
+
+def _create_schema(database: Database, *, attempts: int = 5) -> None:
+    """Migrate a new database to the head. Processes creating one new SQLite store at once
+    queue on its write lock; one whose read snapshot went stale meanwhile is refused at once
+    ("database is locked", no busy wait): it reads the schema again and, when another process
+    finished it, is done, else tries again."""
+    for attempt in range(attempts):
+        try:
+            schema.upgrade(database.engine)
+            return
+        except sa.exc.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+        time.sleep(0.05 * (attempt + 1))
+        if schema.is_at_head(database.engine):
+            return
 
 
 def _refuse_missing_file(database: Database) -> None:

@@ -165,7 +165,7 @@ def test_processes_creating_one_new_sqlite_store_at_once_all_open_it(tmp_path: P
             time.sleep(0.01)
         go.touch()
         errors = [child.communicate(timeout=120)[1] for child in children]
-        assert all(child.returncode == 0 for child in children), [e[-300:] for e in errors if e]
+        assert all(child.returncode == 0 for child in children), [e[-3000:] for e in errors if e]
         assert _revision(url) == head_revision()
 
 

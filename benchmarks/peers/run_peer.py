@@ -9,6 +9,7 @@ peer flagged as drifted, and for NannyML the CBPE estimates and realised-perform
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -39,6 +40,7 @@ def load(root: Path) -> pd.DataFrame:
 
 def features(frame: pd.DataFrame) -> list[str]:
     skip = {"model", "version", "timestamp", "request_id", "event", "tags.region", "label", "day"}
+    skip.add("date")  # the Hive partition folder, read back as a column
     return [c for c in frame.columns if c not in skip]
 
 
@@ -151,6 +153,9 @@ def whylogs(frame: pd.DataFrame) -> dict[str, object]:
 
 def main() -> None:
     peer, root = sys.argv[1], Path(sys.argv[2])
+    # No usage reporting from the peers (this machine has no network but package indexes).
+    os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+    os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")
     warnings.filterwarnings("ignore")
     frame = load(root)
     run = {"evidently": evidently, "nannyml": nannyml, "whylogs": whylogs}[peer]

@@ -161,18 +161,70 @@ def _changed(changes: Sequence[MonthChange], column: str, day: datetime) -> bool
 
 
 def _judge_change(change: MonthChange, anomalies: Sequence[Anomaly]) -> ChangeResult:
-    hits = [
-        a
+    flags = [
+        (_column_of(a), a.timestamp + timedelta(hours=1), a.key.family == Family.PERFORMANCE)
         for a in anomalies
-        if _column_of(a) == change.column
-        and change.start - timedelta(hours=1) < a.timestamp < change.end + SLACK
-        and (change.kind != "concept" or a.key.family == Family.PERFORMANCE)
+    ]
+    return _judge_flags(change, flags)
+
+
+def _judge_flags(change: MonthChange, flags: Sequence[tuple[str, datetime, bool]]) -> ChangeResult:
+    """``flags``: (column, when it could be said, whether from performance)."""
+    hits = [
+        said
+        for column, said, performance in flags
+        if column == change.column
+        and change.start < said < change.end + SLACK + timedelta(hours=1)
+        and (change.kind != "concept" or performance)
     ]
     if not hits:
         return ChangeResult(kind=change.kind, column=change.column, caught=False, delay_h=math.nan)
-    first = min(a.timestamp for a in hits)
-    delay = (first + timedelta(hours=1) - change.start).total_seconds() / 3600.0
+    delay = (min(hits) - change.start).total_seconds() / 3600.0
     return ChangeResult(kind=change.kind, column=change.column, caught=True, delay_h=delay)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyJudgement:
+    """A peer's day-by-day flags judged like Vigil's anomalies (a day's flag can be said at the
+    day's end: batch tools compare whole days)."""
+
+    changes: tuple[ChangeResult, ...]
+    false_alarm_days: int
+    unchanged_column_days: int
+    false_alarm_columns: tuple[str, ...]
+
+
+def judge_daily_flags(
+    month: QualityMonth,
+    flagged: dict[int, Sequence[str]],
+    *,
+    performance_alerts: Sequence[int] = (),
+) -> DailyJudgement:
+    """``flagged``: day index -> columns flagged as drifted; ``performance_alerts``: days whose
+    realised performance was flagged (they speak about the score, for the concept shift)."""
+    flags = [
+        (column, month.start + (day + 1) * DAY, False)
+        for day, columns in flagged.items()
+        for column in columns
+    ]
+    flags += [("score", month.start + (day + 1) * DAY, True) for day in performance_alerts]
+    changes = tuple(_judge_flags(change, flags) for change in month.changes)
+    false_days: list[str] = []
+    possible = 0
+    for column in [*month.features, "score"]:
+        for day in range(CLEAN_DAYS, (month.end - month.start).days):
+            start = month.start + day * DAY
+            if _changed(month.changes, column, start):
+                continue
+            possible += 1
+            if column in flagged.get(day, ()):
+                false_days.append(column)
+    return DailyJudgement(
+        changes=changes,
+        false_alarm_days=len(false_days),
+        unchanged_column_days=possible,
+        false_alarm_columns=tuple(sorted(set(false_days))),
+    )
 
 
 def _estimation_error(

@@ -30,6 +30,15 @@ CURATED: dict[str, tuple[str, ...]] = {
     Family.FEATURE.value: ("mean", "p50", "p99", "null_rate"),
     Family.OUTPUT.value: ("mean", "p50", "p95", "drift_psi"),
     Family.AUXILIARY.value: ("rows", "latency_p50", "latency_p99", "quarantine_rate"),
+    # realised beside estimated, over the trailing day (an hour holds few labels)
+    Family.PERFORMANCE.value: (
+        "accuracy_1d",
+        "estimated_accuracy_1d",
+        "roc_auc_1d",
+        "estimated_roc_auc_1d",
+        "mae_1d",
+        "rmse_1d",
+    ),
 }
 """Statistics charted by default; series with anomalies are always charted, ``?all=1`` shows all."""
 DRIFT_STATISTICS = ("ks", "linf", "psi")
@@ -105,8 +114,10 @@ def model_page(
             seen.add((anomaly.key, anomaly.timestamp))
             anomalies[anomaly.key].append(anomaly)
     families = []
-    for family in (Family.FEATURE.value, Family.OUTPUT.value, Family.AUXILIARY.value):
+    for family in CURATED:
         members = [s for s in series if s.key.family == family and np.isfinite(s.values).any()]
+        if family == Family.PERFORMANCE.value and not members:
+            continue  # a model without labels has no performance section
         shown = [
             s
             for s in members

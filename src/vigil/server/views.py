@@ -19,7 +19,13 @@ from vigil.report import Light, family_lights
 from vigil.stats import Series
 from vigil.store import Store
 
-FAMILIES = (Family.FEATURE.value, Family.OUTPUT.value, Family.AUXILIARY.value, Family.DRIFT.value)
+FAMILIES = (
+    Family.FEATURE.value,
+    Family.OUTPUT.value,
+    Family.AUXILIARY.value,
+    Family.DRIFT.value,
+    Family.PERFORMANCE.value,
+)
 HEALTH_RANK = {Light.GREEN: 0, Light.GREY: 0, Light.AMBER: 1, Light.RED: 2}
 _WORST_FIRST = (Light.RED, Light.AMBER, Light.GREEN, Light.GREY)
 RECENT = timedelta(days=2)

@@ -267,3 +267,38 @@ def test_model_page_draws_raised_anomalies_even_outside_incidents(tmp_path: Path
         html = httpx.get(f"{url}/models/m").text
     assert html.count('class="anomaly"') == 1
     assert "expected 40, band 35 … 45; mad" in html
+
+
+def test_the_model_page_shows_realised_beside_estimated_performance_only_with_labels() -> None:
+    import numpy as np
+
+    from vigil.core import Family, SeriesKey
+    from vigil.server.pages import model_page
+    from vigil.stats import Series
+    from vigil.store import MemoryStore
+
+    stamps = np.arange("2026-11-25T00", "2026-11-25T10", dtype="datetime64[h]").astype(
+        "datetime64[s]"
+    )
+
+    def series(family: str, column: str, statistic: str) -> Series:
+        key = SeriesKey(model="m", version="v", family=family, column=column, statistic=statistic)
+        return Series(key=key, timestamps=stamps, values=np.full(len(stamps), 0.76))
+
+    store = MemoryStore()
+    store.series.put([series(Family.FEATURE.value, "age", "mean")])
+    page = model_page(store, "m", now=NOW, hours=24, version=None, show_all=False)
+    assert [f.name for f in page.families] == ["feature", "output", "auxiliary"]
+    store.series.put(
+        [
+            series(Family.PERFORMANCE.value, "score", statistic)
+            for statistic in ("accuracy_1d", "estimated_accuracy_1d", "log_loss")
+        ]
+    )
+    page = model_page(store, "m", now=NOW, hours=24, version=None, show_all=False)
+    performance = page.families[-1]
+    assert performance.name == "performance" and performance.hidden == 1  # log_loss: ?all=1
+    assert [c.key.statistic for c in performance.charts] == [
+        "accuracy_1d",
+        "estimated_accuracy_1d",
+    ]

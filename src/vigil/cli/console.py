@@ -40,8 +40,9 @@ def echo_json(data: object, *, indent: int | None = 2) -> None:
     typer.echo(json.dumps(data, indent=indent))
 
 
-def fail(problem: Exception | str) -> NoReturn:
-    """Print ``problem`` as one clear line on stderr and exit with code 1.
+def report_error(problem: Exception | str) -> None:
+    """Print ``problem`` as one clear line on stderr, ``error: <message>``, and go on (a command
+    that outlives its errors, as ``vigil run`` outlives a failed cycle).
 
     Soft wrap keeps a long path in one piece for copying, and the message is text, not markup,
     so brackets in it (``[a, b]``) print as they are.
@@ -51,6 +52,11 @@ def fail(problem: Exception | str) -> NoReturn:
 
     message = Text.assemble(("error:", "red"), " ", str(problem))
     Console(stderr=True, soft_wrap=True).print(message, highlight=False)
+
+
+def fail(problem: Exception | str) -> NoReturn:
+    """Print ``problem`` as :func:`report_error` does and exit with code 1."""
+    report_error(problem)
     if isinstance(problem, Exception):
         raise typer.Exit(1) from problem
     raise typer.Exit(1)

@@ -1,31 +1,27 @@
 """``vigil run``: every due window through the whole pipeline, once or on a schedule.
 
-The clock is read here (``datetime.now``) and passed down; nothing below reads it. So are the
-secrets of the alert channels (``password_env`` names an environment variable).
+This module parses, loops and prints; :mod:`vigil.pipeline.cycles` runs each cycle. The clock is
+read here (``datetime.now``) and passed down; nothing below reads it. So are the secrets of the
+alert channels (``password_env`` names an environment variable).
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vigil.cli.console import new_console
+from vigil.cli.console import new_console, report_error
 from vigil.cli.options import ConfigOption, OptionalDbOption, channel_secrets
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from vigil.alert import Outbox
-    from vigil.pipeline.config import VigilConfig
-    from vigil.pipeline.metrics import PipelineMetrics
     from vigil.pipeline.profiling import ProfilingSummary
     from vigil.pipeline.runner import CycleSummary
-    from vigil.store import Store
 
 
 def run(
@@ -72,6 +68,7 @@ def run(
     from vigil.alert import Outbox
     from vigil.core import VigilError, parse_duration
     from vigil.pipeline.config import load_config, parse_moment
+    from vigil.pipeline.cycles import CycleRunner, seconds_until_next, serve_metrics
 
     out = new_console()
     overrides: dict[str, dict[str, object]] = {}
@@ -86,130 +83,41 @@ def run(
         settings.build_channels(channel_secrets(settings)),
         alertmanager=settings.build_alertmanager(),
     )
-    reports_out = reports or Path(settings.report.out)
-    metrics = _serve_metrics(settings, metrics_host, metrics_port, out)
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    metrics = None
+    if metrics_port is not None:
+        metrics = serve_metrics(settings, host=metrics_host, port=metrics_port, clock=clock)
+        out.print(f"metrics on http://{metrics_host}:{metrics_port}/metrics")
+    runner = CycleRunner(
+        settings,
+        outbox=outbox,
+        reports_out=reports or Path(settings.report.out),
+        clock=clock,
+        metrics=metrics,
+    )
     tally = _Tally()
     while True:
         # Once is a replay: to the data's end. Looping watches live traffic: to the clock.
-        live = None if once else datetime.now(UTC)
+        live = None if once else clock()
         try:
-            summary = _timed_cycle(settings, outbox, reports_out, out, metrics, stop or live)
+            with out.status("running") as status:
+                summary = runner.cycle(until=stop or live, progress=status.update)
         except VigilError as err:
             if once:
                 raise
-            out.print(f"error: cycle failed, the next one runs on schedule: {err}")
+            report_error(f"the cycle failed; the next one runs on schedule: {err}")
         else:
             tally.count(summary)
             _print_cycle(out, summary, tally)
         if once:
-            _finish_sends(settings, outbox, out)
+            still = runner.finish_sends()
+            if still:
+                out.print(f"{still} notifications still sending; the next run sends them again")
             return
-        time.sleep(_seconds_until_next(period))
-
-
-def _timed_cycle(
-    settings: VigilConfig,
-    outbox: Outbox,
-    reports_out: Path,
-    console: Console,
-    metrics: PipelineMetrics | None,
-    until: datetime | None,
-) -> CycleSummary:
-    from vigil.core import VigilError
-    from vigil.pipeline.runner import due_windows
-    from vigil.store import SqlStore
-
-    started = time.monotonic()
-    posts = (outbox.alert_posts, outbox.alert_failures)
-    try:
-        with closing(SqlStore(settings.store.url, workers=settings.store.workers)) as store:
-            summary = _cycle(settings, store, outbox, reports_out, console, until)
-            behind = len(
-                due_windows(store, window=settings.window, now=datetime.now(UTC), until=until)
-            )
-    except VigilError:
-        if metrics is not None:
-            metrics.cycle_failed(seconds=time.monotonic() - started)
-        raise
-    if metrics is not None:
-        metrics.cycle_succeeded(
-            summary,
-            seconds=time.monotonic() - started,
-            finished_at=datetime.now(UTC),
-            behind=behind,
-        )
-        metrics.alert_posts(
-            delivered=outbox.alert_posts - posts[0], failed=outbox.alert_failures - posts[1]
-        )
-    return summary
-
-
-def _serve_metrics(
-    settings: VigilConfig, host: str, port: int | None, console: Console
-) -> PipelineMetrics | None:
-    """Start the metrics endpoint in a daemon thread; its store stays open for the scrapes."""
-    if port is None:
-        return None
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    from vigil.pipeline.gauges import read_gauges
-    from vigil.pipeline.metrics import ModelCollector, PipelineMetrics
-    from vigil.store import SqlStore
-
-    store = SqlStore(settings.store.url)
-    registry = CollectorRegistry()
-    metrics = PipelineMetrics(registry)
-    registry.register(ModelCollector(lambda: read_gauges(store, now=datetime.now(UTC))))
-    start_http_server(port, addr=host, registry=registry)
-    console.print(f"metrics on http://{host}:{port}/metrics")
-    return metrics
-
-
-def _finish_sends(settings: VigilConfig, outbox: Outbox, console: Console) -> None:
-    """``--once``: wait for the sends still queued (their timeouts bound it), record them."""
-    from vigil.pipeline.runner import record_finished
-    from vigil.store import SqlStore
-
-    if not outbox.wait(timeout_s=_ONCE_SEND_WAIT_S):
-        console.print(
-            f"{len(outbox.pending())} notifications still sending after {_ONCE_SEND_WAIT_S:.0f} s;"
-            " the next run sends them again"
-        )
-    with closing(SqlStore(settings.store.url)) as store:
-        record_finished(store, outbox, now=datetime.now(UTC))
-
-
-_ONCE_SEND_WAIT_S = 120.0
-
-
-def _cycle(
-    settings: VigilConfig,
-    store: Store,
-    outbox: Outbox,
-    out: Path,
-    console: Console,
-    until: datetime | None,
-) -> CycleSummary:
-    from vigil.pipeline.runner import run_cycle
-
-    with console.status("running") as status:
-        return run_cycle(
-            config=settings,
-            store=store,
-            now=datetime.now(UTC),
-            until=until,
-            channels={},
-            outbox=outbox,
-            sources=list(settings.ingest.sources),
-            reports_out=out,
-            progress=status.update,
-        )
-
-
-def _seconds_until_next(period: timedelta) -> float:
-    now = datetime.now(UTC).timestamp()
-    step = period.total_seconds()
-    return step - (now % step) + 5.0  # a little after the boundary, once the window is complete
+        time.sleep(seconds_until_next(period, now=clock()))
 
 
 class _Tally:

@@ -93,6 +93,10 @@ Example::
     models = "loan-*"
     start = "2026-02-02"                 # the validation week
     end = "2026-02-09"
+
+    [[references]]                       # or a profile of the training data, made by
+    models = "churn"                     # vigil.reference_profile(frame, ..., out=PATH)
+    profile = "references/churn-v3.vigilprofile"
 """
 
 from __future__ import annotations
@@ -123,7 +127,13 @@ from vigil.alert import (
     SmtpChannel,
     WebhookChannel,
 )
-from vigil.core import ConfigError, Window, format_duration, parse_duration
+from vigil.core import (
+    ConfigError,
+    SerializationError,
+    Window,
+    format_duration,
+    parse_duration,
+)
 from vigil.detect import DEFAULT_DETECTOR, DETECTORS
 from vigil.incidents import FilterSettings, GroupingSettings
 from vigil.ingest import EARLIEST, IngestLimits
@@ -297,15 +307,18 @@ class ServerSection(_Section):
 
 
 class ReferenceSection(_Section):
-    """A fixed reference for the models matching ``models``: a date range of their own logs.
+    """A fixed reference for the models matching ``models``: a date range of their own logs
+    (``start`` and ``end``), or a reference profile file made from training or validation data
+    by ``vigil.reference_profile`` (``profile``, a path relative to the working directory).
 
     Drift and the data-quality signals compare every window with it instead of the trailing
     same hours of the last week, so a change that lasts cannot become its own reference, and a
     new model is compared with what it was validated on from its first day."""
 
     models: str = "*"
-    start: str
-    end: str
+    start: str | None = None
+    end: str | None = None
+    profile: str | None = None
 
 
 class ReportSection(_Section):
@@ -537,6 +550,13 @@ def _resolve(config: VigilConfig) -> Resolved:
 
 def _reference(index: int, section: ReferenceSection, window: timedelta) -> Reference:
     key = f"references[{index}]"
+    dates = (section.start, section.end)
+    if section.profile is not None:
+        if dates != (None, None):
+            raise ValueError(f"{key}: give either a profile or start and end, not both")
+        return _reference_file(key, Path(section.profile))
+    if section.start is None or section.end is None:
+        raise ValueError(f"{key}: give start and end (a date range of the logs), or a profile")
     try:
         start, end = parse_moment(section.start), parse_moment(section.end)
     except ConfigError as err:
@@ -547,6 +567,21 @@ def _reference(index: int, section: ReferenceSection, window: timedelta) -> Refe
             f"window ({format_duration(window)})"
         )
     return Reference.fixed(Window(start=start, end=end))
+
+
+def _reference_file(key: str, path: Path) -> Reference:
+    """The profile file at ``path`` as a reference, read once when the configuration is."""
+    from vigil.profile import Profile
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"{key}.profile: cannot read {str(path)!r}: {err.strerror}") from err
+    try:
+        profile = Profile.from_bytes(data)
+    except SerializationError as err:
+        raise ValueError(f"{key}.profile: {str(path)!r} is not a Vigil profile: {err}") from err
+    return Reference.of_profiles([profile], source=str(path))
 
 
 def _parse(key: str, text: str) -> timedelta:

@@ -23,7 +23,6 @@ from vigil.profile import Profile
 from vigil.stats import (
     IngestTally,
     Reference,
-    ReferenceMode,
     Series,
     StatsSpec,
     drift_series,
@@ -112,7 +111,7 @@ def _model_series(
     spec: StatsSpec,
     labels: LabelSettings | None = None,
 ) -> list[Series]:
-    fixed = spec.reference.mode is ReferenceMode.FIXED
+    fixed = spec.reference.is_fixed
     # A fixed reference may lie before the period: its profiles are read too.
     load = min(start, spec.reference.earliest(start)) if fixed else start
     profiles = store.profiles.get(model=model, start=load, end=end, duration=spec.window)

@@ -9,12 +9,13 @@ different from noon traffic) does not read as drift.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from vigil.core import ConfigError, Window
+from vigil.profile import Profile
 from vigil.stats.change import ChangeTest, Tested
 
 DAY = timedelta(days=1)
@@ -24,20 +25,26 @@ class ReferenceMode(StrEnum):
     TRAILING_SAME_HOUR = "trailing_same_hour"
     TRAILING = "trailing"
     FIXED = "fixed"
+    PROFILES = "profiles"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reference:
     """Which earlier profiles one window is compared against.
 
-    Build it with :meth:`trailing_same_hour`, :meth:`trailing` or :meth:`fixed`; :meth:`selects`
-    says whether a profile window belongs to the reference of a current window.
+    Build it with :meth:`trailing_same_hour`, :meth:`trailing`, :meth:`fixed` or
+    :meth:`of_profiles`; :meth:`selects` says whether a profile window belongs to the reference
+    of a current window.
     """
 
     mode: ReferenceMode
     days: int = 7
     lookback: timedelta = timedelta(0)
     baseline: Window | None = None
+    profiles: tuple[Profile, ...] = field(default=(), compare=False)
+    """The reference itself, for :meth:`of_profiles` (made outside the logs: training data)."""
+    source: str = ""
+    """Where :attr:`profiles` came from, for what a screen says about the reference."""
 
     def __post_init__(self) -> None:
         if self.mode is ReferenceMode.TRAILING_SAME_HOUR and self.days < 1:
@@ -48,6 +55,8 @@ class Reference:
             )
         if self.mode is ReferenceMode.FIXED and self.baseline is None:
             raise ConfigError("a fixed reference needs its baseline window")
+        if self.mode is ReferenceMode.PROFILES and not self.profiles:
+            raise ConfigError("a reference of profiles needs at least one profile")
 
     @classmethod
     def trailing_same_hour(cls, days: int = 7) -> Reference:
@@ -64,11 +73,25 @@ class Reference:
         """One baseline period, the same for every window (e.g. the validation week)."""
         return cls(mode=ReferenceMode.FIXED, baseline=baseline)
 
+    @classmethod
+    def of_profiles(cls, profiles: Sequence[Profile], *, source: str) -> Reference:
+        """Profiles made apart from the logs (``vigil.reference_profile`` of the training or
+        validation data), the same for every window and every version of the model."""
+        return cls(mode=ReferenceMode.PROFILES, profiles=tuple(profiles), source=source)
+
+    @property
+    def is_fixed(self) -> bool:
+        """True when every window is compared with the same reference (no trailing one)."""
+        return self.mode in (ReferenceMode.FIXED, ReferenceMode.PROFILES)
+
     def ranges(self, current: Window) -> list[Window]:
         """Where ``current``'s reference lies: every profile window inside one of these counts.
 
-        Outside a fixed baseline, nothing at or after ``current.start`` is ever reference.
+        Outside a fixed baseline, nothing at or after ``current.start`` is ever reference; a
+        reference of profiles has no windows in the logs.
         """
+        if self.mode is ReferenceMode.PROFILES:
+            return []
         if self.mode is ReferenceMode.FIXED:
             assert self.baseline is not None  # checked in __post_init__
             return [self.baseline]
@@ -87,6 +110,8 @@ class Reference:
 
     def earliest(self, since: datetime) -> datetime:
         """The start of the profiles needed to compare every window from ``since`` on."""
+        if self.mode is ReferenceMode.PROFILES:
+            return since
         if self.mode is ReferenceMode.FIXED:
             assert self.baseline is not None
             return min(self.baseline.start, since)
@@ -95,6 +120,8 @@ class Reference:
         return since - self.days * DAY
 
     def __str__(self) -> str:
+        if self.mode is ReferenceMode.PROFILES:
+            return f"the reference profile {self.source}"
         if self.mode is ReferenceMode.FIXED:
             return f"fixed {self.baseline}"
         if self.mode is ReferenceMode.TRAILING:

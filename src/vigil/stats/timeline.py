@@ -18,7 +18,7 @@ import numpy as np
 from vigil.core import SeriesKey, Window, windows_between
 from vigil.profile import Profile, rollup
 from vigil.stats.series import FloatArray, Series, TimeArray
-from vigil.stats.spec import Reference
+from vigil.stats.spec import Reference, ReferenceMode
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +51,8 @@ class Timeline:
         model's other versions in those windows too, so a fresh deployment is checked against
         what it replaced.
         """
+        if reference.mode is ReferenceMode.PROFILES:
+            return list(reference.profiles)
         windows = self.reference_windows(current, reference)
         own = self.profiles.get(version, {})
         found = [own[w] for w in windows if w in own]

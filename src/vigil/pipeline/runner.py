@@ -662,11 +662,9 @@ def _alerts(
 ) -> list[Alert]:
     """Every incident of this cycle, and those resolved within ``hold`` of ``now`` (their
     resolution is posted again while it matters, in case a post was lost)."""
-    recent = [
-        i
-        for i in store.incidents.get(states={IncidentState.RESOLVED})
-        if i.resolved_at is not None and i.resolved_at > now - settings.hold
-    ]
+    recent = store.incidents.get(
+        states={IncidentState.RESOLVED}, resolved_after=now - settings.hold
+    )
     current = {i.id: i for i in [*recent, *incidents]}  # this cycle's state wins
     return [incident_alert(i, now=wall, settings=settings, links=links) for i in current.values()]
 

@@ -167,9 +167,14 @@ class IncidentStore(Protocol):
         ...
 
     def get(
-        self, *, model: str | None = None, states: Collection[IncidentState] | None = None
+        self,
+        *,
+        model: str | None = None,
+        states: Collection[IncidentState] | None = None,
+        resolved_after: datetime | None = None,
     ) -> list[Incident]:
-        """Incidents ordered by opening time, then id."""
+        """Incidents ordered by opening time, then id; with ``resolved_after``, only those
+        resolved after that moment."""
         ...
 
     def find(self, incident_id: str) -> Incident | None:

@@ -71,14 +71,20 @@ class MemoryIncidents:
         return len(rows)
 
     def get(
-        self, *, model: str | None = None, states: Collection[IncidentState] | None = None
+        self,
+        *,
+        model: str | None = None,
+        states: Collection[IncidentState] | None = None,
+        resolved_after: datetime | None = None,
     ) -> list[Incident]:
         wanted = None if states is None else {s.value for s in states}
+        after = None if resolved_after is None else to_us(resolved_after)
         rows = [
             row
             for row in self._rows.values()
             if (model is None or row["model"] == model)
             and (wanted is None or row["state"] in wanted)
+            and (after is None or (row["resolved_at_us"] or 0) > after)
         ]
         rows.sort(key=lambda row: (row["opened_at_us"], row["id"]))
         return [incident_from_row(row) for row in rows]

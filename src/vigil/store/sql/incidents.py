@@ -76,7 +76,11 @@ class SqlIncidents:
         return len(rows)
 
     def get(
-        self, *, model: str | None = None, states: Collection[IncidentState] | None = None
+        self,
+        *,
+        model: str | None = None,
+        states: Collection[IncidentState] | None = None,
+        resolved_after: datetime | None = None,
     ) -> list[Incident]:
         table = t.incidents
         query = sa.select(table).order_by(table.c.opened_at_us, table.c.id)
@@ -84,6 +88,8 @@ class SqlIncidents:
             query = query.where(table.c.model == model)
         if states is not None:
             query = query.where(table.c.state.in_([s.value for s in states]))
+        if resolved_after is not None:
+            query = query.where(table.c.resolved_at_us > to_us(resolved_after))
         return [incident_from_row(row) for row in self._database.rows(query)]
 
     def find(self, incident_id: str) -> Incident | None:

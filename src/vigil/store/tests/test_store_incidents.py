@@ -68,6 +68,22 @@ class IncidentStoreContract:
         assert store.incidents.find(opened[0].id) == resolved[0]
         assert store.incidents.find("inc-missing") is None
 
+    def test_incidents_resolved_after_a_moment_are_read_without_the_older_ones(
+        self, store: Store
+    ) -> None:
+        settings = GroupingSettings()
+        early = update_incidents([], [_anomaly(0)], now=T0, settings=settings)
+        late = update_incidents([], [_anomaly(10, "zip")], now=T0 + 10 * HOUR, settings=settings)
+        store.incidents.put(early + late)
+        store.incidents.put(
+            update_incidents(early, [], now=T0 + 2 * settings.resolve_after, settings=settings)
+        )
+        (resolved,) = store.incidents.get(states={IncidentState.RESOLVED})
+        assert resolved.resolved_at is not None
+        just_before = resolved.resolved_at - timedelta(microseconds=1)
+        assert store.incidents.get(resolved_after=just_before) == [resolved]  # the open one: no
+        assert store.incidents.get(resolved_after=resolved.resolved_at) == []
+
     def test_an_incident_keeps_the_hosts_that_carry_it(self, store: Store) -> None:
         """What ``vigil incidents --json`` and the scoring read back: the attribution."""
         (opened,) = update_incidents([], [_anomaly(0)], now=T0, settings=GroupingSettings())

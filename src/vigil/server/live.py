@@ -29,6 +29,11 @@ from vigil.store import SqlStore, Store
 logger = logging.getLogger(__name__)
 
 
+def open_in_process(url: str) -> Store:
+    """The store at ``url``, doing all its work in this process (no worker pool)."""
+    return SqlStore(url, workers=1)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveStatus:
     """What the dashboard says about rows received and not yet in any series.
@@ -54,7 +59,9 @@ class LivePipeline:
     """Runs a pipeline cycle over the spool each time a window closes (see the module doc).
 
     ``grace`` is waited after the boundary, so rows sent in the window's last moments are in
-    the spool first. ``open_store`` opens a fresh store per cycle, as ``vigil run`` does.
+    the spool first. ``open_store`` opens a fresh store per cycle, as ``vigil run`` does; by
+    default one that works in this process only: a pool of worker processes would be forked
+    from a process that runs the server's threads, which can copy a lock another thread holds.
     """
 
     def __init__(
@@ -65,7 +72,7 @@ class LivePipeline:
         clock: Callable[[], datetime],
         channels: Mapping[str, Channel] | None = None,
         grace: timedelta = timedelta(seconds=5),
-        open_store: Callable[[str], Store] = SqlStore,
+        open_store: Callable[[str], Store] = open_in_process,
     ) -> None:
         self.config = config
         self.sources = list(dict.fromkeys([*config.ingest.sources, str(spool_dir)]))

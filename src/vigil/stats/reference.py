@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from vigil.profile import ColumnProfile, FrequentItems, QuantileSketch
 from vigil.stats.divergence import FloatArray
-from vigil.stats.sketches import QuantileSource
+from vigil.stats.sketches import FrequentSource, QuantileSource
 
 
 class Sketched(Protocol):
@@ -40,7 +40,7 @@ class Sketched(Protocol):
     def quantiles(self) -> QuantileSource: ...
 
     @property
-    def frequent(self) -> FrequentItems: ...
+    def frequent(self) -> FrequentSource: ...
 
 
 S = TypeVar("S", bound=Sketched)
@@ -103,20 +103,45 @@ class WindowQuantiles:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class WindowFrequent:
+    """One reference window's frequent items, listed once (a ``FrequentSource``): listing them
+    asks DataSketches for every item, and a window is judged once per later window."""
+
+    sketch: FrequentItems
+    listed: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, sketch: FrequentItems) -> WindowFrequent:
+        return cls(sketch=sketch, listed=tuple(sketch.items()))
+
+    @property
+    def total(self) -> int:
+        return self.sketch.total
+
+    @property
+    def count_error(self) -> float:
+        return self.sketch.count_error
+
+    def items(self) -> list[tuple[str, int]]:
+        return list(self.listed)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ReferenceWindow:
     """One column in one reference window (a :class:`Sketched`), read once however many
     references the window is part of."""
 
     column: ColumnProfile
     quantiles: WindowQuantiles
+    frequent: WindowFrequent
 
     @classmethod
     def of(cls, column: ColumnProfile) -> ReferenceWindow:
-        return cls(column=column, quantiles=WindowQuantiles.of(column.quantiles))
-
-    @property
-    def frequent(self) -> FrequentItems:
-        return self.column.frequent
+        return cls(
+            column=column,
+            quantiles=WindowQuantiles.of(column.quantiles),
+            frequent=WindowFrequent.of(column.frequent),
+        )
 
 
 def typical_windows(

@@ -132,6 +132,10 @@ def test_a_reference_window_answers_exactly_as_its_sketch_does(rows: int) -> Non
     )
     np.testing.assert_array_equal(pooled.values, again.values)
     np.testing.assert_array_equal(pooled.cumulative, again.cumulative)
+    categories = _profile(1).features["c"].frequent  # and the frequent items, listed once
+    listed = ReferenceWindow.of(_profile(1).features["c"]).frequent
+    assert listed.items() == categories.items() and len(listed.items()) == 3
+    assert (listed.total, listed.count_error) == (categories.total, categories.count_error)
 
 
 def test_spec_checks_the_reference_settings() -> None:

@@ -98,8 +98,9 @@ class JsonLinesReader:
                 ):
                     yield from assembler.add_block(segment)
                     continue
-                for line in _segment_lines(segment):
-                    yield from assembler.add_line(line.number, line.text, line.problem)
+                yield from assembler.add_lines(
+                    (line.number, line.text, line.problem) for line in _segment_lines(segment)
+                )
             yield from assembler.close()
 
         total = quarantined = 0

@@ -15,7 +15,7 @@ line had gone one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +76,11 @@ class ChunkAssembler:
         return self._done_rows + self._plain_count + len(self._good) + len(self._damaged)
 
     def add_block(self, block: Block) -> Iterator[IngestChunk]:
+        if block.count == 1 and (self._good or self._damaged):
+            # One line (cut by a read boundary) joins the lines waiting: read on its own, it
+            # would split their run into two parser calls.
+            yield from self.add_lines([(block.first, block.text, None)])
+            return
         self._read_pending_lines()
         text, first, count = block.text, block.first, block.count
         if self._waiting() + count >= self._limit:
@@ -91,14 +96,21 @@ class ChunkAssembler:
         if count:
             self._add_plain(text, first, count)
 
-    def add_line(self, number: int, text: bytes, problem: str | None) -> Iterator[IngestChunk]:
+    def add_lines(self, lines: Iterable[tuple[int, bytes, str | None]]) -> Iterator[IngestChunk]:
+        """Numbered lines, each with the problem the reader found (``None``: none)."""
         self._read_pending_plain()
-        if problem is None:
-            self._good.append((number, text))
-        else:
-            self._damaged.append((number, text, problem))
-        if self._waiting() >= self._limit:
-            yield self._finish()
+        good, damaged = self._good, self._damaged
+        room = self._limit - self._waiting()
+        for number, text, problem in lines:
+            if problem is None:
+                good.append((number, text))
+            else:
+                damaged.append((number, text, problem))
+            room -= 1
+            if room <= 0:
+                yield self._finish()
+                good, damaged = self._good, self._damaged
+                room = self._limit - self._waiting()
 
     def close(self) -> Iterator[IngestChunk]:
         """The last chunk, if rows are waiting."""

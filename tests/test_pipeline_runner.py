@@ -23,7 +23,8 @@ from vigil.lab.evaluation import score_demo
 from vigil.lab.simulation.logs import simulate_platform
 from vigil.pipeline import workers
 from vigil.pipeline.config import parse_config
-from vigil.pipeline.runner import due_windows, run_cycle
+from vigil.pipeline.runner import run_cycle
+from vigil.pipeline.schedule import due_windows
 from vigil.store import MemoryStore, SqlStore, Store
 
 START = datetime(2026, 11, 2, tzinfo=UTC)

@@ -17,7 +17,9 @@ from vigil.alert import Outbox
 from vigil.core import VigilError
 from vigil.pipeline.config import VigilConfig
 from vigil.pipeline.metrics import PipelineMetrics
-from vigil.pipeline.runner import CycleSummary, due_windows, record_finished, run_cycle
+from vigil.pipeline.notify import record_finished
+from vigil.pipeline.runner import CycleSummary, run_cycle
+from vigil.pipeline.schedule import due_windows
 from vigil.store import SqlStore
 
 SEND_WAIT_S = 120.0

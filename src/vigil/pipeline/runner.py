@@ -36,38 +36,30 @@ from pathlib import Path
 import numpy as np
 
 from vigil.alert import (
-    Alert,
-    AlertmanagerSettings,
     Channel,
-    DeliveryError,
-    DeliveryRecord,
-    Links,
     Outbox,
-    deliver,
-    incident_alert,
-    plan_notifications,
 )
-from vigil.core import SerializationError, SeriesKey, StoreError, Window, windows_between
+from vigil.core import SeriesKey, StoreError, Window
 from vigil.detect import Anomaly
 from vigil.incidents import FilterOutcome, FilterReport, Incident, IncidentState, as_of
-from vigil.ingest import EARLIEST
 from vigil.pipeline.attribution import attribute_incidents
 from vigil.pipeline.config import VigilConfig
 from vigil.pipeline.failures import ModelFailure, model_failure
 from vigil.pipeline.incidents import abnormal_periods, advance_incidents, baseline_exclusions
 from vigil.pipeline.notices import model_notices
+from vigil.pipeline.notify import Senders, notify, record_finished
 from vigil.pipeline.profiling import ProfilingSummary
-from vigil.pipeline.reports import email_report, model_report, write_reports
+from vigil.pipeline.reports import model_report, write_reports
+from vigil.pipeline.schedule import STAGE, data_end, last_done_end, windows_due
 from vigil.pipeline.series import build_series
 from vigil.pipeline.sources import profile_sources
 from vigil.pipeline.watch import WatchedSeries, WatchPolicy, WatchResult, watch
-from vigil.profile import Profile, ProfileSpec
+from vigil.profile import ProfileSpec
 from vigil.report import ModelReport
 from vigil.stats import Series, StatsSpec
 from vigil.store import Run, RunStatus, Store
 
 logger = logging.getLogger(__name__)
-STAGE = "pipeline"
 LEASE = "pipeline"
 DEFAULT_LEASE_TTL = timedelta(minutes=30)
 """Longer than any cycle we have measured; a killed runner's lease is free again after it."""
@@ -156,7 +148,7 @@ def run_cycle(
             store=store,
             now=now,
             until=until,
-            senders=_Senders(channels=channels, outbox=outbox, wall=clock()),
+            senders=Senders(channels=channels, outbox=outbox, wall=clock()),
             sources=sources,
             reports_out=reports_out,
             say=say,
@@ -179,13 +171,13 @@ def _run_cycle(
     store: Store,
     now: datetime,
     until: datetime | None,
-    senders: _Senders,
+    senders: Senders,
     sources: Sequence[str],
     reports_out: Path | None,
     say: Progress,
 ) -> CycleSummary:
     say("ingest and profile")
-    last_done = _last_done_end(store)
+    last_done = last_done_end(store)
     since = None if last_done is None else last_done - config.late_data
     failures: list[ModelFailure] = []
     profiled = profile_sources(
@@ -200,7 +192,7 @@ def _run_cycle(
         labels=config.label_settings(),
     )
     end = data_end(store, window=config.window, now=now, until=until)
-    due = _windows_due(
+    due = windows_due(
         store,
         window=config.window,
         end=end,
@@ -238,7 +230,7 @@ def _run_cycle(
     reports = _model_reports(series, watched, incidents, notices, now, failures.append)
     written = write_reports(reports, reports_out, failures.append) if reports_out else ()
     say("send notifications")
-    queued, sent, failed = _notify(store, incidents, reports, senders, config, now)
+    queued, sent, failed = notify(store, incidents, reports, senders, config, now)
     _record_failures(store, failures, span=Window(start=due[0].start, end=due[-1].end), now=now)
     for window in due:
         store.runs.put(
@@ -465,96 +457,6 @@ def _days(due: Sequence[Window]) -> list[list[Window]]:
     return list(days.values())
 
 
-def due_windows(
-    store: Store,
-    *,
-    window: timedelta,
-    now: datetime,
-    until: datetime | None = None,
-    earliest: datetime = EARLIEST,
-    limit: int | None = None,
-) -> list[Window]:
-    """Complete windows after the last one done, from the first profiled window (and never
-    before ``earliest``) on, up to :func:`data_end`; the oldest ``limit`` of them when given."""
-    end = data_end(store, window=window, now=now, until=until)
-    return _windows_due(
-        store,
-        window=window,
-        end=end,
-        last_done=_last_done_end(store),
-        earliest=earliest,
-        limit=limit,
-    )
-
-
-def data_end(
-    store: Store, *, window: timedelta, now: datetime, until: datetime | None
-) -> datetime | None:
-    """Where a cycle stops: ``until``, else the end of the latest window with a request; never
-    after ``now`` (a window is complete only once the clock has passed it).
-
-    Requests, not rows: labels arrive days after their predictions, and a replayed folder whose
-    last files hold only labels (or a straggler or two) would otherwise end in days of "traffic
-    stopped" for every model (found: 11 false incidents on one replay)."""
-    end = until if until is not None else _last_traffic_end(store, window)
-    return None if end is None else min(end, now)
-
-
-TRAFFIC_TAIL = timedelta(days=7)
-"""How far back from the latest data a replay looks for its last window with a request."""
-
-
-def _last_traffic_end(store: Store, window: timedelta) -> datetime | None:
-    last = store.profiles.last_window_end(duration=window)
-    if last is None:
-        return None
-    busy = []
-    for record in store.profiles.records(start=last - TRAFFIC_TAIL, duration=window):
-        try:
-            requests = Profile.from_bytes(record.blob).requests
-        except SerializationError:  # its model's statistics stage reports it, by name
-            continue
-        if requests > 0:
-            busy.append(record.key.window.end)
-    return max(busy) if busy else last
-
-
-def _windows_due(
-    store: Store,
-    *,
-    window: timedelta,
-    end: datetime | None,
-    last_done: datetime | None,
-    earliest: datetime,
-    limit: int | None,
-) -> list[Window]:
-    first = store.profiles.first_window_start(duration=window)
-    if first is None or end is None:
-        return []
-    start = max(first, Window.containing(earliest, window).start)
-    if last_done is not None:
-        start = max(start, last_done)
-    last_complete = Window.containing(end, window).start
-    if start >= last_complete:
-        return []
-    if limit is not None:
-        last_complete = min(last_complete, start + limit * window)
-    return windows_between(start, last_complete, window)
-
-
-def _last_done_end(store: Store) -> datetime | None:
-    """End of the last window a cycle finished.
-
-    A cycle re-reads from there less the late-data margin (``[ingest] late_data``), or
-    everything before the first cycle: without that, every cycle re-read every file ever
-    spooled, a cost that grows with history. Rows of earlier windows met on the way are counted
-    as skipped, not profiled: their windows' series were already computed and notified (a row
-    later than the margin is lost to them).
-    """
-    done = [r.window.end for r in store.runs.get(stage=STAGE, status=RunStatus.SUCCEEDED)]
-    return max(done, default=None)
-
-
 def _lookback(policy: WatchPolicy, spec: StatsSpec, first: Window) -> timedelta:
     """How far before the due windows series are computed: what the watch needs, and twice the
     drift reference (a due window's reference windows need their own references, to know
@@ -591,89 +493,3 @@ def _due_slice(series: Series, due: Sequence[Window]) -> tuple[int, int]:
     times = series.timestamps
     begin = np.datetime64(due[0].start.replace(tzinfo=None), "s")
     return int(np.searchsorted(times, begin)), len(times)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Senders:
-    """The cycle's own channels, or an outbox that sends off its thread (see run_cycle)."""
-
-    channels: Mapping[str, Channel]
-    outbox: Outbox | None
-    wall: datetime
-    """The wall-clock time of the cycle: Alertmanager times an open alert's end by its own
-    clock, also when ``now`` is a simulated time."""
-
-
-def _notify(
-    store: Store,
-    incidents: Sequence[Incident],
-    reports: Sequence[ModelReport],
-    senders: _Senders,
-    config: VigilConfig,
-    now: datetime,
-) -> tuple[int, int, int]:
-    """Alerts for Alertmanager, then the notifications still owed on Vigil's own channels.
-
-    Returns (queued, sent, failed): queued in the outbox, or sent and failed by this cycle.
-    """
-    outbox = senders.outbox
-    links = config.build_links()
-    alertmanager = config.build_alertmanager()
-    if alertmanager is not None:
-        alerts = _alerts(store, incidents, alertmanager.settings, links, now, senders.wall)
-        if outbox is not None:
-            outbox.post_alerts(alerts)
-        else:
-            try:
-                alertmanager.post(alerts)
-            except DeliveryError as err:  # retried with the whole set next cycle
-                logger.warning("alertmanager: %d alerts not delivered: %s", len(alerts), err)
-    routes = config.build_routes()
-    if not routes:
-        return 0, 0, 0
-    already_sent = store.notifications.delivered() | (outbox.pending() if outbox else set())
-    pending = plan_notifications(incidents, routes, already_sent=already_sent)
-    if not pending:
-        return 0, 0, 0
-    models = {n.message.model for n in pending}
-    rendered = {r.model: email_report(r) for r in reports if r.model in models}
-    pending = plan_notifications(
-        incidents, routes, already_sent=already_sent, reports=rendered, links=links
-    )
-    if outbox is not None:
-        return outbox.submit(pending), 0, 0
-    records = deliver(
-        pending, senders.channels, on_delivered=lambda r: store.notifications.put(r, at=now)
-    )
-    for record in records:
-        if not record.delivered:
-            store.notifications.put(record, at=now)
-    delivered = sum(1 for r in records if r.delivered)
-    return 0, delivered, len(records) - delivered
-
-
-def _alerts(
-    store: Store,
-    incidents: Sequence[Incident],
-    settings: AlertmanagerSettings,
-    links: Links,
-    now: datetime,
-    wall: datetime,
-) -> list[Alert]:
-    """Every incident of this cycle, and those resolved within ``hold`` of ``now`` (their
-    resolution is posted again while it matters, in case a post was lost)."""
-    recent = store.incidents.get(
-        states={IncidentState.RESOLVED}, resolved_after=now - settings.hold
-    )
-    current = {i.id: i for i in [*recent, *incidents]}  # this cycle's state wins
-    return [incident_alert(i, now=wall, settings=settings, links=links) for i in current.values()]
-
-
-def record_finished(store: Store, outbox: Outbox, *, now: datetime) -> tuple[int, int]:
-    """Store what ``outbox`` finished sending (a failure too, so it shows); returns (delivered,
-    failed). A cycle does it; so does the owner of the outbox before it exits."""
-    records: Sequence[DeliveryRecord] = outbox.collect()
-    for record in records:
-        store.notifications.put(record, at=now)
-    delivered = sum(1 for record in records if record.delivered)
-    return delivered, len(records) - delivered

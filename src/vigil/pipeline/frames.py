@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from vigil.core import ConfigError, SchemaError, ensure_utc
 from vigil.ingest import EARLIEST, IngestChunk, IngestLimits, table_to_chunk
-from vigil.pipeline.watch import DriftRule, WatchPolicy
+from vigil.pipeline.policy import DriftRule, WatchPolicy
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.report import (
     ComparedColumn,

@@ -15,11 +15,7 @@ from vigil.ingest.hive import (
     with_folder_model,
 )
 from vigil.ingest.jsonl import JsonLinesReader
-from vigil.ingest.memory import ListReader, TableReader
-from vigil.ingest.parquet import ParquetReader
-from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
-from vigil.ingest.reader import Reader
-from vigil.ingest.validation import (
+from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
     EARLIEST,
@@ -27,6 +23,12 @@ from vigil.ingest.validation import (
     MAX_STRING_BYTES,
     IngestLimits,
     RowRules,
+)
+from vigil.ingest.memory import ListReader, TableReader
+from vigil.ingest.parquet import ParquetReader
+from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
+from vigil.ingest.reader import Reader
+from vigil.ingest.validation import (
     record_problem,
 )
 

@@ -36,8 +36,15 @@ from vigil.ingest.arrow_values import (
     too_long,
 )
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.limits import (
+    MAX_NAME_CHARS,
+    MAX_STRING_BYTES,
+    RowRules,
+)
 from vigil.ingest.quarantine import truncate_raw
-from vigil.ingest.validation import MAX_NAME_CHARS, MAX_STRING_BYTES, RowRules, timestamp_us
+from vigil.ingest.validation import (
+    timestamp_us,
+)
 
 _EVENTS = [kind.value for kind in EventKind]
 _MAX_EPOCH_SECONDS = 1e13

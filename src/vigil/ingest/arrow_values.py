@@ -17,7 +17,9 @@ import pyarrow.compute as pc
 
 from vigil.core import ValueKind
 from vigil.ingest.batch import Column
-from vigil.ingest.validation import MAX_STRING_BYTES
+from vigil.ingest.limits import (
+    MAX_STRING_BYTES,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]

@@ -24,14 +24,16 @@ import pyarrow.compute as pc
 
 from vigil.core import ValueKind
 from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
-from vigil.ingest.quarantine import raw_bytes_text, raw_record_text
-from vigil.ingest.validation import (
+from vigil.ingest.limits import (
     DEFAULT_LIMITS,
     SHORT_JSON_LIMIT,
     IngestLimits,
-    NormalRow,
     RowRules,
     nested_too_deep,
+)
+from vigil.ingest.quarantine import raw_bytes_text, raw_record_text
+from vigil.ingest.validation import (
+    NormalRow,
     normalize_record,
 )
 

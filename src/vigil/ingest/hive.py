@@ -26,14 +26,14 @@ from urllib.parse import unquote
 from vigil.core import ConfigError, SchemaError, is_hashed
 from vigil.ingest.batch import IngestChunk, QuarantinedRow, RecordBatch
 from vigil.ingest.jsonl import JsonLinesReader
-from vigil.ingest.parquet import ParquetReader
-from vigil.ingest.reader import Reader
-from vigil.ingest.validation import (
+from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
     IngestLimits,
     check_reader_options,
 )
+from vigil.ingest.parquet import ParquetReader
+from vigil.ingest.reader import Reader
 
 logger = logging.getLogger(__name__)
 

@@ -29,13 +29,13 @@ import orjson
 
 from vigil.ingest.batch import IngestChunk
 from vigil.ingest.json_arrow import json_block_to_chunk, json_lines_to_chunk
-from vigil.ingest.line_blocks import Block, ChunkAssembler, is_plain
-from vigil.ingest.validation import (
+from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
     IngestLimits,
     check_reader_options,
 )
+from vigil.ingest.line_blocks import Block, ChunkAssembler, is_plain
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,9 @@ import numpy as np
 
 from vigil.ingest.batch import IngestChunk
 from vigil.ingest.json_arrow import arrow_may_read_block, concat_batches
-from vigil.ingest.validation import RowRules
+from vigil.ingest.limits import (
+    RowRules,
+)
 
 _NEWLINE = ord("\n")
 _SPACES = b" \t\x0b\x0c"

@@ -14,7 +14,7 @@ from vigil.core import ConfigError
 from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import IngestChunk, RecordBatch
 from vigil.ingest.columns import records_to_chunk
-from vigil.ingest.validation import (
+from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
     IngestLimits,

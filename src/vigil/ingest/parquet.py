@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from vigil.core import SchemaError
 from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import IngestChunk, RecordBatch
-from vigil.ingest.validation import (
+from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
     IngestLimits,

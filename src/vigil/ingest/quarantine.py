@@ -16,7 +16,13 @@ from pathlib import Path
 import orjson
 
 from vigil.ingest.batch import QuarantinedRow
-from vigil.ingest.validation import DEFAULT_LIMITS, RowRules, timestamp_us
+from vigil.ingest.limits import (
+    DEFAULT_LIMITS,
+    RowRules,
+)
+from vigil.ingest.validation import (
+    timestamp_us,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

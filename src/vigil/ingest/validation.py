@@ -28,32 +28,24 @@ written for speed: exact ``type()`` checks first, a result tuple rather than an 
 from __future__ import annotations
 
 import math
-import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from vigil.core import ConfigError, EventKind
+from vigil.core import EventKind
+from vigil.ingest.limits import (
+    DEFAULT_LIMITS,
+    EPOCH,
+    MAX_NAME_CHARS,
+    MAX_STRING_BYTES,
+    ONE_US,
+    SAFE_CHARS,
+    IngestLimits,
+    RowRules,
+    short_repr,
+)
 
-MAX_STRING_BYTES = 64 * 1024
-"""Longest string value accepted anywhere in a record, in UTF-8 bytes."""
-
-MAX_NAME_CHARS = 256
-"""Longest model, version, feature, output or tag *name*, in characters. Names become series
-keys, store rows, file paths and chart labels: a 1 MB feature name would be copied into every
-one of them, so names get a far tighter limit than values."""
-
-DAY_US = 86_400_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-"""The default earliest plausible timestamp (``[ingest] earliest``)."""
-CEILING = datetime(2200, 1, 1, tzinfo=UTC)
-"""No timestamp at or after this is plausible, even when no ``now`` bounds the future: it keeps
-every window computable (a window at year 9999 overflows ``datetime``)."""
 _EVENTS = frozenset(kind.value for kind in EventKind)
 _EVENT_LIST = ", ".join(kind.value for kind in EventKind)
 _NUMBER_TYPES = (int, float)
@@ -78,151 +70,8 @@ NormalRow = tuple[
 """A valid record in the order the column builder appends it."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngestLimits:
-    """What one row may hold and when it may say it happened; a row outside is quarantined
-    with a reason that names the limit. Set by the ``[ingest]`` section of ``vigil.toml``.
-
-    ``earliest`` and ``ahead`` make the plausible range ``[earliest, now + ahead]``;
-    ``max_nesting`` bounds how deeply a JSON line nests (checked before any parser sees it: a
-    line nested 20,000 deep crashes arrow's reader); ``max_features`` bounds the features (and
-    outputs, and tags) of one row, each of which becomes a column of its chunk.
-    """
-
-    earliest: datetime = EARLIEST
-    ahead: timedelta = timedelta(days=1)
-    max_nesting: int = 64
-    max_features: int = 2_000
-
-    def __post_init__(self) -> None:
-        if self.earliest.tzinfo is None:
-            raise ConfigError(f"earliest {self.earliest.isoformat()} needs a time zone (UTC)")
-        if not EARLIEST.replace(year=1970) <= self.earliest < CEILING:
-            raise ConfigError(
-                f"earliest {self.earliest.isoformat()} must lie between 1970 and {CEILING:%Y}"
-            )
-        if self.ahead < timedelta(0):
-            raise ConfigError(f"ahead must not be negative, got {self.ahead}")
-        if self.max_nesting < 3 or self.max_features < 1:
-            raise ConfigError(
-                f"max_nesting must be at least 3 (a record with a ranked list nests 3 deep) and "
-                f"max_features at least 1, got {self.max_nesting} and {self.max_features}"
-            )
-
-    def rules(self, now: datetime | None) -> RowRules:
-        """These limits against ``now`` (``None``: no bound but :data:`CEILING` on the future)."""
-        now_us = now_to_us(now)
-        ceiling_us = (CEILING - _EPOCH) // _ONE_US
-        if now_us is None:
-            latest_us, future = ceiling_us, f"at or after {CEILING:%Y-%m-%d}"
-        else:
-            latest_us = min(ceiling_us, now_us + self.ahead // _ONE_US)
-            future = f"more than {_spoken(self.ahead)} in the future"
-        return RowRules(
-            earliest_us=(self.earliest - _EPOCH) // _ONE_US,
-            latest_us=latest_us,
-            max_nesting=self.max_nesting,
-            max_features=self.max_features,
-            earliest_text=f"{self.earliest:%Y-%m-%d}",
-            future_text=future,
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RowRules:
-    """:class:`IngestLimits` resolved against one ``now``, in the units the row loops compare."""
-
-    earliest_us: int
-    latest_us: int
-    max_nesting: int
-    max_features: int
-    earliest_text: str
-    future_text: str
-
-    def too_early(self, value: object) -> str:
-        hint = " (a zero or unset clock?)" if value == 0 else ""
-        return (
-            f"timestamp {_short(value)} is before {self.earliest_text}, the earliest plausible "
-            f"time ([ingest] earliest){hint}"
-        )
-
-    def too_late(self, value: object) -> str:
-        return f"timestamp {_short(value)} is {self.future_text}{self.unit_hint(value)}"
-
-    def too_deep(self) -> str:
-        return f"JSON nested deeper than {self.max_nesting} levels ([ingest] max_nesting)"
-
-    def unit_hint(self, value: object) -> str:
-        """Why a number out of range may be so: another unit than epoch seconds."""
-        if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
-            return ""
-        for unit, per_second in (
-            ("milliseconds", 1e3),
-            ("microseconds", 1e6),
-            ("nanoseconds", 1e9),
-        ):
-            micros = float(value) / per_second * 1e6  # type: ignore[arg-type]
-            if self.earliest_us <= micros <= self.latest_us:
-                return f"; it looks like epoch {unit} (numbers are read as epoch seconds)"
-        return ""
-
-
-DEFAULT_LIMITS = IngestLimits()
-"""The limits readers use when they are not told (see :class:`IngestLimits`)."""
-
-
-def _spoken(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
-
-
-_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def nested_too_deep(text: bytes, limit: int) -> bool:
-    """Whether JSON ``text`` nests arrays and objects more than ``limit`` deep.
-
-    Counting brackets (in C) settles almost every line: a line with at most ``limit`` of them
-    cannot nest deeper. Only the others are scanned, skipping brackets inside strings.
-    """
-    if text.count(b"[") + text.count(b"{") <= limit:
-        return False
-    depth = 0
-    for token in _BRACKETS.finditer(text):
-        mark = token.group()
-        if mark in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif mark in (b"]", b"}"):
-            depth -= 1
-    return False
-
-
-def now_to_us(now: datetime | None) -> int | None:
-    """``now`` as epoch microseconds; ``None`` disables the "too far in the future" check."""
-    if now is None:
-        return None
-    if now.tzinfo is None:
-        raise ConfigError(f"now={now.isoformat()} has no time zone; pass an aware UTC datetime")
-    return (now - _EPOCH) // _ONE_US
-
-
-_SAFE_CHARS = MAX_STRING_BYTES // 4
-"""A string this long or shorter is under the byte limit whatever its characters."""
-
-
 def _too_long(text: str) -> bool:
-    return len(text) > _SAFE_CHARS and len(text.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return len(text) > SAFE_CHARS and len(text.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES
 
 
 def timestamp_us(value: object, rules: RowRules) -> int | str:
@@ -233,21 +82,21 @@ def timestamp_us(value: object, rules: RowRules) -> int | str:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            return f"timestamp {_short(value)} is not ISO 8601 (e.g. 2026-11-20T14:03:11Z)"
+            return f"timestamp {short_repr(value)} is not ISO 8601 (e.g. 2026-11-20T14:03:11Z)"
         if moment.tzinfo is None:
-            return f"timestamp has no time zone: {_short(value)} (add 'Z' or '+00:00')"
-        micros = (moment - _EPOCH) // _ONE_US
+            return f"timestamp has no time zone: {short_repr(value)} (add 'Z' or '+00:00')"
+        micros = (moment - EPOCH) // ONE_US
     elif kind is int or kind is float or (isinstance(value, _NUMBER_TYPES) and kind is not bool):
         seconds = float(value)  # type: ignore[arg-type]
         if not math.isfinite(seconds):
-            return f"timestamp {_short(value)} is not a finite number"
+            return f"timestamp {short_repr(value)} is not a finite number"
         if abs(seconds) > 1e13:
             return rules.too_early(value) if seconds < 0 else rules.too_late(value)
         micros = value * 1_000_000 if kind is int else round(seconds * 1e6)  # type: ignore[operator]
     elif value is None:
         return "missing field 'timestamp'"
     else:
-        return f"timestamp must be an ISO 8601 string or epoch seconds, got {_short(value)}"
+        return f"timestamp must be an ISO 8601 string or epoch seconds, got {short_repr(value)}"
     return check_timestamp_range(int(micros), value, rules)
 
 
@@ -262,7 +111,7 @@ def check_timestamp_range(micros: int, value: object, rules: RowRules) -> int | 
 
 def _optional_string_problem(name: str, value: object) -> str | None:
     if type(value) is not str:
-        return f"field {name!r} must be a string, got {_short(value)}"
+        return f"field {name!r} must be a string, got {short_repr(value)}"
     if _too_long(value):
         return f"field {name!r} is a string over {MAX_STRING_BYTES} bytes"
     return None
@@ -272,9 +121,9 @@ def _model_problem(model: object) -> str | None:
     if model is None:
         return "missing field 'model'"
     if type(model) is not str or not model:
-        return f"field 'model' must be a non-empty string, got {_short(model)}"
+        return f"field 'model' must be a non-empty string, got {short_repr(model)}"
     if len(model) > MAX_NAME_CHARS:
-        return f"field 'model' is a name over {MAX_NAME_CHARS} characters: {_short(model)}"
+        return f"field 'model' is a name over {MAX_NAME_CHARS} characters: {short_repr(model)}"
     if _too_long(model):
         return f"field 'model' is a string over {MAX_STRING_BYTES} bytes"
     return None
@@ -282,9 +131,9 @@ def _model_problem(model: object) -> str | None:
 
 def _name_problem(what: str, name: str) -> str | None:
     if len(name) > MAX_NAME_CHARS:
-        return f"{what} {_short(name)} is over {MAX_NAME_CHARS} characters"
+        return f"{what} {short_repr(name)} is over {MAX_NAME_CHARS} characters"
     if "\x00" in name:
-        return f"{what} {_short(name)} holds a NUL character"
+        return f"{what} {short_repr(name)} holds a NUL character"
     return None
 
 
@@ -299,10 +148,10 @@ def _too_many(what: str, names: Mapping[str, Any], rules: RowRules) -> str | Non
 
 def _features_problem(features: object) -> str | None:
     if type(features) is not dict and not isinstance(features, Mapping):
-        return f"field 'features' must be an object, got {_short(features)}"
+        return f"field 'features' must be an object, got {short_repr(features)}"
     for name, value in features.items():
         if type(name) is not str:
-            return f"feature name {_short(name)} is not a string"
+            return f"feature name {short_repr(name)} is not a string"
         problem = _name_problem("feature name", name)
         if problem:
             return problem
@@ -310,21 +159,21 @@ def _features_problem(features: object) -> str | None:
         if kind is float or kind is int or kind is bool or value is None:
             continue
         if kind is str:
-            if len(value) > _SAFE_CHARS and _too_long(value):
+            if len(value) > SAFE_CHARS and _too_long(value):
                 return f"feature {name!r} is a string over {MAX_STRING_BYTES} bytes"
             continue
         if isinstance(value, Mapping | list | tuple):
             what = "object" if isinstance(value, Mapping) else "list"
             return f"feature {name!r} is a nested {what}; features must be number|string|bool|null"
         if not isinstance(value, _NUMBER_TYPES):
-            return f"feature {name!r} has unsupported value {_short(value)}"
+            return f"feature {name!r} has unsupported value {short_repr(value)}"
     return None
 
 
 def _flatten_outputs(outputs: object) -> Mapping[str, Any] | str:
     """Outputs with ranked lists replaced by ``name.top`` and ``name.length``, or a reason."""
     if type(outputs) is not dict and not isinstance(outputs, Mapping):
-        return f"field 'outputs' must be an object, got {_short(outputs)}"
+        return f"field 'outputs' must be an object, got {short_repr(outputs)}"
     flat: dict[str, Any] | None = None
     for name, value in outputs.items():
         problem = _name_problem("output name", name) if type(name) is str else None
@@ -336,7 +185,9 @@ def _flatten_outputs(outputs: object) -> Mapping[str, Any] | str:
         if kind is list:
             for element in value:
                 if type(element) not in _NUMBER_TYPES:
-                    return f"output {name!r} is a list holding {_short(element)}; expected numbers"
+                    return (
+                        f"output {name!r} is a list holding {short_repr(element)}; expected numbers"
+                    )
             if flat is None:
                 flat = dict(outputs)
             for suffix in (".top", ".length"):
@@ -349,23 +200,24 @@ def _flatten_outputs(outputs: object) -> Mapping[str, Any] | str:
             continue
         else:
             return (
-                f"output {name!r} must be a number or a ranked list of numbers, got {_short(value)}"
+                f"output {name!r} must be a number or a ranked list of numbers, "
+                f"got {short_repr(value)}"
             )
     return outputs if flat is None else flat
 
 
 def _tags_problem(tags: object) -> str | None:
     if type(tags) is not dict and not isinstance(tags, Mapping):
-        return f"field 'tags' must be an object, got {_short(tags)}"
+        return f"field 'tags' must be an object, got {short_repr(tags)}"
     for name, value in tags.items():
         problem = _name_problem("tag name", name) if type(name) is str else None
         if problem:
             return problem
         if type(value) is str:
-            if len(value) > _SAFE_CHARS and _too_long(value):
+            if len(value) > SAFE_CHARS and _too_long(value):
                 return f"tag {name!r} is a string over {MAX_STRING_BYTES} bytes"
         elif value is not None:
-            return f"tag {name!r} must be a string, got {_short(value)}"
+            return f"tag {name!r} must be a string, got {short_repr(value)}"
     return None
 
 
@@ -374,12 +226,12 @@ def _finite_number(record: Mapping[str, Any], name: str, *, minimum: float | Non
     if type(value) is bool and name == "label":
         return float(value)
     if type(value) is bool or not isinstance(value, _NUMBER_TYPES):
-        return f"field {name!r} must be a number, got {_short(value)}"
+        return f"field {name!r} must be a number, got {short_repr(value)}"
     number = float(value)
     if not math.isfinite(number):
-        return f"field {name!r} must be finite, got {_short(value)}"
+        return f"field {name!r} must be finite, got {short_repr(value)}"
     if minimum is not None and number < minimum:
-        return f"field {name!r} must be >= {minimum:g}, got {_short(value)}"
+        return f"field {name!r} must be >= {minimum:g}, got {short_repr(value)}"
     return number
 
 
@@ -418,19 +270,22 @@ def normalize_record(
     if version is None:
         version = ""
     elif type(version) is not str:
-        return f"field 'version' must be a string, got {_short(version)}"
+        return f"field 'version' must be a string, got {short_repr(version)}"
     elif len(version) > MAX_NAME_CHARS:
-        return f"field 'version' is a name over {MAX_NAME_CHARS} characters: {_short(version)}"
+        return f"field 'version' is a name over {MAX_NAME_CHARS} characters: {short_repr(version)}"
     if "\x00" in model or "\x00" in version:  # type: ignore[operator]
-        return f"a name holds a NUL character: model {_short(model)}, version {_short(version)}"
+        return (
+            f"a name holds a NUL character: model {short_repr(model)}, "
+            f"version {short_repr(version)}"
+        )
     event = record.get("event")
     if event is None:
         event = "prediction"
     elif type(event) is not str or event not in _EVENTS:
-        return f"event {_short(event)} is not one of {_EVENT_LIST}"
+        return f"event {short_repr(event)} is not one of {_EVENT_LIST}"
     request_id, host = record.get("request_id"), record.get("host")
     for name, text in (("request_id", request_id), ("host", host), ("version", version)):
-        if text is not None and (type(text) is not str or len(text) > _SAFE_CHARS):
+        if text is not None and (type(text) is not str or len(text) > SAFE_CHARS):
             problem = _optional_string_problem(name, text)
             if problem:
                 return problem
@@ -510,7 +365,9 @@ def _apply_partition(
         if values[name] is None:
             values[name] = expected
         elif values[name] != expected:
-            return f"{name} {_short(values[name])} disagrees with its partition {name}={expected}"
+            return (
+                f"{name} {short_repr(values[name])} disagrees with its partition {name}={expected}"
+            )
     return values["model"], values["version"]
 
 
@@ -524,20 +381,3 @@ def record_problem(
     """Why ``record`` would be quarantined, or ``None`` when it is a valid inference record."""
     result = normalize_record(record, limits.rules(now), partition)
     return result if isinstance(result, str) else None
-
-
-DEFAULT_CHUNK_ROWS = 50_000
-"""Rows per chunk when a reader is not told: bounded memory, yet large enough to vectorize."""
-
-
-def check_reader_options(*, chunk_rows: int, now: datetime | None) -> None:
-    """Refuse reader settings that cannot work, quoting the bad value."""
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-    now_to_us(now)
-
-
-SHORT_JSON_LIMIT = _SAFE_CHARS
-"""JSON texts up to this length (bytes, or characters of a ``str``) cannot hold a string over
-:data:`MAX_STRING_BYTES`: JSON escapes only shrink when decoded, and a character is at most 4
-bytes of UTF-8."""

@@ -138,7 +138,7 @@ def test_a_block_goes_to_arrow_exactly_when_each_of_its_lines_may() -> None:
     """The block gate (totals first, then per-line counts) against the line gate, just inside
     and just outside each limit: features (each ``:`` may be one), nesting, a NUL escape."""
     from vigil.ingest.json_arrow import _arrow_may_read, arrow_may_read_block
-    from vigil.ingest.validation import IngestLimits
+    from vigil.ingest.limits import IngestLimits
 
     rules = IngestLimits(max_features=5, max_nesting=4).rules(NOW)
 

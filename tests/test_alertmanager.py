@@ -89,12 +89,13 @@ def test_incidents_arrive_with_their_labels_and_are_grouped(alertmanager: Servic
     assert first["annotations"]["report"] == f"http://vigil.example.org/incidents/{ranker_v3.id}"
     assert first["generatorURL"] == first["annotations"]["report"]
     assert first["status"]["state"] == "active"
-    # grouped by model and kind: one page for both ranker versions, one for fraud
-    eventually(lambda: len(notified(received, "firing")) == 2)
-    assert sorted(notified(received, "firing"), key=len) == [
-        {fraud.id},
-        {ranker_v3.id, ranker_v4.id},
-    ]
+    # grouped by model and kind: one page for both ranker versions, one for fraud. Under load
+    # Alertmanager may flush the ranker group after one alert and send it again, whole, one
+    # group_interval later; a group never mixes models.
+    ranker = {ranker_v3.id, ranker_v4.id}
+    eventually(lambda: ranker in notified(received, "firing"))
+    eventually(lambda: {fraud.id} in notified(received, "firing"))
+    assert all(group <= ranker or group == {fraud.id} for group in notified(received, "firing"))
 
     # the next cycle posts them again, one grown: still the same three alerts
     grown = update_incidents([ranker_v3], [], now=T0 + timedelta(minutes=30), settings=GROUPING)[0]

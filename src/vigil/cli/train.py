@@ -7,15 +7,20 @@ fine-tuning. torch is imported only once a command runs.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vigil.cli.console import fail
 from vigil.cli.options import OptionalDbOption
+
+if TYPE_CHECKING:
+    from vigil.lab import LabeledDataset
 
 SIM_TRAIN_SEED = 1  # never the bench's seed (20240601): the simulated row stays held out
 
@@ -40,7 +45,33 @@ def deep(
             help="Generated 1-/5-minute heavy-tailed series in the corpus (0 = none).",
         ),
     ] = 48,
+    generated: Annotated[
+        int,
+        typer.Option(
+            "--generated",
+            help="Generated broad-corpus series: counts, proportions, heavy tails, sampling "
+            "noise that follows traffic, seasons, regimes, gaps (0 = none).",
+        ),
+    ] = 0,
+    generated_seed: Annotated[int, typer.Option("--generated-seed")] = SIM_TRAIN_SEED,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset",
+            help="A data set as vigil bench detect names it (simulated, service:1, a folder) to "
+            "add to the corpus (repeatable).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for torch and sampling.")] = 7,
+    window: Annotated[int, typer.Option("--window", help="Past steps stage 1 reads.")] = 32,
+    hidden: Annotated[int, typer.Option("--hidden", help="Width of stage 1's layers.")] = 64,
+    support: Annotated[
+        bool,
+        typer.Option(
+            "--support/--no-support",
+            help="Stage 1 reads each step's sample size n against its window's.",
+        ),
+    ] = False,
     omit: Annotated[int, typer.Option("--omit", help="Most recent steps left out.")] = 3,
     normalize: Annotated[str, typer.Option("--normalize", help="window or series.")] = "window",
     irregularity: Annotated[bool, typer.Option("--irregularity/--no-irregularity")] = True,
@@ -75,8 +106,14 @@ def deep(
         simulated=simulated,
         simulated_seed=simulated_seed,
         minute=minute,
+        generated=generated,
+        generated_seed=generated_seed,
         datasets=tuple(data or ()),
+        labeled=resolve_datasets(dataset or ()),
         seed=seed,
+        window=window,
+        hidden=hidden,
+        support=support,
         omit=omit,
         normalize=normalize,
         irregularity=irregularity,
@@ -91,6 +128,16 @@ def deep(
         f"{time.perf_counter() - started:.0f} s wall, {time.process_time() - cpu:.0f} s CPU"
     )
     typer.echo(f"decision defaults: {model.decision}")
+
+
+def resolve_datasets(specs: Sequence[str]) -> tuple[LabeledDataset, ...]:
+    """Data sets named as ``vigil bench detect --dataset`` names them."""
+    from vigil.bench.detection import resolve_dataset
+
+    with tempfile.TemporaryDirectory(prefix="vigil-train-") as scratch:
+        return tuple(
+            resolve_dataset(spec, Path(scratch) / f"set{i}") for i, spec in enumerate(specs)
+        )
 
 
 def _fine_tune(out: Path, db: str | None, weights: Path | None, seed: int) -> None:

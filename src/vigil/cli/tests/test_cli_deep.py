@@ -130,3 +130,29 @@ def test_fine_tune_from_feedback_in_a_sqlite_store(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"fine-tuned stage 2 on {len(anomalies)} feedback labels" in result.output
     assert "feedback" in load_model(out).provenance
+
+
+def simulated_folder(path: Path, seed: int) -> Path:
+    args = ["simulate", "series", "--family", "simulated", "--out", str(path), "--seed", str(seed)]
+    assert runner.invoke(app, [*args, "--count", "2"]).exit_code == 0
+    return path
+
+
+TINY = ["--epochs", "1", "--rows", "2000", "--hidden", "8"]
+
+
+def test_train_deep_on_the_generated_corpus_and_named_sets(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    out = tmp_path / "w.npz"
+    folder = simulated_folder(tmp_path / "alpha", 5)
+    args = ["train", "deep", "--out", str(out), "--simulated", "0", "--minute", "0"]
+    args += ["--generated", "6", "--window", "48", "--support", "--dataset", str(folder)]
+    result = runner.invoke(app, [*args, *TINY])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert (model.spec.window, model.spec.support) == (48, True)
+    assert (
+        "generated broad seed 1 x6" in model.provenance and "alpha (2 series)" in model.provenance
+    )
+    assert "simulated seed" not in model.provenance
+

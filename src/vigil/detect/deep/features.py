@@ -47,6 +47,9 @@ class FeatureSpec:
     omit: int = 3
     lags: int = 7
     normalize: str = "window"
+    support: bool = False
+    """Add the step's sample size against the window's (``log n_t / mean n``): values resting on
+    few rows are noisier, so the band can widen on a quiet night. 0 when a series has no ``n``."""
 
     def __post_init__(self) -> None:
         if self.window < 4:
@@ -61,7 +64,7 @@ class FeatureSpec:
     @property
     def width(self) -> int:
         """Number of stage-1 input columns (irregularity inputs excluded)."""
-        return self.window + 2 * self.lags + 4 + 1
+        return self.window + 2 * self.lags + 4 + 1 + int(self.support)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,9 +172,10 @@ def build_features(series: Series, spec: FeatureSpec, grid: TimeGrid | None = No
     lags_norm = _normalise(lags, mean, scale)
     calendar = grid.calendar
     missing = 1.0 - present / spec.window
-    inputs = np.concatenate([norm, lags_norm, lag_mask, calendar, missing[:, None]], axis=1).astype(
-        np.float32
-    )
+    blocks = [norm, lags_norm, lag_mask, calendar, missing[:, None]]
+    if spec.support:
+        blocks.append(support_ratio(series, cols, inside)[:, None])
+    inputs = np.concatenate(blocks, axis=1).astype(np.float32)
     irregularity = _irregularity(values, index[:, 0], cols, inside, scale)
     return Features(
         inputs=inputs,
@@ -181,6 +185,20 @@ def build_features(series: Series, spec: FeatureSpec, grid: TimeGrid | None = No
         scale=scale,
         valid=valid,
     )
+
+
+def support_ratio(series: Series, cols: IntArray, inside: npt.NDArray[np.bool_]) -> FloatArray:
+    """``log((n_t + 1) / (mean n of the window + 1))`` per step, clipped; 0 without ``n``.
+
+    The step's own ``n`` is known when its value is: it is how many rows the value rests on.
+    """
+    if series.support is None:
+        return np.zeros(len(series))
+    n = np.nan_to_num(series.support.astype(np.float64), nan=0.0)
+    block = np.where(inside, n[np.clip(cols, 0, max(len(n) - 1, 0))], 0.0)
+    mean = block.sum(axis=1) / np.maximum(inside.sum(axis=1), 1)
+    out: FloatArray = np.clip(np.log((n + 1.0) / (mean + 1.0)), -CLIP / 2, CLIP / 2)
+    return out
 
 
 def _normalizer(

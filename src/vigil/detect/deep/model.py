@@ -182,6 +182,7 @@ def save_model(model: DeepModel, path: Path) -> None:
             "omit": model.spec.omit,
             "lags": model.spec.lags,
             "normalize": model.spec.normalize,
+            "support": model.spec.support,
         },
         "irregularity_b": model.irregularity_b,
         "use_irregularity": model.use_irregularity,

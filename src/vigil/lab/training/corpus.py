@@ -15,7 +15,7 @@ This module is numpy only; :mod:`vigil.lab.training.trainer` adds torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -101,7 +101,7 @@ def inject(example: Example, rng: np.random.Generator, *, per_1000: float = 2.0)
         ignore[start + HEAD : start + length] = True
         # The steps right after an anomaly still carry it in the model's inputs.
         taken[lo:hi] = True
-    series = Series(key=example.series.key, timestamps=example.series.timestamps, values=values)
+    series = replace(example.series, values=values)
     return Example(
         name=example.name + "+injected",
         series=series,

@@ -15,7 +15,7 @@ from vigil.core import ConfigError
 from vigil.detect.base import Detector
 from vigil.detect.consensus import ConsensusDetector
 from vigil.detect.daily import SameHourMedian
-from vigil.detect.deep import DeepDetector
+from vigil.detect.deep import CalibratedDeepDetector, DeepDetector
 from vigil.detect.mad import RollingMAD
 from vigil.detect.seasonal import SeasonalZScore
 from vigil.detect.zscore import RollingZScore
@@ -31,6 +31,7 @@ DETECTORS: dict[str, Callable[..., Detector]] = {
     "seasonal": SeasonalZScore,
     "same-hour": SameHourMedian,
     "deep": DeepDetector,  # two-stage global model on the shipped weights (vigil.detect.deep)
+    "deep-calibrated": CalibratedDeepDetector,  # deep's forecast behind the calibration layer
     # The default: calibrated residual + novelty + runs (vigil.detect.consensus).
     "consensus": ConsensusDetector,
 }

@@ -44,9 +44,10 @@ CALIBRATED_DETECTORS: dict[str, Callable[[], Detector]] = {
 
 # The bench's tables list the statistical baselines, then the forecasters, then the rest.
 BENCH_DETECTORS: dict[str, Callable[[], Detector]] = {
-    **{name: factory for name, factory in DETECTORS.items() if name != "deep"},
+    **{name: factory for name, factory in DETECTORS.items() if not name.startswith("deep")},
     **FORECASTING_DETECTORS,
     "deep": DETECTORS["deep"],
+    "deep-calibrated": DETECTORS["deep-calibrated"],
     **CALIBRATED_DETECTORS,
 }
 

@@ -10,6 +10,7 @@ import typer
 
 from vigil.cli.bench import (
     deep,
+    deep_lodo,
     deep_speed,
     deepar,
     detect,
@@ -47,6 +48,7 @@ bench_app.command("realtime-feed")(realtime_feed.realtime_feed)
 bench_app.command("deepar")(deepar.deepar)
 bench_app.command("deep")(deep.deep)
 bench_app.command("deep-speed")(deep_speed.deep_speed)
+bench_app.command("deep-lodo")(deep_lodo.deep_lodo)
 bench_app.command("scale")(scale.scale)
 bench_app.command("quality")(quality.quality)
 bench_app.command("e2e")(e2e.e2e)

@@ -156,3 +156,21 @@ def test_train_deep_on_the_generated_corpus_and_named_sets(tmp_path: Path) -> No
     )
     assert "simulated seed" not in model.provenance
 
+
+def test_bench_deep_lodo_never_trains_on_the_set_it_scores(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    sets = [simulated_folder(tmp_path / name, seed) for name, seed in (("alpha", 5), ("beta", 6))]
+    args = ["bench", "deep-lodo", "--datasets", ",".join(map(str, sets)), "--generated", "6"]
+    result = runner.invoke(app, [*args, *TINY, "--window", "32", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["datasets"] == ["alpha", "beta"]
+    rows = {(row["corpus"], row["detector"]) for row in report["rows"]}
+    corpora = {"shipped weights", "generated only", "generated + the other sets"}
+    assert rows == {(c, d) for c in corpora for d in ("deep", "deep-calibrated")}
+    for fold in report["trained_without"]:
+        other = "beta" if fold["left_out"] == "alpha" else "alpha"
+        assert f"{other} (2 series)" in fold["weights"]
+        assert f"{fold['left_out']} (" not in fold["weights"]
+    for row in report["rows"]:
+        assert set(row["f1"]) == {"alpha", "beta"}

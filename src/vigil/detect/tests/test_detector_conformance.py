@@ -12,7 +12,7 @@ from vigil.detect import conformance as check
 
 STATISTICAL = {"zscore", "mad", "seasonal", "same-hour"}
 # Detectors with a decision of their own: the fpr caps their alarm rate and adds no flags.
-CAPPED = {"deep", "consensus"}
+CAPPED = {"deep", "deep-calibrated", "consensus"}
 FACTORIES: dict[str, Callable[[], Detector]] = {**DETECTORS, "threshold-fake": ThresholdDetector}
 CASES = [
     pytest.param(

@@ -43,6 +43,9 @@ from vigil.detect.interval import Thresholded
 from vigil.detect.runs import event_runs
 from vigil.stats.series import Series
 
+GENERATED_WEIGHTS = "deep-generated.npz"
+"""The default weights: trained on the generated corpus alone (``vigil train deep --simulated 0
+--minute 0 --generated 240 --support``), so no development data set is in them."""
 Z_PER_WIDTH = 2 * 2.5758
 """Standard deviations in a Gaussian band from its 0.5% to its 99.5% quantile (stage 1's
 pinball targets)."""
@@ -70,14 +73,15 @@ class DeepCalibration:
 
 class CalibratedDeepDetector(Thresholded):
     """See the module docstring. ``fit`` remembers, per series, up to when its history reaches:
-    those steps are calibrated in-sample when scored. Constructing one reads no weights."""
+    those steps are calibrated in-sample when scored. Without ``model``, the shipped
+    :data:`GENERATED_WEIGHTS` load on first use (constructing one reads nothing)."""
 
     name = "deep-calibrated"
 
     def __init__(
         self, model: DeepModel | None = None, *, settings: DeepCalibration | None = None
     ) -> None:
-        self.deep = DeepDetector(model)
+        self.deep = DeepDetector(model, weights=GENERATED_WEIGHTS)
         self.settings = settings or DeepCalibration()
         self.threshold_ = 0.0  # the detector's own decision: every step below alpha alerts
         self.fitted_until_: dict[SeriesKey, np.datetime64] = {}

@@ -76,9 +76,9 @@ def shipped_weights(name: str = SHIPPED) -> Path:
 
 
 @cache
-def shipped_model() -> DeepModel:
-    """The shipped weights, read from disk once per process (a :class:`DeepModel` is frozen)."""
-    return load_model(shipped_weights())
+def shipped_model(name: str = SHIPPED) -> DeepModel:
+    """Shipped weights, read from disk once per process (a :class:`DeepModel` is frozen)."""
+    return load_model(shipped_weights(name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,10 +109,15 @@ class DeepDetector(Thresholded):
     name = "deep"
 
     def __init__(
-        self, model: DeepModel | None = None, *, decision: DecisionDefaults | None = None
+        self,
+        model: DeepModel | None = None,
+        *,
+        decision: DecisionDefaults | None = None,
+        weights: str = SHIPPED,
     ) -> None:
         self._model = model
         self._decision = decision
+        self._weights = weights
         self.threshold_ = 0.0
 
     @classmethod
@@ -122,9 +127,9 @@ class DeepDetector(Thresholded):
 
     @property
     def model(self) -> DeepModel:
-        """The weights: the ones given, else the shipped ones (loaded on first use)."""
+        """The weights: the ones given, else the shipped file ``weights`` (loaded on first use)."""
         if self._model is None:
-            self._model = shipped_model()
+            self._model = shipped_model(self._weights)
         return self._model
 
     @property

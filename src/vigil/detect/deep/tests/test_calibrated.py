@@ -38,6 +38,10 @@ def test_registered_and_reads_no_weights_until_used() -> None:
     assert isinstance(detector, CalibratedDeepDetector)
     assert DETECTORS["deep-calibrated"] is CalibratedDeepDetector
     assert detector.deep._model is None  # the weights load on first use
+    # Its weights hold no development data set: every benchmark set is unseen by them.
+    provenance = detector.deep.model.provenance
+    assert "corpus: generated broad seed 1 x240;" in provenance
+    assert "support True" in provenance and detector.deep.model.spec.support
 
 
 def test_a_spike_alerts_and_ordinary_steps_do_not() -> None:

@@ -13,11 +13,13 @@ always means "one step in a thousand on this series"):
 - **runs**: a value repeated, an exact zero, a gap without values, for as long as they last
   (:mod:`vigil.detect.runs`), each also calibrated on the series' own history of such runs.
 
-Residual and novelty are combined by Fisher's method (``-2 Σ ln p``, chi-square with 4 degrees
-of freedom): what both find odd becomes very unlikely, what one finds odd alone stays
-moderate. The three run probabilities join with Bonferroni (the minimum of four probabilities
-times four). A step alerts only when that probability is below ``alpha`` (its score is 0
-otherwise), and after an alert only a higher score alerts within ``suppress`` steps.
+Residual and novelty are combined by Fisher's method (``-2 Σ ln p``, chi-square with 2 degrees
+of freedom per probability): what both find odd becomes very unlikely, what one finds odd alone
+stays moderate; where one has no value (novelty needs history), the other speaks alone. The
+three run probabilities join with Bonferroni (the minimum of four probabilities times four).
+Steps before the series' first value are left out (they carry nothing). A step alerts only
+when that probability is below ``alpha`` (its score is 0 otherwise), and after an alert only a
+higher score alerts within ``suppress`` steps.
 
 Why these choices, and what else was tried: ``BENCHMARKS.md`` and ``docs/detection.md``.
 """
@@ -101,7 +103,15 @@ class ConsensusDetector(Thresholded):
 
     def evidence(self, series: Series) -> Evidence:
         """The probabilities behind one series' scores (for explanations and tests)."""
-        return self._evidence(series, residual(series))
+        first = _first_value(series)
+        trimmed = series.slice(first, len(series))
+        found = self._evidence(trimmed, residual(trimmed))
+        return Evidence(
+            residual=_padded(found.residual, first),
+            novelty=_padded(found.novelty, first),
+            runs={name: _padded(p, first, fill=1.0) for name, p in found.runs.items()},
+            combined=_padded(found.combined, first),
+        )
 
     def _evidence(self, series: Series, base: Residual) -> Evidence:
         s = self.settings
@@ -140,7 +150,21 @@ class ConsensusDetector(Thresholded):
     def predict(self, series: Sequence[Series]) -> list[Detection]:
         return [flag(scores, self.threshold_) for scores in self.score(series)]
 
-    def _score_one(self, series: Series) -> Scores:
+    def _score_one(self, whole: Series) -> Scores:
+        """Scored from the series' first value on: the steps before it carry nothing, and a
+        long run of them (a model laid out on a grid before its first data) would leave the
+        calibration too little history in the fitted span and silence the novelty."""
+        first = _first_value(whole)
+        if first:
+            found = self._score_one(whole.slice(first, len(whole)))
+            return Scores(
+                series=whole,
+                score=_padded(found.score, first),
+                expected=_padded(found.expected, first),
+                lower=_padded(found.lower, first),
+                upper=_padded(found.upper, first),
+            )
+        series = whole
         s = self.settings
         base = residual(series)
         combined = self._evidence(series, base).combined
@@ -160,11 +184,30 @@ class ConsensusDetector(Thresholded):
         return fitted_steps(self.fitted_until_, series)
 
 
-def _fisher(first: FloatArray, second: FloatArray) -> FloatArray:
-    """Fisher's combination of two probabilities (chi-square, 4 degrees of freedom:
-    ``e^{-x/2}(1 + x/2)``); where one is missing, the other one doubled."""
-    statistic = -2.0 * (np.log(np.clip(first, 1e-300, 1.0)) + np.log(np.clip(second, 1e-300, 1.0)))
-    both = np.exp(-statistic / 2.0) * (1.0 + statistic / 2.0)
-    one = np.fmin(first, second) * 2.0
-    combined = np.where(np.isnan(first) | np.isnan(second), one, both)
+def _first_value(series: Series) -> int:
+    """Index of the first step with a value (0 when there is none)."""
+    known = np.flatnonzero(~np.isnan(series.values))
+    return int(known[0]) if known.size else 0
+
+
+def _padded(values: FloatArray, steps: int, *, fill: float = np.nan) -> FloatArray:
+    """``values`` after ``steps`` leading ``fill`` steps."""
+    return np.concatenate([np.full(steps, fill), values]) if steps else values
+
+
+def _fisher(*probabilities: FloatArray) -> FloatArray:
+    """Fisher's combination, per step, of the probabilities that exist there: with ``k`` of them,
+    ``-2 Σ ln p`` is chi-square with ``2k`` degrees of freedom, whose tail is
+    ``e^{-x/2} Σ_{j<k} (x/2)^j / j!``. One alone is itself (``k = 1``); none is NaN. A missing
+    novelty (too little history, a hole in its window) leaves the residual's evidence whole."""
+    stacked = np.clip(np.vstack(probabilities), 1e-300, 1.0)
+    present = ~np.isnan(stacked)
+    half = -np.sum(np.where(present, np.log(stacked), 0.0), axis=0)  # x / 2
+    count = present.sum(axis=0)
+    term = np.ones(half.shape)
+    tail = np.zeros(half.shape)
+    for j in range(len(probabilities)):
+        tail += np.where(j < count, term, 0.0)
+        term = term * half / (j + 1)
+    combined = np.where(count > 0, np.exp(-half) * tail, np.nan)
     return np.asarray(np.minimum(combined, 1.0), dtype=np.float64)

@@ -214,3 +214,59 @@ def test_a_series_shorter_than_the_novelty_window_scores_without_error(steps: in
     times = np.datetime64("2026-11-02T00:00", "s") + np.arange(steps) * np.timedelta64(3600, "s")
     (scores,) = ConsensusDetector().score([Series(key=key, timestamps=times, values=values)])
     assert len(scores.score) == steps
+
+
+# --- combining the evidence -------------------------------------------------------------------
+
+
+def test_fisher_combines_the_probabilities_present_with_two_degrees_of_freedom_each() -> None:
+    from scipy import stats
+
+    from vigil.detect.consensus import _fisher
+
+    p = np.array([0.5, 1e-3, 1e-6, 0.02])
+    q = np.array([0.5, 0.2, 1e-5, np.nan])
+    r = np.array([0.9, 1e-4, np.nan, np.nan])
+    statistic = -2 * (np.log(p) + np.log(q))
+    np.testing.assert_allclose(_fisher(p, q)[:3], stats.chi2.sf(statistic, 4)[:3], rtol=1e-10)
+    # One probability alone is itself, not doubled: a missing novelty leaves the residual whole.
+    assert _fisher(p, q)[3] == pytest.approx(0.02, rel=1e-12)
+    three = -2 * (np.log(p) + np.log(q) + np.log(r))
+    np.testing.assert_allclose(_fisher(p, q, r)[:2], stats.chi2.sf(three, 6)[:2], rtol=1e-10)
+    assert _fisher(p, q, r)[2] == pytest.approx(stats.chi2.sf(statistic[2], 4), rel=1e-10)
+    assert np.isnan(_fisher(np.array([np.nan]), np.array([np.nan]))[0])
+
+
+def test_where_novelty_has_no_value_the_residual_speaks_alone() -> None:
+    values = daily_cycle(35, 11)
+    values[700] = np.nan  # novelty's window holds the hole for the next 8 steps
+    values[703] += 20.0
+    detector = ConsensusDetector().fit([hourly(values[:WEEK])])
+    evidence = detector.evidence(hourly(values))
+    alone = np.isnan(evidence.novelty) & ~np.isnan(evidence.residual)
+    assert alone[701:708].all() and not alone[708]
+    strongest = np.fmin.reduce([evidence.residual, *evidence.runs.values()])
+    np.testing.assert_allclose(
+        evidence.combined[alone], np.minimum(4 * strongest[alone], 1.0), rtol=1e-12
+    )
+    assert detector.predict([hourly(values)])[0].flags[703]
+
+
+def test_steps_before_a_series_first_value_change_nothing() -> None:
+    """A model laid out on a grid that starts two weeks before its first data: the leading
+    missing steps neither score nor take the novelty's history away (they once counted as
+    fitted history, and the novelty stayed uncalibrated past the end of the fit)."""
+    values = daily_cycle(12, 12)
+    values[24 * 9 + 14 : 24 * 9 + 16] -= 40.0
+    pad = 24 * 14
+    padded = np.r_[np.full(pad, np.nan), values]
+    plain_scores = ConsensusDetector().fit([hourly(values[:WEEK])]).score([hourly(values)])[0]
+    detector = ConsensusDetector().fit([hourly(padded[: pad + WEEK])])
+    padded_scores = detector.score([hourly(padded)])[0]
+    assert np.isnan(padded_scores.score[:pad]).all()
+    np.testing.assert_array_equal(padded_scores.score[pad:], plain_scores.score)
+    np.testing.assert_array_equal(padded_scores.expected[pad:], plain_scores.expected)
+    assert padded_scores.score[pad + 24 * 9 + 14] > 0
+    evidence = detector.evidence(hourly(padded))
+    assert not np.isnan(evidence.novelty[pad + 24 * 9 + 14])
+    assert np.all(evidence.runs["gap"][:pad] == 1.0) and len(evidence.combined) == len(padded)

@@ -9,7 +9,7 @@ import typer
 
 simulate_app = typer.Typer(help="Generate labeled synthetic data.", no_args_is_help=True)
 
-FAMILIES = ("service", "business", "marketplace", "simulated")
+FAMILIES = ("service", "business", "marketplace", "payments", "simulated")
 
 
 @simulate_app.command("series")
@@ -21,9 +21,9 @@ def series(
         str,
         typer.Option(
             "--family",
-            help="service, business or marketplace (statistics computed from simulated raw rows "
-            "per step, with their sample size n), or simulated (the older smooth generator of "
-            "bench detect --dataset simulated).",
+            help="service, business, marketplace or payments (statistics computed from "
+            "simulated raw rows per step, with their sample size n), or simulated (the older "
+            "smooth generator of bench detect --dataset simulated).",
         ),
     ] = "service",
 ) -> None:

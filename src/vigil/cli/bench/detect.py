@@ -16,7 +16,8 @@ def detect(
         typer.Option(
             "--dataset",
             help="A NAB-layout or labeled-CSV folder, 'simulated', or a family of series "
-            "computed from raw rows with its seed: service:N, business:N, marketplace:N.",
+            "computed from raw rows with its seed: service:N, business:N, marketplace:N, "
+            "payments:N.",
         ),
     ],
     detectors: Annotated[

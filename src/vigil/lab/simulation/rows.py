@@ -5,7 +5,7 @@ binomial share of ``n`` rows, a mean the mean of ``n`` draws, a p99 the 99th per
 latencies, a count is ``n`` itself. So the noise follows traffic, as it does in production: a
 night hour with 30 requests gives a noisy null rate. Every series carries ``support`` = ``n``.
 
-Three families with different shapes (so one can be held out when judging a detector):
+Four families with different shapes (so one can be held out when judging a detector):
 
 - ``service`` (:mod:`vigil.lab.simulation.service`): a served model with a daily and weekly
   cycle of Poisson traffic, hourly, 10-minute or daily steps;
@@ -13,7 +13,10 @@ Three families with different shapes (so one can be held out when judging a dete
   night and on weekends, bursty overdispersed arrivals, dropped timestamps, heavy tails;
 - ``marketplace`` (:mod:`vigil.lab.simulation.marketplace`): weekend-heavy traffic with sales
   days, zero-inflated counts, ratios and bimodal quantiles; written after the default
-  detector's design was frozen, to judge it on shapes it was not built around.
+  detector's design was frozen, to judge it on shapes it was not built around;
+- ``payments`` (:mod:`vigil.lab.simulation.payments`): two daily peaks, paydays, growth, a
+  daylight-saving shift, 1-minute to 2-hour steps, incidents in relative sizes; written before
+  any tuning for goal 3, as a held-out check.
 
 Labels mark every step whose statistic an incident changed; each window keeps its kind.
 """
@@ -102,12 +105,14 @@ def simulate_rows(family: str, *, seed: int, count: int = 48) -> LabeledDataset:
     """``count`` series of one family, deterministic in ``seed`` (named ``family:seed``)."""
     from vigil.lab.simulation.business import business_series
     from vigil.lab.simulation.marketplace import marketplace_series
+    from vigil.lab.simulation.payments import payments_series
     from vigil.lab.simulation.service import service_series
 
     families: dict[str, Callable[[Rng, int], LabeledSeries]] = {
         "service": service_series,
         "business": business_series,
         "marketplace": marketplace_series,
+        "payments": payments_series,
     }
     if family not in families:
         raise ConfigError(f"unknown family {family!r}; known: {', '.join(families)}")
@@ -118,4 +123,4 @@ def simulate_rows(family: str, *, seed: int, count: int = 48) -> LabeledDataset:
     return LabeledDataset(name=f"{family}:{seed}", form="simulated", series=made)
 
 
-ROW_FAMILIES = ("service", "business", "marketplace")
+ROW_FAMILIES = ("service", "business", "marketplace", "payments")

@@ -56,3 +56,18 @@ def test_business_hours_leave_nights_without_values() -> None:
 def test_an_unknown_family_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown family"):
         simulate_rows("bakery", seed=1)
+
+
+def test_payments_delayed_batches_leave_a_step_empty_and_label_the_next_one() -> None:
+    data = simulate_rows("payments", seed=8, count=48)
+    delayed = [
+        (one, start)
+        for one in data.series
+        for (start, _), kind in zip(one.windows, one.window_kinds, strict=True)
+        if kind == "delayed_batch"
+    ]
+    assert delayed
+    for one, start in delayed:
+        n = one.series.support
+        assert n is not None and n[start] == 0
+        assert one.labels[start] and one.labels[start + 1] and n[start + 1] > 0

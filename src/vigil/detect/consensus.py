@@ -7,7 +7,8 @@ always means "one step in a thousand on this series"):
 - **residual**: ``|z|`` from the best of a local, daily and weekly baseline, scaled by the
   sample size when the series carries it (:mod:`vigil.detect.residual`); its probability is the
   larger of the calibrated one and a global Student-t(10) one, so a smooth series whose history
-  never strayed does not page on a 4-sigma step just because it is its largest yet;
+  never strayed does not page on a 4-sigma step just because it is its largest yet (with
+  ``n < 10`` rows behind a step, a Student-t(``n``): few rows are far from Gaussian);
 - **novelty**: the distance of the last 8 values to the nearest shapes of the series' past
   (:mod:`vigil.detect.novelty`): routine spikes score low, new levels and shapes high;
 - **runs**: a value repeated, an exact zero, a gap without values, for as long as they last
@@ -123,7 +124,7 @@ class ConsensusDetector(Thresholded):
         # not scipy.stats (0.8 CPU s), which every command that imports the detectors paid.
         from scipy import special
 
-        p_residual = np.fmax(own, 2.0 * special.stdtr(s.global_df, -size))
+        p_residual = np.fmax(own, 2.0 * special.stdtr(_degrees(series, s.global_df), -size))
         p_novelty = calibrate(novelty(series.values, s.novelty), s.calibration, fitted=fitted)
         present = ~np.isnan(series.values)
         runs = {}
@@ -182,6 +183,22 @@ class ConsensusDetector(Thresholded):
 
     def _fitted_steps(self, series: Series) -> int:
         return fitted_steps(self.fitted_until_, series)
+
+
+def _degrees(series: Series, most: float) -> FloatArray | float:
+    """The global reference's degrees of freedom per step: ``most``, or the step's sample size
+    when it is smaller. A rate from 2 rows is far from Gaussian (a rare event seen in a one-row
+    night hour happens one hour in 200, and its ``z`` is in the tens or hundreds), so a step
+    resting on ``n < most`` rows is judged with a Student-t tail of ``n`` degrees of freedom
+    (at least 1, the Cauchy). A count carrying itself as its ``n`` (requests with ``n`` =
+    requests) keeps ``most``: its few-row steps are the news, not noise."""
+    support = series.support
+    if support is None:
+        return most
+    present = ~np.isnan(series.values) & ~np.isnan(support)
+    if present.any() and np.array_equal(support[present], series.values[present]):
+        return most
+    return np.asarray(np.clip(np.nan_to_num(support, nan=most), 1.0, most), dtype=np.float64)
 
 
 def _first_value(series: Series) -> int:

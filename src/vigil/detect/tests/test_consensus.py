@@ -270,3 +270,38 @@ def test_steps_before_a_series_first_value_change_nothing() -> None:
     evidence = detector.evidence(hourly(padded))
     assert not np.isnan(evidence.novelty[pad + 24 * 9 + 14])
     assert np.all(evidence.runs["gap"][:pad] == 1.0) and len(evidence.combined) == len(padded)
+
+
+# --- few rows -------------------------------------------------------------------------------
+
+
+def test_a_step_resting_on_fewer_rows_than_the_global_degrees_has_a_heavier_tail() -> None:
+    from scipy import special
+
+    hours = np.arange(35 * 24) % 24
+    rows = np.where(hours < 6, 1.0, np.where(hours < 8, 10.0, 1000.0))
+    rates = np.random.default_rng(16).binomial(rows.astype(int), 0.005) / rows
+    series = hourly(rates, rows)
+    detector = ConsensusDetector().fit([hourly(rates[:WEEK], rows[:WEEK])])
+    p = detector.evidence(series).residual
+    z = np.abs(residual(series).z)
+    scored = ~np.isnan(z)
+    one, ten = scored & (rows == 1), scored & (rows == 10)
+    assert np.all(p[one] >= 2 * special.stdtr(1.0, -z[one]) * (1 - 1e-12))
+    assert np.all(p[ten] >= 2 * special.stdtr(10.0, -z[ten]) * (1 - 1e-12))
+    # A rare event seen in a one-row hour happens one hour in 200, yet its z is in the hundreds
+    # (the fitted variance rarely sees one): the Cauchy tail keeps it well above alpha (3e-4),
+    # where the same z from 10 rows and more is far below it.
+    seen = one & (rates == 1.0)
+    assert seen.any() and np.all(p[seen] > 2e-3)
+    assert np.all(2 * special.stdtr(10.0, -z[seen]) < 3e-4)
+
+
+def test_a_count_carrying_itself_as_n_keeps_the_global_degrees() -> None:
+    from vigil.detect.consensus import _degrees
+
+    counts = np.array([40.0, 3.0, 0.0, 55.0])
+    assert _degrees(hourly(counts, counts.copy()), 10.0) == 10.0
+    assert _degrees(hourly(counts), 10.0) == 10.0
+    rows = np.array([40.0, 3.0, 0.0, np.nan])
+    np.testing.assert_array_equal(_degrees(hourly(counts / 100, rows), 10.0), [10, 3, 1, 10])

@@ -235,14 +235,10 @@ def _decide(
 ) -> list[WatchedSeries]:
     if not group:
         return []
-    # From each series' first value on: the steps before a model's first data carry nothing,
-    # and a long run of them blinded consensus (its novelty had no history, and Fisher's
-    # combination without it dropped the residual too: a 97% traffic drop went unseen).
-    offsets = [_first_value(one) for one in group]
-    inputs = [
-        _on_scale(one, rule.scale).slice(at, len(one))
-        for one, at in zip(group, offsets, strict=True)
-    ]
+    # A new model's series starts with NaN steps before its first data; the detectors score
+    # from the first value on themselves (consensus once lost its novelty to a long run of
+    # them: tested in test_steps_before_a_models_first_data_do_not_blind_the_detector).
+    inputs = [_on_scale(one, rule.scale) for one in group]
     if isinstance(detector, IntervalDetector):
         detector = PolicyBand(detector, watch=rule, z=z_for_level(policy.level), excluded=since)
     calibration = [
@@ -257,7 +253,7 @@ def _decide(
         detections = detector.predict(inputs)
     decided = []
     z = z_for_level(policy.level)
-    for original, at, scaled, detection in zip(group, offsets, inputs, detections, strict=True):
+    for original, scaled, detection in zip(group, inputs, detections, strict=True):
         scores = detection.scores
         expected, lower, upper = scores.expected, scores.lower, scores.upper
         flags = detection.flags
@@ -272,11 +268,11 @@ def _decide(
         decided.append(
             WatchedSeries(
                 series=original,
-                expected=_padded(expected, at),
-                lower=_padded(lower, at),
-                upper=_padded(upper, at),
-                flags=np.concatenate([np.zeros(at, dtype=bool), flags]),
-                score=_padded(score, at),
+                expected=expected,
+                lower=lower,
+                upper=upper,
+                flags=flags,
+                score=score,
                 detector=detector.name,
                 threshold=threshold,
                 scale=rule.scale,
@@ -284,17 +280,6 @@ def _decide(
             )
         )
     return decided
-
-
-def _first_value(series: Series) -> int:
-    """Index of the first step with a value (0 when there is none: nothing to trim)."""
-    known = np.flatnonzero(~np.isnan(series.values))
-    return int(known[0]) if known.size else 0
-
-
-def _padded(values: FloatArray, steps: int) -> FloatArray:
-    """``values`` after ``steps`` leading NaNs (the steps before the series' first value)."""
-    return np.concatenate([np.full(steps, np.nan), values]) if steps else values
 
 
 def _beyond_floor(values: FloatArray, expected: FloatArray, rule: Watch, z: float) -> BoolArray:

@@ -311,7 +311,7 @@ def test_a_scoring_detector_pages_only_past_the_watchs_floor(step: float, pages:
     assert bool(result.anomalies) is pages
 
 
-@pytest.mark.parametrize("detector", ["consensus", "same-hour"])
+@pytest.mark.parametrize("detector", ["consensus", "same-hour", "deep"])
 def test_steps_before_a_models_first_data_do_not_blind_the_detector(detector: str) -> None:
     """The pipeline lays a new model out on a grid that starts two weeks before its first data
     (NaN there). A drop to a fifth of the traffic, not a zero, is flagged with and without that

@@ -13,6 +13,10 @@ earliest at ``D-1``. Windows an hourly test found changed (``excluded``, from
 :func:`changed_windows`) are left out of it: a new version whose first days sent a feature as 0
 would otherwise have those days as its whole reference, and its return to normal would read as
 drift for a week.
+
+With a fixed reference (``spec.reference``: a date range of the logs, or profiles of training
+data), every trailing day is compared with it instead: a drift slower than a week cannot move
+its own reference along with it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from vigil.stats.column_drift import category_counts, numeric_drift
 from vigil.stats.reference import typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import PooledQuantiles
-from vigil.stats.spec import StatsSpec
+from vigil.stats.spec import ReferenceMode, StatsSpec
 from vigil.stats.timeline import SeriesCollector, timelines
 
 DAY = timedelta(days=1)
@@ -97,8 +101,11 @@ def drift_day_series(
         per_day = max(1, DAY // spec.window)
         for version, by_window in sorted(timeline.profiles.items()):
             references: dict[datetime, dict[tuple[str, str], _Pooled | None]] = {}
+            if spec.reference.mode is ReferenceMode.PROFILES:
+                references[_FIXED] = _of_profiles(spec)
             for window in windows:
                 day = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
+                day = _FIXED if spec.reference.is_fixed else day
                 reference = references.setdefault(day, {})
                 trailing = [
                     by_window[w]
@@ -111,8 +118,8 @@ def drift_day_series(
                     names = sorted({n for p in trailing for n in _columns(p, source)})
                     for name in names:
                         if (source, name) not in reference:
-                            reference[(source, name)] = _reference(
-                                by_window, day, source, name, spec, version, excluded
+                            reference[(source, name)] = _reference_of(
+                                timeline.profiles, version, day, source, name, spec, excluded
                             )
                         base = reference[(source, name)]
                         current = _pool(
@@ -154,25 +161,75 @@ def _pool(columns: Sequence[ColumnProfile]) -> _Pooled | None:
     return _Pooled(columns) if columns else None
 
 
-def _reference(
-    by_window: Mapping[Window, Profile],
+_FIXED = datetime.min.replace(tzinfo=UTC)
+"""The one reference key of every window when the reference is fixed."""
+
+
+def _bounds(day: datetime, spec: StatsSpec) -> tuple[datetime, datetime]:
+    """Where day ``day``'s reference lies: days ``D-8`` to ``D-2``, or a fixed baseline."""
+    baseline = spec.reference.baseline
+    if spec.reference.mode is ReferenceMode.FIXED and baseline is not None:
+        return baseline.start, baseline.end
+    return day - (REFERENCE_DAYS + 1) * DAY, day - DAY
+
+
+def _of_profiles(spec: StatsSpec) -> dict[tuple[str, str], _Pooled | None]:
+    """Every column of a reference made of profiles (training data), pooled once."""
+    found: dict[tuple[str, str], list[ColumnProfile]] = {}
+    for profile in spec.reference.profiles:
+        for source, _, _ in _FAMILIES:
+            for name, column in _columns(profile, source).items():
+                found.setdefault((source, name), []).append(column)
+    return {key: _Pooled(columns) for key, columns in found.items()}
+
+
+def _reference_of(
+    profiles: Mapping[str, Mapping[Window, Profile]],
+    version: str,
     day: datetime,
+    source: str,
+    name: str,
+    spec: StatsSpec,
+    excluded: Collection[Changed],
+) -> _Pooled | None:
+    """The reference of one column of ``version`` for calendar day ``day``. A version with no
+    windows in a fixed baseline (deployed after it) is compared with the versions that were."""
+    if spec.reference.mode is ReferenceMode.PROFILES:
+        return None  # a column the reference profiles do not have: nothing to compare with
+    bounds = _bounds(day, spec)
+    own = profiles.get(version, {}).items()
+    found = _reference(own, bounds, source, name, spec, version, excluded)
+    if found is not None or not spec.reference.is_fixed:
+        return found
+    others = [
+        item
+        for v, by_window in sorted(profiles.items())
+        if v != version
+        for item in by_window.items()
+    ]
+    return _reference(others, bounds, source, name, spec, "", ())
+
+
+def _reference(
+    items: Iterable[tuple[Window, Profile]],
+    bounds: tuple[datetime, datetime],
     source: str,
     name: str,
     spec: StatsSpec,
     version: str = "",
     excluded: Collection[Changed] = (),
 ) -> _Pooled | None:
-    """Days ``D-8`` to ``D-2`` of one column, pooled, without the days unlike the others.
+    """Days ``D-8`` to ``D-2`` (or a fixed baseline: ``bounds``) of one column, pooled, without
+    the days unlike the others.
 
     A day that held a short incident (a feature constant for a day) would otherwise sit in the
     reference of the next seven days and make each of them read as changed; the days are
     compared with each other as the hourly reference's windows are
     (:func:`~vigil.stats.reference.typical_windows`), and a minority that disagrees is left out.
     """
-    first, last = day - (REFERENCE_DAYS + 1) * DAY, day - DAY
+    first, last = bounds
     days: dict[datetime, list[ColumnProfile]] = {}
-    for window, profile in by_window.items():
+    for window, profile in items:
         if first <= window.start and window.end <= last:
             if (version, source, name, window.start) in excluded:
                 continue

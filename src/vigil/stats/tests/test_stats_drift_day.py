@@ -3,14 +3,16 @@ change an hour of a few dozen rows cannot, and keeps a one-day incident out of i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from vigil.core import Window
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.profile.synthetic import prediction_meta
-from vigil.stats import StatsSpec
+from vigil.stats import Reference, StatsSpec
 from vigil.stats.drift import drift_series
 from vigil.stats.drift_day import changed_windows, drift_day_series
 from vigil.stats.series import Series
@@ -111,3 +113,54 @@ def test_windows_an_hourly_test_found_changed_stay_out_of_the_daily_reference() 
     statistics = ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d")
     assert all(_flagged_days(left_out, s) == set() for s in statistics)
     assert changed_windows(hourly, StatsSpec()) == set()  # nothing asked for, nothing left out
+
+
+def _shifted_month(seed: int, *, shift_from_day: int, days: int) -> list[Profile]:
+    rng = np.random.default_rng(seed)
+    found = []
+    for hour in range(24 * days):
+        shift = 5.0 if hour // 24 >= shift_from_day else 0.0
+        found += _hour(hour, rng, shift=shift, constant=False)
+    return found
+
+
+def test_a_fixed_baseline_keeps_a_lasting_change_flagged_where_the_trailing_week_learns_it() -> (
+    None
+):
+    """``age`` moves up by half a standard deviation on day 8 and stays. The trailing week holds
+    the new level as its majority from day 14 on (days 6..12 of day 14's reference are
+    shifted from day 8), and the change stops being news; against the first week it never
+    does."""
+    profiles = _shifted_month(seed=5, shift_from_day=8, days=18)
+    since = START + 7 * DAY
+    trailing = _flagged_days(drift_day_series(profiles, StatsSpec(), since=since), "mean_1d")
+    assert {8, 9, 10} <= trailing
+    assert not trailing & {15, 16, 17}
+    first_week = Reference.fixed(Window(start=START, end=START + 7 * DAY))
+    fixed = drift_day_series(profiles, StatsSpec(reference=first_week), since=since)
+    assert _flagged_days(fixed, "mean_1d") == set(range(8, 18))
+    unchanged = drift_day_series(_month(seed=6), StatsSpec(reference=first_week), since=since)
+    for statistic in ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d"):
+        assert _flagged_days(unchanged, statistic) == set(), statistic
+
+
+def test_a_reference_of_training_profiles_decides_from_the_first_day() -> None:
+    """Profiles of training data are the reference of every day, the first ones too (no week of
+    logs needed): the shifted column is flagged from its first full day, the unchanged output
+    never, and a column the training data lacks gets no day-long points."""
+    rng = np.random.default_rng(7)
+    training = Profile.merge_all(
+        [p for hour in range(48) for p in _hour(hour, rng, shift=0.0, constant=False)]
+    )
+    reference = Reference.of_profiles([training], source="training")
+    profiles = _shifted_month(seed=8, shift_from_day=2, days=4)
+    series = drift_day_series(profiles, StatsSpec(reference=reference))
+    assert _flagged_days(series, "mean_1d") == {2, 3}
+    score = [s for s in series if s.key.column == "score" and s.key.statistic == "drift_ks_1d"]
+    assert score and np.isfinite(score[0].values).any()
+    score_band = [s for s in series if s.key.statistic == "drift_ks_1d_upper"]
+    with np.errstate(invalid="ignore"):
+        assert not np.any(score[0].values > score_band[0].values)
+    lacking = Reference.of_profiles([replace(training, features={})], source="no features")
+    found = drift_day_series(profiles, StatsSpec(reference=lacking))
+    assert found and not [s for s in found if s.key.column == "age"]

@@ -7,10 +7,12 @@ is a true positive with probability ``p`` when predicted positive, a false posit
 matrix, hence expected accuracy, precision, recall and F1; the expected positives and
 negatives per bin give the expected ROC AUC.
 
-Scores are rarely perfectly calibrated, so :func:`fit_calibration` learns, on a labelled
-reference, each score bin's rate of positives, made monotone by pool-adjacent-violators
-(isotonic regression over the bins, weighted by their labelled counts) and applies it to later
-scores.
+Scores are not always calibrated, so :func:`fit_calibration` first asks the labelled reference
+whether they are (Hosmer and Lemeshow's test over ten score groups, :func:`calibration_p_value`).
+When they are, the scores are used as they are: a refit would only add the noise of a week of
+labels to every estimate (NannyML, too, calibrates only when it helps). When they are not, it
+learns each score bin's rate of positives, made monotone by pool-adjacent-violators (isotonic
+regression over the bins, weighted by their labelled counts), and applies it to later scores.
 
 What it cannot see: a *concept shift*. When the relation between inputs and labels changes
 while the inputs and the scores keep their distributions, the expected confusion matrix does
@@ -27,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from vigil.core import ConfigError
 from vigil.profile.performance import ClassifierTally, FloatArray
@@ -34,6 +37,9 @@ from vigil.stats.performance import Estimate, binned_auc, f1_estimate, proportio
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 MIN_REFERENCE_LABELS = 100
+CALIBRATION_GROUPS = 10
+CALIBRATED_ALPHA = 0.01
+"""Scores are refit when the reference's calibration test has a p-value at most this."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +48,8 @@ class Calibration:
 
     probability: FloatArray
     labels: int
+    method: str = "isotonic"
+    """``"as-is"`` (the scores were calibrated on the reference) or ``"isotonic"``."""
 
     def __post_init__(self) -> None:
         if self.probability.ndim != 1 or not bool(
@@ -50,10 +58,14 @@ class Calibration:
             raise ConfigError("calibration probabilities must be a 1-d array in [0, 1]")
 
 
-def fit_calibration(reference: ClassifierTally) -> Calibration:
-    """Isotonic (monotone non-decreasing) positive rate per score bin on the reference's
-    labelled predictions; bins without labels take the score bin's midpoint as rate until a
-    labelled neighbour says otherwise (they are pooled with them by the monotone fit)."""
+def fit_calibration(reference: ClassifierTally, *, alpha: float = CALIBRATED_ALPHA) -> Calibration:
+    """The chance of a positive per score bin on the reference's labelled predictions.
+
+    Calibrated scores (:func:`calibration_p_value` above ``alpha``) are kept: a bin's chance
+    is its labelled predictions' mean score (its midpoint when none was labelled). Otherwise
+    the positive rate per bin, made monotone non-decreasing (isotonic); bins without labels
+    take the score bin's midpoint as rate until a labelled neighbour says otherwise (they are
+    pooled with them by the monotone fit)."""
     if reference.count < MIN_REFERENCE_LABELS:
         raise ConfigError(
             f"label-free estimation needs a labelled reference of at least "
@@ -61,14 +73,38 @@ def fit_calibration(reference: ClassifierTally) -> Calibration:
             "name a labelled reference"
         )
     counts = reference.labelled.astype(np.float64)
-    rate = np.divide(reference.positives, counts, out=np.zeros_like(counts), where=counts > 0)
     edges = reference.edges
     midpoints = (edges[:-1] + edges[1:]) / 2
+    if calibration_p_value(reference) > alpha:
+        mean_score = np.divide(reference.score_sum, counts, out=midpoints.copy(), where=counts > 0)
+        return Calibration(
+            probability=np.clip(mean_score, 0.0, 1.0), labels=reference.count, method="as-is"
+        )
+    rate = np.divide(reference.positives, counts, out=np.zeros_like(counts), where=counts > 0)
     # An empty bin takes its midpoint with a tiny weight: the fit then keeps it between its
     # labelled neighbours, and a calibrated score stays itself where nothing was seen.
     weights = np.where(counts > 0, counts, 1e-6)
     values = np.where(counts > 0, rate, midpoints)
     return Calibration(probability=isotonic(values, weights), labels=reference.count)
+
+
+def calibration_p_value(reference: ClassifierTally, *, groups: int = CALIBRATION_GROUPS) -> float:
+    """Hosmer and Lemeshow's test that the scores are the chance of a positive: over ``groups``
+    equal-width score groups, ``Σ (O - E)² / (E (1 - E / n))`` against χ² with one degree of
+    freedom per group (the scores were not fitted on these labels). Groups whose expected
+    positives are 0 or all of them say nothing and are left out; 1.0 when none is left."""
+    if reference.bins % groups:
+        raise ConfigError(f"{reference.bins} score bins do not split into {groups} groups")
+    size = reference.bins // groups
+    n = reference.labelled.reshape(groups, size).sum(axis=1).astype(np.float64)
+    observed = reference.positives.reshape(groups, size).sum(axis=1).astype(np.float64)
+    expected = reference.score_sum.reshape(groups, size).sum(axis=1)
+    keep = (expected > 0) & (expected < n)
+    if not keep.any():
+        return 1.0
+    o, e, m = observed[keep], expected[keep], n[keep]
+    statistic = float(np.sum((o - e) ** 2 / (e * (1.0 - e / m))))
+    return float(special.chdtrc(int(keep.sum()), statistic))
 
 
 def isotonic(values: FloatArray, weights: FloatArray) -> FloatArray:

@@ -13,7 +13,12 @@ from scipy import stats as scipy_stats
 
 from vigil.core import ConfigError
 from vigil.profile.performance import ClassifierTally, RegressorTally
-from vigil.stats.estimation import estimate_classifier, fit_calibration, isotonic
+from vigil.stats.estimation import (
+    calibration_p_value,
+    estimate_classifier,
+    fit_calibration,
+    isotonic,
+)
 from vigil.stats.performance import classifier_metrics, proportion, regressor_metrics
 
 
@@ -165,3 +170,40 @@ def test_threshold_must_be_a_bin_edge() -> None:
     assert tally.threshold_bin(0.505) == 101
     with pytest.raises(ConfigError, match="not an edge of 200 score bins"):
         tally.threshold_bin(0.5025)
+
+
+def test_calibrated_scores_are_kept_as_they_are_and_others_are_refit() -> None:
+    rng = np.random.default_rng(8)
+    scores, labels = _calibrated(rng, 20_000)
+    kept = fit_calibration(_tally(scores, labels))
+    assert kept.method == "as-is"
+    middle = _tally(scores, labels).labelled > 0
+    means = _tally(scores, labels).score_sum[middle] / _tally(scores, labels).labelled[middle]
+    assert kept.probability[middle].tolist() == pytest.approx(means.tolist())
+    refit = fit_calibration(_tally(scores**2, labels))
+    assert refit.method == "isotonic"
+
+
+def _one_bin(positives: int) -> ClassifierTally:
+    """1,000 labelled predictions, all scored 0.5 (bin 100 of 200), ``positives`` of them 1."""
+    labelled = np.zeros(200, dtype=np.int64)
+    labelled[100] = 1000
+    hits = np.zeros(200, dtype=np.int64)
+    hits[100] = positives
+    score_sum = np.zeros(200)
+    score_sum[100] = 500.0
+    empty = ClassifierTally.empty(200)
+    return ClassifierTally(
+        bins=200, predicted=empty.predicted, labelled=labelled, positives=hits, score_sum=score_sum
+    )
+
+
+def test_the_calibration_test_decides_at_its_alpha() -> None:
+    """One group: (O - 500)² / 250 against χ²(1), whose 0.99 quantile is 6.635: 540 positives
+    (6.40) are within chance of 500 expected, 541 (6.72) are not."""
+    inside, outside = _one_bin(540), _one_bin(541)
+    assert 0.01 < calibration_p_value(inside) < 0.012
+    assert 0.009 < calibration_p_value(outside) < 0.01
+    assert fit_calibration(inside).method == "as-is"
+    assert fit_calibration(outside).method == "isotonic"
+    assert fit_calibration(outside).probability[100] == pytest.approx(0.541)

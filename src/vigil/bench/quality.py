@@ -11,8 +11,16 @@ Only anomalies that made it into an incident count (what pages a person):
   that anomaly's window end (when the pipeline could have said it);
 - false alarms: column-days of the evaluated days (after the first clean week) with at least
   one anomaly on a column that had no change then, out of all such column-days;
-- estimation: the daily mean of the label-free estimate against the realised value, on days
-  without concept shift whose labels have arrived (MAE).
+- estimation: the label-free estimate of each day's predictions against the day's realised
+  value (the ``_1d`` points of the day's last window: the day as one chunk, as NannyML's daily
+  chunks are judged), on days without concept shift whose labels have arrived (MAE);
+  ``estimation_mae_hourly`` is the earlier measure, the support-weighted mean of the hourly
+  points (for AUC a mean of hourly AUCs on ~40 labels each, a noisier quantity than the day's).
+
+``reference`` chooses what drift compares with (:data:`REFERENCES`): the default trailing
+references, the month's clean first week as a fixed ``[[references]]`` date range, or a
+reference profile of "training data" (another clean week drawn with another seed, profiled by
+:func:`vigil.reference_profile`), as a user who names their training set would have it.
 """
 
 from __future__ import annotations
@@ -20,13 +28,13 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from vigil.core import Family
+from vigil.core import ConfigError, Family
 from vigil.detect import Anomaly
 from vigil.lab.simulation.quality_month import (
     MODEL,
@@ -41,6 +49,9 @@ from vigil.store import MemoryStore
 
 DAY = timedelta(days=1)
 CLEAN_DAYS = 7
+REFERENCES = ("trailing", "first-week", "training")
+TRAINING_SEED_OFFSET = 1_000_003
+"""The training week is drawn with ``seed + TRAINING_SEED_OFFSET``: the same world, other rows."""
 SLACK = timedelta(hours=6)
 ESTIMATED = ("accuracy", "roc_auc")
 
@@ -60,6 +71,7 @@ class MonthResult:
 
     rows_per_day: int
     seed: int
+    reference: str
     predictions: int
     labels: int
     changes: tuple[ChangeResult, ...]
@@ -67,6 +79,7 @@ class MonthResult:
     unchanged_column_days: int
     false_alarm_columns: tuple[str, ...]
     estimation_mae: dict[str, float]
+    estimation_mae_hourly: dict[str, float]
     estimation_days: int
     incidents: int
     seconds: float
@@ -81,17 +94,27 @@ def run_quality_month(
     rows_per_day: int,
     seed: int,
     config: VigilConfig | None = None,
+    reference: str = "trailing",
     workdir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> MonthResult:
-    """Simulate one month, run the pipeline over it once, and judge what it found."""
+    """Simulate one month, run the pipeline over it once, and judge what it found.
+
+    ``reference`` (one of :data:`REFERENCES`) adds its ``[[references]]`` to the defaults; it
+    cannot be combined with a ``config``."""
     import time
 
+    if reference not in REFERENCES:
+        raise ConfigError(f"unknown reference {reference!r}; known: {', '.join(REFERENCES)}")
+    if config is not None and reference != "trailing":
+        raise ConfigError("give either a config or a reference, not both")
     say = progress or (lambda _: None)
-    chosen = config or parse_config({}, source="defaults")
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         say(f"simulate a month at {rows_per_day} predictions a day (seed {seed})")
         month = simulate_quality_month(Path(folder) / "logs", rows_per_day=rows_per_day, seed=seed)
+        chosen = config or parse_config(
+            _references(reference, month, Path(folder), seed=seed), source=f"{reference} reference"
+        )
         store = MemoryStore()
         began = time.perf_counter()
         cycle = run_cycle(
@@ -100,9 +123,40 @@ def run_quality_month(
         seconds = time.perf_counter() - began
         series = store.series.get(model=MODEL)
     paged = [a for incident in cycle.incidents for a in incident.anomalies]
-    return judge_month(
+    judged = judge_month(
         month, paged, series, seed=seed, incidents=len(cycle.incidents), seconds=seconds
     )
+    return replace(judged, reference=reference)
+
+
+def _references(
+    reference: str, month: QualityMonth, folder: Path, *, seed: int
+) -> dict[str, object]:
+    """The configuration's ``[[references]]`` for ``reference`` (none for ``trailing``)."""
+    if reference == "first-week":
+        end = month.start + CLEAN_DAYS * DAY
+        return {"references": [{"start": month.start.isoformat(), "end": end.isoformat()}]}
+    if reference == "training":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from vigil.pipeline.frames import reference_profile
+
+        training = simulate_quality_month(
+            folder / "training",
+            rows_per_day=month.rows_per_day,
+            days=CLEAN_DAYS + 1,
+            seed=seed + TRAINING_SEED_OFFSET,
+        )
+        days = sorted(training.root.glob("*/predictions.parquet"))
+        out = folder / "training.vigilprofile"
+        table = pa.concat_tables([pq.read_table(day) for day in days])
+        grouped = {
+            n: n for n in table.column_names if n.startswith(("features.", "outputs.", "tags."))
+        }
+        reference_profile(table, columns=grouped, out=out)
+        return {"references": [{"profile": str(out)}]}
+    return {}
 
 
 def judge_month(
@@ -130,10 +184,12 @@ def judge_month(
             possible += 1
             if (column, day) in flagged:
                 false_days.append(column)
-    mae, days = _estimation_error(month, series)
+    mae, days = _estimation_error(month, series, daily=True)
+    hourly, _ = _estimation_error(month, series, daily=False)
     return MonthResult(
         rows_per_day=month.rows_per_day,
         seed=seed,
+        reference="trailing",
         predictions=month.predictions,
         labels=month.labels,
         changes=changes,
@@ -141,6 +197,7 @@ def judge_month(
         unchanged_column_days=possible,
         false_alarm_columns=tuple(sorted(set(false_days))),
         estimation_mae=mae,
+        estimation_mae_hourly=hourly,
         estimation_days=days,
         incidents=incidents,
         seconds=seconds,
@@ -228,17 +285,19 @@ def judge_daily_flags(
 
 
 def _estimation_error(
-    month: QualityMonth, series: Sequence[Series]
+    month: QualityMonth, series: Sequence[Series], *, daily: bool
 ) -> tuple[dict[str, float], int]:
     """MAE of the daily estimate against the daily realised value, on days with no concept
-    shift whose labels are in (the last day's labels are partly still to come)."""
+    shift whose labels are in (the last day's labels are partly still to come): the day's last
+    ``_1d`` point (``daily``), else the day's hourly points, averaged."""
     by_statistic = {s.key.statistic: s for s in series if s.key.family == Family.PERFORMANCE}
     concept = [c for c in month.changes if c.kind == "concept"]
     errors: dict[str, float] = {}
     days = 0
     for metric in ESTIMATED:
-        realised = by_statistic.get(metric)
-        estimated = by_statistic.get(f"estimated_{metric}")
+        suffix = "_1d" if daily else ""
+        realised = by_statistic.get(metric + suffix)
+        estimated = by_statistic.get(f"estimated_{metric}{suffix}")
         if realised is None or estimated is None:
             errors[metric] = math.nan
             continue
@@ -247,13 +306,20 @@ def _estimation_error(
             start = month.start + day * DAY
             if any(c.start < start + DAY and start < c.end for c in concept):
                 continue
-            real = _daily(realised, start)
-            guess = _daily(estimated, start)
+            pick = _last_of_day if daily else _daily
+            real, guess = pick(realised, start), pick(estimated, start)
             if math.isfinite(real) and math.isfinite(guess):
                 gaps.append(abs(real - guess))
         errors[metric] = float(np.mean(gaps)) if gaps else math.nan
         days = len(gaps)
     return errors, days
+
+
+def _last_of_day(series: Series, start: datetime) -> float:
+    """The value at the day's last hourly window (a ``_1d`` point: the whole day)."""
+    last = np.datetime64((start + DAY - timedelta(hours=1)).replace(tzinfo=None), "s")
+    at = np.flatnonzero(series.timestamps == last)
+    return float(series.values[at[0]]) if at.size else math.nan
 
 
 def _daily(series: Series, start: datetime) -> float:
@@ -273,11 +339,14 @@ def run_quality_bench(
     rows_per_day: Sequence[int],
     seeds: Sequence[int],
     config: VigilConfig | None = None,
+    reference: str = "trailing",
     progress: Callable[[str], None] | None = None,
 ) -> list[MonthResult]:
     """One judged month per traffic level and seed."""
     return [
-        run_quality_month(rows_per_day=rows, seed=seed, config=config, progress=progress)
+        run_quality_month(
+            rows_per_day=rows, seed=seed, config=config, reference=reference, progress=progress
+        )
         for rows in rows_per_day
         for seed in seeds
     ]
@@ -292,6 +361,7 @@ def result_json(result: MonthResult) -> dict[str, object]:
     return {
         "rows_per_day": result.rows_per_day,
         "seed": result.seed,
+        "reference": result.reference,
         "predictions": result.predictions,
         "labels": result.labels,
         "caught": result.caught,
@@ -308,6 +378,9 @@ def result_json(result: MonthResult) -> dict[str, object]:
         "unchanged_column_days": result.unchanged_column_days,
         "false_alarm_columns": list(result.false_alarm_columns),
         "estimation_mae": {name: number(v) for name, v in result.estimation_mae.items()},
+        "estimation_mae_hourly": {
+            name: number(v) for name, v in result.estimation_mae_hourly.items()
+        },
         "estimation_days": result.estimation_days,
         "incidents": result.incidents,
         "seconds": round(result.seconds, 1),

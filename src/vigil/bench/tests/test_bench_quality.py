@@ -1,12 +1,27 @@
-"""The quality bench's judge of day-by-day flags (the peers'): caught, delay, false alarms."""
+"""The quality bench: its judges (the peers' daily flags, estimation error) and references."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
-from vigil.bench.quality import CLEAN_DAYS, judge_daily_flags
+import numpy as np
+import pytest
+
+from vigil.bench.quality import (
+    CLEAN_DAYS,
+    DAY,
+    _references,
+    judge_daily_flags,
+    judge_month,
+    run_quality_month,
+)
+from vigil.core import ConfigError, Family, SeriesKey, Window
 from vigil.lab.simulation.quality_month import START, QualityMonth, month_changes
+from vigil.pipeline.config import parse_config
+from vigil.stats import Reference, Series
+from vigil.stats.spec import ReferenceMode
 
 FEATURES = ("num_mean", "num_a")
 
@@ -18,7 +33,7 @@ def _month() -> QualityMonth:
         root=Path("."),
         start=START,
         end=START + timedelta(days=30),
-        rows_per_day=1000,
+        rows_per_day=48,
         predictions=30_000,
         labels=27_000,
         features=FEATURES,
@@ -57,3 +72,62 @@ def test_false_alarms_are_unchanged_column_days_after_the_clean_week() -> None:
     flagged = judge_daily_flags(month, {CLEAN_DAYS: ["num_a"], CLEAN_DAYS - 1: ["num_a"]})
     assert flagged.false_alarm_days == 1 and flagged.false_alarm_columns == ("num_a",)
     assert quiet.unchanged_column_days < days * (len(FEATURES) + 1)
+
+
+def test_the_first_week_reference_is_the_months_clean_week_as_a_fixed_date_range(
+    tmp_path: Path,
+) -> None:
+    month = _month()
+    config = parse_config(_references("first-week", month, tmp_path, seed=1))
+    (found,) = (r for _, r in config.resolved.references)
+    assert found == Reference.fixed(Window(start=START, end=START + CLEAN_DAYS * DAY))
+    assert _references("trailing", month, tmp_path, seed=1) == {}
+
+
+def test_the_training_reference_is_a_profile_of_another_clean_week(tmp_path: Path) -> None:
+    """Drawn with another seed (other rows, same world), before any change: its ``num_mean``
+    is the unchanged column's 50 ± 10, and it holds every feature and the score."""
+    month = _month()
+    data = _references("training", month, tmp_path, seed=1)
+    (found,) = (r for _, r in parse_config(data).resolved.references)
+    assert found.mode is ReferenceMode.PROFILES
+    (training,) = found.profiles
+    assert abs(training.rows - 48 * (CLEAN_DAYS + 1)) < 60
+    assert set(FEATURES) <= set(training.features) and set(training.outputs) == {"score"}
+    moments = training.features["num_mean"].moments
+    assert abs(moments.mean - 50.0) < 2.0 and abs(moments.std - 10.0) < 1.5
+    with pytest.raises(ConfigError, match="unknown reference"):
+        run_quality_month(rows_per_day=48, seed=1, reference="yesterday")
+
+
+def _hourly(statistic: str, values: np.ndarray) -> Series:
+    times = np.datetime64(START.replace(tzinfo=None), "s") + np.arange(
+        len(values)
+    ) * np.timedelta64(3600, "s")
+    key = SeriesKey(
+        model="quality",
+        version="v1",
+        family=Family.PERFORMANCE,
+        column="score",
+        statistic=statistic,
+    )
+    return Series(key=key, timestamps=times, values=values, support=np.full(len(values), 40.0))
+
+
+def test_estimation_is_judged_on_the_whole_day_and_on_its_hours_apart() -> None:
+    """Realised 0.75 every hour; the day-long estimate is 0.76 at each day's last hour and 0.9
+    before it (hours whose day is not over yet), the hourly estimate 0.77: the day as one
+    chunk is off by 0.01, the mean of its hours by 0.02. Concept-shifted days do not count."""
+    hours = 30 * 24
+    day_long = np.where(np.arange(hours) % 24 == 23, 0.76, 0.9)
+    series = [
+        _hourly("accuracy", np.full(hours, 0.75)),
+        _hourly("estimated_accuracy", np.full(hours, 0.77)),
+        _hourly("accuracy_1d", np.full(hours, 0.75)),
+        _hourly("estimated_accuracy_1d", day_long),
+    ]
+    judged = judge_month(_month(), [], series, seed=1, incidents=0, seconds=0.0)
+    assert judged.estimation_mae["accuracy"] == pytest.approx(0.01)
+    assert judged.estimation_mae_hourly["accuracy"] == pytest.approx(0.02)
+    assert judged.estimation_days == 30 - 1 - CLEAN_DAYS - 3  # the last day, the concept's 3
+    assert math.isnan(judged.estimation_mae["roc_auc"])

@@ -18,12 +18,23 @@ def quality(
     seed: Annotated[
         list[int] | None, typer.Option("--seed", help="Random seed (repeat for several months).")
     ] = None,
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--reference",
+            help="What drift compares with: trailing (the defaults), first-week (the month's "
+            "clean first week as a fixed date range) or training (a reference profile of "
+            "another clean week).",
+        ),
+    ] = "trailing",
     as_json: JsonOption = False,
 ) -> None:
     """Per change: caught and delay; false alarms on unchanged column-days; estimation MAE."""
     from vigil.bench.quality import format_results, result_json, run_quality_bench
 
-    results = run_quality_bench(rows_per_day=rows or [1000, 6500], seeds=seed or [0])
+    results = run_quality_bench(
+        rows_per_day=rows or [1000, 6500], seeds=seed or [0], reference=reference
+    )
     if as_json:
         echo_json([result_json(r) for r in results])
         return

@@ -45,11 +45,13 @@ def model_report(
     incidents: Sequence[Incident],
     now: datetime,
     notices: Sequence[str] = (),
+    series: Sequence[Series] = (),
 ) -> ModelReport:
     """The report values of one model from what the watch decided.
 
     Every chart draws the band that decided its series (:mod:`vigil.pipeline.watch`), so a
-    marked step is exactly a step outside the band the reader sees."""
+    marked step is exactly a step outside the band the reader sees. ``series`` holds what the
+    watch does not decide and the report shows: label-free performance estimates."""
     mine_watched = {k: w for k, w in watched.watched.items() if k.model == model}
     mine = [
         i
@@ -74,16 +76,20 @@ def model_report(
     shown = [t for t in known if len(t)]
     start = _as_datetime(min(t[0] for t in shown)) if shown else now
     end = _as_datetime(max(t[-1] for t in shown)) if shown else now
+    estimates = {s.key: s for s in series if s.key.model == model}
+    performance = tuple(_performance_charts(mine_watched, estimates))
+    families = [*FAMILIES, Family.PERFORMANCE] if performance else list(FAMILIES)
     return ModelReport(
         model=model,
         generated_at=now,
         period_start=start,
         period_end=end,
-        lights=family_lights([f.value for f in FAMILIES], mine),
+        lights=family_lights([f.value for f in families], mine),
         incidents=evidence,
         drift=_drift_table({k: w.series for k, w in mine_watched.items()}),
         traffic=tuple(_charts_of(mine_watched, TRAFFIC)),
         latency=tuple(_charts_of(mine_watched, LATENCY)),
+        performance=performance,
         versions=tuple(sorted({k.version for k in mine_watched if k.version != ALL_VERSIONS})),
         notices=tuple(notices),
     )
@@ -100,6 +106,40 @@ def _charts_of(watched: Mapping[SeriesKey, WatchedSeries], statistic: str) -> li
         for key, one in sorted(watched.items())
         if key.family == Family.AUXILIARY and key.statistic == statistic and _has_data(one)
     ]
+
+
+PERFORMANCE = ("accuracy_1d", "roc_auc_1d", "mae_1d", "rmse_1d")
+"""Realised performance the report charts, over the trailing day (an hour holds few labels);
+per output, not per segment (a segment's performance that left its band is charted with its
+incident)."""
+
+
+def _performance_charts(
+    watched: Mapping[SeriesKey, WatchedSeries], estimates: Mapping[SeriesKey, Series]
+) -> list[Chart]:
+    """Each realised metric with the band that decided it, its estimate drawn beside it."""
+    charts = []
+    for key, one in sorted(watched.items()):
+        if key.family != Family.PERFORMANCE or key.statistic not in PERFORMANCE:
+            continue
+        if "@" in key.column or not _has_data(one):
+            continue
+        chart = watched_chart(one)
+        guess = estimates.get(replace(key, statistic="estimated_" + key.statistic))
+        if guess is not None:
+            chart = replace(chart, estimate=_aligned(guess, chart.series))
+        charts.append(chart)
+    return charts
+
+
+def _aligned(series: Series, on: Series) -> np.ndarray:
+    """``series``' values at ``on``'s timestamps (NaN where it has none)."""
+    values = np.full(len(on), np.nan)
+    index = np.searchsorted(series.timestamps, on.timestamps)
+    found = index < len(series)
+    found[found] = series.timestamps[index[found]] == on.timestamps[found]
+    values[found] = series.values[index[found]]
+    return values
 
 
 def _has_data(watched: WatchedSeries) -> bool:
@@ -160,7 +200,13 @@ def stored_reports(
             anomalies=watched.anomalies,
         )
         reports.append(
-            model_report(name, watched=trimmed, incidents=store.incidents.get(model=name), now=now)
+            model_report(
+                name,
+                watched=trimmed,
+                incidents=store.incidents.get(model=name),
+                now=now,
+                series=shown,
+            )
         )
     return reports
 

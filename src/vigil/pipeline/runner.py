@@ -303,6 +303,7 @@ def _model_reports(
                     incidents=incidents,
                     now=now,
                     notices=notices.get(model, ()),
+                    series=series,
                 )
             )
         except Exception as err:  # one model's failure must not blind the others

@@ -21,7 +21,8 @@ _WIDTH_IN, _HEIGHT_IN, _DPI = 7.5, 2.4, 96
 
 
 def chart_png(chart: Chart) -> bytes:
-    """The series as a line, its band shaded, anomalous steps as red dots."""
+    """The series as a line, its band shaded, anomalous steps as red dots; a performance
+    metric's estimate as a dotted line."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -45,6 +46,15 @@ def chart_png(chart: Chart) -> bytes:
             times, chart.expected, color="#3182bd", linewidth=0.8, linestyle="--", label="expected"
         )
     axes.plot(times, values, color="#222222", linewidth=1.0, label="value")
+    if chart.estimate is not None:
+        axes.plot(
+            times,
+            chart.estimate,
+            color="#ff7f0e",
+            linewidth=1.0,
+            linestyle=":",
+            label="estimated from scores",
+        )
     if chart.anomalous is not None and bool(np.any(chart.anomalous)):
         flagged = np.flatnonzero(chart.anomalous)
         axes.scatter(

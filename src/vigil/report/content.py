@@ -35,6 +35,8 @@ class Chart:
     """One series with its expected band and anomalous steps, for plotting.
 
     ``expected``, ``lower`` and ``upper`` may be absent (no band), else align with the series.
+    ``estimate`` is a realised performance metric's label-free estimate, drawn beside it: it has
+    no band of its own, the realised value is what decides.
     """
 
     title: str
@@ -43,10 +45,11 @@ class Chart:
     lower: FloatArray | None = None
     upper: FloatArray | None = None
     anomalous: npt.NDArray[np.bool_] | None = None
+    estimate: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.series)
-        for name in ("expected", "lower", "upper", "anomalous"):
+        for name in ("expected", "lower", "upper", "anomalous", "estimate"):
             values = getattr(self, name)
             if values is not None and len(values) != n:
                 raise ConfigError(f"chart {self.title!r}: {name} has {len(values)} points, not {n}")
@@ -90,11 +93,15 @@ class ModelReport:
     period_start: datetime
     period_end: datetime
     lights: dict[str, Light] = field(default_factory=dict)
-    """Traffic light per family name (feature, output, auxiliary, drift)."""
+    """Traffic light per family name (feature, output, auxiliary, drift; performance for a
+    model with labels)."""
     incidents: tuple[IncidentEvidence, ...] = ()
     drift: DriftTable | None = None
     traffic: tuple[Chart, ...] = ()
     latency: tuple[Chart, ...] = ()
+    performance: tuple[Chart, ...] = ()
+    """Realised performance over the trailing day with the band that decided it and the
+    label-free estimate beside it; empty for a model without labels."""
     versions: tuple[str, ...] = ()
     owner: str = ""
     notices: tuple[str, ...] = ()

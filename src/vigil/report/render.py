@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import jinja2
+import numpy as np
 
 from vigil.report.charts import chart_png, heatmap_png
 from vigil.report.content import Chart, Light, ModelReport
@@ -81,8 +82,27 @@ def render_model_report(
         "drift_src": images.src(heatmap_png(report.drift)) if report.drift is not None else None,
     }
     html = _ENV.get_template("model.html.j2").render(**context)
-    text = _TEXT_ENV.get_template("model.txt.j2").render(report=report)
+    lines = [line for chart in report.performance if (line := performance_line(chart))]
+    text = _TEXT_ENV.get_template("model.txt.j2").render(report=report, performance_lines=lines)
     return RenderedReport(html=html, text=text, images=images.images)
+
+
+def performance_line(chart: Chart) -> str:
+    """The chart's latest realised value with the band that decided it and the estimate beside
+    it, as one line of the plain-text twin (``""`` when it has no value)."""
+    values = chart.series.values
+    known = np.flatnonzero(np.isfinite(values))
+    if not known.size:
+        return ""
+    last = int(known[-1])
+    line = f"{chart.title}: {values[last]:.4f}"
+    if chart.lower is not None and chart.upper is not None and np.isfinite(chart.lower[last]):
+        line += f" (band {chart.lower[last]:.4f} to {chart.upper[last]:.4f})"
+        if chart.anomalous is not None and chart.anomalous[last]:
+            line += ", outside it"
+    if chart.estimate is not None and np.isfinite(chart.estimate[last]):
+        line += f"; estimated from scores {chart.estimate[last]:.4f}"
+    return line
 
 
 def render_digest(

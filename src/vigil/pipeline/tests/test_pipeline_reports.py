@@ -94,3 +94,61 @@ def test_a_series_without_a_value_yet_is_not_charted_and_the_report_renders() ->
     report = model_report("m", watched=watched, incidents=[], now=NOW)
     assert len(report.traffic) == 1 and report.latency == ()
     assert "<img" in render_model_report(report).html
+
+
+def _performance(statistic: str, values: np.ndarray, column: str = "score") -> Series:
+    key = SeriesKey(
+        model="m", version="v1", family="performance", column=column, statistic=statistic
+    )
+    return Series(key=key, timestamps=STAMPS, values=values, support=np.full(len(STAMPS), 900.0))
+
+
+def _labelled_model() -> list[Series]:
+    """Day-long accuracy 0.76 in a stored band of ±0.03, dropping to 0.70 for the last 5 hours;
+    its estimate stays at 0.76 (a concept shift: the scores did not move)."""
+    accuracy = np.full(len(STAMPS), 0.76)
+    accuracy[-5:] = 0.70
+    accuracy[:30] = np.nan  # before labels arrived
+    return [
+        _performance("accuracy_1d", accuracy),
+        _performance("accuracy_1d_expected", np.full(len(STAMPS), 0.76)),
+        _performance("accuracy_1d_lower", np.full(len(STAMPS), 0.73)),
+        _performance("accuracy_1d_upper", np.full(len(STAMPS), 0.79)),
+        _performance("estimated_accuracy_1d", np.full(len(STAMPS), 0.758)),
+        _performance("accuracy_1d", accuracy, column="score@region=eu"),
+    ]
+
+
+def test_the_performance_section_draws_the_deciding_band_with_the_estimate_beside_it() -> None:
+    series = _labelled_model()
+    start = datetime(2026, 11, 9, tzinfo=UTC)
+    watched = watch(series, start=start, end=NOW, policy=WatchPolicy())
+    report = model_report("m", watched=watched, incidents=[], now=NOW, series=series)
+    (chart,) = report.performance  # the segment's own chart waits for its incident
+    decided = watched.watched[series[0].key]
+    assert chart.title == str(series[0].key)
+    assert chart.series.timestamps[0] == STAMPS[30]
+    assert chart.lower is not None and chart.upper is not None and chart.anomalous is not None
+    np.testing.assert_array_equal(chart.lower, decided.lower[30:])
+    np.testing.assert_array_equal(chart.upper, decided.upper[30:])
+    np.testing.assert_array_equal(chart.anomalous, decided.flags[30:])
+    assert chart.anomalous[-5:].all() and not chart.anomalous[:-5].any()
+    assert chart.estimate is not None and np.all(chart.estimate == 0.758)
+    assert "performance" in report.lights
+    rendered = render_model_report(report)
+    assert "<h2>Model performance</h2>" in rendered.html
+    assert (
+        f"{series[0].key}: 0.7000 (band 0.7300 to 0.7900), outside it; "
+        "estimated from scores 0.7580" in rendered.text
+    )
+
+
+def test_a_model_without_labels_has_no_performance_section_or_light() -> None:
+    series = _requests()
+    watched = watch(
+        [series], start=datetime(2026, 11, 9, tzinfo=UTC), end=NOW, policy=WatchPolicy()
+    )
+    report = model_report("m", watched=watched, incidents=[], now=NOW, series=[series])
+    assert report.performance == () and "performance" not in report.lights
+    rendered = render_model_report(report)
+    assert "Model performance" not in rendered.html and "Performance" not in rendered.text

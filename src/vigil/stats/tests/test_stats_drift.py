@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from scipy import stats as scipy_stats
 
-from vigil.core import SeriesKey, ValueKind
+from vigil.core import SeriesKey, ValueKind, Window
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import FrequentItems, Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.synthetic import prediction_meta
@@ -126,6 +126,21 @@ def test_fixed_reference_and_since() -> None:
     shifts = [(p.features["age"].moments.mean - base.mean) / base.std for p in profiles[2:]]
     assert wstd.values == pytest.approx(shifts, abs=0.05)
     assert shifts == pytest.approx([0.4, 0.6, 0.8], abs=0.1)
+
+
+def test_a_fixed_reference_merged_once_reads_as_the_same_windows_merged_per_window() -> None:
+    """Hours 0-2 as a fixed baseline are merged once for every later window; hour 3's
+    reference is also exactly the trailing 3 hours, merged for it alone: the same values."""
+    profiles = _profiles(*[_records(h, 500, h, age_shift=h - 3.0) for h in range(6)])
+    baseline = Reference.fixed(Window(start=START, end=START + 3 * HOUR))
+    fixed = drift_series(profiles, baseline, SPEC, since=START + 3 * HOUR)
+    trailing = drift_series(profiles, Reference.trailing(3 * HOUR), SPEC, since=START + 3 * HOUR)
+    by_key = {one.key: one for one in trailing}
+    assert len(fixed) == len(by_key) > 20
+    for one in fixed:
+        np.testing.assert_array_equal(one.values[:1], by_key[one.key].values[:1], str(one.key))
+    ks = _get(fixed, "drift", "age", "ks").values
+    assert ks[0] < ks[1] < ks[2]  # later hours move further from the one baseline
 
 
 def test_drift_is_the_same_in_every_run_whatever_the_reference_order() -> None:

@@ -22,7 +22,13 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from vigil.bench.quality import CLEAN_DAYS, judge_daily_flags, result_json, run_quality_month
+from vigil.bench.quality import (
+    CLEAN_DAYS,
+    REFERENCES,
+    judge_daily_flags,
+    result_json,
+    run_quality_month,
+)
 from vigil.lab.simulation.quality_month import simulate_quality_month
 
 HERE = Path(__file__).parent
@@ -35,10 +41,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--peer", action="append", default=[], help="NAME=PYTHON")
     parser.add_argument("--skip-vigil", action="store_true")
+    parser.add_argument(
+        "--vigil-reference",
+        action="append",
+        choices=REFERENCES,
+        help="Vigil's drift reference (repeat for several; default: trailing). The peers "
+        "compare with the month's first week, as Vigil's first-week reference does.",
+    )
     args = parser.parse_args()
     out: dict[str, object] = {"rows_per_day": args.rows, "seed": args.seed}
-    if not args.skip_vigil:
-        out["vigil"] = result_json(run_quality_month(rows_per_day=args.rows, seed=args.seed))
+    for reference in [] if args.skip_vigil else args.vigil_reference or ["trailing"]:
+        name = "vigil" if reference == "trailing" else f"vigil-{reference}"
+        out[name] = result_json(
+            run_quality_month(rows_per_day=args.rows, seed=args.seed, reference=reference)
+        )
+        print(f"{name} done", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as folder:
         month = simulate_quality_month(Path(folder), rows_per_day=args.rows, seed=args.seed)
         for spec in args.peer:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,7 +44,9 @@ from vigil.lab.simulation.quality_month import (
 )
 from vigil.pipeline.config import VigilConfig, parse_config
 from vigil.pipeline.runner import run_cycle
+from vigil.profile.performance import DEFAULT_BINS
 from vigil.stats import Series
+from vigil.stats.performance import binned_auc
 from vigil.store import MemoryStore
 
 DAY = timedelta(days=1)
@@ -80,6 +82,9 @@ class MonthResult:
     false_alarm_columns: tuple[str, ...]
     estimation_mae: dict[str, float]
     estimation_mae_hourly: dict[str, float]
+    estimation_floor: dict[str, float]
+    """The MAE of an estimate that knew every prediction's true chance of a positive: the
+    realised value's own sampling noise, which no estimate can beat on average."""
     estimation_days: int
     incidents: int
     seconds: float
@@ -122,11 +127,45 @@ def run_quality_month(
         )
         seconds = time.perf_counter() - began
         series = store.series.get(model=MODEL)
+        expected = expected_performance(month)
     paged = [a for incident in cycle.incidents for a in incident.anomalies]
     judged = judge_month(
-        month, paged, series, seed=seed, incidents=len(cycle.incidents), seconds=seconds
+        month,
+        paged,
+        series,
+        seed=seed,
+        incidents=len(cycle.incidents),
+        seconds=seconds,
+        expected=expected,
     )
     return replace(judged, reference=reference)
+
+
+def expected_performance(month: QualityMonth) -> dict[datetime, dict[str, float]]:
+    """Per day, the accuracy (at 0.5) and ROC AUC of its predictions expected from their true
+    chance of a positive, which the simulated score is outside the concept shift: what a
+    perfect label-free estimate would say (AUC over the same 200 score bins as the realised)."""
+    import pyarrow.parquet as pq
+
+    found: dict[datetime, dict[str, float]] = {}
+    for day in range((month.end - month.start).days):
+        start = month.start + day * DAY
+        path = month.root / f"date={start:%Y-%m-%d}" / "predictions.parquet"
+        if not path.exists():
+            continue
+        chance = np.asarray(
+            pq.read_table(path, columns=["outputs.score"]).column(0).to_numpy(), dtype=np.float64
+        )
+        bins = np.minimum((chance * DEFAULT_BINS).astype(np.int64), DEFAULT_BINS - 1)
+        positives = np.bincount(bins, weights=chance, minlength=DEFAULT_BINS).astype(np.float64)
+        negatives = np.bincount(bins, weights=1.0 - chance, minlength=DEFAULT_BINS).astype(
+            np.float64
+        )
+        found[start] = {
+            "accuracy": float(np.mean(np.where(chance >= 0.5, chance, 1.0 - chance))),
+            "roc_auc": binned_auc(positives, negatives).value,
+        }
+    return found
 
 
 def _references(
@@ -167,7 +206,10 @@ def judge_month(
     seed: int,
     incidents: int,
     seconds: float,
+    expected: Mapping[datetime, Mapping[str, float]] | None = None,
 ) -> MonthResult:
+    """``expected``: per day, the metrics an estimator that knew each prediction's true chance
+    of a positive would give (:func:`expected_performance`), for ``estimation_floor``."""
     changes = tuple(_judge_change(change, anomalies) for change in month.changes)
     evaluated = [month.start + d * DAY for d in range(CLEAN_DAYS, (month.end - month.start).days)]
     columns = [*month.features, "score"]
@@ -186,6 +228,11 @@ def judge_month(
                 false_days.append(column)
     mae, days = _estimation_error(month, series, daily=True)
     hourly, _ = _estimation_error(month, series, daily=False)
+    floor = (
+        _estimation_error(month, series, daily=True, expected=expected)[0]
+        if expected is not None
+        else dict.fromkeys(ESTIMATED, math.nan)
+    )
     return MonthResult(
         rows_per_day=month.rows_per_day,
         seed=seed,
@@ -198,6 +245,7 @@ def judge_month(
         false_alarm_columns=tuple(sorted(set(false_days))),
         estimation_mae=mae,
         estimation_mae_hourly=hourly,
+        estimation_floor=floor,
         estimation_days=days,
         incidents=incidents,
         seconds=seconds,
@@ -285,11 +333,16 @@ def judge_daily_flags(
 
 
 def _estimation_error(
-    month: QualityMonth, series: Sequence[Series], *, daily: bool
+    month: QualityMonth,
+    series: Sequence[Series],
+    *,
+    daily: bool,
+    expected: Mapping[datetime, Mapping[str, float]] | None = None,
 ) -> tuple[dict[str, float], int]:
     """MAE of the daily estimate against the daily realised value, on days with no concept
     shift whose labels are in (the last day's labels are partly still to come): the day's last
-    ``_1d`` point (``daily``), else the day's hourly points, averaged."""
+    ``_1d`` point (``daily``), else the day's hourly points, averaged. With ``expected`` (day
+    start -> metric -> value), that is the estimate instead of the stored one."""
     by_statistic = {s.key.statistic: s for s in series if s.key.family == Family.PERFORMANCE}
     concept = [c for c in month.changes if c.kind == "concept"]
     errors: dict[str, float] = {}
@@ -298,7 +351,7 @@ def _estimation_error(
         suffix = "_1d" if daily else ""
         realised = by_statistic.get(metric + suffix)
         estimated = by_statistic.get(f"estimated_{metric}{suffix}")
-        if realised is None or estimated is None:
+        if realised is None or (estimated is None and expected is None):
             errors[metric] = math.nan
             continue
         gaps = []
@@ -307,7 +360,12 @@ def _estimation_error(
             if any(c.start < start + DAY and start < c.end for c in concept):
                 continue
             pick = _last_of_day if daily else _daily
-            real, guess = pick(realised, start), pick(estimated, start)
+            real = pick(realised, start)
+            if expected is not None:
+                guess = expected.get(start, {}).get(metric, math.nan)
+            else:
+                assert estimated is not None
+                guess = pick(estimated, start)
             if math.isfinite(real) and math.isfinite(guess):
                 gaps.append(abs(real - guess))
         errors[metric] = float(np.mean(gaps)) if gaps else math.nan
@@ -381,6 +439,7 @@ def result_json(result: MonthResult) -> dict[str, object]:
         "estimation_mae_hourly": {
             name: number(v) for name, v in result.estimation_mae_hourly.items()
         },
+        "estimation_floor": {name: number(v) for name, v in result.estimation_floor.items()},
         "estimation_days": result.estimation_days,
         "incidents": result.incidents,
         "seconds": round(result.seconds, 1),
@@ -392,11 +451,12 @@ def format_results(results: Sequence[MonthResult]) -> str:
     if not results:
         return "no months run"
     kinds = [c.kind for c in results[0].changes]
-    head = ["rows/day", "seed", *kinds, "false alarms", "MAE acc", "MAE auc"]
+    head = ["rows/day", "seed", *kinds, "false alarms", "MAE acc", "MAE auc", "floor acc/auc"]
     lines = [" | ".join(head)]
     for r in results:
         delays = [f"{c.delay_h:.0f} h" if c.caught else "missed" for c in r.changes]
         alarms = f"{r.false_alarm_days}/{r.unchanged_column_days}"
         maes = [f"{r.estimation_mae.get(m, math.nan):.4f}" for m in ESTIMATED]
+        maes.append("/".join(f"{r.estimation_floor.get(m, math.nan):.4f}" for m in ESTIMATED))
         lines.append(" | ".join([str(r.rows_per_day), str(r.seed), *delays, alarms, *maes]))
     return "\n".join(lines)

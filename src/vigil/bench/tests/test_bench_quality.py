@@ -7,18 +7,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from vigil.bench.quality import (
     CLEAN_DAYS,
     DAY,
     _references,
+    expected_performance,
     judge_daily_flags,
     judge_month,
     run_quality_month,
 )
 from vigil.core import ConfigError, Family, SeriesKey, Window
-from vigil.lab.simulation.quality_month import START, QualityMonth, month_changes
+from vigil.lab.simulation.quality_month import (
+    START,
+    QualityMonth,
+    month_changes,
+    simulate_quality_month,
+)
 from vigil.pipeline.config import parse_config
 from vigil.stats import Reference, Series
 from vigil.stats.spec import ReferenceMode
@@ -126,8 +133,38 @@ def test_estimation_is_judged_on_the_whole_day_and_on_its_hours_apart() -> None:
         _hourly("accuracy_1d", np.full(hours, 0.75)),
         _hourly("estimated_accuracy_1d", day_long),
     ]
-    judged = judge_month(_month(), [], series, seed=1, incidents=0, seconds=0.0)
+    month = _month()
+    expected = {month.start + d * DAY: {"accuracy": 0.745} for d in range(30)}
+    judged = judge_month(month, [], series, seed=1, incidents=0, seconds=0.0, expected=expected)
+    assert judged.estimation_floor["accuracy"] == pytest.approx(0.005)
+    assert math.isnan(judged.estimation_floor["roc_auc"])
     assert judged.estimation_mae["accuracy"] == pytest.approx(0.01)
     assert judged.estimation_mae_hourly["accuracy"] == pytest.approx(0.02)
     assert judged.estimation_days == 30 - 1 - CLEAN_DAYS - 3  # the last day, the concept's 3
     assert math.isnan(judged.estimation_mae["roc_auc"])
+
+
+def test_the_expected_performance_is_the_scores_own(tmp_path: Path) -> None:
+    """The simulated score is the true chance of a positive: a day's expected accuracy is the
+    mean of max(s, 1 - s) over its predictions, its expected AUC that of labels drawn from it
+    (within a few standard errors of 48 x 20 draws), and the month's days are all there."""
+    month = simulate_quality_month(tmp_path, rows_per_day=48, days=8, seed=2)
+    expected = expected_performance(month)
+    assert sorted(expected) == [month.start + d * DAY for d in range(8)]
+    day = month.start
+    path = tmp_path / f"date={day:%Y-%m-%d}" / "predictions.parquet"
+    chance = pq.read_table(path, columns=["outputs.score"]).column(0).to_numpy()
+    assert expected[day]["accuracy"] == pytest.approx(np.mean(np.maximum(chance, 1 - chance)))
+    rng = np.random.default_rng(3)
+    draws = rng.random((200, chance.size)) < chance
+    aucs = [_auc(chance, labels) for labels in draws if 0 < labels.sum() < chance.size]
+    assert abs(expected[day]["roc_auc"] - float(np.mean(aucs))) < 0.02
+    assert 0.6 < expected[day]["roc_auc"] < 0.95
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    positive, negative = scores[labels], scores[~labels]
+    wins = (positive[:, None] > negative[None, :]).sum() + 0.5 * (
+        positive[:, None] == negative[None, :]
+    ).sum()
+    return float(wins / (positive.size * negative.size))

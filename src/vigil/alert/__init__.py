@@ -7,33 +7,38 @@ routing and delivery are functions over values, with what was already sent passe
 pipeline. The :class:`Outbox` sends both off the caller's thread.
 """
 
-from vigil.alert.alertmanager import (
-    ALERTNAME,
-    Alert,
-    Alertmanager,
-    AlertmanagerSettings,
-    incident_alert,
-)
-from vigil.alert.channels import (
-    Channel,
-    DeliveryError,
-    MemoryChannel,
-    SmtpChannel,
-    WebhookChannel,
-    build_email,
-)
-from vigil.alert.delivery import (
-    DeliveryRecord,
-    Notification,
-    NotificationKey,
-    Route,
-    deliver,
-    deliver_one,
-    plan_notifications,
-)
-from vigil.alert.links import Links
-from vigil.alert.message import Message, header_safe, incident_message
-from vigil.alert.outbox import Outbox
+from typing import TYPE_CHECKING
+
+from vigil.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from vigil.alert.alertmanager import (
+        ALERTNAME,
+        Alert,
+        Alertmanager,
+        AlertmanagerSettings,
+        incident_alert,
+    )
+    from vigil.alert.channels import (
+        Channel,
+        DeliveryError,
+        MemoryChannel,
+        SmtpChannel,
+        WebhookChannel,
+        build_email,
+    )
+    from vigil.alert.delivery import (
+        DeliveryRecord,
+        Notification,
+        NotificationKey,
+        Route,
+        deliver,
+        deliver_one,
+        plan_notifications,
+    )
+    from vigil.alert.links import Links
+    from vigil.alert.message import Message, header_safe, incident_message
+    from vigil.alert.outbox import Outbox
 
 __all__ = [
     "ALERTNAME",
@@ -60,3 +65,36 @@ __all__ = [
     "incident_message",
     "plan_notifications",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "vigil.alert.alertmanager": (
+            "ALERTNAME",
+            "Alert",
+            "Alertmanager",
+            "AlertmanagerSettings",
+            "incident_alert",
+        ),
+        "vigil.alert.channels": (
+            "Channel",
+            "DeliveryError",
+            "MemoryChannel",
+            "SmtpChannel",
+            "WebhookChannel",
+            "build_email",
+        ),
+        "vigil.alert.delivery": (
+            "DeliveryRecord",
+            "Notification",
+            "NotificationKey",
+            "Route",
+            "deliver",
+            "deliver_one",
+            "plan_notifications",
+        ),
+        "vigil.alert.links": ("Links",),
+        "vigil.alert.message": ("Message", "header_safe", "incident_message"),
+        "vigil.alert.outbox": ("Outbox",),
+    },
+)

@@ -25,8 +25,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
-
 from vigil.alert.channels import DeliveryError
 from vigil.alert.links import Links
 from vigil.core import ConfigError
@@ -133,6 +131,8 @@ class Alertmanager:
         """Raises :class:`DeliveryError` when no replica took them."""
         if not alerts:
             return
+        import httpx  # on first send: importing the store or a message must not load HTTP
+
         problems, delivered = [], False
         for url in self.settings.urls:  # every replica, as Prometheus does
             endpoint = f"{url.rstrip('/')}/api/v2/alerts"

@@ -13,8 +13,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol, runtime_checkable
 
-import httpx
-
 from vigil.alert.message import Message, header_safe
 from vigil.core import VigilError
 
@@ -117,6 +115,8 @@ class WebhookChannel:
         }
 
     def send(self, message: Message) -> None:
+        import httpx  # on first send: importing the store or a message must not load HTTP
+
         try:
             headers = {**self.headers, "Idempotency-Key": message.delivery_id(self.name)}
             response = httpx.post(

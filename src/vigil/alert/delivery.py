@@ -11,13 +11,16 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from vigil.alert.channels import Channel, DeliveryError
 from vigil.alert.links import Links
 from vigil.alert.message import Message, incident_message
 from vigil.core import ConfigError
 from vigil.incidents import Incident
-from vigil.report import RenderedReport
+
+if TYPE_CHECKING:  # rendering (Jinja2) loads when a report is made, not with a message
+    from vigil.report import RenderedReport
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vigil.incidents import Incident
-from vigil.report import RenderedReport
+
+if TYPE_CHECKING:  # rendering (Jinja2) loads when a report is made, not with a message
+    from vigil.report import RenderedReport
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 MAX_SUBJECT = 200

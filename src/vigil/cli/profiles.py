@@ -21,7 +21,7 @@ def profiles(
     from rich.table import Table
 
     from vigil.core import format_duration
-    from vigil.profile import Profile
+    from vigil.profile import ProfileSummary
     from vigil.store import SqlStore
 
     with closing(SqlStore(db, create=False)) as store:
@@ -34,15 +34,15 @@ def profiles(
     for name in ("version", "window (UTC)", "length", "rows", "requests", "columns", "bytes"):
         table.add_column(name, justify="left" if name in ("version", "window (UTC)") else "right")
     for record in shown:
-        decoded = Profile.from_bytes(record.blob)
+        summary = ProfileSummary.from_bytes(record.blob)
         window = record.key.window
         table.add_row(
             record.key.version or "-",
             window.start.strftime("%Y-%m-%d %H:%M"),
             format_duration(window.duration),
             f"{record.rows:,}",
-            f"{decoded.requests:,}",
-            str(len(decoded.features) + len(decoded.outputs)),
+            f"{summary.requests:,}",
+            str(summary.columns),
             f"{record.size_bytes:,}",
         )
     new_console().print(table)

@@ -6,34 +6,39 @@ product detectors are the plain dict :data:`DETECTORS`. Everything that judges d
 data, simulators, NAB scoring, forecasting baselines, training) lives in :mod:`vigil.lab`.
 """
 
-from vigil.detect.base import Anomaly, Detection, Detector, Scores
-from vigil.detect.calibration import (
-    CalibratedDetector,
-    Calibration,
-    CalibrationError,
-    calibrate,
-    calibrated_threshold,
-    suppress,
-    tail_probability,
-)
-from vigil.detect.consensus import ConsensusDetector, ConsensusSettings, Evidence
-from vigil.detect.daily import SameHourMedian
-from vigil.detect.fakes import ThresholdDetector
-from vigil.detect.interval import (
-    Band,
-    IntervalDetector,
-    check_fpr,
-    check_level,
-    flag,
-    scale_floor,
-    scores_from_band,
-    threshold_for_fpr,
-    z_for_level,
-)
-from vigil.detect.mad import RollingMAD
-from vigil.detect.registry import DEFAULT_DETECTOR, DETECTORS, make_detector
-from vigil.detect.seasonal import SeasonalZScore, hour_of_week
-from vigil.detect.zscore import RollingZScore, predictive_half_width
+from typing import TYPE_CHECKING
+
+from vigil.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from vigil.detect.base import Anomaly, Detection, Detector, Scores
+    from vigil.detect.calibration import (
+        CalibratedDetector,
+        Calibration,
+        CalibrationError,
+        calibrate,
+        calibrated_threshold,
+        suppress,
+        tail_probability,
+    )
+    from vigil.detect.consensus import ConsensusDetector, ConsensusSettings, Evidence
+    from vigil.detect.daily import SameHourMedian
+    from vigil.detect.fakes import ThresholdDetector
+    from vigil.detect.interval import (
+        Band,
+        IntervalDetector,
+        check_fpr,
+        check_level,
+        flag,
+        scale_floor,
+        scores_from_band,
+        threshold_for_fpr,
+        z_for_level,
+    )
+    from vigil.detect.mad import RollingMAD
+    from vigil.detect.registry import DEFAULT_DETECTOR, DETECTORS, make_detector
+    from vigil.detect.seasonal import SeasonalZScore, hour_of_week
+    from vigil.detect.zscore import RollingZScore, predictive_half_width
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -70,3 +75,37 @@ __all__ = [
     "threshold_for_fpr",
     "z_for_level",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "vigil.detect.base": ("Anomaly", "Detection", "Detector", "Scores"),
+        "vigil.detect.calibration": (
+            "CalibratedDetector",
+            "Calibration",
+            "CalibrationError",
+            "calibrate",
+            "calibrated_threshold",
+            "suppress",
+            "tail_probability",
+        ),
+        "vigil.detect.consensus": ("ConsensusDetector", "ConsensusSettings", "Evidence"),
+        "vigil.detect.daily": ("SameHourMedian",),
+        "vigil.detect.fakes": ("ThresholdDetector",),
+        "vigil.detect.interval": (
+            "Band",
+            "IntervalDetector",
+            "check_fpr",
+            "check_level",
+            "flag",
+            "scale_floor",
+            "scores_from_band",
+            "threshold_for_fpr",
+            "z_for_level",
+        ),
+        "vigil.detect.mad": ("RollingMAD",),
+        "vigil.detect.registry": ("DEFAULT_DETECTOR", "DETECTORS", "make_detector"),
+        "vigil.detect.seasonal": ("SeasonalZScore", "hour_of_week"),
+        "vigil.detect.zscore": ("RollingZScore", "predictive_half_width"),
+    },
+)

@@ -3,51 +3,56 @@
 Pure functions over values: nothing here reads the store or the clock (``now`` comes in).
 """
 
-from vigil.incidents.attribution import Attribution, attribute_latency, attribute_traffic
-from vigil.incidents.dismissal import dismiss
-from vigil.incidents.evidence import CoMovement, co_movements
-from vigil.incidents.filters import (
-    FilterOutcome,
-    FilterReport,
-    FilterSettings,
-    apply_cooldown,
-    apply_filters,
-    deduplicate,
-    drop_mild,
-    drop_silenced,
-    low_traffic_versions,
-    require_duration,
-)
-from vigil.incidents.grouping import (
-    GroupingSettings,
-    as_of,
-    fold_platform_incidents,
-    update_incidents,
-    with_attribution,
-)
-from vigil.incidents.incident import (
-    PLATFORM,
-    Feedback,
-    FeedbackLabel,
-    Incident,
-    IncidentState,
-    Verdict,
-    anomaly_weight,
-    feedback_labels,
-    incident_id,
-    opening_problem,
-)
-from vigil.incidents.kinds import (
-    IncidentKind,
-    Problem,
-    classify,
-    features_of,
-    kind_of,
-    subject_of,
-)
-from vigil.incidents.listing import incident_record
-from vigil.incidents.silences import MaintenanceWindow, Silence
-from vigil.incidents.summary import summarize
+from typing import TYPE_CHECKING
+
+from vigil.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from vigil.incidents.attribution import Attribution, attribute_latency, attribute_traffic
+    from vigil.incidents.dismissal import dismiss
+    from vigil.incidents.evidence import CoMovement, co_movements
+    from vigil.incidents.filters import (
+        FilterOutcome,
+        FilterReport,
+        FilterSettings,
+        apply_cooldown,
+        apply_filters,
+        deduplicate,
+        drop_mild,
+        drop_silenced,
+        low_traffic_versions,
+        require_duration,
+    )
+    from vigil.incidents.grouping import (
+        GroupingSettings,
+        as_of,
+        fold_platform_incidents,
+        update_incidents,
+        with_attribution,
+    )
+    from vigil.incidents.incident import (
+        PLATFORM,
+        Feedback,
+        FeedbackLabel,
+        Incident,
+        IncidentState,
+        Verdict,
+        anomaly_weight,
+        feedback_labels,
+        incident_id,
+        opening_problem,
+    )
+    from vigil.incidents.kinds import (
+        IncidentKind,
+        Problem,
+        classify,
+        features_of,
+        kind_of,
+        subject_of,
+    )
+    from vigil.incidents.listing import incident_record
+    from vigil.incidents.silences import MaintenanceWindow, Silence
+    from vigil.incidents.summary import summarize
 
 __all__ = [
     "PLATFORM",
@@ -92,3 +97,54 @@ __all__ = [
     "update_incidents",
     "with_attribution",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "vigil.incidents.attribution": ("Attribution", "attribute_latency", "attribute_traffic"),
+        "vigil.incidents.dismissal": ("dismiss",),
+        "vigil.incidents.evidence": ("CoMovement", "co_movements"),
+        "vigil.incidents.filters": (
+            "FilterOutcome",
+            "FilterReport",
+            "FilterSettings",
+            "apply_cooldown",
+            "apply_filters",
+            "deduplicate",
+            "drop_mild",
+            "drop_silenced",
+            "low_traffic_versions",
+            "require_duration",
+        ),
+        "vigil.incidents.grouping": (
+            "GroupingSettings",
+            "as_of",
+            "fold_platform_incidents",
+            "update_incidents",
+            "with_attribution",
+        ),
+        "vigil.incidents.incident": (
+            "PLATFORM",
+            "Feedback",
+            "FeedbackLabel",
+            "Incident",
+            "IncidentState",
+            "Verdict",
+            "anomaly_weight",
+            "feedback_labels",
+            "incident_id",
+            "opening_problem",
+        ),
+        "vigil.incidents.kinds": (
+            "IncidentKind",
+            "Problem",
+            "classify",
+            "features_of",
+            "kind_of",
+            "subject_of",
+        ),
+        "vigil.incidents.listing": ("incident_record",),
+        "vigil.incidents.silences": ("MaintenanceWindow", "Silence"),
+        "vigil.incidents.summary": ("summarize",),
+    },
+)

@@ -5,32 +5,37 @@ Readers (:class:`Reader` implementations) stream a source in bounded :class:`Ing
 records (the HTTP endpoint, SDK sinks). :class:`ListReader` is the fake for tests.
 """
 
-from vigil.ingest.arrow_chunk import table_to_chunk
-from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
-from vigil.ingest.columns import records_to_chunk
-from vigil.ingest.hive import (
-    HivePartitionedReader,
-    open_reader,
-    partition_values,
-    with_folder_model,
-)
-from vigil.ingest.jsonl import JsonLinesReader
-from vigil.ingest.limits import (
-    DEFAULT_CHUNK_ROWS,
-    DEFAULT_LIMITS,
-    EARLIEST,
-    MAX_NAME_CHARS,
-    MAX_STRING_BYTES,
-    IngestLimits,
-    RowRules,
-)
-from vigil.ingest.memory import ListReader, TableReader
-from vigil.ingest.parquet import ParquetReader
-from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
-from vigil.ingest.reader import Reader
-from vigil.ingest.validation import (
-    record_problem,
-)
+from typing import TYPE_CHECKING
+
+from vigil.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from vigil.ingest.arrow_chunk import table_to_chunk
+    from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
+    from vigil.ingest.columns import records_to_chunk
+    from vigil.ingest.hive import (
+        HivePartitionedReader,
+        open_reader,
+        partition_values,
+        with_folder_model,
+    )
+    from vigil.ingest.jsonl import JsonLinesReader
+    from vigil.ingest.limits import (
+        DEFAULT_CHUNK_ROWS,
+        DEFAULT_LIMITS,
+        EARLIEST,
+        MAX_NAME_CHARS,
+        MAX_STRING_BYTES,
+        IngestLimits,
+        RowRules,
+    )
+    from vigil.ingest.memory import ListReader, TableReader
+    from vigil.ingest.parquet import ParquetReader
+    from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
+    from vigil.ingest.reader import Reader
+    from vigil.ingest.validation import (
+        record_problem,
+    )
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -61,3 +66,39 @@ __all__ = [
     "with_folder_model",
     "write_quarantine",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "vigil.ingest.arrow_chunk": ("table_to_chunk",),
+        "vigil.ingest.batch": (
+            "META_SCHEMA",
+            "Column",
+            "IngestChunk",
+            "QuarantinedRow",
+            "RecordBatch",
+        ),
+        "vigil.ingest.columns": ("records_to_chunk",),
+        "vigil.ingest.hive": (
+            "HivePartitionedReader",
+            "open_reader",
+            "partition_values",
+            "with_folder_model",
+        ),
+        "vigil.ingest.jsonl": ("JsonLinesReader",),
+        "vigil.ingest.limits": (
+            "DEFAULT_CHUNK_ROWS",
+            "DEFAULT_LIMITS",
+            "EARLIEST",
+            "MAX_NAME_CHARS",
+            "MAX_STRING_BYTES",
+            "IngestLimits",
+            "RowRules",
+        ),
+        "vigil.ingest.memory": ("ListReader", "TableReader"),
+        "vigil.ingest.parquet": ("ParquetReader",),
+        "vigil.ingest.quarantine": ("RAW_LIMIT_BYTES", "quarantined_at", "write_quarantine"),
+        "vigil.ingest.reader": ("Reader",),
+        "vigil.ingest.validation": ("record_problem",),
+    },
+)

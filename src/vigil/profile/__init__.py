@@ -4,17 +4,22 @@ Every value here is an immutable monoid (``empty``, ``merge``, ``to_bytes``/``fr
 profiles built on different machines or hours combine into the profile of all their rows.
 """
 
-from vigil.profile.build import profile_batch
-from vigil.profile.column import ColumnProfile
-from vigil.profile.distinct import DistinctSketch
-from vigil.profile.frequent import FrequentItems
-from vigil.profile.histogram import LogHistogram
-from vigil.profile.moments import Moments
-from vigil.profile.profile import OTHER_HOSTS, Profile
-from vigil.profile.quantiles import QuantileSketch
-from vigil.profile.rollup import merge_profiles, rollup
-from vigil.profile.sketch import Sketch
-from vigil.profile.spec import ProfileSpec
+from typing import TYPE_CHECKING
+
+from vigil.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from vigil.profile.build import profile_batch
+    from vigil.profile.column import ColumnProfile
+    from vigil.profile.distinct import DistinctSketch
+    from vigil.profile.frequent import FrequentItems
+    from vigil.profile.histogram import LogHistogram
+    from vigil.profile.moments import Moments
+    from vigil.profile.profile import OTHER_HOSTS, Profile, ProfileSummary
+    from vigil.profile.quantiles import QuantileSketch
+    from vigil.profile.rollup import merge_profiles, rollup
+    from vigil.profile.sketch import Sketch
+    from vigil.profile.spec import ProfileSpec
 
 __all__ = [
     "OTHER_HOSTS",
@@ -25,9 +30,27 @@ __all__ = [
     "Moments",
     "Profile",
     "ProfileSpec",
+    "ProfileSummary",
     "QuantileSketch",
     "Sketch",
     "merge_profiles",
     "profile_batch",
     "rollup",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "vigil.profile.build": ("profile_batch",),
+        "vigil.profile.column": ("ColumnProfile",),
+        "vigil.profile.distinct": ("DistinctSketch",),
+        "vigil.profile.frequent": ("FrequentItems",),
+        "vigil.profile.histogram": ("LogHistogram",),
+        "vigil.profile.moments": ("Moments",),
+        "vigil.profile.profile": ("OTHER_HOSTS", "Profile", "ProfileSummary"),
+        "vigil.profile.quantiles": ("QuantileSketch",),
+        "vigil.profile.rollup": ("merge_profiles", "rollup"),
+        "vigil.profile.sketch": ("Sketch",),
+        "vigil.profile.spec": ("ProfileSpec",),
+    },
+)

@@ -35,7 +35,7 @@ from vigil.profile.distinct import DistinctSketch
 from vigil.profile.frequent import FrequentItems
 from vigil.profile.histogram import LogHistogram
 from vigil.profile.moments import Moments
-from vigil.profile.profile import Profile
+from vigil.profile.profile import Profile, ProfileSummary, request_count
 from vigil.profile.quantiles import QuantileSketch
 from vigil.profile.spec import ProfileSpec
 
@@ -108,6 +108,50 @@ def encode_profile(profile: Profile) -> bytes:
 
 
 def decode_profile(data: bytes) -> Profile:
+    version, payload, header = _open(data)
+    start = _LENGTH.size + len(header)
+    try:
+        if version == 1:
+            return decode_v1(json.loads(header), memoryview(payload)[start:])
+        return _decode(orjson.loads(header), payload, start)
+    except SerializationError:
+        raise
+    except (struct.error, ValueError, KeyError, TypeError, IndexError) as err:
+        raise SerializationError(f"corrupt profile bytes: {err}") from err
+
+
+def decode_summary(data: bytes) -> ProfileSummary:
+    """The key and counts of a profile from its header: no sketch is read (version 1 bytes are
+    decoded whole, as their header holds the sketches)."""
+    version, _, header = _open(data)
+    if version == 1:
+        profile = decode_profile(data)
+        return ProfileSummary(
+            key=profile.key,
+            rows=profile.rows,
+            requests=profile.requests,
+            columns=len(profile.features) + len(profile.outputs),
+        )
+    try:
+        fields = orjson.loads(header)
+        model, version_name, start_text, end_text = fields["key"]
+        key = ProfileKey(
+            model=model,
+            version=version_name,
+            window=Window(start=_datetime(start_text), end=_datetime(end_text)),
+        )
+        return ProfileSummary(
+            key=key,
+            rows=fields["rows"],
+            requests=request_count(fields["events"]),
+            columns=len(fields["features"]) + len(fields["outputs"]),
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        raise SerializationError(f"corrupt profile bytes: {err}") from err
+
+
+def _open(data: bytes) -> tuple[int, bytes, bytes]:
+    """Format version, decompressed payload and header bytes of a stored profile."""
     if len(data) < _PREFIX.size or data[:4] != MAGIC:
         raise SerializationError("these bytes are not a Vigil profile (bad magic)")
     _, version = _PREFIX.unpack_from(data, 0)
@@ -119,15 +163,9 @@ def decode_profile(data: bytes) -> Profile:
     try:
         payload = zlib.decompress(data[_PREFIX.size :])
         (length,) = _LENGTH.unpack_from(payload, 0)
-        text = payload[_LENGTH.size : _LENGTH.size + length]
-        if version == 1:
-            section = memoryview(payload)[_LENGTH.size + length :]
-            return decode_v1(json.loads(text), section)
-        return _decode(orjson.loads(text), payload, _LENGTH.size + length)
-    except SerializationError:
-        raise
-    except (zlib.error, struct.error, ValueError, KeyError, TypeError, IndexError) as err:
+    except (zlib.error, struct.error) as err:
         raise SerializationError(f"corrupt profile bytes: {err}") from err
+    return version, payload, payload[_LENGTH.size : _LENGTH.size + length]
 
 
 def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:

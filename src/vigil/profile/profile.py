@@ -88,10 +88,7 @@ class Profile:
         function of merged event counts, so it is the same however the rows were chunked: an
         arrival and its completion profiled in two batches are still one request.
         """
-        events = self.events
-        arrivals = events.get(EventKind.ARRIVAL.value, 0)
-        completions = events.get(EventKind.COMPLETION.value, 0)
-        return events.get(EventKind.PREDICTION.value, 0) + arrivals + max(completions - arrivals, 0)
+        return request_count(self.events)
 
     def merge(self, other: Profile) -> Profile:
         """Both profiles as one; same model, version and sketch spec; windows may differ."""
@@ -156,6 +153,30 @@ class Profile:
         from vigil.profile.codec import decode_profile
 
         return decode_profile(data)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileSummary:
+    """What a listing shows of a stored profile, read from its header without its sketches."""
+
+    key: ProfileKey
+    rows: int
+    requests: int
+    columns: int
+    """Features plus outputs."""
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ProfileSummary:
+        from vigil.profile.codec import decode_summary
+
+        return decode_summary(data)
+
+
+def request_count(events: Mapping[str, int]) -> int:
+    """:attr:`Profile.requests` from event counts."""
+    arrivals = events.get(EventKind.ARRIVAL.value, 0)
+    completions = events.get(EventKind.COMPLETION.value, 0)
+    return events.get(EventKind.PREDICTION.value, 0) + arrivals + max(completions - arrivals, 0)
 
 
 def check_same_spec(a: ProfileSpec, b: ProfileSpec) -> None:

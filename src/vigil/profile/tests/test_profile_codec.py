@@ -13,7 +13,14 @@ import pytest
 
 from vigil.core import SerializationError
 from vigil.ingest import Column
-from vigil.profile import DistinctSketch, Moments, Profile, ProfileSpec, profile_batch
+from vigil.profile import (
+    DistinctSketch,
+    Moments,
+    Profile,
+    ProfileSpec,
+    ProfileSummary,
+    profile_batch,
+)
 from vigil.profile.codec import FORMAT_VERSION
 from vigil.profile.column_stats import profile_column
 from vigil.profile.synthetic import synthetic_batch
@@ -84,3 +91,25 @@ def test_corrupt_hll_bytes_are_refused() -> None:
         DistinctSketch.from_bytes(bytes([0x80 | 30]))
     with pytest.raises(SerializationError, match="sparse"):
         DistinctSketch.from_bytes(bytes([0x80 | 4]) + (99).to_bytes(2, "little") + b"\x01")
+
+
+@pytest.mark.parametrize("data", ["v1", "v2"])
+def test_a_summary_reads_the_counts_the_whole_profile_holds(data: str) -> None:
+    raw = V1.read_bytes() if data == "v1" else _profile(3, 500).to_bytes()
+    profile = Profile.from_bytes(raw)
+    summary = ProfileSummary.from_bytes(raw)
+    assert summary == ProfileSummary(
+        key=profile.key,
+        rows=profile.rows,
+        requests=profile.requests,
+        columns=len(profile.features) + len(profile.outputs),
+    )
+    assert summary.columns > 0 and summary.requests > 0
+
+
+def test_a_summary_of_corrupt_bytes_is_refused() -> None:
+    raw = _profile(3, 50).to_bytes()
+    with pytest.raises(SerializationError, match="bad magic"):
+        ProfileSummary.from_bytes(b"XXXX" + raw[4:])
+    with pytest.raises(SerializationError, match="corrupt"):
+        ProfileSummary.from_bytes(raw[:20])

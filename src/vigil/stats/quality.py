@@ -13,11 +13,17 @@ and reported two ways from one computation:
 
 Rules, decided once here (``values`` = rows where the column is present and not null):
 
-- ``missing``: the reference had values; the window has rows but no values.
+- ``missing``: the reference had values; the window has rows but no values, and that is
+  improbable for the reference's share of rows with values: ``(1 - share)^rows`` below
+  ``spec.change.alpha`` (a feature in every row is missing from one row on; one in a fifth of
+  the rows needs 62 rows without it, so a quiet night hour is not an outage).
 - ``new``: the reference had rows but no values of the column; the window has values.
 - ``constant``: at least ``spec.constant_min_values`` values, and the most frequent value holds
   ``spec.constant_share`` of them (``min == max`` included); not raised when the column was
-  already constant in every reference window (a flag that is always ``true`` is not news).
+  already constant in every reference window (a flag that is always ``true`` is not news), nor
+  when so many equal values are likely for the reference's own most frequent share (a binomial
+  tail at ``spec.change.alpha``: a flag true in 12% of rows is all false in 20 rows 8% of the
+  time).
 - ``type_changed``: the set of value types (number / string / bool) holding at least
   ``spec.type_share_min`` of the values differs from the reference's.
 """
@@ -130,7 +136,8 @@ def summarize(column: ColumnProfile | None, rows: int, spec: StatsSpec) -> Colum
 
 
 def combine(summaries: Iterable[ColumnSummary]) -> ColumnSummary | None:
-    """The reference's summary: counts add up; constant when every window with values was.
+    """The reference's summary: counts add up; constant when every window with values was;
+    the most frequent share is the windows' mean, weighted by their values.
 
     ``None`` when the reference holds no rows at all: then nothing can be missing or new.
     """
@@ -139,11 +146,16 @@ def combine(summaries: Iterable[ColumnSummary]) -> ColumnSummary | None:
     if rows == 0:
         return None
     with_values = [s for s in parts if s.values > 0]
+    shared = [s for s in with_values if math.isfinite(s.top_share)]
+    values = sum(s.values for s in shared)
     return ColumnSummary(
         rows=rows,
         values=sum(s.values for s in parts),
         type_counts={t: sum(s.type_counts.get(t, 0) for s in parts) for t in TYPE_NAMES},
         constant=bool(with_values) and all(s.constant for s in with_values),
+        # The windows' shares of their own most frequent value, weighted by values: the
+        # reference's share when that value is the same in every window, as it is for a flag.
+        top_share=sum(s.top_share * s.values for s in shared) / values if values else math.nan,
     )
 
 
@@ -154,7 +166,9 @@ def quality_signals(
     nan = math.nan
     if current.rows == 0:
         return dict.fromkeys(QualityKind, nan)
-    constant = 1.0 if current.constant and not (reference and reference.constant) else 0.0
+    constant = 0.0
+    if current.constant and not (reference and reference.constant):
+        constant = float(not _likely_constant(current, reference, spec))
     if reference is None:
         return {
             QualityKind.MISSING: nan,
@@ -167,12 +181,31 @@ def quality_signals(
         type_changed = float(
             current.types_in_use(spec.type_share_min) != reference.types_in_use(spec.type_share_min)
         )
+    missing = reference.values > 0 and current.values == 0
+    if missing and reference.values < reference.rows:
+        absent = 1.0 - reference.values / reference.rows
+        missing = current.rows * math.log(absent) < math.log(spec.change.alpha)
     return {
-        QualityKind.MISSING: float(reference.values > 0 and current.values == 0),
+        QualityKind.MISSING: float(missing),
         QualityKind.NEW: float(reference.values == 0 and current.values > 0),
         QualityKind.CONSTANT: constant,
         QualityKind.TYPE_CHANGED: type_changed,
     }
+
+
+def _likely_constant(
+    current: ColumnSummary, reference: ColumnSummary | None, spec: StatsSpec
+) -> bool:
+    """Whether the window's run of one value is likely for the reference's most frequent share:
+    at least ``constant_share`` of ``values`` draws at that share, with probability at least
+    ``spec.change.alpha``. False without a known reference share."""
+    if reference is None or not 0.0 < reference.top_share < 1.0:
+        return False
+    from scipy import special  # on first use: importing the stats stays light
+
+    needed = math.ceil(spec.constant_share * current.values)
+    tail = float(special.bdtrc(needed - 1, current.values, reference.top_share))
+    return tail >= spec.change.alpha
 
 
 def describe(

@@ -17,7 +17,10 @@ Rules, decided once here (``values`` = rows where the column is present and not 
   improbable for the reference's share of rows with values: ``(1 - share)^rows`` below
   ``spec.change.alpha`` (a feature in every row is missing from one row on; one in a fifth of
   the rows needs 62 rows without it, so a quiet night hour is not an outage).
-- ``new``: the reference had rows but no values of the column; the window has values.
+- ``new``: the reference had rows but no values of the column; the window has values, and at
+  the window's share of rows with values, a reference of that many rows without one is
+  improbable (``(1 - share)^rows`` below ``spec.change.alpha``): a sparse feature that a short
+  reference missed by chance is not new.
 - ``constant``: at least ``spec.constant_min_values`` values, and the most frequent value holds
   ``spec.constant_share`` of them (``min == max`` included); not raised when the column was
   already constant in every reference window (a flag that is always ``true`` is not news), nor
@@ -185,9 +188,13 @@ def quality_signals(
     if missing and reference.values < reference.rows:
         absent = 1.0 - reference.values / reference.rows
         missing = current.rows * math.log(absent) < math.log(spec.change.alpha)
+    new = reference.values == 0 and current.values > 0
+    if new and current.values < current.rows:
+        present = current.values / current.rows
+        new = reference.rows * math.log1p(-present) < math.log(spec.change.alpha)
     return {
         QualityKind.MISSING: float(missing),
-        QualityKind.NEW: float(reference.values == 0 and current.values > 0),
+        QualityKind.NEW: float(new),
         QualityKind.CONSTANT: constant,
         QualityKind.TYPE_CHANGED: type_changed,
     }

@@ -64,3 +64,20 @@ def test_the_reference_share_is_the_windows_share_weighted_by_values() -> None:
     assert combined is not None
     assert combined.top_share == pytest.approx((0.9 * 100 + 0.8 * 300) / 400)
     assert math.isnan(combine([_summary(5, 0)]).top_share)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("share", "reference_rows", "new"),
+    [
+        (1.0, 1, True),  # a feature in every row of the window, none in the reference's row
+        (0.05, 100, False),  # 0.95^100 = 6e-3: a short reference missed a sparse feature
+        (0.05, 269, False),  # 0.95^269 = 1.0e-6
+        (0.05, 270, True),  # 0.95^270 = 9.6e-7
+    ],
+)
+def test_new_needs_a_reference_improbably_long_without_the_feature(
+    share: float, reference_rows: int, new: bool
+) -> None:
+    current = _summary(1_000, round(1_000 * share))
+    signals = quality_signals(current, _summary(reference_rows, 0), SPEC)
+    assert signals[QualityKind.NEW] == float(new)

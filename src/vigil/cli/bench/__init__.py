@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from vigil.cli.bench import (
+    calm,
     deep,
     deep_lodo,
     deep_speed,
@@ -53,3 +54,4 @@ bench_app.command("scale")(scale.scale)
 bench_app.command("quality")(quality.quality)
 bench_app.command("e2e")(e2e.e2e)
 bench_app.command("watch")(watch.watch)
+bench_app.command("calm")(calm.calm)

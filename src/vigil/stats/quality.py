@@ -26,7 +26,8 @@ Rules, decided once here (``values`` = rows where the column is present and not 
   already constant in every reference window (a flag that is always ``true`` is not news), nor
   when so many equal values are likely for the reference's own most frequent share (a binomial
   tail at ``spec.change.alpha``: a flag true in 12% of rows is all false in 20 rows 8% of the
-  time).
+  time); without any reference, only for numbers (a flag with one value in a new model's first
+  window is not news).
 - ``type_changed``: the set of value types (number / string / bool) holding at least
   ``spec.type_share_min`` of the values differs from the reference's.
 """
@@ -171,7 +172,13 @@ def quality_signals(
         return dict.fromkeys(QualityKind, nan)
     constant = 0.0
     if current.constant and not (reference and reference.constant):
-        constant = float(not _likely_constant(current, reference, spec))
+        if reference is None:
+            # Nothing to compare with: numbers stuck at one value are news, a flag or a label
+            # with one value in a model's first window is not (a rare flag is often all false).
+            numbers = current.type_counts.get("number", 0)
+            constant = float(numbers * 2 > current.values)
+        else:
+            constant = float(not _likely_constant(current, reference, spec))
     if reference is None:
         return {
             QualityKind.MISSING: nan,

@@ -81,3 +81,15 @@ def test_new_needs_a_reference_improbably_long_without_the_feature(
     current = _summary(1_000, round(1_000 * share))
     signals = quality_signals(current, _summary(reference_rows, 0), SPEC)
     assert signals[QualityKind.NEW] == float(new)
+
+
+@pytest.mark.parametrize(
+    ("kind", "constant"), [("number", True), ("bool", False), ("string", False)]
+)
+def test_without_a_reference_only_numbers_stuck_at_one_value_are_constant(
+    kind: str, constant: bool
+) -> None:
+    current = ColumnSummary(
+        rows=50, values=50, type_counts={kind: 50}, constant=True, top_share=1.0
+    )
+    assert quality_signals(current, None, SPEC)[QualityKind.CONSTANT] == float(constant)

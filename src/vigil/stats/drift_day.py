@@ -21,6 +21,7 @@ its own reference along with it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -122,11 +123,16 @@ def drift_day_series(
                                 timeline.profiles, version, day, source, name, spec, excluded
                             )
                         base = reference[(source, name)]
-                        current = _pool(
-                            [c for p in trailing if (c := _columns(p, source).get(name))]
-                        )
+                        parts = [
+                            (_slot(p.key.window), c)
+                            for p in trailing
+                            if (c := _columns(p, source).get(name))
+                        ]
+                        current = _pool([c for _, c in parts])
                         if base is None or current is None:
                             continue
+                        if not base.categorical:
+                            base = _mixed(base, parts)
                         for tested in _changes(current, base, spec):
                             _add(
                                 collector,
@@ -143,11 +149,14 @@ def drift_day_series(
 
 
 class _Pooled:
-    """One column over several windows: what the tests read."""
+    """One column over several windows: what the tests read.
 
-    __slots__ = ("categorical", "frequent", "moments", "quantiles")
+    ``slots`` (optional, one per column) says which slot of the day each column's window held, so
+    the pool can be weighted to another mix of the day's slots (:meth:`mixed_like`)."""
 
-    def __init__(self, columns: Sequence[ColumnProfile]) -> None:
+    __slots__ = ("_parts", "_sorted", "categorical", "frequent", "moments", "quantiles")
+
+    def __init__(self, columns: Sequence[ColumnProfile], slots: Sequence[int] = ()) -> None:
         moments = Moments.merge_all([c.moments for c in columns])
         self.moments: Moments = moments
         self.quantiles = PooledQuantiles.of([c.quantiles for c in columns])
@@ -155,6 +164,95 @@ class _Pooled:
         counts = [c.type_counts for c in columns]
         text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
         self.categorical = text > sum(c.get("number", 0) for c in counts)
+        self._parts = tuple(zip(slots, columns, strict=True)) if slots else ()
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def slot_values(self) -> dict[int, int]:
+        """Values per slot of the day; empty when the slots are not known."""
+        found: dict[int, int] = {}
+        for slot, column in self._parts:
+            found[slot] = found.get(slot, 0) + column.moments.count
+        return found
+
+    def mixed_like(self, shares: Mapping[int, float]) -> _Pooled:
+        """This pool with each window's values weighted so that the slots of the day hold the
+        shares ``shares`` gives them (slots it does not name weigh nothing), the total kept.
+
+        The trailing day of a window that starts on a Sunday noon holds half a Sunday and half a
+        Monday; when a feature follows the hour of the day and Sundays are quieter, its mean
+        moves with that mix alone, against a reference of whole days. Weighting the reference
+        to the window's mix (post-stratification by slot of the day) compares like with like.
+        Moments and quantiles are weighted; the category shares are not."""
+        own = self.slot_values()
+        total = sum(own.values())
+        if total == 0:
+            return self
+        scale = {s: shares.get(s, 0.0) * total / n for s, n in own.items() if n > 0}
+        factors = np.array([scale.get(slot, 0.0) for slot, _ in self._parts])
+        mixed = copy.copy(self)
+        mixed.moments = _weighted_moments(
+            [column.moments for _, column in self._parts], factors, self.moments
+        )
+        values, weights, part = self._sorted_items()
+        mixed.quantiles = PooledQuantiles(
+            values=values,
+            cumulative=np.cumsum(weights * factors[part]),
+            rank_error=self.quantiles.rank_error,
+        )
+        return mixed
+
+    def _sorted_items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._sorted is None:
+            pairs = [column.quantiles.weighted_items() for _, column in self._parts]
+            values = np.concatenate([v for v, _ in pairs]) if pairs else np.zeros(0)
+            weights = np.concatenate([w for _, w in pairs]) if pairs else np.zeros(0)
+            part = np.repeat(np.arange(len(pairs)), [len(v) for v, _ in pairs])
+            order = np.argsort(values, kind="stable")
+            self._sorted = (values[order], weights[order], part[order])
+        return self._sorted
+
+
+def _weighted_moments(parts: Sequence[Moments], factors: np.ndarray, whole: Moments) -> Moments:
+    """The moments of ``parts`` with each part's values counted ``factors[i]`` times."""
+    counts = np.array([m.count for m in parts], dtype=np.float64) * factors
+    count = float(counts.sum())
+    if count <= 0:
+        return Moments()
+    means = np.array([m.mean if m.count else 0.0 for m in parts])
+    mean = float(np.sum(counts * means) / count)
+    m2 = float(np.sum(factors * np.array([m.m2 for m in parts]) + counts * (means - mean) ** 2))
+    return Moments(count=round(count), mean=mean, m2=max(m2, 0.0), min=whole.min, max=whole.max)
+
+
+MIX_TOLERANCE = 0.02
+"""Total-variation distance between a trailing day's mix of slots and its reference's below
+which the reference is used as it is."""
+
+
+def _slot(window: Window) -> int:
+    """Which slot of its UTC day a window starts in, in seconds since midnight."""
+    start = window.start
+    return start.hour * 3600 + start.minute * 60 + start.second
+
+
+def _mixed(reference: _Pooled, trailing: Sequence[tuple[int, ColumnProfile]]) -> _Pooled:
+    """``reference`` weighted to the trailing day's mix of slots when the two differ by more
+    than :data:`MIX_TOLERANCE`, and the reference knows every slot the trailing day has."""
+    own = reference.slot_values()
+    total_ref = sum(own.values())
+    current: dict[int, float] = {}
+    for slot, column in trailing:
+        current[slot] = current.get(slot, 0.0) + column.moments.count
+    total_cur = sum(current.values())
+    if not own or total_ref == 0 or total_cur == 0:
+        return reference
+    if any(n > 0 and own.get(slot, 0) == 0 for slot, n in current.items()):
+        return reference
+    shares = {slot: n / total_cur for slot, n in current.items()}
+    distance = 0.5 * sum(
+        abs(shares.get(slot, 0.0) - own.get(slot, 0) / total_ref) for slot in set(shares) | set(own)
+    )
+    return reference if distance <= MIX_TOLERANCE else reference.mixed_like(shares)
 
 
 def _pool(columns: Sequence[ColumnProfile]) -> _Pooled | None:
@@ -229,13 +327,16 @@ def _reference(
     """
     first, last = bounds
     days: dict[datetime, list[ColumnProfile]] = {}
+    slots: dict[datetime, list[int]] = {}
     for window, profile in items:
         if first <= window.start and window.end <= last:
             if (version, source, name, window.start) in excluded:
                 continue
             column = _columns(profile, source).get(name)
             if column is not None:
-                days.setdefault(window.start - (window.start - first) % DAY, []).append(column)
+                day = window.start - (window.start - first) % DAY
+                days.setdefault(day, []).append(column)
+                slots.setdefault(day, []).append(_slot(window))
     if not days:
         return None
     pooled = {start: _Pooled(columns) for start, columns in sorted(days.items())}
@@ -248,7 +349,11 @@ def _reference(
             tolerance=spec.reference_tolerance,
             max_items=spec.max_categories,
         )
-    return _Pooled([c for start, p in pooled.items() if p in kept for c in days[start]])
+    chosen = [start for start, p in pooled.items() if p in kept]
+    return _Pooled(
+        [c for start in chosen for c in days[start]],
+        [slot for start in chosen for slot in slots[start]],
+    )
 
 
 def _changes(current: _Pooled, reference: _Pooled, spec: StatsSpec) -> list[Tested]:

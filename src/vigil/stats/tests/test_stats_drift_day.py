@@ -164,3 +164,53 @@ def test_a_reference_of_training_profiles_decides_from_the_first_day() -> None:
     lacking = Reference.of_profiles([replace(training, features={})], source="no features")
     found = drift_day_series(profiles, StatsSpec(reference=lacking))
     assert found and not [s for s in found if s.key.column == "age"]
+
+
+def _by_hour_days(seed: int, *, quiet_from: int, shift: float = 0.0) -> list[Profile]:
+    """A feature that follows the hour of the day (a sine of 1 around 0, noise sd 0.5) and
+    traffic of 400 rows an hour, a third of it from day ``quiet_from`` on (quieter days)."""
+    rng = np.random.default_rng(seed)
+    found: list[Profile] = []
+    for hour in range(24 * DAYS):
+        rows = 400 if hour // 24 < quiet_from else 133
+        meta = prediction_meta(rows, start=START + hour * HOUR, span=HOUR)
+        phase = np.sin((hour % 24) / 24 * 2 * np.pi)
+        value = phase + rng.normal(shift if hour // 24 >= quiet_from else 0.0, 0.5, rows)
+        batch = RecordBatch(
+            meta=meta,
+            features={"clock": Column.from_numbers(value)},
+            outputs={"score": Column.from_numbers(rng.beta(2.0, 5.0, rows))},
+        )
+        found += profile_batch(batch, ProfileSpec()).values()
+    return found
+
+
+def _clock_flags(series: list[Series], statistic: str) -> int:
+    by_name = {s.key.statistic: s for s in series if s.key.column == "clock"}
+    values = by_name[statistic].values
+    with np.errstate(invalid="ignore"):
+        return int(
+            np.sum(
+                (values < by_name[statistic + "_lower"].values)
+                | (values > by_name[statistic + "_upper"].values)
+            )
+        )
+
+
+def test_a_trailing_day_that_mixes_busy_and_quiet_hours_is_weighted_like_its_reference() -> None:
+    # From day 10 traffic drops to a third. The trailing days of day 10's hours hold busy hours
+    # of day 9 and quiet hours of day 10 in unequal parts, so a feature that follows the hour of
+    # the day has another mean, median and spread over them, with nothing changed: against
+    # whole reference days of even traffic that read as drift. Weighted to each trailing day's
+    # mix of hours, the reference agrees.
+    profiles = _by_hour_days(seed=7, quiet_from=10)
+    series = drift_day_series(profiles, StatsSpec(), since=START + 10 * DAY)
+    for statistic in ("mean_1d", "p50_1d", "std_1d", "ks_1d"):
+        assert _clock_flags(series, statistic) == 0, statistic
+
+
+def test_weighting_the_mix_still_sees_a_shift_of_a_third_of_a_standard_deviation() -> None:
+    # The same quiet days, now also shifted by 0.25: half the noise, a third of the feature's sd.
+    profiles = _by_hour_days(seed=7, quiet_from=10, shift=0.25)
+    series = drift_day_series(profiles, StatsSpec(), since=START + 10 * DAY)
+    assert _clock_flags(series, "mean_1d") > 12

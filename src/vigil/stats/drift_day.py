@@ -154,7 +154,15 @@ class _Pooled:
     ``slots`` (optional, one per column) says which slot of the day each column's window held, so
     the pool can be weighted to another mix of the day's slots (:meth:`mixed_like`)."""
 
-    __slots__ = ("_parts", "_sorted", "categorical", "frequent", "moments", "quantiles")
+    __slots__ = (
+        "_parts",
+        "_sorted",
+        "categorical",
+        "frequent",
+        "moments",
+        "quantiles",
+        "slot_values",
+    )
 
     def __init__(self, columns: Sequence[ColumnProfile], slots: Sequence[int] = ()) -> None:
         moments = Moments.merge_all([c.moments for c in columns])
@@ -166,13 +174,11 @@ class _Pooled:
         self.categorical = text > sum(c.get("number", 0) for c in counts)
         self._parts = tuple(zip(slots, columns, strict=True)) if slots else ()
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def slot_values(self) -> dict[int, int]:
-        """Values per slot of the day; empty when the slots are not known."""
-        found: dict[int, int] = {}
+        # Values per slot of the day, counted once: every trailing day of the reference's
+        # windows compares its own mix with it. Empty when the slots are not known.
+        self.slot_values: dict[int, int] = {}
         for slot, column in self._parts:
-            found[slot] = found.get(slot, 0) + column.moments.count
-        return found
+            self.slot_values[slot] = self.slot_values.get(slot, 0) + column.moments.count
 
     def mixed_like(self, shares: Mapping[int, float]) -> _Pooled:
         """This pool with each window's values weighted so that the slots of the day hold the
@@ -183,7 +189,7 @@ class _Pooled:
         moves with that mix alone, against a reference of whole days. Weighting the reference
         to the window's mix (post-stratification by slot of the day) compares like with like.
         Moments and quantiles are weighted; the category shares are not."""
-        own = self.slot_values()
+        own = self.slot_values
         total = sum(own.values())
         if total == 0:
             return self
@@ -238,7 +244,7 @@ def _slot(window: Window) -> int:
 def _mixed(reference: _Pooled, trailing: Sequence[tuple[int, ColumnProfile]]) -> _Pooled:
     """``reference`` weighted to the trailing day's mix of slots when the two differ by more
     than :data:`MIX_TOLERANCE`, and the reference knows every slot the trailing day has."""
-    own = reference.slot_values()
+    own = reference.slot_values
     total_ref = sum(own.values())
     current: dict[int, float] = {}
     for slot, column in trailing:

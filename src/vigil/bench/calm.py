@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vigil.bench.replay import replay_once
 from vigil.incidents import Incident
 from vigil.lab.simulation.calm_logs import CalmLogs, simulate_calm_logs
 from vigil.pipeline.config import VigilConfig
-from vigil.pipeline.runner import CycleSummary, run_cycle
-from vigil.store import SqlStore
+from vigil.pipeline.runner import CycleSummary
 
 START = datetime(2026, 5, 4, tzinfo=UTC)
 
@@ -60,19 +60,9 @@ def run_calm_check(
     started = time.monotonic()
     say(f"simulate calm logs, seed {seed}")
     logs = simulate_calm_logs(out / "logs", start=START, days=days, seed=seed, models=models)
-    store = SqlStore(f"sqlite:///{(out / 'vigil.db').resolve()}")
-    try:
-        cycle = run_cycle(
-            config=settings,
-            store=store,
-            now=datetime.now(UTC),
-            until=logs.end,
-            channels={},
-            sources=[str(logs.root)],
-            progress=say,
-        )
-    finally:
-        store.close()
+    cycle = replay_once(
+        logs.root, store_path=out / "vigil.db", until=logs.end, config=settings, progress=say
+    )
     return CalmCheck(
         seed=seed,
         logs=logs,

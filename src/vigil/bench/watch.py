@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from vigil.bench.replay import replay_once
 from vigil.lab.raw_evaluation import RawScore, score_raw
 from vigil.lab.simulation.raw_logs import CLEAN_DAYS, RawLogs, simulate_raw_logs
 from vigil.pipeline.config import VigilConfig
-from vigil.pipeline.runner import CycleSummary, run_cycle
-from vigil.store import SqlStore
+from vigil.pipeline.runner import CycleSummary
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -47,19 +47,9 @@ def run_watch_check(
     started = time.monotonic()
     say(f"simulate raw logs, seed {seed}")
     logs = simulate_raw_logs(out / "logs", start=START, days=days, seed=seed)
-    store = SqlStore(f"sqlite:///{(out / 'vigil.db').resolve()}")
-    try:
-        cycle = run_cycle(
-            config=settings,
-            store=store,
-            now=datetime.now(UTC),
-            until=logs.end,
-            channels={},
-            sources=[str(logs.root)],
-            progress=say,
-        )
-    finally:
-        store.close()
+    cycle = replay_once(
+        logs.root, store_path=out / "vigil.db", until=logs.end, config=settings, progress=say
+    )
     score = score_raw(
         logs.injected,
         cycle.incidents,

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from vigil.core import Window
 from vigil.ingest import Column, RecordBatch
@@ -214,3 +215,24 @@ def test_weighting_the_mix_still_sees_a_shift_of_a_third_of_a_standard_deviation
     profiles = _by_hour_days(seed=7, quiet_from=10, shift=0.25)
     series = drift_day_series(profiles, StatsSpec(), since=START + 10 * DAY)
     assert _clock_flags(series, "mean_1d") > 12
+
+
+def test_the_reference_is_weighted_only_when_the_mix_differs_beyond_the_tolerance() -> None:
+    from vigil.profile import ColumnProfile
+    from vigil.profile import ProfileSpec as Spec
+    from vigil.profile.column_stats import profile_column
+    from vigil.stats.drift_day import MIX_TOLERANCE, _mixed, _Pooled
+
+    def column(value: float, n: int) -> ColumnProfile:
+        return profile_column(Column.from_numbers(np.full(n, value)), Spec())
+
+    reference = _Pooled([column(0.0, 100), column(10.0, 100)], [0, 3600])  # half and half
+    # Total variation 0.01 and 0.05 around the tolerance of 0.02.
+    near = [(0, column(0.0, 49)), (3600, column(10.0, 51))]
+    far = [(0, column(0.0, 45)), (3600, column(10.0, 55))]
+    assert MIX_TOLERANCE == 0.02
+    assert _mixed(reference, near) is reference
+    weighted = _mixed(reference, far)
+    assert weighted is not reference
+    assert weighted.moments.mean == pytest.approx(5.5)
+    assert weighted.quantiles.n == reference.quantiles.n == 200

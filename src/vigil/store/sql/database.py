@@ -7,6 +7,8 @@ executemany per table and transaction; values are always bound parameters.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -175,7 +177,25 @@ def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
         # The timeout first: switching a new file to WAL takes a lock that another process
         # opening the same new store may hold, and without a timeout that failed at once.
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any, *, patience_s: float = 30.0) -> None:
+    """Switch the file to WAL (persistent, so a no-op on every later open). While another
+    process opening the same new file holds its lock, SQLite refuses the switch at once
+    ("database is locked") without calling the busy handler: wait and try again, up to the
+    same 30 s a busy writer gets."""
+    deadline = time.monotonic() + patience_s
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)

@@ -5,6 +5,7 @@ Standard library only: every stage, the SDK and Spark tasks import it.
 
 from vigil.core.errors import (
     ConfigError,
+    ConflictError,
     IncompatibleSpecError,
     MissingExtraError,
     NotFittedError,
@@ -38,6 +39,7 @@ __all__ = [
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
     "ConfigError",
+    "ConflictError",
     "EventKind",
     "Family",
     "IncompatibleSpecError",

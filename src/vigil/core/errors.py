@@ -10,6 +10,7 @@ all with one clause. The tree is kept shallow; each message says what to do abou
     ├── SerializationError(VigilError, ValueError) unreadable bytes (unknown version, corrupt)
     ├── NotFittedError(VigilError, ValueError, AttributeError)  a learner used before ``fit``
     ├── StoreError(VigilError)                     the store cannot be reached or is out of date
+    │   └── ConflictError(StoreError)              a row changed since it was read: read again
     └── MissingExtraError(VigilError, ImportError) an optional dependency is not installed
 
 The logging SDK (``vigil_sdk``, re-exported as ``vigil.sdk``) installs without Vigil, so its
@@ -45,6 +46,16 @@ class NotFittedError(VigilError, ValueError, AttributeError):
 
 class StoreError(VigilError):
     """The store cannot be reached, or its schema is older than this code expects."""
+
+
+class ConflictError(StoreError):
+    """A write was based on a row another writer has changed since it was read (an incident a
+    person dismissed while a pipeline cycle was deciding it): nothing was written. Read the rows
+    again and apply the change to what they hold now; ``ids`` names the rows that changed."""
+
+    def __init__(self, message: str, ids: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.ids = ids
 
 
 class MissingExtraError(VigilError, ImportError):

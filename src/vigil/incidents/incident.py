@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,8 +61,15 @@ class Incident:
     """True when the version's share of traffic is below the configured minimum."""
     attribution: tuple[Attribution, ...] = ()
     """The hosts or tag values that carry the excess (:mod:`vigil.incidents.attribution`)."""
+    revision: int = field(default=0, compare=False)
+    """The stored row's revision this value was read at (0: never stored). A store writes an
+    incident only while its row is still at this revision, so a change made meanwhile by
+    another writer (a person's verdict, another cycle) is never silently written over. Not part
+    of equality: two values saying the same thing are equal whichever write they came from."""
 
     def __post_init__(self) -> None:
+        if self.revision < 0:
+            raise ConfigError(f"incident {self.id!r}: revision must be >= 0, got {self.revision}")
         if not self.anomalies:
             raise ConfigError(f"incident {self.id!r} has no anomalies")
         if self.resolved_at is not None and self.state is not IncidentState.RESOLVED:

@@ -27,6 +27,11 @@ from vigil.incidents import (
 )
 from vigil.stats import Series
 
+WRITE_ATTEMPTS = 3
+"""How often a writer of incidents (a cycle, the real-time hub, a verdict) reads and applies its
+change again when another writer changed the same incidents between its read and its write (the
+store's writes are conditional on the revision read: :class:`~vigil.core.ConflictError`)."""
+
 
 def advance_incidents(
     previous: Sequence[Incident],

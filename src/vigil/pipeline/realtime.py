@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from vigil.core import ConfigError, VigilError
+from vigil.core import ConfigError, ConflictError, VigilError
 from vigil.detect import Anomaly
 from vigil.detect.realtime import (
     AlarmRate,
@@ -41,12 +41,14 @@ from vigil.detect.realtime import (
 )
 from vigil.incidents import (
     GroupingSettings,
+    Incident,
     IncidentState,
     drop_silenced,
     update_incidents,
 )
 from vigil.ingest import DEFAULT_LIMITS, RecordBatch, records_to_chunk
 from vigil.ingest.json_arrow import json_lines_to_chunk
+from vigil.pipeline.incidents import WRITE_ATTEMPTS
 from vigil.store import Store
 
 logger = logging.getLogger(__name__)
@@ -287,12 +289,26 @@ class MonitorHub:
         for anomaly in kept:
             by_model[anomaly.key.model].append(anomaly)
         for model, found in by_model.items():
-            previous = self.store.incidents.get(model=model, states=OPEN_STATES)
-            incidents = update_incidents(previous, found, now=now, settings=self.settings.grouping)
-            self.store.incidents.put(incidents)
+            incidents = self._fold(model, found, now)
             logger.info(
                 "realtime: model=%s alerts=%d incidents=%d", model, len(found), len(incidents)
             )
+
+    def _fold(self, model: str, found: Sequence[Anomaly], now: datetime) -> list[Incident]:
+        """``found`` folded into the model's open incidents as stored; when another writer
+        (a verdict, the batch cycle) changed one of them between this read and the write, read
+        again and fold again (the write is conditional on the revisions read)."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            previous = self.store.incidents.get(model=model, states=OPEN_STATES)
+            incidents = update_incidents(previous, found, now=now, settings=self.settings.grouping)
+            try:
+                self.store.incidents.put(incidents)
+            except ConflictError:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                continue
+            return incidents
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def export_state(self) -> HubState:
         """Every model's monitors and counters, for a checkpoint (see ``realtime_checkpoint``).

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,13 +39,18 @@ from vigil.alert import (
     Channel,
     Outbox,
 )
-from vigil.core import SeriesKey, StoreError, Window
+from vigil.core import ConflictError, SeriesKey, StoreError, Window
 from vigil.detect import Anomaly
 from vigil.incidents import FilterOutcome, FilterReport, Incident, IncidentState, as_of
 from vigil.pipeline.attribution import attribute_incidents
 from vigil.pipeline.config import VigilConfig
 from vigil.pipeline.failures import ModelFailure, model_failure
-from vigil.pipeline.incidents import abnormal_periods, advance_incidents, baseline_exclusions
+from vigil.pipeline.incidents import (
+    WRITE_ATTEMPTS,
+    abnormal_periods,
+    advance_incidents,
+    baseline_exclusions,
+)
 from vigil.pipeline.notices import model_notices
 from vigil.pipeline.notify import Senders, notify, record_finished
 from vigil.pipeline.profiling import ProfilingSummary
@@ -218,13 +223,10 @@ def _run_cycle(
     )
     store.series.put(_with_values(s.slice(*_due_slice(s, due))) for s in series)
     say(f"watch {len(series)} series")
-    watched, incidents, outcome = _watch_and_group(
+    watched, incidents, outcome = _decide_incidents(
         store, series, due, policy, config, now, failures.append
     )
-    incidents = attribute_incidents(store, incidents, window=config.window)
     anomalies = list(watched.anomalies)
-    store.anomalies.replace(anomalies, start=due[0].start, end=due[-1].end)
-    store.incidents.put(incidents)
     say("write reports")
     notices = _notices(series, due, policy, profiled)
     reports = _model_reports(series, watched, incidents, notices, now, failures.append)
@@ -351,8 +353,54 @@ def _watch(
         return WatchResult(watched=watched, anomalies=tuple(ordered))
 
 
+def _decide_incidents(
+    store: Store,
+    series: Sequence[Series],
+    due: Sequence[Window],
+    policy: WatchPolicy,
+    config: VigilConfig,
+    now: datetime,
+    on_failure: Callable[[ModelFailure], None],
+) -> tuple[WatchResult, list[Incident], FilterOutcome]:
+    """Detect, group, attribute and write the due windows' anomalies and incidents, from the
+    incidents as stored when the cycle reads them.
+
+    The write is conditional on the revisions read (:meth:`~vigil.store.IncidentStore.put`):
+    when another writer changed one of them meanwhile (a person's "false alarm" on the
+    dashboard, which resolves the incident and silences its series), the cycle reads again and
+    decides again from there, up to :data:`WRITE_ATTEMPTS` times, so the verdict stands instead
+    of being written over with the incident as the cycle had it. Only incidents the cycle
+    changed are written: a live incident it left as it was keeps its revision.
+    """
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        stored = {incident.id: incident for incident in store.incidents.get()}
+        failures: list[ModelFailure] = []
+        watched, decided, outcome = _watch_and_group(
+            store, stored.values(), series, due, policy, config, now, failures.append
+        )
+        decided = attribute_incidents(store, decided, window=config.window)
+        incidents = [replace(i, revision=_revision(stored.get(i.id))) for i in decided]
+        store.anomalies.replace(watched.anomalies, start=due[0].start, end=due[-1].end)
+        try:
+            store.incidents.put(i for i in incidents if stored.get(i.id) != i)
+        except ConflictError as err:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            logger.info("incidents changed while the cycle decided, deciding again: %s", err)
+            continue
+        for failure in failures:
+            on_failure(failure)
+        return watched, incidents, outcome
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _revision(incident: Incident | None) -> int:
+    return 0 if incident is None else incident.revision
+
+
 def _watch_and_group(
     store: Store,
+    stored: Iterable[Incident],
     series: Sequence[Series],
     due: Sequence[Window],
     policy: WatchPolicy,
@@ -369,7 +417,7 @@ def _watch_and_group(
     """
     filters, grouping = config.filter_settings(), config.grouping_settings()
     lead = filters.step * (filters.duration_n - 1)
-    known = _before(store, due[0].start, grouping.resolve_after)
+    known = _before(stored, due[0].start, grouping.resolve_after)
     live = [i for i in known if i.state is not IncidentState.RESOLVED]
     silences = store.silences.get()
     earlier = store.anomalies.get(
@@ -443,10 +491,12 @@ def _notices(
     return found
 
 
-def _before(store: Store, moment: datetime, resolve_after: timedelta) -> list[Incident]:
+def _before(
+    stored: Iterable[Incident], moment: datetime, resolve_after: timedelta
+) -> list[Incident]:
     """The incidents just before ``moment``, as they were then (see :func:`as_of`): a re-run
     of windows starts from where the first run of them started."""
-    found = [as_of(i, moment, resolve_after) for i in store.incidents.get()]
+    found = [as_of(i, moment, resolve_after) for i in stored]
     return [i for i in found if i is not None]
 
 

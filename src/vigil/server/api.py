@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.requests import Request
 
-from vigil.core import ConfigError
+from vigil.core import ConfigError, ConflictError
 from vigil.detect import Anomaly
 from vigil.incidents import (
     Feedback,
@@ -51,6 +51,10 @@ class FeedbackIn(BaseModel):
     verdict: Verdict
     by: Text = Field(default="", max_length=200)
     note: Text = Field(default="", max_length=2000)
+    revision: int | None = Field(default=None, ge=1)
+    """The incident's revision the verdict was given on (from ``GET /v1/incidents/{id}``):
+    when it has changed since, the verdict is refused with 409. Without it the verdict is
+    applied to the incident as it is."""
 
 
 class SilenceIn(BaseModel):
@@ -137,7 +141,10 @@ def api_router(store: Store, guard: Guard, clock: Callable[[], datetime]) -> API
         feedback = Feedback(
             incident_id=incident_id, verdict=body.verdict, at=clock(), by=body.by, note=body.note
         )
-        _, silences = record_feedback(store, incident, feedback)
+        try:
+            _, silences = record_feedback(store, incident, feedback, revision=body.revision)
+        except ConflictError as err:
+            raise HTTPException(409, str(err)) from err
         return {**feedback_json(feedback), "silences": [s.id for s in silences]}
 
     @writer.post("/silences", status_code=201)
@@ -233,6 +240,7 @@ def incident_json(
         "members": list(incident.members),
         "downgraded": incident.downgraded,
         "verdict": None if verdict is None else verdict.verdict.value,
+        "revision": incident.revision,
     }
     if anomalies:
         body["anomalies"] = [anomaly_json(a) for a in incident.anomalies]

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from vigil.core import ConfigError
+from vigil.core import ConfigError, ConflictError
 from vigil.incidents import Feedback, IncidentState, Silence, Verdict
 from vigil.server.auth import COOKIE, Guard, Role, same_origin, session_value
 from vigil.server.charts import format_number
@@ -150,7 +150,10 @@ def dashboard_router(
             by=form.get("by", "")[:200],
             note=form.get("note", "")[:2000],
         )
-        record_feedback(store, incident, feedback)
+        try:
+            record_feedback(store, incident, feedback)
+        except ConflictError as err:
+            raise HTTPException(409, str(err)) from err
         return RedirectResponse(f"/incidents/{quote(incident_id, safe='')}", 303)
 
     @router.get("/silences")

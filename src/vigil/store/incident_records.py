@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vigil.core import SeriesKey
+from vigil.core import ConflictError, SeriesKey
 from vigil.detect import Anomaly
 from vigil.incidents import Attribution, Feedback, Incident, IncidentState, Silence, Verdict
 from vigil.store.records import from_us, to_us
@@ -76,8 +76,10 @@ def anomaly_from_row(row: Mapping[str, Any]) -> Anomaly:
 
 
 def incident_row(incident: Incident) -> dict[str, Any]:
+    """The row as written: one revision past the one ``incident`` was read at."""
     return {
         "id": incident.id,
+        "revision": incident.revision + 1,
         "model": incident.model,
         "version": incident.version,
         "state": incident.state.value,
@@ -132,6 +134,18 @@ def incident_from_row(row: Mapping[str, Any]) -> Incident:
         attribution=tuple(
             _attribution_from_row(a) for a in json.loads(row.get("attribution") or "[]")
         ),
+        revision=int(row["revision"]),
+    )
+
+
+def stale_incidents(ids: Iterable[str]) -> ConflictError:
+    """The error of a write refused because these incidents changed since they were read."""
+    found = tuple(sorted(ids))
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    return ConflictError(
+        f"incidents {shown} changed since they were read (another writer: a verdict on the "
+        "server, or another cycle); nothing was written: read them again and apply the change",
+        found,
     )
 
 

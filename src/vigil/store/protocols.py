@@ -163,7 +163,13 @@ class IncidentStore(Protocol):
     """Incidents, read and written whole, keyed by id."""
 
     def put(self, incidents: Iterable[Incident]) -> int:
-        """Upsert incidents by id (an incident's new state replaces its old one)."""
+        """Write incidents by id, each only while its stored row is still at the revision it
+        was read at (:attr:`Incident.revision`; 0 for an incident not stored yet), all or none.
+
+        A written row is one revision further: read it again before writing it again. Raises
+        :class:`~vigil.core.ConflictError` naming the incidents another writer changed
+        meanwhile (the server's verdicts, another cycle), having written nothing.
+        """
         ...
 
     def get(

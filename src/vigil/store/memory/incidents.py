@@ -19,6 +19,7 @@ from vigil.store.incident_records import (
     incident_row,
     silence_from_row,
     silence_row,
+    stale_incidents,
 )
 from vigil.store.records import to_us
 
@@ -66,9 +67,17 @@ class MemoryIncidents:
         self._rows: dict[str, Row] = {}
 
     def put(self, incidents: Iterable[Incident]) -> int:
-        rows = {incident.id: incident_row(incident) for incident in incidents}
-        self._rows.update(rows)
-        return len(rows)
+        """Each incident only while its row is at the revision it was read at; all or none."""
+        chosen = {incident.id: incident for incident in incidents}
+        stale = sorted(
+            incident.id
+            for incident in chosen.values()
+            if incident.revision != self._rows.get(incident.id, {}).get("revision", 0)
+        )
+        if stale:
+            raise stale_incidents(stale)
+        self._rows.update((key, incident_row(incident)) for key, incident in chosen.items())
+        return len(chosen)
 
     def get(
         self,

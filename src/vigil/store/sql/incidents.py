@@ -21,6 +21,7 @@ from vigil.store.incident_records import (
     incident_row,
     silence_from_row,
     silence_row,
+    stale_incidents,
 )
 from vigil.store.records import to_us
 from vigil.store.sql import tables as t
@@ -70,10 +71,35 @@ class SqlIncidents:
         self._database = database
 
     def put(self, incidents: Iterable[Incident]) -> int:
-        rows = {incident.id: incident_row(incident) for incident in incidents}
+        """Each incident only while its row is at the revision it was read at; all or none.
+
+        Compare-and-set in the database itself: an ``UPDATE ... WHERE revision = read`` (or an
+        insert that finds no row, for revision 0) is atomic on SQLite and PostgreSQL alike, so
+        two writers that read the same revision cannot both succeed."""
+        chosen = {incident.id: incident for incident in incidents}
+        table = t.incidents
+        stale: list[str] = []
         with self._database.transaction() as connection:
-            self._database.upsert(connection, t.incidents, list(rows.values()), ("id",))
-        return len(rows)
+            for incident in chosen.values():
+                row = incident_row(incident)
+                if incident.revision == 0:
+                    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
+                    insert = self._database.insert(connection, table).values(row)
+                    returned = insert.on_conflict_do_nothing().returning(table.c.id)
+                    written = connection.execute(returned).first() is not None
+                else:
+                    changed = {k: v for k, v in row.items() if k != "id"}
+                    result = connection.execute(
+                        sa.update(table)
+                        .where(table.c.id == incident.id, table.c.revision == incident.revision)
+                        .values(changed)
+                    )
+                    written = result.rowcount == 1
+                if not written:
+                    stale.append(incident.id)
+            if stale:  # raised inside the transaction: everything written is rolled back
+                raise stale_incidents(stale)
+        return len(chosen)
 
     def get(
         self,

@@ -2,8 +2,8 @@
 
 These describe the schema at the *head* migration; the migrations in ``migrations/versions``
 create it (0001: profiles, quarantine, series points, runs; 0002: the incident side; 0003:
-leases; 0004: checkpoints; 0005: incidents' attribution). A new stored aggregate adds a
-migration and a ``Table`` here.
+leases; 0004: checkpoints; 0005: incidents' attribution; 0006: incidents' revision). A new
+stored aggregate adds a migration and a ``Table`` here.
 
 Times are stored as integer microseconds since the Unix epoch (UTC), in columns named ``*_us``:
 SQLite has no time-zone-aware timestamp type, and integers compare, index and round-trip the
@@ -124,6 +124,7 @@ incidents = sa.Table(
     sa.Column("members", sa.Text(), nullable=False),
     sa.Column("anomalies", sa.Text(), nullable=False),
     sa.Column("attribution", sa.Text(), nullable=False, server_default="[]"),  # 0005
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),  # 0006
 )
 
 notifications = sa.Table(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from vigil.alert import DeliveryRecord, NotificationKey
-from vigil.core import SeriesKey
+from vigil.core import ConflictError, SeriesKey, StoreError
 from vigil.detect import Anomaly
 from vigil.incidents import (
     Attribution,
@@ -60,7 +61,7 @@ class IncidentStoreContract:
         store.incidents.put(opened)
         assert store.incidents.get() == opened
         resolved = update_incidents(
-            opened, [], now=T0 + 2 * settings.resolve_after, settings=settings
+            store.incidents.get(), [], now=T0 + 2 * settings.resolve_after, settings=settings
         )
         store.incidents.put(resolved)
         assert [i.state for i in store.incidents.get()] == [IncidentState.RESOLVED]
@@ -75,8 +76,11 @@ class IncidentStoreContract:
         early = update_incidents([], [_anomaly(0)], now=T0, settings=settings)
         late = update_incidents([], [_anomaly(10, "zip")], now=T0 + 10 * HOUR, settings=settings)
         store.incidents.put(early + late)
+        stored_early = [i for i in store.incidents.get() if i.id == early[0].id]
         store.incidents.put(
-            update_incidents(early, [], now=T0 + 2 * settings.resolve_after, settings=settings)
+            update_incidents(
+                stored_early, [], now=T0 + 2 * settings.resolve_after, settings=settings
+            )
         )
         (resolved,) = store.incidents.get(states={IncidentState.RESOLVED})
         assert resolved.resolved_at is not None
@@ -113,6 +117,53 @@ class IncidentStoreContract:
         assert back.attribution[0] == carried.attribution[0]
         assert back.attribution[1].value == "eu" and math.isnan(back.attribution[1].root_llr)
         assert "eta-02" in back.summary
+
+    def test_a_write_from_the_revision_read_succeeds_and_moves_the_revision_on(
+        self, store: Store
+    ) -> None:
+        (opened,) = update_incidents([], [_anomaly(0)], now=T0, settings=GroupingSettings())
+        assert opened.revision == 0  # never stored
+        store.incidents.put([opened])
+        first = store.incidents.find(opened.id)
+        assert first is not None and first.revision == 1
+        longer = update_incidents(
+            [first], [_anomaly(1)], now=T0 + HOUR, settings=GroupingSettings()
+        )
+        assert longer[0].revision == 1  # the value carries the revision it was read at
+        store.incidents.put(longer)
+        second = store.incidents.find(opened.id)
+        assert second is not None and second.revision == 2
+        assert len(second.anomalies) == 2
+
+    def test_a_write_from_a_stale_revision_is_refused_and_writes_nothing(
+        self, store: Store
+    ) -> None:
+        settings = GroupingSettings()
+        (opened,) = update_incidents([], [_anomaly(0)], now=T0, settings=settings)
+        (other,) = update_incidents([], [_anomaly(0, "zip")], now=T0, settings=settings)
+        other = replace(other, id="inc-other")
+        store.incidents.put([opened])
+        read_by_a = store.incidents.find(opened.id)
+        read_by_b = store.incidents.find(opened.id)
+        assert read_by_a is not None and read_by_b is not None
+        verdict = replace(read_by_a, state=IncidentState.RESOLVED, resolved_at=T0 + HOUR)
+        store.incidents.put([verdict])  # a wrote first
+        extended = update_incidents([read_by_b], [_anomaly(1)], now=T0 + HOUR, settings=settings)
+        with pytest.raises(ConflictError, match=opened.id) as raised:
+            store.incidents.put([other, *extended])  # b wrote from the revision before a's
+        assert raised.value.ids == (opened.id,)
+        assert isinstance(raised.value, StoreError)
+        # All or none: b's new incident was not written either, and a's verdict stands.
+        assert store.incidents.find("inc-other") is None
+        kept = store.incidents.find(opened.id)
+        assert kept is not None and kept.state is IncidentState.RESOLVED and kept.revision == 2
+        # An incident never stored (revision 0) is refused when another writer stored it first.
+        with pytest.raises(ConflictError):
+            store.incidents.put([opened])
+        # b reads again and applies its change to what is stored now: written.
+        again = update_incidents([kept], [], now=T0 + 2 * HOUR, settings=settings)
+        store.incidents.put([*again, other])
+        assert {i.id for i in store.incidents.get()} == {opened.id, "inc-other"}
 
     def test_notifications_remember_only_deliveries(self, store: Store) -> None:
         sent = NotificationKey(incident_id="inc-1", state="open", channel="mail")

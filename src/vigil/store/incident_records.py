@@ -138,6 +138,18 @@ def incident_from_row(row: Mapping[str, Any]) -> Incident:
     )
 
 
+def unchanged(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    """True when writing ``row`` over ``stored`` would change nothing but the revision.
+
+    Such a write is skipped and the row keeps its revision: a cycle that re-runs windows it
+    already decided (after a crash, or a repeated run) must leave the store as one run does,
+    and a reader holding that revision must not be refused for a change that never happened.
+    Rows are compared, not values: an anomaly's NaN score is never equal to itself as a float,
+    but both sides are the same JSON text.
+    """
+    return all(stored[name] == value for name, value in row.items() if name != "revision")
+
+
 def stale_incidents(ids: Iterable[str]) -> ConflictError:
     """The error of a write refused because these incidents changed since they were read."""
     found = tuple(sorted(ids))

@@ -20,6 +20,7 @@ from vigil.store.incident_records import (
     silence_from_row,
     silence_row,
     stale_incidents,
+    unchanged,
 )
 from vigil.store.records import to_us
 
@@ -67,7 +68,8 @@ class MemoryIncidents:
         self._rows: dict[str, Row] = {}
 
     def put(self, incidents: Iterable[Incident]) -> int:
-        """Each incident only while its row is at the revision it was read at; all or none."""
+        """Each incident only while its row is at the revision it was read at; all or none.
+        An incident written as it is stored keeps its revision (nothing is written)."""
         chosen = {incident.id: incident for incident in incidents}
         stale = sorted(
             incident.id
@@ -76,8 +78,14 @@ class MemoryIncidents:
         )
         if stale:
             raise stale_incidents(stale)
-        self._rows.update((key, incident_row(incident)) for key, incident in chosen.items())
-        return len(chosen)
+        rows = {key: incident_row(incident) for key, incident in chosen.items()}
+        changed = {
+            key: row
+            for key, row in rows.items()
+            if key not in self._rows or not unchanged(self._rows[key], row)
+        }
+        self._rows.update(changed)
+        return len(changed)
 
     def get(
         self,

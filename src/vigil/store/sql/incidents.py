@@ -3,8 +3,9 @@ its own small part over one :class:`Database`."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from vigil.store.incident_records import (
     silence_from_row,
     silence_row,
     stale_incidents,
+    unchanged,
 )
 from vigil.store.records import to_us
 from vigil.store.sql import tables as t
@@ -72,6 +74,7 @@ class SqlIncidents:
 
     def put(self, incidents: Iterable[Incident]) -> int:
         """Each incident only while its row is at the revision it was read at; all or none.
+        An incident written as it is stored keeps its revision (nothing is written).
 
         Compare-and-set in the database itself: an ``UPDATE ... WHERE revision = read`` (or an
         insert that finds no row, for revision 0) is atomic on SQLite and PostgreSQL alike, so
@@ -79,14 +82,23 @@ class SqlIncidents:
         chosen = {incident.id: incident for incident in incidents}
         table = t.incidents
         stale: list[str] = []
+        written = 0
         with self._database.transaction() as connection:
+            stored = self._rows(connection, [i.id for i in chosen.values() if i.revision > 0])
             for incident in chosen.values():
                 row = incident_row(incident)
+                held = stored.get(incident.id)
+                if (
+                    held is not None
+                    and held["revision"] == incident.revision
+                    and unchanged(held, row)
+                ):
+                    continue
                 if incident.revision == 0:
                     # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
                     insert = self._database.insert(connection, table).values(row)
                     returned = insert.on_conflict_do_nothing().returning(table.c.id)
-                    written = connection.execute(returned).first() is not None
+                    done = connection.execute(returned).first() is not None
                 else:
                     changed = {k: v for k, v in row.items() if k != "id"}
                     result = connection.execute(
@@ -94,12 +106,24 @@ class SqlIncidents:
                         .where(table.c.id == incident.id, table.c.revision == incident.revision)
                         .values(changed)
                     )
-                    written = result.rowcount == 1
-                if not written:
+                    done = result.rowcount == 1
+                if not done:
                     stale.append(incident.id)
+                written += done
             if stale:  # raised inside the transaction: everything written is rolled back
                 raise stale_incidents(stale)
-        return len(chosen)
+        return written
+
+    @staticmethod
+    def _rows(connection: sa.Connection, ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        """The stored rows of ``ids``, a few hundred at a time (SQLite's bound-parameter cap)."""
+        table = t.incidents
+        found: dict[str, Mapping[str, Any]] = {}
+        for first in range(0, len(ids), 500):
+            query = sa.select(table).where(table.c.id.in_(ids[first : first + 500]))
+            for row in connection.execute(query).mappings():
+                found[row["id"]] = {str(name): value for name, value in row.items()}
+        return found
 
     def get(
         self,

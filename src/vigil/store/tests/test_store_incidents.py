@@ -135,6 +135,33 @@ class IncidentStoreContract:
         assert second is not None and second.revision == 2
         assert len(second.anomalies) == 2
 
+    def test_a_write_that_changes_nothing_keeps_the_revision(self, store: Store) -> None:
+        """A cycle that re-runs windows decides their incidents again as stored: writing them
+        must leave the rows (revision included) as one run left them, even when an anomaly's
+        score is a NaN computed anew (never equal to the NaN read back, as a float)."""
+        unscored = replace(_anomaly(0), score=float("nan"))
+        settings = GroupingSettings()
+        (opened,) = update_incidents([], [unscored, _anomaly(1)], now=T0 + HOUR, settings=settings)
+        assert store.incidents.put([opened]) == 1
+        read = store.incidents.find(opened.id)
+        assert read is not None and read.revision == 1
+        decided_again = replace(
+            read,
+            anomalies=tuple(replace(a, score=float("nan")) for a in read.anomalies[:1])
+            + read.anomalies[1:],
+        )
+        assert store.incidents.put([decided_again]) == 0
+        kept = store.incidents.find(opened.id)
+        assert kept is not None and kept.revision == 1
+        # One thing changed is a write, from the revision read, and moves the revision on ...
+        checked = replace(read, summary=f"{read.summary} (checked)")
+        assert store.incidents.put([checked]) == 1
+        moved = store.incidents.find(opened.id)
+        assert moved is not None and moved.revision == 2 and moved.summary == checked.summary
+        # ... and the same content from the revision before it is refused: it is stale.
+        with pytest.raises(ConflictError, match=opened.id):
+            store.incidents.put([checked])
+
     def test_a_write_from_a_stale_revision_is_refused_and_writes_nothing(
         self, store: Store
     ) -> None:

@@ -1,7 +1,8 @@
 """What a series should read now, and how far from it a value may stray: a residual per step.
 
 Three causal baselines compete at every step, and the one with the smallest mean absolute error
-over the last week of steps (four weeks of days on daily data) wins:
+over the last week of steps (four weeks of days on daily data) wins; a seasonal baseline
+competes once it has a day of errors behind it (at least 12 steps):
 
 - **local**: the median of the previous 24 steps;
 - **daily**: the median of the same time on the previous 7 days (found *by time*, so gappy and
@@ -60,7 +61,18 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
             baselines.append(_seasonal(stamps, values, step, 7 * DAY_S, 4, correction))
     elif per_day < 2 and size > 21:
         baselines.append(_seasonal(stamps, values, step, 7 * DAY_S, 4, 3))
-    expected = _best(values, baselines, int(min(7 * per_day, 2016)) if per_day >= 2 else 28)
+    if per_day >= 2:
+        window = int(min(7 * per_day, 2016))
+        # A day of errors is enough to compete. Waiting for half the window (3.5 days) left
+        # the local baseline alone that long on a series with a sharp daily edge: its error at
+        # every edge entered the calibration's history and taught it, for the next 2,000 steps,
+        # that a jump of that size is routine (a +40 jump on a 20/80 daily square wave scored
+        # p = 0.005 and never paged).
+        least = min(window // 2, max(int(per_day), 12))
+    else:
+        window = 28
+        least = window // 2
+    expected = _best(values, baselines, window, least)
     error = values - expected
     scale = _rolling_median(np.abs(error), 500, shift=1, min_periods=30) * SPREAD
     floor = pd.Series(values).shift(1).expanding(min_periods=2).std().to_numpy() * 0.05
@@ -74,13 +86,15 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     return Residual(expected=expected, scale=scale, z=z)
 
 
-def _best(values: FloatArray, baselines: list[FloatArray], window: int) -> FloatArray:
+def _best(values: FloatArray, baselines: list[FloatArray], window: int, least: int) -> FloatArray:
+    """Per step, the baseline with the smallest mean absolute error over the ``window`` steps
+    before it (the local one until another has ``least`` errors to show)."""
     import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
 
     if len(baselines) == 1:
         return baselines[0]
     errors = np.vstack([np.abs(values - b) for b in baselines])
-    mean_error = pd.DataFrame(errors.T).shift(1).rolling(window, min_periods=window // 2).mean()
+    mean_error = pd.DataFrame(errors.T).shift(1).rolling(window, min_periods=least).mean()
     winner = np.argmin(np.nan_to_num(mean_error.to_numpy().T, nan=np.inf), axis=0)
     stacked = np.vstack(baselines)
     chosen = stacked[winner, np.arange(values.size)]

@@ -305,3 +305,33 @@ def test_a_count_carrying_itself_as_n_keeps_the_global_degrees() -> None:
     assert _degrees(hourly(counts), 10.0) == 10.0
     rows = np.array([40.0, 3.0, 0.0, np.nan])
     np.testing.assert_array_equal(_degrees(hourly(counts / 100, rows), 10.0), [10, 3, 1, 10])
+
+
+def five_minute(values: np.ndarray) -> Series:
+    stamps = np.datetime64("2024-01-01T00:00:00") + np.arange(len(values)) * np.timedelta64(
+        300, "s"
+    )
+    key = SeriesKey(model="m", version="", family="f", column="s", statistic="mean")
+    return Series(key=key, timestamps=stamps, values=values)
+
+
+@pytest.mark.parametrize("jump", [0.0, 40.0, -15.0])
+def test_a_jump_on_a_series_with_a_sharp_daily_edge_pages_and_the_edges_do_not(
+    jump: float,
+) -> None:
+    """14 days of 5-minute steps, 20 by night and 80 by day, noise 2; from step 2,800 on
+    (day 10), half a day raised or lowered. The daily edges are routine once the daily
+    baseline learns them; a jump as large as a third of an edge is not. Before the seasonal
+    baseline competed after one day, the local baseline's error at every edge of the first
+    3.5 days taught the calibration that such jumps are routine, and neither jump paged."""
+    steps = 14 * 288
+    rng = np.random.default_rng(11)
+    values = np.where(np.arange(steps) % 288 < 144, 80.0, 20.0) + rng.normal(0, 2, steps)
+    values[2800:2950] += jump
+    prefix = int(0.15 * steps)
+    detector = ConsensusDetector().fit([five_minute(values[:prefix])])
+    flags = detector.predict([five_minute(values)])[0].flags
+    inside = flags[2800:2954].any()
+    outside = flags[prefix:2800].any() or flags[2954:].any()
+    assert inside == (jump != 0.0)
+    assert not outside

@@ -335,3 +335,21 @@ def test_a_jump_on_a_series_with_a_sharp_daily_edge_pages_and_the_edges_do_not(
     outside = flags[prefix:2800].any() or flags[2954:].any()
     assert inside == (jump != 0.0)
     assert not outside
+
+
+@pytest.mark.parametrize(("rows", "pages"), [(1.0, False), (40.0, True)])
+def test_a_null_rate_at_zero_for_three_days_pages_only_when_its_rows_make_that_unlikely(
+    rows: float, pages: bool
+) -> None:
+    """A 2% null rate read hourly, on 40 rows by day and 1 by night, then three days on
+    ``rows`` rows an hour with no null. On 1 row an hour, 72 hours without a null happen by
+    sampling alone (0.98^72 = 23%), although a run of zeros that long is new to this series;
+    on 40 rows an hour they do not (0.98^2880), and the run pages."""
+    rng = np.random.default_rng(5)
+    steps = 24 * 40
+    support = np.where(np.arange(steps) % 24 < 12, 40.0, 1.0)
+    support[700:772] = rows
+    nulls = rng.binomial(support.astype(np.int64), 0.02).astype(np.float64)
+    nulls[700:772] = 0.0
+    found = alerts(nulls / support, support)
+    assert found[700:776].any() == pages

@@ -31,7 +31,10 @@ Example::
     window = "1h"
     max_windows_per_cycle = 10000        # a cycle processes at most this many windows (the
                                          # oldest due); the next cycles take the rest
-    segments = ["region"]                # tags whose values split performance (bounded)
+    segments = ["region"]                # tags whose values split profiles, drift and
+                                         # performance per value (region=eu), each judged at
+                                         # drift alpha / its number of segments
+    max_segment_values = 20              # per tag; the rest are counted in region=(other)
 
     [drift]                              # when a window's column differs from its reference
     alpha = 1e-6                         # false-alarm probability of one test of one window
@@ -145,6 +148,7 @@ from vigil.pipeline.config_sections import (
 from vigil.pipeline.labels import LabelSettings
 from vigil.pipeline.policy import WatchPolicy
 from vigil.pipeline.resolved import Resolved, parse_moment, resolve
+from vigil.profile import ProfileSpec
 from vigil.stats import ChangeTest
 
 __all__ = ["Resolved", "VigilConfig", "load_config", "parse_config", "parse_moment"]
@@ -228,6 +232,14 @@ class VigilConfig(Section):
             min_share=drift.min_share,
             min_performance=performance.min_change,
             min_error_ratio=performance.min_error_ratio,
+        )
+
+    def profile_spec(self) -> ProfileSpec:
+        """How profiles are built: the window and the segments (``[profile]``)."""
+        return ProfileSpec(
+            window=self.window,
+            segments=tuple(self.profile.segments),
+            max_segment_values=self.profile.max_segment_values,
         )
 
     def label_settings(self) -> LabelSettings:

@@ -59,7 +59,6 @@ from vigil.pipeline.schedule import STAGE, data_end, last_done_end, windows_due
 from vigil.pipeline.series import build_series
 from vigil.pipeline.sources import profile_sources
 from vigil.pipeline.watch import WatchedSeries, WatchPolicy, WatchResult, watch
-from vigil.profile import ProfileSpec
 from vigil.report import ModelReport
 from vigil.stats import Series, StatsSpec
 from vigil.store import Run, RunStatus, Store
@@ -188,7 +187,7 @@ def _run_cycle(
     profiled = profile_sources(
         sources,
         store,
-        spec=ProfileSpec(window=config.window),
+        spec=config.profile_spec(),
         now=now,
         chunk_rows=config.ingest.chunk_rows,
         since=since,

@@ -18,11 +18,14 @@ if TYPE_CHECKING:
     from vigil.profile.profile import OTHER_HOSTS, Profile, ProfileSummary
     from vigil.profile.quantiles import QuantileSketch
     from vigil.profile.rollup import merge_profiles, rollup
+    from vigil.profile.segments import NO_VALUE, OTHER_VALUE, segment_name, segment_tag
     from vigil.profile.sketch import Sketch
     from vigil.profile.spec import ProfileSpec
 
 __all__ = [
+    "NO_VALUE",
     "OTHER_HOSTS",
+    "OTHER_VALUE",
     "ColumnProfile",
     "DistinctSketch",
     "FrequentItems",
@@ -36,6 +39,8 @@ __all__ = [
     "merge_profiles",
     "profile_batch",
     "rollup",
+    "segment_name",
+    "segment_tag",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -50,6 +55,7 @@ __getattr__, __dir__ = lazy_exports(
         "vigil.profile.profile": ("OTHER_HOSTS", "Profile", "ProfileSummary"),
         "vigil.profile.quantiles": ("QuantileSketch",),
         "vigil.profile.rollup": ("merge_profiles", "rollup"),
+        "vigil.profile.segments": ("NO_VALUE", "OTHER_VALUE", "segment_name", "segment_tag"),
         "vigil.profile.sketch": ("Sketch",),
         "vigil.profile.spec": ("ProfileSpec",),
     },

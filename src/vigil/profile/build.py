@@ -16,6 +16,7 @@ fixed cost of each numpy and arrow call is paid once per batch and column, not o
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -34,6 +35,7 @@ from vigil.profile.distinct import DistinctSketch, hash_strings
 from vigil.profile.groups import RowGroups
 from vigil.profile.histogram import LogHistogram, histograms_by_group
 from vigil.profile.profile import Profile, cap_hosts
+from vigil.profile.segments import segment_name, segment_rows
 from vigil.profile.spec import ProfileSpec
 
 Int64Array = npt.NDArray[np.int64]
@@ -47,6 +49,8 @@ def profile_batch(batch: RecordBatch, spec: ProfileSpec) -> dict[ProfileKey, Pro
         return {}
     keys, groups = _group_rows(batch, spec)
     profiles = _profile_groups(batch, keys, groups, spec)
+    if spec.segments:
+        profiles = _with_segments(batch, keys, profiles, spec)
     for key, profile in zip(keys, profiles, strict=True):
         _log.info(
             "profiled model=%s version=%s window=%s rows=%d",
@@ -56,6 +60,27 @@ def profile_batch(batch: RecordBatch, spec: ProfileSpec) -> dict[ProfileKey, Pro
             profile.rows,
         )
     return dict(sorted(zip(keys, profiles, strict=True)))
+
+
+def _with_segments(
+    batch: RecordBatch, keys: list[ProfileKey], profiles: list[Profile], spec: ProfileSpec
+) -> list[Profile]:
+    """Each profile with its segment profiles (:mod:`vigil.profile.segments`): the rows of
+    every kept value of every segment tag, profiled like the whole batch."""
+    inner = replace(spec, segments=())
+    found: dict[ProfileKey, dict[str, Profile]] = {key: {} for key in keys}
+    for tag in spec.segments:
+        rows = segment_rows(batch.tags.get(tag), batch.num_rows, max_values=spec.max_segment_values)
+        for value, indices in rows.items():
+            part = batch.take(indices)
+            part_keys, groups = _group_rows(part, inner)
+            parts = _profile_groups(part, part_keys, groups, inner)
+            for key, profile in zip(part_keys, parts, strict=True):
+                found[key][segment_name(tag, value)] = profile
+    return [
+        replace(profile, segments=dict(sorted(found[key].items())))
+        for key, profile in zip(keys, profiles, strict=True)
+    ]
 
 
 def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.int32], list[str]]:

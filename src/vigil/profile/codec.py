@@ -15,6 +15,10 @@ A new layout gets a new version number; readers refuse versions they do not know
 guessing. Version 2 replaced version 1's JSON object per column (moments in JSON, ``[offset,
 length]`` references) to halve the cost of writing and reading a profile, and added the
 sparse form of HLL sketches; version 1 bytes still read (:mod:`vigil.profile.codec_v1`).
+
+Segments (:mod:`vigil.profile.segments`) were added to version 2 without a new number, as two
+optional header keys a reader without them ignores: ``segment_spec`` (the spec's segment tags
+and cap) and ``segments`` (per segment name, the blob holding that segment's own profile bytes).
 """
 
 from __future__ import annotations
@@ -101,6 +105,9 @@ def encode_profile(profile: Profile) -> bytes:
         "host_latency": {h: blob(v.to_bytes()) for h, v in profile.host_latency.items()},
         "tags": {n: blob(f.to_bytes()) for n, f in profile.tags.items()},
     }
+    if spec.segments or profile.segments:
+        header["segment_spec"] = [list(spec.segments), spec.max_segment_values]
+        header["segments"] = {n: blob(encode_profile(p)) for n, p in profile.segments.items()}
     header["blobs"] = [len(part) for part in parts]
     text = orjson.dumps(header)
     payload = b"".join([_LENGTH.pack(len(text)), text, *parts])
@@ -199,6 +206,7 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
     model, version, start_text, end_text = header["key"]
     window_s, kll_k, hll_lg_k, frequent_lg_max, ratio, max_hosts = header["spec"]
     events = header["events"]
+    segments, max_segment_values = header.get("segment_spec", [[], 20])
     return Profile(
         key=ProfileKey(
             model=model,
@@ -212,6 +220,8 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
             frequent_lg_max=frequent_lg_max,
             latency_bucket_ratio=ratio,
             max_hosts=max_hosts,
+            segments=tuple(segments),
+            max_segment_values=max_segment_values,
         ),
         rows=header["rows"],
         events=events,
@@ -229,6 +239,7 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
         },
         tags={n: FrequentItems.from_bytes(blob(i)) for n, i in header["tags"].items()},
         labels=column(header["labels"]),
+        segments={n: decode_profile(blob(i)) for n, i in header.get("segments", {}).items()},
     )
 
 

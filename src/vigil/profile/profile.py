@@ -9,7 +9,7 @@ it alone, so logs are read once and hourly profiles roll up into days and weeks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -18,6 +18,7 @@ from vigil.profile.column import ColumnProfile
 from vigil.profile.distinct import DistinctSketch
 from vigil.profile.frequent import FrequentItems
 from vigil.profile.histogram import LogHistogram
+from vigil.profile.segments import cap_segments
 from vigil.profile.spec import ProfileSpec
 
 T = TypeVar("T")
@@ -55,6 +56,9 @@ class Profile:
     host_latency: Mapping[str, LogHistogram]
     tags: Mapping[str, FrequentItems]
     labels: ColumnProfile
+    segments: Mapping[str, Profile] = field(default_factory=dict)
+    """The profiles of this one's rows per segment (``"region=eu"``; see
+    :mod:`vigil.profile.segments`): one per value of each of ``spec.segments``' tags."""
 
     @classmethod
     def empty(cls, key: ProfileKey, spec: ProfileSpec) -> Profile:
@@ -140,6 +144,11 @@ class Profile:
             ),
             tags=_merge_named([p.tags for p in profiles], FrequentItems.merge_all),
             labels=ColumnProfile.merge_all([p.labels for p in profiles]),
+            segments=cap_segments(
+                _merge_named([p.segments for p in profiles], cls.merge_all),
+                spec.max_segment_values,
+                cls.merge_all,
+            ),
         )
 
     def to_bytes(self) -> bytes:
@@ -181,7 +190,10 @@ def request_count(events: Mapping[str, int]) -> int:
 
 def check_same_spec(a: ProfileSpec, b: ProfileSpec) -> None:
     # Same as comparing fingerprints, without hashing on every merge.
-    if replace(a, window=b.window) != b:
+    if (
+        replace(a, window=b.window, segments=b.segments, max_segment_values=b.max_segment_values)
+        != b
+    ):
         raise IncompatibleSpecError(
             f"profiles built with different sketch specs do not merge: {a!r} vs {b!r}; "
             "re-profile the logs with one spec"

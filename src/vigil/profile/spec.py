@@ -2,7 +2,10 @@
 
 Two profiles merge only when their sketches were built alike, so the spec travels with every
 profile and its :meth:`ProfileSpec.fingerprint` is compared on merge. The window length is not
-part of the fingerprint: rolling hourly profiles up into days changes it on purpose.
+part of the fingerprint: rolling hourly profiles up into days changes it on purpose. Nor are the
+segments (``segments``, ``max_segment_values``): they say which rows a profile also breaks down
+by tag (:mod:`vigil.profile.segments`), not how a sketch is built, so adding a segment to a
+running model does not make its stored history unmergeable.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ class ProfileSpec:
     frequent_lg_max: int = 7
     latency_bucket_ratio: float = 0.02
     max_hosts: int = 256
+    segments: tuple[str, ...] = ()
+    """Tags whose values split the profile into segment profiles (``region=eu``)."""
+    max_segment_values: int = 20
+    """Per segment tag, the most frequent values kept as their own segment; the rest are
+    counted together in ``tag=(other)``."""
 
     def __post_init__(self) -> None:
         if self.window <= timedelta(0) or self.window % timedelta(seconds=1):
@@ -42,9 +50,14 @@ class ProfileSpec:
             raise ConfigError(f"latency_bucket_ratio must be in (0, 1), got {ratio!r}")
         if self.max_hosts < 1:
             raise ConfigError(f"max_hosts must be >= 1, got {self.max_hosts!r}")
+        if not all(self.segments) or len(set(self.segments)) != len(self.segments):
+            raise ConfigError(f"segments must be distinct non-empty tag names, got {self.segments}")
+        if self.max_segment_values < 1:
+            raise ConfigError(f"max_segment_values must be >= 1, got {self.max_segment_values!r}")
 
     def fingerprint(self) -> str:
-        """A short stable hash of the sketch parameters (not the window): equal means mergeable."""
+        """A short stable hash of the sketch parameters (not the window, not the segments):
+        equal means mergeable."""
         text = (
             f"kll_k={self.kll_k};hll_lg_k={self.hll_lg_k};frequent_lg_max={self.frequent_lg_max};"
             f"latency_bucket_ratio={self.latency_bucket_ratio!r};max_hosts={self.max_hosts}"

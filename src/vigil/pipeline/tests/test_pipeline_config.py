@@ -68,3 +68,12 @@ def test_moments_need_a_zone_unless_they_are_dates() -> None:
     assert parse_moment("2026-03-16T12:00Z") == datetime(2026, 3, 16, 12, tzinfo=UTC)
     with pytest.raises(ConfigError, match="no zone"):
         parse_moment("2026-03-16T12:00")
+
+
+def test_profile_segments_reach_the_profile_spec() -> None:
+    config = parse_config({"profile": {"segments": ["region"], "max_segment_values": 5}})
+    spec = config.profile_spec()
+    assert (spec.segments, spec.max_segment_values, spec.window) == (("region",), 5, config.window)
+    assert parse_config({}).profile_spec().segments == ()
+    with pytest.raises(ConfigError):
+        parse_config({"profile": {"max_segment_values": 0}})

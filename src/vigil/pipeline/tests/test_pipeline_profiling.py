@@ -177,3 +177,40 @@ def test_max_pending_must_be_positive(tmp_path: Path) -> None:
     a = _write(tmp_path / "a.jsonl", model="ranker", minutes=range(0, 10))
     with pytest.raises(ConfigError, match="max_pending"):
         profile_paths([a], store=MemoryStore(), spec=HOURLY, now=NOW, max_pending=0)
+
+
+def test_segment_rows_add_up_to_the_profiled_rows_and_a_rerun_replaces_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "model": "ranker",
+                "timestamp": (START + timedelta(minutes=m)).isoformat(),
+                "features": {"x": m},
+                **({"tags": {"region": ("eu", "us", "ap")[m % 3]}} if m % 4 else {}),
+            }
+        )
+        for m in range(120)
+    ]
+    path.write_text("\n".join(lines) + '\n{"model": "ranker", "timestamp": "yesterday"}\n')
+    spec = ProfileSpec(segments=("region",), max_segment_values=2)
+    store = MemoryStore()
+    for _ in range(2):  # the second run replaces the first: nothing counts twice
+        summary = profile_paths([path], store=store, spec=spec, now=NOW)
+        (counts,) = summary.models
+        assert (counts.rows_read, counts.rows_profiled, counts.rows_quarantined) == (121, 120, 1)
+        profiles = store.profiles.get(duration=timedelta(hours=1))
+        segments: dict[str, int] = {}
+        for profile in profiles:
+            for name, segment in profile.segments.items():
+                segments[name] = segments.get(name, 0) + segment.rows
+        assert sum(segments.values()) == sum(p.rows for p in profiles) == 120
+        # 30 rows lack the tag; of eu/us/ap (30 each), the cap keeps two, ties by name.
+        assert segments == {
+            "region=(none)": 30,
+            "region=ap": 30,
+            "region=eu": 30,
+            "region=(other)": 30,
+        }

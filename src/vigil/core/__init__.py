@@ -19,11 +19,13 @@ from vigil.core.record import (
     ALL_VERSIONS,
     KNOWN_FIELDS,
     REQUIRED_FIELDS,
+    SEGMENT_MARK,
     EventKind,
     Family,
     ProfileKey,
     SeriesKey,
     ValueKind,
+    segment_column,
 )
 from vigil.core.windows import (
     Window,
@@ -38,6 +40,7 @@ __all__ = [
     "ALL_VERSIONS",
     "KNOWN_FIELDS",
     "REQUIRED_FIELDS",
+    "SEGMENT_MARK",
     "ConfigError",
     "ConflictError",
     "EventKind",
@@ -59,6 +62,7 @@ __all__ = [
     "is_hashed",
     "name_hash",
     "parse_duration",
+    "segment_column",
     "window_start_us",
     "windows_between",
 ]

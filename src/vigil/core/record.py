@@ -99,12 +99,22 @@ A rollout that moves every request from ``v1`` to ``v2`` ends ``v1``'s traffic w
 request going unserved; a traffic stop is a statement about the model."""
 
 
+SEGMENT_MARK = "@"
+"""Between a column and its segment in a series' column: ``age@region=eu``."""
+
+
+def segment_column(column: str, segment: str) -> str:
+    """The column of a segment's series: ``age@region=eu`` (``column`` for no segment)."""
+    return f"{column}{SEGMENT_MARK}{segment}" if segment else column
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class SeriesKey:
     """Names one health time series: e.g. ``(ranker, v3, feature, age, p99)``.
 
     ``column`` is the feature or output name, or ``""`` for auxiliary series; ``version`` is
-    :data:`ALL_VERSIONS` for series of the model over all its versions.
+    :data:`ALL_VERSIONS` for series of the model over all its versions. A segment's series
+    carries its segment after the column (``age@region=eu``, :data:`SEGMENT_MARK`).
     """
 
     model: str
@@ -112,6 +122,16 @@ class SeriesKey:
     family: str
     column: str
     statistic: str
+
+    @property
+    def base_column(self) -> str:
+        """The column without its segment (``age`` of ``age@region=eu``)."""
+        return self.column.partition(SEGMENT_MARK)[0]
+
+    @property
+    def segment(self) -> str:
+        """The segment a series is of (``region=eu``), ``""`` for the whole model."""
+        return self.column.partition(SEGMENT_MARK)[2]
 
     def __str__(self) -> str:
         column = f"/{self.column}" if self.column else ""

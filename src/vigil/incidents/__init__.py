@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         classify,
         features_of,
         kind_of,
+        segments_of,
         subject_of,
     )
     from vigil.incidents.listing import incident_record
@@ -92,6 +93,7 @@ __all__ = [
     "low_traffic_versions",
     "opening_problem",
     "require_duration",
+    "segments_of",
     "subject_of",
     "summarize",
     "update_incidents",
@@ -141,6 +143,7 @@ __getattr__, __dir__ = lazy_exports(
             "classify",
             "features_of",
             "kind_of",
+            "segments_of",
             "subject_of",
         ),
         "vigil.incidents.listing": ("incident_record",),

@@ -48,12 +48,14 @@ def subject_of(key: SeriesKey) -> str:
     model with an ongoing incident is a new problem (:mod:`vigil.incidents.grouping`).
     """
     statistic = key.statistic
+    # A segment's series is about its column: a shift in region=eu and its echo in the whole
+    # model are one problem, not two incidents.
     if key.family in (Family.FEATURE, Family.DRIFT):
-        return f"feature:{key.column}"
+        return f"feature:{key.base_column}"
     if key.family == Family.OUTPUT:
-        return f"output:{key.column}"
+        return f"output:{key.base_column}"
     if key.family == Family.PERFORMANCE:
-        return f"performance:{key.column}"
+        return f"performance:{key.base_column}"
     if statistic in TRAFFIC_STATISTICS:
         return "traffic"
     if statistic.startswith("latency"):
@@ -139,13 +141,25 @@ def kind_of(anomalies: Sequence[Anomaly], *, platform: bool = False) -> Incident
 
 
 def features_of(anomalies: Iterable[Anomaly]) -> tuple[str, ...]:
-    """The features implicated, most severe first."""
+    """The features implicated, most severe first (a segment's anomaly speaks for its
+    feature)."""
     weights: dict[str, float] = {}
     for anomaly in anomalies:
-        if anomaly.key.family in (Family.FEATURE, Family.DRIFT) and anomaly.key.column:
+        column = anomaly.key.base_column
+        if anomaly.key.family in (Family.FEATURE, Family.DRIFT) and column:
             weight = anomaly.severity if anomaly.severity == anomaly.severity else 0.0
-            weights[anomaly.key.column] = max(weights.get(anomaly.key.column, 0.0), weight)
+            weights[column] = max(weights.get(column, 0.0), weight)
     return tuple(sorted(weights, key=lambda column: (-weights[column], column)))
+
+
+def segments_of(anomalies: Iterable[Anomaly]) -> tuple[str, ...]:
+    """The segments whose own series moved (``region=eu``), most severe first."""
+    weights: dict[str, float] = {}
+    for anomaly in anomalies:
+        if segment := anomaly.key.segment:
+            weight = anomaly.severity if anomaly.severity == anomaly.severity else 0.0
+            weights[segment] = max(weights.get(segment, 0.0), weight)
+    return tuple(sorted(weights, key=lambda segment: (-weights[segment], segment)))
 
 
 _SHAPE = frozenset({"mean", "std", "ks", "linf", "share", "p05", "p50", "p95", "psi"})
@@ -158,7 +172,7 @@ def _moved_at_opening(anomalies: Sequence[Anomaly]) -> set[str]:
     if not opening:
         return set()
     return {
-        a.key.column
+        a.key.base_column
         for a in anomalies
         if a.timestamp <= opening[-1]
         and a.key.family in (Family.FEATURE, Family.DRIFT)

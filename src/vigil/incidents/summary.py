@@ -16,7 +16,7 @@ from vigil.core import ALL_VERSIONS, Family
 from vigil.detect import Anomaly
 from vigil.incidents.attribution import Attribution
 from vigil.incidents.incident import anomaly_weight
-from vigil.incidents.kinds import IncidentKind, features_of, kind_of
+from vigil.incidents.kinds import IncidentKind, features_of, kind_of, segments_of
 
 
 def summarize(
@@ -49,16 +49,19 @@ def _describe(model: str, version: str, anomalies: Sequence[Anomaly], since: dat
         )
     if kind is IncidentKind.MISSING_FEATURE:
         missing = _columns_with(anomalies, "missing")
-        return f"feature `{missing[0]}` of {name} missing since {when}" + _and_more(missing)
+        where = _only_in(anomalies, "missing", missing[0])
+        return f"feature `{missing[0]}` of {name} missing{where} since {when}" + _and_more(missing)
     if kind is IncidentKind.CONSTANT_FEATURE:
         constant = _columns_with(anomalies, "constant")
         note = next((a.note for a in anomalies if a.key.statistic == "constant" and a.note), "")
         what = f"is {note}" if note else "has the same value for every request"
-        return f"feature `{constant[0]}` of {name} {what} since {when}" + _and_more(constant)
+        where = _only_in(anomalies, "constant", constant[0])
+        return f"feature `{constant[0]}` of {name}{where} {what} since {when}" + _and_more(constant)
     if kind is IncidentKind.NEW_FEATURE:
         new = _columns_with(anomalies, "new")
-        return f"new feature `{new[0]}` in {name} since {when}" + _and_more(new)
-    worst = max(anomalies, key=anomaly_weight)
+        where = _only_in(anomalies, "new", new[0])
+        return f"new feature `{new[0]}` in {name}{where} since {when}" + _and_more(new)
+    worst = _worst(anomalies)
     if kind is IncidentKind.TRAFFIC:
         traffic = [a for a in anomalies if a.key.family == Family.AUXILIARY] or [worst]
         top = max(traffic, key=anomaly_weight)
@@ -80,28 +83,58 @@ def _describe(model: str, version: str, anomalies: Sequence[Anomaly], since: dat
         return f"{label} latency {how} for {name} since {when}"
     if kind is IncidentKind.PERFORMANCE:
         performance = [a for a in anomalies if a.key.family == Family.PERFORMANCE] or [worst]
-        top = max(performance, key=anomaly_weight)
-        output, _, segment = top.key.column.partition("@")
-        where = f" in segment {segment}" if segment else ""
+        top = _worst(performance)
+        where = _segment_of(top, performance)
         return (
-            f"{top.key.statistic} of `{output}`{where} {top.direction} to {top.value:.3g} from "
-            f"{top.expected:.3g} for {name} since {when}"
+            f"{top.key.statistic} of `{top.key.base_column}`{where} {top.direction} to "
+            f"{top.value:.3g} from {top.expected:.3g} for {name} since {when}"
         )
     if kind is IncidentKind.DRIFT:
-        drifting = [a for a in anomalies if a.key.family in (Family.FEATURE, Family.DRIFT)]
-        top = max(drifting, key=anomaly_weight)
+        drifting = [
+            a
+            for a in anomalies
+            if a.key.family in (Family.FEATURE, Family.DRIFT) and a.key.base_column == features[0]
+        ]
+        top = _worst(drifting)
         return (
-            f"feature `{features[0]}` of {name} drifted since {when} "
+            f"feature `{features[0]}` of {name} drifted{_segment_of(top, drifting)} since {when} "
             f"({top.key.statistic} {top.value:.3g}, expected {top.expected:.3g})"
             + _and_more(list(features))
         )
-    subject = f"{worst.key.family} `{worst.key.column}`" if worst.key.column else worst.key.family
+    column = worst.key.base_column
+    subject = f"{worst.key.family} `{column}`" if column else worst.key.family
+    subject += _segment_of(worst, [a for a in anomalies if a.key.base_column == column])
     relative = _relative_change(worst)
     size = f" {abs(relative):.0%}" if math.isfinite(relative) else ""
     return (
         f"{subject} {worst.key.statistic} {worst.direction}{size} vs expected for {name} "
         f"since {when}"
     )
+
+
+def _worst(anomalies: Sequence[Anomaly]) -> Anomaly:
+    """The most severe anomaly; on a tie the whole model's, then the earliest listed: a change
+    of every segment is the model's, not its first segment's."""
+    return max(anomalies, key=lambda a: (anomaly_weight(a), not a.key.segment))
+
+
+def _segment_of(top: Anomaly, related: Sequence[Anomaly]) -> str:
+    """`` in segment region=eu`` when the most severe anomaly is a segment's (a change confined
+    to it is diluted in the whole model), with how many other segments moved too."""
+    if not top.key.segment:
+        return ""
+    others = len(segments_of(related)) - 1
+    more = f" (and {others} more segment{'s' if others > 1 else ''})" if others > 0 else ""
+    return f" in segment {top.key.segment}{more}"
+
+
+def _only_in(anomalies: Sequence[Anomaly], statistic: str, column: str) -> str:
+    """`` in segment region=eu`` when a data-quality event of ``column`` came from segments
+    only (the whole model did not show it)."""
+    found = [a for a in anomalies if a.key.statistic == statistic and a.key.base_column == column]
+    if not found or any(not a.key.segment for a in found):
+        return ""
+    return _segment_of(_worst(found), found)
 
 
 def _columns_with(anomalies: Sequence[Anomaly], statistic: str) -> list[str]:

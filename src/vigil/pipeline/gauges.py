@@ -119,7 +119,7 @@ def _version_gauges(
         (
             (k.column, v)
             for k, v in values.items()
-            if k.family == Family.DRIFT and k.statistic == DRIFT_STATISTIC
+            if k.family == Family.DRIFT and k.statistic == DRIFT_STATISTIC and not k.segment
         ),
         key=lambda item: (-item[1], item[0]),
     )

@@ -122,7 +122,7 @@ def _performance_charts(
     for key, one in sorted(watched.items()):
         if key.family != Family.PERFORMANCE or key.statistic not in PERFORMANCE:
             continue
-        if "@" in key.column or not _has_data(one):
+        if key.segment or not _has_data(one):
             continue
         chart = watched_chart(one)
         guess = estimates.get(replace(key, statistic="estimated_" + key.statistic))
@@ -291,8 +291,11 @@ def email_report(report: ModelReport) -> RenderedReport:
 
 
 def _drift_table(by_key: dict[SeriesKey, Series]) -> DriftTable | None:
+    # The whole model's columns only: a segment's drift is shown with the incident it raised.
     drift = sorted(
-        (k, s) for k, s in by_key.items() if k.family == Family.DRIFT and k.statistic == "psi"
+        (k, s)
+        for k, s in by_key.items()
+        if k.family == Family.DRIFT and k.statistic == "psi" and not k.segment
     )
     if not drift:
         return None

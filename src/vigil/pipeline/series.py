@@ -27,6 +27,7 @@ from vigil.stats import (
     StatsSpec,
     drift_series,
     health_series,
+    segment_series,
 )
 from vigil.stats.drift_day import changed_windows, drift_day_series
 from vigil.stats.performance_series import performance_series
@@ -135,6 +136,7 @@ def _model_series(
     changed = changed_windows(hourly, spec)  # out of the daily references too
     found += hourly
     found += drift_day_series(profiles, spec, since=drift_since, excluded=changed)
+    found += segment_series(profiles, spec, since=start, drift_since=drift_since)
     if labels is not None:
         outcomes = load_join(store, model, labels).tallies(
             max_segment_values=labels.max_segment_values
@@ -205,8 +207,10 @@ def series_of_model(
     if duration is None:
         return []
     profiles = [Profile.from_bytes(r.blob) for r in records if r.key.window.duration == duration]
-    return health_series(profiles, spec, since=since) + drift_series(
-        profiles, None, spec, since=since
+    return (
+        health_series(profiles, spec, since=since)
+        + drift_series(profiles, None, spec, since=since)
+        + segment_series(profiles, spec, since=since, drift_since=since)
     )
 
 

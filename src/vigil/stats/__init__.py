@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from vigil.stats.drift import drift_series
     from vigil.stats.health import IngestTally, health_series, quality_events
     from vigil.stats.quality import QualityEvent, QualityKind
+    from vigil.stats.segments import segment_series
     from vigil.stats.series import Series
     from vigil.stats.sketches import (
         ExactFrequencies,
@@ -72,6 +73,7 @@ __all__ = [
     "numeric_drift",
     "psi",
     "quality_events",
+    "segment_series",
     "wasserstein_1",
 ]
 
@@ -99,6 +101,7 @@ __getattr__, __dir__ = lazy_exports(
         "vigil.stats.drift": ("drift_series",),
         "vigil.stats.health": ("IngestTally", "health_series", "quality_events"),
         "vigil.stats.quality": ("QualityEvent", "QualityKind"),
+        "vigil.stats.segments": ("segment_series",),
         "vigil.stats.series": ("Series",),
         "vigil.stats.sketches": (
             "ExactFrequencies",

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.core import ConfigError, Family
+from vigil.core import SEGMENT_MARK, ConfigError, Family, segment_column
 from vigil.detect import Anomaly
 from vigil.lab.simulation.quality_month import (
     MODEL,
@@ -80,6 +80,14 @@ class MonthResult:
     false_alarm_days: int
     unchanged_column_days: int
     false_alarm_columns: tuple[str, ...]
+    whole_false_alarm_days: int
+    """Of ``false_alarm_days``, those with an anomaly of the whole model's series (what the
+    month would have had without segments)."""
+    segment_false_alarm_days: int
+    """Column-days of one segment (``num_a@region=eu``) with an anomaly of that segment's
+    series while neither the column nor that segment of it changed."""
+    segment_column_days: int
+    segment_false_alarm_columns: tuple[str, ...]
     estimation_mae: dict[str, float]
     estimation_mae_hourly: dict[str, float]
     estimation_floor: dict[str, float]
@@ -102,24 +110,30 @@ def run_quality_month(
     reference: str = "trailing",
     workdir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    segment_shift: bool = False,
+    segments: Sequence[str] = (),
 ) -> MonthResult:
     """Simulate one month, run the pipeline over it once, and judge what it found.
 
-    ``reference`` (one of :data:`REFERENCES`) adds its ``[[references]]`` to the defaults; it
-    cannot be combined with a ``config``."""
+    ``reference`` (one of :data:`REFERENCES`) adds its ``[[references]]`` to the defaults, and
+    ``segments`` its ``[profile] segments``; neither can be combined with a ``config``.
+    ``segment_shift`` adds the month's change confined to one region."""
     import time
 
     if reference not in REFERENCES:
         raise ConfigError(f"unknown reference {reference!r}; known: {', '.join(REFERENCES)}")
-    if config is not None and reference != "trailing":
-        raise ConfigError("give either a config or a reference, not both")
+    if config is not None and (reference != "trailing" or segments):
+        raise ConfigError("give either a config or a reference and segments, not both")
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         say(f"simulate a month at {rows_per_day} predictions a day (seed {seed})")
-        month = simulate_quality_month(Path(folder) / "logs", rows_per_day=rows_per_day, seed=seed)
-        chosen = config or parse_config(
-            _references(reference, month, Path(folder), seed=seed), source=f"{reference} reference"
+        month = simulate_quality_month(
+            Path(folder) / "logs", rows_per_day=rows_per_day, seed=seed, segment_shift=segment_shift
         )
+        settings = _references(reference, month, Path(folder), seed=seed)
+        if segments:
+            settings["profile"] = {"segments": list(segments)}
+        chosen = config or parse_config(settings, source=f"{reference} reference")
         store = MemoryStore()
         began = time.perf_counter()
         cycle = run_cycle(
@@ -211,21 +225,26 @@ def judge_month(
     """``expected``: per day, the metrics an estimator that knew each prediction's true chance
     of a positive would give (:func:`expected_performance`), for ``estimation_floor``."""
     changes = tuple(_judge_change(change, anomalies) for change in month.changes)
+    whole = [a for a in anomalies if not a.key.segment]  # would the whole model alone see it?
+    changes += tuple(
+        _judge_change(replace(change, kind=f"{change.kind}_whole", column=base), whole)
+        for change in month.changes
+        if (base := change.column.partition(SEGMENT_MARK)[0]) != change.column
+    )
     evaluated = [month.start + d * DAY for d in range(CLEAN_DAYS, (month.end - month.start).days)]
     columns = [*month.features, "score"]
     flagged: set[tuple[str, datetime]] = set()
     for anomaly in anomalies:
         column = _column_of(anomaly)
-        day = month.start + ((anomaly.timestamp - month.start) // DAY) * DAY
+        day = _day_of(month, anomaly)
         flagged.add((column, day))
-    false_days, possible = [], 0
-    for column in columns:
-        for day in evaluated:
-            if _changed(month.changes, column, day):
-                continue
-            possible += 1
-            if (column, day) in flagged:
-                false_days.append(column)
+        flagged.add((column.partition(SEGMENT_MARK)[0], day))  # what a person is paged about
+    segments = {s.key.segment for s in series if s.key.segment}
+    false_days, possible = _false_days(month, columns, evaluated, flagged)
+    whole_flagged = {(_column_of(a), _day_of(month, a)) for a in anomalies if not a.key.segment}
+    whole_false, _ = _false_days(month, columns, evaluated, whole_flagged)
+    segment_columns = [segment_column(c, s) for c in columns for s in sorted(segments)]
+    segment_false, segment_possible = _false_days(month, segment_columns, evaluated, flagged)
     mae, days = _estimation_error(month, series, daily=True)
     hourly, _ = _estimation_error(month, series, daily=False)
     floor = (
@@ -243,6 +262,10 @@ def judge_month(
         false_alarm_days=len(false_days),
         unchanged_column_days=possible,
         false_alarm_columns=tuple(sorted(set(false_days))),
+        whole_false_alarm_days=len(whole_false),
+        segment_false_alarm_days=len(segment_false),
+        segment_column_days=segment_possible,
+        segment_false_alarm_columns=tuple(sorted(set(segment_false))),
         estimation_mae=mae,
         estimation_mae_hourly=hourly,
         estimation_floor=floor,
@@ -252,16 +275,53 @@ def judge_month(
     )
 
 
+def _day_of(month: QualityMonth, anomaly: Anomaly) -> datetime:
+    return month.start + ((anomaly.timestamp - month.start) // DAY) * DAY
+
+
+def _false_days(
+    month: QualityMonth,
+    columns: Sequence[str],
+    evaluated: Sequence[datetime],
+    flagged: set[tuple[str, datetime]],
+) -> tuple[list[str], int]:
+    """The flagged column-days of ``columns`` that no change touched, and how many there were."""
+    false_days, possible = [], 0
+    for column in columns:
+        for day in evaluated:
+            if _changed(month.changes, column, day):
+                continue
+            possible += 1
+            if (column, day) in flagged:
+                false_days.append(column)
+    return false_days, possible
+
+
 def _column_of(anomaly: Anomaly) -> str:
-    """The column an anomaly speaks about; model-level series speak about the score."""
-    return anomaly.key.column or "score"
+    """The column an anomaly speaks about (with its segment: ``num_a@region=eu``); model-level
+    series speak about the score."""
+    if not anomaly.key.column:
+        return "score"
+    if not anomaly.key.base_column:  # a segment's model-level series
+        return segment_column("score", anomaly.key.segment)
+    return anomaly.key.column
+
+
+def _touches(changed: str, column: str) -> bool:
+    """Whether a change of ``changed`` changes ``column``: a change of the whole column changes
+    every segment of it; one of a segment changes that segment and the whole column (diluted),
+    not the column's other segments."""
+    base, _, segment = changed.partition(SEGMENT_MARK)
+    other_base, _, other_segment = column.partition(SEGMENT_MARK)
+    return base == other_base and (not segment or not other_segment or segment == other_segment)
 
 
 def _changed(changes: Sequence[MonthChange], column: str, day: datetime) -> bool:
     """Whether ``column`` was changed during any part of ``day`` or the day before (a change's
     last hours still drift a day-long comparison)."""
     return any(
-        c.column == column and c.start < day + DAY and day - DAY < c.end + DAY for c in changes
+        _touches(c.column, column) and c.start < day + DAY and day - DAY < c.end + DAY
+        for c in changes
     )
 
 
@@ -278,7 +338,7 @@ def _judge_flags(change: MonthChange, flags: Sequence[tuple[str, datetime, bool]
     hits = [
         said
         for column, said, performance in flags
-        if column == change.column
+        if _names(change.column, column)
         and change.start < said < change.end + SLACK + timedelta(hours=1)
         and (change.kind != "concept" or performance)
     ]
@@ -286,6 +346,14 @@ def _judge_flags(change: MonthChange, flags: Sequence[tuple[str, datetime, bool]
         return ChangeResult(kind=change.kind, column=change.column, caught=False, delay_h=math.nan)
     delay = (min(hits) - change.start).total_seconds() / 3600.0
     return ChangeResult(kind=change.kind, column=change.column, caught=True, delay_h=delay)
+
+
+def _names(changed: str, column: str) -> bool:
+    """Whether a flag on ``column`` catches a change of ``changed``: any series of a changed
+    whole column (its segments' too); only that segment's for a change confined to one."""
+    if SEGMENT_MARK in changed:
+        return column == changed
+    return column.partition(SEGMENT_MARK)[0] == changed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -399,11 +467,19 @@ def run_quality_bench(
     config: VigilConfig | None = None,
     reference: str = "trailing",
     progress: Callable[[str], None] | None = None,
+    segment_shift: bool = False,
+    segments: Sequence[str] = (),
 ) -> list[MonthResult]:
     """One judged month per traffic level and seed."""
     return [
         run_quality_month(
-            rows_per_day=rows, seed=seed, config=config, reference=reference, progress=progress
+            rows_per_day=rows,
+            seed=seed,
+            config=config,
+            reference=reference,
+            progress=progress,
+            segment_shift=segment_shift,
+            segments=segments,
         )
         for rows in rows_per_day
         for seed in seeds
@@ -435,6 +511,10 @@ def result_json(result: MonthResult) -> dict[str, object]:
         "false_alarm_column_days": result.false_alarm_days,
         "unchanged_column_days": result.unchanged_column_days,
         "false_alarm_columns": list(result.false_alarm_columns),
+        "whole_false_alarm_column_days": result.whole_false_alarm_days,
+        "segment_false_alarm_column_days": result.segment_false_alarm_days,
+        "segment_column_days": result.segment_column_days,
+        "segment_false_alarm_columns": list(result.segment_false_alarm_columns),
         "estimation_mae": {name: number(v) for name, v in result.estimation_mae.items()},
         "estimation_mae_hourly": {
             name: number(v) for name, v in result.estimation_mae_hourly.items()
@@ -451,12 +531,14 @@ def format_results(results: Sequence[MonthResult]) -> str:
     if not results:
         return "no months run"
     kinds = [c.kind for c in results[0].changes]
-    head = ["rows/day", "seed", *kinds, "false alarms", "MAE acc", "MAE auc", "floor acc/auc"]
+    head = ["rows/day", "seed", *kinds, "false alarms", "segment false alarms", "MAE acc"]
+    head += ["MAE auc", "floor acc/auc"]
     lines = [" | ".join(head)]
     for r in results:
         delays = [f"{c.delay_h:.0f} h" if c.caught else "missed" for c in r.changes]
-        alarms = f"{r.false_alarm_days}/{r.unchanged_column_days}"
+        alarms = [f"{r.false_alarm_days}/{r.unchanged_column_days}"]
+        alarms.append(f"{r.segment_false_alarm_days}/{r.segment_column_days}")
         maes = [f"{r.estimation_mae.get(m, math.nan):.4f}" for m in ESTIMATED]
         maes.append("/".join(f"{r.estimation_floor.get(m, math.nan):.4f}" for m in ESTIMATED))
-        lines.append(" | ".join([str(r.rows_per_day), str(r.seed), *delays, alarms, *maes]))
+        lines.append(" | ".join([str(r.rows_per_day), str(r.seed), *delays, *alarms, *maes]))
     return "\n".join(lines)

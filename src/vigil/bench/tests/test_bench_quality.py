@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,6 +22,7 @@ from vigil.bench.quality import (
     run_quality_month,
 )
 from vigil.core import ConfigError, Family, SeriesKey, Window
+from vigil.detect import Anomaly
 from vigil.lab.simulation.quality_month import (
     START,
     QualityMonth,
@@ -168,3 +171,83 @@ def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
         positive[:, None] == negative[None, :]
     ).sum()
     return float(wins / (positive.size * negative.size))
+
+
+def _segment_month() -> QualityMonth:
+    changes = tuple(c for c in month_changes(segment_shift=True) if c.kind == "segment_shift")
+    return QualityMonth(
+        root=Path("."),
+        start=START,
+        end=START + timedelta(days=30),
+        rows_per_day=48,
+        predictions=30_000,
+        labels=27_000,
+        features=("num_local", "num_a"),
+        changes=changes,
+    )
+
+
+def _drift_anomaly(column: str, day: int) -> Anomaly:
+    key = SeriesKey(model="quality", version="v1", family="drift", column=column, statistic="mean")
+    at = START + timedelta(days=day, hours=12)
+    return Anomaly(
+        key=key, timestamp=at, value=1.0, expected=0.0, lower=-0.5, upper=0.5, score=2.0,
+        severity=2.0, detector="drift",
+    )  # fmt: skip
+
+
+def test_a_segment_shift_is_caught_only_by_its_own_segment_and_echoes_in_the_whole() -> None:
+    month = _segment_month()
+    (shift,) = month.changes
+    assert shift.column == "num_local@region=apac"
+    day = (shift.start - month.start).days + 1
+    empty, no = np.array([], "datetime64[s]"), np.array([])
+    series = [  # the segments the month had: eu and apac
+        Series(key=_drift_anomaly(f"num_a@region={r}", 0).key, timestamps=empty, values=no)
+        for r in ("eu", "apac")
+    ]
+    other_segment = judge_month(
+        month, [_drift_anomaly("num_local@region=eu", day)], series, seed=1, incidents=1,
+        seconds=0.0,
+    )  # fmt: skip
+    found = {c.kind: c for c in other_segment.changes}
+    assert not found["segment_shift"].caught and not found["segment_shift_whole"].caught
+    # Another segment of the changed column is an unchanged segment: a false alarm there.
+    assert other_segment.segment_false_alarm_columns == ("num_local@region=eu",)
+    named = judge_month(
+        month,
+        [_drift_anomaly("num_local@region=apac", day), _drift_anomaly("num_local", day + 1)],
+        series,
+        seed=1,
+        incidents=1,
+        seconds=0.0,
+    )
+    found = {c.kind: c for c in named.changes}
+    assert found["segment_shift"].caught and found["segment_shift_whole"].caught
+    assert found["segment_shift"].delay_h < found["segment_shift_whole"].delay_h
+    assert named.false_alarm_days == named.segment_false_alarm_days == 0  # its echo is no alarm
+    # A segment's alarm on an unchanged column pages about that column: counted for both.
+    noisy = judge_month(
+        month, [_drift_anomaly("num_a@region=eu", 20)], series, seed=1, incidents=1, seconds=0.0
+    )
+    assert (noisy.false_alarm_days, noisy.whole_false_alarm_days) == (1, 0)
+    assert noisy.segment_false_alarm_days == 1
+
+
+def test_the_segment_shift_moves_one_region_only_and_leaves_other_columns_alone(
+    tmp_path: Path,
+) -> None:
+    plain = simulate_quality_month(tmp_path / "a", rows_per_day=2_000, days=12, seed=4)
+    local = simulate_quality_month(
+        tmp_path / "b", rows_per_day=2_000, days=12, seed=4, segment_shift=True
+    )
+    assert local.features == (*plain.features, "num_local")
+    day = "date=2026-01-16/predictions.parquet"  # day 11: the shift starts at 05:00
+    a, b = pq.read_table(tmp_path / "a" / day), pq.read_table(tmp_path / "b" / day)
+    assert a.column("features.num_a").equals(b.column("features.num_a"))
+    begin = pa.scalar(START + timedelta(days=11, hours=5), pa.timestamp("us", tz="UTC"))
+    late = b.filter(pa.compute.greater_equal(b["timestamp"], begin))
+    values = np.asarray(late.column("features.num_local").to_numpy())
+    regions = np.asarray(late.column("tags.region").to_numpy(zero_copy_only=False))
+    assert np.mean(values[regions == "apac"]) == pytest.approx(36.0, abs=1.0)  # +1 sd of 6
+    assert np.mean(values[regions != "apac"]) == pytest.approx(30.0, abs=0.5)

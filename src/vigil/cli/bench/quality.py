@@ -27,13 +27,29 @@ def quality(
             "another clean week).",
         ),
     ] = "trailing",
+    segment_shift: Annotated[
+        bool,
+        typer.Option(
+            "--segment-shift",
+            help="Add num_local, moved +1 sd in region apac only (a fifth of the requests).",
+        ),
+    ] = False,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option("--segment", help="Profile segments by this tag, e.g. region (repeatable)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Per change: caught and delay; false alarms on unchanged column-days; estimation MAE."""
+    """Per change: caught and delay; false alarms on unchanged column-days (and segment
+    column-days); estimation MAE."""
     from vigil.bench.quality import format_results, result_json, run_quality_bench
 
     results = run_quality_bench(
-        rows_per_day=rows or [1000, 6500], seeds=seed or [0], reference=reference
+        rows_per_day=rows or [1000, 6500],
+        seeds=seed or [0],
+        reference=reference,
+        segment_shift=segment_shift,
+        segments=segment or (),
     )
     if as_json:
         echo_json([result_json(r) for r in results])

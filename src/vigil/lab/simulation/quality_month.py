@@ -15,7 +15,11 @@ The changes (:func:`month_changes`), each on its own column so every other colum
 - ``constant``: ``num_const`` is one value for every request, for a day;
 - ``all_null``: ``num_null`` is null in every request, for a day;
 - ``concept``: for three days the labels follow another rule (accuracy 0.76 -> 0.62) while
-  every feature and the score keep their distributions: only realised performance can see it.
+  every feature and the score keep their distributions: only realised performance can see it;
+- with ``segment_shift``, one more feature, ``num_local`` (drawn from its own random stream,
+  so every other column is the same as without it), and ``segment_shift``: ``num_local`` moves
+  up by 1 standard deviation in region ``apac`` only (a fifth of the requests) from day 11,
+  05:00 on; the whole model sees +0.2 sd. The change's column is ``num_local@region=apac``.
 
 The score uses ``num_a``, ``num_b``, ``num_c`` and ``flag_returning``, none of which changes, so
 the score's distribution is stable and label-free estimation is judged on sampling alone.
@@ -24,6 +28,7 @@ Everything is vectorized numpy and deterministic given the seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,12 +84,31 @@ class QualityMonth:
         return frozenset(change.column for change in self.changes)
 
 
-def month_changes(start: datetime = START) -> tuple[MonthChange, ...]:
+SEGMENT_FEATURE = "num_local"
+SEGMENT_REGION = "apac"
+SEGMENT_STREAM = 20
+"""``num_local`` is drawn from ``default_rng([seed, SEGMENT_STREAM])``."""
+
+
+def month_changes(
+    start: datetime = START, *, segment_shift: bool = False
+) -> tuple[MonthChange, ...]:
     """The changes of :mod:`this module <vigil.lab.simulation.quality_month>`'s month."""
 
     def day(n: float) -> datetime:
         return start + n * DAY
 
+    segment = MonthChange(
+        kind="segment_shift",
+        column=f"{SEGMENT_FEATURE}@region={SEGMENT_REGION}",
+        start=day(11) + 5 * HOUR,
+        end=day(30),
+        detail=f"+1 sd in region {SEGMENT_REGION!r} only (20% of requests)",
+    )
+    return (*_changes(day), *((segment,) if segment_shift else ()))
+
+
+def _changes(day: Callable[[float], datetime]) -> tuple[MonthChange, ...]:
     return (
         MonthChange(
             kind="gradual",
@@ -171,21 +195,26 @@ def simulate_quality_month(
     start: datetime = START,
     label_share: float = 0.9,
     label_delay_hours: float = 6.0,
+    segment_shift: bool = False,
 ) -> QualityMonth:
     """Write the month as Parquet under ``root`` (a folder per day, predictions and labels in
-    separate files) and return what was put in."""
+    separate files) and return what was put in; ``segment_shift`` adds ``num_local`` and its
+    change confined to one region (see the module docstring)."""
     if rows_per_day < 24 or days < 8:
         raise ConfigError(f"need rows_per_day >= 24 and days >= 8, got {rows_per_day}, {days}")
     if not 0.0 < label_share <= 1.0:
         raise ConfigError(f"label_share must be in (0, 1], got {label_share!r}")
     rng = np.random.default_rng(seed)
-    changes = tuple(c for c in month_changes(start) if c.start < start + days * DAY)
+    local = np.random.default_rng([seed, SEGMENT_STREAM]) if segment_shift else None
+    changes = tuple(
+        c for c in month_changes(start, segment_shift=segment_shift) if c.start < start + days * DAY
+    )
     end = start + days * DAY
     predictions = labels = 0
     pending: list[pa.Table] = []
     for day in range(days):
         day_start = start + day * DAY
-        table, label_table = _day(day_start, rows_per_day, changes, rng, label_share)
+        table, label_table = _day(day_start, rows_per_day, changes, rng, label_share, local)
         delays = rng.lognormal(np.log(label_delay_hours * 3600.0), 1.0, label_table.num_rows)
         arrival = _micros(label_table["timestamp"]) + (delays * 1e6).astype(np.int64)
         label_table = label_table.set_column(
@@ -211,7 +240,7 @@ def simulate_quality_month(
         rows_per_day=rows_per_day,
         predictions=predictions,
         labels=labels,
-        features=FEATURES,
+        features=(*FEATURES, SEGMENT_FEATURE) if segment_shift else FEATURES,
         changes=changes,
     )
 
@@ -239,6 +268,7 @@ def _day(
     changes: tuple[MonthChange, ...],
     rng: np.random.Generator,
     label_share: float,
+    local: np.random.Generator | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     hours = np.arange(24)
     diurnal = 1.0 + 0.6 * np.sin(2 * np.pi * (hours - 9) / 24)
@@ -254,14 +284,21 @@ def _day(
     columns = _features(n, rng)
     score = _score(columns)
     truth = score.copy()
+    inside_of = {}
     for change in changes:
         begin, stop = change.start.timestamp() * 1e6, change.end.timestamp() * 1e6
-        inside = (micros >= begin) & (micros < stop)
-        if inside.any():
+        inside_of[change.kind] = inside = (micros >= begin) & (micros < stop)
+        if inside.any() and change.kind != "segment_shift":
             _apply(change, inside, columns, truth, micros, rng)
     label = (rng.random(n) < truth).astype(np.float64)
     ids = np.array([f"q-{m}-{i}" for i, m in enumerate(micros)])
     stamps = pa.array(micros, type=pa.timestamp("us", tz="UTC"))
+    regions = rng.choice(REGIONS, size=n, p=[0.5, 0.3, 0.2])
+    if local is not None:  # its own stream: the other columns are as without it
+        shifted = inside_of.get("segment_shift", np.zeros(n, dtype=bool))
+        columns[SEGMENT_FEATURE] = local.normal(30.0, 6.0, n) + np.where(
+            shifted & (regions == SEGMENT_REGION), 6.0, 0.0
+        )
     table: dict[str, pa.Array] = {
         "model": pa.array(np.full(n, MODEL)),
         "version": pa.array(np.full(n, VERSION)),
@@ -269,9 +306,9 @@ def _day(
         "request_id": pa.array(ids),
         "event": pa.array(np.full(n, "prediction")),
         "outputs.score": pa.array(score),
-        "tags.region": pa.array(rng.choice(REGIONS, size=n, p=[0.5, 0.3, 0.2])),
+        "tags.region": pa.array(regions),
     }
-    for name in FEATURES:
+    for name in (*FEATURES, *((SEGMENT_FEATURE,) if local is not None else ())):
         values = columns[name]
         table[f"features.{name}"] = pa.array(values.tolist() if values.dtype == object else values)
     labelled = rng.random(n) < label_share

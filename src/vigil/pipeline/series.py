@@ -30,7 +30,7 @@ from vigil.stats import (
     segment_series,
 )
 from vigil.stats.drift_day import changed_windows, drift_day_series
-from vigil.stats.performance_series import performance_series
+from vigil.stats.segments import performance_by_segment
 from vigil.store import SqlStore, Store
 
 COUNTS = frozenset({"rows", "requests"})
@@ -141,7 +141,7 @@ def _model_series(
         outcomes = load_join(store, model, labels).tallies(
             max_segment_values=labels.max_segment_values
         )
-        found += performance_series(
+        found += performance_by_segment(
             {k: t for k, t in outcomes.items() if start <= k.window.start < end},
             spec,
             since=drift_since,

@@ -22,15 +22,17 @@ says nothing its whole profile does not, and is not tested.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from vigil.core import segment_column
 from vigil.profile import Profile, segment_tag
+from vigil.profile.labels import Tally, TallyKey
 from vigil.stats.drift import drift_series
 from vigil.stats.drift_day import changed_windows, drift_day_series
 from vigil.stats.health import health_series
+from vigil.stats.performance_series import performance_series
 from vigil.stats.quality import QualityKind
 from vigil.stats.series import Series
 from vigil.stats.spec import StatsSpec
@@ -52,6 +54,23 @@ def segment_spec(spec: StatsSpec, segments: int) -> StatsSpec:
     if segments <= 1:
         return spec
     return replace(spec, change=replace(spec.change, alpha=spec.change.alpha / segments))
+
+
+def performance_by_segment(
+    tallies: Mapping[TallyKey, Tally],
+    spec: StatsSpec,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Series]:
+    """:func:`~vigil.stats.performance_series.performance_series` of the whole model's tallies
+    at ``spec``, and of its segments' at the Bonferroni share of alpha, as their drift."""
+    whole = {k: t for k, t in tallies.items() if not k.segment}
+    parts = {k: t for k, t in tallies.items() if k.segment}
+    tested = segment_spec(spec, len({k.segment for k in parts}))
+    return performance_series(whole, spec, since=since, until=until) + performance_series(
+        parts, tested, since=since, until=until
+    )
 
 
 def segment_series(

@@ -9,12 +9,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from vigil.core import Family
+from vigil.core import Family, Window
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Profile, ProfileSpec, profile_batch
+from vigil.profile.labels import Tally, TallyKey
+from vigil.profile.performance import ClassifierTally
 from vigil.profile.synthetic import prediction_meta
 from vigil.stats import Series, StatsSpec, drift_series, segment_series
-from vigil.stats.segments import segment_spec, segments_to_test
+from vigil.stats.performance_series import performance_series
+from vigil.stats.segments import performance_by_segment, segment_spec, segments_to_test
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 DAYS = 8
@@ -109,3 +112,36 @@ def test_a_tag_with_one_segment_only_is_not_tested() -> None:
     profiles = _profiles(0.0, tags=("region", "shop"), hours=3)
     assert segments_to_test(profiles) == ["region=eu", "region=us"]
     assert segments_to_test(_profiles(0.0, tags=("shop",), hours=3)) == []
+
+
+def test_segment_performance_is_tested_at_alpha_over_the_segments() -> None:
+    rng = np.random.default_rng(5)
+    tallies: dict[TallyKey, Tally] = {}
+    for hour in range(24 * 8):
+        at = START + timedelta(hours=hour)
+        for segment in ("", "region=eu", "region=us"):
+            scores = rng.beta(2.0, 2.0, 200)
+            labels = (rng.random(200) < scores).astype(np.float64)
+            key = TallyKey(
+                model="m", version="v1", window=Window(start=at, end=at + timedelta(hours=1)),
+                output="score", segment=segment,
+            )  # fmt: skip
+            tallies[key] = ClassifierTally.of_predictions(scores).merge(
+                ClassifierTally.of_labels(scores, labels)
+            )
+    since = START + timedelta(days=7)
+    found = {
+        (s.key.column, s.key.statistic): s
+        for s in performance_by_segment(tallies, SPEC, since=since)
+    }
+    alone = {  # every column at the full alpha
+        (s.key.column, s.key.statistic): s for s in performance_series(tallies, SPEC, since=since)
+    }
+
+    def width(series: dict[tuple[str, str], Series], column: str) -> float:
+        upper, lower = series[(column, "roc_auc_upper")], series[(column, "roc_auc_lower")]
+        return float(np.nanmean(upper.values - lower.values))
+
+    assert width(found, "score") == width(alone, "score")  # the whole model: unchanged
+    for column in ("score@region=eu", "score@region=us"):  # at alpha / 2: wider
+        assert width(found, column) > width(alone, column) * 1.02

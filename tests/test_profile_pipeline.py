@@ -186,3 +186,21 @@ def test_bench_store_prints_its_numbers(tmp_path: Path) -> None:
     assert numbers["rows"] == 300 and numbers["series_points"] == 15
     assert 0 < numbers["profiles"] <= 2 * 3  # one per model and hour at most
     assert numbers["profile_rows_per_s"] > 0
+
+
+def test_profile_segments_from_the_flag_add_up_and_a_rerun_keeps_them(
+    store_url: str, inputs: tuple[list[Path], Counter[str]]
+) -> None:
+    paths, expected = inputs
+    for _ in range(2):  # the second run replaces the first
+        _invoke("profile", *map(str, paths), "--db", store_url, "--segment", "country")
+        store = SqlStore(store_url)
+        try:
+            profiles = store.profiles.get()
+        finally:
+            store.close()
+        assert sum(p.rows for p in profiles) == sum(expected.values())
+        for profile in profiles:  # no row has a "country" tag: all in country=(none)
+            assert {n: p.rows for n, p in profile.segments.items()} == {
+                "country=(none)": profile.rows
+            }

@@ -43,6 +43,17 @@ def profile(
         str | None,
         typer.Option(help="With --engine other than local: also roll up on the engine, e.g. 1d."),
     ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--segment",
+            help="Also profile per value of this tag, e.g. region (repeatable; as [profile] "
+            "segments).",
+        ),
+    ] = None,
+    max_segment_values: Annotated[
+        int, typer.Option(min=1, help="Per --segment tag, values kept; the rest in (other).")
+    ] = 20,
 ) -> None:
     """Profile inference logs into the store, one profile per model, version and window.
 
@@ -58,7 +69,11 @@ def profile(
     log_to_stderr(verbose)
     if engine == "local" and rollup_to is not None:
         raise ConfigError("--rollup-to needs --engine spark, dask or duckdb; use vigil rollup")
-    spec = ProfileSpec(window=parse_duration(window))
+    spec = ProfileSpec(
+        window=parse_duration(window),
+        segments=tuple(segment or ()),
+        max_segment_values=max_segment_values,
+    )
     with closing(SqlStore(db)) as store:
         if engine == "local":
             with source_progress(out, len(paths)) as progress:

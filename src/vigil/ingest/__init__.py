@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from vigil.ingest.arrow_chunk import table_to_chunk
     from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
     from vigil.ingest.columns import records_to_chunk
+    from vigil.ingest.fields import FieldMap
     from vigil.ingest.hive import (
         HivePartitionedReader,
         open_reader,
@@ -46,6 +47,7 @@ __all__ = [
     "META_SCHEMA",
     "RAW_LIMIT_BYTES",
     "Column",
+    "FieldMap",
     "HivePartitionedReader",
     "IngestChunk",
     "IngestLimits",
@@ -79,6 +81,7 @@ __getattr__, __dir__ = lazy_exports(
             "RecordBatch",
         ),
         "vigil.ingest.columns": ("records_to_chunk",),
+        "vigil.ingest.fields": ("FieldMap",),
         "vigil.ingest.hive": (
             "HivePartitionedReader",
             "open_reader",

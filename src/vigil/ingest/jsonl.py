@@ -28,6 +28,7 @@ from typing import BinaryIO
 import orjson
 
 from vigil.ingest.batch import IngestChunk
+from vigil.ingest.fields import FieldMap
 from vigil.ingest.json_arrow import json_block_to_chunk, json_lines_to_chunk
 from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
@@ -91,15 +92,22 @@ class JsonLinesReader:
 
         assembler = ChunkAssembler(self.chunk_rows, read_block=read_block, read_lines=read_lines)
 
+        fields = self.limits.fields
+
         def chunks() -> Iterator[IngestChunk]:
             for segment in _segments(Path(source)):
-                if isinstance(segment, Block) and is_plain(
-                    segment.text, max_line_bytes=MAX_LINE_BYTES, rules=rules
+                if (
+                    fields is None
+                    and isinstance(segment, Block)
+                    and is_plain(segment.text, max_line_bytes=MAX_LINE_BYTES, rules=rules)
                 ):
                     yield from assembler.add_block(segment)
                     continue
+                lines = _segment_lines(segment)
+                if fields is not None:
+                    lines = (_mapped(line, fields) for line in lines)
                 yield from assembler.add_lines(
-                    (line.number, line.text, line.problem) for line in _segment_lines(segment)
+                    (line.number, line.text, line.problem) for line in lines
                 )
             yield from assembler.close()
 
@@ -110,6 +118,22 @@ class JsonLinesReader:
         if total == 0:
             yield read_lines([], [])
         logger.info("read %s: %d rows, %d quarantined", source, total, quarantined)
+
+
+def _mapped(line: _Line, fields: FieldMap) -> _Line:
+    """The line as a record through ``fields``, or with the reason the map does not fit it
+    (quarantined with its original text). Lines that are not JSON stay as they are: the record
+    path quarantines them with the parser's reason."""
+    if line.problem is not None:
+        return line
+    try:
+        raw = orjson.loads(line.text)
+    except orjson.JSONDecodeError:
+        return line
+    record = fields.apply(raw)
+    if isinstance(record, str):
+        return _Line(line.number, line.text, record)
+    return _Line(line.number, orjson.dumps(record))
 
 
 def _segment_lines(segment: Block | _Line) -> Iterator[_Line]:

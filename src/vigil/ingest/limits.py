@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from vigil.core import ConfigError
+from vigil.ingest.fields import FieldMap
 
 MAX_STRING_BYTES = 64 * 1024
 """Longest string value accepted anywhere in a record, in UTF-8 bytes."""
@@ -48,6 +49,10 @@ class IngestLimits:
     ahead: timedelta = timedelta(days=1)
     max_nesting: int = 64
     max_features: int = 2_000
+    fields: FieldMap | None = None
+    """Where the record's fields are in logs of another shape (``[ingest.fields]``); ``None``:
+    the logs are in the record's own shape. Carried here because it travels with the limits to
+    every reader (files, Hive folders, worker processes)."""
 
     def __post_init__(self) -> None:
         if self.earliest.tzinfo is None:

@@ -218,6 +218,7 @@ class VigilConfig(Section):
             ahead=parse_duration(self.ingest.ahead),
             max_nesting=self.ingest.max_nesting,
             max_features=self.ingest.max_features,
+            fields=self._resolved.fields,
         )
 
     def change_test(self) -> ChangeTest:

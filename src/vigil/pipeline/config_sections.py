@@ -7,7 +7,7 @@ example are :mod:`vigil.pipeline.config`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +53,9 @@ class IngestSection(Section):
     ahead: str = "1d"
     max_nesting: int = Field(default=64, ge=3, le=1000)
     max_features: int = Field(default=2_000, ge=1, le=100_000)
+    fields: dict[str, Any] | None = None
+    """``[ingest.fields]``: where the record's fields are in logs of another shape
+    (:class:`vigil.ingest.FieldMap`), resolved and checked once, at load."""
     _check = field_validator("late_data", "ahead")(_duration)
 
     @field_validator("earliest")

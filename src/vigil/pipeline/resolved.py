@@ -16,6 +16,7 @@ from vigil.alert import Route
 from vigil.core import ConfigError, SerializationError, Window, format_duration, parse_duration
 from vigil.detect import DETECTORS
 from vigil.incidents import FilterSettings, GroupingSettings
+from vigil.ingest import FieldMap
 from vigil.pipeline.config_sections import (
     ChannelSection,
     DetectSection,
@@ -40,6 +41,8 @@ class Resolved:
     filters: FilterSettings
     grouping: GroupingSettings
     routes: tuple[Route, ...]
+    fields: FieldMap | None = None
+    """Where the record's fields are in the logs (``[ingest.fields]``), or ``None``."""
     references: tuple[tuple[str, Reference], ...] = ()
     """``(models pattern, reference)``, the first match wins."""
 
@@ -89,7 +92,12 @@ def resolve(
         (section.models, _reference(index, section, window))
         for index, section in enumerate(references)
     )
+    try:
+        fields = None if ingest.fields is None else FieldMap.from_table(ingest.fields)
+    except ConfigError as err:
+        raise ValueError(f"ingest.fields: {err}") from err
     return Resolved(
+        fields=fields,
         window=window,
         late_data=_parse("ingest.late_data", ingest.late_data),
         policy=policy,

@@ -4,7 +4,8 @@ Every ``VIGIL_*`` environment variable is declared here and only here (the READM
 
 - ``VIGIL_DB``: the store URL of every command that has ``--db`` (not ``vigil bench store``,
   whose ``--db`` is a scratch store it fills with benchmark data);
-- ``VIGIL_CONFIG``: the ``vigil.toml`` of ``vigil run``, ``vigil serve --run`` and ``vigil report``;
+- ``VIGIL_CONFIG``: the ``vigil.toml`` of ``vigil run``, ``vigil serve --run``, ``vigil report``
+  and ``vigil profile`` (its ``[ingest]`` section);
 - ``VIGIL_TOKEN`` and ``VIGIL_READ_TOKEN``: the write and read tokens of ``vigil serve``.
 
 A flag beats its variable, which beats the default; Typer resolves that here and nowhere else.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vigil.cli.console import log_to_stderr, new_console, source_progress
-from vigil.cli.options import DEFAULT_DB, DbOption, VerboseOption
+from vigil.cli.options import DEFAULT_DB, ConfigOption, DbOption, VerboseOption
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -54,13 +54,17 @@ def profile(
     max_segment_values: Annotated[
         int, typer.Option(min=1, help="Per --segment tag, values kept; the rest in (other).")
     ] = 20,
+    config: ConfigOption = None,
 ) -> None:
     """Profile inference logs into the store, one profile per model, version and window.
 
     A window's stored profile is replaced by the one built from this run's files, so re-running
-    never double-counts: profile all the files of a window together.
+    never double-counts: profile all the files of a window together. With ``--config``, its
+    ``[ingest]`` section applies (limits, and ``[ingest.fields]`` for logs of another shape),
+    on every engine.
     """
     from vigil.core import ConfigError, parse_duration
+    from vigil.ingest import DEFAULT_LIMITS
     from vigil.pipeline import profile_paths
     from vigil.profile import ProfileSpec
     from vigil.store import SqlStore
@@ -74,6 +78,11 @@ def profile(
         segments=tuple(segment or ()),
         max_segment_values=max_segment_values,
     )
+    limits = DEFAULT_LIMITS
+    if config is not None:
+        from vigil.pipeline.config import load_config
+
+        limits = load_config(config).ingest_limits()
     with closing(SqlStore(db)) as store:
         if engine == "local":
             with source_progress(out, len(paths)) as progress:
@@ -84,6 +93,7 @@ def profile(
                     now=datetime.now(UTC),
                     chunk_rows=chunk_rows,
                     on_progress=progress.update,
+                    limits=limits,
                 )
         else:
             from vigil.pipeline.distributed import profile_on_engine
@@ -97,6 +107,7 @@ def profile(
                     now=datetime.now(UTC),
                     chunk_rows=chunk_rows,
                     rollup_to=None if rollup_to is None else parse_duration(rollup_to),
+                    limits=limits,
                 )
     out.print(_summary_table(summary))
     out.print(f"{summary.profiles_written} profiles written to {store.display_url}")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         IngestLimits,
         RowRules,
     )
+    from vigil.ingest.mapped import mapped_line, mapped_table_to_chunk
     from vigil.ingest.memory import ListReader, TableReader
     from vigil.ingest.parquet import ParquetReader
     from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
@@ -59,6 +60,8 @@ __all__ = [
     "RecordBatch",
     "RowRules",
     "TableReader",
+    "mapped_line",
+    "mapped_table_to_chunk",
     "open_reader",
     "partition_values",
     "quarantined_at",
@@ -89,6 +92,7 @@ __getattr__, __dir__ = lazy_exports(
             "with_folder_model",
         ),
         "vigil.ingest.jsonl": ("JsonLinesReader",),
+        "vigil.ingest.mapped": ("mapped_line", "mapped_table_to_chunk"),
         "vigil.ingest.limits": (
             "DEFAULT_CHUNK_ROWS",
             "DEFAULT_LIMITS",

@@ -37,6 +37,7 @@ from vigil.ingest.limits import (
     check_reader_options,
 )
 from vigil.ingest.line_blocks import Block, ChunkAssembler, is_plain
+from vigil.ingest.mapped import mapped_line
 
 logger = logging.getLogger(__name__)
 
@@ -122,18 +123,11 @@ class JsonLinesReader:
 
 def _mapped(line: _Line, fields: FieldMap) -> _Line:
     """The line as a record through ``fields``, or with the reason the map does not fit it
-    (quarantined with its original text). Lines that are not JSON stay as they are: the record
-    path quarantines them with the parser's reason."""
+    (quarantined with its original text)."""
     if line.problem is not None:
         return line
-    try:
-        raw = orjson.loads(line.text)
-    except orjson.JSONDecodeError:
-        return line
-    record = fields.apply(raw)
-    if isinstance(record, str):
-        return _Line(line.number, line.text, record)
-    return _Line(line.number, orjson.dumps(record))
+    text, problem = mapped_line(line.text, fields)
+    return _Line(line.number, text, problem)
 
 
 def _segment_lines(segment: Block | _Line) -> Iterator[_Line]:

@@ -14,15 +14,13 @@ import pyarrow.parquet as pq
 from vigil.core import SchemaError
 from vigil.ingest.arrow_chunk import table_to_chunk
 from vigil.ingest.batch import IngestChunk, RecordBatch
-from vigil.ingest.columns import ChunkBuilder
-from vigil.ingest.fields import FieldMap
 from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_LIMITS,
     IngestLimits,
-    RowRules,
     check_reader_options,
 )
+from vigil.ingest.mapped import mapped_table_to_chunk
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +59,14 @@ class ParquetReader:
             quarantined = 0
             for arrow_batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=wanted):
                 if fields is not None:
-                    chunk = _mapped_chunk(arrow_batch, fields, source, rules, position, self)
+                    chunk = mapped_table_to_chunk(
+                        arrow_batch,
+                        fields,
+                        source=source,
+                        rules=rules,
+                        first_position=position,
+                        partition=self.partition,
+                    )
                 else:
                     chunk = table_to_chunk(
                         arrow_batch,
@@ -76,31 +81,6 @@ class ParquetReader:
             if position == 1:
                 yield IngestChunk(source=source, rows_read=0, batch=RecordBatch.empty())
         logger.info("read %s: %d rows, %d quarantined", source, position - 1, quarantined)
-
-
-def _mapped_chunk(
-    batch: pa.RecordBatch,
-    fields: FieldMap,
-    source: str,
-    rules: RowRules,
-    first: int,
-    reader: ParquetReader,
-) -> IngestChunk:
-    """A row group of a file in another shape, row by row through ``fields``: nested struct
-    columns are read as objects, so dotted paths reach into them; a row the map does not fit is
-    quarantined with the reason."""
-    builder = ChunkBuilder(source=source, rules=rules, partition=reader.partition)
-    for position, row in enumerate(batch.to_pylist(), start=first):
-        record = fields.apply(row)
-        if isinstance(record, str):
-            builder.quarantine(position, record, _raw(row))
-        else:
-            builder.add(position, record)
-    return builder.finish()
-
-
-def _raw(row: Mapping[str, object]) -> str:
-    return repr(row)[:1000]
 
 
 _RECORD_COLUMNS = frozenset(

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.core import ConfigError, MissingExtraError, VigilError, format_duration
+from vigil.ingest import DEFAULT_LIMITS, IngestLimits
 from vigil.pipeline.distributed_tasks import (
     DOT,
     KEY_COLUMNS,
@@ -95,6 +96,7 @@ def profile_on_engine(
     now: datetime,
     chunk_rows: int = 100_000,
     rollup_to: timedelta | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> ProfilingSummary:
     """Profile ``paths`` on ``engine`` and store the profiles and quarantined rows.
 
@@ -102,6 +104,8 @@ def profile_on_engine(
     ``SparkSession``, a Dask ``Client``, a Fugue ``ExecutionEngine``). With ``rollup_to`` (e.g.
     one day) the engine also rolls the windows up and both levels are stored. Returns the same
     summary as the local path; rows read = profiled + quarantined is checked, per source read.
+    ``limits`` are ``[ingest]``'s, the field map of logs of another shape included: every task
+    applies them as the local readers do.
     """
     fa = _fugue_api()
 
@@ -116,7 +120,7 @@ def profile_on_engine(
         )
     sources = tuple(str(path) for path in paths)
     with _engine_object(engine) as engine_object, fa.engine_context(engine_object) as fugue_engine:
-        partials = _map_step(fugue_engine, sources, spec, now, chunk_rows, rollup_to)
+        partials = _map_step(fugue_engine, sources, spec, now, chunk_rows, rollup_to, limits)
         partials = fa.persist(partials)
         outcome = fa.as_arrow(_of_kind(partials, PROFILE, keep=False))
         merged = fa.transform(
@@ -232,6 +236,7 @@ def _map_step(
     now: datetime,
     chunk_rows: int,
     rollup_to: timedelta | None,
+    limits: IngestLimits,
 ) -> Any:
     fa = _fugue_api()
 
@@ -240,7 +245,12 @@ def _map_step(
 
         def profile_rows(tables: Iterable[pa.Table]) -> Iterable[pa.Table]:
             yield from profile_tables(
-                tables, spec=spec, now=now, chunk_rows=chunk_rows, rollup_to=rollup_to
+                tables,
+                spec=spec,
+                now=now,
+                chunk_rows=chunk_rows,
+                rollup_to=rollup_to,
+                limits=limits,
             )
 
         outputs = [
@@ -255,7 +265,7 @@ def _map_step(
 
     def read_and_profile(table: pa.Table) -> Iterable[pa.Table]:
         yield from profile_files(
-            table, spec=spec, now=now, chunk_rows=chunk_rows, rollup_to=rollup_to
+            table, spec=spec, now=now, chunk_rows=chunk_rows, rollup_to=rollup_to, limits=limits
         )
 
     return fa.transform(

@@ -29,9 +29,12 @@ from vigil.core import ProfileKey, SchemaError
 from vigil.ingest import (
     DEFAULT_LIMITS,
     IngestChunk,
+    IngestLimits,
     JsonLinesReader,
     ParquetReader,
     QuarantinedRow,
+    mapped_line,
+    mapped_table_to_chunk,
     partition_values,
     table_to_chunk,
     with_folder_model,
@@ -85,8 +88,10 @@ def profile_tables(
     now: datetime | None,
     chunk_rows: int,
     rollup_to: timedelta | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> Iterator[pa.Table]:
-    """Step 1 over rows an engine read: one JSON line per row, or the record's own columns.
+    """Step 1 over rows an engine read: one JSON line per row, or the record's own columns
+    (or, with ``limits.fields``, the columns of logs of another shape, mapped row by row).
 
     Each row names its file in :data:`SOURCE_COLUMN`; the file's Hive folders
     (``model=…/version=…``) fill and check ``model``/``version`` as the local reader does.
@@ -97,7 +102,7 @@ def profile_tables(
         for source, piece in _by_source(table):
             partition = partition_values(Path(source))
             for start in range(0, piece.num_rows, chunk_rows):
-                chunk = _chunk(piece.slice(start, chunk_rows), source, now, partition)
+                chunk = _chunk(piece.slice(start, chunk_rows), source, now, partition, limits)
                 chunk = with_folder_model(chunk, partition)
                 yield _account(chunk, partials, spec, positions=False)
     yield profiles_table(partials.values(), rollup_to)
@@ -110,6 +115,7 @@ def profile_files(
     now: datetime | None,
     chunk_rows: int,
     rollup_to: timedelta | None = None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> Iterator[pa.Table]:
     """Step 1 where each row names a file (``path``, ``root``) and the worker reads it itself.
 
@@ -122,11 +128,8 @@ def profile_files(
     ):
         relative = Path(path).relative_to(root) if root else Path(Path(path).name)
         partition = partition_values(relative)
-        reader = (
-            ParquetReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
-            if path.lower().endswith((".parquet", ".pq"))
-            else JsonLinesReader(path, now=now, chunk_rows=chunk_rows, partition=partition)
-        )
+        kind = ParquetReader if path.lower().endswith((".parquet", ".pq")) else JsonLinesReader
+        reader = kind(path, now=now, chunk_rows=chunk_rows, limits=limits, partition=partition)
         for chunk in reader.read():
             yield _account(with_folder_model(chunk, partition), partials, spec, positions=True)
     yield profiles_table(partials.values(), rollup_to)
@@ -204,8 +207,13 @@ def _by_source(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
 
 
 def _chunk(
-    table: pa.Table, source: str, now: datetime | None, partition: Mapping[str, str]
+    table: pa.Table,
+    source: str,
+    now: datetime | None,
+    partition: Mapping[str, str],
+    limits: IngestLimits,
 ) -> IngestChunk:
+    rules, fields = limits.rules(now), limits.fields
     if table.column_names == [TEXT_COLUMN]:
         texts = table.column(TEXT_COLUMN).to_pylist()
         lines = [
@@ -213,12 +221,15 @@ def _chunk(
             for number, line in enumerate(texts, start=1)
             if line is not None and line.strip()
         ]
-        return json_lines_to_chunk(
-            lines, source=source, rules=DEFAULT_LIMITS.rules(now), partition=partition
-        )
-    return table_to_chunk(
-        table, source=source, rules=DEFAULT_LIMITS.rules(now), partition=partition
-    )
+        damaged: list[tuple[int, bytes, str]] = []
+        if fields is not None:
+            mapped = [(number, *mapped_line(text, fields)) for number, text in lines]
+            lines = [(number, text) for number, text, problem in mapped if problem is None]
+            damaged = [(n, text, problem) for n, text, problem in mapped if problem is not None]
+        return json_lines_to_chunk(lines, damaged, source=source, rules=rules, partition=partition)
+    if fields is not None:
+        return mapped_table_to_chunk(table, fields, source=source, rules=rules, partition=partition)
+    return table_to_chunk(table, source=source, rules=rules, partition=partition)
 
 
 def _account(

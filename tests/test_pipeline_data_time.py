@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from vigil.lab.simulation.logs import simulate_platform
@@ -115,3 +118,53 @@ def test_a_short_history_still_gets_drift(logs: Path) -> None:
     )
     drift = [s for s in store.series.get(model="ranker", family="drift") if s.key.statistic == "ks"]
     assert drift and all(np.isfinite(s.values).sum() >= 24 for s in drift)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("share", "now", "last_end"),
+    [
+        (0.1, LATER, DATA_END),  # a replay's ragged edge: left out
+        (1.0, LATER, DATA_END + timedelta(hours=1)),  # a full hour: replayed
+        (0.1, DATA_END + timedelta(hours=2, minutes=30), DATA_END + timedelta(hours=1)),
+    ],
+)
+def test_a_replay_ends_at_its_last_full_window(
+    logs: Path, tmp_path: Path, share: float, now: datetime, last_end: datetime
+) -> None:
+    """A host whose clock runs fast puts a few requests into the hour after the others' last:
+    a replay leaves that hour out (it read as "traffic stopped" for the other models). A live
+    run (the clock within two hours of the data) processes it: there, a drop in the last hour
+    is news. (The exact bounds are tested in vigil/pipeline/tests/test_pipeline_schedule.py.)"""
+    day_before = [
+        pq.read_table(path)
+        for path in logs.rglob("*.parquet")
+        if f"date={(DATA_END - timedelta(days=1)).date()}" in str(path)
+    ]
+    rows = pa.concat_tables(day_before)
+    hour = DATA_END - timedelta(days=1)
+    in_hour = pc.and_(
+        pc.greater_equal(rows["timestamp"], pa.scalar(hour, rows["timestamp"].type)),
+        pc.less(rows["timestamp"], pa.scalar(hour + timedelta(hours=1), rows["timestamp"].type)),
+    )
+    same_hour = rows.filter(in_hour)
+    assert set(same_hour["event"].to_pylist()) == {"prediction"}  # one request a row
+    kept = round(share * same_hour.num_rows)
+    shifted = pc.add(same_hour["timestamp"], pa.scalar(timedelta(days=1)))
+    edge = same_hour.set_column(
+        same_hour.schema.get_field_index("timestamp"), "timestamp", shifted
+    ).slice(0, kept)
+    folder = tmp_path / "edge" / "model=ranker" / "version=v1"
+    folder.mkdir(parents=True)
+    pq.write_table(edge, folder / "part-0.parquet")
+    store = MemoryStore()
+    summary = run_cycle(
+        config=parse_config({}),
+        store=store,
+        now=now,
+        channels={},
+        sources=[str(logs), str(tmp_path / "edge")],
+    )
+    assert summary.windows[-1].end == last_end
+    if last_end == DATA_END:
+        assert not [i for i in summary.incidents if i.kind.value == "traffic"]

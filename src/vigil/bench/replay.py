@@ -16,11 +16,12 @@ def replay_once(
     logs: Path,
     *,
     store_path: Path,
-    until: datetime,
+    until: datetime | None,
     config: VigilConfig,
     progress: Callable[[str], None],
 ) -> CycleSummary:
-    """Run one cycle over ``logs`` up to ``until`` into the SQLite file ``store_path``."""
+    """Run one cycle over ``logs`` up to ``until`` (``None``: to the end of the data, as
+    ``vigil run --once`` does) into the SQLite file ``store_path``."""
     store = SqlStore(f"sqlite:///{store_path.resolve()}")
     try:
         return run_cycle(

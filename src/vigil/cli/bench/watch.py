@@ -23,6 +23,14 @@ def watch(
         str | None,
         typer.Option(help="Detector of the watch ([detect] detector; default: the default one)."),
     ] = None,
+    shape: Annotated[
+        str,
+        typer.Option(
+            help="raw (Vigil's record, one completion line per request) or foreign (nested, "
+            "renamed fields, a fast host clock, late lines, read through [ingest.fields] and "
+            "replayed to the end of the data)."
+        ),
+    ] = "raw",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Generate raw logs for each seed (one completion line per request, six incidents of six
@@ -38,7 +46,9 @@ def watch(
         with tempfile.TemporaryDirectory() as scratch:
             folder = (out / f"seed-{one}") if out is not None else Path(scratch)
             with console.status(f"seed {one}") as status:
-                check = run_watch_check(folder, seed=one, config=config, progress=status.update)
+                check = run_watch_check(
+                    folder, seed=one, config=config, shape=shape, progress=status.update
+                )
             results.append(check_json(check))
         if not as_json:
             _print(console, results[-1])
@@ -50,7 +60,8 @@ def _print(console: Console, result: dict[str, Any]) -> None:
     from rich.table import Table
 
     title = (
-        f"seed {result['seed']}, {result['detector']}: {result['found']} of {result['injected']}"
+        f"seed {result['seed']}, {result['shape']} logs, {result['detector']}: "
+        f"{result['found']} of {result['injected']}"
     )
     table = Table(title=f"{title} found")
     for column in ("model", "injected", "subject", "found", "delay", "kind found", "named"):

@@ -147,29 +147,42 @@ def _sampling_scale(
     ok = ~np.isnan(error) & (size > 0)
     n = np.maximum(size, 1.0)
     typical = float(np.median(n[ok])) if ok.any() else 1.0
+    features = np.column_stack([typical / n, n / typical])
+    # The window sums that do not depend on the squared errors are shared by both fits: the
+    # steps, and each feature and its square. Summed in one pass over stacked columns (one
+    # pandas call instead of one per sum, which cost 0.23 ms each, mostly call overhead).
+    used = np.where(ok[:, None], features, 0.0)
+    fixed = _rolling_sums(np.column_stack([ok.astype(np.float64), used, used * used]), window)
     squared = np.where(ok, error**2, 0.0)
     first = _variance_model(
-        np.minimum(squared, (50 * np.nan_to_num(scale, nan=np.inf)) ** 2), ok, n, typical, window
+        np.minimum(squared, (50 * np.nan_to_num(scale, nan=np.inf)) ** 2),
+        ok,
+        features,
+        fixed,
+        window,
     )
     variance = _variance_model(
-        np.minimum(squared, 25 * np.nan_to_num(first, nan=np.inf)), ok, n, typical, window
+        np.minimum(squared, 25 * np.nan_to_num(first, nan=np.inf)), ok, features, fixed, window
     )
-    good = (_rolling_sum(ok.astype(np.float64), window) >= 30) & (variance > 0) & ok
+    good = (fixed[:, 0] >= 30) & (variance > 0) & ok
     return np.where(good, np.sqrt(np.maximum(variance, 1e-300)), scale)
 
 
 def _variance_model(
-    target: FloatArray, ok: BoolArray, n: FloatArray, typical: float, window: int
+    target: FloatArray, ok: BoolArray, features: FloatArray, fixed: FloatArray, window: int
 ) -> FloatArray:
-    """Per step, the better of the two fits (smaller squared error over the window)."""
-    one = ok.astype(np.float64)
+    """Per step, the better of the fits on each column of ``features`` (smaller squared error
+    over the window). ``fixed`` holds the window sums of the steps, of the features and of
+    their squares (:func:`_sampling_scale`)."""
+    count = features.shape[1]
     y = np.where(ok, target, 0.0)
-    s0, sy, syy = (_rolling_sum(v, window) for v in (one, y, y * y))
+    used = np.where(ok[:, None], features, 0.0)
+    sums = _rolling_sums(np.column_stack([y, y * y, used * y[:, None]]), window)
+    s0, sy, syy = fixed[:, 0], sums[:, 0], sums[:, 1]
     best_variance = np.full(target.size, np.nan)
     best_error = np.full(target.size, np.inf)
-    for feature in (typical / n, n / typical):
-        f = np.where(ok, feature, 0.0)
-        s1, s11, s1y = (_rolling_sum(v, window) for v in (f, f * f, f * y))
+    for column in range(count):
+        s1, s11, s1y = fixed[:, 1 + column], fixed[:, 1 + count + column], sums[:, 2 + column]
         with np.errstate(divide="ignore", invalid="ignore"):
             b = np.maximum((s0 * s1y - s1 * sy) / (s0 * s11 - s1**2), 0.0)
             b = np.where(np.isfinite(b), b, 0.0)
@@ -178,12 +191,16 @@ def _variance_model(
             a = np.maximum(a, 0.0)
         error = syy - 2 * a * sy - 2 * b * s1y + a * a * s0 + 2 * a * b * s1 + b * b * s11
         better = error < best_error
+        variance = a + b * np.where(ok, features[:, column], np.nan)
         best_error = np.where(better, error, best_error)
-        best_variance = np.where(better, a + b * np.where(ok, feature, np.nan), best_variance)
+        best_variance = np.where(better, variance, best_variance)
     return best_variance
 
 
-def _rolling_sum(values: FloatArray, window: int) -> FloatArray:
+def _rolling_sums(columns: FloatArray, window: int) -> FloatArray:
+    """Per step and column, the sum of the ``window`` steps before it (one pandas pass; each
+    column is summed exactly as a Series of it would be)."""
     import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
 
-    return pd.Series(values).shift(1).rolling(window, min_periods=1).sum().to_numpy(np.float64)
+    frame = pd.DataFrame(columns).shift(1).rolling(window, min_periods=1).sum()
+    return frame.to_numpy(np.float64)

@@ -50,6 +50,16 @@ class Scores:
                     f"scores.{name} has shape {getattr(self, name).shape}, need ({n},)"
                 )
 
+    def slice(self, start: int, stop: int) -> Scores:
+        """Steps ``[start, stop)`` of these scores and of their series."""
+        return Scores(
+            series=self.series.slice(start, stop),
+            score=self.score[start:stop],
+            expected=self.expected[start:stop],
+            lower=self.lower[start:stop],
+            upper=self.upper[start:stop],
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Anomaly:
@@ -131,6 +141,9 @@ class Detector(Protocol):
       calibration steps score above it. It never sees labels. A detector with a decision of
       its own (``deep``) treats ``fpr`` as a cap: at most that many, never alarms added to fill
       the budget.
+    - ``infer_threshold_from_scores(scores, fpr)`` does the same from the calibration's scores
+      already computed: scores are causal, so a caller that scored a whole series (the watch)
+      thresholds on its first steps without scoring them twice.
     - ``predict(series)`` scores and applies ``threshold_``.
     """
 
@@ -141,5 +154,7 @@ class Detector(Protocol):
     def score(self, series: Sequence[Series]) -> list[Scores]: ...
 
     def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self: ...
+
+    def infer_threshold_from_scores(self, calibration: Sequence[Scores], fpr: float) -> Self: ...
 
     def predict(self, series: Sequence[Series]) -> list[Detection]: ...

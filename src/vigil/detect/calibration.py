@@ -209,8 +209,8 @@ class CalibratedDetector(Thresholded):
             out.append(replace(raw, score=suppress(score, self.suppress_steps)))
         return out
 
-    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        scores = [one.score for one in self.score(calibration)]
+    def infer_threshold_from_scores(self, calibration: Sequence[Scores], fpr: float) -> Self:
+        scores = [one.score for one in calibration]
         self.threshold_ = calibrated_threshold(scores, fpr, name=self.name)
         return self
 

@@ -62,6 +62,29 @@ def check_causal(factory: Factory) -> None:
         )
 
 
+def check_prefix(factory: Factory) -> None:
+    """A series cut short scores exactly as the whole series' first steps do, with the same fit:
+    scores computed once on a whole series serve any prefix of it (the pipeline's watch
+    thresholds on its calibration, the series before the period, this way). The expected value
+    and band agree to float32 rounding (a neural forecast batches the steps differently)."""
+    values = seasonal_noise(24 * 35, 9)
+    values[np.arange(24 * 3, 24 * 35, 29)] = np.nan
+    whole = hourly(values)
+    for cut in (24 * 2 + 5, 24 * 14, 24 * 30 + 7):
+        prefix = whole.slice(0, cut)
+        detector = factory().fit([prefix])
+        short, long = detector.score([prefix])[0], detector.score([whole])[0]
+        np.testing.assert_array_equal(short.score, long.score[:cut], err_msg=f"score at {cut}")
+        for field in ("expected", "lower", "upper"):
+            np.testing.assert_allclose(
+                getattr(short, field),
+                getattr(long, field)[:cut],
+                rtol=1e-6,
+                atol=1e-6 * float(np.nanmax(np.abs(values))),
+                err_msg=f"{field} at {cut}",
+            )
+
+
 def check_missing_values(factory: Factory) -> None:
     """Missing values score NaN and never flag; the steps around them still score."""
     values = seasonal_noise(24 * 28, 5)
@@ -76,9 +99,13 @@ def check_missing_values(factory: Factory) -> None:
 
 
 def check_threshold_rate(factory: Factory, fpr: float, *, capped: bool = False) -> None:
-    """``infer_threshold(calibration, fpr)`` flags about ``fpr`` of the calibration steps."""
+    """``infer_threshold(calibration, fpr)`` flags about ``fpr`` of the calibration steps, and
+    ``infer_threshold_from_scores`` on their scores sets the same threshold."""
     calibration = [hourly(seasonal_noise(24 * 42, seed), str(seed)) for seed in (6, 7)]
     detector = factory().fit(calibration).infer_threshold(calibration, fpr)
+    scored = factory().fit(calibration)
+    scored.infer_threshold_from_scores(scored.score(calibration), fpr)
+    assert getattr(scored, "threshold_", None) == getattr(detector, "threshold_", None)
     detections = detector.predict(calibration)
     scores = np.concatenate([d.scores.score for d in detections])
     flags = np.concatenate([d.flags for d in detections])

@@ -141,10 +141,10 @@ class ConsensusDetector(Thresholded):
     def score(self, series: Sequence[Series]) -> list[Scores]:
         return [self._score_one(one) for one in series]
 
-    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
+    def infer_threshold_from_scores(self, calibration: Sequence[Scores], fpr: float) -> Self:
         """At most ``fpr`` of the calibration steps above the threshold, and never a step whose
         combined tail probability is above ``fpr`` (see :func:`calibrated_threshold`)."""
-        scores = [one.score for one in self.score(calibration)]
+        scores = [one.score for one in calibration]
         self.threshold_ = calibrated_threshold(scores, fpr, name=self.name)
         return self
 
@@ -191,14 +191,16 @@ def _degrees(series: Series, most: float) -> FloatArray | float:
     night hour happens one hour in 200, and its ``z`` is in the tens or hundreds), so a step
     resting on ``n < most`` rows is judged with a Student-t tail of ``n`` degrees of freedom
     (at least 1, the Cauchy). A count carrying itself as its ``n`` (requests with ``n`` =
-    requests) keeps ``most``: its few-row steps are the news, not noise."""
+    requests) keeps ``most``: its few-row steps are the news, not noise. That is judged on the
+    steps so far (every step with a value carried itself), so a step's degrees of freedom, like
+    its score, do not depend on the future."""
     support = series.support
     if support is None:
         return most
     present = ~np.isnan(series.values) & ~np.isnan(support)
-    if present.any() and np.array_equal(support[present], series.values[present]):
-        return most
-    return np.asarray(np.clip(np.nan_to_num(support, nan=most), 1.0, most), dtype=np.float64)
+    carried = np.logical_and.accumulate(np.where(present, support == series.values, True))
+    own = np.clip(np.nan_to_num(support, nan=most), 1.0, most)
+    return np.asarray(np.where(carried, most, own), dtype=np.float64)
 
 
 def _first_value(series: Series) -> int:

@@ -118,7 +118,8 @@ class Thresholded:
     ``predict`` for any detector whose ``score`` returns :class:`Scores`.
 
     ``infer_threshold(calibration, fpr)`` sets ``threshold_`` to the ``1 - fpr`` quantile of the
-    calibration scores (:func:`threshold_for_fpr`); ``predict`` flags scores above it.
+    calibration scores (:func:`threshold_for_fpr`); ``predict`` flags scores above it. A detector
+    with another rule overrides :meth:`infer_threshold_from_scores` alone.
     """
 
     name: str = "thresholded"
@@ -128,7 +129,10 @@ class Thresholded:
         raise NotImplementedError(f"{type(self).__name__} must implement score()")
 
     def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
-        self.threshold_ = threshold_for_fpr([s.score for s in self.score(calibration)], fpr)
+        return self.infer_threshold_from_scores(self.score(calibration), fpr)
+
+    def infer_threshold_from_scores(self, calibration: Sequence[Scores], fpr: float) -> Self:
+        self.threshold_ = threshold_for_fpr([one.score for one in calibration], fpr)
         return self
 
     def predict(self, series: Sequence[Series]) -> list[Detection]:

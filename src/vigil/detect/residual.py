@@ -21,6 +21,7 @@ of a count. A detector that knows ``n`` stops alerting on quiet nights.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,7 +147,10 @@ def _sampling_scale(
     (clipping at the plain scale would clip the noisy low-``n`` steps the model is for)."""
     ok = ~np.isnan(error) & (size > 0)
     n = np.maximum(size, 1.0)
-    typical = float(np.median(n[ok])) if ok.any() else 1.0
+    # The features are scaled by a typical n for conditioning; a power of two, because scaling
+    # by one is exact: the fit is then the same, to the last bit, whichever power it is, so a
+    # prefix of the series fits exactly as the whole series does (the watch relies on it).
+    typical = 2.0 ** round(math.log2(float(np.median(n[ok])))) if ok.any() else 1.0
     features = np.column_stack([typical / n, n / typical])
     # The window sums that do not depend on the squared errors are shared by both fits: the
     # steps, and each feature and its square. Summed in one pass over stacked columns (one

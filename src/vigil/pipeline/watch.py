@@ -28,7 +28,10 @@ How a series is decided:
 - The threshold is ``detector.infer_threshold(calibration, fpr)`` with ``fpr`` from
   ``[detect] fpr``, the calibration being the series before the period without the steps any
   incident held (``abnormal``): a calibration that held last night's traffic stop sets a
-  threshold no ordinary drop can reach, and the next one is missed. A band detector's
+  threshold no ordinary drop can reach, and the next one is missed. Each series is scored
+  once: a calibration that is its series cut short takes the first steps of the series' scores
+  (``infer_threshold_from_scores``; scores are causal), only one an incident blanked is scored
+  on its own. A band detector's
   threshold is kept within :attr:`WatchPolicy.threshold_bounds` half-widths: below the lower
   bound the band's own coverage already says more than the calibration can (a quiet week),
   above the upper one the calibration history held an incident.
@@ -51,6 +54,8 @@ from vigil.detect import (
     Band,
     Detector,
     IntervalDetector,
+    Scores,
+    flag,
     z_for_level,
 )
 from vigil.detect.base import FloatArray
@@ -249,8 +254,9 @@ def _decide(
     # to inf: an answer about an absurd value, not a reason to lose the model's detection.
     with np.errstate(over="ignore"):
         detector.fit(calibration)
-        threshold = _threshold(detector, calibration, policy)
-        detections = detector.predict(inputs)
+        scored = detector.score(inputs)
+        threshold = _threshold(detector, _calibration_scores(detector, calibration, scored), policy)
+    detections = [flag(scores, threshold) for scores in scored]
     decided = []
     z = z_for_level(policy.level)
     for original, scaled, detection in zip(group, inputs, detections, strict=True):
@@ -293,12 +299,32 @@ def _beyond_floor(values: FloatArray, expected: FloatArray, rule: Watch, z: floa
         return np.asarray(np.abs(values - expected) > half, dtype=bool)
 
 
-def _threshold(detector: Detector, calibration: Sequence[Series], policy: WatchPolicy) -> float:
-    """``infer_threshold`` on the calibration; a band detector's within the policy's bounds.
+def _calibration_scores(
+    detector: Detector, calibration: Sequence[Series], scored: Sequence[Scores]
+) -> list[Scores]:
+    """The calibration's scores. A calibration that is its series cut short (no step blanked)
+    takes the whole series' first steps: scores are causal, and a prefix scores exactly as the
+    whole series' first steps do (the detectors' conformance check ``check_prefix``), so each
+    series is scored once a cycle. A calibration an incident blanked is scored on its own."""
+    cut = [
+        np.array_equal(one.values, whole.series.values[: len(one)], equal_nan=True)
+        for one, whole in zip(calibration, scored, strict=True)
+    ]
+    blanked = [one for one, prefix in zip(calibration, cut, strict=True) if not prefix]
+    own = iter(detector.score(blanked))
+    return [
+        whole.slice(0, len(one)) if prefix else next(own)
+        for one, whole, prefix in zip(calibration, scored, cut, strict=True)
+    ]
+
+
+def _threshold(detector: Detector, calibration: Sequence[Scores], policy: WatchPolicy) -> float:
+    """``infer_threshold`` from the calibration's scores; a band detector's within the policy's
+    bounds.
 
     With nothing to calibrate on (a new deployment), the detector keeps its own threshold."""
     with contextlib.suppress(ConfigError):  # raised when no calibration step is scorable
-        detector.infer_threshold(calibration, policy.fpr)
+        detector.infer_threshold_from_scores(calibration, policy.fpr)
     threshold = float(getattr(detector, "threshold_", math.nan))
     if isinstance(detector, IntervalDetector):
         low, high = policy.threshold_bounds

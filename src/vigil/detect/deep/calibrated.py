@@ -117,10 +117,10 @@ class CalibratedDeepDetector(Thresholded):
             for one, output in zip(series, self.deep.explain_all(series), strict=True)
         ]
 
-    def infer_threshold(self, calibration: Sequence[Series], fpr: float) -> Self:
+    def infer_threshold_from_scores(self, calibration: Sequence[Scores], fpr: float) -> Self:
         """At most ``fpr`` of the calibration steps above the threshold, and never a step whose
         tail probability is above ``fpr`` (see :func:`calibrated_threshold`)."""
-        scores = [one.score for one in self.score(calibration)]
+        scores = [one.score for one in calibration]
         self.threshold_ = calibrated_threshold(scores, fpr, name=self.name)
         return self
 

@@ -301,10 +301,13 @@ def test_a_count_carrying_itself_as_n_keeps_the_global_degrees() -> None:
     from vigil.detect.consensus import _degrees
 
     counts = np.array([40.0, 3.0, 0.0, 55.0])
-    assert _degrees(hourly(counts, counts.copy()), 10.0) == 10.0
+    np.testing.assert_array_equal(_degrees(hourly(counts, counts.copy()), 10.0), [10] * 4)
     assert _degrees(hourly(counts), 10.0) == 10.0
     rows = np.array([40.0, 3.0, 0.0, np.nan])
     np.testing.assert_array_equal(_degrees(hourly(counts / 100, rows), 10.0), [10, 3, 1, 10])
+    # Judged on the steps so far: from the first step that does not carry itself on, its n.
+    stops = np.array([40.0, 3.0, 2.0, 5.0])
+    np.testing.assert_array_equal(_degrees(hourly(counts, stops), 10.0), [10, 10, 2, 5])
 
 
 def five_minute(values: np.ndarray) -> Series:
@@ -353,3 +356,29 @@ def test_a_null_rate_at_zero_for_three_days_pages_only_when_its_rows_make_that_u
     nulls[700:772] = 0.0
     found = alerts(nulls / support, support)
     assert found[700:776].any() == pages
+
+
+# --- prefixes -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_prefix_with_sample_sizes_scores_as_the_whole_series_first_steps(seed: int) -> None:
+    """The watch thresholds on the scores of the series before its period, taken from the whole
+    series' scores: that needs every step's score, sample-size model included, to be exactly
+    what the prefix alone gives (the variance model's scaling by a typical n once broke it in
+    the 15th digit)."""
+    rng = np.random.default_rng(seed)
+    size = 24 * 40
+    rows = np.round(200 + 150 * np.sin(np.arange(size) * 2 * np.pi / 24) + rng.normal(0, 20, size))
+    rows = np.clip(rows, 0, None)
+    # Odd seeds: a rate and the rows behind it; even seeds: a count carrying itself.
+    rate = rng.binomial(rows.astype(int), 0.1) / np.maximum(rows, 1)
+    values = rate if seed % 2 else rows.copy()
+    values[rng.random(size) < 0.05] = np.nan
+    whole = hourly(values, rows)
+    for cut in (WEEK, 24 * 20 + 3, 24 * 39):
+        prefix = whole.slice(0, cut)
+        detector = ConsensusDetector(settings=ConsensusSettings(suppress=0)).fit([prefix])
+        short, long = detector.score([prefix])[0], detector.score([whole])[0]
+        np.testing.assert_array_equal(short.score, long.score[:cut])
+        np.testing.assert_array_equal(short.upper, long.upper[:cut])

@@ -33,6 +33,11 @@ def test_scores_are_causal(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
+def test_a_prefix_scores_as_the_whole_series_first_steps(name: str) -> None:
+    check.check_prefix(FACTORIES[name])
+
+
+@pytest.mark.parametrize("name", CASES)
 def test_missing_values_score_nan_and_never_flag(name: str) -> None:
     check.check_missing_values(FACTORIES[name])
 

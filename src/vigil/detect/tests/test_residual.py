@@ -3,6 +3,7 @@ exactly what one pandas rolling sum per quantity gave (kept here as the referenc
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -55,10 +56,11 @@ def _reference_model(
 def _reference_scale(
     error: np.ndarray, scale: np.ndarray, size: np.ndarray, window: int
 ) -> np.ndarray:
-    """The variance model as it was written before its sums were batched."""
+    """The variance model as it was written before its sums were batched (with today's typical
+    n, a power of two)."""
     ok = ~np.isnan(error) & (size > 0)
     n = np.maximum(size, 1.0)
-    typical = float(np.median(n[ok])) if ok.any() else 1.0
+    typical = 2.0 ** round(math.log2(float(np.median(n[ok])))) if ok.any() else 1.0
     squared = np.where(ok, error**2, 0.0)
     first = _reference_model(
         np.minimum(squared, (50 * np.nan_to_num(scale, nan=np.inf)) ** 2), ok, n, typical, window

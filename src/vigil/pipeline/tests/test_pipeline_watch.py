@@ -332,3 +332,61 @@ def test_steps_before_a_models_first_data_do_not_blind_the_detector(detector: st
         flagged = {a.timestamp.hour for a in result.anomalies if a.timestamp.day == 10}
         assert {14, 15} <= flagged, (detector, len(series))
         assert len(result.watched[key].flags) == len(series)
+
+
+@pytest.mark.parametrize("detector", ["consensus", "same-hour"])
+def test_each_series_is_scored_once_and_decided_as_if_its_calibration_were_scored_alone(
+    detector: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calibration's scores are the whole series' first steps, except where an incident
+    blanked some of its steps: then it is scored on its own. Thresholds, bands and anomalies are
+    exactly those of scoring every calibration alone."""
+    from vigil.detect import ConsensusDetector
+    from vigil.pipeline import watch as watch_module
+
+    stopped = _traffic(seed=1)
+    stopped[24 * 8 + 2 : 24 * 8 + 10] = 0.0
+    dropped = _traffic(seed=2)
+    dropped[24 * 9 + 10 : 24 * 9 + 16] *= 0.25
+    series = [
+        Series(
+            key=SeriesKey(
+                model=model,
+                version=ALL_VERSIONS,
+                family="auxiliary",
+                column="",
+                statistic="requests",
+            ),
+            timestamps=TIMES,
+            values=values,
+        )
+        for model, values in (("a", stopped), ("b", dropped))
+    ]
+    abnormal = {series[0].key: [(START + timedelta(days=8), START + timedelta(days=8, hours=11))]}
+    policy = WatchPolicy(detector=detector)
+    day = START + timedelta(days=9)
+    # A band detector is scored through the policy's band around it.
+    kind = ConsensusDetector if detector == "consensus" else watch_module.PolicyBand
+    seen: list[tuple[str, int]] = []
+    score = kind.score
+
+    def counted(self: object, batch: list[Series]) -> object:
+        seen.extend((one.key.model, len(one)) for one in batch)
+        return score(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kind, "score", counted)
+    once = watch(series, start=day, end=END, policy=policy, abnormal=abnormal)
+    # The whole of each series once; the calibration the stop was blanked from on its own.
+    assert sorted(seen) == [("a", 24 * 9), ("a", 24 * DAYS), ("b", 24 * DAYS)]
+    monkeypatch.setattr(
+        watch_module,
+        "_calibration_scores",
+        lambda detector, calibration, scored: detector.score(calibration),
+    )
+    alone = watch(series, start=day, end=END, policy=policy, abnormal=abnormal)
+    assert once.anomalies == alone.anomalies and once.anomalies
+    for key, decided in once.watched.items():
+        other = alone.watched[key]
+        assert decided.threshold == other.threshold
+        for field in ("expected", "lower", "upper", "score", "flags"):
+            np.testing.assert_array_equal(getattr(decided, field), getattr(other, field))

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from vigil.core import Family, SeriesKey, Window, ensure_utc
+from vigil.core import Family, ProfileKey, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
 from vigil.stats.column_drift import category_counts, numeric_drift
@@ -49,6 +49,13 @@ _FAMILIES = (
 
 Changed = tuple[str, str, str, datetime]
 """(version, family of the column: ``feature`` or ``output``, column, window start)."""
+
+Items = tuple[np.ndarray, np.ndarray]
+"""A quantile sketch's retained values, sorted, and their weights."""
+
+_Retained = dict[tuple[str, Window, str, str], Items]
+"""Per model timeline: (version, window, source, column) -> that column's :data:`Items`. A
+window is in 24 trailing days and in the references of seven days; this reads its sketch once."""
 
 
 def changed_windows(series: Iterable[Series], spec: StatsSpec) -> set[Changed]:
@@ -100,6 +107,7 @@ def drift_day_series(
             continue
         collector = SeriesCollector(windows=windows)
         per_day = max(1, DAY // spec.window)
+        retained: _Retained = {}
         for version, by_window in sorted(timeline.profiles.items()):
             references: dict[datetime, dict[tuple[str, str], _Pooled | None]] = {}
             if spec.reference.mode is ReferenceMode.PROFILES:
@@ -120,19 +128,25 @@ def drift_day_series(
                     for name in names:
                         if (source, name) not in reference:
                             reference[(source, name)] = _reference_of(
-                                timeline.profiles, version, day, source, name, spec, excluded
+                                timeline.profiles,
+                                version,
+                                day,
+                                source,
+                                name,
+                                spec,
+                                excluded,
+                                retained,
                             )
                         base = reference[(source, name)]
-                        parts = [
-                            (_slot(p.key.window), c)
-                            for p in trailing
-                            if (c := _columns(p, source).get(name))
-                        ]
-                        current = _pool([c for _, c in parts])
-                        if base is None or current is None:
+                        found = [(p, c) for p in trailing if (c := _columns(p, source).get(name))]
+                        if base is None or not found:
                             continue
+                        current = _Pooled(
+                            [c for _, c in found],
+                            items=[_items(retained, p.key, source, name, c) for p, c in found],
+                        )
                         if not base.categorical:
-                            base = _mixed(base, parts)
+                            base = _mixed(base, [(_slot(p.key.window), c) for p, c in found])
                         for tested in _changes(current, base, spec):
                             _add(
                                 collector,
@@ -155,6 +169,7 @@ class _Pooled:
     the pool can be weighted to another mix of the day's slots (:meth:`mixed_like`)."""
 
     __slots__ = (
+        "_pairs",
         "_parts",
         "_sorted",
         "categorical",
@@ -164,14 +179,26 @@ class _Pooled:
         "slot_values",
     )
 
-    def __init__(self, columns: Sequence[ColumnProfile], slots: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        columns: Sequence[ColumnProfile],
+        slots: Sequence[int] = (),
+        *,
+        items: Sequence[Items] | None = None,
+    ) -> None:
+        """``items``, one per column, are the columns' quantile items when the caller holds them
+        (:func:`_items`); they are read from the sketches otherwise."""
         moments = Moments.merge_all([c.moments for c in columns])
         self.moments: Moments = moments
-        self.quantiles = PooledQuantiles.of([c.quantiles for c in columns])
+        sketches = [c.quantiles for c in columns]
+        pairs = list(items) if items is not None else [q.weighted_items() for q in sketches]
+        self.quantiles = PooledQuantiles.of_weighted_items(
+            pairs,
+            rank_error=max((q.normalized_rank_error for q in sketches if q.n > 0), default=0.0),
+        )
         self.frequent: FrequentItems = FrequentItems.merge_all([c.frequent for c in columns])
-        counts = [c.type_counts for c in columns]
-        text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
-        self.categorical = text > sum(c.get("number", 0) for c in counts)
+        self.categorical = _categorical(columns)
+        self._pairs = tuple(pairs)
         self._parts = tuple(zip(slots, columns, strict=True)) if slots else ()
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         # Values per slot of the day, counted once: every trailing day of the reference's
@@ -209,7 +236,7 @@ class _Pooled:
 
     def _sorted_items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._sorted is None:
-            pairs = [column.quantiles.weighted_items() for _, column in self._parts]
+            pairs = self._pairs if self._parts else ()
             values = np.concatenate([v for v, _ in pairs]) if pairs else np.zeros(0)
             weights = np.concatenate([w for _, w in pairs]) if pairs else np.zeros(0)
             part = np.repeat(np.arange(len(pairs)), [len(v) for v, _ in pairs])
@@ -261,8 +288,26 @@ def _mixed(reference: _Pooled, trailing: Sequence[tuple[int, ColumnProfile]]) ->
     return reference if distance <= MIX_TOLERANCE else reference.mixed_like(shares)
 
 
-def _pool(columns: Sequence[ColumnProfile]) -> _Pooled | None:
-    return _Pooled(columns) if columns else None
+def _categorical(columns: Sequence[ColumnProfile]) -> bool:
+    """More text (string or bool) values than numbers over ``columns``."""
+    counts = [c.type_counts for c in columns]
+    text = sum(c.get("string", 0) + c.get("bool", 0) for c in counts)
+    return text > sum(c.get("number", 0) for c in counts)
+
+
+def _items(
+    retained: _Retained, key: ProfileKey, source: str, name: str, column: ColumnProfile
+) -> Items:
+    """``column``'s quantile items (``column`` is ``name`` of the profile ``key``), read once
+    per timeline. Sorted, with ties in their order: pooling sorted runs gives exactly the order
+    pooling them as read gives (a stable sort), and sorts faster."""
+    at = (key.version, key.window, source, name)
+    found = retained.get(at)
+    if found is None:
+        values, weights = column.quantiles.weighted_items()
+        order = np.argsort(values, kind="stable")
+        found = retained[at] = (values[order], weights[order])
+    return found
 
 
 _FIXED = datetime.min.replace(tzinfo=UTC)
@@ -295,6 +340,7 @@ def _reference_of(
     name: str,
     spec: StatsSpec,
     excluded: Collection[Changed],
+    retained: _Retained,
 ) -> _Pooled | None:
     """The reference of one column of ``version`` for calendar day ``day``. A version with no
     windows in a fixed baseline (deployed after it) is compared with the versions that were."""
@@ -302,7 +348,7 @@ def _reference_of(
         return None  # a column the reference profiles do not have: nothing to compare with
     bounds = _bounds(day, spec)
     own = profiles.get(version, {}).items()
-    found = _reference(own, bounds, source, name, spec, version, excluded)
+    found = _reference(own, bounds, source, name, spec, retained, version, excluded)
     if found is not None or not spec.reference.is_fixed:
         return found
     others = [
@@ -311,7 +357,7 @@ def _reference_of(
         if v != version
         for item in by_window.items()
     ]
-    return _reference(others, bounds, source, name, spec, "", ())
+    return _reference(others, bounds, source, name, spec, retained, "", ())
 
 
 def _reference(
@@ -320,6 +366,7 @@ def _reference(
     source: str,
     name: str,
     spec: StatsSpec,
+    retained: _Retained,
     version: str = "",
     excluded: Collection[Changed] = (),
 ) -> _Pooled | None:
@@ -334,6 +381,7 @@ def _reference(
     first, last = bounds
     days: dict[datetime, list[ColumnProfile]] = {}
     slots: dict[datetime, list[int]] = {}
+    read: dict[datetime, list[Items]] = {}
     for window, profile in items:
         if first <= window.start and window.end <= last:
             if (version, source, name, window.start) in excluded:
@@ -343,15 +391,16 @@ def _reference(
                 day = window.start - (window.start - first) % DAY
                 days.setdefault(day, []).append(column)
                 slots.setdefault(day, []).append(_slot(window))
+                read.setdefault(day, []).append(_items(retained, profile.key, source, name, column))
     if not days:
         return None
-    pooled = {start: _Pooled(columns) for start, columns in sorted(days.items())}
+    pooled = {start: _Pooled(columns, items=read[start]) for start, columns in sorted(days.items())}
     if spec.reference_tolerance is None:
         kept = list(pooled.values())
     else:
         kept = typical_windows(
             list(pooled.values()),
-            categorical=_Pooled([c for cs in days.values() for c in cs]).categorical,
+            categorical=_categorical([c for cs in days.values() for c in cs]),
             tolerance=spec.reference_tolerance,
             max_items=spec.max_categories,
         )
@@ -359,6 +408,7 @@ def _reference(
     return _Pooled(
         [c for start in chosen for c in days[start]],
         [slot for start in chosen for slot in slots[start]],
+        items=[pair for start in chosen for pair in read[start]],
     )
 
 

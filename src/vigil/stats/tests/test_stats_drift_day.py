@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from vigil.core import Window
+from vigil.core import ProfileKey, Window
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.profile.synthetic import prediction_meta
@@ -236,3 +236,41 @@ def test_the_reference_is_weighted_only_when_the_mix_differs_beyond_the_toleranc
     assert weighted is not reference
     assert weighted.moments.mean == pytest.approx(5.5)
     assert weighted.quantiles.n == reference.quantiles.n == 200
+
+
+def test_a_pool_of_sorted_items_read_once_equals_the_pool_read_from_the_sketches() -> None:
+    """The day-long drift reads each window's sketch once and pools its items sorted; a stable
+    sort of sorted runs orders ties as the items read in place do, so the pool, and the pool
+    weighted to another mix of the day, are exactly the same."""
+    from vigil.profile import ColumnProfile
+    from vigil.profile import ProfileSpec as Spec
+    from vigil.profile.column_stats import profile_column
+    from vigil.stats.drift_day import _items, _Pooled, _Retained
+
+    rng = np.random.default_rng(5)
+
+    def column(n: int) -> ColumnProfile:  # rounded: many ties, within and across windows
+        return profile_column(Column.from_numbers(np.round(rng.normal(5, 2, n))), Spec())
+
+    keys = [
+        ProfileKey(
+            model="m",
+            version="v1",
+            window=Window(start=START + k * HOUR, end=START + (k + 1) * HOUR),
+        )
+        for k in range(4)
+    ]
+    columns = [column(n) for n in (3000, 1, 0, 700)]  # compacted, a single item, empty
+    retained: _Retained = {}
+    items = [_items(retained, k, "feature", "x", c) for k, c in zip(keys, columns, strict=True)]
+    assert _items(retained, keys[0], "feature", "x", columns[0]) is items[0]  # read once
+    slots = [0, 3600, 7200, 10800]
+    read = _Pooled(columns, slots)
+    held = _Pooled(columns, slots, items=items)
+    np.testing.assert_array_equal(held.quantiles.values, read.quantiles.values)
+    np.testing.assert_array_equal(held.quantiles.cumulative, read.quantiles.cumulative)
+    assert held.quantiles.rank_error == read.quantiles.rank_error
+    shares = {0: 0.1, 3600: 0.2, 10800: 0.7}
+    np.testing.assert_array_equal(
+        held.mixed_like(shares).quantiles.cumulative, read.mixed_like(shares).quantiles.cumulative
+    )

@@ -382,3 +382,29 @@ def test_a_prefix_with_sample_sizes_scores_as_the_whole_series_first_steps(seed:
         short, long = detector.score([prefix])[0], detector.score([whole])[0]
         np.testing.assert_array_equal(short.score, long.score[:cut])
         np.testing.assert_array_equal(short.upper, long.upper[:cut])
+
+
+def test_run_sums_add_each_runs_terms_in_order_exactly_as_a_step_loop_does() -> None:
+    from vigil.detect.runs import _run_sums
+
+    def stepwise(log_p: np.ndarray, flag: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        out = np.full(flag.size, -np.inf)
+        total = 0.0
+        for step in np.flatnonzero(valid):
+            if flag[step]:
+                total += float(np.nan_to_num(log_p[step], nan=0.0))
+                out[step] = total
+            else:
+                total = 0.0
+        return out
+
+    rng = np.random.default_rng(21)
+    for size in (0, 1, 7, 500):
+        log_p = -rng.exponential(3.0, size)
+        log_p[rng.random(size) < 0.1] = np.nan
+        log_p[rng.random(size) < 0.02] = -np.inf
+        flag = rng.random(size) < 0.6
+        valid = rng.random(size) < 0.9
+        np.testing.assert_array_equal(
+            _run_sums(log_p, flag, valid), stepwise(log_p, flag, valid), err_msg=str(size)
+        )

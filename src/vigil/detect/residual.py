@@ -108,11 +108,23 @@ def _seasonal(
     """Median of the values one to ``lags`` periods ago (matched by time within half a step),
     plus the median of its last ``correction`` errors."""
     past = np.vstack([_lagged(stamps, values, k * period, step) for k in range(1, lags + 1)])
-    with np.errstate(all="ignore"):
-        typical = np.nanmedian(np.where(np.isnan(past).all(axis=0), 0.0, past), axis=0)
-    typical = np.where(np.isnan(past).all(axis=0), np.nan, typical)
+    typical = _column_medians(past)
     level = _rolling_median(values - typical, correction, shift=1)
     return np.asarray(typical + np.nan_to_num(level), dtype=np.float64)
+
+
+def _column_medians(rows: FloatArray) -> FloatArray:
+    """``np.nanmedian(rows, axis=0)``, NaN for a column without values, to the last bit: a sort
+    with NaN last and the middle one or two values of each column (numpy's nanmedian goes
+    through masked arrays for a few rows, four times slower)."""
+    ordered = np.sort(rows, axis=0)
+    count = np.sum(~np.isnan(rows), axis=0)
+    columns = np.arange(rows.shape[1])
+    low = ordered[np.maximum((count - 1) // 2, 0), columns]
+    high = ordered[count // 2 - (count == 0), columns]
+    with np.errstate(over="ignore", invalid="ignore"):  # as nanmedian's mean of two
+        middle = np.where(count % 2 == 1, high, (low + high) / 2)
+    return np.asarray(np.where(count > 0, middle, np.nan), dtype=np.float64)
 
 
 def _lagged(stamps: FloatArray, values: FloatArray, lag: float, step: float) -> FloatArray:

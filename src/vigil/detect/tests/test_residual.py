@@ -136,3 +136,18 @@ def test_batched_sums_give_the_reference_residual_on_real_series(
     for carried in (None, support):
         series = Series(key=key, timestamps=stamps, values=values, support=carried)
         _assert_same_as_reference(series, monkeypatch)
+
+
+def test_column_medians_are_numpys_nanmedian_to_the_last_bit() -> None:
+    from vigil.detect.residual import _column_medians
+
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        rows = rng.normal(0.0, 10.0 ** rng.uniform(-3, 6), (int(rng.integers(1, 8)), 40))
+        if trial % 3 == 0:
+            rows = np.round(rows)  # ties
+        rows[rng.random(rows.shape) < rng.uniform(0.0, 0.7)] = np.nan
+        rows[:, 0] = np.nan  # a column without values
+        with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+            expected = np.nanmedian(rows, axis=0)
+        np.testing.assert_array_equal(_column_medians(rows), expected, str(trial))

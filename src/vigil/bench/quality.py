@@ -411,7 +411,11 @@ def _estimation_error(
     shift whose labels are in (the last day's labels are partly still to come): the day's last
     ``_1d`` point (``daily``), else the day's hourly points, averaged. With ``expected`` (day
     start -> metric -> value), that is the estimate instead of the stored one."""
-    by_statistic = {s.key.statistic: s for s in series if s.key.family == Family.PERFORMANCE}
+    by_statistic = {  # the whole model's (a segment's series share its statistics' names)
+        s.key.statistic: s
+        for s in series
+        if s.key.family == Family.PERFORMANCE and not s.key.segment
+    }
     concept = [c for c in month.changes if c.kind == "concept"]
     errors: dict[str, float] = {}
     days = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,6 +136,11 @@ def test_estimation_is_judged_on_the_whole_day_and_on_its_hours_apart() -> None:
         _hourly("estimated_accuracy", np.full(hours, 0.77)),
         _hourly("accuracy_1d", np.full(hours, 0.75)),
         _hourly("estimated_accuracy_1d", day_long),
+    ]
+    # A segment's series of the same statistics, listed last, is not the whole model's.
+    series += [
+        replace(one, key=replace(one.key, column="score@region=eu"), values=one.values * 0)
+        for one in series
     ]
     month = _month()
     expected = {month.start + d * DAY: {"accuracy": 0.745} for d in range(30)}

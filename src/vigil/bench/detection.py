@@ -106,10 +106,16 @@ class DetectorResult:
 def resolve_dataset(spec: str, scratch: Path) -> LabeledDataset:
     """``"simulated"`` (generated into ``scratch`` with a fixed seed, then loaded), a family of
     series computed from raw rows with its seed (``service:2``, ``business:2``,
-    ``marketplace:1``, generated in memory so each step keeps its sample size), or a path."""
+    ``marketplace:1``, generated in memory so each step keeps its sample size), periodic shapes
+    after NAB's artificial series (``shapes:1``, :mod:`vigil.lab.simulation.shapes`), or a
+    path."""
     family, _, seed = spec.partition(":")
     if family in ROW_FAMILIES and seed.isdigit():
         return simulate_rows(family, seed=int(seed))
+    if family == "shapes" and seed.isdigit():
+        from vigil.lab.simulation.shapes import simulate_shapes
+
+        return simulate_shapes(seed=int(seed))
     if spec == "simulated":
         generated = simulate_series(seed=SIMULATED_SEED, count=SIMULATED_COUNT)
         write_labeled_csvs(generated, scratch)

@@ -89,10 +89,14 @@ def tail_probability(
     return np.asarray(np.where(values > cut, np.minimum(body, lomax), body), dtype=np.float64)
 
 
-def calibrate(raw: FloatArray, settings: Calibration, *, fitted: int = 0) -> FloatArray:
+def calibrate(
+    raw: FloatArray, settings: Calibration, *, fitted: int = 0, learn_from: int = 0
+) -> FloatArray:
     """Per-step tail probability of ``raw`` on its own series; the first ``fitted`` steps are
     the fitted history, calibrated in-sample. NaN where there is no raw score or too little
-    history."""
+    history. Steps before ``learn_from`` leave the history once ``min_history`` steps after it
+    can replace them (raw scores a detector computed before it could judge properly: until
+    then they are all there is)."""
     import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
 
     score = np.array(raw, dtype=np.float64)
@@ -111,7 +115,8 @@ def calibrate(raw: FloatArray, settings: Calibration, *, fitted: int = 0) -> Flo
             _fill(out, score, 0, fitted, past, settings.tail_quantile)
             start = fitted
     for begin in range(start, score.size, settings.reestimate):
-        past = score[max(0, begin - settings.history) : begin]
+        lowest = learn_from if begin - learn_from >= settings.min_history else 0
+        past = score[max(lowest, begin - settings.history) : begin]
         past = past[~np.isnan(past)]
         if past.size >= (20 if start else settings.min_history):
             end = min(score.size, begin + settings.reestimate)

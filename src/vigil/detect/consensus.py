@@ -5,10 +5,13 @@ Evidence per step (each turned into a probability by :mod:`vigil.detect.calibrat
 always means "one step in a thousand on this series"):
 
 - **residual**: ``|z|`` from the best of a local, daily and weekly baseline, scaled by the
-  sample size when the series carries it (:mod:`vigil.detect.residual`); its probability is the
-  larger of the calibrated one and a global Student-t(10) one, so a smooth series whose history
-  never strayed does not page on a 4-sigma step just because it is its largest yet (with
-  ``n < 10`` rows behind a step, a Student-t(``n``): few rows are far from Gaussian);
+  sample size when the series carries it (:mod:`vigil.detect.residual`), calibrated on the steps
+  since the seasonal baselines began to compete (once there are enough of them: the local
+  baseline's errors on a sharp daily edge would teach it that jumps of their size are routine,
+  for 2,000 steps); its probability is the larger of the calibrated one and a global
+  Student-t(10) one, so a smooth series whose history never strayed does not page on a 4-sigma
+  step just because it is its largest yet (with ``n < 10`` rows behind a step, a
+  Student-t(``n``): few rows are far from Gaussian);
 - **novelty**: the distance of the last 8 values to the nearest shapes of the series' past
   (:mod:`vigil.detect.novelty`): routine spikes score low, new levels and shapes high;
 - **runs**: a value repeated, an exact zero, a gap without values, for as long as they last
@@ -118,7 +121,7 @@ class ConsensusDetector(Thresholded):
         s = self.settings
         fitted = self._fitted_steps(series)
         size = np.abs(base.z)
-        own = calibrate(size, s.calibration, fitted=fitted)
+        own = calibrate(size, s.calibration, fitted=fitted, learn_from=base.settled)
         # Until the series has a calibration, the global reference alone speaks: the two-sided
         # Student-t tail, 2 * t.sf(|z|) = 2 * stdtr(df, -|z|). scipy.special, imported here,
         # not scipy.stats (0.8 CPU s), which every command that imports the detectors paid.

@@ -2,7 +2,8 @@
 
 Three causal baselines compete at every step, and the one with the smallest mean absolute error
 over the last week of steps (four weeks of days on daily data) wins; a seasonal baseline
-competes once it has a day of errors behind it (at least 12 steps):
+competes once it has half that window of errors behind it, and until then the local one stands
+alone (``Residual.settled`` is where the competition begins):
 
 - **local**: the median of the previous 24 steps;
 - **daily**: the median of the same time on the previous 7 days (found *by time*, so gappy and
@@ -38,11 +39,15 @@ SPREAD = 1.4826  # MAD -> standard deviation for Gaussian noise
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Residual:
     """Per step: the expected value, the residual's scale, and ``z = (value - expected)/scale``
-    (NaN during warm-up and on missing values)."""
+    (NaN during warm-up and on missing values). ``settled``: the first step where a seasonal
+    baseline competes (0 when the series has none, its length when none ever does). Before it,
+    on a series with a sharp daily edge, the local baseline's error at every edge is large: a
+    calibration should not learn from those steps what is routine."""
 
     expected: FloatArray
     scale: FloatArray
     z: FloatArray
+    settled: int = 0
 
 
 def residual(series: Series, *, warm_up: int = 30) -> Residual:
@@ -62,18 +67,8 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
             baselines.append(_seasonal(stamps, values, step, 7 * DAY_S, 4, correction))
     elif per_day < 2 and size > 21:
         baselines.append(_seasonal(stamps, values, step, 7 * DAY_S, 4, 3))
-    if per_day >= 2:
-        window = int(min(7 * per_day, 2016))
-        # A day of errors is enough to compete. Waiting for half the window (3.5 days) left
-        # the local baseline alone that long on a series with a sharp daily edge: its error at
-        # every edge entered the calibration's history and taught it, for the next 2,000 steps,
-        # that a jump of that size is routine (a +40 jump on a 20/80 daily square wave scored
-        # p = 0.005 and never paged).
-        least = min(window // 2, max(int(per_day), 12))
-    else:
-        window = 28
-        least = window // 2
-    expected = _best(values, baselines, window, least)
+    window = int(min(7 * per_day, 2016)) if per_day >= 2 else 28
+    expected, settled = _best(values, baselines, window, window // 2)
     error = values - expected
     scale = _rolling_median(np.abs(error), 500, shift=1, min_periods=30) * SPREAD
     floor = pd.Series(values).shift(1).expanding(min_periods=2).std().to_numpy() * 0.05
@@ -84,22 +79,27 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     scored = np.flatnonzero(~np.isnan(z))
     if scored.size:
         z[: scored[0] + warm_up] = np.nan
-    return Residual(expected=expected, scale=scale, z=z)
+    return Residual(expected=expected, scale=scale, z=z, settled=settled)
 
 
-def _best(values: FloatArray, baselines: list[FloatArray], window: int, least: int) -> FloatArray:
+def _best(
+    values: FloatArray, baselines: list[FloatArray], window: int, least: int
+) -> tuple[FloatArray, int]:
     """Per step, the baseline with the smallest mean absolute error over the ``window`` steps
     before it (the local one until another has ``least`` errors to show)."""
     import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
 
     if len(baselines) == 1:
-        return baselines[0]
+        return baselines[0], 0
     errors = np.vstack([np.abs(values - b) for b in baselines])
     mean_error = pd.DataFrame(errors.T).shift(1).rolling(window, min_periods=least).mean()
-    winner = np.argmin(np.nan_to_num(mean_error.to_numpy().T, nan=np.inf), axis=0)
+    table = mean_error.to_numpy().T
+    winner = np.argmin(np.nan_to_num(table, nan=np.inf), axis=0)
+    competing = np.flatnonzero(~np.isnan(table[1:]).all(axis=0))
+    settled = int(competing[0]) if competing.size else values.size
     stacked = np.vstack(baselines)
     chosen = stacked[winner, np.arange(values.size)]
-    return np.where(np.isnan(chosen), baselines[0], chosen)
+    return np.where(np.isnan(chosen), baselines[0], chosen), settled
 
 
 def _seasonal(

@@ -324,9 +324,9 @@ def test_a_jump_on_a_series_with_a_sharp_daily_edge_pages_and_the_edges_do_not(
 ) -> None:
     """14 days of 5-minute steps, 20 by night and 80 by day, noise 2; from step 2,800 on
     (day 10), half a day raised or lowered. The daily edges are routine once the daily
-    baseline learns them; a jump as large as a third of an edge is not. Before the seasonal
-    baseline competed after one day, the local baseline's error at every edge of the first
-    3.5 days taught the calibration that such jumps are routine, and neither jump paged."""
+    baseline learns them; a jump as large as a third of an edge is not. While the calibration
+    learned from the first 3.5 days too (the local baseline alone, its error at every edge
+    near z = 28), it took such jumps for routine for 2,000 steps, and neither jump paged."""
     steps = 14 * 288
     rng = np.random.default_rng(11)
     values = np.where(np.arange(steps) % 288 < 144, 80.0, 20.0) + rng.normal(0, 2, steps)
@@ -356,6 +356,24 @@ def test_a_null_rate_at_zero_for_three_days_pages_only_when_its_rows_make_that_u
     nulls[700:772] = 0.0
     found = alerts(nulls / support, support)
     assert found[700:776].any() == pages
+
+
+def test_a_new_model_s_first_weekend_does_not_page_and_a_drop_two_weeks_later_does() -> None:
+    """Hourly requests from a Monday: a daily cycle near 1,500, weekends at half. On day 6 the
+    detector has never seen a weekend; its first days were judged by the local baseline alone
+    (the seasonal ones compete after half a week), whose errors on the daily ramp are large.
+    Those steps set the scale but are left out of the calibration's history once enough later
+    steps exist, so the first weekend is judged as leniently as the local baseline's errors
+    allow, and a weekday drop to half two weeks later is judged on the calibrated history."""
+    rng = np.random.default_rng(3)
+    hours = np.arange(24 * 21)
+    weekend = (hours // 24) % 7 >= 5
+    rate = (1500 + 500 * np.sin(2 * np.pi * (hours % 24 - 9) / 24)) * np.where(weekend, 0.5, 1.0)
+    rate[24 * 16 + 8 : 24 * 16 + 20] *= 0.5
+    values = rng.poisson(rate).astype(np.float64)
+    flags = ConsensusDetector().predict([hourly(values)])[0].flags
+    assert not flags[: 24 * 7].any()
+    assert flags[24 * 16 + 8 : 24 * 16 + 23].any()
 
 
 # --- prefixes -------------------------------------------------------------------------------

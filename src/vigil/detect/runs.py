@@ -87,17 +87,22 @@ def event_runs(series: Series) -> dict[str, FloatArray]:
 def _sampling_log_probability(series: Series) -> FloatArray | None:
     """For a proportion of rows (values in [0, 1] whose ``value · n`` are whole counts), the
     log-probability of each step's exact value under sampling alone: binomial with its ``n``
-    and the rate of the steps before it. None for any other series."""
+    and the rate of the steps before it; -inf on steps where the series so far (at least 20
+    known values, none outside [0, 1], 99% whole counts) does not look like one, so a series
+    cut short scores as the whole series' first steps. None when no step qualifies."""
     if series.support is None:
         return None
     values = series.values.astype(np.float64)
     n = series.support.astype(np.float64)
     known = ~np.isnan(values) & ~np.isnan(n) & (n > 0)
-    if known.sum() < 20:
-        return None
     k = values * n
     whole = np.abs(k - np.round(k)) <= 1e-6 * np.maximum(n, 1.0)
-    if not (np.all((values[known] >= 0) & (values[known] <= 1)) and whole[known].mean() > 0.99):
+    outside = known & ((values < 0) | (values > 1))
+    seen = np.cumsum(known)
+    proportion = (
+        (seen >= 20) & (np.cumsum(outside) == 0) & (np.cumsum(known & whole) >= 0.99 * seen)
+    )
+    if not proportion.any():
         return None
     from scipy import special
 
@@ -112,7 +117,8 @@ def _sampling_log_probability(series: Series) -> FloatArray | None:
         + counts * np.log(rate)
         + (rows - counts) * np.log1p(-rate)
     )
-    return np.where(known, log_pmf, np.where(np.isnan(values), np.nan, 0.0))
+    chance = np.where(known, log_pmf, np.where(np.isnan(values), np.nan, 0.0))
+    return np.where(proportion, chance, -np.inf)
 
 
 def _run_sums(log_p: FloatArray, flag: BoolArray, valid: BoolArray) -> FloatArray:

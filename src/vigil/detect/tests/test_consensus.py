@@ -426,3 +426,24 @@ def test_run_sums_add_each_runs_terms_in_order_exactly_as_a_step_loop_does() -> 
         np.testing.assert_array_equal(
             _run_sums(log_p, flag, valid), stepwise(log_p, flag, valid), err_msg=str(size)
         )
+
+
+def test_a_proportion_that_stops_being_one_scores_its_prefix_as_the_whole_series_does() -> None:
+    """Whether a series is a proportion of rows is judged on its steps so far: a null rate on
+    few rows whose later values leave [0, 1] (a column that became a mean) gives the same
+    scores before that change, cut short or whole, and the quiet zeros of its first weeks stay
+    explained by sampling either way."""
+    rng = np.random.default_rng(8)
+    steps = 24 * 30
+    support = np.where(np.arange(steps) % 24 < 12, 40.0, 1.0)
+    support[24 * 12 : 24 * 15] = 1.0  # three quiet days: a null rate of 0 throughout
+    values = rng.binomial(support.astype(np.int64), 0.02) / support
+    values[24 * 12 : 24 * 15] = 0.0
+    values[24 * 25 :] = rng.normal(5.0, 1.0, steps - 24 * 25)
+    whole = hourly(values, support)
+    cut = 24 * 20
+    detector = ConsensusDetector().fit([whole.slice(0, 24 * 7)])
+    short = detector.score([whole.slice(0, cut)])[0].score
+    long = detector.score([whole])[0].score
+    np.testing.assert_array_equal(short, long[:cut])
+    assert not np.nan_to_num(short[24 * 12 : 24 * 15 + 3]).any()

@@ -238,6 +238,34 @@ def test_file_engines_equal_local_engine(
     _check_engine(engine, inputs, local_store, positions=True)
 
 
+@pytest.mark.slow
+@library_warnings
+@pytest.mark.parametrize("engine", ["dask", "duckdb"])
+def test_a_run_whose_every_row_is_quarantined_reports_them(engine: str, tmp_path: Path) -> None:
+    """No profile at all is a result, not a crash: every row is in the quarantine, with its reason.
+
+    (DuckDB stored the all-null profile column as integers, and the run failed on the cast.)
+    """
+    pytest.importorskip("dask.distributed" if engine == "dask" else "duckdb")
+    from vigil.pipeline.distributed import profile_on_engine
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "bad.jsonl").write_text(
+        '{"model": "m", "timestamp": "not-a-time", "features": {"a": 1}}\n'
+        '{"model": "m", "features": {"a": 2}}\n'
+        "not json\n"
+    )
+    store, local_store = MemoryStore(), MemoryStore()
+    summary = profile_on_engine([logs], engine=engine, store=store, spec=SPEC, now=NOW)
+    local = profile_paths([logs], store=local_store, spec=SPEC, now=NOW)
+    assert summary.models == local.models
+    assert (summary.rows_read, summary.rows_profiled, summary.rows_quarantined) == (3, 0, 3)
+    assert summary.profiles_written == 0
+    assert _quarantine(store, positions=True) == _quarantine(local_store, positions=True)
+    assert sum(_quarantine(store, positions=True).values()) == 3
+
+
 def test_a_task_holds_at_most_chunk_rows_of_a_skewed_model(
     inputs: Path, local_store: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

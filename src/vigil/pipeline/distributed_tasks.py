@@ -239,8 +239,11 @@ def _account(
     for key, profile in profile_batch(chunk.batch, spec).items():
         earlier = partials.get(key)
         partials[key] = profile if earlier is None else earlier.merge(profile)
+    # The read row's empty blob keeps the column from being all null when every row of a run
+    # is quarantined: DuckDB stores an all-null column as INTEGER, which Fugue then cannot cast
+    # back to binary, and the run would fail instead of reporting its quarantine.
     rows: list[dict[str, object]] = [
-        {"kind": READ, "source": chunk.source, "rows": chunk.rows_read}
+        {"kind": READ, "source": chunk.source, "rows": chunk.rows_read, "blob": b""}
     ]
     rows.extend(
         {

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -290,8 +290,15 @@ def _summaries(
             if not only(window):
                 continue
             reference = timeline.reference_profiles(version, window, spec.reference)
+            # A model younger than its reference (its first day, under the same-hour default):
+            # its own earlier windows say how often a column holds one value (quality.py).
+            provisional = not reference
+            if provisional:
+                reference = timeline.earlier_profiles(version, window)
             for name in names:
                 ref = combine(_summary(known, p, family, name, spec) for p in reference)
+                if ref is not None and provisional:
+                    ref = replace(ref, provisional=True)
                 yield family, name, window, _summary(known, profile, family, name, spec), ref
 
 

@@ -26,8 +26,10 @@ Rules, decided once here (``values`` = rows where the column is present and not 
   already constant in every reference window (a flag that is always ``true`` is not news), nor
   when so many equal values are likely for the reference's own most frequent share (a binomial
   tail at ``spec.change.alpha``: a flag true in 12% of rows is all false in 20 rows 8% of the
-  time); without any reference, only for numbers (a flag with one value in a new model's first
-  window is not news).
+  time); in a model's first day (younger than the same-hour reference) against the model's own
+  earlier windows, so a zero-inflated feature that reads 0 all through a quiet hour is judged by
+  its own rate of zeros; without any earlier window, only for numbers (a flag with one value in
+  a new model's first window is not news).
 - ``type_changed``: the set of value types (number / string / bool) holding at least
   ``spec.type_share_min`` of the values differs from the reference's.
 """
@@ -64,6 +66,10 @@ class ColumnSummary:
     type_counts: Mapping[str, int]
     constant: bool
     top_share: float = math.nan
+    provisional: bool = False
+    """A stand-in reference: the earlier windows of a model younger than its reference. Only
+    ``constant`` is judged against it (how often the column holds its most frequent value);
+    missing, new and type changed stay undefined until a real reference exists."""
 
     def __post_init__(self) -> None:
         if self.values < 0 or self.rows < 0:
@@ -179,7 +185,7 @@ def quality_signals(
             constant = float(numbers * 2 > current.values)
         else:
             constant = float(not _likely_constant(current, reference, spec))
-    if reference is None:
+    if reference is None or reference.provisional:
         return {
             QualityKind.MISSING: nan,
             QualityKind.NEW: nan,

@@ -66,6 +66,21 @@ class Timeline:
             if w in by_window
         ]
 
+    def earlier_profiles(self, version: str, current: Window) -> list[Profile]:
+        """Every profile of the version before ``current`` (of the model's other versions when
+        it has none): what a window of a model younger than its reference is compared with."""
+        own = self.profiles.get(version, {})
+        found = [profile for window, profile in sorted(own.items()) if window.end <= current.start]
+        if found:
+            return found
+        return [
+            profile
+            for other, by_window in sorted(self.profiles.items())
+            if other != version
+            for window, profile in sorted(by_window.items())
+            if window.end <= current.start
+        ]
+
     def rows(self, window: Window) -> int:
         """Rows of every version of the model in ``window`` (0 when none)."""
         return sum(

@@ -298,3 +298,32 @@ def test_one_completion_line_per_request_is_traffic_with_coverage_and_quality_si
     assert coverage.tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
     missing = _get(series, "feature", "country", "missing").values
     assert missing[-1] == 1.0 and np.all(missing[1:-1] == 0.0)
+
+
+def _mostly_zero(record: Record, rng: np.random.Generator) -> None:
+    record["features"]["clicks"] = 0.0 if rng.random() < 0.9 else float(rng.integers(1, 5))
+
+
+def _zero_clicks(record: Record, rng: np.random.Generator) -> None:
+    record["features"]["clicks"] = 0.0
+
+
+def test_a_new_model_s_first_day_is_judged_against_its_own_earlier_hours() -> None:
+    """Under the default same-hour reference, a model's first day has no reference: a feature
+    that is 0 in 90% of rows and reads 0 in all 30 values of one hour (0.9^30 = 4%) is judged
+    by the model's earlier hours, not called constant; a continuous feature stuck is."""
+    spec = StatsSpec()  # the default reference: the same hour on the trailing days
+    first_hours = [_records(h, 40, h, tweak=_mostly_zero) for h in range(4)]
+
+    def stuck(record: Record, rng: np.random.Generator) -> None:
+        _zero_clicks(record, rng)
+        record["features"]["age"] = 0.0
+
+    profiles = _profiles(*first_hours, _records(4, 30, 4, tweak=stuck))
+    series = health_series(profiles, spec)
+    assert _get(series, "feature", "clicks", "constant").values.tolist() == [0.0] * 5
+    assert _get(series, "feature", "age", "constant").values.tolist() == [0.0] * 4 + [1.0]
+    events = quality_events(profiles, spec)
+    assert [(e.column, e.kind, e.key.window.start) for e in events] == [
+        ("age", QualityKind.CONSTANT, START + 4 * HOUR)
+    ]

@@ -14,6 +14,7 @@ from vigil.stats.change import (
     MAX_STD_KURTOSIS,
     ChangeBand,
     ChangeTest,
+    beyond_extreme_chance,
     ks_limit,
     kurtosis_of,
     mean_band,
@@ -150,6 +151,73 @@ def test_quantile_band_flags_at_most_alpha() -> None:
         return float(current.quantiles([0.5])[0]), quantile_band(current, reference, 0.5, NO_FLOOR)
 
     assert _false_flags(band_of, rng, lambda r, n: r.normal(0, 1, n)) <= MOST_FLAGS
+
+
+@pytest.mark.parametrize(("n_current", "n_reference"), [(12, 84), (40, 280)])
+@pytest.mark.parametrize("level", [0.05, 0.95])
+def test_tail_quantile_bands_of_few_values_flag_at_most_alpha(
+    n_current: int, n_reference: int, level: float
+) -> None:
+    """The rank of a tail quantile of few values is skewed (Beta), not normal: the normal band
+    flagged p05 of 12 heavy-tailed values in 16% of windows with no change at alpha 0.001."""
+    rng = np.random.default_rng(14)
+    flags = 0
+    for _ in range(TRIALS):
+        current = ExactQuantiles.of(rng.standard_t(3, n_current))
+        reference = ExactQuantiles.of(rng.standard_t(3, n_reference))
+        band = quantile_band(current, reference, level, NO_FLOOR)
+        flags += not band.contains(float(current.quantiles([level])[0]))
+    assert flags <= MOST_FLAGS
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_tail_quantile_beyond_the_reference_s_extreme_is_not_a_change_at_small_n(
+    sign: float,
+) -> None:
+    """p05 (p95 mirrored) of 40 heavy-tailed values below the least (above the greatest) of 280:
+    2 values there, 1.5% of windows with no change. That side of the band bounds nothing."""
+    rng = np.random.default_rng(11)
+    level = 0.05 if sign > 0 else 0.95
+    flags = 0
+    for _ in range(2000):
+        current = ExactQuantiles.of(sign * rng.standard_t(3, 40))
+        reference = ExactQuantiles.of(sign * rng.standard_t(3, 280))
+        band = quantile_band(current, reference, level, ChangeTest())
+        unbounded, bounded = (band.lower, band.upper) if sign > 0 else (band.upper, band.lower)
+        assert math.isnan(unbounded) and math.isfinite(bounded)
+        flags += not band.contains(float(current.quantiles([level])[0]))
+    assert flags == 0
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_tail_quantile_beyond_the_reference_s_extreme_is_a_change_at_large_n(
+    sign: float,
+) -> None:
+    """270 values against 1,900: 14 values beyond the reference's extreme happen 1 time in
+    10^10 with no change, so the edge stays and a tail moved past it is flagged."""
+    rng = np.random.default_rng(12)
+    level = 0.05 if sign > 0 else 0.95
+    reference_values = sign * rng.normal(0, 1, 1900)
+    current_values = sign * rng.normal(0, 1, 270)
+    extreme = reference_values.min() if sign > 0 else reference_values.max()
+    current_values[:20] = extreme - sign * 1.0  # 7% of the window beyond the reference
+    reference, current = ExactQuantiles.of(reference_values), ExactQuantiles.of(current_values)
+    band = quantile_band(current, reference, level, ChangeTest())
+    assert (band.lower if sign > 0 else band.upper) == pytest.approx(extreme)
+    assert not band.contains(float(current.quantiles([level])[0]))
+    calm = ExactQuantiles.of(sign * rng.normal(0, 1, 270))
+    assert quantile_band(calm, reference, level, ChangeTest()).contains(
+        float(calm.quantiles([level])[0])
+    )
+
+
+def test_beyond_extreme_chance_is_the_chance_the_most_extreme_values_are_the_window_s() -> None:
+    assert beyond_extreme_chance(2, 2, 0.5) == pytest.approx(2 / 4)  # the least of 4 is ours
+    assert beyond_extreme_chance(2, 2, 1.0) == pytest.approx(1 / 6)  # both: 1 of C(4, 2)
+    rng = np.random.default_rng(13)
+    pooled = rng.random((20_000, 40 + 280))
+    beyond = (pooled[:, :40] < pooled[:, 40:].min(axis=1, keepdims=True)).sum(axis=1) >= 2
+    assert beyond.mean() == pytest.approx(beyond_extreme_chance(40, 280, 0.05), rel=0.1)
 
 
 def test_ks_limit_is_the_critical_value_and_the_minimum() -> None:

@@ -38,7 +38,7 @@ Example::
 
     [drift]                              # when a window's column differs from its reference
     alpha = 1e-6                         # false-alarm probability of one test of one window
-    min_mean_sd = 0.1                    # and the smallest change worth a page: a mean shift
+    min_mean_sd = 0.05                   # and the smallest change worth a page: a mean shift
     min_std_ratio = 0.1                  # in reference sds, a spread change as a ratio,
     min_rank_shift = 0.05                # a quantile move in ranks, a KS distance, a
     min_ks = 0.05                        # category's share in share points

@@ -72,6 +72,49 @@ def test_mean_band_minimum_effect_binds_at_large_n() -> None:
     assert not band.contains(ref.mean + 0.101 * ref.std)
 
 
+def test_mean_band_takes_the_larger_variance_of_the_two_sides() -> None:
+    test = ChangeTest(min_mean_sd=0)
+
+    def moments(count: int, variance: float) -> Moments:
+        return Moments(count=count, mean=0.0, m2=variance * count)
+
+    half = test.z * math.sqrt(4.0 * (1 / 100 + 1 / 1000))
+    # The window's variance is the larger: it sets the band (as in Welch's test).
+    band = mean_band(moments(100, 4.0), moments(1000, 1.0), test)
+    assert band.upper - band.expected == pytest.approx(half)
+    # The reference's is the larger: it sets the band, not the window's own smaller one.
+    band = mean_band(moments(100, 1.0), moments(1000, 4.0), test)
+    assert band.upper - band.expected == pytest.approx(half)
+    assert band.expected - band.lower == pytest.approx(half)
+
+
+def test_a_skewed_column_flags_the_mean_at_alpha_not_in_its_lower_tail() -> None:
+    # A lognormal(σ=1) window lacking its rare large values has a low mean and a low variance:
+    # Welch's z (each side's own variance) fell below -z 13 times in 2,000 unchanged windows at
+    # alpha 1e-3 (about 1 expected on that side); the larger variance keeps it at alpha.
+    rng = np.random.default_rng(9)
+    test = ChangeTest(alpha=1e-3, min_mean_sd=0)
+    flags = welch_low = 0
+    for _ in range(2000):
+        current = _moments(rng.lognormal(3.0, 1.0, 200))
+        reference = _moments(rng.lognormal(3.0, 1.0, 1400))
+        flags += not mean_band(current, reference, test).contains(current.mean)
+        own = math.sqrt(current.variance / 200 + reference.variance / 1400)
+        welch_low += (current.mean - reference.mean) / own < -test.z
+    assert welch_low >= 8  # what the old band did: the case is a real one
+    assert flags <= 2 + 4 * 1.42  # Binomial(2000, 1e-3): mean 2, sd 1.42
+
+
+def test_the_default_smallest_mean_shift_is_a_twentieth_of_a_sd() -> None:
+    # A drift of 0.1 sd a day has moved a trailing day's mean 0.05 sd after 24 h: a floor of
+    # 0.1 sd held it until 36 h whatever the traffic (docs/stats.md).
+    rng = np.random.default_rng(2)
+    ref = _moments(rng.normal(50, 10, 400_000))
+    band = mean_band(_moments(rng.normal(50, 10, 100_000)), ref, ChangeTest())
+    assert band.contains(ref.mean + 0.049 * ref.std)
+    assert not band.contains(ref.mean + 0.051 * ref.std)
+
+
 def test_a_half_sd_shift_is_caught_in_one_hour_of_270_rows() -> None:
     rng = np.random.default_rng(3)
     ref = _moments(rng.normal(50, 10, 1900))

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
         suppress,
         tail_probability,
     )
-    from vigil.detect.consensus import ConsensusDetector, ConsensusSettings, Evidence
+    from vigil.detect.consensus import (
+        ConsensusDetector,
+        ConsensusSettings,
+        Evidence,
+        EvidenceMemo,
+    )
     from vigil.detect.daily import SameHourMedian
     from vigil.detect.fakes import ThresholdDetector
     from vigil.detect.interval import (
@@ -53,6 +58,7 @@ __all__ = [
     "Detection",
     "Detector",
     "Evidence",
+    "EvidenceMemo",
     "IntervalDetector",
     "RollingMAD",
     "RollingZScore",
@@ -89,7 +95,12 @@ __getattr__, __dir__ = lazy_exports(
             "suppress",
             "tail_probability",
         ),
-        "vigil.detect.consensus": ("ConsensusDetector", "ConsensusSettings", "Evidence"),
+        "vigil.detect.consensus": (
+            "ConsensusDetector",
+            "ConsensusSettings",
+            "Evidence",
+            "EvidenceMemo",
+        ),
         "vigil.detect.daily": ("SameHourMedian",),
         "vigil.detect.fakes": ("ThresholdDetector",),
         "vigil.detect.interval": (

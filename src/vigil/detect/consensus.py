@@ -97,15 +97,100 @@ class Evidence:
     combined: FloatArray
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawEvidence:
+    """What one series' evidence rests on before calibration: the residual, the global
+    Student-t tail of its ``z``, the raw novelty and the runs' Markov probabilities with their
+    surprise. None of it depends on the fit (how much of the series is fitted history)."""
+
+    base: Residual
+    global_residual: FloatArray
+    chance: FloatArray | None
+    """The sampling floor of the residual's probability (None: off, or not a sampled series)."""
+    novelty: FloatArray
+    runs: dict[str, tuple[FloatArray, FloatArray]]
+
+
+class EvidenceMemo:
+    """Raw evidence by series content, shared by detectors that score the same series.
+
+    ``vigil run`` decides a cycle's windows a day at a time, each day with a new detector
+    fitted up to that day, on the same series: the fit only moves the calibration, so the
+    residual, novelty and runs of a series are computed once a cycle instead of once a day.
+    Keyed by the series' key, times, values and support (their bytes), so a series that differs
+    in any step (a calibration an incident blanked) is computed on its own."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[object, ...], RawEvidence] = {}
+
+    def raw(self, series: Series, settings: ConsensusSettings) -> RawEvidence:
+        support = None if series.support is None else series.support.tobytes()
+        key = (
+            series.key,
+            series.timestamps.tobytes(),
+            series.values.tobytes(),
+            support,
+            settings,
+        )
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = raw_evidence(series, settings)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+def raw_evidence(series: Series, settings: ConsensusSettings) -> RawEvidence:
+    """See :class:`RawEvidence`."""
+    # scipy.special, imported here, not scipy.stats (0.8 CPU s), which every command that
+    # imports the detectors paid.
+    from scipy import special
+
+    base = residual(series)
+    size = np.abs(base.z)
+    # Until the series has a calibration, the global reference alone speaks: the two-sided
+    # Student-t tail, 2 * t.sf(|z|) = 2 * stdtr(df, -|z|).
+    global_residual = 2.0 * special.stdtr(_degrees(series, settings.global_df), -size)
+    present = ~np.isnan(series.values)
+    runs = {}
+    for name, markov in event_runs(series).items():
+        surprise = np.where(present, -np.log10(np.maximum(markov, 1e-300)), np.nan)
+        runs[name] = (markov, surprise)
+    chance = sampling_probability(series, base.expected) if settings.sampling_floor else None
+    shapes = at_typical_size(series, base) if settings.typical_size_novelty else series.values
+    found = RawEvidence(
+        base=base,
+        global_residual=global_residual,
+        chance=chance,
+        novelty=novelty(shapes, settings.novelty),
+        runs=runs,
+    )
+    # Shared by every score of the series that a memo serves: nobody may write into it.
+    for array in (base.expected, base.scale, base.z, found.global_residual, found.novelty):
+        array.setflags(write=False)
+    if chance is not None:
+        chance.setflags(write=False)
+    for markov, surprise in runs.values():
+        markov.setflags(write=False)
+        surprise.setflags(write=False)
+    return found
+
+
 class ConsensusDetector(Thresholded):
     """See the module docstring. ``fit`` remembers, per series, up to when the history it saw
     reaches: those steps are calibrated in-sample against all of it when scored (the bench fits
-    on each series' probationary prefix and then scores the whole series)."""
+    on each series' probationary prefix and then scores the whole series). With a ``memo``,
+    each series' raw evidence is computed once for every detector sharing it (it holds them
+    until it is dropped: the pipeline keeps one a cycle)."""
 
     name = "consensus"
 
-    def __init__(self, *, settings: ConsensusSettings | None = None) -> None:
+    def __init__(
+        self, *, settings: ConsensusSettings | None = None, memo: EvidenceMemo | None = None
+    ) -> None:
         self.settings = settings or ConsensusSettings()
+        self.memo = memo
         self.threshold_ = 0.0  # the detector's own decision: every step below alpha alerts
         self.fitted_until_: dict[SeriesKey, np.datetime64] = {}
 
@@ -117,7 +202,7 @@ class ConsensusDetector(Thresholded):
         """The probabilities behind one series' scores (for explanations and tests)."""
         first = _first_value(series)
         trimmed = series.slice(first, len(series))
-        found = self._evidence(trimmed, residual(trimmed))
+        found = self._evidence(trimmed, self._raw(trimmed))
         return Evidence(
             residual=_padded(found.residual, first),
             novelty=_padded(found.novelty, first),
@@ -125,26 +210,17 @@ class ConsensusDetector(Thresholded):
             combined=_padded(found.combined, first),
         )
 
-    def _evidence(self, series: Series, base: Residual) -> Evidence:
+    def _evidence(self, series: Series, raw: RawEvidence) -> Evidence:
         s = self.settings
         fitted = self._fitted_steps(series)
-        size = np.abs(base.z)
-        own = calibrate(size, s.calibration, fitted=fitted, learn_from=base.settled)
-        # Until the series has a calibration, the global reference alone speaks: the two-sided
-        # Student-t tail, 2 * t.sf(|z|) = 2 * stdtr(df, -|z|). scipy.special, imported here,
-        # not scipy.stats (0.8 CPU s), which every command that imports the detectors paid.
-        from scipy import special
-
-        p_residual = np.fmax(own, 2.0 * special.stdtr(_degrees(series, s.global_df), -size))
-        chance = sampling_probability(series, base.expected) if s.sampling_floor else None
-        if chance is not None:
-            p_residual = np.where(np.isnan(p_residual), p_residual, np.fmax(p_residual, chance))
-        shapes = at_typical_size(series, base) if s.typical_size_novelty else series.values
-        p_novelty = calibrate(novelty(shapes, s.novelty), s.calibration, fitted=fitted)
-        present = ~np.isnan(series.values)
+        size = np.abs(raw.base.z)
+        own = calibrate(size, s.calibration, fitted=fitted, learn_from=raw.base.settled)
+        p_residual = np.fmax(own, raw.global_residual)
+        if raw.chance is not None:
+            p_residual = np.where(np.isnan(p_residual), p_residual, np.fmax(p_residual, raw.chance))
+        p_novelty = calibrate(raw.novelty, s.calibration, fitted=fitted)
         runs = {}
-        for name, markov in event_runs(series).items():
-            surprise = np.where(present, -np.log10(np.maximum(markov, 1e-300)), np.nan)
+        for name, (markov, surprise) in raw.runs.items():
             learned = calibrate(surprise, s.runs_calibration, fitted=fitted)
             runs[name] = np.fmax(markov, np.nan_to_num(learned, nan=1.0))
         fisher = _fisher(p_residual, p_novelty)
@@ -182,8 +258,9 @@ class ConsensusDetector(Thresholded):
             )
         series = whole
         s = self.settings
-        base = residual(series)
-        combined = self._evidence(series, base).combined
+        raw = self._raw(series)
+        base = raw.base
+        combined = self._evidence(series, raw).combined
         score = to_score(combined)
         score = np.where(np.isnan(score), np.nan, np.where(combined < s.alpha, score, 0.0))
         score[np.isnan(series.values)] = np.nan  # a missing value has no score; its gap does
@@ -195,6 +272,11 @@ class ConsensusDetector(Thresholded):
             lower=base.expected - half,
             upper=base.expected + half,
         )
+
+    def _raw(self, series: Series) -> RawEvidence:
+        if self.memo is None:
+            return raw_evidence(series, self.settings)
+        return self.memo.raw(series, self.settings)
 
     def _fitted_steps(self, series: Series) -> int:
         return fitted_steps(self.fitted_until_, series)

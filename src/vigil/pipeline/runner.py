@@ -40,7 +40,7 @@ from vigil.alert import (
     Outbox,
 )
 from vigil.core import ConflictError, SeriesKey, StoreError, Window
-from vigil.detect import Anomaly
+from vigil.detect import Anomaly, EvidenceMemo
 from vigil.incidents import FilterOutcome, FilterReport, Incident, IncidentState, as_of
 from vigil.pipeline.attribution import attribute_incidents
 from vigil.pipeline.config import VigilConfig
@@ -321,6 +321,7 @@ def _watch(
     abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]],
     failed: set[str],
     on_failure: Callable[[ModelFailure], None],
+    memo: EvidenceMemo,
 ) -> WatchResult:
     """:func:`watch` over every model not ``failed`` yet; when it fails, model by model, so
     only the models at fault lose their day (and the cycle's later days) and are reported once.
@@ -331,7 +332,13 @@ def _watch(
     start, end = day[0].start, day[-1].end
     try:
         return watch(
-            healthy, start=start, end=end, policy=policy, excluded=excluded, abnormal=abnormal
+            healthy,
+            start=start,
+            end=end,
+            policy=policy,
+            excluded=excluded,
+            abnormal=abnormal,
+            memo=memo,
         )
     except Exception:  # found again, and reported, model by model below
         watched: dict[SeriesKey, WatchedSeries] = {}
@@ -340,7 +347,13 @@ def _watch(
             mine = [s for s in healthy if s.key.model == model]
             try:
                 result = watch(
-                    mine, start=start, end=end, policy=policy, excluded=excluded, abnormal=abnormal
+                    mine,
+                    start=start,
+                    end=end,
+                    policy=policy,
+                    excluded=excluded,
+                    abnormal=abnormal,
+                    memo=memo,
                 )
             except Exception as err:  # one model's failure must not blind the others
                 failed.add(model)
@@ -429,6 +442,7 @@ def _watch_and_group(
     removed: dict[str, int] = {}
     outcome = FilterOutcome(kept=(), reports=())
     failed: set[str] = set()
+    memo = EvidenceMemo()  # each series' raw evidence, computed on its first day only
     for day in _days(due):
         result = _watch(
             series,
@@ -438,6 +452,7 @@ def _watch_and_group(
             abnormal=abnormal_periods(list(held.values()), lead=lead, step=filters.step),
             failed=failed,
             on_failure=on_failure,
+            memo=memo,
         )
         watched.update(result.watched)
         live, outcome = advance_incidents(

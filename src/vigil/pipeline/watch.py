@@ -52,7 +52,9 @@ from vigil.core import ConfigError, Family, SeriesKey
 from vigil.detect import (
     Anomaly,
     Band,
+    ConsensusDetector,
     Detector,
+    EvidenceMemo,
     IntervalDetector,
     Scores,
     flag,
@@ -137,6 +139,7 @@ def watch(
     policy: WatchPolicy,
     excluded: Mapping[SeriesKey, datetime] | None = None,
     abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]] | None = None,
+    memo: EvidenceMemo | None = None,
 ) -> WatchResult:
     """Decide every watched series of ``series`` and return the anomalies in ``[start, end)``.
 
@@ -144,7 +147,9 @@ def watch(
     maps a series to the moment an open incident took it over: its steps from then on are left
     out of the baseline its band is computed from, while still being judged against it.
     ``abnormal`` maps a series to the periods incidents held it (open or resolved): they are
-    left out of the calibration.
+    left out of the calibration. ``memo``: the raw evidence ``consensus`` computed from these
+    series for an earlier period (the runner decides a cycle's days one by one, on the same
+    series), reused instead of computed again.
     """
     begin = _datetime64(start)
     stop = _datetime64(end)
@@ -162,7 +167,8 @@ def watch(
         elif _drift_statistic(one) in policy.drift.thresholds:
             watched[one.key] = _drift(one, policy.drift)
     for rule, group in groups.items():
-        for decided in _watch_group(group, rule, policy, begin, excluded or {}, abnormal or {}):
+        chosen = _watch_group(group, rule, policy, begin, excluded or {}, abnormal or {}, memo)
+        for decided in chosen:
             watched[decided.series.key] = decided
     anomalies = [a for decided in watched.values() for a in _anomalies(decided, begin, stop)]
     anomalies = _with_notes(anomalies, {one.key: one for one in series})
@@ -213,9 +219,12 @@ def _watch_group(
     begin: np.datetime64,
     excluded: Mapping[SeriesKey, datetime],
     abnormal: Mapping[SeriesKey, Sequence[tuple[datetime, datetime]]],
+    memo: EvidenceMemo | None = None,
 ) -> list[WatchedSeries]:
     since = {key: _datetime64(moment) for key, moment in excluded.items()}
     detector = policy.build_detector()
+    if memo is not None and isinstance(detector, ConsensusDetector):
+        detector.memo = memo
     held = [one for one in group if one.key in since]
     if isinstance(detector, IntervalDetector) or not held:
         return _decide(group, rule, policy, begin, since, abnormal, detector)

@@ -447,3 +447,40 @@ def test_a_proportion_that_stops_being_one_scores_its_prefix_as_the_whole_series
     long = detector.score([whole])[0].score
     np.testing.assert_array_equal(short, long[:cut])
     assert not np.nan_to_num(short[24 * 12 : 24 * 15 + 3]).any()
+
+
+def test_a_shared_memo_scores_every_fit_as_a_fresh_detector_does() -> None:
+    """The pipeline fits a new detector each day of a cycle on the same series and shares
+    one memo: the scores must be the fresh detector's to the last bit, whatever the fit."""
+    from vigil.detect import EvidenceMemo
+
+    rng = np.random.default_rng(5)
+    values = daily_cycle(21, 3)
+    values[400:406] = values[399]  # a run, so the runs' evidence speaks
+    values[450] += 40.0
+    rows = rng.integers(20, 400, values.size).astype(np.float64)
+    values[100:110] = np.nan  # a gap
+    whole = [hourly(values, rows, "a"), hourly(values * 2.0, None, "b")]
+    blanked = values.copy()
+    blanked[440:460] = np.nan  # a calibration an incident blanked: its own content
+    memo = EvidenceMemo()
+    for day in (8, 12, 16, 20):
+        fitted = [one.slice(0, day * 24) for one in whole] + [hourly(blanked[: day * 24])]
+        fresh = ConsensusDetector().fit(fitted)
+        shared = ConsensusDetector(memo=memo).fit(fitted)
+        for one in [*whole, *fitted]:
+            (expected,) = fresh.score([one])
+            (found,) = shared.score([one])
+            for name in ("score", "expected", "lower", "upper"):
+                assert np.array_equal(getattr(found, name), getattr(expected, name), equal_nan=True)
+    # Each whole series once; each day's fitted prefixes are new content.
+    assert len(memo) == len(whole) + 4 * 3
+
+
+def test_the_memos_evidence_is_read_only() -> None:
+    from vigil.detect import EvidenceMemo
+
+    series = hourly(daily_cycle(10, 4))
+    raw = EvidenceMemo().raw(series, ConsensusSettings())
+    with pytest.raises(ValueError, match="read-only"):
+        raw.base.expected[0] = 0.0

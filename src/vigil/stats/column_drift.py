@@ -61,38 +61,18 @@ def numeric_drift(
 
     ``with_p_values=False`` skips the KS p-value (the slowest part) when only values are kept.
     """
-    if grid_size < 2:
-        raise ConfigError(f"grid_size must be >= 2, got {grid_size!r}")
     n_cur, n_ref = float(current.n), float(reference.n)
-    if n_cur == 0 or n_ref == 0:
+    read = _read_grid(current, reference, grid_size)
+    if read is None:
         return tuple(
             Divergence(statistic=name, value=math.nan, n_current=n_cur, n_reference=n_ref)
             for name in NUMERIC_STATISTICS
         )
-    # One quantile query and one CDF query per sketch: the midpoint levels serve both as the
-    # KS grid (spacing 1/grid_size) and as the Wasserstein levels; the reference's deciles
-    # ride along.
-    mids = midpoint_levels(grid_size)
-    q_cur = current.quantiles(mids)
-    q_ref_all = reference.quantiles(np.concatenate([mids, DECILES]))
-    q_ref, edges = q_ref_all[:grid_size], np.unique(q_ref_all[grid_size:])
-    grid = np.union1d(q_cur, q_ref)
-    points = np.concatenate([grid, edges])
-    cdf_cur, cdf_ref = current.cdf(points), reference.cdf(points)
+    q_cur, q_ref, cdf_cur, cdf_ref, size = read
     eff_cur, eff_ref = resolvable_n(current), resolvable_n(reference)
-    ks = ks_statistic(
-        cdf_cur[: grid.size],
-        cdf_ref[: grid.size],
-        n_current=n_cur,
-        n_reference=n_ref,
-        p_value_n=(eff_cur, eff_ref),
-        with_p_value=with_p_values,
-        sketch_error=current.normalized_rank_error
-        + reference.normalized_rank_error
-        + 1.0 / grid_size,
-    )
-    cur_bins = _bin_counts(cdf_cur[grid.size :], n_cur)
-    ref_bins = _bin_counts(cdf_ref[grid.size :], n_ref)
+    ks = _ks(current, reference, cdf_cur[:size], cdf_ref[:size], grid_size, with_p_values)
+    cur_bins = _bin_counts(cdf_cur[size:], n_cur)
+    ref_bins = _bin_counts(cdf_ref[size:], n_ref)
     w1 = wasserstein_1(q_cur, q_ref, n_current=n_cur, n_reference=n_ref)
     scaled = w1.value / reference_std if reference_std > 0 else math.nan
     return (
@@ -106,6 +86,62 @@ def numeric_drift(
         ),
         w1,
         Divergence(statistic="wasserstein_std", value=scaled, n_current=n_cur, n_reference=n_ref),
+    )
+
+
+def ks_drift(
+    current: QuantileSource, reference: QuantileSource, *, grid_size: int = 512
+) -> Divergence:
+    """``numeric_drift(...)[0]`` without the p-value, and without computing the statistics
+    after it (for the day-long drift, which tests KS alone): the same value to the last bit."""
+    read = _read_grid(current, reference, grid_size)
+    if read is None:
+        n_cur, n_ref = float(current.n), float(reference.n)
+        return Divergence(statistic="ks", value=math.nan, n_current=n_cur, n_reference=n_ref)
+    _, _, cdf_cur, cdf_ref, size = read
+    return _ks(current, reference, cdf_cur[:size], cdf_ref[:size], grid_size, False)
+
+
+def _read_grid(
+    current: QuantileSource, reference: QuantileSource, grid_size: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, int] | None:
+    """Both sides' quantiles at the midpoint levels, and both CDFs on the union of those
+    quantiles followed by the reference's deciles; the union's size. None when a side is empty.
+
+    One quantile query and one CDF query per sketch: the midpoint levels serve both as the
+    KS grid (spacing 1/grid_size) and as the Wasserstein levels; the reference's deciles ride
+    along."""
+    if grid_size < 2:
+        raise ConfigError(f"grid_size must be >= 2, got {grid_size!r}")
+    if current.n == 0 or reference.n == 0:
+        return None
+    mids = midpoint_levels(grid_size)
+    q_cur = current.quantiles(mids)
+    q_ref_all = reference.quantiles(np.concatenate([mids, DECILES]))
+    q_ref, edges = q_ref_all[:grid_size], np.unique(q_ref_all[grid_size:])
+    grid = np.union1d(q_cur, q_ref)
+    points = np.concatenate([grid, edges])
+    return q_cur, q_ref, current.cdf(points), reference.cdf(points), grid.size
+
+
+def _ks(
+    current: QuantileSource,
+    reference: QuantileSource,
+    cdf_cur: FloatArray,
+    cdf_ref: FloatArray,
+    grid_size: int,
+    with_p_value: bool,
+) -> Divergence:
+    return ks_statistic(
+        cdf_cur,
+        cdf_ref,
+        n_current=float(current.n),
+        n_reference=float(reference.n),
+        p_value_n=(resolvable_n(current), resolvable_n(reference)),
+        with_p_value=with_p_value,
+        sketch_error=current.normalized_rank_error
+        + reference.normalized_rank_error
+        + 1.0 / grid_size,
     )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from vigil.core import Family, ProfileKey, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
-from vigil.stats.column_drift import category_counts, numeric_drift
+from vigil.stats.column_drift import category_counts, ks_drift
 from vigil.stats.reference import typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import PooledQuantiles
@@ -421,12 +421,7 @@ def _changes(current: _Pooled, reference: _Pooled, spec: StatsSpec) -> list[Test
         return [categorical_change(cur_bins, ref_bins, error, spec.change)]
     if current.quantiles.n == 0 or reference.quantiles.n == 0:
         return []
-    ks = numeric_drift(
-        current.quantiles,
-        reference.quantiles,
-        grid_size=spec.drift_grid_size,
-        with_p_values=False,
-    )[0]
+    ks = ks_drift(current.quantiles, reference.quantiles, grid_size=spec.drift_grid_size)
     return numeric_changes(
         current.quantiles,
         current.moments,

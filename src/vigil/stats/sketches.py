@@ -139,6 +139,11 @@ class PooledQuantiles:
     values: FloatArray
     cumulative: FloatArray
     rank_error: float
+    _asked: dict[bytes, FloatArray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Quantiles already answered, by their levels: the day-long drift asks one reference
+    (pooled once per day) the same levels for each of the day's windows."""
 
     @classmethod
     def of(cls, sketches: Sequence[QuantileSketch]) -> PooledQuantiles:
@@ -173,10 +178,15 @@ class PooledQuantiles:
         levels = np.asarray(qs, dtype=np.float64).ravel()
         if self.values.size == 0:
             return np.full(levels.size, np.nan)
-        wanted = np.ceil(np.round(levels * self.cumulative[-1], 9))
-        index = np.searchsorted(self.cumulative, wanted, side="left")
-        chosen: FloatArray = self.values[np.clip(index, 0, self.values.size - 1)]
-        return chosen
+        asked = levels.tobytes()
+        found = self._asked.get(asked)
+        if found is None:
+            wanted = np.ceil(np.round(levels * self.cumulative[-1], 9))
+            index = np.searchsorted(self.cumulative, wanted, side="left")
+            found = self.values[np.clip(index, 0, self.values.size - 1)]
+            found.setflags(write=False)  # handed to every caller that asks these levels
+            self._asked[asked] = found
+        return found
 
     def cdf(self, points: npt.ArrayLike) -> FloatArray:
         array = np.asarray(points, dtype=np.float64).ravel()

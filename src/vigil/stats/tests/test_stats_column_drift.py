@@ -19,11 +19,17 @@ from vigil.stats.column_drift import (
     categorical_drift,
     category_counts,
     decile_counts,
+    ks_drift,
     numeric_drift,
     resolvable_n,
 )
 from vigil.stats.divergence import chi_square, g_test, psi
-from vigil.stats.sketches import ExactFrequencies, ExactQuantiles, QuantileSource
+from vigil.stats.sketches import (
+    ExactFrequencies,
+    ExactQuantiles,
+    PooledQuantiles,
+    QuantileSource,
+)
 
 
 class KllSource:
@@ -235,3 +241,30 @@ def test_categorical_same_shares_read_as_no_drift() -> None:
     assert values["linf"] == 0.0
     assert values["psi"] == pytest.approx(0.0, abs=1e-12)
     assert values["chi2"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, 5.0])
+def test_ks_drift_is_numeric_drifts_ks_to_the_last_bit(shift: float) -> None:
+    """The day-long drift reads KS alone through ks_drift; it must be numeric_drift's."""
+    rng = np.random.default_rng(11)
+    current = KllSource(rng.normal(shift, 1.0, 3000))
+    pooled = PooledQuantiles.of_weighted_items(
+        [(np.sort(rng.normal(0.0, 1.0, 500)), np.ones(500)) for _ in range(7)], rank_error=0.01
+    )
+    for reference in (pooled, KllSource(rng.lognormal(0.0, 1.0, 900), k=64)):
+        whole = numeric_drift(current, reference, grid_size=256, with_p_values=False)[0]
+        alone = ks_drift(current, reference, grid_size=256)
+        assert alone == whole
+    empty = ks_drift(KllSource([]), pooled)
+    assert math.isnan(empty.value) and empty.n_reference == pooled.n
+
+
+def test_pooled_quantiles_answer_repeated_levels_alike_and_read_only() -> None:
+    pooled = PooledQuantiles.of_weighted_items(
+        [(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 1.0, 4.0]))], rank_error=0.0
+    )
+    levels = np.array([0.1, 0.5, 0.9])
+    first = pooled.quantiles(levels)
+    assert np.array_equal(pooled.quantiles(levels.copy()), first)
+    assert list(first) == [1.0, 3.0, 4.0]  # ranks 1, 4 and 8 of cumulative weights 1, 3, 4, 8
+    assert not first.flags.writeable

@@ -186,14 +186,19 @@ def quantile_band(
     levels = np.clip(np.array([level - below, level, level + above]), 0.0, 1.0)
     low, expected, high = (float(v) for v in reference.quantiles(levels))
     error = current.normalized_rank_error
-    for clipped, tail in ((level - below <= 0.0, level), (level + above >= 1.0, 1.0 - level)):
-        if clipped and beyond_extreme_chance(current.n, reference.n, tail - error) >= (
-            test.alpha / 2.0
-        ):
-            if tail == level:
-                low = math.nan
-            else:
-                high = math.nan
+    # Each side on its own (a median can clip on both): a clipped side stays only while that
+    # share of the window beyond the reference's extreme is improbable.
+    side = test.alpha / 2.0
+    if (
+        level - below <= 0.0
+        and beyond_extreme_chance(current.n, reference.n, level - error) >= side
+    ):
+        low = math.nan
+    if (
+        level + above >= 1.0
+        and beyond_extreme_chance(current.n, reference.n, 1.0 - level - error) >= side
+    ):
+        high = math.nan
     return ChangeBand(expected=expected, lower=low, upper=high)
 
 

@@ -308,3 +308,15 @@ def test_settings_are_checked() -> None:
         ChangeTest(alpha=0.7)
     with pytest.raises(ConfigError, match="min_mean_sd must be a finite number"):
         ChangeTest(min_mean_sd=-1)
+
+
+def test_a_median_of_few_values_clipped_on_both_sides_bounds_neither() -> None:
+    """Each clipped side is judged on its own (the median's two tails are the same share)."""
+    band = quantile_band(
+        ExactQuantiles.of(np.array([1.0, 2.0])),
+        ExactQuantiles.of(np.array([0.0, 1.5, 3.0])),
+        0.5,
+        ChangeTest(),
+    )
+    assert math.isnan(band.lower) and math.isnan(band.upper)
+    assert band.contains(100.0) and band.contains(-100.0)

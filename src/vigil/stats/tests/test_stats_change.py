@@ -15,9 +15,11 @@ from vigil.stats.change import (
     ChangeBand,
     ChangeTest,
     beyond_extreme_chance,
+    heavier_kurtosis,
     ks_limit,
     kurtosis_of,
     mean_band,
+    numeric_changes,
     quantile_band,
     share_change,
     std_band,
@@ -184,6 +186,62 @@ def test_the_std_of_a_column_with_tails_too_heavy_is_not_tested() -> None:
     doubled = rng.normal(0, math.sqrt(2), 4800)
     band = std_band(_moments(doubled), _moments(ref), ChangeTest(), kurtosis=MAX_STD_KURTOSIS)
     assert not band.contains(float(doubled.std()))
+
+
+def _std_changed(current: np.ndarray, reference: np.ndarray) -> bool:
+    cur, ref = ExactQuantiles.of(current), ExactQuantiles.of(reference)
+    found = numeric_changes(
+        cur, _moments(current), ref, _moments(reference), ChangeTest(), ks=0.0, ks_sketch_error=0
+    )
+    return next(t for t in found if t.statistic == "std").changed
+
+
+def test_the_kurtosis_of_both_sides_is_the_heavier_reading() -> None:
+    rng = np.random.default_rng(12)
+    light, heavy = rng.normal(0, 1, 500), rng.lognormal(0, 1, 500)
+    both = heavier_kurtosis(ExactQuantiles.of(light), ExactQuantiles.of(heavy))
+    assert both == kurtosis_of(ExactQuantiles.of(heavy)) > kurtosis_of(ExactQuantiles.of(light))
+    assert heavier_kurtosis(ExactQuantiles.of(heavy), ExactQuantiles.of(light)) == both
+    assert heavier_kurtosis(ExactQuantiles.of([1.0]), ExactQuantiles.of(light)) == pytest.approx(
+        kurtosis_of(ExactQuantiles.of(light))
+    )
+    assert math.isnan(heavier_kurtosis(ExactQuantiles.of([]), ExactQuantiles.of([2.0])))
+
+
+def test_a_day_holding_one_huge_value_of_a_heavy_column_is_not_a_spread_change() -> None:
+    # Issue 20: a lognormal(σ=1) week of 1,400 values read a kurtosis under 20, and a day of
+    # 200 holding one huge value (sd 110 against 36) paged. Unchanged days of this shape
+    # flagged 36 in 20,000 with the reference's kurtosis; with the heavier reading, none.
+    rng = np.random.default_rng(20)
+    week = rng.lognormal(3.0, 1.0, 1400)
+    while kurtosis_of(ExactQuantiles.of(week)) > 15:
+        week = rng.lognormal(3.0, 1.0, 1400)
+    day = np.append(rng.lognormal(3.0, 1.0, 199), 1500.0)
+    assert day.std() / week.std() > 2.5
+    reference_only = std_band(
+        _moments(day), _moments(week), ChangeTest(), kurtosis=kurtosis_of(ExactQuantiles.of(week))
+    )
+    assert not reference_only.contains(float(day.std()))  # what paged
+    assert not _std_changed(day, week)
+    flagged = sum(
+        _std_changed(rng.lognormal(3.0, 1.0, 200), rng.lognormal(3.0, 1.0, 1400))
+        for _ in range(1000)
+    )
+    assert flagged == 0
+
+
+def test_a_doubled_variance_of_a_normal_column_is_still_a_spread_change() -> None:
+    # Each side's kurtosis is its own (scaled by itself), so a doubled variance reads 3 on both
+    # sides and the band stays as narrow as the normal one: a day of 200 against a week of
+    # 1,400 is flagged in about 91% of draws (93% with the reference's kurtosis alone).
+    rng = np.random.default_rng(21)
+    caught = sum(
+        _std_changed(rng.normal(0, math.sqrt(2), 200), rng.normal(0, 1, 1400)) for _ in range(200)
+    )
+    assert caught >= 170
+    assert not any(
+        _std_changed(rng.normal(0, 1, 200), rng.normal(0, 1, 1400)) for _ in range(200)
+    )
 
 
 def test_quantile_band_flags_at_most_alpha() -> None:

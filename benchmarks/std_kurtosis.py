@@ -1,0 +1,77 @@
+"""Which kurtosis should the standard deviation's test use? Flags of ``std_band`` at Vigil's
+alpha (1e-6) on simulated windows, for four readings of the kurtosis:
+
+- ``reference``: the reference's own (main before issue 20's fix);
+- ``layard``: both samples' raw fourth and second moments pooled, each about its own mean;
+- ``by_n``: the mean of the two samples' own kurtosis, weighted by their values;
+- ``heavier``: the larger of the two samples' own (``vigil.stats.change.heavier_kurtosis``).
+
+    python benchmarks/std_kurtosis.py --case lognormal --current 200 --reference 1400 --draws 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+from vigil.profile import Moments
+from vigil.stats.change import ChangeTest, heavier_kurtosis, kurtosis_of, std_band
+from vigil.stats.sketches import ExactQuantiles
+
+CASES = {
+    "lognormal": (lambda r, n: r.lognormal(3.0, 1.0, n), lambda r, n: r.lognormal(3.0, 1.0, n)),
+    "normal": (lambda r, n: r.normal(0.0, 1.0, n), lambda r, n: r.normal(0.0, 1.0, n)),
+    "variance-x2": (
+        lambda r, n: r.normal(0.0, math.sqrt(2.0), n),
+        lambda r, n: r.normal(0.0, 1.0, n),
+    ),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case", choices=sorted(CASES), required=True)
+    parser.add_argument("--current", type=int, required=True)
+    parser.add_argument("--reference", type=int, required=True)
+    parser.add_argument("--draws", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    draw_current, draw_reference = CASES[args.case]
+    test = ChangeTest()
+    flags = dict.fromkeys(("reference", "layard", "by_n", "heavier"), 0)
+    for _ in range(args.draws):
+        current = draw_current(rng, args.current)
+        reference = draw_reference(rng, args.reference)
+        cur, ref = ExactQuantiles.of(current), ExactQuantiles.of(reference)
+        k_cur, k_ref = kurtosis_of(cur), kurtosis_of(ref)
+        readings = {
+            "reference": k_ref,
+            "layard": _layard(current, reference),
+            "by_n": (current.size * k_cur + reference.size * k_ref)
+            / (current.size + reference.size),
+            "heavier": heavier_kurtosis(cur, ref),
+        }
+        moments_cur, moments_ref = Moments.of(current), Moments.of(reference)
+        for name, kurtosis in readings.items():
+            band = std_band(moments_cur, moments_ref, test, kurtosis=kurtosis)
+            flags[name] += not band.contains(moments_cur.std)
+    print(
+        f"{args.case}, {args.current} vs {args.reference} values, {args.draws} draws: flagged "
+        + ", ".join(f"{name} {count}" for name, count in flags.items())
+    )
+
+
+def _layard(current: np.ndarray, reference: np.ndarray) -> float:
+    """Both samples' central moments, each about its own mean, pooled (Layard 1973)."""
+    parts = [values - values.mean() for values in (current, reference)]
+    total = sum(part.size for part in parts)
+    m2 = sum(float(np.sum(part**2)) for part in parts) / total
+    m4 = sum(float(np.sum(part**4)) for part in parts) / total
+    return m4 / m2**2
+
+
+if __name__ == "__main__":
+    main()

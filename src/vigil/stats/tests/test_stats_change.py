@@ -239,9 +239,7 @@ def test_a_doubled_variance_of_a_normal_column_is_still_a_spread_change() -> Non
         _std_changed(rng.normal(0, math.sqrt(2), 200), rng.normal(0, 1, 1400)) for _ in range(200)
     )
     assert caught >= 170
-    assert not any(
-        _std_changed(rng.normal(0, 1, 200), rng.normal(0, 1, 1400)) for _ in range(200)
-    )
+    assert not any(_std_changed(rng.normal(0, 1, 200), rng.normal(0, 1, 1400)) for _ in range(200))
 
 
 def test_quantile_band_flags_at_most_alpha() -> None:

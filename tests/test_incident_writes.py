@@ -31,7 +31,7 @@ from vigil.incidents import (
     update_incidents,
 )
 from vigil.lab.simulation.logs import simulate_platform
-from vigil.pipeline import runner
+from vigil.pipeline import deciding
 from vigil.pipeline.config import parse_config
 from vigil.pipeline.runner import run_cycle
 from vigil.server import ServerSettings, create_app, serve_in_background
@@ -91,13 +91,13 @@ def test_a_verdict_given_while_a_cycle_decides_is_kept(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="vigil.pipeline.runner")
+    caplog.set_level(logging.INFO, logger="vigil.pipeline.deciding")
     store = SqlStore(store_url)
     try:
         _cycle(store, logs, FIRST_END)
         incident = _open_fraud_incident(store)
         posted: list[int] = []
-        attribute = runner.attribute_incidents
+        attribute = deciding.attribute_incidents
 
         def verdict_between_read_and_write(*args: Any, **kwargs: Any) -> Any:
             if not posted:  # the cycle has read and decided; it has not written yet
@@ -109,7 +109,7 @@ def test_a_verdict_given_while_a_cycle_decides_is_kept(
                 posted.append(answer.status_code)
             return attribute(*args, **kwargs)
 
-        monkeypatch.setattr(runner, "attribute_incidents", verdict_between_read_and_write)
+        monkeypatch.setattr(deciding, "attribute_incidents", verdict_between_read_and_write)
         second = _cycle(store, logs, SECOND_END)
         assert posted == [201]
         assert len(second.windows) == 12

@@ -12,7 +12,9 @@ Earlier, the report and the dashboard each redrew a band of their own; a marked 
 inside the band on the screen.
 
 The policy itself (what is watched, on which scale, with which floor and detector) is
-:mod:`vigil.pipeline.policy`; its names are re-exported here.
+:mod:`vigil.pipeline.policy`; what it decided (:class:`WatchedSeries`) and the series decided by a
+rule rather than a detector (data-quality events, drift scores, tested statistics) are
+:mod:`vigil.pipeline.watched`. Their names are re-exported here.
 
 How a series is decided:
 
@@ -42,13 +44,13 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 
-from vigil.core import ConfigError, Family, SeriesKey
+from vigil.core import ConfigError, SeriesKey
 from vigil.detect import (
     Anomaly,
     Band,
@@ -74,7 +76,16 @@ from vigil.pipeline.policy import (
     WatchPolicy,
     natural_range,
 )
-from vigil.stats import BAND_SUFFIXES, QualityKind, Series
+from vigil.pipeline.watched import (
+    WatchedSeries,
+    WatchResult,
+    drift_statistic,
+    drift_watch,
+    event_watch,
+    tested_band,
+    tested_watch,
+)
+from vigil.stats import QualityKind, Series
 
 __all__ = [
     "COUNTS",
@@ -96,39 +107,6 @@ __all__ = [
 ]
 
 BoolArray = npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WatchedSeries:
-    """One watched series and the band that decided each of its steps, in its own units.
-
-    A step is anomalous exactly when ``flags`` is set; for band detectors (``banded``) that is
-    exactly when the value lies outside ``[lower, upper]``, for scoring ones when ``score``
-    exceeds ``threshold`` and the value is farther from ``expected`` than the watch's floor.
-    """
-
-    series: Series
-    expected: FloatArray
-    lower: FloatArray
-    upper: FloatArray
-    flags: BoolArray
-    score: FloatArray
-    """The detector's own score (NaN where it had none)."""
-    detector: str
-    threshold: float
-    scale: Scale = Scale.LINEAR
-    """The scale the decision was taken on; severities are measured there."""
-    banded: bool = True
-    """True when the band decided (a step is flagged exactly outside it); False when the
-    detector's score did (``score > threshold``) and the band is its expected range."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WatchResult:
-    """Every watched series with its deciding band, and the anomalies of the period."""
-
-    watched: Mapping[SeriesKey, WatchedSeries]
-    anomalies: tuple[Anomaly, ...]
 
 
 def watch(
@@ -161,11 +139,11 @@ def watch(
         if found is not None:
             groups.setdefault(found, []).append(one)
         elif one.key.statistic in QUALITY:
-            watched[one.key] = _event(one)
-        elif (band := _tested_band(one, by_key)) is not None:
-            watched[one.key] = _tested(one, band, policy.drift)
-        elif _drift_statistic(one) in policy.drift.thresholds:
-            watched[one.key] = _drift(one, policy.drift)
+            watched[one.key] = event_watch(one)
+        elif (band := tested_band(one, by_key)) is not None:
+            watched[one.key] = tested_watch(one, band, policy.drift)
+        elif drift_statistic(one) in policy.drift.thresholds:
+            watched[one.key] = drift_watch(one, policy.drift)
     for rule, group in groups.items():
         chosen = _watch_group(group, rule, policy, begin, excluded or {}, abnormal or {}, memo)
         for decided in chosen:
@@ -365,86 +343,6 @@ def _calibration(
     values = np.where(keep, before.values, np.nan)
     return Series(
         key=before.key, timestamps=before.timestamps, values=values, support=before.support
-    )
-
-
-def _event(series: Series) -> WatchedSeries:
-    """A 0/1 data-quality signal: raised is anomalous."""
-    values = np.nan_to_num(series.values, nan=0.0)
-    zeros = np.zeros(len(series))
-    return WatchedSeries(
-        series=series,
-        expected=zeros,
-        lower=zeros - EVENT_THRESHOLD,
-        upper=zeros + EVENT_THRESHOLD,
-        flags=values > EVENT_THRESHOLD,
-        score=values / EVENT_THRESHOLD,
-        detector="quality",
-        threshold=EVENT_THRESHOLD,
-    )
-
-
-def _drift_statistic(series: Series) -> str:
-    """Feature drift is ``drift/<column>/ks``; output drift is ``output/<column>/drift_ks``."""
-    statistic = series.key.statistic
-    if series.key.family == Family.DRIFT:
-        return statistic
-    if series.key.family == Family.OUTPUT and statistic.startswith("drift_"):
-        return statistic.removeprefix("drift_")
-    return ""
-
-
-def _drift(series: Series, rule: DriftRule) -> WatchedSeries:
-    statistic = _drift_statistic(series)
-    threshold = rule.thresholds[statistic]
-    support = series.support if series.support is not None else np.full(len(series), math.inf)
-    zeros = np.zeros(len(series))
-    return WatchedSeries(
-        series=series,
-        expected=zeros,
-        lower=zeros - threshold,
-        upper=zeros + threshold,
-        flags=rule.flags(statistic, series.values, support),
-        score=series.values / threshold,
-        detector="drift",
-        threshold=threshold,
-    )
-
-
-def _tested_band(
-    series: Series, by_key: Mapping[SeriesKey, Series]
-) -> tuple[Series, Series, Series] | None:
-    """The stored band (expected, lower, upper) of a tested statistic, when it has one."""
-    if series.key.statistic.endswith(BAND_SUFFIXES):
-        return None
-    parts = [
-        by_key.get(replace(series.key, statistic=series.key.statistic + s)) for s in BAND_SUFFIXES
-    ]
-    expected, lower, upper = parts
-    if expected is None or lower is None or upper is None:
-        return None
-    if not len(expected) == len(lower) == len(upper) == len(series):
-        return None
-    return expected, lower, upper
-
-
-def _tested(series: Series, band: tuple[Series, Series, Series], rule: DriftRule) -> WatchedSeries:
-    """A tested statistic outside the band the stats stage drew from both sample sizes."""
-    expected, lower, upper = (part.values for part in band)
-    values = series.values
-    support = series.support if series.support is not None else np.full(len(series), math.inf)
-    with np.errstate(invalid="ignore"):
-        half = np.where(values >= expected, upper - expected, expected - lower)
-        score = np.abs(values - expected) / np.where(half > 0, half, np.nan)
-    return WatchedSeries(
-        series=series,
-        expected=expected,
-        lower=lower,
-        upper=upper,
-        flags=rule.tested_flags(values, lower, upper, support),
-        score=score,
-        detector="drift",
-        threshold=1.0,
     )
 
 

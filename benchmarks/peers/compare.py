@@ -22,13 +22,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from vigil.bench.quality import (
-    CLEAN_DAYS,
-    REFERENCES,
-    judge_daily_flags,
-    result_json,
-    run_quality_month,
-)
+from vigil.bench.quality import REFERENCES, result_json, run_quality_month
+from vigil.bench.quality_judging import CLEAN_DAYS, judge_daily_flags
 from vigil.lab.simulation.quality_month import simulate_quality_month
 
 HERE = Path(__file__).parent

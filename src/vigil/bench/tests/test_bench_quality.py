@@ -13,15 +13,8 @@ import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
-from vigil.bench.quality import (
-    CLEAN_DAYS,
-    DAY,
-    _references,
-    expected_performance,
-    judge_daily_flags,
-    judge_month,
-    run_quality_month,
-)
+from vigil.bench.quality import _references, expected_performance, run_quality_month
+from vigil.bench.quality_judging import CLEAN_DAYS, DAY, judge_daily_flags, judge_month
 from vigil.core import ConfigError, Family, SeriesKey, Window
 from vigil.detect import Anomaly
 from vigil.lab.simulation.quality_month import (

@@ -508,9 +508,7 @@ def test_cli_profile_reads_the_field_map_of_its_config(
     foreign: Path, tmp_path: Path, engine: str
 ) -> None:
     """``vigil profile --config``: its ``[ingest.fields]`` on every engine; without the
-    config, logs of that shape are quarantined whole (compared on the local engine only: DuckDB
-    fails on a run whose every row is quarantined, an all-null profile column it cannot cast;
-    a known gap, not this test's subject)."""
+    config, logs of that shape are quarantined whole."""
     pytest.importorskip("duckdb")
     from typer.testing import CliRunner
 
@@ -520,8 +518,7 @@ def test_cli_profile_reads_the_field_map_of_its_config(
     config = tmp_path / "vigil.toml"
     table = "".join(f"{k} = {json.dumps(v)}\n" for k, v in FIELDS.items() if k != "events")
     config.write_text(f'[ingest.fields]\n{table}events = {{ feedback = "label" }}\n')
-    runs = [("mapped", ["--config", str(config)])] + ([("plain", [])] if engine == "local" else [])
-    for name, extra in runs:
+    for name, extra in [("mapped", ["--config", str(config)]), ("plain", [])]:
         url = f"sqlite:///{tmp_path / name}.db"
         result = CliRunner().invoke(
             app, ["profile", str(foreign), "--db", url, "--engine", engine, *extra]

@@ -138,7 +138,11 @@ def _watch_and_group(
     A day's detection leaves out of each series' baseline the steps that the incidents open at
     the day's start hold (:func:`baseline_exclusions`), so an incident longer than the
     baseline's memory is still judged against what was normal before it, in a replay of a
-    month as in a live run that watches one hour at a time.
+    month as in a live run that watches one hour at a time. When an incident opens before the
+    day's last window, the windows after the one it opened in are decided again, with its
+    series left out from then on (:func:`_opened_before_end`), as a live run's next hour would
+    be: a 5-hour outage must not teach the detector that no traffic is normal, and the return
+    of traffic must not open "traffic up 61,631%".
     """
     filters, grouping = config.filter_settings(), config.grouping_settings()
     lead = filters.step * (filters.duration_n - 1)
@@ -157,39 +161,65 @@ def _watch_and_group(
     failed: set[str] = set()
     memo = EvidenceMemo()  # each series' raw evidence, computed on its first day only
     for day in _days(due):
-        result = _watch(
-            series,
-            day=day,
-            policy=policy,
-            excluded=baseline_exclusions(live, lead=lead),
-            abnormal=abnormal_periods(list(held.values()), lead=lead, step=filters.step),
-            failed=failed,
-            on_failure=on_failure,
-            memo=memo,
-        )
-        watched.update(result.watched)
-        live, outcome = advance_incidents(
-            live,
-            result.anomalies,
-            earlier=earlier,
-            silences=silences,
-            due=day,
-            series=series,
-            filters=filters,
-            grouping=grouping,
-            now=now,
-        )
-        touched.update((i.id, i) for i in live)
-        held.update((i.id, i) for i in live)
-        live = [i for i in live if i.state is not IncidentState.RESOLVED]
-        earlier = [*earlier, *result.anomalies]
-        anomalies.extend(result.anomalies)
-        for report in outcome.reports:
-            removed[report.name] = removed.get(report.name, 0) + report.removed
+        pending = day
+        while pending:
+            advance = partial(
+                advance_incidents,
+                live,
+                earlier=earlier,
+                silences=silences,
+                series=series,
+                filters=filters,
+                grouping=grouping,
+                now=now,
+            )
+            result = _watch(
+                series,
+                day=pending,
+                policy=policy,
+                excluded=baseline_exclusions(live, lead=lead),
+                abnormal=abnormal_periods(list(held.values()), lead=lead, step=filters.step),
+                failed=failed,
+                on_failure=on_failure,
+                memo=memo,
+            )
+            advanced, outcome = advance(result.anomalies, due=pending)
+            cut = _opened_before_end(advanced, live, pending)
+            if cut < len(pending):  # decide the windows after the opening again, without it
+                kept = tuple(a for a in result.anomalies if a.timestamp < pending[cut].start)
+                result = replace(result, anomalies=kept)
+                advanced, outcome = advance(kept, due=pending[:cut])
+            pending = pending[cut:]
+            watched.update(result.watched)
+            touched.update((i.id, i) for i in advanced)
+            held.update((i.id, i) for i in advanced)
+            live = [i for i in advanced if i.state is not IncidentState.RESOLVED]
+            earlier = [*earlier, *result.anomalies]
+            anomalies.extend(result.anomalies)
+            for report in outcome.reports:
+                removed[report.name] = removed.get(report.name, 0) + report.removed
     totals = tuple(FilterReport(name=name, removed=count) for name, count in removed.items())
     outcome = replace(outcome, reports=totals)
     result = WatchResult(watched=watched, anomalies=tuple(anomalies))
     return result, sorted(touched.values(), key=lambda i: (i.opened_at, i.id)), outcome
+
+
+def _opened_before_end(
+    advanced: Sequence[Incident], live: Sequence[Incident], windows: Sequence[Window]
+) -> int:
+    """How many of ``windows`` stand as decided: up to and including the window in which the
+    first incident not in ``live`` opened (whether or not it has resolved by the last: while
+    open, it held its series), or all of them when none opened before the last.
+
+    The window is the opening's or the first one, whichever is later: an incident is known
+    from the window that opened it, and decisions before ``windows`` are not taken again."""
+    before = {i.id for i in live}
+    opened = [i.opened_at for i in advanced if i.id not in before and i.series]
+    if not opened:
+        return len(windows)
+    first = min(opened)
+    within = sum(1 for window in windows if window.start <= first)
+    return max(within, 1)
 
 
 def _before(

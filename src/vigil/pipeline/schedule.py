@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from vigil.core import SerializationError, Window, windows_between
 from vigil.ingest import EARLIEST
-from vigil.profile import Profile
+from vigil.profile import ProfileSummary
 from vigil.store import RunStatus, Store
 
 STAGE = "pipeline"
@@ -75,8 +75,8 @@ def _last_traffic_end(store: Store, window: timedelta, now: datetime) -> datetim
         return None
     requests: dict[datetime, int] = {}
     for record in store.profiles.records(start=last - TRAFFIC_TAIL, duration=window):
-        try:
-            count = Profile.from_bytes(record.blob).requests
+        try:  # the header's counts: decoding a week of sketches to count requests cost seconds
+            count = ProfileSummary.from_bytes(record.blob).requests
         except SerializationError:  # its model's statistics stage reports it, by name
             continue
         end = record.key.window.end

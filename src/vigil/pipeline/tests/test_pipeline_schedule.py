@@ -8,7 +8,7 @@ import pytest
 
 from vigil.ingest import records_to_chunk
 from vigil.pipeline.schedule import data_end
-from vigil.profile import ProfileSpec, profile_batch
+from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.store import MemoryStore
 
 HOUR = timedelta(hours=1)
@@ -68,3 +68,15 @@ def test_a_live_run_processes_a_thin_last_hour() -> None:
 def test_no_day_before_keeps_the_last_window() -> None:
     store = _store({END - HOUR: 50, END: 3})
     assert data_end(store, window=HOUR, now=LATER, until=None) == END + HOUR
+
+
+def test_the_end_is_read_from_the_profiles_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Request counts come from each profile's header: no sketch of a week of profiles is
+    decoded to find where the data ends."""
+    store = _store({END - DAY: 1000, END - HOUR: 1000, END: 499})
+
+    def refuse(data: bytes) -> Profile:
+        raise AssertionError("data_end decoded a whole profile")
+
+    monkeypatch.setattr(Profile, "from_bytes", staticmethod(refuse))
+    assert data_end(store, window=HOUR, now=LATER, until=None) == END

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import special
 
 from vigil.core import ConfigError
 from vigil.profile import Moments
-from vigil.stats.sketches import QuantileSource
+from vigil.stats.sketches import FloatArray, QuantileSource
 
 MIN_VALUES = 2
 KURTOSIS_RANGE = (1.8, 50.0)
@@ -183,7 +184,7 @@ def quantile_band(
     sketch = current.normalized_rank_error + reference.normalized_rank_error
     below = max(test.min_rank_shift, below + sketch)
     above = max(test.min_rank_shift, above + sketch)
-    levels = np.clip(np.array([level - below, level, level + above]), 0.0, 1.0)
+    levels = np.minimum(np.maximum(np.array([level - below, level, level + above]), 0.0), 1.0)
     low, expected, high = (float(v) for v in reference.quantiles(levels))
     error = current.normalized_rank_error
     # Each side on its own (a median can clip on both): a clipped side stays only while that
@@ -216,13 +217,20 @@ def _rank_reach(
     """
     n = max(1.0, float(n_current))
     k = min(max(1.0, math.ceil(round(level * n, 9))), n)
-    low, high = (
-        float(special.betaincinv(k, n - k + 1.0, p))
-        for p in (test.alpha / 2.0, 1.0 - test.alpha / 2.0)
-    )
+    low, high = _beta_bounds(k, n, test.alpha)
     reference = test.z * math.sqrt(level * (1.0 - level) / n_reference)
     return math.hypot(max(0.0, level - low), reference), math.hypot(
         max(0.0, high - level), reference
+    )
+
+
+@lru_cache(maxsize=4096)
+def _beta_bounds(k: float, n: float, alpha: float) -> tuple[float, float]:
+    """The ``alpha / 2`` and ``1 - alpha / 2`` quantiles of Beta(k, n - k + 1), remembered: a
+    replay asks the same few (a window's size, three levels) for every column and window."""
+    return (
+        float(special.betaincinv(k, n - k + 1.0, alpha / 2.0)),
+        float(special.betaincinv(k, n - k + 1.0, 1.0 - alpha / 2.0)),
     )
 
 
@@ -239,6 +247,13 @@ def beyond_extreme_chance(n_current: float, n_reference: float, share: float) ->
     k = max(1, math.ceil(share * n_current - 1e-9))
     if k > n_current:
         return 0.0
+    return _all_extremes_chance(float(n_current), float(n_reference), k)
+
+
+@lru_cache(maxsize=4096)
+def _all_extremes_chance(n_current: float, n_reference: float, k: int) -> float:
+    """``prod_{i < k} (n_current - i) / (n_current + n_reference - i)``, remembered by its
+    arguments (a day-long replay asks the same sizes for every window)."""
     i = np.arange(k, dtype=np.float64)
     return float(np.exp(np.sum(np.log((n_current - i) / (n_current + n_reference - i)))))
 
@@ -278,6 +293,23 @@ def share_change(
     return float(moved[worst]), float(limits[worst])
 
 
+@lru_cache(maxsize=1024)
+def _kurtosis_grid(n: int, levels: int) -> tuple[FloatArray, FloatArray]:
+    """:func:`kurtosis_of`'s bin widths and midpoints for ``n`` values (read-only: shared)."""
+    tail = 1.0 / levels
+    halves: list[float] = []
+    while tail > 1.0 / n and len(halves) < 60:
+        tail /= 2.0
+        halves.append(tail)
+    low = np.array([0.0, *halves[::-1]])
+    edges = np.concatenate([low, np.linspace(1.0 / levels, 1.0 - 1.0 / levels, levels - 1)])
+    edges = np.concatenate([edges, 1.0 - low[::-1]])
+    widths, middles = np.diff(edges), (edges[:-1] + edges[1:]) / 2.0
+    widths.setflags(write=False)
+    middles.setflags(write=False)
+    return widths, middles
+
+
 def kurtosis_of(source: QuantileSource, *, levels: int = 256) -> float:
     """The kurtosis ``m4 / m2²`` of a (sketched) distribution by the midpoint rule over its
     quantile function; NaN when it has no spread.
@@ -287,16 +319,8 @@ def kurtosis_of(source: QuantileSource, *, levels: int = 256) -> float:
     would skip (a lognormal(σ=1) sample then read 23 where its own moments say 58)."""
     if source.n < MIN_VALUES:
         return math.nan
-    tail = 1.0 / levels
-    halves: list[float] = []
-    while tail > 1.0 / source.n and len(halves) < 60:
-        tail /= 2.0
-        halves.append(tail)
-    low = np.array([0.0, *halves[::-1]])
-    edges = np.concatenate([low, np.linspace(1.0 / levels, 1.0 - 1.0 / levels, levels - 1)])
-    edges = np.concatenate([edges, 1.0 - low[::-1]])
-    widths = np.diff(edges)
-    values = source.quantiles((edges[:-1] + edges[1:]) / 2.0)
+    widths, middles = _kurtosis_grid(source.n, levels)
+    values = source.quantiles(middles)
     centred = values - float(np.sum(widths * values))
     m2 = float(np.sum(widths * centred**2))
     return float(np.sum(widths * centred**4)) / m2**2 if m2 > 0 else math.nan

@@ -73,7 +73,7 @@ def merge_reference(windows: Sequence[ReferenceWindow]) -> ReferenceColumn:
     filled = [c.quantiles for c in columns if c.quantiles.n > 0]
     return ReferenceColumn(
         quantiles=PooledQuantiles.of_weighted_items(
-            [(window.quantiles.items, window.quantiles.weights) for window in windows],
+            [(w.quantiles.sorted_items, w.quantiles.sorted_weights) for w in windows],
             rank_error=max((s.normalized_rank_error for s in filled), default=0.0),
         ),
         frequent=frequent,

@@ -182,8 +182,8 @@ class PooledQuantiles:
         found = self._asked.get(asked)
         if found is None:
             wanted = np.ceil(np.round(levels * self.cumulative[-1], 9))
-            index = np.searchsorted(self.cumulative, wanted, side="left")
-            found = self.values[np.clip(index, 0, self.values.size - 1)]
+            index = np.searchsorted(self.cumulative, wanted, side="left")  # never below 0
+            found = self.values[np.minimum(index, self.values.size - 1)]
             found.setflags(write=False)  # handed to every caller that asks these levels
             self._asked[asked] = found
         return found
@@ -193,5 +193,7 @@ class PooledQuantiles:
         if self.values.size == 0:
             return np.full(array.size, np.nan)
         below = np.searchsorted(self.values, array, side="right")
-        weights: FloatArray = np.concatenate([[0.0], self.cumulative])[below]
+        # The weight up to each point, without copying the pool behind a leading 0 per call.
+        weights: FloatArray = self.cumulative[below - 1]
+        weights[below == 0] = 0.0
         return weights / float(self.cumulative[-1])

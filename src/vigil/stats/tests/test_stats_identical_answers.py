@@ -1,0 +1,143 @@
+"""Shortcuts taken for speed (issue 22) answer to the last bit what the long way answered.
+
+Each test writes the long way out again, as it stood before the shortcut, and compares arrays
+with ``array_equal`` and floats with ``==``: a drift series or a band that moved in its last
+digit could move an alarm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from scipy import special
+
+from vigil.core import ValueKind
+from vigil.ingest import Column
+from vigil.profile import ProfileSpec
+from vigil.profile.column_stats import profile_column
+from vigil.stats.change import (
+    ChangeTest,
+    _rank_reach,
+    beyond_extreme_chance,
+    kurtosis_of,
+    quantile_band,
+)
+from vigil.stats.drift import merge_reference
+from vigil.stats.reference import ReferenceWindow
+from vigil.stats.sketches import ExactQuantiles, PooledQuantiles, QuantileSource
+
+
+def _windows(count: int, n: int, *, seed: int) -> list[ReferenceWindow]:
+    """``count`` windows of ``n`` values with many ties (rounded), compacted by KLL (weights
+    above 1), as one column's reference windows."""
+    rng = np.random.default_rng(seed)
+    found = []
+    for _ in range(count):
+        values = np.round(rng.normal(5.0, 2.0, n), 1)
+        column = Column(
+            kinds=np.full(n, ValueKind.NUMBER, dtype=np.int8),
+            numbers=values,
+            texts=pa.nulls(n, pa.string()),
+        )
+        found.append(ReferenceWindow.of(profile_column(column, ProfileSpec())))
+    return found
+
+
+@pytest.mark.parametrize(("count", "n"), [(1, 50), (7, 200), (7, 3000)])
+def test_a_reference_pooled_from_sorted_runs_is_the_pool_of_the_items_as_listed(
+    count: int, n: int
+) -> None:
+    windows = _windows(count, n, seed=n + count)
+    assert any(w.quantiles.weights.max() > 1 for w in windows) or n < 1000
+    pooled = merge_reference(windows).quantiles
+    as_listed = PooledQuantiles.of_weighted_items(
+        [(w.quantiles.items, w.quantiles.weights) for w in windows],
+        rank_error=pooled.rank_error,
+    )
+    np.testing.assert_array_equal(pooled.values, as_listed.values)
+    np.testing.assert_array_equal(pooled.cumulative, as_listed.cumulative)
+
+
+def _cdf_as_before(pool: PooledQuantiles, points: np.ndarray) -> np.ndarray:
+    below = np.searchsorted(pool.values, points, side="right")
+    weights: np.ndarray = np.concatenate([[0.0], pool.cumulative])[below]
+    return weights / float(pool.cumulative[-1])
+
+
+def test_a_pooled_cdf_is_the_weight_up_to_each_point() -> None:
+    pool = merge_reference(_windows(7, 3000, seed=3)).quantiles
+    low, high = float(pool.values[0]), float(pool.values[-1])
+    points = np.concatenate(
+        [[low - 1.0, low, high, high + 1.0], pool.values[::97], pool.values[::89] + 0.05]
+    )
+    found = pool.cdf(points)
+    np.testing.assert_array_equal(found, _cdf_as_before(pool, points))
+    assert found[0] == 0.0 and found[3] == 1.0
+
+
+def _kurtosis_as_before(source: QuantileSource, levels: int = 256) -> float:
+    tail = 1.0 / levels
+    halves: list[float] = []
+    while tail > 1.0 / source.n and len(halves) < 60:
+        tail /= 2.0
+        halves.append(tail)
+    low = np.array([0.0, *halves[::-1]])
+    edges = np.concatenate([low, np.linspace(1.0 / levels, 1.0 - 1.0 / levels, levels - 1)])
+    edges = np.concatenate([edges, 1.0 - low[::-1]])
+    widths = np.diff(edges)
+    values = source.quantiles((edges[:-1] + edges[1:]) / 2.0)
+    centred = values - float(np.sum(widths * values))
+    m2 = float(np.sum(widths * centred**2))
+    return float(np.sum(widths * centred**4)) / m2**2 if m2 > 0 else math.nan
+
+
+@pytest.mark.parametrize("n", [2, 3, 40, 200, 1400, 33600])
+def test_the_kurtosis_on_a_remembered_grid_is_the_kurtosis(n: int) -> None:
+    rng = np.random.default_rng(n)
+    source = ExactQuantiles.of(rng.lognormal(0.0, 1.0, n))
+    for _ in range(2):  # the second call reads the remembered grid
+        assert kurtosis_of(source) == _kurtosis_as_before(source)
+    pool = merge_reference(_windows(7, 200, seed=n)).quantiles
+    assert kurtosis_of(pool) == _kurtosis_as_before(pool)
+
+
+@pytest.mark.parametrize(
+    ("n_current", "n_reference", "share"),
+    [(200, 1400, 0.05), (4800, 33600, 0.05), (12, 290, 0.05), (52, 290, 0.0499), (3, 3, 1.0)],
+)
+def test_the_remembered_band_helpers_answer_as_computed_afresh(
+    n_current: int, n_reference: int, share: float
+) -> None:
+    k = max(1, math.ceil(share * n_current - 1e-9))
+    i = np.arange(k, dtype=np.float64)
+    fresh = float(np.exp(np.sum(np.log((n_current - i) / (n_current + n_reference - i)))))
+    for _ in range(2):
+        assert beyond_extreme_chance(n_current, n_reference, share) == fresh
+    test = ChangeTest()
+    for level in (0.05, 0.5, 0.95):
+        n = max(1.0, float(n_current))
+        k_level = min(max(1.0, math.ceil(round(level * n, 9))), n)
+        low, high = (
+            float(special.betaincinv(k_level, n - k_level + 1.0, p))
+            for p in (test.alpha / 2.0, 1.0 - test.alpha / 2.0)
+        )
+        reference = test.z * math.sqrt(level * (1.0 - level) / n_reference)
+        expected = (
+            math.hypot(max(0.0, level - low), reference),
+            math.hypot(max(0.0, high - level), reference),
+        )
+        for _ in range(2):
+            assert _rank_reach(n_current, n_reference, level, test) == expected
+
+
+def test_a_quantile_band_clipped_at_the_extremes_reads_the_extremes() -> None:
+    """The band's levels are clipped into [0, 1] without ``np.clip``: a level beyond either end
+    reads the reference's least or greatest value, exactly as clipped."""
+    reference = ExactQuantiles.of(np.arange(1.0, 401.0))
+    current = ExactQuantiles.of(np.arange(1.0, 13.0))
+    test = ChangeTest(alpha=0.4, min_rank_shift=0.2)
+    assert quantile_band(current, reference, 0.05, test).lower == 1.0
+    assert quantile_band(current, reference, 0.95, test).upper == 400.0

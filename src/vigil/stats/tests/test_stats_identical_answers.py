@@ -8,6 +8,8 @@ digit could move an alarm.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,8 +28,11 @@ from vigil.stats.change import (
     quantile_band,
 )
 from vigil.stats.drift import merge_reference
+from vigil.stats.drift_day import _TrailingItems
 from vigil.stats.reference import ReferenceWindow
 from vigil.stats.sketches import ExactQuantiles, PooledQuantiles, QuantileSource
+
+HOUR = timedelta(hours=1)
 
 
 def _windows(count: int, n: int, *, seed: int) -> list[ReferenceWindow]:
@@ -141,3 +146,41 @@ def test_a_quantile_band_clipped_at_the_extremes_reads_the_extremes() -> None:
     test = ChangeTest(alpha=0.4, min_rank_shift=0.2)
     assert quantile_band(current, reference, 0.05, test).lower == 1.0
     assert quantile_band(current, reference, 0.95, test).upper == 400.0
+
+
+def test_a_sliding_trailing_pool_is_the_stable_sort_of_its_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The day-long drift's trailing pool, slid a window at a time (a new window in, the oldest
+    out, windows missing, the day shrinking, a jump), equals pooling its windows afresh."""
+    rng = np.random.default_rng(7)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    items: dict[datetime, tuple[np.ndarray, np.ndarray]] = {}
+    for hour in range(80):
+        values = np.sort(np.round(rng.normal(0.0, 1.0, int(rng.integers(1, 60))), 1))
+        weights = rng.choice([1.0, 2.0, 4.0], values.size)
+        items[start + hour * HOUR] = (values, weights)
+    missing = {start + h * HOUR for h in (30, 31, 45)}
+    rebuilt: list[int] = []
+    rebuild = _TrailingItems._rebuild
+
+    def counted(self: _TrailingItems, *args: Any) -> tuple[np.ndarray, np.ndarray]:
+        rebuilt.append(1)
+        return rebuild(self, *args)
+
+    monkeypatch.setattr(_TrailingItems, "_rebuild", counted)
+    pool = _TrailingItems()
+    hours = [*range(60), 70, 71, 72, 20, 21]
+    for hour in hours:
+        window = start + hour * HOUR
+        starts = [window - k * HOUR for k in range(24) if window - k * HOUR in items]
+        starts = [s for s in starts if s not in missing or s == window][: 24 - (hour % 5 == 0)]
+        fresh = PooledQuantiles.of_weighted_items([items[s] for s in starts], rank_error=0.0)
+
+        def read(i: int, chosen: list[datetime] = starts) -> tuple[np.ndarray, np.ndarray]:
+            return items[chosen[i]]
+
+        values, weights = pool.slide(starts, read)
+        np.testing.assert_array_equal(values, fresh.values)
+        np.testing.assert_array_equal(np.cumsum(weights), fresh.cumulative)
+    assert 0 < len(rebuilt) < len(hours) / 2  # most steps slid

@@ -108,6 +108,7 @@ def drift_day_series(
         collector = SeriesCollector(windows=windows)
         per_day = max(1, DAY // spec.window)
         retained: _Retained = {}
+        day_pools: _DayPools = {}
         for version, by_window in sorted(timeline.profiles.items()):
             references: dict[datetime, dict[tuple[str, str], _Pooled | None]] = {}
             sliding: dict[tuple[str, str], _TrailingItems] = {}
@@ -137,6 +138,7 @@ def drift_day_series(
                                 spec,
                                 excluded,
                                 retained,
+                                day_pools,
                             )
                         base = reference[(source, name)]
                         found = [(p, c) for p in trailing if (c := _columns(p, source).get(name))]
@@ -378,6 +380,9 @@ def _reader(
     return lambda i: _items(retained, found[i][0].key, source, name, found[i][1])
 
 
+_DayPools = dict[tuple[str, str, datetime, tuple[tuple[str, datetime], ...]], "_Pooled"]
+"""Per model timeline: one column's windows of one day (by version and start) -> their pool."""
+
 _FIXED = datetime.min.replace(tzinfo=UTC)
 """The one reference key of every window when the reference is fixed."""
 
@@ -409,6 +414,7 @@ def _reference_of(
     spec: StatsSpec,
     excluded: Collection[Changed],
     retained: _Retained,
+    day_pools: _DayPools | None = None,
 ) -> _Pooled | None:
     """The reference of one column of ``version`` for calendar day ``day``. A version with no
     windows in a fixed baseline (deployed after it) is compared with the versions that were."""
@@ -416,7 +422,7 @@ def _reference_of(
         return None  # a column the reference profiles do not have: nothing to compare with
     bounds = _bounds(day, spec)
     own = profiles.get(version, {}).items()
-    found = _reference(own, bounds, source, name, spec, retained, version, excluded)
+    found = _reference(own, bounds, source, name, spec, retained, version, excluded, day_pools)
     if found is not None or not spec.reference.is_fixed:
         return found
     others = [
@@ -425,7 +431,7 @@ def _reference_of(
         if v != version
         for item in by_window.items()
     ]
-    return _reference(others, bounds, source, name, spec, retained, "", ())
+    return _reference(others, bounds, source, name, spec, retained, "", (), day_pools)
 
 
 def _reference(
@@ -437,9 +443,11 @@ def _reference(
     retained: _Retained,
     version: str = "",
     excluded: Collection[Changed] = (),
+    day_pools: _DayPools | None = None,
 ) -> _Pooled | None:
     """Days ``D-8`` to ``D-2`` (or a fixed baseline: ``bounds``) of one column, pooled, without
-    the days unlike the others.
+    the days unlike the others. A day is in seven references: its pool is made once, in
+    ``day_pools``, keyed by the windows (version and start) it pools.
 
     A day that held a short incident (a feature constant for a day) would otherwise sit in the
     reference of the next seven days and make each of them read as changed; the days are
@@ -450,6 +458,7 @@ def _reference(
     days: dict[datetime, list[ColumnProfile]] = {}
     slots: dict[datetime, list[int]] = {}
     read: dict[datetime, list[Items]] = {}
+    which: dict[datetime, list[tuple[str, datetime]]] = {}
     for window, profile in items:
         if first <= window.start and window.end <= last:
             if (version, source, name, window.start) in excluded:
@@ -460,9 +469,17 @@ def _reference(
                 days.setdefault(day, []).append(column)
                 slots.setdefault(day, []).append(_slot(window))
                 read.setdefault(day, []).append(_items(retained, profile.key, source, name, column))
+                which.setdefault(day, []).append((profile.key.version, window.start))
     if not days:
         return None
-    pooled = {start: _Pooled(columns, items=read[start]) for start, columns in sorted(days.items())}
+    pools = day_pools if day_pools is not None else {}
+    pooled: dict[datetime, _Pooled] = {}
+    for start, columns in sorted(days.items()):
+        key = (source, name, start, tuple(which[start]))
+        found = pools.get(key)
+        if found is None:
+            found = pools[key] = _Pooled(columns, items=read[start])
+        pooled[start] = found
     if spec.reference_tolerance is None:
         kept = list(pooled.values())
     else:

@@ -17,9 +17,11 @@ import pytest
 from scipy import special
 
 from vigil.core import ValueKind
-from vigil.ingest import Column
-from vigil.profile import ProfileSpec
+from vigil.ingest import Column, RecordBatch
+from vigil.profile import Profile, ProfileSpec, profile_batch
 from vigil.profile.column_stats import profile_column
+from vigil.profile.synthetic import prediction_meta
+from vigil.stats import StatsSpec, drift_day
 from vigil.stats.change import (
     ChangeTest,
     _rank_reach,
@@ -27,12 +29,13 @@ from vigil.stats.change import (
     kurtosis_of,
     quantile_band,
 )
-from vigil.stats.drift import merge_reference
-from vigil.stats.drift_day import _TrailingItems
+from vigil.stats.drift import drift_series, merge_reference
+from vigil.stats.drift_day import _TrailingItems, changed_windows, drift_day_series
 from vigil.stats.reference import ReferenceWindow
 from vigil.stats.sketches import ExactQuantiles, PooledQuantiles, QuantileSource
 
 HOUR = timedelta(hours=1)
+START = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def _windows(count: int, n: int, *, seed: int) -> list[ReferenceWindow]:
@@ -184,3 +187,42 @@ def test_a_sliding_trailing_pool_is_the_stable_sort_of_its_windows(
         np.testing.assert_array_equal(values, fresh.values)
         np.testing.assert_array_equal(np.cumsum(weights), fresh.cumulative)
     assert 0 < len(rebuilt) < len(hours) / 2  # most steps slid
+
+
+def _hours(days: int, *, constant_day: int) -> list[Profile]:
+    """``days`` of hourly profiles of 40 rows, ``age`` stuck at 40 through ``constant_day``."""
+    rng = np.random.default_rng(11)
+    found = []
+    for hour in range(24 * days):
+        meta = prediction_meta(40, start=START + hour * HOUR, span=HOUR)
+        stuck = hour // 24 == constant_day
+        age = np.full(40, 40.0) if stuck else rng.normal(40.0, 10.0, 40)
+        batch = RecordBatch(
+            meta=meta,
+            features={"age": Column.from_numbers(age)},
+            outputs={"score": Column.from_numbers(rng.beta(2.0, 5.0, 40))},
+        )
+        found += list(profile_batch(batch, ProfileSpec()).values())
+    return found
+
+
+def test_the_day_long_drift_with_shared_day_pools_is_the_drift_with_fresh_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A day's pool is made once for the seven references it is in; with windows excluded (a
+    constant day the hourly drift flagged), every point is what pooling afresh gives."""
+    profiles = _hours(12, constant_day=9)
+    spec = StatsSpec(exclude_changed=True)
+    excluded = changed_windows(drift_series(profiles, None, spec), spec)
+    assert excluded
+    shared = drift_day_series(profiles, spec, excluded=excluded)
+    fresh_reference = drift_day._reference_of
+
+    def fresh(*args: Any) -> Any:
+        return fresh_reference(*args[:8])  # without the shared day pools
+
+    monkeypatch.setattr(drift_day, "_reference_of", fresh)
+    alone = drift_day_series(profiles, spec, excluded=excluded)
+    assert [s.key for s in shared] == [s.key for s in alone]
+    for one, other in zip(shared, alone, strict=True):
+        np.testing.assert_array_equal(one.values, other.values)

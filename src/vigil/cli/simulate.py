@@ -22,12 +22,13 @@ def series(
         typer.Option(
             "--family",
             help="service, business, marketplace or payments (statistics computed from "
-            "simulated raw rows per step, with their sample size n), or simulated (the older "
+            "simulated raw rows per step, with their sample size n and standard error se), or "
+            "simulated (the older "
             "smooth generator of bench detect --dataset simulated).",
         ),
     ] = "service",
 ) -> None:
-    """Generate labeled model-health series (timestamp,value,label[,n] CSVs) with incidents."""
+    """Generate labeled model-health series (timestamp,value,label[,n][,se] CSVs) with incidents."""
     from vigil.core import ConfigError
     from vigil.lab.labeled import write_labeled_csvs
     from vigil.lab.simulation.rows import simulate_rows

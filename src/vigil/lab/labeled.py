@@ -3,14 +3,16 @@
 - **NAB layout**: ``data/<family>/<file>.csv`` with ``timestamp,value`` and
   ``labels/combined_windows.json`` mapping ``"<family>/<file>.csv"`` to ``[start, end]`` windows
   (ends included).
-- **Labeled CSV folder**: any ``*.csv`` below a folder with ``timestamp,value,label[,n]``
+- **Labeled CSV folder**: any ``*.csv`` below a folder with ``timestamp,value,label[,n][,se]``
   columns (names case-insensitive, label 0/1 per row); other files (e.g. metadata JSON) are
   ignored. The optional ``n`` is the sample size behind each value (the rows a null rate or a
   mean was computed from); it becomes the series' ``support``, which detectors use to expect a
-  noisier value from fewer rows. An empty ``n`` is unknown.
+  noisier value from fewer rows. The optional ``se`` is the value's standard error from those
+  rows (``Series.stderr``: a mean's ``s/sqrt(n)``, a rate's binomial one). Empty is unknown.
 
 Real files are messy, and a benchmark must not hide how it cleaned them: rows that repeat a
-timestamp are merged (mean value weighted by ``n`` when it is known, label = any, ``n`` summed),
+timestamp are merged (mean value weighted by ``n`` when it is known, label = any, ``n`` summed,
+``se`` that of the weighted mean of independent estimates),
 unreadable values become NaN (a missing step),
 and both are counted on the :class:`LabeledSeries` so the bench can report them.
 """
@@ -132,7 +134,8 @@ def load_labeled_csvs(path: Path) -> LabeledDataset:
 
 def write_labeled_csvs(series: Sequence[LabeledSeries], out: Path) -> list[Path]:
     """Write each series as ``<out>/<name>`` with ``timestamp,value,label`` (ISO UTC stamps),
-    and ``n`` when the series carries its sample size (``Series.support``)."""
+    and ``n`` / ``se`` when the series carries its sample size (``Series.support``) / standard
+    error (``Series.stderr``)."""
     written = []
     for one in series:
         file = out / one.name
@@ -147,6 +150,8 @@ def write_labeled_csvs(series: Sequence[LabeledSeries], out: Path) -> list[Path]
         )
         if one.series.support is not None:
             frame["n"] = one.series.support
+        if one.series.stderr is not None:
+            frame["se"] = one.series.stderr
         frame.to_csv(file, index=False, float_format="%.6g")
         written.append(file)
     return written
@@ -193,6 +198,17 @@ def _read_frame(file: Path, *, need_label: bool) -> pd.DataFrame:
                 f"{file}: n must be a count >= 0 or empty, got {raw[columns['n']].iloc[row]!r}"
             )
         frame["n"] = n.astype(np.float64)
+    if "se" in columns:
+        text = raw[columns["se"]].str.strip()
+        se = pd.to_numeric(text, errors="coerce")
+        bad = (se.isna() & (text != "") & (text.str.lower() != "nan")) | (se < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SchemaError(
+                f"{file}: se must be a standard error >= 0 or empty, "
+                f"got {raw[columns['se']].iloc[row]!r}"
+            )
+        frame["se"] = se.astype(np.float64)
     return frame
 
 
@@ -204,6 +220,7 @@ def _labeled(
     stamps = merged["timestamp"].dt.tz_convert(None).to_numpy().astype("datetime64[s]")
     values = merged["value"].to_numpy(dtype=np.float64)
     support = merged["n"].to_numpy(dtype=np.float64) if "n" in merged else None
+    stderr = merged["se"].to_numpy(dtype=np.float64) if "se" in merged else None
     labels = merged["label"].to_numpy(dtype=bool)
     if nab_windows is None:
         windows = runs(labels)
@@ -216,7 +233,7 @@ def _labeled(
     return LabeledSeries(
         name=name,
         family=family,
-        series=Series(key=key, timestamps=stamps, values=values, support=support),
+        series=Series(key=key, timestamps=stamps, values=values, support=support, stderr=stderr),
         labels=labels,
         windows=windows,
         merged_duplicates=rows - len(merged),
@@ -226,7 +243,8 @@ def _labeled(
 
 def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per timestamp: mean value (weighted by ``n`` where every repeat has it), any
-    label, ``n`` summed (unknown if any repeat's is)."""
+    label, ``n`` summed (unknown if any repeat's is), ``se`` of that weighted mean of
+    independent estimates, ``sqrt(Σ (w se)²) / Σ w`` (unknown if any repeat's is)."""
     grouped = frame.groupby("timestamp", sort=True)
     merged = grouped.agg(value=("value", "mean"), label=("label", "max"))
     if "n" in frame:
@@ -239,6 +257,19 @@ def _merge_repeats(frame: pd.DataFrame) -> pd.DataFrame:
         by_n = weighted["product"].sum(min_count=1) / total
         merged["value"] = by_n.where(n.notna() & (total > 0), merged["value"])
         merged["n"] = n
+    if "se" in frame:
+        weight = frame["n"] if "n" in frame else pd.Series(1.0, index=frame.index)
+        weight = weight.where(weight.notna() & (weight > 0), 1.0)
+        if "n" in frame:  # the value is weighted by n only where every repeat has one
+            complete = frame.groupby("timestamp")["n"].transform("count") == frame.groupby(
+                "timestamp"
+            )["n"].transform("size")
+            weight = weight.where(complete, 1.0)
+        parts = frame.assign(w=weight, wse2=(weight * frame["se"]) ** 2).groupby(
+            "timestamp", sort=True
+        )
+        known = parts["se"].count() == parts.size()
+        merged["se"] = (np.sqrt(parts["wse2"].sum()) / parts["w"].sum()).where(known)
     return merged.reset_index()
 
 

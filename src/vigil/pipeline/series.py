@@ -157,20 +157,28 @@ def _grid_times(start: datetime, end: datetime, step: timedelta) -> np.ndarray:
 
 
 def _on_grid(series: Series, times: np.ndarray) -> Series:
-    values = np.full(len(times), np.nan)
-    support = None if series.support is None else np.full(len(times), np.nan)
     index = np.searchsorted(times, series.timestamps)
     inside = (index < len(times)) & (times[np.minimum(index, len(times) - 1)] == series.timestamps)
-    values[index[inside]] = series.values[inside]
-    if support is not None and series.support is not None:
-        support[index[inside]] = series.support[inside]
+
+    def placed(column: np.ndarray) -> np.ndarray:
+        found = np.full(len(times), np.nan)
+        found[index[inside]] = column[inside]
+        return found
+
+    values = placed(series.values)
     if series.key.family == Family.AUXILIARY and series.key.statistic in COUNTS:
         # Before the model's first window it did not exist yet; after that, no rows means 0.
         known = np.flatnonzero(~np.isnan(values))
         if known.size:
             tail = values[known[0] :]
             values[known[0] :] = np.where(np.isnan(tail), 0.0, tail)
-    return Series(key=series.key, timestamps=times, values=values, support=support)
+    return Series(
+        key=series.key,
+        timestamps=times,
+        values=values,
+        support=None if series.support is None else placed(series.support),
+        stderr=None if series.stderr is None else placed(series.stderr),
+    )
 
 
 def series_of_model(

@@ -214,6 +214,7 @@ def summary_json(summary: ModelSummary) -> dict[str, Any]:
 def series_json(series: Series) -> dict[str, Any]:
     seconds = series.timestamps.astype("datetime64[s]").astype(np.int64)
     support = series.support if series.support is not None else np.full(len(series), np.nan)
+    stderr = series.stderr if series.stderr is not None else np.full(len(series), np.nan)
     return {
         "key": {
             "model": series.key.model,
@@ -225,6 +226,7 @@ def series_json(series: Series) -> dict[str, Any]:
         "timestamps": [int(s) for s in seconds],
         "values": [_finite(v) for v in series.values],
         "support": [_finite(v) for v in support],
+        "stderr": [_finite(v) for v in stderr],
     }
 
 

@@ -53,6 +53,12 @@ from vigil.stats.quality import (
 )
 from vigil.stats.series import FloatArray, Series
 from vigil.stats.spec import StatsSpec, quantile_name, threshold_name
+from vigil.stats.standard_errors import (
+    column_stderrs,
+    histogram_quantile_stderrs,
+    proportion_stderr,
+    sketch_quantile_stderrs,
+)
 from vigil.stats.timeline import SeriesCollector, Timeline, timelines
 
 SummaryCache = dict[tuple[ProfileKey, str, str], ColumnSummary]
@@ -311,6 +317,7 @@ def _collect_version(
 ) -> None:
     model, by_window = timeline.model, timeline.profiles[version]
     cache: SummaryCache = {}
+    levels = {quantile_name(level): level for level in spec.quantiles}
     for family in (Family.FEATURE.value, Family.OUTPUT.value):
         names = sorted({n for p in by_window.values() for n in _columns(p, family)})
         for name in names:
@@ -335,6 +342,7 @@ def _collect_version(
                     stats["type_mix_change"] = change
                 previous_mix = mix if mix is not None else previous_mix
                 sizes = sample_sizes(column, _rows(profile, family))
+                errors = column_stderrs(column, stats, sizes, levels)
                 for statistic, value in stats.items():
                     key = SeriesKey(
                         model=model,
@@ -343,7 +351,8 @@ def _collect_version(
                         column=name,
                         statistic=statistic,
                     )
-                    collector.add(key, window, value, sizes.get(statistic, sizes.get(NUMBERS)))
+                    size = sizes.get(statistic, sizes.get(NUMBERS))
+                    collector.add(key, window, value, size, errors.get(statistic))
     summaries = _summaries(timeline, version, spec, only=collector.covers, cache=cache)
     for family, name, window, current, reference in summaries:
         for kind, flag in quality_signals(current, reference, spec).items():
@@ -356,7 +365,9 @@ def _collect_version(
             continue
         model_rows = timeline.rows(window)
         sizes = _auxiliary_sizes(profile, model_rows, spec)
-        for statistic, value in _auxiliary(profile, model_rows, spec, tallies).items():
+        auxiliary = _auxiliary(profile, model_rows, spec, tallies)
+        errors = _auxiliary_stderrs(profile, auxiliary, sizes, spec)
+        for statistic, value in auxiliary.items():
             key = SeriesKey(
                 model=model,
                 version=version,
@@ -364,7 +375,24 @@ def _collect_version(
                 column="",
                 statistic=statistic,
             )
-            collector.add(key, window, value, sizes.get(statistic))
+            collector.add(key, window, value, sizes.get(statistic), errors.get(statistic))
+
+
+def _auxiliary_stderrs(
+    profile: Profile, stats: Mapping[str, float], sizes: Mapping[str, float], spec: StatsSpec
+) -> dict[str, float]:
+    """Standard errors of the auxiliary statistics that have one: ``traffic_ratio`` (a share
+    of the model's rows) and the latency quantiles (their histogram's rank interval, or the
+    KLL sketch's when the version has no histogram)."""
+    errors = {"traffic_ratio": proportion_stderr(stats["traffic_ratio"], sizes["traffic_ratio"])}
+    names = [f"latency_{quantile_name(level)}" for level in spec.latency_quantiles]
+    histogram = profile.latency.histogram
+    if histogram is not None and histogram.total > 0:
+        found = histogram_quantile_stderrs(histogram, spec.latency_quantiles)
+    else:
+        found = sketch_quantile_stderrs(profile.latency.quantiles, spec.latency_quantiles)
+    errors.update(zip(names, (float(e) for e in found), strict=True))
+    return errors
 
 
 def _auxiliary_sizes(profile: Profile, model_rows: int, spec: StatsSpec) -> dict[str, float]:

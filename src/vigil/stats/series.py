@@ -20,13 +20,17 @@ class Series:
     ``timestamps`` are ``datetime64[s]`` in UTC (numpy has no zone; UTC is the convention),
     strictly increasing. ``values`` are float64; NaN marks a step with no value (no data in that
     window). ``support`` optionally holds, per step, the number of rows the value rests on, so a
-    large drift score on 12 rows is not read as strong evidence.
+    large drift score on 12 rows is not read as strong evidence. ``stderr`` optionally holds, per
+    step, the standard error of the value from the rows behind it (a mean's ``s/sqrt(n)``, a
+    rate's binomial ``sqrt(p(1-p)/n)``, a quantile's from its rank interval); NaN where the
+    statistic has none (a count, a maximum), and None when the series never carries one.
     """
 
     key: SeriesKey
     timestamps: TimeArray
     values: FloatArray
     support: FloatArray | None = None
+    stderr: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.timestamps.shape != self.values.shape or self.values.ndim != 1:
@@ -36,6 +40,11 @@ class Series:
             )
         if self.support is not None and self.support.shape != self.values.shape:
             raise ConfigError(f"series {self.key}: support has shape {self.support.shape}")
+        if self.stderr is not None and self.stderr.shape != self.values.shape:
+            raise ConfigError(f"series {self.key}: stderr has shape {self.stderr.shape}")
+        if self.stderr is not None and bool(np.any(self.stderr < 0)):
+            bad = float(self.stderr[self.stderr < 0][0])
+            raise ConfigError(f"series {self.key}: stderr must be >= 0 or NaN, got {bad!r}")
         steps = np.diff(self.timestamps)
         if len(self.timestamps) > 1 and not bool(np.all(steps > np.timedelta64(0))):
             raise ConfigError(f"series {self.key}: timestamps must be strictly increasing")
@@ -50,4 +59,5 @@ class Series:
             timestamps=self.timestamps[start:stop],
             values=self.values[start:stop],
             support=None if self.support is None else self.support[start:stop],
+            stderr=None if self.stderr is None else self.stderr[start:stop],
         )

@@ -109,11 +109,13 @@ def timestamps_of(windows: tuple[Window, ...]) -> TimeArray:
 
 @dataclass(slots=True)
 class SeriesCollector:
-    """Gathers ``(key, step, value)`` points and emits one NaN-padded ``Series`` per key."""
+    """Gathers ``(key, step, value)`` points, with their sample size and standard error when
+    known, and emits one NaN-padded ``Series`` per key."""
 
     windows: tuple[Window, ...]
     _values: dict[SeriesKey, FloatArray] = field(default_factory=dict)
     _support: dict[SeriesKey, FloatArray] = field(default_factory=dict)
+    _stderr: dict[SeriesKey, FloatArray] = field(default_factory=dict)
     _step_of: dict[Window, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -123,7 +125,12 @@ class SeriesCollector:
         return window in self._step_of
 
     def add(
-        self, key: SeriesKey, window: Window, value: float, support: float | None = None
+        self,
+        key: SeriesKey,
+        window: Window,
+        value: float,
+        support: float | None = None,
+        stderr: float | None = None,
     ) -> None:
         """Record one point; a window outside the collector's (reference only) is ignored."""
         step = self._step_of.get(window)
@@ -138,10 +145,21 @@ class SeriesCollector:
             if column is None:
                 column = self._support[key] = np.full(len(self.windows), np.nan)
             column[step] = support
+        if stderr is not None:
+            errors = self._stderr.get(key)
+            if errors is None:
+                errors = self._stderr[key] = np.full(len(self.windows), np.nan)
+            errors[step] = stderr
 
     def series(self) -> list[Series]:
         stamps = timestamps_of(self.windows)
         return [
-            Series(key=key, timestamps=stamps, values=values, support=self._support.get(key))
+            Series(
+                key=key,
+                timestamps=stamps,
+                values=values,
+                support=self._support.get(key),
+                stderr=self._stderr.get(key),
+            )
             for key, values in sorted(self._values.items())
         ]

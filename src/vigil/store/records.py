@@ -113,23 +113,32 @@ def series_key(parts: Sequence[str]) -> SeriesKey:
 
 
 def series_from_points(
-    key: SeriesKey, points: Sequence[tuple[int, float | None, float | None]]
+    key: SeriesKey, points: Sequence[tuple[int, float | None, float | None, float | None]]
 ) -> Series:
-    """Build a :class:`Series` from ``(timestamp_us, value, support)`` points in time order.
+    """Build a :class:`Series` from ``(timestamp_us, value, support, stderr)`` points in time
+    order.
 
-    Missing values come back as NaN; ``support`` is ``None`` when no point has one.
+    Missing values come back as NaN; ``support`` (``stderr``) is ``None`` when no point has one.
     """
     stamps = np.array([point[0] for point in points], dtype=np.int64).astype("datetime64[us]")
     values = np.array([np.nan if p[1] is None else p[1] for p in points], dtype=np.float64)
-    has_support = any(point[2] is not None for point in points)
-    support = (
-        np.array([np.nan if p[2] is None else p[2] for p in points], dtype=np.float64)
-        if has_support
-        else None
-    )
     return Series(
-        key=key, timestamps=stamps.astype("datetime64[s]"), values=values, support=support
+        key=key,
+        timestamps=stamps.astype("datetime64[s]"),
+        values=values,
+        support=_optional(points, 2),
+        stderr=_optional(points, 3),
     )
+
+
+def _optional(
+    points: Sequence[tuple[int, float | None, float | None, float | None]], column: int
+) -> npt.NDArray[np.float64] | None:
+    """One optional column of stored points: NaN where a point has none, None when none has."""
+    if all(point[column] is None for point in points):
+        return None
+    found = [np.nan if p[column] is None else p[column] for p in points]
+    return np.array(found, dtype=np.float64)
 
 
 def sort_quarantine_counts(counts: Iterable[QuarantineCount]) -> list[QuarantineCount]:
@@ -149,10 +158,11 @@ SERIES_COLUMNS = (
     "timestamp_us",
     "value",
     "support",
+    "stderr",
 )
 """The columns of a stored series point, in the order of :func:`series_points` tuples."""
 
-SeriesPoint = tuple[str, str, str, str, str, int, float | None, float | None]
+SeriesPoint = tuple[str, str, str, str, str, int, float | None, float | None, float | None]
 
 
 def series_points(series: Iterable[Series]) -> list[SeriesPoint]:
@@ -168,7 +178,8 @@ def series_points(series: Iterable[Series]) -> list[SeriesPoint]:
         stamps = one.timestamps.astype("datetime64[us]").astype(np.int64).tolist()
         values = _nullable(one.values)
         supports = [None] * len(one) if one.support is None else _nullable(one.support)
-        points = [(*names, *point) for point in zip(stamps, values, supports, strict=True)]
+        errors = [None] * len(one) if one.stderr is None else _nullable(one.stderr)
+        points = [(*names, *point) for point in zip(stamps, values, supports, errors, strict=True)]
         if key in by_key:
             merged = {point[5]: point for point in (*by_key[key], *points)}
             points = [merged[stamp] for stamp in sorted(merged)]

@@ -19,8 +19,9 @@ def test_simulate_series_writes_one_labeled_csv_per_series(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     files = sorted(tmp_path.glob("*.csv"))
     assert len(files) == 3
-    # The default family computes each value from raw rows and writes how many (n).
-    assert files[0].read_text().splitlines()[0] == "timestamp,value,label,n"
+    # The default family computes each value from raw rows and writes how many (n) and the
+    # value's standard error from them (se).
+    assert files[0].read_text().splitlines()[0] == "timestamp,value,label,n,se"
 
 
 def test_simulate_series_keeps_the_older_generator_by_name(tmp_path: Path) -> None:

@@ -89,13 +89,16 @@ def business_series(rng: Rng, index: int) -> LabeledSeries:
     shape_k = rng.uniform(3, 30)
     mean = lam * lam_mult
     n = rng.poisson(rng.gamma(shape_k, mean / shape_k))
-    values = statistic_from_rows(rng, _stat_kind(stat), n, params)
+    values, stderr = statistic_from_rows(rng, _stat_kind(stat), n, params)
     for (a, b), how in override.items():
         if how == "stuck":
             last = values[a - 1]
             values[a:b] = last if not np.isnan(last) else np.nanmedian(values[:a])
+            if _stat_kind(stat) != "traffic":  # every row reads the one value: no spread
+                stderr[a:b] = 0.0
         elif how == "missing":
             values[a:b] = np.nan
+            stderr[a:b] = np.nan
     # dropped timestamps (irregular steps): remove ~1% of steps outside labeled spans
     keep = rng.random(n_steps) > 0.01
     keep |= labels
@@ -109,6 +112,7 @@ def business_series(rng: Rng, index: int) -> LabeledSeries:
         labels[keep],
         _respan(spans, keep),
         model="business",
+        stderr=stderr[keep],
     )
 
 

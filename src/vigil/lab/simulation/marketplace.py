@@ -17,7 +17,10 @@ from vigil.lab.simulation.rows import (
     Rng,
     calendar,
     labeled_series,
+    sample_mean_stderr,
+    sample_quantile_stderr,
 )
+from vigil.stats.standard_errors import proportion_stderr
 
 STATS = ("orders", "ctr", "p90_bimodal", "null_rate", "zero_inflated_errors", "basket_mean")
 
@@ -116,6 +119,7 @@ def marketplace_series(rng: Rng, index: int) -> LabeledSeries:
     # zero-inflation: some steps have no traffic at all (maintenance windows, routine)
     n = rng.poisson(lam * mult) * (rng.random(n_steps) > 0.01)
     values = np.full(n_steps, np.nan)
+    stderr = np.full(n_steps, np.nan)
     for i in range(n_steps):
         k = int(n[i])
         if stat == "orders":
@@ -125,12 +129,16 @@ def marketplace_series(rng: Rng, index: int) -> LabeledSeries:
             continue
         if stat == "ctr":
             values[i] = rng.binomial(k, min(pv["ctr"][i], 1)) / k
+            stderr[i] = proportion_stderr(values[i], k)
         elif stat == "null_rate":
             values[i] = rng.binomial(k, min(pv["null"][i], 1)) / k
+            stderr[i] = proportion_stderr(values[i], k)
         elif stat == "zero_inflated_errors":
             values[i] = rng.binomial(k, min(pv["err"][i], 1))
+            stderr[i] = k * proportion_stderr(values[i] / k, k)  # a binomial count of k rows
         elif stat == "basket_mean":
-            values[i] = rng.gamma(2.0, pv["basket"][i] / 2.0, min(k, 5000)).mean()
+            x = rng.gamma(2.0, pv["basket"][i] / 2.0, min(k, 5000))
+            values[i], stderr[i] = x.mean(), sample_mean_stderr(x)
         elif stat == "p90_bimodal":
             m = min(k, 5000)
             slow = rng.random(m) < pv["mix"][i]
@@ -139,7 +147,7 @@ def marketplace_series(rng: Rng, index: int) -> LabeledSeries:
                 rng.lognormal(np.log(800), 0.4 * tail[i], m),
                 rng.lognormal(np.log(60), 0.3, m),
             )
-            values[i] = np.quantile(x, 0.9)
+            values[i], stderr[i] = np.quantile(x, 0.9), sample_quantile_stderr(x, 0.9)
     gran = "daily" if step_s == 86400 else "15min"
     return labeled_series(
         f"{index:03d}_{stat}_{gran}.csv",
@@ -150,4 +158,5 @@ def marketplace_series(rng: Rng, index: int) -> LabeledSeries:
         labels,
         spans,
         model="marketplace",
+        stderr=stderr,
     )

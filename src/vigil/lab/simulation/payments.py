@@ -22,7 +22,17 @@ from __future__ import annotations
 import numpy as np
 
 from vigil.lab.labeled import LabeledSeries
-from vigil.lab.simulation.rows import BoolArray, FloatArray, IntArray, Rng, calendar, labeled_series
+from vigil.lab.simulation.rows import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Rng,
+    calendar,
+    labeled_series,
+    sample_mean_stderr,
+    sample_quantile_stderr,
+)
+from vigil.stats.standard_errors import proportion_stderr
 
 STATS = (
     "amount_mean",
@@ -92,7 +102,7 @@ def payments_series(rng: Rng, index: int) -> LabeledSeries:
         if kind == "delayed_batch":  # the rows of step a arrive with step a + 1
             n[a + 1] += n[a]
             n[a] = 0
-    values = _statistic(rng, stat, n, local, effect, shift)
+    values, stderr = _statistic(rng, stat, n, local, effect, shift)
     gran = {60: "1min", 1800: "30min", 7200: "2h"}[step_s]
     return labeled_series(
         f"{index:03d}_{stat}_{gran}.csv",
@@ -103,6 +113,7 @@ def payments_series(rng: Rng, index: int) -> LabeledSeries:
         labels,
         spans,
         model="payments",
+        stderr=stderr,
     )
 
 
@@ -168,8 +179,10 @@ def _statistic(
     local: FloatArray,
     effect: dict[str, FloatArray],
     shift: FloatArray,
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray]:
+    """The statistic per step from its rows, and its standard error (NaN for counts)."""
     out = np.full(n.size, np.nan)
+    se = np.full(n.size, np.nan)
     night = (local < 6) | (local >= 23)
     merchants = int(rng.integers(50, 5000))
     for i in range(n.size):
@@ -185,29 +198,33 @@ def _statistic(
             x = rng.lognormal(3.5, 1.1, m) * shift[i]
             x = np.where(bots, rng.uniform(1, 5, m), x)
             x = np.where(rng.random(m) < effect["fill"][i], 0.0, x)
-            out[i] = x.mean()
+            out[i], se[i] = x.mean(), sample_mean_stderr(x)
         elif stat == "fraud_score_mean":
             x = rng.beta(1.2 + effect["drift"][i], 12.0, m)
             x = np.where(bots, rng.beta(6, 4, m), x)
-            out[i] = np.where(rng.random(m) < effect["fill"][i], 0.5, x).mean()
+            x = np.where(rng.random(m) < effect["fill"][i], 0.5, x)
+            out[i], se[i] = x.mean(), sample_mean_stderr(x)
         elif stat == "approval_rate":
             p = (0.93 if not night[i] else 0.85) - 0.05 * effect["drift"][i]
             p = np.where(bots, 0.4, p - 0.1 * effect["issuer"][i])
             out[i] = float(np.mean(rng.random(m) < p))
+            se[i] = proportion_stderr(out[i], m)
         elif stat == "issuer_decline_share":
             share = 0.2 + 0.3 * effect["issuer"][i]
             share = np.where(bots, 0.05, share)
             out[i] = float(np.mean(rng.random(m) < share))
+            se[i] = proportion_stderr(out[i], m)
         elif stat == "latency_p95":
             x = rng.lognormal(np.log(40) + effect["creep"][i], 0.35, m)
             x = np.where(rng.random(m) < 0.01 + 0.05 * bots, x + rng.exponential(400, m), x)
-            out[i] = np.quantile(x, 0.95)
+            out[i], se[i] = np.quantile(x, 0.95), sample_quantile_stderr(x, 0.95)
         elif stat == "null_rate":
             upstream_b = rng.random(m) < (0.7 if night[i] else 0.3)
             p = np.where(upstream_b, 0.02 + effect["nulls"][i], 0.005)
             out[i] = float(np.mean(rng.random(m) < p))
+            se[i] = proportion_stderr(out[i], m)
         elif stat == "distinct_merchants":
             ranks = rng.zipf(1.3, m)
             ranks = ranks[ranks <= merchants * shift[i]]
             out[i] = float(np.unique(ranks).size)
-    return out
+    return out, se

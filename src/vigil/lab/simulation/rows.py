@@ -3,7 +3,8 @@
 Every statistic of a step is computed from the rows that step received: a null rate is a
 binomial share of ``n`` rows, a mean the mean of ``n`` draws, a p99 the 99th percentile of ``n``
 latencies, a count is ``n`` itself. So the noise follows traffic, as it does in production: a
-night hour with 30 requests gives a noisy null rate. Every series carries ``support`` = ``n``.
+night hour with 30 requests gives a noisy null rate. Every series carries ``support`` = ``n``,
+and ``stderr``, the standard error its rows give the value (NaN for counts).
 
 Four families with different shapes (so one can be held out when judging a detector):
 
@@ -31,6 +32,12 @@ import numpy.typing as npt
 from vigil.core import ConfigError, SeriesKey
 from vigil.lab.labeled import LabeledDataset, LabeledSeries, runs
 from vigil.stats.series import Series
+from vigil.stats.standard_errors import (
+    mean_stderr,
+    proportion_stderr,
+    quantile_stderr,
+    std_stderr,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -46,10 +53,14 @@ def calendar(ts: TimeArray) -> tuple[FloatArray, IntArray]:
     return hours, weekday
 
 
-def statistic_from_rows(rng: Rng, stat: str, n: IntArray, params: Params) -> FloatArray:
-    """Compute one statistic per step from n rows drawn with per-step params (dict of arrays)."""
+def statistic_from_rows(
+    rng: Rng, stat: str, n: IntArray, params: Params
+) -> tuple[FloatArray, FloatArray]:
+    """One statistic per step from n rows drawn with per-step params (dict of arrays), and its
+    standard error from the same rows (:mod:`vigil.stats.standard_errors`; NaN for a count)."""
     steps = len(n)
     out = np.full(steps, np.nan)
+    se = np.full(steps, np.nan)
     for i in range(steps):
         k = int(n[i])
         if stat == "traffic":
@@ -59,20 +70,36 @@ def statistic_from_rows(rng: Rng, stat: str, n: IntArray, params: Params) -> Flo
             continue
         if stat in ("null_rate", "positive_rate", "error_rate", "rare_rate", "segment_share"):
             out[i] = rng.binomial(k, min(max(params["p"][i], 0.0), 1.0)) / k
+            se[i] = proportion_stderr(out[i], k)
         elif stat == "feature_mean":
             x = rng.normal(params["mu"][i], params["sd"][i], k)
-            out[i] = x.mean()
+            out[i], se[i] = x.mean(), sample_mean_stderr(x)
         elif stat == "feature_mean_heavy":
             x = params["mu"][i] * (1.0 + rng.pareto(params["alpha"][i], k)) * params["sd"][i]
-            out[i] = x.mean()
+            out[i], se[i] = x.mean(), sample_mean_stderr(x)
         elif stat == "feature_std":
             x = rng.normal(params["mu"][i], params["sd"][i], k)
             out[i] = x.std() if k > 1 else np.nan
+            se[i] = std_stderr(out[i], k)
         elif stat in ("latency_p99", "latency_p50"):
             x = rng.lognormal(params["mu"][i], params["sd"][i], k)
             q = 0.99 if stat == "latency_p99" else 0.5
-            out[i] = np.quantile(x, q)
-    return out
+            out[i], se[i] = np.quantile(x, q), sample_quantile_stderr(x, q)
+    return out, se
+
+
+def sample_mean_stderr(x: FloatArray) -> float:
+    """The standard error of the mean of the raw values ``x``."""
+    return mean_stderr(float(x.std(ddof=1)), x.size) if x.size > 1 else float("nan")
+
+
+def sample_quantile_stderr(x: FloatArray, level: float) -> float:
+    """The standard error of the ``level`` quantile of the raw values ``x`` (order statistics)."""
+
+    def read(levels: FloatArray) -> FloatArray:
+        return np.asarray(np.quantile(x, levels), dtype=np.float64)
+
+    return quantile_stderr(read, level, x.size)
 
 
 def labeled_series(
@@ -84,6 +111,7 @@ def labeled_series(
     labels: BoolArray,
     kinds_spans: list[tuple[int, int, str]],
     model: str,
+    stderr: FloatArray | None = None,
 ) -> LabeledSeries:
     key = SeriesKey(model=model, version="", family=family, column=name, statistic="value")
     windows = runs(labels)
@@ -94,7 +122,9 @@ def labeled_series(
     return LabeledSeries(
         name=name,
         family=family,
-        series=Series(key=key, timestamps=ts, values=values, support=n.astype(float)),
+        series=Series(
+            key=key, timestamps=ts, values=values, support=n.astype(float), stderr=stderr
+        ),
         labels=labels,
         windows=windows,
         window_kinds=tuple(kinds),

@@ -64,12 +64,15 @@ def service_series(rng: Rng, index: int) -> LabeledSeries:
                 labels[a:b] = True
                 spans.append((a, b, str(kind)))
     n = rng.poisson(lam * lam_mult)
-    values = statistic_from_rows(rng, stat, n, params)
+    values, stderr = statistic_from_rows(rng, stat, n, params)
     for (a, b), how in override.items():
         if how == "stuck":
             values[a:b] = values[a - 1] if not np.isnan(values[a - 1]) else np.nanmedian(values[:a])
+            if stat != "traffic":  # every row reads the one value: no spread
+                stderr[a:b] = 0.0
         elif how == "missing":
             values[a:b] = np.nan
+            stderr[a:b] = np.nan
     gran = {86400: "daily", 3600: "hourly", 600: "10min"}[step_s]
     return labeled_series(
         f"{index:03d}_{stat}_{gran}.csv",
@@ -80,6 +83,7 @@ def service_series(rng: Rng, index: int) -> LabeledSeries:
         labels,
         spans,
         model="service",
+        stderr=stderr,
     )
 
 

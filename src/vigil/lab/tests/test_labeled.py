@@ -85,13 +85,40 @@ def test_simulated_series_round_trip_through_csv(tmp_path: Path) -> None:
         np.testing.assert_allclose(before.series.values, after.series.values, rtol=1e-5)
 
 
-def test_the_sample_size_survives_the_round_trip(tmp_path: Path) -> None:
+def test_the_sample_size_and_standard_error_survive_the_round_trip(tmp_path: Path) -> None:
     series = list(simulate_rows("business", seed=2, count=3).series)
     write_labeled_csvs(series, tmp_path)
-    assert (tmp_path / series[0].name).read_text().splitlines()[0] == "timestamp,value,label,n"
+    header = (tmp_path / series[0].name).read_text().splitlines()[0]
+    assert header == "timestamp,value,label,n,se"
     for before, after in zip(series, load_dataset(tmp_path).series, strict=True):
         assert before.series.support is not None and after.series.support is not None
         np.testing.assert_array_equal(before.series.support, after.series.support)
+        assert before.series.stderr is not None and after.series.stderr is not None
+        # Written with 6 significant digits; NaN (a count's) stays NaN.
+        np.testing.assert_allclose(after.series.stderr, before.series.stderr, rtol=1e-5)
+
+
+def test_an_se_column_is_read_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text(
+        "timestamp,value,label,n,se\n2024-01-01T00:00Z,1,0,30,0.5\n2024-01-01T01:00Z,2,0,3,\n"
+    )
+    (one,) = load_dataset(tmp_path).series
+    assert one.series.stderr is not None
+    assert one.series.stderr[0] == 0.5 and np.isnan(one.series.stderr[1])
+    (tmp_path / "a.csv").write_text("timestamp,value,label,se\n2024-01-01T00:00Z,1,0,-1\n")
+    with pytest.raises(SchemaError, match="se must be a standard error >= 0 or empty, got '-1'"):
+        load_dataset(tmp_path)
+
+
+def test_repeated_timestamps_merge_standard_errors_as_a_weighted_mean(tmp_path: Path) -> None:
+    rows = ["2024-01-01T00:00Z,0.1,0,10,0.3", "2024-01-01T00:00Z,0.4,1,30,0.1"]
+    rows += ["2024-01-01T01:00Z,1,0,5,1", "2024-01-01T01:00Z,3,0,5,"]  # one se unknown
+    (tmp_path / "s.csv").write_text("timestamp,value,label,n,se\n" + "\n".join(rows) + "\n")
+    (one,) = load_dataset(tmp_path).series
+    assert one.series.stderr is not None
+    # Weights 10/40 and 30/40: sqrt((0.25 * 0.3)^2 + (0.75 * 0.1)^2) = 0.106.
+    assert one.series.stderr[0] == pytest.approx(np.hypot(0.25 * 0.3, 0.75 * 0.1))
+    assert np.isnan(one.series.stderr[1])
 
 
 def test_without_n_there_is_no_support_and_an_empty_n_is_unknown(tmp_path: Path) -> None:

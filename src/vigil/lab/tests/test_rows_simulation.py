@@ -71,3 +71,33 @@ def test_payments_delayed_batches_leave_a_step_empty_and_label_the_next_one() ->
         n = one.series.support
         assert n is not None and n[start] == 0
         assert one.labels[start] and one.labels[start + 1] and n[start + 1] > 0
+
+
+COUNTS = {"traffic", "orders", "requests", "distinct_merchants"}
+
+
+@pytest.mark.parametrize("family", ROW_FAMILIES)
+def test_every_step_carries_the_standard_error_its_rows_give(family: str) -> None:
+    """Counts have none; a share of rows has its binomial one; a mean's shrinks as sqrt(n)."""
+    data = simulate_rows(family, seed=3, count=24)
+    for one in data.series:
+        se, n, values = one.series.stderr, one.series.support, one.series.values
+        assert se is not None and n is not None
+        if one.family in COUNTS:
+            assert np.isnan(se).all(), one.name
+            continue
+        assert np.all(np.isnan(se) | (se >= 0)), one.name
+        assert np.all(np.isnan(se[n == 0])), one.name  # no rows, no standard error
+        if one.family in {"null_rate", "ctr", "rare_rate", "segment_share", "positive_rate"}:
+            # (a "stuck" incident repeats one value: its rows have no spread, se 0)
+            fine = ~np.isnan(se) & (n > 0) & (n <= 20000) & ~one.labels
+            binomial = np.sqrt(values[fine] * (1 - values[fine]) / n[fine])
+            np.testing.assert_allclose(se[fine], binomial, rtol=1e-12, err_msg=one.name)
+    means = [s for s in data.series if s.family == "feature_mean"]
+    for one in means:  # service's means of normal rows: se * sqrt(n) is the rows' sd, steady
+        assert one.series.stderr is not None and one.series.support is not None
+        spread = one.series.stderr * np.sqrt(one.series.support)
+        busy = one.series.support > np.nanmedian(one.series.support)
+        quiet = (one.series.support < np.nanmedian(one.series.support)) & (one.series.support > 3)
+        ratio = np.nanmedian(spread[quiet]) / np.nanmedian(spread[busy])
+        assert 0.7 < ratio < 1.3, one.name

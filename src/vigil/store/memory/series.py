@@ -41,7 +41,7 @@ class MemorySeries:
         return [
             series_from_points(
                 series_key(parts),
-                [(key[5], self._points[key][6], self._points[key][7]) for key in keys],
+                [(key[5], *self._points[key][6:9]) for key in keys],
             )
             for parts, keys in groupby(selected, key=lambda key: key[:5])
         ]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0006"
+HEAD = "0007"
 """The newest revision in ``migrations/versions`` (a test checks it against Alembic's head)."""
 _VERSION_TABLE = "alembic_version"
 

@@ -41,7 +41,7 @@ class SqlSeries:
         table = tables.series_points
         key_columns = [table.c[name] for name in _SERIES_KEY]
         query = (
-            sa.select(*key_columns, table.c.timestamp_us, table.c.value, table.c.support)
+            sa.select(*key_columns, *(table.c[name] for name in SERIES_COLUMNS[5:]))
             .where(table.c.model == model)
             .order_by(*key_columns, table.c.timestamp_us)
         )

@@ -2,7 +2,8 @@
 
 These describe the schema at the *head* migration; the migrations in ``migrations/versions``
 create it (0001: profiles, quarantine, series points, runs; 0002: the incident side; 0003:
-leases; 0004: checkpoints; 0005: incidents' attribution; 0006: incidents' revision). A new
+leases; 0004: checkpoints; 0005: incidents' attribution; 0006: incidents' revision; 0007: series
+points' standard error). A new
 stored aggregate adds a migration and a ``Table`` here.
 
 Times are stored as integer microseconds since the Unix epoch (UTC), in columns named ``*_us``:
@@ -60,6 +61,7 @@ series_points = sa.Table(
     # NULL means "no value at this step" (NaN): SQLite cannot store NaN in a REAL.
     sa.Column("value", sa.Float(precision=53), nullable=True),
     sa.Column("support", sa.Float(precision=53), nullable=True),
+    sa.Column("stderr", sa.Float(precision=53), nullable=True),  # 0007
     sa.PrimaryKeyConstraint(
         "model",
         "version",

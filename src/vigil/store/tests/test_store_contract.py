@@ -28,7 +28,12 @@ def _window(hour: int, duration: timedelta = HOUR) -> Window:
     return Window(start=start, end=start + duration)
 
 
-def _series(statistic: str, values: list[float], support: list[float] | None = None) -> Series:
+def _series(
+    statistic: str,
+    values: list[float],
+    support: list[float] | None = None,
+    stderr: list[float] | None = None,
+) -> Series:
     stamps = np.array(
         [np.datetime64("2026-11-20T00:00:00") + np.timedelta64(i, "h") for i in range(len(values))]
     ).astype("datetime64[s]")
@@ -39,6 +44,7 @@ def _series(statistic: str, values: list[float], support: list[float] | None = N
         timestamps=stamps,
         values=np.array(values, dtype=np.float64),
         support=None if support is None else np.array(support, dtype=np.float64),
+        stderr=None if stderr is None else np.array(stderr, dtype=np.float64),
     )
 
 
@@ -163,6 +169,20 @@ class StoreContract:
         assert mean_back.support is not None
         np.testing.assert_array_equal(mean_back.support, [10.0, 0.0, 3.0])
         assert p99_back.support is None
+
+    def test_series_round_trip_keeps_the_standard_error_and_its_gaps(self, store: Store) -> None:
+        nan = float("nan")
+        mean = _series("mean", [1.5, nan, -2.25], support=[10.0, 0.0, 3.0], stderr=[0.25, nan, 2.5])
+        rows = _series("rows", [10.0, 0.0, 3.0])
+        store.series.put([mean, rows])
+        back = {one.key.statistic: one for one in store.series.get(model="ranker")}
+        assert back["mean"].stderr is not None
+        np.testing.assert_array_equal(back["mean"].stderr, [0.25, nan, 2.5])
+        assert back["rows"].stderr is None
+        # A later write of the same points without standard errors leaves none behind.
+        store.series.put([_series("mean", [1.0, 2.0, 3.0], support=[1.0, 1.0, 1.0])])
+        again = {one.key.statistic: one for one in store.series.get(model="ranker")}
+        assert again["mean"].stderr is None
 
     def test_series_upsert_replaces_points_and_filters(self, store: Store) -> None:
         store.series.put([_series("mean", [1.0, 2.0, 3.0])])

@@ -14,7 +14,9 @@ always means "one step in a thousand on this series"):
   Student-t(``n``): few rows are far from Gaussian); and for a proportion of rows or a count
   with its sample size, never below what exact sampling (binomial, Poisson) at the expected
   rate gives the step's value (:mod:`vigil.detect.sampling`): 1 in 10 rows where 1 in 200 is
-  usual is four standard errors, and one step in twenty;
+  usual is four standard errors, and one step in twenty; (``stderr_floor``, off) for a series
+  carrying standard errors (``Series.stderr``), where no exact law applies (a mean, a quantile),
+  never below the Student-t(``n - 1``) tail at the step's own standard error;
 - **novelty**: the distance of the last 8 values to the nearest shapes of the series' past
   (:mod:`vigil.detect.novelty`): routine spikes score low, new levels and shapes high
   (``typical_size_novelty``, off, first draws steps on fewer rows than typical toward their
@@ -57,7 +59,7 @@ from vigil.detect.interval import Thresholded, flag, z_for_level
 from vigil.detect.novelty import Novelty, novelty
 from vigil.detect.residual import Residual, residual
 from vigil.detect.runs import event_runs
-from vigil.detect.sampling import sampling_probability
+from vigil.detect.sampling import sampling_probability, stderr_probability
 from vigil.stats.series import Series
 
 FloatArray = npt.NDArray[np.float64]
@@ -74,6 +76,7 @@ class ConsensusSettings:
     global_df: float = 10.0
     typical_size_novelty: bool = False  # off: it lowered the business family (BENCHMARKS.md)
     sampling_floor: bool = True
+    stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
     alpha: float = 3e-4
     suppress: int = 12
     level: float = 0.999
@@ -106,7 +109,8 @@ class RawEvidence:
     base: Residual
     global_residual: FloatArray
     chance: FloatArray | None
-    """The sampling floor of the residual's probability (None: off, or not a sampled series)."""
+    """The sampling floor of the residual's probability (None: off, or not a sampled series):
+    exact binomial/Poisson, and the Student-t tail at the step's own standard error."""
     novelty: FloatArray
     runs: dict[str, tuple[FloatArray, FloatArray]]
 
@@ -117,19 +121,21 @@ class EvidenceMemo:
     ``vigil run`` decides a cycle's windows a day at a time, each day with a new detector
     fitted up to that day, on the same series: the fit only moves the calibration, so the
     residual, novelty and runs of a series are computed once a cycle instead of once a day.
-    Keyed by the series' key, times, values and support (their bytes), so a series that differs
-    in any step (a calibration an incident blanked) is computed on its own."""
+    Keyed by the series' key, times, values, support and stderr (their bytes), so a series that
+    differs in any step (a calibration an incident blanked) is computed on its own."""
 
     def __init__(self) -> None:
         self._found: dict[tuple[object, ...], RawEvidence] = {}
 
     def raw(self, series: Series, settings: ConsensusSettings) -> RawEvidence:
         support = None if series.support is None else series.support.tobytes()
+        stderr = None if series.stderr is None else series.stderr.tobytes()
         key = (
             series.key,
             series.timestamps.tobytes(),
             series.values.tobytes(),
             support,
+            stderr,
             settings,
         )
         found = self._found.get(key)
@@ -158,6 +164,8 @@ def raw_evidence(series: Series, settings: ConsensusSettings) -> RawEvidence:
         surprise = np.where(present, -np.log10(np.maximum(markov, 1e-300)), np.nan)
         runs[name] = (markov, surprise)
     chance = sampling_probability(series, base.expected) if settings.sampling_floor else None
+    if settings.stderr_floor:
+        chance = _exact_else(chance, stderr_probability(series, base.expected))
     shapes = at_typical_size(series, base) if settings.typical_size_novelty else series.values
     found = RawEvidence(
         base=base,
@@ -319,6 +327,16 @@ def at_typical_size(series: Series, base: Residual, *, window: int = 500) -> Flo
     typical = pd.Series(base.scale).rolling(window, min_periods=1).median().to_numpy()
     values = base.expected + base.z * np.fmin(typical, base.scale)
     return np.asarray(np.where(np.isfinite(values), values, series.values), dtype=np.float64)
+
+
+def _exact_else(exact: FloatArray | None, by_stderr: FloatArray | None) -> FloatArray | None:
+    """Per step, the exact sampling floor where its law is known (a proportion's binomial, a
+    count's Poisson), else the Student-t floor at the step's standard error: the binomial on
+    ``n`` rows at the expected rate knows a rate of 4 in 13 where 0 is usual is news, and the
+    plug-in ``sqrt(p(1-p)/n)`` of the observed rate (0.13, t = 2.4) does not."""
+    if exact is None or by_stderr is None:
+        return exact if by_stderr is None else by_stderr
+    return np.asarray(np.where(np.isnan(exact), by_stderr, exact), dtype=np.float64)
 
 
 def _first_value(series: Series) -> int:

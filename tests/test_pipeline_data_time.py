@@ -4,6 +4,7 @@ nothing, and ``[detect] history`` shorter than the drift reference still gets dr
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -168,3 +169,30 @@ def test_a_replay_ends_at_its_last_full_window(
     assert summary.windows[-1].end == last_end
     if last_end == DATA_END:
         assert not [i for i in summary.incidents if i.kind.value == "traffic"]
+
+
+@pytest.mark.slow
+def test_a_run_stores_each_points_standard_error_beside_its_sample_size(logs: Path) -> None:
+    store = MemoryStore()
+    run_cycle(
+        config=parse_config({}),
+        store=store,
+        now=LATER,
+        until=START + timedelta(days=2),
+        channels={},
+        sources=[str(logs)],
+    )
+    stored = {s.key: s for s in store.series.get(model="ranker")}
+    means = [s for k, s in stored.items() if k.family == "feature" and k.statistic == "mean"]
+    assert means
+    for one in means:
+        assert one.stderr is not None and one.support is not None
+        known = ~np.isnan(one.values) & (one.support >= 2)
+        assert known.any() and np.all(one.stderr[known] > 0)
+        # s/sqrt(n): the window's own std over its own rows.
+        std = stored[replace(one.key, statistic="std")]
+        np.testing.assert_allclose(
+            one.stderr[known], std.values[known] / np.sqrt(one.support[known]), rtol=1e-9
+        )
+    rows = [s for k, s in stored.items() if k.statistic == "rows"]
+    assert rows and all(s.stderr is None for s in rows)

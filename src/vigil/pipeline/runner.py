@@ -357,6 +357,7 @@ def _with_values(series: Series) -> Series:
         timestamps=series.timestamps[known],
         values=series.values[known],
         support=None if series.support is None else series.support[known],
+        stderr=None if series.stderr is None else series.stderr[known],
     )
 
 

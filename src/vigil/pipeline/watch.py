@@ -179,9 +179,7 @@ class PolicyBand(IntervalDetector):
         baseline = series
         if since is not None:
             values = np.where(series.timestamps >= since, np.nan, series.values)
-            baseline = Series(
-                key=series.key, timestamps=series.timestamps, values=values, support=series.support
-            )
+            baseline = replace(series, values=values)
         band = self.inner.band(baseline)
         floor = np.full(len(series), self.z * self.watch.floor)
         if self.watch.scale is Scale.LINEAR:
@@ -324,9 +322,11 @@ def _on_scale(series: Series, scale: Scale) -> Series:
     if scale is Scale.LINEAR:
         return series
     values = np.log1p(np.maximum(series.values, 0.0))
-    return Series(
-        key=series.key, timestamps=series.timestamps, values=values, support=series.support
+    # The standard error through log1p, to first order: se / (1 + x).
+    stderr = (
+        None if series.stderr is None else series.stderr / (1.0 + np.maximum(series.values, 0.0))
     )
+    return replace(series, values=values, stderr=stderr)
 
 
 def _calibration(
@@ -341,9 +341,7 @@ def _calibration(
     for start, end in abnormal:
         keep &= (before.timestamps < _datetime64(start)) | (before.timestamps >= _datetime64(end))
     values = np.where(keep, before.values, np.nan)
-    return Series(
-        key=before.key, timestamps=before.timestamps, values=values, support=before.support
-    )
+    return replace(before, values=values)
 
 
 def _anomalies(decided: WatchedSeries, begin: np.datetime64, stop: np.datetime64) -> list[Anomaly]:

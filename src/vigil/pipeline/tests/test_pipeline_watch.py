@@ -390,3 +390,22 @@ def test_each_series_is_scored_once_and_decided_as_if_its_calibration_were_score
         assert decided.threshold == other.threshold
         for field in ("expected", "lower", "upper", "score", "flags"):
             np.testing.assert_array_equal(getattr(decided, field), getattr(other, field))
+
+
+def test_a_log_scale_watch_carries_the_standard_error_through_log1p() -> None:
+    """A watch on the log scale sees log1p(x): its standard error is se / (1 + x) to first
+    order, so the step's sampling noise means the same on either scale."""
+    from vigil.pipeline.watch import Scale, _on_scale
+
+    key = SeriesKey(model="m", version="v", family="auxiliary", column="", statistic="p99")
+    stamps = np.datetime64("2026-11-20T00:00:00") + np.arange(3) * np.timedelta64(3600, "s")
+    values = np.array([99.0, 9.0, 0.0])
+    stderr = np.array([1.0, 0.01, np.nan])
+    series = Series(key=key, timestamps=stamps, values=values, support=np.ones(3), stderr=stderr)
+    logged = _on_scale(series, Scale.LOG)
+    assert logged.stderr is not None and logged.support is not None
+    np.testing.assert_allclose(logged.stderr[:2], [0.01, 0.001])
+    assert np.isnan(logged.stderr[2])
+    # One standard error up on the value is about one standard error up on the log scale.
+    assert np.log1p(100.0) - np.log1p(99.0) == pytest.approx(logged.stderr[0], rel=0.01)
+    assert _on_scale(series, Scale.LINEAR) is series

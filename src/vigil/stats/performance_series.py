@@ -16,8 +16,10 @@ Per model, version, output and segment (the column is ``score`` or ``score@regio
   is blind to concept shift.
 
 The reference is ``spec.reference`` for hourly points (the same hours of the previous days) and
-the ``days`` days before the trailing day for ``_1d`` points; windows whose realised metric left
-its band are kept out of later references, so a lasting drop is not learned as normal.
+the ``days`` days before the trailing day for ``_1d`` points. When a point's realised metric
+leaves its band, the windows it spoke for (its hour; for a ``_1d`` point the whole trailing day)
+are kept out of later references, so a lasting drop is not learned as normal, and the first
+hours of a concept shift, before the day's metric showed it, do not calibrate later estimates.
 """
 
 from __future__ import annotations
@@ -161,8 +163,8 @@ def _collect(
                         support,
                     )
                 changed |= support >= MIN_LABELS and not band.contains(value)
-            if changed and window in by_window:
-                dropped.add(window)
+            if changed:  # what the point spoke for stays out of later references
+                dropped.update(w for w in current_windows if w in by_window)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -88,3 +88,36 @@ def test_a_quiet_model_gets_hourly_estimates_too() -> None:
     by_name, _ = _series(seed=13, per_hour=12)
     estimated, _ = by_name["estimated_accuracy"]
     assert np.all(np.isfinite(estimated))
+
+
+def test_a_shifts_first_hours_stay_out_of_later_references_with_the_day_that_showed_it() -> None:
+    """Every hour is the same 500 predictions and labels, except six hours of day 3 whose
+    labels are flipped (a concept shift). The day's accuracy leaves its band only at the second
+    shifted hour (one hour moves it 0.014, under ``min_performance``); the first one must not
+    stay in the references of later days (it would calibrate their estimates on shifted
+    labels): a week later, the day's expected accuracy is the unshifted hours' to the last
+    bit."""
+    rng = np.random.default_rng(5)
+    scores = rng.beta(2.0, 2.0, 500)
+    labels = (rng.random(500) < scores).astype(np.float64)
+    shifted = range(24 * 3 + 6, 24 * 3 + 12)
+    tallies: dict[TallyKey, Tally] = {}
+    for hour in range(24 * DAYS):
+        start = START + hour * HOUR
+        key = TallyKey(
+            model="m", version="v1", window=Window(start=start, end=start + HOUR), output="score"
+        )
+        truth = 1.0 - labels if hour in shifted else labels
+        tallies[key] = ClassifierTally.of_predictions(scores).merge(
+            ClassifierTally.of_labels(scores, truth)
+        )
+    unshifted = float(np.mean((scores >= 0.5) == (labels == 1.0)))
+    found = {s.key.statistic: s for s in performance_series(tallies, StatsSpec())}
+    day = found["accuracy_1d"]
+    flagged = (day.values < found["accuracy_1d_lower"].values) | (
+        day.values > found["accuracy_1d_upper"].values
+    )
+    assert not flagged[shifted[0]] and flagged[shifted[1]]
+    last_day = slice(24 * (DAYS - 1), 24 * DAYS)
+    expected = found["accuracy_1d_expected"].values[last_day]
+    assert np.allclose(expected, unshifted, rtol=0.0, atol=1e-12)

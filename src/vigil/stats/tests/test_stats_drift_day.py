@@ -221,18 +221,18 @@ def test_the_reference_is_weighted_only_when_the_mix_differs_beyond_the_toleranc
     from vigil.profile import ColumnProfile
     from vigil.profile import ProfileSpec as Spec
     from vigil.profile.column_stats import profile_column
-    from vigil.stats.drift_day import MIX_TOLERANCE, _mixed, _Pooled
+    from vigil.stats.day_pools import MIX_TOLERANCE, Pooled, mixed
 
     def column(value: float, n: int) -> ColumnProfile:
         return profile_column(Column.from_numbers(np.full(n, value)), Spec())
 
-    reference = _Pooled([column(0.0, 100), column(10.0, 100)], [0, 3600])  # half and half
+    reference = Pooled([column(0.0, 100), column(10.0, 100)], [0, 3600])  # half and half
     # Total variation 0.01 and 0.05 around the tolerance of 0.02.
     near = [(0, column(0.0, 49)), (3600, column(10.0, 51))]
     far = [(0, column(0.0, 45)), (3600, column(10.0, 55))]
     assert MIX_TOLERANCE == 0.02
-    assert _mixed(reference, near) is reference
-    weighted = _mixed(reference, far)
+    assert mixed(reference, near) is reference
+    weighted = mixed(reference, far)
     assert weighted is not reference
     assert weighted.moments.mean == pytest.approx(5.5)
     assert weighted.quantiles.n == reference.quantiles.n == 200
@@ -245,7 +245,8 @@ def test_a_pool_of_sorted_items_read_once_equals_the_pool_read_from_the_sketches
     from vigil.profile import ColumnProfile
     from vigil.profile import ProfileSpec as Spec
     from vigil.profile.column_stats import profile_column
-    from vigil.stats.drift_day import _items, _Pooled, _Retained
+    from vigil.stats.day_pools import Pooled
+    from vigil.stats.drift_day import _items, _Retained
 
     rng = np.random.default_rng(5)
 
@@ -265,8 +266,8 @@ def test_a_pool_of_sorted_items_read_once_equals_the_pool_read_from_the_sketches
     items = [_items(retained, k, "feature", "x", c) for k, c in zip(keys, columns, strict=True)]
     assert _items(retained, keys[0], "feature", "x", columns[0]) is items[0]  # read once
     slots = [0, 3600, 7200, 10800]
-    read = _Pooled(columns, slots)
-    held = _Pooled(columns, slots, items=items)
+    read = Pooled(columns, slots)
+    held = Pooled(columns, slots, items=items)
     np.testing.assert_array_equal(held.quantiles.values, read.quantiles.values)
     np.testing.assert_array_equal(held.quantiles.cumulative, read.quantiles.cumulative)
     assert held.quantiles.rank_error == read.quantiles.rank_error

@@ -29,8 +29,9 @@ from vigil.stats.change import (
     kurtosis_of,
     quantile_band,
 )
+from vigil.stats.day_pools import TrailingItems
 from vigil.stats.drift import drift_series, merge_reference
-from vigil.stats.drift_day import _TrailingItems, changed_windows, drift_day_series
+from vigil.stats.drift_day import changed_windows, drift_day_series
 from vigil.stats.reference import ReferenceWindow
 from vigil.stats.sketches import ExactQuantiles, PooledQuantiles, QuantileSource
 
@@ -165,14 +166,14 @@ def test_a_sliding_trailing_pool_is_the_stable_sort_of_its_windows(
         items[start + hour * HOUR] = (values, weights)
     missing = {start + h * HOUR for h in (30, 31, 45)}
     rebuilt: list[int] = []
-    rebuild = _TrailingItems._rebuild
+    rebuild = TrailingItems._rebuild
 
-    def counted(self: _TrailingItems, *args: Any) -> tuple[np.ndarray, np.ndarray]:
+    def counted(self: TrailingItems, *args: Any) -> tuple[np.ndarray, np.ndarray]:
         rebuilt.append(1)
         return rebuild(self, *args)
 
-    monkeypatch.setattr(_TrailingItems, "_rebuild", counted)
-    pool = _TrailingItems()
+    monkeypatch.setattr(TrailingItems, "_rebuild", counted)
+    pool = TrailingItems()
     hours = [*range(60), 70, 71, 72, 20, 21]
     for hour in hours:
         window = start + hour * HOUR

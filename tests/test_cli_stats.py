@@ -57,6 +57,10 @@ def test_stats_command_prints_each_family_from_stored_profiles(tmp_path: Path) -
     # The last window's country is "DE" in every row, which it was not the days before.
     country = next(line for line in lines if "│ country" in line)
     assert "constant" in country
+    # A mean of 300 rows of sd 10 carries its standard error, about 10 / √300 = 0.58.
+    age = next(line for line in lines if "│ age" in line)
+    mean_cell = age.split("│")[3].split()
+    assert mean_cell[1].startswith("±") and 0.45 < float(mean_cell[1][1:]) < 0.7, age
     drift_at = next(i for i, line in enumerate(lines) if line.strip().startswith("drift ("))
     age_drift = next(line for line in lines[drift_at:] if "│ age" in line)
     ks = float(age_drift.split("│")[3])
@@ -113,3 +117,24 @@ def test_stats_command_prefers_stored_series(tmp_path: Path) -> None:
     row = next(line for line in result.output.splitlines() if "│ age" in line)
     assert [cell.strip() for cell in row.split("│")[1:-1]] == ["v1", "age", "0.42", "90"]
     assert "feature (" not in result.output  # nothing stored for it, nothing recomputed
+
+
+def test_a_value_is_printed_with_its_standard_error_where_it_has_one() -> None:
+    stamps = np.array([0, 3600], dtype="datetime64[s]")
+
+    def mean(column: str, stderr: np.ndarray | None) -> Series:
+        key = SeriesKey(model="m", version="v", family="feature", column=column, statistic="mean")
+        values = np.array([40.0, 41.25])
+        return Series(key=key, timestamps=stamps, values=values, stderr=stderr)
+
+    points = latest_points(
+        [
+            mean("age", np.array([0.5, 0.125])),
+            mean("height", None),  # no standard error for this series at all
+            mean("weight", np.array([0.5, math.nan])),  # none at the latest step
+        ]
+    )
+    assert points[0].stderr == 0.125 and all(math.isnan(p.stderr) for p in points[1:])
+    (table,) = family_tables(points)
+    cells = dict(zip(table.columns[1].cells, table.columns[2].cells, strict=True))
+    assert cells == {"age": "41.25 ±0.12", "height": "41.25", "weight": "41.25"}

@@ -1,5 +1,8 @@
 """``vigil stats MODEL``: the latest value of every health series, one Rich table per family.
 
+A value whose statistic has a standard error (a mean, a rate, a quantile: see
+:mod:`vigil.stats.standard_errors`) is printed with it, ``55.71 ±0.56``.
+
 Series come from the store when the pipeline has saved them; otherwise (or with
 ``--recompute``) they are computed on the spot from the stored profiles, reference period
 included, so the command works right after ``vigil profile``. Drift values are coloured by size
@@ -67,6 +70,8 @@ class LatestPoint:
     at: datetime
     value: float
     support: float
+    stderr: float = math.nan
+    """The value's standard error when the statistic has one (NaN: none, or unknown)."""
 
 
 def latest_points(series: Sequence[Series]) -> list[LatestPoint]:
@@ -81,12 +86,14 @@ def latest_points(series: Sequence[Series]) -> list[LatestPoint]:
         step = int(filled[-1])
         seconds = int(one.timestamps[step].astype("datetime64[s]").astype(np.int64))
         support = math.nan if one.support is None else float(one.support[step])
+        stderr = math.nan if one.stderr is None else float(one.stderr[step])
         points.append(
             LatestPoint(
                 key=one.key,
                 at=datetime.fromtimestamp(seconds, tz=UTC),
                 value=float(one.values[step]),
                 support=support,
+                stderr=stderr,
             )
         )
     return points
@@ -126,8 +133,18 @@ def _format(value: float) -> str:
     return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+def _cell(point: LatestPoint) -> str:
+    """The value, with ``±`` its standard error when it has one: a mean of 5 rows and one of
+    5,000 read alike otherwise."""
+    text = _format(point.value)
+    if math.isfinite(point.stderr) and point.stderr > 0 and math.isfinite(point.value):
+        return f"{text} ±{point.stderr:.2g}"  # two significant digits: an error's own error
+    return text
+
+
 def family_tables(points: Sequence[LatestPoint], *, everything: bool = False) -> list[Table]:
-    """One table per family: a row per (version, column), a column per statistic."""
+    """One table per family: a row per (version, column), a column per statistic, each value
+    with its standard error where the statistic has one."""
     from rich.table import Table
 
     tables = []
@@ -156,7 +173,7 @@ def family_tables(points: Sequence[LatestPoint], *, everything: bool = False) ->
                     row.append("")
                     continue
                 style = drift_style(name, point.value, point.support)
-                text = _format(point.value)
+                text = _cell(point)
                 row.append(f"[{style}]{text}[/]" if style else text)
             if family == "drift":
                 supports = [

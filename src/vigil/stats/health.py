@@ -217,9 +217,16 @@ def _collect_model(collector: SeriesCollector, timeline: Timeline, spec: StatsSp
         }
         histograms = [p.latency.histogram for p in profiles if p.latency.histogram is not None]
         merged = LogHistogram.merge_all(histograms) if histograms else None
-        for level in spec.latency_quantiles:
+        # A latency quantile rests on the timed requests behind it, and carries its rank
+        # interval's standard error: a p99 of 200 requests is about their second-largest value.
+        timed = float(merged.total) if merged is not None else 0.0
+        errors = histogram_quantile_stderrs(merged, spec.latency_quantiles)
+        sizes: dict[str, float] = {}
+        stderrs: dict[str, float] = {}
+        for level, error in zip(spec.latency_quantiles, errors, strict=True):
             name = f"latency_{quantile_name(level)}"
             stats[name] = merged.quantile(level) if merged and merged.total > 0 else math.nan
+            sizes[name], stderrs[name] = timed, error
         for statistic, value in stats.items():
             key = SeriesKey(
                 model=timeline.model,
@@ -228,7 +235,7 @@ def _collect_model(collector: SeriesCollector, timeline: Timeline, spec: StatsSp
                 column="",
                 statistic=statistic,
             )
-            collector.add(key, window, value)
+            collector.add(key, window, value, sizes.get(statistic), stderrs.get(statistic))
 
 
 def quality_events(

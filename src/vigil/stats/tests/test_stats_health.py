@@ -357,3 +357,27 @@ def test_each_point_carries_the_standard_error_its_rows_give() -> None:
     assert ratio.stderr is not None and ratio.stderr.tolist() == [0.0, 0.0]  # one version: all
     assert _get(series, "auxiliary", "", "rows").stderr is None
     assert _get(series, "feature", "age", "max").stderr is None
+
+
+def test_the_whole_models_latency_quantiles_carry_their_timed_rows_and_errors() -> None:
+    """Over every version: the timed requests behind each quantile and its rank interval's
+    error, so a p99 of a quiet hour reads as noisy as it is; a window with no rows has size 0
+    and no error. Traffic counts still carry neither."""
+    series = health_series(
+        _profiles(
+            _records(0, 40, 1),
+            _records(0, 160, 2, version="v2"),
+            _records(1, 3000, 3),
+            _records(3, 50, 4),  # hour 2 served nothing
+        ),
+        SPEC,
+    )
+    p99 = _get(series, "auxiliary", "", "latency_p99", version="*")
+    assert p99.support is not None and p99.stderr is not None
+    assert p99.support.tolist() == [200, 3000, 0, 50]
+    assert math.isnan(p99.values[2]) and math.isnan(p99.stderr[2])
+    # A lognormal(2, 0.5)'s p99 is 23.6 ms; at 200 requests its rank interval 0.99 ± 0.007
+    # spans about the 98.3rd to the 99.7th percentile, at 3,000 a quarter of that.
+    assert 0 < p99.stderr[1] < p99.stderr[0] / 2, p99.stderr
+    assert 0.5 < p99.stderr[0] < 8.0, p99.stderr
+    assert _get(series, "auxiliary", "", "requests", version="*").support is None

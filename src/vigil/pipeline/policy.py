@@ -52,6 +52,11 @@ class Watch:
     ``floor``: the band's half-width is never below ``z * floor * |expected|`` on the linear
     scale, ``z * floor`` in log units on the log scale (``z`` of :attr:`WatchPolicy.level`).
     ``model_level``: watch the model over all its versions rather than each version.
+    ``stderr_floor``: a step is never more surprising than its own standard error makes it
+    (``consensus``' :attr:`~vigil.detect.ConsensusSettings.stderr_floor`): for a quantile of a
+    few hundred requests, which is about their second-largest value and jumps with one slow
+    request. Off where measured to cost detections (means and rates of the model-health
+    families, ``BENCHMARKS.md``).
     """
 
     family: Family
@@ -59,6 +64,7 @@ class Watch:
     scale: Scale = Scale.LINEAR
     floor: float = 0.05
     model_level: bool = False
+    stderr_floor: bool = False
 
     def __post_init__(self) -> None:
         if not self.floor >= 0:
@@ -88,6 +94,7 @@ WATCHES: tuple[Watch, ...] = (
         scale=Scale.LOG,
         floor=0.1,
         model_level=True,
+        stderr_floor=True,
     ),
     Watch(
         family=Family.AUXILIARY,
@@ -95,6 +102,7 @@ WATCHES: tuple[Watch, ...] = (
         scale=Scale.LOG,
         floor=0.1,
         model_level=True,
+        stderr_floor=True,
     ),
     Watch(family=Family.AUXILIARY, statistic="traffic_ratio", floor=0.2),
     Watch(family=Family.AUXILIARY, statistic="quarantine_rate"),
@@ -205,33 +213,38 @@ class WatchPolicy:
                 return watch
         return None
 
-    def build_detector(self, name: str | None = None) -> Detector:
-        """The detector ``name`` (the policy's own by default), with the policy's options."""
+    def build_detector(self, name: str | None = None, *, watch: Watch | None = None) -> Detector:
+        """The detector ``name`` (the policy's own by default), with the policy's options and
+        those of ``watch``, the statistic it is built for."""
         chosen = name or self.detector
-        options = DETECTOR_OPTIONS.get(chosen, _no_options)(self)
+        options = DETECTOR_OPTIONS.get(chosen, _no_options)(self, watch)
         return make_detector(chosen, **options)
 
 
-def _no_options(policy: WatchPolicy) -> dict[str, object]:
-    del policy
+def _no_options(policy: WatchPolicy, watch: Watch | None) -> dict[str, object]:
+    del policy, watch
     return {}
 
 
-DETECTOR_OPTIONS: dict[str, Callable[[WatchPolicy], dict[str, object]]] = {
+DETECTOR_OPTIONS: dict[str, Callable[[WatchPolicy, Watch | None], dict[str, object]]] = {
     # The same-hour detector learns from the configured history; its floors are the policy's.
-    "same-hour": lambda policy: {
+    "same-hour": lambda policy, watch: {
         "days": policy.history_days,
         "level": policy.level,
         "relative_floor": 0.0,
     },
     # Every step that passes the line alerts: the incident filters (k of n steps, cooldown)
     # do the suppressing here. Its band, drawn for context, at the policy's level.
-    "consensus": lambda policy: {
-        "settings": ConsensusSettings(suppress=0, level=policy.level),
+    "consensus": lambda policy, watch: {
+        "settings": ConsensusSettings(
+            suppress=0,
+            level=policy.level,
+            stderr_floor=watch is not None and watch.stderr_floor,
+        ),
     },
 }
-"""Options a registered detector is built with, from the policy; detectors not listed are built
-with their defaults."""
+"""Options a registered detector is built with, from the policy and the watch it decides;
+detectors not listed are built with their defaults."""
 
 
 COUNTS = frozenset({"rows", "requests", "distinct", "late", "duplicates"})

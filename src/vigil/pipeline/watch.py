@@ -198,7 +198,7 @@ def _watch_group(
     memo: EvidenceMemo | None = None,
 ) -> list[WatchedSeries]:
     since = {key: _datetime64(moment) for key, moment in excluded.items()}
-    detector = policy.build_detector()
+    detector = policy.build_detector(watch=rule)
     if memo is not None and isinstance(detector, ConsensusDetector):
         detector.memo = memo
     held = [one for one in group if one.key in since]

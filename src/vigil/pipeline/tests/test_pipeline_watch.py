@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from vigil.core import ALL_VERSIONS, ConfigError, SeriesKey
+from vigil.pipeline.policy import WATCHES
 from vigil.pipeline.watch import DriftRule, WatchPolicy, natural_range, severity, watch
 from vigil.stats import Series
 
@@ -409,3 +410,54 @@ def test_a_log_scale_watch_carries_the_standard_error_through_log1p() -> None:
     # One standard error up on the value is about one standard error up on the log scale.
     assert np.log1p(100.0) - np.log1p(99.0) == pytest.approx(logged.stderr[0], rel=0.01)
     assert _on_scale(series, Scale.LINEAR) is series
+
+
+def _p99(spike_se: float, seed: int = 3) -> Series:
+    """The whole model's hourly p99 latency, about 75 ms on about 150 requests, with a quiet
+    hour on day 9 at 140 ms whose standard error is ``spike_se``."""
+    rng = np.random.default_rng(seed)
+    values = 75.0 * np.exp(rng.normal(0.0, 0.08, 24 * DAYS))
+    stderr = values * 0.08
+    spike = 24 * 8 + 5
+    values[spike], stderr[spike] = 140.0, spike_se
+    key = SeriesKey(
+        model="m", version=ALL_VERSIONS, family="auxiliary", column="", statistic="latency_p99"
+    )
+    return Series(
+        key=key,
+        timestamps=TIMES,
+        values=values,
+        support=np.full(len(values), 150.0),
+        stderr=stderr,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spike_se", "floored", "pages"),
+    [
+        (60.0, True, False),  # its own rows say it wanders by 60: a p99 of 150 requests
+        (60.0, False, True),  # the same step without the floor
+        (4.0, True, True),  # a tight p99 that nearly doubled is news, floor or not
+    ],
+)
+def test_the_latency_watch_judges_a_step_by_its_own_standard_error(
+    spike_se: float, floored: bool, pages: bool
+) -> None:
+    from dataclasses import replace
+
+    watches = tuple(
+        replace(w, stderr_floor=floored) if w.statistic == "latency_p99" else w for w in WATCHES
+    )
+    policy = WatchPolicy(watches=watches)
+    rule = next(w for w in watches if w.statistic == "latency_p99")
+    built = policy.build_detector(watch=rule)
+    assert built.settings.stderr_floor is floored  # type: ignore[attr-defined]
+    found = watch([_p99(spike_se)], start=EVALUATED, end=END, policy=policy).anomalies
+    assert any(a.timestamp.day == 10 and a.timestamp.hour == 5 for a in found) is pages, found
+
+
+def test_the_whole_models_latency_quantiles_are_floored_by_their_standard_error() -> None:
+    floored = {w.statistic for w in WATCHES if w.stderr_floor}
+    assert floored == {"latency_p50", "latency_p99"}
+    assert all(w.model_level for w in WATCHES if w.stderr_floor)
+    assert not WatchPolicy().build_detector().settings.stderr_floor  # type: ignore[attr-defined]

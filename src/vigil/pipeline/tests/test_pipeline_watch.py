@@ -3,6 +3,7 @@ decided."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -461,3 +462,19 @@ def test_the_whole_models_latency_quantiles_are_floored_by_their_standard_error(
     assert floored == {"latency_p50", "latency_p99"}
     assert all(w.model_level for w in WATCHES if w.stderr_floor)
     assert not WatchPolicy().build_detector().settings.stderr_floor  # type: ignore[attr-defined]
+
+
+def test_a_floored_watch_pages_only_beyond_the_steps_own_error() -> None:
+    from vigil.pipeline.watch import _beyond_own_error
+
+    key = SeriesKey(model="m", version="*", family="auxiliary", column="", statistic="p99")
+    stamps = TIMES[:5]
+    values = np.array([4.0, 4.0, 4.0, 4.0, 4.0])
+    expected = np.array([3.0, 3.0, 3.0, 3.0, 3.0])
+    # 1 off: 2 se (inside z = 3.29), 0.3 se-wide steps (outside), no se, a stuck se of 0, NaN.
+    stderr = np.array([0.5, 0.3, np.nan, 0.0, 0.304])
+    series = Series(key=key, timestamps=stamps, values=values, stderr=stderr)
+    z = 3.2905  # the policy's level 0.999
+    assert _beyond_own_error(series, expected, z).tolist() == [False, True, True, True, False]
+    # A series without standard errors is not gated at all.
+    assert _beyond_own_error(dataclasses.replace(series, stderr=None), expected, z).all()

@@ -17,8 +17,9 @@ Timings are interleaved round-robin and reported both as wall time and as CPU ti
 process (the ``*_cpu_*`` keys), with the machine's load average: on a shared machine the CPU
 figures are the ones that compare code with code. Sizes are compared like for like: whylogs'
 default quantile sketch (``kll_k_large`` = 1024) is four times Vigil's, so whylogs is also run
-with Vigil's ``k`` (the same stated rank error), and both are given raw and compressed with
-zlib at Vigil's level; the worst rank error each reaches on this frame is measured, not assumed.
+with Vigil's ``k`` (the same stated rank error), and both are given raw and compressed as
+Vigil stores its profiles (:func:`vigil.profile.codec.compress`); the worst rank error each
+reaches on this frame is measured, not assumed.
 It also reports the time to deserialize and merge 24 hourly profiles.
 """
 
@@ -28,7 +29,6 @@ import math
 import os
 import statistics
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,7 +44,7 @@ from datasketches import frequent_strings_sketch, kll_doubles_sketch
 from vigil.core import ConfigError, EventKind, ValueKind
 from vigil.ingest import META_SCHEMA, Column, RecordBatch
 from vigil.profile import DistinctSketch, LogHistogram, Profile, ProfileSpec, profile_batch, rollup
-from vigil.profile.codec import COMPRESSION_LEVEL
+from vigil.profile.codec import compress, payload_of
 
 NUMERIC_FEATURES = 20
 CATEGORICAL_FEATURES = 5
@@ -63,14 +63,14 @@ class ProfileBenchResult:
     whylogs_rows_per_s: float | None
     numpy_floor_rows_per_s: float
     profile_bytes: int
-    """Vigil's profile as stored (zlib at :data:`~vigil.profile.codec.COMPRESSION_LEVEL`)."""
+    """Vigil's profile as stored (compressed by :func:`~vigil.profile.codec.compress`)."""
     profile_raw_bytes: int
     whylogs_profile_bytes: int | None
     """whylogs' serialized profile at its defaults (KLL k = 1024), raw as it writes it."""
-    whylogs_profile_zlib_bytes: int | None
+    whylogs_profile_compressed_bytes: int | None
     whylogs_equal_k_bytes: int | None
     """whylogs with Vigil's KLL ``k`` (the same stated rank error), raw."""
-    whylogs_equal_k_zlib_bytes: int | None
+    whylogs_equal_k_compressed_bytes: int | None
     max_rank_error: float
     whylogs_max_rank_error: float | None
     whylogs_equal_k_max_rank_error: float | None
@@ -277,11 +277,15 @@ def run_profile_bench(
         whylogs_rows_per_s=None if timed is None else rows / timed.wall_s,
         numpy_floor_rows_per_s=rows / timings["floor"].wall_s,
         profile_bytes=len(stored),
-        profile_raw_bytes=len(zlib.decompress(stored[6:])),
+        profile_raw_bytes=len(payload_of(stored)),
         whylogs_profile_bytes=None if whylogs is None else whylogs.default_bytes,
-        whylogs_profile_zlib_bytes=None if whylogs is None else whylogs.default_zlib_bytes,
+        whylogs_profile_compressed_bytes=None
+        if whylogs is None
+        else whylogs.default_compressed_bytes,
         whylogs_equal_k_bytes=None if whylogs is None else whylogs.equal_k_bytes,
-        whylogs_equal_k_zlib_bytes=None if whylogs is None else whylogs.equal_k_zlib_bytes,
+        whylogs_equal_k_compressed_bytes=None
+        if whylogs is None
+        else whylogs.equal_k_compressed_bytes,
         max_rank_error=max_rank_error(profile, batch),
         whylogs_max_rank_error=None if whylogs is None else whylogs.default_rank_error,
         whylogs_equal_k_max_rank_error=None if whylogs is None else whylogs.equal_k_rank_error,
@@ -302,10 +306,10 @@ class _WhylogsSizes:
     compressed like Vigil's, and the worst rank error of its quantiles on the frame."""
 
     default_bytes: int
-    default_zlib_bytes: int
+    default_compressed_bytes: int
     default_rank_error: float
     equal_k_bytes: int
-    equal_k_zlib_bytes: int
+    equal_k_compressed_bytes: int
     equal_k_rank_error: float
 
     @classmethod
@@ -323,17 +327,14 @@ class _WhylogsSizes:
                 why.log(pandas=frame) if schema is None else why.log(pandas=frame, schema=schema)
             ).view()
             data = view.serialize()
-            level = COMPRESSION_LEVEL
-            found.append(
-                (len(data), len(zlib.compress(data, level)), _whylogs_rank_error(view, frame))
-            )
-        (default, default_zlib, default_error), (equal, equal_zlib, equal_error) = found
+            found.append((len(data), len(compress(data)), _whylogs_rank_error(view, frame)))
+        (default, default_compressed, default_error), (equal, equal_compressed, equal_error) = found
         return cls(
             default_bytes=default,
-            default_zlib_bytes=default_zlib,
+            default_compressed_bytes=default_compressed,
             default_rank_error=default_error,
             equal_k_bytes=equal,
-            equal_k_zlib_bytes=equal_zlib,
+            equal_k_compressed_bytes=equal_compressed,
             equal_k_rank_error=equal_error,
         )
 

@@ -16,7 +16,7 @@ def test_bench_profile_reports_every_number() -> None:
     assert result.vigil_rows_per_s > 0 and result.numpy_floor_rows_per_s > 0
     assert result.vigil_batch_rows_per_cpu_s > 0
     assert result.whylogs_rows_per_s is None and result.whylogs_profile_bytes is None
-    assert result.whylogs_equal_k_zlib_bytes is None and result.whylogs_max_rank_error is None
+    assert result.whylogs_equal_k_compressed_bytes is None and result.whylogs_max_rank_error is None
     assert 0 < result.profile_bytes < result.profile_raw_bytes
     # With 3,000 rows per column KLL's stated single-quantile error still holds.
     assert 0 <= result.max_rank_error <= 0.01
@@ -38,7 +38,7 @@ def test_bench_profile_command_prints_json() -> None:
         "numpy_floor_rows_per_s",
         "profile_bytes",
         "whylogs_profile_bytes",
-        "whylogs_equal_k_zlib_bytes",
+        "whylogs_equal_k_compressed_bytes",
         "max_rank_error",
         "merge_24_hourly_ms",
     }

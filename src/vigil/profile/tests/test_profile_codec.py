@@ -1,9 +1,11 @@
-"""Profile bytes: version 2 round-trips exactly, version 1 bytes (already stored) still read,
-and HLL registers take their sparse form only when it is smaller."""
+"""Profile bytes: version 3 round-trips exactly, version 1 and 2 bytes (already stored) still
+read, and HLL registers take their sparse form only when it is smaller."""
 
 from __future__ import annotations
 
 import math
+import struct
+import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from vigil.profile import (
     ProfileSummary,
     profile_batch,
 )
-from vigil.profile.codec import FORMAT_VERSION
+from vigil.profile.codec import FORMAT_VERSION, MAGIC, payload_of
 from vigil.profile.column_stats import profile_column
 from vigil.profile.synthetic import synthetic_batch
 
@@ -52,13 +54,38 @@ def test_version_1_bytes_read_as_the_profile_they_hold() -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 200, 3_000])
-def test_version_2_round_trips_exactly(rows: int) -> None:
+def test_version_3_round_trips_exactly(rows: int) -> None:
     profile = _profile(rows, rows)
     data = profile.to_bytes()
-    assert data[4:6] == FORMAT_VERSION.to_bytes(2, "little") == (2).to_bytes(2, "little")
+    assert data[4:6] == FORMAT_VERSION.to_bytes(2, "little") == (3).to_bytes(2, "little")
     restored = Profile.from_bytes(data)
     assert restored == profile
     assert restored.to_bytes() == data
+
+
+def _as_version_2(data: bytes) -> bytes:
+    """The bytes version 2 wrote for the same profile: the same payload, zlib-compressed."""
+    return MAGIC + struct.pack("<H", 2) + zlib.compress(payload_of(data), 1)
+
+
+@pytest.mark.parametrize("rows", [1, 200, 3_000])
+def test_version_2_bytes_read_as_the_same_profile(rows: int) -> None:
+    # Stores hold version 2 profiles: version 3 changed the compression, not the payload.
+    profile = _profile(rows, rows)
+    old = _as_version_2(profile.to_bytes())
+    assert Profile.from_bytes(old) == profile
+    assert ProfileSummary.from_bytes(old) == ProfileSummary.from_bytes(profile.to_bytes())
+    assert Profile.from_bytes(old).to_bytes() == profile.to_bytes()
+
+
+@pytest.mark.parametrize("cut", [1, 20, 1_000])
+def test_cut_or_altered_version_3_bytes_are_refused_as_corrupt(cut: int) -> None:
+    data = _profile(5, 200).to_bytes()
+    with pytest.raises(SerializationError, match="corrupt"):
+        Profile.from_bytes(data[:-cut])
+    bigger = data[:6] + struct.pack("<I", struct.unpack_from("<I", data, 6)[0] + 1) + data[10:]
+    with pytest.raises(SerializationError, match="corrupt"):
+        Profile.from_bytes(bigger)
 
 
 def test_every_bit_of_the_moments_survives() -> None:

@@ -32,6 +32,7 @@ Int8Array = npt.NDArray[np.int8]
 
 _MIN_LG_K, _MAX_LG_K = 4, 18
 _SPARSE = 0x80
+_INDEX_U2, _INDEX_U4 = np.dtype("<u2"), np.dtype("<u4")
 _MAX_TABLE_CELLS = 1 << 24
 """Registers built at once by ``of_groups`` (16 MiB): 4,096 groups at the default lg_k."""
 
@@ -182,15 +183,17 @@ class DistinctSketch:
         A window of a few hundred rows sets a few hundred of 4,096 registers: sparse, its
         sketches take a fifth of the bytes, and compressing a profile costs that much less.
         """
-        occupied = np.flatnonzero(self.registers)
-        index_type = "<u2" if self.lg_k <= 16 else "<u4"
-        if occupied.size * (np.dtype(index_type).itemsize + 1) >= self.registers.size:
+        # A profile writes ~30 of these: a bool mask's nonzero() is twice as fast as the int8
+        # registers' own (4 vs 9 us), and np.flatnonzero's wrapper costs more than the work.
+        (occupied,) = (self.registers != 0).nonzero()
+        index_type = _INDEX_U2 if self.lg_k <= 16 else _INDEX_U4
+        if occupied.size * (index_type.itemsize + 1) >= self.registers.size:
             return bytes([self.lg_k]) + self.registers.tobytes()
         return b"".join(
             [
                 bytes([_SPARSE | self.lg_k]),
                 occupied.astype(index_type).tobytes(),
-                self.registers[occupied].tobytes(),
+                self.registers.take(occupied).tobytes(),
             ]
         )
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vigil.ingest.batch import IngestChunk
-from vigil.ingest.json_arrow import arrow_may_read_block, concat_batches
+from vigil.ingest.json_arrow import arrow_may_read_block, concat_batches, newline_offsets
 from vigil.ingest.limits import (
     RowRules,
 )
@@ -48,13 +48,18 @@ class Block:
 def is_plain(text: bytes, *, max_line_bytes: int, rules: RowRules) -> bool:
     """No ``null``, no carriage return, no blank line (empty or of spaces only), and every
     line one arrow may read."""
-    if len(text) > max_line_bytes or b"null" in text or b"\r" in text or b"\n\n" in text:
+    if len(text) > max_line_bytes or b"null" in text or b"\r" in text:
+        return False
+    # Two newlines in a row are an empty line: found from the newlines' offsets, which the
+    # arrow gate needs anyway, at half the cost of searching the block for b"\n\n".
+    ends = newline_offsets(text)
+    if ends.size > 1 and bool((ends[1:] - ends[:-1] == 1).any()):
         return False
     end = text.find(b"\n")
     first, last = (text if end < 0 else text[:end]), text[text.rfind(b"\n") + 1 :]
     if not first.strip(_SPACES) or not last.strip(_SPACES):
         return False
-    return _SPACE_LINE.search(text) is None and arrow_may_read_block(text, rules)
+    return _SPACE_LINE.search(text) is None and arrow_may_read_block(text, rules, ends=ends)
 
 
 class ChunkAssembler:

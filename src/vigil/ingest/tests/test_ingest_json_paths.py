@@ -135,9 +135,10 @@ def test_arrow_path_is_taken_and_absences_stay_absent() -> None:
 
 
 def test_a_block_goes_to_arrow_exactly_when_each_of_its_lines_may() -> None:
-    """The block gate (totals first, then per-line counts) against the line gate, just inside
-    and just outside each limit: features (each ``:`` may be one), nesting, a NUL escape."""
-    from vigil.ingest.json_arrow import _arrow_may_read, arrow_may_read_block
+    """The block gate (totals first, then per-line counts; or per-line counts alone, given the
+    newlines) against the line gate, just inside and just outside each limit: features (each
+    ``:`` may be one), nesting, a NUL escape."""
+    from vigil.ingest.json_arrow import _arrow_may_read, arrow_may_read_block, newline_offsets
     from vigil.ingest.limits import IngestLimits
 
     rules = IngestLimits(max_features=5, max_nesting=4).rules(NOW)
@@ -163,6 +164,29 @@ def test_a_block_goes_to_arrow_exactly_when_each_of_its_lines_may() -> None:
     answers = []
     for lines in cases:
         expected = all(_arrow_may_read(line, rules) for line in lines)
-        assert arrow_may_read_block(b"\n".join(lines), rules) is expected, lines
+        block = b"\n".join(lines)
+        assert arrow_may_read_block(block, rules) is expected, lines
+        assert arrow_may_read_block(block, rules, ends=newline_offsets(block)) is expected, lines
         answers.append(expected)
     assert answers == [True, False, True, False, True, False, True]
+
+
+def test_colons_are_counted_per_line_only_in_blocks_with_a_line_past_the_feature_limit() -> None:
+    """A line of at most ``max_features`` bytes cannot hold more colons, so such blocks skip the
+    per-line count: the gate still agrees with the line gate at the limit's bytes, one past it,
+    and for a long line with few colons."""
+    from vigil.ingest.json_arrow import _arrow_may_read, arrow_may_read_block, newline_offsets
+    from vigil.ingest.limits import IngestLimits
+
+    rules = IngestLimits(max_features=40, max_nesting=4).rules(NOW)
+    filler = [b'{"a": 1}'] * 40  # 40 colons and 40 braces: the totals settle nothing
+    cases = [b":" * 40, b":" * 41, b'{"a": "' + b"x" * 60 + b'"}', b"{" * 5 + b"}" * 5]
+    answers = []
+    for line in cases:
+        lines = [*filler, line]
+        expected = all(_arrow_may_read(one, rules) for one in lines)
+        block = b"\n".join(lines)
+        assert arrow_may_read_block(block, rules) is expected, line
+        assert arrow_may_read_block(block, rules, ends=newline_offsets(block)) is expected, line
+        answers.append(expected)
+    assert answers == [True, False, True, False]

@@ -70,7 +70,17 @@ def encode_profile(profile: Profile) -> bytes:
         return len(parts) - 1
 
     def column(c: ColumnProfile) -> list[int]:
-        m, counts = c.moments, c.type_counts
+        # The column's blobs in one extend, numbered from where they start: a profile has ~30
+        # columns, and a call per blob was a tenth of the cost of encoding a small window.
+        m, counts, first = c.moments, c.type_counts, len(parts)
+        parts.extend(
+            (
+                _MOMENTS.pack(m.count, m.mean, m.m2, m.min, m.max),
+                c.quantiles.to_bytes(),
+                c.distinct.to_bytes(),
+                c.frequent.to_bytes(),
+            )
+        )
         return [
             c.present,
             c.nulls,
@@ -80,10 +90,10 @@ def encode_profile(profile: Profile) -> bytes:
             counts.get("number", 0),
             counts.get("string", 0),
             counts.get("bool", 0),
-            blob(_MOMENTS.pack(m.count, m.mean, m.m2, m.min, m.max)),
-            blob(c.quantiles.to_bytes()),
-            blob(c.distinct.to_bytes()),
-            blob(c.frequent.to_bytes()),
+            first,
+            first + 1,
+            first + 2,
+            first + 3,
             -1 if c.histogram is None else blob(c.histogram.to_bytes()),
         ]
 

@@ -161,7 +161,10 @@ class LogHistogram:
 
     def to_bytes(self) -> bytes:
         """Compact little-endian encoding: header, int32 bucket-index deltas, uint64 counts."""
-        deltas = np.diff(self.indices, prepend=self.indices[:1])
+        # What np.diff(indices, prepend=indices[:1]) gives, without its concatenation (a third
+        # of the cost on the few buckets of a window's histogram).
+        deltas = np.zeros(self.indices.size, dtype=np.int64)
+        np.subtract(self.indices[1:], self.indices[:-1], out=deltas[1:])
         first = int(self.indices[0]) if self.indices.size else 0
         return b"".join(
             [

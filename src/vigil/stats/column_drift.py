@@ -219,11 +219,13 @@ def category_counts(
     if max_items < 1:
         raise ConfigError(f"max_items must be >= 1, got {max_items!r}")
     n_cur, n_ref = float(current.total), float(reference.total)
-    cur, ref = _known_counts(current), _known_counts(reference)
+    # Each count_error asks the sketch for all its items: read once, not once per item.
+    cur_error, ref_error = current.count_error, reference.count_error
+    cur, ref = _known_counts(current, cur_error), _known_counts(reference, ref_error)
     for item in set(cur) - set(ref):
-        ref[item] = min(reference.count_error, cur[item] / n_cur * n_ref)
+        ref[item] = min(ref_error, cur[item] / n_cur * n_ref)
     for item in set(ref) - set(cur):
-        cur[item] = min(current.count_error, ref[item] / n_ref * n_cur)
+        cur[item] = min(cur_error, ref[item] / n_ref * n_cur)
     smaller = min(n_cur, n_ref)
     pooled = {item: (cur[item] + ref[item]) / (n_cur + n_ref) for item in cur}
     ranked = sorted(pooled, key=lambda item: (-pooled[item], item))[:max_items]
@@ -237,9 +239,9 @@ def category_counts(
     return [*labels, "other"], counts(cur, n_cur), counts(ref, n_ref)
 
 
-def _known_counts(source: FrequentSource) -> dict[str, float]:
-    """The items ``source`` can speak for, with their midpoint counts."""
-    error = source.count_error
+def _known_counts(source: FrequentSource, error: float) -> dict[str, float]:
+    """The items ``source`` (whose ``count_error`` is ``error``) can speak for, with their
+    midpoint counts."""
     return {
         item: float(count) - error / 2
         for item, count in source.items()

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from vigil.core import Family, SeriesKey, Window, ensure_utc
 from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
@@ -34,7 +35,7 @@ from vigil.stats.column_drift import categorical_drift, category_counts, numeric
 from vigil.stats.divergence import Divergence
 from vigil.stats.reference import ReferenceWindow, typical_windows
 from vigil.stats.series import Series
-from vigil.stats.sketches import PooledQuantiles
+from vigil.stats.sketches import FrequentSource, PooledQuantiles, QuantileSource
 from vigil.stats.spec import Reference, StatsSpec
 from vigil.stats.timeline import SeriesCollector, Timeline, timelines
 
@@ -56,6 +57,21 @@ class ReferenceColumn:
     @property
     def categorical(self) -> bool:
         return self.text_values > self.number_values
+
+
+class CurrentColumn(Protocol):
+    """What drift reads of the window's own column: its profile, or the
+    :class:`~vigil.stats.reference.ReferenceWindow` read from it once (the replay reads each
+    window's sketches once, as the current side and as part of later references)."""
+
+    @property
+    def quantiles(self) -> QuantileSource: ...
+
+    @property
+    def frequent(self) -> FrequentSource: ...
+
+    @property
+    def moments(self) -> Moments: ...
 
 
 def merge_reference(windows: Sequence[ReferenceWindow]) -> ReferenceColumn:
@@ -109,7 +125,7 @@ def _reference(windows: Sequence[ReferenceWindow], spec: StatsSpec) -> Reference
 
 
 def column_drift(
-    current: ColumnProfile, reference: ReferenceColumn, spec: StatsSpec
+    current: CurrentColumn, reference: ReferenceColumn, spec: StatsSpec
 ) -> tuple[Divergence, ...]:
     """The drift statistics of one column against its merged reference."""
     if reference.categorical:
@@ -182,7 +198,7 @@ def _collect_version(
         if not refs:
             continue
         for source, family, prefix in families:
-            for name, current in sorted(_columns(profile, source).items()):
+            for name in sorted(_columns(profile, source)):
                 kept = [
                     p
                     for p in refs
@@ -192,6 +208,7 @@ def _collect_version(
                 if not kept:
                     continue  # a new column has no drift, it is reported as "new"
                 past = [_reference_window(cache, p, source, name) for p in kept]
+                current = _reference_window(cache, profile, source, name)
                 if reference.is_fixed:
                     which = tuple((p.key.version, p.key.window) for p in kept)
                     merged = merged_once.get((source, name, which))
@@ -230,7 +247,7 @@ def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:
 
 
 def column_changes(
-    current: ColumnProfile,
+    current: CurrentColumn,
     reference: ReferenceColumn,
     divergences: Sequence[Divergence],
     spec: StatsSpec,
@@ -267,7 +284,7 @@ def tested_points(tested: Tested) -> list[tuple[str, float]]:
     ]
 
 
-def _share_error(frequent: FrequentItems) -> float:
+def _share_error(frequent: FrequentSource) -> float:
     return frequent.count_error / frequent.total if frequent.total else 0.0
 
 

@@ -16,23 +16,37 @@ import pyarrow as pa
 import pytest
 from scipy import special
 
-from vigil.core import ValueKind
+from vigil.core import ConfigError, ValueKind
 from vigil.ingest import Column, RecordBatch
-from vigil.profile import Profile, ProfileSpec, profile_batch
+from vigil.profile import Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.column_stats import profile_column
 from vigil.profile.synthetic import prediction_meta
 from vigil.stats import StatsSpec, drift_day
 from vigil.stats.change import (
     ChangeTest,
+    _kurtosis_grid,
     _rank_reach,
     beyond_extreme_chance,
     kurtosis_of,
     quantile_band,
 )
+from vigil.stats.column_drift import DECILES
 from vigil.stats.day_pools import TrailingItems
-from vigil.stats.drift import drift_series, merge_reference
+from vigil.stats.divergence import midpoint_levels
+from vigil.stats.drift import (
+    column_changes,
+    column_drift,
+    drift_series,
+    merge_reference,
+    reference_column,
+)
 from vigil.stats.drift_day import changed_windows, drift_day_series
-from vigil.stats.reference import ReferenceWindow
+from vigil.stats.reference import (
+    ReferenceWindow,
+    WindowFrequent,
+    WindowQuantiles,
+    median_of_rows,
+)
 from vigil.stats.sketches import ExactQuantiles, PooledQuantiles, QuantileSource
 
 HOUR = timedelta(hours=1)
@@ -227,3 +241,96 @@ def test_the_day_long_drift_with_shared_day_pools_is_the_drift_with_fresh_ones(
     assert [s.key for s in shared] == [s.key for s in alone]
     for one, other in zip(shared, alone, strict=True):
         np.testing.assert_array_equal(one.values, other.values)
+
+
+def _texts(values: list[str]) -> Column:
+    return Column(
+        kinds=np.full(len(values), ValueKind.STRING, dtype=np.int8),
+        numbers=np.full(len(values), np.nan),
+        texts=pa.array(values, pa.string()),
+    )
+
+
+def _sketches() -> list[QuantileSketch]:
+    """KLL sketches of every shape a window's column takes: empty, one value, a few, ties,
+    a constant, heavy tails, and enough values to compact (weights 2, 4, ...)."""
+    rng = np.random.default_rng(22)
+    samples = [
+        np.zeros(0),
+        np.array([3.5]),
+        np.array([2.0, 1.0]),
+        np.full(500, 7.0),
+        rng.integers(0, 3, 900).astype(np.float64),
+        np.round(rng.normal(5.0, 2.0, 200), 1),
+        rng.lognormal(0.0, 1.5, 3000),
+        rng.normal(0.0, 1.0, 20000),
+    ]
+    return [QuantileSketch.empty(ProfileSpec().kll_k).update(values) for values in samples]
+
+
+@pytest.mark.parametrize("which", range(8))
+def test_a_window_answers_its_quantiles_and_cdf_as_its_sketch(which: int) -> None:
+    """A window read once (:class:`WindowQuantiles`) is the current side of its own drift:
+    its quantiles (DataSketches' inclusive rule, redone on the sorted items) and its CDF are
+    the sketch's own to the last bit, at the drift's levels and at the extremes."""
+    sketch = _sketches()[which]
+    window = WindowQuantiles.of(sketch)
+    rng = np.random.default_rng(which)
+    _, middles = _kurtosis_grid(max(sketch.n, 2), 256)
+    levels = np.concatenate(
+        [[0.0, 1e-12, 0.05, 0.5, 0.95, 1.0 - 1e-12, 1.0], DECILES, midpoint_levels(512)]
+    )
+    for asked in (levels, middles, rng.random(300), np.array([0.05]), np.zeros(0)):
+        np.testing.assert_array_equal(window.quantiles(asked), sketch.quantiles(asked))
+    np.testing.assert_array_equal(window.deciles, sketch.quantiles(DECILES))
+    assert (window.n, window.normalized_rank_error) == (sketch.n, sketch.normalized_rank_error)
+    if sketch.n:
+        items = window.sorted_items
+        points = np.concatenate([[items[0] - 1.0, items[-1] + 1.0], items, items + 1e-9])
+        np.testing.assert_array_equal(window.cdf(points), sketch.cdf(points))
+    with pytest.raises(ConfigError):
+        window.quantiles([1.5])
+
+
+def test_a_windows_frequent_items_keep_their_count_error() -> None:
+    rng = np.random.default_rng(5)
+    names = np.array([f"c{i}" for i in range(400)])
+    frequent = profile_column(
+        _texts(names[rng.zipf(1.3, 5000) % 400].tolist()), ProfileSpec()
+    ).frequent
+    assert frequent.count_error > 0  # more items than the sketch keeps exactly
+    window = ReferenceWindow.of(profile_column(_texts(names[:3].tolist()), ProfileSpec()))
+    assert window.frequent.count_error == window.column.frequent.count_error
+    assert WindowFrequent.of(frequent).count_error == frequent.count_error
+
+
+@pytest.mark.parametrize("rows", [3, 4, 7, 8])
+def test_the_median_of_a_references_rows_is_numpys(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    table = np.round(rng.normal(0.0, 1.0, (rows, 40)), 1)  # ties
+    table[:, 0] = 0.25
+    np.testing.assert_array_equal(median_of_rows(table), np.median(table, axis=0))
+    table[1, 3] = np.nan
+    np.testing.assert_array_equal(median_of_rows(table), np.median(table, axis=0))
+
+
+def test_the_drift_of_a_window_read_once_is_the_drift_of_its_profile() -> None:
+    """The hourly drift reads the current window through its :class:`ReferenceWindow` (read
+    once; it is part of later references too): every drift value and band is what the
+    column's own profile gives, numeric and categorical, compacted or not."""
+    spec = StatsSpec()
+    rng = np.random.default_rng(9)
+    names = np.array([f"c{i}" for i in range(60)])
+    for n in (40, 200, 3000):
+        numbers = [Column.from_numbers(np.round(rng.lognormal(0.0, 1.0, n), 2)) for _ in range(8)]
+        texts = [_texts(names[rng.zipf(1.5, n) % 60].tolist()) for _ in range(8)]
+        for columns in (numbers, texts):
+            profiles = [profile_column(c, ProfileSpec()) for c in columns]
+            merged = reference_column(profiles[:7], spec)
+            current = profiles[7]
+            drift = column_drift(current, merged, spec)
+            read = ReferenceWindow.of(current)
+            assert column_drift(read, merged, spec) == drift
+            assert column_changes(read, merged, drift, spec) == column_changes(
+                current, merged, drift, spec
+            )

@@ -60,6 +60,7 @@ from vigil.detect.novelty import Novelty, novelty
 from vigil.detect.residual import Residual, residual
 from vigil.detect.runs import event_runs
 from vigil.detect.sampling import sampling_probability, stderr_probability
+from vigil.detect.stretch import Stretch, stretch_sums
 from vigil.stats.series import Series
 
 FloatArray = npt.NDArray[np.float64]
@@ -77,6 +78,7 @@ class ConsensusSettings:
     typical_size_novelty: bool = False  # off: it lowered the business family (BENCHMARKS.md)
     sampling_floor: bool = True
     stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
+    stretch: Stretch | None = None  # off: see BENCHMARKS.md, session 8
     alpha: float = 3e-4
     suppress: int = 12
     level: float = 0.999
@@ -98,6 +100,7 @@ class Evidence:
     novelty: FloatArray
     runs: dict[str, FloatArray]
     combined: FloatArray
+    stretch: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +116,9 @@ class RawEvidence:
     exact binomial/Poisson, and the Student-t tail at the step's own standard error."""
     novelty: FloatArray
     runs: dict[str, tuple[FloatArray, FloatArray]]
+    stretch: tuple[FloatArray, ...] | None = None
+    """Per stretch length, ``|S|`` (:func:`vigil.detect.stretch.stretch_sums`); None when off or
+    the series carries no standard errors."""
 
 
 class EvidenceMemo:
@@ -173,12 +179,14 @@ def raw_evidence(series: Series, settings: ConsensusSettings) -> RawEvidence:
         chance=chance,
         novelty=novelty(shapes, settings.novelty),
         runs=runs,
+        stretch=None if settings.stretch is None else stretch_sums(series, settings.stretch),
     )
     # Shared by every score of the series that a memo serves: nobody may write into it.
     for array in (base.expected, base.scale, base.z, found.global_residual, found.novelty):
         array.setflags(write=False)
-    if chance is not None:
-        chance.setflags(write=False)
+    for shared in (chance, *(found.stretch or ())):
+        if shared is not None:
+            shared.setflags(write=False)
     for markov, surprise in runs.values():
         markov.setflags(write=False)
         surprise.setflags(write=False)
@@ -216,6 +224,7 @@ class ConsensusDetector(Thresholded):
             novelty=_padded(found.novelty, first),
             runs={name: _padded(p, first, fill=1.0) for name, p in found.runs.items()},
             combined=_padded(found.combined, first),
+            stretch=None if found.stretch is None else _padded(found.stretch, first),
         )
 
     def _evidence(self, series: Series, raw: RawEvidence) -> Evidence:
@@ -231,11 +240,41 @@ class ConsensusDetector(Thresholded):
         for name, (markov, surprise) in raw.runs.items():
             learned = calibrate(surprise, s.runs_calibration, fitted=fitted)
             runs[name] = np.fmax(markov, np.nan_to_num(learned, nan=1.0))
+        p_stretch = None
+        if raw.stretch is not None and s.stretch is not None:
+            p_stretch = self._stretch(raw.stretch, fitted, raw.base.settled)
+            # A stretch back among shapes the series has shown (novelty finds nothing new) is
+            # the end of an incident, or the series as usual: it is not news.
+            familiar = np.nan_to_num(p_novelty, nan=0.0) > s.stretch.familiar
+            p_stretch = np.where(familiar & ~np.isnan(p_stretch), 1.0, p_stretch)
         fisher = _fisher(p_residual, p_novelty)
-        stacked = np.vstack([fisher, *runs.values()])
-        combined = np.minimum(np.nanmin(np.where(np.isnan(stacked), np.inf, stacked), 0) * 4, 1.0)
+        rows = [fisher, *runs.values(), *(() if p_stretch is None else (p_stretch,))]
+        stacked = np.vstack(rows)
+        least = np.nanmin(np.where(np.isnan(stacked), np.inf, stacked), 0)
+        combined = np.minimum(least * len(rows), 1.0)
         combined = np.where(np.isnan(stacked).all(axis=0), np.nan, combined)
-        return Evidence(residual=p_residual, novelty=p_novelty, runs=runs, combined=combined)
+        return Evidence(
+            residual=p_residual, novelty=p_novelty, runs=runs, combined=combined, stretch=p_stretch
+        )
+
+    def _stretch(self, sums: tuple[FloatArray, ...], fitted: int, settled: int) -> FloatArray:
+        """The stretch evidence's probability per step: each length's ``|S|`` calibrated on the
+        series' own history, never below the two-sided normal tail of ``S`` (a standardized
+        sum: a series whose sums never strayed does not page on its first 4-sigma one), and
+        none before the calibration has history (the normal tail alone trusts a variance
+        estimated on a few dozen steps); the smallest over the lengths times their number."""
+        from scipy import special
+
+        each = []
+        for signed in sums:
+            size = np.abs(signed)
+            own = calibrate(size, self.settings.calibration, fitted=fitted, learn_from=settled)
+            floored = np.fmax(own, 2.0 * special.ndtr(-size))
+            each.append(np.where(np.isnan(own), np.nan, floored))
+        stacked = np.vstack(each)
+        least = np.nanmin(np.where(np.isnan(stacked), np.inf, stacked), 0)
+        out = np.minimum(least * len(sums), 1.0)
+        return np.asarray(np.where(np.isnan(stacked).all(axis=0), np.nan, out), dtype=np.float64)
 
     def score(self, series: Sequence[Series]) -> list[Scores]:
         return [self._score_one(one) for one in series]

@@ -82,6 +82,27 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     return Residual(expected=expected, scale=scale, z=z, settled=settled)
 
 
+def settled_level(series: Series, lag: int) -> FloatArray:
+    """Per step, what the series read at this time of day over the past days and weeks: the
+    median of the same time on the previous 7 days and 4 weeks (the median of the 500 steps
+    before on series without a daily shape), with no level correction, from values at least
+    ``lag`` steps back. Slow to follow anything: an incident of a few days moves a few of its
+    eleven values, so a series coming back from one comes back to it. Weekdays outnumber the
+    weekend among a Monday's eleven."""
+    stamps = series.timestamps.astype("datetime64[s]").astype(np.int64).astype(np.float64)
+    values = series.values.astype(np.float64)
+    size = values.size
+    step = float(np.median(np.diff(stamps))) if size > 1 else DAY_S
+    per_day = DAY_S / step
+    if per_day >= 2 and size > 2 * per_day:
+        past = []
+        for period, count in ((DAY_S, 7), (7 * DAY_S, 4)):
+            first = max(1, math.ceil(lag * step / period - 1e-9))
+            past += [_lagged(stamps, values, k * period, step) for k in range(first, first + count)]
+        return _column_medians(np.vstack(past))
+    return _rolling_median(values, 500, shift=lag, min_periods=30)
+
+
 def _best(
     values: FloatArray, baselines: list[FloatArray], window: int, least: int
 ) -> tuple[FloatArray, int]:

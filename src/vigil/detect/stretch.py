@@ -148,7 +148,12 @@ def weighted_expected(
     ok = np.isfinite(values) & np.isfinite(usual) & np.isfinite(se)
     if not ok.any():
         return np.asarray(usual, dtype=np.float64)
-    floor = 0.1 * float(np.median(se[ok])) + 1e-12
+    # A standard error of 0 (a stuck mean of one row) would weigh without bound: never below a
+    # tenth of the median of the steps before (causal, so a prefix forecasts as the whole does).
+    import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
+
+    before = pd.Series(np.where(ok, se, np.nan)).expanding().median().shift(1).to_numpy()
+    floor = 0.1 * np.nan_to_num(before, nan=0.0) + 1e-12
     weight = np.where(ok, 1.0 / np.maximum(se, floor) ** 2, 0.0)
     offset = np.where(ok, values - usual, 0.0)
     span = max(length, 24)

@@ -16,7 +16,7 @@ from vigil.stats import Series
 STRETCH = Stretch()
 ON = ConsensusSettings(stretch=STRETCH)
 UNGATED = ConsensusSettings(stretch=Stretch(familiar=1.0))
-OFF = ConsensusSettings()
+OFF = ConsensusSettings(stretch=None)
 SHIFT = slice(800, 848)
 
 
@@ -157,6 +157,29 @@ def test_a_series_back_from_a_long_incident_is_back_at_its_settled_level() -> No
     level = 10.0 + 2.0 * np.sin(2 * np.pi * hour / 24)
     assert np.abs(weighted_expected(series, 12)[572:584] - level[572:584]).min() > 4.0
     assert np.abs(settled_level(series, 12)[572:600] - level[572:600]).max() < 1.0
+
+
+def test_a_prefix_scores_as_the_whole_series_first_steps() -> None:
+    """The watch scores each series once a cycle and thresholds on the steps before: the stretch
+    evidence, like the rest, must not look ahead."""
+    calm = quiet_nights(2, 1.0)
+    assert calm.support is not None and calm.stderr is not None
+    # Traffic grows sixteenfold at step 300 (standard errors a quarter), and three steps carry
+    # a standard error of 0, without sample sizes to pool over: what a prefix knows of its
+    # typical standard error is not what the whole series does.
+    rows = np.where(np.arange(len(calm)) >= 300, 16.0, 1.0) * calm.support
+    stderr = calm.stderr * np.sqrt(calm.support / rows)
+    stderr[[320, 450, 480]] = 0.0
+    series = hourly(calm.values, None, stderr)
+    whole = ConsensusDetector(settings=ON).score([series])[0].score
+    for stop in (500, 820):
+        part = ConsensusDetector(settings=ON).score([series.slice(0, stop)])[0].score
+        np.testing.assert_array_equal(part, whole[:stop])
+    sums = stretch_sums(series, STRETCH)
+    head = stretch_sums(series.slice(0, 820), STRETCH)
+    assert sums is not None and head is not None
+    for left, right in zip(head, sums, strict=True):
+        np.testing.assert_array_equal(left, right[:820])
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,19 @@ always means "one step in a thousand on this series"):
   (``typical_size_novelty``, off, first draws steps on fewer rows than typical toward their
   expected value: :func:`at_typical_size`);
 - **runs**: a value repeated, an exact zero, a gap without values, for as long as they last
-  (:mod:`vigil.detect.runs`), each also calibrated on the series' own history of such runs.
+  (:mod:`vigil.detect.runs`), each also calibrated on the series' own history of such runs;
+- **stretch** (series carrying standard errors): deviations from a forecast made before the
+  stretch, each standardized by its own sampling variance, summed over the last 4, 12 and 48
+  steps (:mod:`vigil.detect.stretch`): an incident smaller than one step's sampling noise is
+  plain over two days. Each length calibrated on the series' own history (never below the
+  normal tail of the sum), the smallest times 3; silenced where the novelty score finds the
+  shapes familiar (a series back from an incident).
 
 Residual and novelty are combined by Fisher's method (``-2 Σ ln p``, chi-square with 2 degrees
 of freedom per probability): what both find odd becomes very unlikely, what one finds odd alone
 stays moderate; where one has no value (novelty needs history), the other speaks alone. The
-three run probabilities join with Bonferroni (the minimum of four probabilities times four).
+three run probabilities (and the stretch's) join with Bonferroni (the minimum of four
+probabilities times four; five with the stretch).
 Steps before the series' first value are left out (they carry nothing). A step alerts only
 when that probability is below ``alpha`` (its score is 0 otherwise), and after an alert only a
 higher score alerts within ``suppress`` steps.
@@ -78,7 +85,7 @@ class ConsensusSettings:
     typical_size_novelty: bool = False  # off: it lowered the business family (BENCHMARKS.md)
     sampling_floor: bool = True
     stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
-    stretch: Stretch | None = None  # off: see BENCHMARKS.md, session 8
+    stretch: Stretch | None = field(default_factory=Stretch)  # None: off (BENCHMARKS.md, s. 8)
     alpha: float = 3e-4
     suppress: int = 12
     level: float = 0.999

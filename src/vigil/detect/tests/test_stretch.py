@@ -189,3 +189,9 @@ def test_a_prefix_scores_as_the_whole_series_first_steps() -> None:
 def test_settings_quote_the_bad_value(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="stretch"):
         Stretch(**bad)  # type: ignore[arg-type]
+
+
+def test_the_stretch_is_on_by_default() -> None:
+    """Shipped after the held-out seeds of session 8 (BENCHMARKS.md); ``stretch=None`` is off."""
+    assert ConsensusSettings().stretch == Stretch()
+    assert ConsensusSettings(stretch=None).stretch is None

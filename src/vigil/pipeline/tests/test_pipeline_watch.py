@@ -444,10 +444,9 @@ def _p99(spike_se: float, seed: int = 3) -> Series:
 def test_the_latency_watch_judges_a_step_by_its_own_standard_error(
     spike_se: float, floored: bool, pages: bool
 ) -> None:
-    from dataclasses import replace
-
     watches = tuple(
-        replace(w, stderr_floor=floored) if w.statistic == "latency_p99" else w for w in WATCHES
+        dataclasses.replace(w, stderr_floor=floored) if w.statistic == "latency_p99" else w
+        for w in WATCHES
     )
     policy = WatchPolicy(watches=watches)
     rule = next(w for w in watches if w.statistic == "latency_p99")

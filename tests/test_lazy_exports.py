@@ -12,12 +12,16 @@ import importlib
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 import vigil
 from vigil.core.lazy import lazy_exports
+from vigil.profile import ProfileSpec, profile_batch
+from vigil.profile.synthetic import synthetic_batch
+from vigil.store import SqlStore
 
 SRC = Path(vigil.__file__).parent
 
@@ -85,6 +89,47 @@ def test_listing_profiles_loads_no_detector_http_or_templates() -> None:
         "import json, sys; from vigil.store import SqlStore; "
         "from vigil.profile import ProfileSummary; "
         "store = SqlStore('sqlite://'); store.close(); "
+        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({heavy!r}))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize("path", lazy_packages(), ids=lambda p: p.parent.name)
+def test_no_lazy_name_shares_its_modules_name(path: Path) -> None:
+    """Such a name must be imported with its package (``vigil.core.lazy``), and its module
+    with it, in every process that imports anything of that package."""
+    shared = {(m, n) for m, n in declared(path)[1] if m.rsplit(".", 1)[1] == n}
+    assert shared == set()
+
+
+def test_reading_a_stored_store_loads_no_sketch_stats_or_detector(tmp_path: Path) -> None:
+    """``vigil profiles`` and ``vigil incidents`` on an existing store: they read profile headers
+    and stored incidents, so neither DataSketches, the stats stage nor a detector's arrays load
+    (NumPy comes only with pyarrow's Zstandard codec, which the header needs)."""
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    batch = synthetic_batch(1, 50, start=datetime(2026, 12, 1, tzinfo=UTC), span=timedelta(hours=1))
+    store = SqlStore(url)  # creates the schema: Alembic and its imports stay in this process
+    store.profiles.put(profile_batch(batch, ProfileSpec()).values(), now=datetime.now(UTC))
+    store.close()
+    heavy = (
+        "datasketches",
+        "vigil.profile.profile",
+        "vigil.profile.column",
+        "vigil.stats",
+        "vigil.detect.base",
+        "vigil.incidents.attribution",
+        "vigil.ingest.batch",
+        "alembic",
+    )
+    code = (
+        "import json, sys; from vigil.store import SqlStore; "
+        "from vigil.profile import ProfileSummary; "
+        f"store = SqlStore({url!r}, create=False); "
+        "(record,) = store.profiles.records(model='ranker'); store.incidents.get(); "
+        "store.close(); assert ProfileSummary.from_bytes(record.blob).rows == 50; "
         f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({heavy!r}))))"
     )
     out = subprocess.run(

@@ -18,7 +18,7 @@ process (the ``*_cpu_*`` keys), with the machine's load average: on a shared mac
 figures are the ones that compare code with code. Sizes are compared like for like: whylogs'
 default quantile sketch (``kll_k_large`` = 1024) is four times Vigil's, so whylogs is also run
 with Vigil's ``k`` (the same stated rank error), and both are given raw and compressed as
-Vigil stores its profiles (:func:`vigil.profile.codec.compress`); the worst rank error each
+Vigil stores its profiles (:func:`vigil.profile.envelope.compress`); the worst rank error each
 reaches on this frame is measured, not assumed.
 It also reports the time to deserialize and merge 24 hourly profiles.
 """
@@ -44,7 +44,7 @@ from datasketches import frequent_strings_sketch, kll_doubles_sketch
 from vigil.core import ConfigError, EventKind, ValueKind
 from vigil.ingest import META_SCHEMA, Column, RecordBatch
 from vigil.profile import DistinctSketch, LogHistogram, Profile, ProfileSpec, profile_batch, rollup
-from vigil.profile.codec import compress, payload_of
+from vigil.profile.envelope import compress, payload_of
 
 NUMERIC_FEATURES = 20
 CATEGORICAL_FEATURES = 5
@@ -63,7 +63,7 @@ class ProfileBenchResult:
     whylogs_rows_per_s: float | None
     numpy_floor_rows_per_s: float
     profile_bytes: int
-    """Vigil's profile as stored (compressed by :func:`~vigil.profile.codec.compress`)."""
+    """Vigil's profile as stored (compressed by :func:`~vigil.profile.envelope.compress`)."""
     profile_raw_bytes: int
     whylogs_profile_bytes: int | None
     """whylogs' serialized profile at its defaults (KLL k = 1024), raw as it writes it."""

@@ -24,7 +24,8 @@ def lazy_exports(
     A name is imported from its module on first read and kept in the package, so later reads are
     plain attribute lookups. A submodule's name (``vigil.stats.change``) imports it as ``import``
     would; anything else is an ``AttributeError``, as for any module. A name its module shares
-    (``vigil.profile.rollup.rollup``) is imported at once.
+    (a function ``f`` in a module ``f``) is imported at once, and with it that module, whenever
+    the package is imported: no package does this (``tests/test_lazy_exports.py``).
     """
     owner = {name: module for module, names in exports.items() for name in names}
     for name, module in owner.items():

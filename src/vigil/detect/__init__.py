@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from vigil.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from vigil.detect.base import Anomaly, Detection, Detector, Scores
+    from vigil.detect.anomaly import Anomaly
+    from vigil.detect.base import Detection, Detector, Scores
     from vigil.detect.calibration import (
         CalibratedDetector,
         Calibration,
@@ -85,7 +86,8 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "vigil.detect.base": ("Anomaly", "Detection", "Detector", "Scores"),
+        "vigil.detect.anomaly": ("Anomaly",),
+        "vigil.detect.base": ("Detection", "Detector", "Scores"),
         "vigil.detect.calibration": (
             "CalibratedDetector",
             "Calibration",

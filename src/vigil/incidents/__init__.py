@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from vigil.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from vigil.incidents.attribution import Attribution, attribute_latency, attribute_traffic
+    from vigil.incidents.attribution import attribute_latency, attribute_traffic
     from vigil.incidents.dismissal import dismiss
     from vigil.incidents.evidence import CoMovement, co_movements
     from vigil.incidents.filters import (
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     )
     from vigil.incidents.incident import (
         PLATFORM,
+        Attribution,
         Feedback,
         FeedbackLabel,
         Incident,
@@ -103,7 +104,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "vigil.incidents.attribution": ("Attribution", "attribute_latency", "attribute_traffic"),
+        "vigil.incidents.attribution": ("attribute_latency", "attribute_traffic"),
         "vigil.incidents.dismissal": ("dismiss",),
         "vigil.incidents.evidence": ("CoMovement", "co_movements"),
         "vigil.incidents.filters": (
@@ -127,6 +128,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "vigil.incidents.incident": (
             "PLATFORM",
+            "Attribution",
             "Feedback",
             "FeedbackLabel",
             "Incident",

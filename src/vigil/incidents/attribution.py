@@ -13,12 +13,11 @@ reference" in place of "slow or not": the tag values (and hosts) whose share fel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from vigil.core import ConfigError
 from vigil.detect.realtime.statistics import signed_root_llr
+from vigil.incidents.incident import Attribution
 from vigil.profile import LogHistogram
 
 MIN_ROOT_LLR = 5.0
@@ -27,34 +26,6 @@ MIN_RATIO = 2.0
 """A named value's rate is at least twice the others' (strong evidence of a small effect is
 not what an on-call engineer needs to read first)."""
 MAX_NAMED = 3
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Attribution:
-    """One host or tag value that carries an incident's excess.
-
-    ``share`` is the part of the excess (slow requests beyond the others' rate, or requests
-    lost) it accounts for; ``rate`` and ``others`` are its and the rest's rates (of slow
-    requests, or of traffic kept against the reference).
-    """
-
-    dimension: str
-    """``"host"`` or ``"tag:<name>"``."""
-    value: str
-    share: float
-    rate: float
-    others: float
-    root_llr: float
-
-    def __post_init__(self) -> None:
-        if not self.dimension or not 0.0 <= self.share <= 1.0:
-            raise ConfigError(
-                f"bad attribution {self.dimension!r}={self.value!r} share {self.share}"
-            )
-
-    def __str__(self) -> str:
-        where = "host" if self.dimension == "host" else self.dimension.removeprefix("tag:")
-        return f"{where} {self.value}"
 
 
 def slow_requests(histogram: LogHistogram, threshold: float) -> int:

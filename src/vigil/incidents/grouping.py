@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 
 from vigil.core import ConfigError
 from vigil.detect import Anomaly
-from vigil.incidents.attribution import Attribution
 from vigil.incidents.incident import (
     PLATFORM,
+    Attribution,
     Incident,
     IncidentState,
     anomaly_weight,

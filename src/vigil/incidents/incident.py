@@ -10,7 +10,6 @@ from enum import StrEnum
 
 from vigil.core import ConfigError, SeriesKey
 from vigil.detect import Anomaly
-from vigil.incidents.attribution import Attribution
 from vigil.incidents.kinds import IncidentKind, Problem, features_of, kind_of
 from vigil.incidents.kinds import opening_problem as _opening
 
@@ -34,6 +33,35 @@ class IncidentState(StrEnum):
 class Verdict(StrEnum):
     CONFIRMED = "confirmed"
     FALSE_ALARM = "false_alarm"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attribution:
+    """One host or tag value that carries an incident's excess
+    (:mod:`vigil.incidents.attribution` finds them).
+
+    ``share`` is the part of the excess (slow requests beyond the others' rate, or requests
+    lost) it accounts for; ``rate`` and ``others`` are its and the rest's rates (of slow
+    requests, or of traffic kept against the reference).
+    """
+
+    dimension: str
+    """``"host"`` or ``"tag:<name>"``."""
+    value: str
+    share: float
+    rate: float
+    others: float
+    root_llr: float
+
+    def __post_init__(self) -> None:
+        if not self.dimension or not 0.0 <= self.share <= 1.0:
+            raise ConfigError(
+                f"bad attribution {self.dimension!r}={self.value!r} share {self.share}"
+            )
+
+    def __str__(self) -> str:
+        where = "host" if self.dimension == "host" else self.dimension.removeprefix("tag:")
+        return f"{where} {self.value}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,8 +14,7 @@ from datetime import datetime
 
 from vigil.core import ALL_VERSIONS, Family
 from vigil.detect import Anomaly
-from vigil.incidents.attribution import Attribution
-from vigil.incidents.incident import anomaly_weight
+from vigil.incidents.incident import Attribution, anomaly_weight
 from vigil.incidents.kinds import IncidentKind, features_of, kind_of, segments_of
 
 

@@ -11,7 +11,7 @@ from vigil.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from vigil.ingest.arrow_chunk import table_to_chunk
-    from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
+    from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, RecordBatch
     from vigil.ingest.columns import records_to_chunk
     from vigil.ingest.fields import FieldMap
     from vigil.ingest.hive import (
@@ -33,7 +33,12 @@ if TYPE_CHECKING:
     from vigil.ingest.mapped import mapped_line, mapped_table_to_chunk
     from vigil.ingest.memory import ListReader, TableReader
     from vigil.ingest.parquet import ParquetReader
-    from vigil.ingest.quarantine import RAW_LIMIT_BYTES, quarantined_at, write_quarantine
+    from vigil.ingest.quarantine import (
+        RAW_LIMIT_BYTES,
+        QuarantinedRow,
+        quarantined_at,
+        write_quarantine,
+    )
     from vigil.ingest.reader import Reader
     from vigil.ingest.validation import (
         record_problem,
@@ -80,7 +85,6 @@ __getattr__, __dir__ = lazy_exports(
             "META_SCHEMA",
             "Column",
             "IngestChunk",
-            "QuarantinedRow",
             "RecordBatch",
         ),
         "vigil.ingest.columns": ("records_to_chunk",),
@@ -104,7 +108,12 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "vigil.ingest.memory": ("ListReader", "TableReader"),
         "vigil.ingest.parquet": ("ParquetReader",),
-        "vigil.ingest.quarantine": ("RAW_LIMIT_BYTES", "quarantined_at", "write_quarantine"),
+        "vigil.ingest.quarantine": (
+            "RAW_LIMIT_BYTES",
+            "QuarantinedRow",
+            "quarantined_at",
+            "write_quarantine",
+        ),
         "vigil.ingest.reader": ("Reader",),
         "vigil.ingest.validation": ("record_problem",),
     },

@@ -35,13 +35,13 @@ from vigil.ingest.arrow_values import (
     tag_array,
     too_long,
 )
-from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, RecordBatch
 from vigil.ingest.limits import (
     MAX_NAME_CHARS,
     MAX_STRING_BYTES,
     RowRules,
 )
-from vigil.ingest.quarantine import truncate_raw
+from vigil.ingest.quarantine import QuarantinedRow, truncate_raw
 from vigil.ingest.validation import (
     timestamp_us,
 )

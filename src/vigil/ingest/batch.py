@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from vigil.core import SchemaError, ValueKind
+from vigil.ingest.quarantine import QuarantinedRow
 
 Int8Array = npt.NDArray[np.int8]
 Int64Array = npt.NDArray[np.int64]
@@ -139,22 +140,6 @@ class RecordBatch:
     @classmethod
     def empty(cls) -> RecordBatch:
         return cls(meta=META_SCHEMA.empty_table())
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuarantinedRow:
-    """A row that failed validation, kept with where it came from and why."""
-
-    source: str
-    """File path, endpoint or table name the row came from."""
-    position: int | None
-    """Line number (1-based) or row index within the source, when known."""
-    reason: str
-    """What was wrong, in words a person can act on (e.g. ``missing field 'model'``)."""
-    raw: str
-    """The row as it came (truncated to a few kB), so it can be inspected or replayed."""
-    model: str | None = None
-    """The row's model when it could be read, so quarantine rates can be kept per model."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

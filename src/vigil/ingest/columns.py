@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.core import ValueKind
-from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, RecordBatch
 from vigil.ingest.limits import (
     DEFAULT_LIMITS,
     SHORT_JSON_LIMIT,
@@ -31,7 +31,7 @@ from vigil.ingest.limits import (
     RowRules,
     nested_too_deep,
 )
-from vigil.ingest.quarantine import raw_bytes_text, raw_record_text
+from vigil.ingest.quarantine import QuarantinedRow, raw_bytes_text, raw_record_text
 from vigil.ingest.validation import (
     NormalRow,
     normalize_record,

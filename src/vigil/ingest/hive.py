@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from vigil.core import ConfigError, SchemaError, is_hashed
-from vigil.ingest.batch import IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.batch import IngestChunk, RecordBatch
 from vigil.ingest.jsonl import JsonLinesReader
 from vigil.ingest.limits import (
     DEFAULT_CHUNK_ROWS,
@@ -33,6 +33,7 @@ from vigil.ingest.limits import (
     check_reader_options,
 )
 from vigil.ingest.parquet import ParquetReader
+from vigil.ingest.quarantine import QuarantinedRow
 from vigil.ingest.reader import Reader
 
 logger = logging.getLogger(__name__)

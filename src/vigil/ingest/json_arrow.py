@@ -32,13 +32,13 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from vigil.ingest.arrow_chunk import table_to_chunk
-from vigil.ingest.batch import Column, IngestChunk, QuarantinedRow, RecordBatch
+from vigil.ingest.batch import Column, IngestChunk, RecordBatch
 from vigil.ingest.columns import ChunkBuilder
 from vigil.ingest.limits import (
     RowRules,
     nested_too_deep,
 )
-from vigil.ingest.quarantine import raw_bytes_text
+from vigil.ingest.quarantine import QuarantinedRow, raw_bytes_text
 
 _RECORD_FIELDS = (
     "model",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
-from vigil.ingest.batch import QuarantinedRow
 from vigil.ingest.limits import (
     DEFAULT_LIMITS,
     RowRules,
@@ -28,6 +28,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RAW_LIMIT_BYTES = 4096
 """Raw text kept per quarantined row, in UTF-8 bytes."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantinedRow:
+    """A row that failed validation, kept with where it came from and why."""
+
+    source: str
+    """File path, endpoint or table name the row came from."""
+    position: int | None
+    """Line number (1-based) or row index within the source, when known."""
+    reason: str
+    """What was wrong, in words a person can act on (e.g. ``missing field 'model'``)."""
+    raw: str
+    """The row as it came (truncated to a few kB), so it can be inspected or replayed."""
+    model: str | None = None
+    """The row's model when it could be read, so quarantine rates can be kept per model."""
 
 
 def truncate_raw(text: str) -> str:

@@ -12,12 +12,13 @@ if TYPE_CHECKING:
     from vigil.profile.build import profile_batch
     from vigil.profile.column import ColumnProfile
     from vigil.profile.distinct import DistinctSketch
+    from vigil.profile.envelope import ProfileSummary
     from vigil.profile.frequent import FrequentItems
     from vigil.profile.histogram import LogHistogram
+    from vigil.profile.merge import merge_profiles, rollup
     from vigil.profile.moments import Moments
-    from vigil.profile.profile import OTHER_HOSTS, Profile, ProfileSummary
+    from vigil.profile.profile import OTHER_HOSTS, Profile
     from vigil.profile.quantiles import QuantileSketch
-    from vigil.profile.rollup import merge_profiles, rollup
     from vigil.profile.segments import NO_VALUE, OTHER_VALUE, segment_name, segment_tag
     from vigil.profile.sketch import Sketch
     from vigil.profile.spec import ProfileSpec
@@ -52,9 +53,10 @@ __getattr__, __dir__ = lazy_exports(
         "vigil.profile.frequent": ("FrequentItems",),
         "vigil.profile.histogram": ("LogHistogram",),
         "vigil.profile.moments": ("Moments",),
-        "vigil.profile.profile": ("OTHER_HOSTS", "Profile", "ProfileSummary"),
+        "vigil.profile.envelope": ("ProfileSummary",),
+        "vigil.profile.profile": ("OTHER_HOSTS", "Profile"),
         "vigil.profile.quantiles": ("QuantileSketch",),
-        "vigil.profile.rollup": ("merge_profiles", "rollup"),
+        "vigil.profile.merge": ("merge_profiles", "rollup"),
         "vigil.profile.segments": ("NO_VALUE", "OTHER_VALUE", "segment_name", "segment_tag"),
         "vigil.profile.sketch": ("Sketch",),
         "vigil.profile.spec": ("ProfileSpec",),

@@ -24,41 +24,41 @@ still read (:mod:`vigil.profile.codec_v1`).
 Segments (:mod:`vigil.profile.segments`) were added to version 2 without a new number, as two
 optional header keys a reader without them ignores: ``segment_spec`` (the spec's segment tags
 and cap) and ``segments`` (per segment name, the blob holding that segment's own profile bytes).
+
+The envelope (magic, version, compression, header) is :mod:`vigil.profile.envelope`, which a
+listing reads alone.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-import zlib
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from vigil.core import ProfileKey, SerializationError, Window
 from vigil.profile.codec_v1 import decode_v1, event_rows
 from vigil.profile.column import ColumnProfile
 from vigil.profile.distinct import DistinctSketch
+from vigil.profile.envelope import (
+    FORMAT_VERSION,
+    LENGTH,
+    MAGIC,
+    PREFIX,
+    compress,
+    open_profile,
+    parse_time,
+)
 from vigil.profile.frequent import FrequentItems
 from vigil.profile.histogram import LogHistogram
 from vigil.profile.moments import Moments
-from vigil.profile.profile import Profile, ProfileSummary, request_count
+from vigil.profile.profile import Profile
 from vigil.profile.quantiles import QuantileSketch
 from vigil.profile.spec import ProfileSpec
 
-MAGIC = b"VGLP"
-FORMAT_VERSION = 3
-READS = frozenset({1, 2, 3})
-COMPRESSION_LEVEL = 1
-"""Zstandard's level, chosen by measurement (``docs/performance.md``): on a 200-row window's
-payload (59 kB) level 1 takes 0.11 ms for 40.2 kB, level 3 0.15 ms for 39.3 kB, and zlib's
-fastest level (format version 2) took 0.87 ms for 40.6 kB."""
-_PREFIX = struct.Struct("<4sH")
-_LENGTH = struct.Struct("<I")
 _MOMENTS = struct.Struct("<qdddd")
 
 
@@ -127,29 +127,13 @@ def encode_profile(profile: Profile) -> bytes:
         header["segments"] = {n: blob(encode_profile(p)) for n, p in profile.segments.items()}
     header["blobs"] = [len(part) for part in parts]
     text = orjson.dumps(header)
-    payload = b"".join([_LENGTH.pack(len(text)), text, *parts])
-    return _PREFIX.pack(MAGIC, FORMAT_VERSION) + compress(payload)
-
-
-def compress(payload: bytes) -> bytes:
-    """A payload as format version 3 stores it: its length (uint32), then Zstandard's frame."""
-    frame: bytes = _zstd().compress(payload, asbytes=True)
-    return _LENGTH.pack(len(payload)) + frame
-
-
-def payload_of(data: bytes) -> bytes:
-    """The decompressed payload of profile bytes of any version this Vigil reads."""
-    return _open(data)[1]
-
-
-@cache
-def _zstd() -> pa.Codec:
-    return pa.Codec("zstd", compression_level=COMPRESSION_LEVEL)
+    payload = b"".join([LENGTH.pack(len(text)), text, *parts])
+    return PREFIX.pack(MAGIC, FORMAT_VERSION) + compress(payload)
 
 
 def decode_profile(data: bytes) -> Profile:
-    version, payload, header = _open(data)
-    start = _LENGTH.size + len(header)
+    version, payload, header = open_profile(data)
+    start = LENGTH.size + len(header)
     try:
         if version == 1:
             return decode_v1(json.loads(header), memoryview(payload)[start:])
@@ -158,59 +142,6 @@ def decode_profile(data: bytes) -> Profile:
         raise
     except (struct.error, ValueError, KeyError, TypeError, IndexError) as err:
         raise SerializationError(f"corrupt profile bytes: {err}") from err
-
-
-def decode_summary(data: bytes) -> ProfileSummary:
-    """The key and counts of a profile from its header: no sketch is read (version 1 bytes are
-    decoded whole, as their header holds the sketches)."""
-    version, _, header = _open(data)
-    if version == 1:
-        profile = decode_profile(data)
-        return ProfileSummary(
-            key=profile.key,
-            rows=profile.rows,
-            requests=profile.requests,
-            columns=len(profile.features) + len(profile.outputs),
-        )
-    try:
-        fields = orjson.loads(header)
-        model, version_name, start_text, end_text = fields["key"]
-        key = ProfileKey(
-            model=model,
-            version=version_name,
-            window=Window(start=_datetime(start_text), end=_datetime(end_text)),
-        )
-        return ProfileSummary(
-            key=key,
-            rows=fields["rows"],
-            requests=request_count(fields["events"]),
-            columns=len(fields["features"]) + len(fields["outputs"]),
-        )
-    except (ValueError, KeyError, TypeError) as err:
-        raise SerializationError(f"corrupt profile bytes: {err}") from err
-
-
-def _open(data: bytes) -> tuple[int, bytes, bytes]:
-    """Format version, decompressed payload and header bytes of a stored profile."""
-    if len(data) < _PREFIX.size or data[:4] != MAGIC:
-        raise SerializationError("these bytes are not a Vigil profile (bad magic)")
-    _, version = _PREFIX.unpack_from(data, 0)
-    if version not in READS:
-        raise SerializationError(
-            f"profile format version {version} is not supported by this Vigil (reads versions "
-            f"{', '.join(map(str, sorted(READS)))}); upgrade Vigil or re-profile the logs"
-        )
-    try:
-        if version == 3:
-            (size,) = _LENGTH.unpack_from(data, _PREFIX.size)
-            body = data[_PREFIX.size + _LENGTH.size :]
-            payload: bytes = _zstd().decompress(body, decompressed_size=size, asbytes=True)
-        else:
-            payload = zlib.decompress(data[_PREFIX.size :])
-        (length,) = _LENGTH.unpack_from(payload, 0)
-    except (zlib.error, struct.error, OSError) as err:
-        raise SerializationError(f"corrupt profile bytes: {err}") from err
-    return version, payload, payload[_LENGTH.size : _LENGTH.size + length]
 
 
 def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
@@ -249,7 +180,7 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
         key=ProfileKey(
             model=model,
             version=version,
-            window=Window(start=_datetime(start_text), end=_datetime(end_text)),
+            window=Window(start=parse_time(start_text), end=parse_time(end_text)),
         ),
         spec=ProfileSpec(
             window=timedelta(seconds=window_s),
@@ -266,8 +197,8 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
         # Profiles written before rows had roles: the event alone said what a row carried.
         feature_rows=header.get("feature_rows", event_rows(events, "prediction", "arrival")),
         output_rows=header.get("output_rows", event_rows(events, "prediction", "completion")),
-        first_seen=None if header["first_seen"] is None else _datetime(header["first_seen"]),
-        last_seen=None if header["last_seen"] is None else _datetime(header["last_seen"]),
+        first_seen=None if header["first_seen"] is None else parse_time(header["first_seen"]),
+        last_seen=None if header["last_seen"] is None else parse_time(header["last_seen"]),
         request_ids=DistinctSketch.from_bytes(blob(header["request_ids"])),
         features={n: column(c) for n, c in header["features"].items()},
         outputs={n: column(c) for n, c in header["outputs"].items()},
@@ -283,7 +214,3 @@ def _decode(header: dict[str, Any], payload: bytes, start: int) -> Profile:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
-
-
-def _datetime(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)

@@ -16,6 +16,7 @@ from typing import TypeVar
 from vigil.core import ConfigError, EventKind, IncompatibleSpecError, ProfileKey, Window
 from vigil.profile.column import ColumnProfile
 from vigil.profile.distinct import DistinctSketch
+from vigil.profile.envelope import request_count
 from vigil.profile.frequent import FrequentItems
 from vigil.profile.histogram import LogHistogram
 from vigil.profile.segments import cap_segments
@@ -162,30 +163,6 @@ class Profile:
         from vigil.profile.codec import decode_profile
 
         return decode_profile(data)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProfileSummary:
-    """What a listing shows of a stored profile, read from its header without its sketches."""
-
-    key: ProfileKey
-    rows: int
-    requests: int
-    columns: int
-    """Features plus outputs."""
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ProfileSummary:
-        from vigil.profile.codec import decode_summary
-
-        return decode_summary(data)
-
-
-def request_count(events: Mapping[str, int]) -> int:
-    """:attr:`Profile.requests` from event counts."""
-    arrivals = events.get(EventKind.ARRIVAL.value, 0)
-    completions = events.get(EventKind.COMPLETION.value, 0)
-    return events.get(EventKind.PREDICTION.value, 0) + arrivals + max(completions - arrivals, 0)
 
 
 def check_same_spec(a: ProfileSpec, b: ProfileSpec) -> None:

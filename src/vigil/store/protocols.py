@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vigil.alert import DeliveryRecord, NotificationKey
 from vigil.core import ProfileKey, Window
 from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence
 from vigil.ingest import QuarantinedRow
-from vigil.profile import Profile
-from vigil.stats.series import Series
 from vigil.store.values import QuarantineCount, Run, RunStatus, StoredProfile
+
+if TYPE_CHECKING:
+    from vigil.profile import Profile
+    from vigil.stats.series import Series
 
 
 class ProfileStore(Protocol):

@@ -2,22 +2,22 @@
 
 Both :class:`SqlStore` and :class:`MemoryStore` go through these, so the fake holds exactly what
 the database would (encoded profile bytes, microsecond times, NaN as "no value") and the
-conformance suite checks one behaviour, not two.
+conformance suite checks one behaviour, not two. Series points, which need NumPy, are in
+:mod:`vigil.store.series_records`: a command that never reads a series (``vigil profiles``,
+``vigil incidents``) loads neither NumPy nor the sketches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeVar
 
 from vigil.core import ConfigError, SerializationError, SeriesKey, ensure_utc
-from vigil.profile import Profile
-from vigil.stats.series import Series
 from vigil.store.values import QuarantineCount, StoredProfile
+
+if TYPE_CHECKING:
+    from vigil.profile import Profile
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -71,6 +71,8 @@ def decode_profile(record: StoredProfile) -> Profile:
     the decoder trips over (including errors of the sketch libraries) becomes one
     :class:`SerializationError` that says which profile it is and how to isolate it.
     """
+    from vigil.profile import Profile
+
     try:
         profile = Profile.from_bytes(record.blob)
     except Exception as err:  # the bytes are untrusted; any failure means "corrupt"
@@ -112,35 +114,6 @@ def series_key(parts: Sequence[str]) -> SeriesKey:
     )
 
 
-def series_from_points(
-    key: SeriesKey, points: Sequence[tuple[int, float | None, float | None, float | None]]
-) -> Series:
-    """Build a :class:`Series` from ``(timestamp_us, value, support, stderr)`` points in time
-    order.
-
-    Missing values come back as NaN; ``support`` (``stderr``) is ``None`` when no point has one.
-    """
-    stamps = np.array([point[0] for point in points], dtype=np.int64).astype("datetime64[us]")
-    values = np.array([np.nan if p[1] is None else p[1] for p in points], dtype=np.float64)
-    return Series(
-        key=key,
-        timestamps=stamps.astype("datetime64[s]"),
-        values=values,
-        support=_optional(points, 2),
-        stderr=_optional(points, 3),
-    )
-
-
-def _optional(
-    points: Sequence[tuple[int, float | None, float | None, float | None]], column: int
-) -> npt.NDArray[np.float64] | None:
-    """One optional column of stored points: NaN where a point has none, None when none has."""
-    if all(point[column] is None for point in points):
-        return None
-    found = [np.nan if p[column] is None else p[column] for p in points]
-    return np.array(found, dtype=np.float64)
-
-
 def sort_quarantine_counts(counts: Iterable[QuarantineCount]) -> list[QuarantineCount]:
     """Model, then rows without a window, then windows in time order (the same on every DB)."""
     return sorted(
@@ -163,31 +136,3 @@ SERIES_COLUMNS = (
 """The columns of a stored series point, in the order of :func:`series_points` tuples."""
 
 SeriesPoint = tuple[str, str, str, str, str, int, float | None, float | None, float | None]
-
-
-def series_points(series: Iterable[Series]) -> list[SeriesPoint]:
-    """One tuple per point (see :data:`SERIES_COLUMNS`), NaN as ``None``, one per key and time.
-
-    Built from whole numpy columns rather than per-point conversions: the stats stage writes
-    hundreds of thousands of points at a time. When one key comes twice, its later points win.
-    """
-    by_key: dict[SeriesKey, list[SeriesPoint]] = {}
-    for one in series:
-        key = one.key
-        names = (key.model, key.version, key.family, key.column, key.statistic)
-        stamps = one.timestamps.astype("datetime64[us]").astype(np.int64).tolist()
-        values = _nullable(one.values)
-        supports = [None] * len(one) if one.support is None else _nullable(one.support)
-        errors = [None] * len(one) if one.stderr is None else _nullable(one.stderr)
-        points = [(*names, *point) for point in zip(stamps, values, supports, errors, strict=True)]
-        if key in by_key:
-            merged = {point[5]: point for point in (*by_key[key], *points)}
-            points = [merged[stamp] for stamp in sorted(merged)]
-        by_key[key] = points
-    return [point for points in by_key.values() for point in points]
-
-
-def _nullable(values: npt.NDArray[np.float64]) -> list[float | None]:
-    objects = values.astype(object)
-    objects[np.isnan(values)] = None
-    return list(objects.tolist())

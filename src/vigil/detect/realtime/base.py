@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from vigil.core import ConfigError, Family, SeriesKey
-from vigil.detect.base import Anomaly
+from vigil.detect.anomaly import Anomaly
 from vigil.detect.realtime.events import Events
 
 Evidence = Mapping[str, float | str]

@@ -23,8 +23,8 @@ from vigil.profile import (
     ProfileSummary,
     profile_batch,
 )
-from vigil.profile.codec import FORMAT_VERSION, MAGIC, payload_of
 from vigil.profile.column_stats import profile_column
+from vigil.profile.envelope import FORMAT_VERSION, MAGIC, payload_of
 from vigil.profile.synthetic import synthetic_batch
 
 START = datetime(2026, 11, 20, tzinfo=UTC)

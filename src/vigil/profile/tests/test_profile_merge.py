@@ -21,7 +21,7 @@ from vigil.profile import (
     profile_batch,
     rollup,
 )
-from vigil.profile.codec import FORMAT_VERSION, MAGIC
+from vigil.profile.envelope import FORMAT_VERSION, MAGIC
 from vigil.profile.synthetic import synthetic_batch
 
 START = datetime(2026, 11, 20, tzinfo=UTC)

@@ -7,7 +7,8 @@ from datetime import datetime
 from itertools import groupby
 
 from vigil.stats.series import Series
-from vigil.store.records import SeriesPoint, series_from_points, series_key, series_points, to_us
+from vigil.store.records import SeriesPoint, series_key, to_us
+from vigil.store.series_records import series_from_points, series_points
 
 
 class MemorySeries:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from vigil.core import ProfileKey, Window
-from vigil.profile import Profile
 from vigil.store.records import (
     decode_profiles,
     dedupe_last,
@@ -20,6 +20,9 @@ from vigil.store.records import (
 from vigil.store.sql import tables
 from vigil.store.sql.database import Database
 from vigil.store.values import StoredProfile
+
+if TYPE_CHECKING:
+    from vigil.profile import Profile
 
 _KEY = ("model", "version", "window_start_us", "window_end_us")
 

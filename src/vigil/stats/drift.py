@@ -33,6 +33,7 @@ from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
 from vigil.stats.column_drift import categorical_drift, category_counts, numeric_drift
 from vigil.stats.divergence import Divergence
+from vigil.stats.numeric_batch import numeric_drift_batch
 from vigil.stats.reference import ReferenceWindow, typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import FrequentSource, PooledQuantiles, QuantileSource
@@ -136,7 +137,7 @@ def column_drift(
         current.quantiles,
         reference.quantiles,
         grid_size=spec.drift_grid_size,
-        reference_std=reference.moments.std if reference.moments.count > 1 else float("nan"),
+        reference_std=_std(reference),
         with_p_values=False,  # series keep values and support, not p-values
     )
 
@@ -170,6 +171,25 @@ def drift_series(
     return result
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Pair:
+    """One column of one window with its merged reference: one drift comparison."""
+
+    window: Window
+    source: str
+    family: str
+    prefix: str
+    name: str
+    current: ReferenceWindow
+    reference: ReferenceColumn
+
+
+_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    (Family.FEATURE.value, Family.DRIFT.value, ""),
+    (Family.OUTPUT.value, Family.OUTPUT.value, "drift_"),
+)
+
+
 def _collect_version(
     collector: SeriesCollector,
     timeline: Timeline,
@@ -180,15 +200,18 @@ def _collect_version(
     drifted: set[tuple[str, str, str, Window]],
 ) -> None:
     """``drifted`` holds (version, family, column, window) of drifted windows, shared across
-    the model's versions (a new version's reference may be an older version's windows)."""
+    the model's versions (a new version's reference may be an older version's windows).
+
+    Windows are compared in batches: a window joins the batch until one of its reference
+    windows is in it (by default a day's 24 windows, whose references are the days before),
+    so every reference is settled (what drifted is known) before the batch's numeric columns
+    are compared all at once (:func:`~vigil.stats.numeric_batch.numeric_drift_batch`)."""
     by_window = timeline.profiles[version]
-    families: tuple[tuple[str, str, str], ...] = (
-        (Family.FEATURE.value, Family.DRIFT.value, ""),
-        (Family.OUTPUT.value, Family.OUTPUT.value, "drift_"),
-    )
     # A fixed reference is the same for every window: merged once per column (and per set of
     # its windows still in it), not once per window (720 merges of 168 windows a month).
     merged_once: dict[tuple[str, str, tuple[tuple[str, Window], ...]], ReferenceColumn] = {}
+    batch: list[tuple[Window, Profile, list[Profile]]] = []
+    in_batch: set[Window] = set()
     for window, profile in sorted(by_window.items()):
         if not collector.covers(window):
             continue
@@ -197,7 +220,41 @@ def _collect_version(
         )
         if not refs:
             continue
-        for source, family, prefix in families:
+        if any(p.key.window in in_batch for p in refs):
+            _compare(
+                collector,
+                timeline.model,
+                version,
+                batch,
+                reference,
+                spec,
+                cache,
+                drifted,
+                merged_once,
+            )
+            batch, in_batch = [], set()
+        batch.append((window, profile, refs))
+        in_batch.add(window)
+    _compare(
+        collector, timeline.model, version, batch, reference, spec, cache, drifted, merged_once
+    )
+
+
+def _compare(
+    collector: SeriesCollector,
+    model: str,
+    version: str,
+    batch: Sequence[tuple[Window, Profile, list[Profile]]],
+    reference: Reference,
+    spec: StatsSpec,
+    cache: _WindowCache,
+    drifted: set[tuple[str, str, str, Window]],
+    merged_once: dict[tuple[str, str, tuple[tuple[str, Window], ...]], ReferenceColumn],
+) -> None:
+    """Compare every column of the batch's windows with its reference, and collect them."""
+    pairs: list[_Pair] = []
+    for window, profile, refs in batch:
+        for source, family, prefix in _FAMILIES:
             for name in sorted(_columns(profile, source)):
                 kept = [
                     p
@@ -208,7 +265,6 @@ def _collect_version(
                 if not kept:
                     continue  # a new column has no drift, it is reported as "new"
                 past = [_reference_window(cache, p, source, name) for p in kept]
-                current = _reference_window(cache, profile, source, name)
                 if reference.is_fixed:
                     which = tuple((p.key.version, p.key.window) for p in kept)
                     merged = merged_once.get((source, name, which))
@@ -216,30 +272,73 @@ def _collect_version(
                         merged = merged_once[(source, name, which)] = _reference(past, spec)
                 else:
                     merged = _reference(past, spec)
-                divergences = column_drift(current, merged, spec)
-                for divergence in divergences:
-                    key = SeriesKey(
-                        model=timeline.model,
-                        version=version,
+                current = _reference_window(cache, profile, source, name)
+                pairs.append(
+                    _Pair(
+                        window=window,
+                        source=source,
                         family=family,
-                        column=name,
-                        statistic=prefix + divergence.statistic,
+                        prefix=prefix,
+                        name=name,
+                        current=current,
+                        reference=merged,
                     )
-                    collector.add(key, window, divergence.value, divergence.support)
-                    if spec.drifted(divergence.statistic, divergence.value, divergence.support):
-                        drifted.add((version, source, name, window))
-                for tested in column_changes(current, merged, divergences, spec):
-                    for statistic, value in tested_points(tested):
-                        key = SeriesKey(
-                            model=timeline.model,
-                            version=version,
-                            family=family,
-                            column=name,
-                            statistic=prefix + statistic,
-                        )
-                        collector.add(key, window, value, tested.support)
-                    if spec.changed(tested):
-                        drifted.add((version, source, name, window))
+                )
+    numeric = [pair for pair in pairs if not pair.reference.categorical]
+    found = dict(
+        zip(
+            (id(pair) for pair in numeric),
+            numeric_drift_batch(
+                [(p.current.quantiles, p.reference.quantiles, _std(p.reference)) for p in numeric],
+                grid_size=spec.drift_grid_size,
+            ),
+            strict=True,
+        )
+    )
+    for pair in pairs:
+        divergences = found.get(id(pair))
+        if divergences is None:
+            divergences = column_drift(pair.current, pair.reference, spec)
+        _collect_pair(collector, model, version, pair, divergences, spec, drifted)
+
+
+def _std(reference: ReferenceColumn) -> float:
+    return reference.moments.std if reference.moments.count > 1 else float("nan")
+
+
+def _collect_pair(
+    collector: SeriesCollector,
+    model: str,
+    version: str,
+    pair: _Pair,
+    divergences: Sequence[Divergence],
+    spec: StatsSpec,
+    drifted: set[tuple[str, str, str, Window]],
+) -> None:
+    window, name = pair.window, pair.name
+    for divergence in divergences:
+        key = SeriesKey(
+            model=model,
+            version=version,
+            family=pair.family,
+            column=name,
+            statistic=pair.prefix + divergence.statistic,
+        )
+        collector.add(key, window, divergence.value, divergence.support)
+        if spec.drifted(divergence.statistic, divergence.value, divergence.support):
+            drifted.add((version, pair.source, name, window))
+    for tested in column_changes(pair.current, pair.reference, divergences, spec):
+        for statistic, value in tested_points(tested):
+            key = SeriesKey(
+                model=model,
+                version=version,
+                family=pair.family,
+                column=name,
+                statistic=pair.prefix + statistic,
+            )
+            collector.add(key, window, value, tested.support)
+        if spec.changed(tested):
+            drifted.add((version, pair.source, name, window))
 
 
 def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:

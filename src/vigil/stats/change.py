@@ -180,27 +180,62 @@ def quantile_band(
         raise ConfigError(f"quantile level must be in (0, 1), got {level!r}")
     if min(current.n, reference.n) < MIN_VALUES:
         return ChangeBand.unknown()
-    below, above = _rank_reach(current.n, reference.n, level, test)
-    sketch = current.normalized_rank_error + reference.normalized_rank_error
-    below = max(test.min_rank_shift, below + sketch)
-    above = max(test.min_rank_shift, above + sketch)
-    levels = np.minimum(np.maximum(np.array([level - below, level, level + above]), 0.0), 1.0)
-    low, expected, high = (float(v) for v in reference.quantiles(levels))
-    error = current.normalized_rank_error
-    # Each side on its own (a median can clip on both): a clipped side stays only while that
-    # share of the window beyond the reference's extreme is improbable.
-    side = test.alpha / 2.0
-    if (
-        level - below <= 0.0
-        and beyond_extreme_chance(current.n, reference.n, level - error) >= side
-    ):
-        low = math.nan
-    if (
-        level + above >= 1.0
-        and beyond_extreme_chance(current.n, reference.n, 1.0 - level - error) >= side
-    ):
-        high = math.nan
-    return ChangeBand(expected=expected, lower=low, upper=high)
+    reach = BandReach.of(current, reference, level, test)
+    return reach.band(reference.quantiles(reach.levels), test)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BandReach:
+    """:func:`quantile_band`'s reference levels (``level`` and the band's two edges, clipped
+    into ``[0, 1]``) and what deciding its clipped sides needs, apart from the reference's
+    quantiles there: the drift of many windows reads those for all of them at once."""
+
+    level: float
+    levels: FloatArray
+    clipped_low: bool
+    clipped_high: bool
+    n_current: float
+    n_reference: float
+    current_error: float
+
+    @classmethod
+    def of(
+        cls, current: QuantileSource, reference: QuantileSource, level: float, test: ChangeTest
+    ) -> BandReach:
+        below, above = _rank_reach(current.n, reference.n, level, test)
+        sketch = current.normalized_rank_error + reference.normalized_rank_error
+        below = max(test.min_rank_shift, below + sketch)
+        above = max(test.min_rank_shift, above + sketch)
+        return cls(
+            level=level,
+            levels=np.minimum(
+                np.maximum(np.array([level - below, level, level + above]), 0.0), 1.0
+            ),
+            clipped_low=level - below <= 0.0,
+            clipped_high=level + above >= 1.0,
+            n_current=current.n,
+            n_reference=reference.n,
+            current_error=current.normalized_rank_error,
+        )
+
+    def band(self, quantiles: FloatArray, test: ChangeTest) -> ChangeBand:
+        """The band from the reference's quantiles at :attr:`levels`."""
+        low, expected, high = (float(v) for v in quantiles)
+        level, error = self.level, self.current_error
+        # Each side on its own (a median can clip on both): a clipped side stays only while
+        # that share of the window beyond the reference's extreme is improbable.
+        side = test.alpha / 2.0
+        if (
+            self.clipped_low
+            and beyond_extreme_chance(self.n_current, self.n_reference, level - error) >= side
+        ):
+            low = math.nan
+        if (
+            self.clipped_high
+            and beyond_extreme_chance(self.n_current, self.n_reference, 1.0 - level - error) >= side
+        ):
+            high = math.nan
+        return ChangeBand(expected=expected, lower=low, upper=high)
 
 
 def _rank_reach(
@@ -320,10 +355,21 @@ def kurtosis_of(source: QuantileSource, *, levels: int = 256) -> float:
     if source.n < MIN_VALUES:
         return math.nan
     widths, middles = _kurtosis_grid(source.n, levels)
-    values = source.quantiles(middles)
-    centred = values - float(np.sum(widths * values))
-    m2 = float(np.sum(widths * centred**2))
-    return float(np.sum(widths * centred**4)) / m2**2 if m2 > 0 else math.nan
+    return kurtosis_rows(widths, source.quantiles(middles))[0]
+
+
+def kurtosis_rows(widths: FloatArray, values: FloatArray) -> list[float]:
+    """:func:`kurtosis_of` of each row of ``values`` (a sample's quantiles at the grid's
+    middles; one row or many of the same size): each row's sums are the one row's, value for
+    value and in the same order."""
+    rows = np.atleast_2d(values)
+    centred = rows - np.sum(widths * rows, axis=1, keepdims=True)
+    m2s = np.sum(widths * centred**2, axis=1)
+    m4s = np.sum(widths * centred**4, axis=1)
+    return [
+        float(m4) / float(m2) ** 2 if m2 > 0 else math.nan
+        for m2, m4 in zip(m2s.tolist(), m4s.tolist(), strict=True)
+    ]
 
 
 def heavier_kurtosis(current: QuantileSource, reference: QuantileSource) -> float:

@@ -33,7 +33,7 @@ from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
 from vigil.stats.column_drift import categorical_drift, category_counts, numeric_drift
 from vigil.stats.divergence import Divergence
-from vigil.stats.numeric_batch import numeric_drift_batch
+from vigil.stats.numeric_batch import numeric_changes_batch, numeric_drift_batch
 from vigil.stats.reference import ReferenceWindow, typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import FrequentSource, PooledQuantiles, QuantileSource
@@ -295,11 +295,33 @@ def _compare(
             strict=True,
         )
     )
-    for pair in pairs:
-        divergences = found.get(id(pair))
-        if divergences is None:
-            divergences = column_drift(pair.current, pair.reference, spec)
-        _collect_pair(collector, model, version, pair, divergences, spec, drifted)
+    drifts = [
+        found.get(id(pair)) or column_drift(pair.current, pair.reference, spec) for pair in pairs
+    ]
+    tested = dict(
+        zip(
+            (id(pair) for pair in numeric),
+            numeric_changes_batch(
+                [
+                    (
+                        p.current.quantiles,
+                        p.current.moments,
+                        p.reference.quantiles,
+                        p.reference.moments,
+                        found[id(p)][0],
+                    )
+                    for p in numeric
+                ],
+                spec.change,
+            ),
+            strict=True,
+        )
+    )
+    for pair, divergences in zip(pairs, drifts, strict=True):
+        changes = tested.get(id(pair))
+        if changes is None:
+            changes = column_changes(pair.current, pair.reference, divergences, spec)
+        _collect_pair(collector, model, version, pair, divergences, changes, spec, drifted)
 
 
 def _std(reference: ReferenceColumn) -> float:
@@ -312,6 +334,7 @@ def _collect_pair(
     version: str,
     pair: _Pair,
     divergences: Sequence[Divergence],
+    changes: Sequence[Tested],
     spec: StatsSpec,
     drifted: set[tuple[str, str, str, Window]],
 ) -> None:
@@ -327,7 +350,7 @@ def _collect_pair(
         collector.add(key, window, divergence.value, divergence.support)
         if spec.drifted(divergence.statistic, divergence.value, divergence.support):
             drifted.add((version, pair.source, name, window))
-    for tested in column_changes(pair.current, pair.reference, divergences, spec):
+    for tested in changes:
         for statistic, value in tested_points(tested):
             key = SeriesKey(
                 model=model,

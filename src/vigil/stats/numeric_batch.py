@@ -23,13 +23,28 @@ Only the CDF's ``searchsorted`` stays one call per side and pair: the items diff
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from vigil.profile import Moments
+from vigil.stats.change import (
+    MIN_VALUES,
+    TESTED_LEVELS,
+    BandReach,
+    ChangeBand,
+    ChangeTest,
+    Tested,
+    _kurtosis_grid,
+    ks_limit,
+    kurtosis_rows,
+    mean_band,
+    numeric_changes,
+    std_band,
+)
 from vigil.stats.column_drift import (
     DECILES,
     _bin_counts,
@@ -76,7 +91,9 @@ def numeric_drift_batch(
 
 def _stackable(pairs: Sequence[NumericPair]) -> bool:
     """Whether every side's cumulative weights are whole numbers whose sum stays exact."""
-    totals = [float(side.cumulative[-1]) for pair in pairs for side in pair[:2]]
+    totals = [
+        float(side.cumulative[-1]) for pair in pairs for side in pair[:2] if side.cumulative.size
+    ]
     if sum(totals) >= _EXACT_WEIGHTS:
         return False
     return all(
@@ -97,13 +114,14 @@ def stacked_quantiles(
     :meth:`WindowQuantiles.quantiles` (``rounded=False``) or
     :meth:`PooledQuantiles.quantiles` (``rounded=True``: ``q n`` rounded to 9 decimals first)
     answer them: the first item whose cumulative weight reaches ``ceil(q n)``, the last when
-    none does. Every run holds items; the weights are whole numbers (see the module)."""
+    none does. ``levels`` is one row for every run or a row per run. Every run holds items;
+    the weights are whole numbers (see the module)."""
     sizes = np.array([c.size for c in cumulatives])
     totals = np.array([c[-1] for c in cumulatives], dtype=np.float64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     bases = np.concatenate([[0.0], np.cumsum(totals)[:-1]])
     flat = np.concatenate(cumulatives) + np.repeat(bases, sizes)
-    scaled = levels[None, :] * totals[:, None]
+    scaled = np.atleast_2d(levels) * totals[:, None]
     wanted = np.ceil(np.round(scaled, 9) if rounded else scaled) + bases[:, None]
     index = np.searchsorted(flat, wanted, side="left")
     # A rank of 0 lands on the run before's last weight, one past the total on the next run's
@@ -328,4 +346,139 @@ def _g_statistic(cur: FloatArray, ref: FloatArray) -> npt.NDArray[np.float64]:
     )
     value = 2.0 * np.sum(observed * np.log(observed / expected), axis=1)
     found: FloatArray = np.maximum(value, 0.0)
+    return found
+
+
+ChangePair = tuple[WindowQuantiles, Moments, PooledQuantiles, Moments, Divergence]
+"""A window's quantiles and moments, its pooled reference's, and the pair's KS (with its sketch
+error), as :func:`~vigil.stats.change.numeric_changes` takes them."""
+
+
+def numeric_changes_batch(pairs: Sequence[ChangePair], test: ChangeTest) -> list[list[Tested]]:
+    """``numeric_changes(current, current_moments, reference, reference_moments, test,
+    ks=ks.value, ks_sketch_error=ks.sketch_error)`` for every pair, in order, to the last bit:
+    both sides' kurtosis (rows of one size together), the window's three tested quantiles and
+    the reference's quantiles at every band's edges read for all pairs at once."""
+    if not pairs or not _stackable([(cur, ref, 0.0) for cur, _, ref, _, _ in pairs]):
+        return [
+            numeric_changes(
+                cur, cur_m, ref, ref_m, test, ks=ks.value, ks_sketch_error=ks.sketch_error
+            )
+            for cur, cur_m, ref, ref_m, ks in pairs
+        ]
+    currents = [cur for cur, _, _, _, _ in pairs]
+    references = [ref for _, _, ref, _, _ in pairs]
+    kurtosis = [
+        max((k for k in both if math.isfinite(k)), default=math.nan)
+        for both in zip(
+            _kurtoses(currents, rounded=False), _kurtoses(references, rounded=True), strict=True
+        )
+    ]
+    levels = np.array(list(TESTED_LEVELS.values()))
+    values = _quantiles_where(currents, levels, lambda c: c.n > 0, rounded=False)
+    banded = [
+        i
+        for i, (cur, ref) in enumerate(zip(currents, references, strict=True))
+        if min(cur.n, ref.n) >= MIN_VALUES
+    ]
+    reaches = {
+        i: [BandReach.of(currents[i], references[i], level, test) for level in levels.tolist()]
+        for i in banded
+    }
+    edges: dict[int, FloatArray] = {}
+    if banded:
+        asked = np.stack([np.concatenate([r.levels for r in reaches[i]]) for i in banded])
+        read = stacked_quantiles(
+            [references[i].values for i in banded],
+            [references[i].cumulative for i in banded],
+            asked,
+            rounded=True,
+        )
+        edges = dict(zip(banded, read, strict=True))
+    found: list[list[Tested]] = []
+    for i, (cur, cur_m, ref, ref_m, ks) in enumerate(pairs):
+        support = float(min(cur.n, ref.n))
+        tested = [
+            Tested(
+                statistic="mean",
+                value=cur_m.mean if cur_m.count else math.nan,
+                band=mean_band(cur_m, ref_m, test),
+                support=support,
+            ),
+            Tested(
+                statistic="std",
+                value=cur_m.std if cur_m.count else math.nan,
+                band=std_band(cur_m, ref_m, test, kurtosis=kurtosis[i]),
+                support=support,
+            ),
+        ]
+        for j, name in enumerate(TESTED_LEVELS):
+            band = (
+                reaches[i][j].band(edges[i][3 * j : 3 * j + 3], test)
+                if i in reaches
+                else ChangeBand.unknown()
+            )
+            tested.append(
+                Tested(statistic=name, value=float(values[i, j]), band=band, support=support)
+            )
+        limit = ks_limit(float(cur.n), float(ref.n), ks.sketch_error, test)
+        tested.append(
+            Tested(
+                statistic="ks",
+                value=ks.value,
+                band=ChangeBand.unknown()
+                if math.isnan(limit)
+                else ChangeBand(expected=0.0, lower=0.0, upper=limit),
+                support=support,
+            )
+        )
+        found.append(tested)
+    return found
+
+
+Quantiled = WindowQuantiles | PooledQuantiles
+
+
+def _items(source: Quantiled) -> FloatArray:
+    return source.sorted_items if isinstance(source, WindowQuantiles) else source.values
+
+
+def _quantiles_where(
+    sources: Sequence[Quantiled],
+    levels: FloatArray,
+    chosen: Callable[[Quantiled], bool],
+    *,
+    rounded: bool,
+) -> FloatArray:
+    """The quantiles of the ``chosen`` sources at ``levels`` (a row each), NaN for the rest."""
+    found = np.full((len(sources), levels.size), np.nan)
+    rows = [i for i, source in enumerate(sources) if chosen(source)]
+    if rows:
+        found[rows] = stacked_quantiles(
+            [_items(sources[i]) for i in rows],
+            [sources[i].cumulative for i in rows],
+            levels,
+            rounded=rounded,
+        )
+    return found
+
+
+def _kurtoses(sources: Sequence[Quantiled], *, rounded: bool) -> list[float]:
+    """:func:`~vigil.stats.change.kurtosis_of` of each source, the sources of one size (one
+    grid) read and summed together."""
+    found = [math.nan] * len(sources)
+    by_size: dict[int, list[int]] = {}
+    for i, source in enumerate(sources):
+        if source.n >= MIN_VALUES:
+            by_size.setdefault(source.n, []).append(i)
+    for n, rows in by_size.items():
+        widths, middles = _kurtosis_grid(n, 256)
+        values = stacked_quantiles(
+            [_items(sources[i]) for i in rows],
+            [sources[i].cumulative for i in rows],
+            middles,
+            rounded=rounded,
+        )
+        for i, k in zip(rows, kurtosis_rows(widths, values), strict=True):
+            found[i] = k
     return found

@@ -14,12 +14,17 @@ import numpy as np
 import pytest
 
 from vigil.ingest import Column, RecordBatch
-from vigil.profile import Profile, ProfileSpec, QuantileSketch, profile_batch
+from vigil.profile import Moments, Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.synthetic import prediction_meta
-from vigil.stats import StatsSpec, drift
+from vigil.stats import StatsSpec, change, drift
+from vigil.stats.change import ChangeTest, numeric_changes
 from vigil.stats.column_drift import numeric_drift
 from vigil.stats.divergence import Divergence, midpoint_levels
-from vigil.stats.numeric_batch import numeric_drift_batch, stacked_quantiles
+from vigil.stats.numeric_batch import (
+    numeric_changes_batch,
+    numeric_drift_batch,
+    stacked_quantiles,
+)
 from vigil.stats.reference import WindowQuantiles
 from vigil.stats.sketches import PooledQuantiles
 
@@ -124,6 +129,49 @@ def test_stacked_quantiles_are_each_runs_own_at_the_ends_too() -> None:
         [p.values for p in pools], [p.cumulative for p in pools], levels, rounded=True
     )
     np.testing.assert_array_equal(found, np.stack([p.quantiles(levels) for p in pools]))
+
+
+def _tested_bits(found: list[change.Tested]) -> list[tuple[str, bytes]]:
+    return [
+        (
+            t.statistic,
+            struct.pack("5d", t.value, t.support, t.band.expected, t.band.lower, t.band.upper),
+        )
+        for t in found
+    ]
+
+
+@pytest.mark.parametrize("test", [ChangeTest(), ChangeTest(alpha=0.2, min_rank_shift=0.01)])
+def test_the_batched_bands_are_each_pairs_own(test: ChangeTest) -> None:
+    """Mean, standard deviation (with the heavier kurtosis), three quantiles (bands clipped at
+    the reference's extremes at ``alpha`` 0.2, on a few values) and KS, for every pair of
+    window and reference shapes."""
+    samples = [values[~np.isnan(values)] for values in _samples()]
+    moments = [Moments.of(values) for values in samples]
+    pairs = _pairs()
+    ref_moments = [
+        moments[0],
+        moments[1],
+        moments[3],
+        moments[4],
+        moments[5],
+        moments[6],
+        moments[8],
+    ]
+    changes = [
+        (cur, moments[i // 7], ref, ref_moments[i % 7], found[0])
+        for i, ((cur, ref, _), found) in enumerate(
+            zip(pairs, numeric_drift_batch(pairs), strict=True)
+        )
+    ]
+    alone = [
+        numeric_changes(c, cm, r, rm, test, ks=ks.value, ks_sketch_error=ks.sketch_error)
+        for c, cm, r, rm, ks in changes
+    ]
+    batched = numeric_changes_batch(changes, test)
+    assert [_tested_bits(t) for t in batched] == [_tested_bits(t) for t in alone]
+    bands = np.array([[t.band.lower for t in found] for found in alone])
+    assert np.isnan(bands).any() and np.isfinite(bands).sum() > 100  # clipped and whole bands
 
 
 def _hours(days: int, *, constant_days: range) -> list[Profile]:

@@ -33,7 +33,8 @@ from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile
 from vigil.stats.change import BAND_SUFFIXES, Tested, categorical_change, numeric_changes
 from vigil.stats.column_drift import categorical_drift, category_counts, numeric_drift
 from vigil.stats.divergence import Divergence
-from vigil.stats.numeric_batch import numeric_changes_batch, numeric_drift_batch
+from vigil.stats.numeric_bands import numeric_changes_batch
+from vigil.stats.numeric_batch import numeric_drift_batch
 from vigil.stats.reference import ReferenceWindow, typical_windows
 from vigil.stats.series import Series
 from vigil.stats.sketches import FrequentSource, PooledQuantiles, QuantileSource

@@ -23,31 +23,17 @@ Only the CDF's ``searchsorted`` stays one call per side and pair: the items diff
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from vigil.profile import Moments
-from vigil.stats.change import (
-    MIN_VALUES,
-    TESTED_LEVELS,
-    BandReach,
-    ChangeBand,
-    ChangeTest,
-    Tested,
-    _kurtosis_grid,
-    ks_limit,
-    kurtosis_rows,
-    mean_band,
-    numeric_changes,
-    std_band,
-)
 from vigil.stats.column_drift import (
     DECILES,
     _bin_counts,
+    ks_drift,
     numeric_drift,
     resolvable_n,
 )
@@ -63,8 +49,12 @@ from vigil.stats.divergence import (
 from vigil.stats.reference import WindowQuantiles
 from vigil.stats.sketches import PooledQuantiles
 
-NumericPair = tuple[WindowQuantiles, PooledQuantiles, float]
-"""A window's quantiles, its pooled reference and the reference's standard deviation."""
+Quantiled = WindowQuantiles | PooledQuantiles
+"""What the batches read: a window's quantiles read once, or several windows' pooled."""
+
+NumericPair = tuple[Quantiled, Quantiled, float]
+"""A window's (or a trailing day's) quantiles, its reference's and the reference's standard
+deviation."""
 
 _EXACT_WEIGHTS = 2.0**52
 """Cumulative weights laid end to end stay exact integers in float64 below this."""
@@ -77,7 +67,8 @@ def numeric_drift_batch(
     with_p_values=False)`` for every pair, in order, to the last bit."""
     found: list[tuple[Divergence, ...] | None] = [None] * len(pairs)
     rows = [i for i, (cur, ref, _) in enumerate(pairs) if cur.n > 0 and ref.n > 0]
-    if grid_size >= 2 and rows and _stackable([pairs[i] for i in rows]):
+    rows = [rows[i] for i in stackable([pairs[i][:2] for i in rows])]
+    if grid_size >= 2 and rows:
         chosen = [pairs[i] for i in rows]
         for i, result in zip(rows, _drift_rows(chosen, grid_size), strict=True):
             found[i] = result
@@ -89,75 +80,154 @@ def numeric_drift_batch(
     ]
 
 
-def _stackable(pairs: Sequence[NumericPair]) -> bool:
-    """Whether every side's cumulative weights are whole numbers whose sum stays exact."""
-    totals = [
-        float(side.cumulative[-1]) for pair in pairs for side in pair[:2] if side.cumulative.size
+def ks_drift_batch(
+    pairs: Sequence[tuple[Quantiled, Quantiled]], *, grid_size: int = 512
+) -> list[Divergence]:
+    """``ks_drift(current, reference, grid_size=...)`` for every pair, in order, to the last
+    bit (the day-long drift, which tests KS alone)."""
+    found: list[Divergence | None] = [None] * len(pairs)
+    rows = [i for i, (cur, ref) in enumerate(pairs) if cur.n > 0 and ref.n > 0]
+    rows = [rows[i] for i in stackable([pairs[i] for i in rows])]
+    chosen = [(*pairs[i], 0.0) for i in rows]
+    if grid_size >= 2 and rows:
+        for i, ks in zip(rows, _grid_reads(chosen, grid_size).ks.tolist(), strict=True):
+            cur, ref = pairs[i]
+            found[i] = _ks(cur, ref, ks, grid_size)
+    return [
+        result if result is not None else ks_drift(cur, ref, grid_size=grid_size)
+        for result, (cur, ref) in zip(found, pairs, strict=True)
     ]
-    if sum(totals) >= _EXACT_WEIGHTS:
-        return False
-    return all(
-        bool(np.all(np.floor(side.cumulative) == side.cumulative))
-        for pair in pairs
-        for side in pair[:2]
+
+
+def _ks(current: Quantiled, reference: Quantiled, value: float, grid_size: int) -> Divergence:
+    return Divergence(
+        statistic="ks",
+        value=value,
+        n_current=float(current.n),
+        n_reference=float(reference.n),
+        sketch_error=current.normalized_rank_error
+        + reference.normalized_rank_error
+        + 1.0 / grid_size,
     )
 
 
-def stacked_quantiles(
-    items: Sequence[FloatArray],
-    cumulatives: Sequence[FloatArray],
-    levels: FloatArray,
-    *,
-    rounded: bool,
-) -> FloatArray:
-    """Each run's inclusive quantiles at ``levels`` (a row per run), as
-    :meth:`WindowQuantiles.quantiles` (``rounded=False``) or
-    :meth:`PooledQuantiles.quantiles` (``rounded=True``: ``q n`` rounded to 9 decimals first)
-    answer them: the first item whose cumulative weight reaches ``ceil(q n)``, the last when
-    none does. ``levels`` is one row for every run or a row per run. Every run holds items;
-    the weights are whole numbers (see the module)."""
-    sizes = np.array([c.size for c in cumulatives])
-    totals = np.array([c[-1] for c in cumulatives], dtype=np.float64)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    bases = np.concatenate([[0.0], np.cumsum(totals)[:-1]])
-    flat = np.concatenate(cumulatives) + np.repeat(bases, sizes)
+def stackable(pairs: Sequence[tuple[Quantiled, Quantiled]]) -> list[int]:
+    """The pairs whose sides both hold items with whole cumulative weights (a KLL weight is a
+    power of two; a reference weighted to another mix of the day's hours is not), so long as
+    the distinct sides' totals laid end to end stay exact; the others go one pair at a time."""
+    whole: dict[int, bool] = {}
+    total = 0.0
+    for pair in pairs:
+        for side in pair:
+            if id(side) not in whole:
+                c = side.cumulative
+                whole[id(side)] = bool(c.size) and bool(np.all(np.floor(c) == c))
+                total += float(c[-1]) if c.size else 0.0
+    if total >= _EXACT_WEIGHTS:
+        return []
+    return [i for i, (cur, ref) in enumerate(pairs) if whole[id(cur)] and whole[id(ref)]]
+
+
+def stacked_quantiles(sources: Sequence[Quantiled], levels: FloatArray) -> FloatArray:
+    """Each source's inclusive quantiles at ``levels`` (a row per source), as its own
+    ``quantiles`` answers them (:meth:`WindowQuantiles.quantiles`, or
+    :meth:`PooledQuantiles.quantiles`, which rounds ``q n`` to 9 decimals first): the first
+    item whose cumulative weight reaches ``ceil(q n)``, the last when none does. ``levels`` is
+    one row for every source or a row per source. Every source holds items; the weights are
+    whole numbers (see the module)."""
+    runs = _Runs.of(sources)
+    totals = runs.totals[runs.row]
     scaled = np.atleast_2d(levels) * totals[:, None]
-    wanted = np.ceil(np.round(scaled, 9) if rounded else scaled) + bases[:, None]
-    index = np.searchsorted(flat, wanted, side="left")
+    rounded = np.array([isinstance(source, PooledQuantiles) for source in sources])
+    if rounded.any():
+        scaled = np.where(rounded[:, None], np.round(scaled, 9), scaled)
+    bases, starts = runs.bases[runs.row], runs.starts[runs.row]
+    wanted = np.ceil(scaled) + bases[:, None]
+    index = np.searchsorted(runs.cumulative, wanted, side="left")
     # A rank of 0 lands on the run before's last weight, one past the total on the next run's
     # first: each run's own first and last item, as the one-run search gives.
-    index = np.minimum(np.maximum(index, starts[:, None]), (starts + sizes - 1)[:, None])
-    found: FloatArray = np.concatenate(items)[index]
+    last = starts + runs.sizes[runs.row] - 1
+    index = np.minimum(np.maximum(index, starts[:, None]), last[:, None])
+    found: FloatArray = runs.items[index]
     return found
 
 
-def _drift_rows(pairs: Sequence[NumericPair], grid_size: int) -> list[tuple[Divergence, ...]]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Runs:
+    """The distinct sources' items and cumulative weights laid end to end, each run's weights
+    lifted by the total before it; ``row`` maps each source to its run (the day-long drift hands
+    one day's reference to each of its windows: laid out once)."""
+
+    row: npt.NDArray[np.intp]
+    sizes: npt.NDArray[np.intp]
+    starts: npt.NDArray[np.intp]
+    totals: FloatArray
+    bases: FloatArray
+    items: FloatArray
+    cumulative: FloatArray
+
+    @classmethod
+    def of(cls, sources: Sequence[Quantiled]) -> _Runs:
+        place: dict[int, int] = {}
+        distinct: list[Quantiled] = []
+        for source in sources:
+            if id(source) not in place:
+                place[id(source)] = len(distinct)
+                distinct.append(source)
+        cumulatives = [source.cumulative for source in distinct]
+        sizes = np.array([c.size for c in cumulatives], dtype=np.intp)
+        totals = np.array([c[-1] for c in cumulatives], dtype=np.float64)
+        bases = np.concatenate([[0.0], np.cumsum(totals)[:-1]])
+        return cls(
+            row=np.array([place[id(source)] for source in sources], dtype=np.intp),
+            sizes=sizes,
+            starts=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp),
+            totals=totals,
+            bases=bases,
+            items=np.concatenate([source_items(source) for source in distinct]),
+            cumulative=np.concatenate(cumulatives) + np.repeat(bases, sizes),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _GridReads:
+    """Both sides' quantiles at the midpoint levels (the reference's deciles after them), both
+    CDFs at all of those, and KS over both sides' quantiles, a row per pair."""
+
+    q_cur: FloatArray
+    q_ref_all: FloatArray
+    cdf_cur: FloatArray
+    cdf_ref: FloatArray
+    ks: FloatArray
+
+
+def _grid_reads(pairs: Sequence[NumericPair], grid_size: int) -> _GridReads:
     mids = midpoint_levels(grid_size)
     currents = [cur for cur, _, _ in pairs]
     references = [ref for _, ref, _ in pairs]
-    q_cur = stacked_quantiles(
-        [c.sorted_items for c in currents], [c.cumulative for c in currents], mids, rounded=False
-    )
-    q_ref_all = stacked_quantiles(
-        [r.values for r in references],
-        [r.cumulative for r in references],
-        np.concatenate([mids, DECILES]),
-        rounded=True,
-    )
-    q_ref = q_ref_all[:, :grid_size]
+    q_cur = stacked_quantiles(currents, mids)
+    q_ref_all = stacked_quantiles(references, np.concatenate([mids, DECILES]))
     points = np.concatenate([q_cur, q_ref_all], axis=1)
-    cdf_cur = _stacked_cdf(
-        [c.sorted_items for c in currents], [c.below_each for c in currents], points
-    )
-    cdf_ref = _stacked_cdf(
-        [r.values for r in references],
-        [np.concatenate([[0.0], r.cumulative]) for r in references],
-        points,
-    )
+    cdf_cur = _stacked_cdf(currents, points)
+    cdf_ref = _stacked_cdf(references, points)
     size = 2 * grid_size
     ks = np.minimum(
         np.maximum(np.max(np.abs(cdf_cur[:, :size] - cdf_ref[:, :size]), axis=1), 0.0), 1.0
     )
+    return _GridReads(q_cur=q_cur, q_ref_all=q_ref_all, cdf_cur=cdf_cur, cdf_ref=cdf_ref, ks=ks)
+
+
+def _drift_rows(pairs: Sequence[NumericPair], grid_size: int) -> list[tuple[Divergence, ...]]:
+    read = _grid_reads(pairs, grid_size)
+    q_cur, q_ref_all, cdf_cur, cdf_ref, ks = (
+        read.q_cur,
+        read.q_ref_all,
+        read.cdf_cur,
+        read.cdf_ref,
+        read.ks,
+    )
+    q_ref = q_ref_all[:, :grid_size]
+    size = 2 * grid_size
     w1 = np.mean(np.abs(q_cur - q_ref), axis=1)
     bins = _decile_statistics(pairs, q_ref_all[:, grid_size:], cdf_cur[:, size:], cdf_ref[:, size:])
     found: list[tuple[Divergence, ...]] = []
@@ -166,15 +236,7 @@ def _drift_rows(pairs: Sequence[NumericPair], grid_size: int) -> list[tuple[Dive
         scaled = float(w1[row]) / std if std > 0 else math.nan
         found.append(
             (
-                Divergence(
-                    statistic="ks",
-                    value=float(ks[row]),
-                    n_current=n_cur,
-                    n_reference=n_ref,
-                    sketch_error=cur.normalized_rank_error
-                    + ref.normalized_rank_error
-                    + 1.0 / grid_size,
-                ),
+                _ks(cur, ref, float(ks[row]), grid_size),
                 *bins[row],
                 Divergence(
                     statistic="wasserstein",
@@ -190,18 +252,22 @@ def _drift_rows(pairs: Sequence[NumericPair], grid_size: int) -> list[tuple[Dive
     return found
 
 
-def _stacked_cdf(
-    items: Sequence[FloatArray], below_each: Sequence[FloatArray], points: FloatArray
-) -> FloatArray:
-    """Each run's inclusive CDF at its row of ``points``: the weight of items ``<= x`` (its
-    ``below_each``, the cumulative weights behind a leading 0) over the run's total."""
-    offsets = np.concatenate([[0], np.cumsum([b.size for b in below_each])[:-1]])
+def _stacked_cdf(sources: Sequence[Quantiled], points: FloatArray) -> FloatArray:
+    """Each source's inclusive CDF at its row of ``points``: the weight of items ``<= x`` over
+    its total, as its own ``cdf`` answers."""
+    runs = _Runs.of(sources)
     below = np.stack(
-        [np.searchsorted(run, row, side="right") for run, row in zip(items, points, strict=True)]
+        [
+            np.searchsorted(source_items(source), row, side="right")
+            for source, row in zip(sources, points, strict=True)
+        ]
     )
-    totals = np.array([b[-1] for b in below_each], dtype=np.float64)
-    weights: FloatArray = np.concatenate(below_each)[below + offsets[:, None]]
-    return weights / totals[:, None]
+    # The weight up to the found item, lifted by the run's base, less the base; 0 below all.
+    at = np.maximum(below - 1, 0) + runs.starts[runs.row][:, None]
+    bases = runs.bases[runs.row][:, None]
+    weights = np.where(below > 0, runs.cumulative[at] - bases, 0.0)
+    found: FloatArray = weights / runs.totals[runs.row][:, None]
+    return found
 
 
 def _decile_statistics(
@@ -250,7 +316,7 @@ def _stacked_bins(cdf_at_edges: FloatArray, n: FloatArray) -> FloatArray:
 
 
 def _one_pair_statistics(
-    current: WindowQuantiles, reference: PooledQuantiles, cur_bins: FloatArray, ref_bins: FloatArray
+    current: Quantiled, reference: Quantiled, cur_bins: FloatArray, ref_bins: FloatArray
 ) -> tuple[Divergence, Divergence, Divergence]:
     n_cur, n_ref = float(current.n), float(reference.n)
     eff_cur, eff_ref = resolvable_n(current), resolvable_n(reference)
@@ -349,136 +415,5 @@ def _g_statistic(cur: FloatArray, ref: FloatArray) -> npt.NDArray[np.float64]:
     return found
 
 
-ChangePair = tuple[WindowQuantiles, Moments, PooledQuantiles, Moments, Divergence]
-"""A window's quantiles and moments, its pooled reference's, and the pair's KS (with its sketch
-error), as :func:`~vigil.stats.change.numeric_changes` takes them."""
-
-
-def numeric_changes_batch(pairs: Sequence[ChangePair], test: ChangeTest) -> list[list[Tested]]:
-    """``numeric_changes(current, current_moments, reference, reference_moments, test,
-    ks=ks.value, ks_sketch_error=ks.sketch_error)`` for every pair, in order, to the last bit:
-    both sides' kurtosis (rows of one size together), the window's three tested quantiles and
-    the reference's quantiles at every band's edges read for all pairs at once."""
-    if not pairs or not _stackable([(cur, ref, 0.0) for cur, _, ref, _, _ in pairs]):
-        return [
-            numeric_changes(
-                cur, cur_m, ref, ref_m, test, ks=ks.value, ks_sketch_error=ks.sketch_error
-            )
-            for cur, cur_m, ref, ref_m, ks in pairs
-        ]
-    currents = [cur for cur, _, _, _, _ in pairs]
-    references = [ref for _, _, ref, _, _ in pairs]
-    kurtosis = [
-        max((k for k in both if math.isfinite(k)), default=math.nan)
-        for both in zip(
-            _kurtoses(currents, rounded=False), _kurtoses(references, rounded=True), strict=True
-        )
-    ]
-    levels = np.array(list(TESTED_LEVELS.values()))
-    values = _quantiles_where(currents, levels, lambda c: c.n > 0, rounded=False)
-    banded = [
-        i
-        for i, (cur, ref) in enumerate(zip(currents, references, strict=True))
-        if min(cur.n, ref.n) >= MIN_VALUES
-    ]
-    reaches = {
-        i: [BandReach.of(currents[i], references[i], level, test) for level in levels.tolist()]
-        for i in banded
-    }
-    edges: dict[int, FloatArray] = {}
-    if banded:
-        asked = np.stack([np.concatenate([r.levels for r in reaches[i]]) for i in banded])
-        read = stacked_quantiles(
-            [references[i].values for i in banded],
-            [references[i].cumulative for i in banded],
-            asked,
-            rounded=True,
-        )
-        edges = dict(zip(banded, read, strict=True))
-    found: list[list[Tested]] = []
-    for i, (cur, cur_m, ref, ref_m, ks) in enumerate(pairs):
-        support = float(min(cur.n, ref.n))
-        tested = [
-            Tested(
-                statistic="mean",
-                value=cur_m.mean if cur_m.count else math.nan,
-                band=mean_band(cur_m, ref_m, test),
-                support=support,
-            ),
-            Tested(
-                statistic="std",
-                value=cur_m.std if cur_m.count else math.nan,
-                band=std_band(cur_m, ref_m, test, kurtosis=kurtosis[i]),
-                support=support,
-            ),
-        ]
-        for j, name in enumerate(TESTED_LEVELS):
-            band = (
-                reaches[i][j].band(edges[i][3 * j : 3 * j + 3], test)
-                if i in reaches
-                else ChangeBand.unknown()
-            )
-            tested.append(
-                Tested(statistic=name, value=float(values[i, j]), band=band, support=support)
-            )
-        limit = ks_limit(float(cur.n), float(ref.n), ks.sketch_error, test)
-        tested.append(
-            Tested(
-                statistic="ks",
-                value=ks.value,
-                band=ChangeBand.unknown()
-                if math.isnan(limit)
-                else ChangeBand(expected=0.0, lower=0.0, upper=limit),
-                support=support,
-            )
-        )
-        found.append(tested)
-    return found
-
-
-Quantiled = WindowQuantiles | PooledQuantiles
-
-
-def _items(source: Quantiled) -> FloatArray:
+def source_items(source: Quantiled) -> FloatArray:
     return source.sorted_items if isinstance(source, WindowQuantiles) else source.values
-
-
-def _quantiles_where(
-    sources: Sequence[Quantiled],
-    levels: FloatArray,
-    chosen: Callable[[Quantiled], bool],
-    *,
-    rounded: bool,
-) -> FloatArray:
-    """The quantiles of the ``chosen`` sources at ``levels`` (a row each), NaN for the rest."""
-    found = np.full((len(sources), levels.size), np.nan)
-    rows = [i for i, source in enumerate(sources) if chosen(source)]
-    if rows:
-        found[rows] = stacked_quantiles(
-            [_items(sources[i]) for i in rows],
-            [sources[i].cumulative for i in rows],
-            levels,
-            rounded=rounded,
-        )
-    return found
-
-
-def _kurtoses(sources: Sequence[Quantiled], *, rounded: bool) -> list[float]:
-    """:func:`~vigil.stats.change.kurtosis_of` of each source, the sources of one size (one
-    grid) read and summed together."""
-    found = [math.nan] * len(sources)
-    by_size: dict[int, list[int]] = {}
-    for i, source in enumerate(sources):
-        if source.n >= MIN_VALUES:
-            by_size.setdefault(source.n, []).append(i)
-    for n, rows in by_size.items():
-        widths, middles = _kurtosis_grid(n, 256)
-        values = stacked_quantiles(
-            [_items(sources[i]) for i in rows],
-            [sources[i].cumulative for i in rows],
-            middles,
-            rounded=rounded,
-        )
-        for i, k in zip(rows, kurtosis_rows(widths, values), strict=True):
-            found[i] = k
-    return found

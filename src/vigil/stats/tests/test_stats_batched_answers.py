@@ -16,12 +16,14 @@ import pytest
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Moments, Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.synthetic import prediction_meta
-from vigil.stats import StatsSpec, change, drift
+from vigil.stats import StatsSpec, change, drift, drift_day
 from vigil.stats.change import ChangeTest, numeric_changes
-from vigil.stats.column_drift import numeric_drift
+from vigil.stats.column_drift import ks_drift, numeric_drift
 from vigil.stats.divergence import Divergence, midpoint_levels
+from vigil.stats.numeric_bands import numeric_changes_batch
 from vigil.stats.numeric_batch import (
-    numeric_changes_batch,
+    Quantiled,
+    ks_drift_batch,
     numeric_drift_batch,
     stacked_quantiles,
 )
@@ -116,19 +118,35 @@ def test_a_batch_with_weights_that_are_not_whole_answers_one_pair_at_a_time() ->
     assert [_bits(f) for f in numeric_drift_batch(pairs)] == [_bits(f) for f in alone]
 
 
-def test_stacked_quantiles_are_each_runs_own_at_the_ends_too() -> None:
+def test_stacked_quantiles_are_each_sources_own_at_the_ends_too() -> None:
     sketches = [_sketch(values) for values in _samples() if values.size]
     windows = [WindowQuantiles.of(s) for s in sketches]
     pools = [_pool(sketches[i : i + 3]) for i in range(len(sketches))]
     levels = np.concatenate([[0.0, 1e-12, 0.07, 0.5, 1.0 - 1e-12, 1.0], midpoint_levels(64)])
-    found = stacked_quantiles(
-        [w.sorted_items for w in windows], [w.cumulative for w in windows], levels, rounded=False
+    sources: list[Quantiled] = [*windows, *pools, pools[2], windows[0], pools[2]]  # repeats
+    found = stacked_quantiles(sources, levels)
+    np.testing.assert_array_equal(found, np.stack([s.quantiles(levels) for s in sources]))
+    rows = np.random.default_rng(3).random((len(sources), 5))  # a row of levels per source
+    found = stacked_quantiles(sources, rows)
+    expected = [s.quantiles(row) for s, row in zip(sources, rows, strict=True)]
+    np.testing.assert_array_equal(found, np.stack(expected))
+
+
+def test_the_batched_ks_of_trailing_days_is_each_pairs_own() -> None:
+    """The day-long drift: pooled days on both sides, one reference shared by many windows,
+    and a reference reweighted to another mix of hours (weights not whole) among them."""
+    sketches = [_sketch(values) for values in _samples()]
+    days = [_pool(sketches[i : i + 4]) for i in range(len(sketches))]
+    reference = _pool(sketches)
+    reweighted = PooledQuantiles(
+        values=reference.values,
+        cumulative=np.cumsum(np.diff(reference.cumulative, prepend=0.0) * 0.7),
+        rank_error=reference.rank_error,
     )
-    np.testing.assert_array_equal(found, np.stack([w.quantiles(levels) for w in windows]))
-    found = stacked_quantiles(
-        [p.values for p in pools], [p.cumulative for p in pools], levels, rounded=True
-    )
-    np.testing.assert_array_equal(found, np.stack([p.quantiles(levels) for p in pools]))
+    pairs = [(day, ref) for day in days for ref in (reference, reweighted, days[3], _pool([]))]
+    batched = ks_drift_batch(pairs, grid_size=512)
+    alone = [ks_drift(cur, ref, grid_size=512) for cur, ref in pairs]
+    assert _bits(tuple(batched)) == _bits(tuple(alone))
 
 
 def _tested_bits(found: list[change.Tested]) -> list[tuple[str, bytes]]:
@@ -225,3 +243,27 @@ def test_drift_in_batches_of_windows_is_drift_one_window_at_a_time(
     age_ks = next(s for s in batched if s.key.column == "age" and s.key.statistic == "ks")
     assert np.nanmin(age_ks.values[24 * 6 + 1 : 24 * 10]) >= 0.5
     assert np.nanmax(age_ks.values[24 * 10 + 1 :]) < 0.4
+
+
+def test_the_day_long_drift_in_batches_is_the_drift_one_day_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every numeric trailing day tested at once (:func:`drift_day._add_numeric`) gives what
+    testing each alone gives, with windows excluded from the references."""
+    profiles = _hours(12, constant_days=range(6, 10))
+    spec = StatsSpec(exclude_changed=True)
+    excluded = drift_day.changed_windows(drift.drift_series(profiles, None, spec), spec)
+    assert excluded
+    batched = drift_day.drift_day_series(profiles, spec, excluded=excluded)
+
+    def one_at_a_time(collector: Any, numeric: Any, spec: StatsSpec) -> None:
+        for point, current, base in numeric:
+            for tested in drift_day._changes(current, base, spec):
+                drift_day._add(collector, point, tested)
+
+    monkeypatch.setattr(drift_day, "_add_numeric", one_at_a_time)
+    alone = drift_day.drift_day_series(profiles, spec, excluded=excluded)
+    assert [s.key for s in batched] == [s.key for s in alone] and len(alone) > 40
+    for one, other in zip(batched, alone, strict=True):
+        np.testing.assert_array_equal(one.values, other.values)
+        np.testing.assert_array_equal(one.support, other.support)

@@ -318,20 +318,25 @@ def _compare(
             strict=True,
         )
     )
+    points: dict[str, _Points] = {}
     for pair, divergences in zip(pairs, drifts, strict=True):
         changes = tested.get(id(pair))
         if changes is None:
             changes = column_changes(pair.current, pair.reference, divergences, spec)
-        _collect_pair(collector, model, version, pair, divergences, changes, spec, drifted)
+        _collect_pair(points, version, pair, divergences, changes, spec, drifted)
+    _add_points(collector, model, version, points)
 
 
 def _std(reference: ReferenceColumn) -> float:
     return reference.moments.std if reference.moments.count > 1 else float("nan")
 
 
+_Points = dict[tuple[str, str], tuple[list[Window], list[float], list[float]]]
+"""A batch's points by (column's family, statistic) -> windows, values, sample sizes."""
+
+
 def _collect_pair(
-    collector: SeriesCollector,
-    model: str,
+    points: dict[str, _Points],
     version: str,
     pair: _Pair,
     divergences: Sequence[Divergence],
@@ -340,29 +345,34 @@ def _collect_pair(
     drifted: set[tuple[str, str, str, Window]],
 ) -> None:
     window, name = pair.window, pair.name
+    column = points.setdefault(name, {})
     for divergence in divergences:
-        key = SeriesKey(
-            model=model,
-            version=version,
-            family=pair.family,
-            column=name,
-            statistic=pair.prefix + divergence.statistic,
-        )
-        collector.add(key, window, divergence.value, divergence.support)
+        _point(column, pair, divergence.statistic, divergence.value, divergence.support)
         if spec.drifted(divergence.statistic, divergence.value, divergence.support):
             drifted.add((version, pair.source, name, window))
     for tested in changes:
         for statistic, value in tested_points(tested):
-            key = SeriesKey(
-                model=model,
-                version=version,
-                family=pair.family,
-                column=name,
-                statistic=pair.prefix + statistic,
-            )
-            collector.add(key, window, value, tested.support)
+            _point(column, pair, statistic, value, tested.support)
         if spec.changed(tested):
             drifted.add((version, pair.source, name, window))
+
+
+def _point(column: _Points, pair: _Pair, statistic: str, value: float, support: float) -> None:
+    windows, values, sizes = column.setdefault((pair.family, pair.prefix + statistic), ([], [], []))
+    windows.append(pair.window)
+    values.append(value)
+    sizes.append(support)
+
+
+def _add_points(
+    collector: SeriesCollector, model: str, version: str, points: dict[str, _Points]
+) -> None:
+    for name, column in points.items():
+        for (family, statistic), (windows, values, sizes) in column.items():
+            key = SeriesKey(
+                model=model, version=version, family=family, column=name, statistic=statistic
+            )
+            collector.add_points(key, windows, values, sizes)
 
 
 def _columns(profile: Profile, family: str) -> Mapping[str, ColumnProfile]:

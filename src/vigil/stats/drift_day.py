@@ -210,9 +210,16 @@ def _add_numeric(
         ],
         spec.change,
     )
+    grouped: dict[SeriesKey, tuple[list[Window], list[float], list[float]]] = {}
     for (point, _, _), changes in zip(numeric, found, strict=True):
         for tested in changes:
-            _add(collector, point, tested)
+            for key, value in _points(point, tested):
+                windows, values, sizes = grouped.setdefault(key, ([], [], []))
+                windows.append(point.window)
+                values.append(value)
+                sizes.append(tested.support)
+    for key, (windows, values, sizes) in grouped.items():
+        collector.add_points(key, windows, values, sizes)
 
 
 def _items(
@@ -376,25 +383,29 @@ def _changes(current: Pooled, reference: Pooled, spec: StatsSpec) -> list[Tested
 
 
 def _add(collector: SeriesCollector, point: _Point, tested: Tested) -> None:
-    band = tested.band
-    points = [
-        (SUFFIX, tested.value),
-        *(
-            (SUFFIX + suffix, value)
-            for suffix, value in zip(
-                BAND_SUFFIXES, (band.expected, band.lower, band.upper), strict=True
-            )
-        ),
-    ]
-    for suffix, value in points:
-        key = SeriesKey(
-            model=point.model,
-            version=point.version,
-            family=point.family,
-            column=point.name,
-            statistic=point.prefix + tested.statistic + suffix,
-        )
+    for key, value in _points(point, tested):
         collector.add(key, point.window, value, tested.support)
+
+
+def _points(point: _Point, tested: Tested) -> list[tuple[SeriesKey, float]]:
+    """The series points of a tested statistic: its value, then its band."""
+    band = tested.band
+    values = (tested.value, band.expected, band.lower, band.upper)
+    return [
+        (
+            SeriesKey(
+                model=point.model,
+                version=point.version,
+                family=point.family,
+                column=point.name,
+                statistic=point.prefix + tested.statistic + suffix,
+            ),
+            value,
+        )
+        for suffix, value in zip(
+            (SUFFIX, *(SUFFIX + b for b in BAND_SUFFIXES)), values, strict=True
+        )
+    ]
 
 
 def _shifted(window: Window, by: timedelta) -> Window:

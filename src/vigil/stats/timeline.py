@@ -9,7 +9,7 @@ series.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -150,6 +150,31 @@ class SeriesCollector:
             if errors is None:
                 errors = self._stderr[key] = np.full(len(self.windows), np.nan)
             errors[step] = stderr
+
+    def add_points(
+        self,
+        key: SeriesKey,
+        windows: Sequence[Window],
+        values: Sequence[float],
+        support: Sequence[float],
+    ) -> None:
+        """:meth:`add` of each window's point with its sample size, the key looked up once (a
+        batch of windows' drift gives each of its series a point per window)."""
+        kept = [
+            (self._step_of.get(w), v, n) for w, v, n in zip(windows, values, support, strict=True)
+        ]
+        found = [(step, v, n) for step, v, n in kept if step is not None]
+        if not found:
+            return
+        steps = [step for step, _, _ in found]
+        column = self._values.get(key)
+        if column is None:
+            column = self._values[key] = np.full(len(self.windows), np.nan)
+        column[steps] = [v for _, v, _ in found]
+        sizes = self._support.get(key)
+        if sizes is None:
+            sizes = self._support[key] = np.full(len(self.windows), np.nan)
+        sizes[steps] = [n for _, _, n in found]
 
     def series(self) -> list[Series]:
         stamps = timestamps_of(self.windows)

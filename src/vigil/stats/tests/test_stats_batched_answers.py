@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vigil.core import SeriesKey, Window
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Moments, Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.synthetic import prediction_meta
@@ -29,6 +30,7 @@ from vigil.stats.numeric_batch import (
 )
 from vigil.stats.reference import WindowQuantiles
 from vigil.stats.sketches import PooledQuantiles
+from vigil.stats.timeline import SeriesCollector
 
 HOUR = timedelta(hours=1)
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -267,3 +269,22 @@ def test_the_day_long_drift_in_batches_is_the_drift_one_day_at_a_time(
     for one, other in zip(batched, alone, strict=True):
         np.testing.assert_array_equal(one.values, other.values)
         np.testing.assert_array_equal(one.support, other.support)
+
+
+def test_points_added_together_are_the_points_added_one_by_one() -> None:
+    """A batch adds each series' points of all its windows at once; a window outside the
+    collector (a reference only) is skipped, as :meth:`SeriesCollector.add` skips it."""
+    windows = tuple(Window(start=START + h * HOUR, end=START + (h + 1) * HOUR) for h in range(6))
+    outside = Window(start=START - HOUR, end=START)
+    key = SeriesKey(model="m", version="v", family="drift", column="age", statistic="ks")
+    together, one_by_one = SeriesCollector(windows=windows), SeriesCollector(windows=windows)
+    chosen = [windows[4], outside, windows[1], windows[2]]
+    values, sizes = [0.25, 9.0, math.nan, 0.5], [40.0, 1.0, 0.0, 38.0]
+    together.add_points(key, chosen, values, sizes)
+    together.add_points(key, [outside], [1.0], [1.0])  # nothing inside: no series from it
+    for window, value, size in zip(chosen, values, sizes, strict=True):
+        one_by_one.add(key, window, value, size)
+    (mine,), (theirs,) = together.series(), one_by_one.series()
+    np.testing.assert_array_equal(mine.values, theirs.values)
+    np.testing.assert_array_equal(mine.support, theirs.support)
+    assert mine.values[4] == 0.25 and np.isnan(mine.values[0])

@@ -43,6 +43,8 @@ Example::
     min_rank_shift = 0.05                # a quantile move in ranks, a KS distance, a
     min_ks = 0.05                        # category's share in share points
     min_share = 0.03
+    recent_mean_alpha_ratio = 10         # the day-long recent_mean (a slow drift's test) is
+                                         # tested at alpha x this (1e-5)
 
     [performance]                        # from labels joined to predictions by request_id
     threshold = 0.5                      # a score at or above it predicts the positive class
@@ -231,6 +233,7 @@ class VigilConfig(Section):
             min_rank_shift=drift.min_rank_shift,
             min_ks=drift.min_ks,
             min_share=drift.min_share,
+            recent_mean_alpha_ratio=drift.recent_mean_alpha_ratio,
             min_performance=performance.min_change,
             min_error_ratio=performance.min_error_ratio,
         )

@@ -85,6 +85,7 @@ class DriftSection(Section):
     min_rank_shift: float = Field(default=_TEST.min_rank_shift, ge=0, lt=0.5)
     min_ks: float = Field(default=_TEST.min_ks, ge=0, lt=1)
     min_share: float = Field(default=_TEST.min_share, ge=0, lt=1)
+    recent_mean_alpha_ratio: float = Field(default=_TEST.recent_mean_alpha_ratio, gt=0)
 
 
 class PerformanceSection(Section):

@@ -56,6 +56,10 @@ class ChangeTest:
       AUC, ...) and of log loss and calibration error.
     - ``min_error_ratio``: smallest relative change of a regressor's error (MAE, RMSE, MAPE;
       bias relative to the reference's RMSE).
+    - ``recent_mean_alpha_ratio``: the day-long ``recent_mean`` (a slow drift's test,
+      :mod:`vigil.stats.recent_mean`) is tested at ``alpha`` times this (at most 0.1, or
+      ``alpha`` if larger); at the default 10 (1e-5) it adds about 1e-4 false alarms per calm
+      column-day.
     """
 
     alpha: float = 1e-6
@@ -66,10 +70,14 @@ class ChangeTest:
     min_share: float = 0.03
     min_performance: float = 0.02
     min_error_ratio: float = 0.1
+    recent_mean_alpha_ratio: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 0.5:
             raise ConfigError(f"alpha must be in (0, 0.5), got {self.alpha!r}")
+        ratio = self.recent_mean_alpha_ratio
+        if not (math.isfinite(ratio) and ratio > 0.0):
+            raise ConfigError(f"recent_mean_alpha_ratio must be a number > 0, got {ratio!r}")
         names = (
             "min_mean_sd",
             "min_std_ratio",

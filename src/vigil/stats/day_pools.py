@@ -27,6 +27,7 @@ class Pooled:
     the pool can be weighted to another mix of the day's slots (:meth:`mixed_like`)."""
 
     __slots__ = (
+        "_by_slot",
         "_pairs",
         "_parts",
         "_sorted",
@@ -66,11 +67,22 @@ class Pooled:
         self._pairs = tuple(pairs)
         self._parts = tuple(zip(slots, columns, strict=True)) if slots else ()
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._by_slot: dict[int, Moments] | None = None
         # Values per slot of the day, counted once: every trailing day of the reference's
         # windows compares its own mix with it. Empty when the slots are not known.
         self.slot_values: dict[int, int] = {}
         for slot, column in self._parts:
             self.slot_values[slot] = self.slot_values.get(slot, 0) + column.moments.count
+
+    def slot_moments(self) -> dict[int, Moments]:
+        """The moments of each slot of the day, its windows merged; empty when the slots are
+        not known. Merged once: every window of a day asks."""
+        if self._by_slot is None:
+            parts: dict[int, list[Moments]] = {}
+            for slot, column in self._parts:
+                parts.setdefault(slot, []).append(column.moments)
+            self._by_slot = {slot: Moments.merge_all(found) for slot, found in parts.items()}
+        return self._by_slot
 
     def mixed_like(self, shares: Mapping[int, float]) -> Pooled:
         """This pool with each window's values weighted so that the slots of the day hold the

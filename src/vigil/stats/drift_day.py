@@ -3,7 +3,9 @@
 An hour of a few hundred rows cannot see a change of a tenth of a standard deviation; a day of
 thousands can. So every window also gets the tested statistics of :mod:`vigil.stats.change`
 (``mean``, ``std``, ``p05``, ``p50``, ``p95``, ``ks`` for numbers; ``share`` for categories)
-over the trailing day, its 24 windows merged, as ``<statistic>_1d`` with its band
+over the trailing day, its 24 windows merged, and for numbers the day's mean weighted toward
+its latest windows (``recent_mean``, :mod:`vigil.stats.recent_mean`: a slow drift's test), as
+``<statistic>_1d`` with its band
 (``_1d_expected``, ``_1d_lower``, ``_1d_upper``). A whole day holds every hour once, so a daily
 rhythm cancels out and the reference can be the plain week before.
 
@@ -34,6 +36,7 @@ from vigil.stats.column_drift import category_counts, ks_drift
 from vigil.stats.day_pools import Items, Pooled, TrailingItems, categorical, mixed, window_slot
 from vigil.stats.numeric_bands import numeric_changes_batch
 from vigil.stats.numeric_batch import ks_drift_batch
+from vigil.stats.recent_mean import RecentWindow, recent_mean_change
 from vigil.stats.reference import typical_windows
 from vigil.stats.series import Series
 from vigil.stats.spec import ReferenceMode, StatsSpec
@@ -152,7 +155,9 @@ def drift_day_series(
                                 _reader(retained, source, name, found),
                             ),
                         )
+                        recent = None
                         if not base.categorical:
+                            recent = _recent(window, found, base, spec, per_day)
                             base = mixed(base, [(window_slot(p.key.window), c) for p, c in found])
                         point = _Point(
                             model=timeline.model,
@@ -167,6 +172,8 @@ def drift_day_series(
                                 _add(collector, point, tested)
                         elif current.quantiles.n and base.quantiles.n:
                             numeric.append((point, current, base))
+                        if recent is not None:
+                            _add(collector, point, recent)
                 if len(numeric) >= _BATCH:
                     _add_numeric(collector, numeric, spec)
                     numeric = []
@@ -221,6 +228,28 @@ def _add_numeric(
                 sizes.append(tested.support)
     for key, (windows, values, sizes) in grouped.items():
         collector.add_points(key, windows, values, sizes)
+
+
+def _recent(
+    window: Window,
+    found: Sequence[tuple[Profile, ColumnProfile]],
+    reference: Pooled,
+    spec: StatsSpec,
+    per_day: int,
+) -> Tested | None:
+    """The trailing day's :mod:`~vigil.stats.recent_mean` against ``reference`` (unmixed: it
+    is compared slot by slot)."""
+    hours = [
+        RecentWindow(
+            age=(window.start - p.key.window.start) // spec.window,
+            slot=window_slot(p.key.window),
+            moments=c.moments,
+        )
+        for p, c in found
+    ]
+    return recent_mean_change(
+        hours, reference.moments, reference.slot_moments(), spec.change, span=per_day
+    )
 
 
 def _items(

@@ -77,3 +77,11 @@ def test_profile_segments_reach_the_profile_spec() -> None:
     assert parse_config({}).profile_spec().segments == ()
     with pytest.raises(ConfigError):
         parse_config({"profile": {"max_segment_values": 0}})
+
+
+def test_the_recent_means_alpha_ratio_reaches_the_change_test() -> None:
+    assert parse_config({}).change_test().recent_mean_alpha_ratio == 10.0
+    test = parse_config({"drift": {"recent_mean_alpha_ratio": 1}}).change_test()
+    assert test.recent_mean_alpha_ratio == 1.0
+    with pytest.raises(ConfigError, match=r"drift\.recent_mean_alpha_ratio"):
+        parse_config({"drift": {"recent_mean_alpha_ratio": 0}})

@@ -82,7 +82,8 @@ def test_a_third_of_a_standard_deviation_is_seen_within_a_day_not_in_an_hour() -
 
 def test_an_unchanged_column_stays_inside_its_bands() -> None:
     day_series = drift_day_series(_month(seed=2), StatsSpec(), since=START + 8 * DAY)
-    for statistic in ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d"):
+    statistics = ("mean_1d", "recent_mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d")
+    for statistic in statistics:
         assert _flagged_days(day_series, statistic) == set(), statistic
 
 
@@ -91,7 +92,7 @@ def test_a_day_long_incident_does_not_leak_into_the_next_weeks_reference() -> No
     profiles = _month(seed=3, constant_day=8)
     since = START + 10 * DAY
     kept_out = drift_day_series(profiles, StatsSpec(), since=since)
-    statistics = ("mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d")
+    statistics = ("mean_1d", "recent_mean_1d", "std_1d", "p05_1d", "p50_1d", "p95_1d", "ks_1d")
     assert all(_flagged_days(kept_out, s) == set() for s in statistics)
     pooled = drift_day_series(profiles, StatsSpec(reference_tolerance=None), since=since)
     assert _flagged_days(pooled, "ks_1d") == {10, 11}  # a step of 1/7 in the reference's CDF
@@ -206,7 +207,7 @@ def test_a_trailing_day_that_mixes_busy_and_quiet_hours_is_weighted_like_its_ref
     # mix of hours, the reference agrees.
     profiles = _by_hour_days(seed=7, quiet_from=10)
     series = drift_day_series(profiles, StatsSpec(), since=START + 10 * DAY)
-    for statistic in ("mean_1d", "p50_1d", "std_1d", "ks_1d"):
+    for statistic in ("mean_1d", "recent_mean_1d", "p50_1d", "std_1d", "ks_1d"):
         assert _clock_flags(series, statistic) == 0, statistic
 
 

@@ -4,6 +4,7 @@ binds where n is large, and the bands scale with the column's spread, not its of
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from vigil.stats.change import (
     ChangeBand,
     ChangeTest,
     beyond_extreme_chance,
+    extreme_kurtosis,
     heavier_kurtosis,
     ks_limit,
     kurtosis_of,
@@ -22,6 +24,7 @@ from vigil.stats.change import (
     numeric_changes,
     quantile_band,
     share_change,
+    spread_kurtosis,
     std_band,
 )
 from vigil.stats.sketches import ExactQuantiles
@@ -240,6 +243,62 @@ def test_a_doubled_variance_of_a_normal_column_is_still_a_spread_change() -> Non
     )
     assert caught >= 170
     assert not any(_std_changed(rng.normal(0, 1, 200), rng.normal(0, 1, 1400)) for _ in range(200))
+
+
+def test_the_farthest_value_bounds_the_kurtosis_from_below() -> None:
+    # One value d from the mean: m4 >= d^4 / n, so the kurtosis >= (d / sd)^4 / n.
+    values = np.array([-1.0, 1.0] * 250 + [30.0])
+    moments = _moments(values)
+    exact = float(np.mean((values - values.mean()) ** 4) / values.var() ** 2)
+    bound = extreme_kurtosis(moments)
+    assert bound == pytest.approx((values.max() - values.mean()) ** 4 / values.var() ** 2 / 501)
+    assert 0.9 * exact < bound <= exact  # the one value holds almost all of m4
+    assert extreme_kurtosis(_moments(-values)) == pytest.approx(bound)  # either side
+    assert math.isnan(extreme_kurtosis(_moments(np.ones(10))))
+    assert math.isnan(extreme_kurtosis(_moments(np.array([1.0]))))
+
+
+def test_an_hour_whose_sketch_lost_its_huge_value_is_not_a_spread_change() -> None:
+    # Calm seed 60: a Student-t feature's hour of 347 values held one of 84.3, which its exact
+    # moments kept and (in about half of the sketches of that hour) its KLL sketch's items lost.
+    # The sketch then read a light tail, and "std 4.74, expected 1.7" paged. Here the sketch
+    # is the hour without the value.
+    rng = np.random.default_rng(60)
+    week = rng.standard_t(3, 3500)
+    while kurtosis_of(ExactQuantiles.of(week)) > 15:
+        week = rng.standard_t(3, 3500)
+    rest = rng.standard_t(3, 499)
+    while kurtosis_of(ExactQuantiles.of(rest)) > 15:
+        rest = rng.standard_t(3, 499)
+    hour = np.append(rest, 95.0)
+    sketch, reference = ExactQuantiles.of(rest), ExactQuantiles.of(week)
+    assert heavier_kurtosis(sketch, reference) < MAX_STD_KURTOSIS
+    lost = std_band(
+        _moments(hour), _moments(week), ChangeTest(), kurtosis=heavier_kurtosis(sketch, reference)
+    )
+    assert not lost.contains(float(hour.std()))  # what paged
+    kurtosis = spread_kurtosis(sketch, _moments(hour), reference, _moments(week))
+    assert kurtosis == pytest.approx(extreme_kurtosis(_moments(hour)))
+    assert kurtosis > MAX_STD_KURTOSIS
+    found = numeric_changes(
+        sketch, _moments(hour), reference, _moments(week), ChangeTest(), ks=0.0, ks_sketch_error=0
+    )
+    assert not next(t for t in found if t.statistic == "std").changed
+    # A value just short of the bound's limit leaves the spread tested (the other side).
+    sd = float(hour.std())
+    edge = hour.mean() + sd * (MAX_STD_KURTOSIS * hour.size) ** 0.25
+    assert extreme_kurtosis(replace(_moments(hour), max=edge * 0.99)) < MAX_STD_KURTOSIS
+    assert extreme_kurtosis(replace(_moments(hour), max=edge * 1.01)) > MAX_STD_KURTOSIS
+
+
+def test_the_farthest_value_leaves_a_normal_columns_spread_test_alone() -> None:
+    # A normal sample's farthest value of 500 is ~3 sd: a bound of ~0.2, far under the
+    # heavier reading of ~3. A doubled variance is caught exactly as before.
+    rng = np.random.default_rng(22)
+    for _ in range(50):
+        cur, ref = rng.normal(0, math.sqrt(2), 200), rng.normal(0, 1, 1400)
+        a, b = ExactQuantiles.of(cur), ExactQuantiles.of(ref)
+        assert spread_kurtosis(a, _moments(cur), b, _moments(ref)) == heavier_kurtosis(a, b)
 
 
 def test_quantile_band_flags_at_most_alpha() -> None:

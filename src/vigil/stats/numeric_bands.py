@@ -7,7 +7,8 @@ reference's quantiles at each band's edges: a dozen small reads a pair.
 (:func:`~vigil.stats.numeric_batch.stacked_quantiles`) and gives the same
 :class:`~vigil.stats.change.Tested` values to the last bit; the bands themselves are drawn by
 the same code (:class:`~vigil.stats.change.BandReach`, :func:`~vigil.stats.change.mean_band`,
-:func:`~vigil.stats.change.std_band`, :func:`~vigil.stats.change.kurtosis_rows`).
+:func:`~vigil.stats.change.std_band`, :func:`~vigil.stats.change.kurtosis_rows`,
+:func:`~vigil.stats.change.extreme_kurtosis`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vigil.stats.change import (
     ChangeTest,
     Tested,
     _kurtosis_grid,
+    extreme_kurtosis,
     ks_limit,
     kurtosis_rows,
     mean_band,
@@ -64,9 +66,14 @@ def numeric_changes_batch(pairs: Sequence[ChangePair], test: ChangeTest) -> list
 def _changes_rows(pairs: Sequence[ChangePair], test: ChangeTest) -> list[list[Tested]]:
     currents = [cur for cur, _, _, _, _ in pairs]
     references = [ref for _, _, ref, _, _ in pairs]
+    # spread_kurtosis: the heavier sketch reading, or more where a side's farthest value says so.
     kurtosis = [
-        max((k for k in both if math.isfinite(k)), default=math.nan)
-        for both in zip(_kurtoses(currents), _kurtoses(references), strict=True)
+        max((k for k in (*both, *extremes) if math.isfinite(k)), default=math.nan)
+        for both, extremes in zip(
+            zip(_kurtoses(currents), _kurtoses(references), strict=True),
+            ((extreme_kurtosis(cur_m), extreme_kurtosis(ref_m)) for _, cur_m, _, ref_m, _ in pairs),
+            strict=True,
+        )
     ]
     levels = np.array(list(TESTED_LEVELS.values()))
     values = _quantiles_where(currents, levels, lambda c: c.n > 0)

@@ -288,3 +288,33 @@ def test_points_added_together_are_the_points_added_one_by_one() -> None:
     np.testing.assert_array_equal(mine.values, theirs.values)
     np.testing.assert_array_equal(mine.support, theirs.support)
     assert mine.values[4] == 0.25 and np.isnan(mine.values[0])
+
+
+def test_the_batched_spread_takes_the_farthest_values_kurtosis_bound_too() -> None:
+    """A sketch that lost its one huge value reads a light tail, but the exact moments still
+    hold it (calm seed 60's hour): both paths leave that spread untested, and a side without
+    such a value is tested in both."""
+    rng = np.random.default_rng(60)
+    normal = rng.normal(0.0, 1.7, 346)
+    light = _sketch(normal)
+    reference = rng.normal(0.0, 1.7, 2400)
+    pool = _pool([_sketch(reference)])
+    ks = ks_drift(WindowQuantiles.of(light), pool)
+    changes = [
+        (
+            WindowQuantiles.of(light),
+            Moments.of(np.append(normal, 84.3)),
+            pool,
+            Moments.of(reference),
+            ks,
+        ),
+        (WindowQuantiles.of(light), Moments.of(normal), pool, Moments.of(reference), ks),
+    ]
+    alone = [
+        numeric_changes(c, cm, r, rm, ChangeTest(), ks=k.value, ks_sketch_error=k.sketch_error)
+        for c, cm, r, rm, k in changes
+    ]
+    batched = numeric_changes_batch(changes, ChangeTest())
+    assert [_tested_bits(t) for t in batched] == [_tested_bits(t) for t in alone]
+    spread = [next(t for t in found if t.statistic == "std").band for found in batched]
+    assert math.isnan(spread[0].lower) and math.isfinite(spread[1].lower)

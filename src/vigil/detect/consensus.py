@@ -30,6 +30,11 @@ always means "one step in a thousand on this series"):
   normal tail of the sum), the smallest times 3; silenced where the novelty score finds the
   shapes familiar (a series back from an incident).
 
+Every calibration remembers at least ``memory_days`` (7) days of the series' steps, and at least
+its own ``history`` (2,000 steps): 2,000 steps are 83 days of hourly data but 33 hours of minute
+data, a memory that forgets the routine of the day before yesterday, never sees a weekend, and
+after one noisy night excuses everything for a day and a half.
+
 Residual and novelty are combined by Fisher's method (``-2 Σ ln p``, chi-square with 2 degrees
 of freedom per probability): what both find odd becomes very unlikely, what one finds odd alone
 stays moderate; where one has no value (novelty needs history), the other speaks alone. The
@@ -45,7 +50,7 @@ Why these choices, and what else was tried: ``BENCHMARKS.md`` and ``docs/detecti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Self
 
 import numpy as np
@@ -86,6 +91,7 @@ class ConsensusSettings:
     sampling_floor: bool = True
     stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
     stretch: Stretch | None = field(default_factory=Stretch)  # None: off (BENCHMARKS.md, s. 8)
+    memory_days: float | None = 7.0  # None: calibrations remember a number of steps only (s. 9)
     alpha: float = 3e-4
     suppress: int = 12
     level: float = 0.999
@@ -97,6 +103,24 @@ class ConsensusSettings:
             raise ConfigError(f"consensus global_df must be > 0, got {self.global_df!r}")
         if self.suppress < 0:
             raise ConfigError(f"consensus suppress must be >= 0, got {self.suppress!r}")
+        if self.memory_days is not None and not self.memory_days > 0:
+            raise ConfigError(f"consensus memory_days must be > 0, got {self.memory_days!r}")
+
+    def remembering(self, series: Series) -> ConsensusSettings:
+        """These settings with every calibration's history at least ``memory_days`` of
+        ``series``' steps: 2,000 steps are 83 days of hourly data but 33 hours of minute data,
+        which forget the day before yesterday's routine and never see a weekend (see
+        :func:`steps_per_day`)."""
+        if self.memory_days is None:
+            return self
+        steps = int(self.memory_days * steps_per_day(series))
+        if steps <= min(self.calibration.history, self.runs_calibration.history):
+            return self
+        return replace(
+            self,
+            calibration=_remembering(self.calibration, steps),
+            runs_calibration=_remembering(self.runs_calibration, steps),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,7 +259,7 @@ class ConsensusDetector(Thresholded):
         )
 
     def _evidence(self, series: Series, raw: RawEvidence) -> Evidence:
-        s = self.settings
+        s = self.settings.remembering(series)
         fitted = self._fitted_steps(series)
         size = np.abs(raw.base.z)
         own = calibrate(size, s.calibration, fitted=fitted, learn_from=raw.base.settled)
@@ -249,7 +273,7 @@ class ConsensusDetector(Thresholded):
             runs[name] = np.fmax(markov, np.nan_to_num(learned, nan=1.0))
         p_stretch = None
         if raw.stretch is not None and s.stretch is not None:
-            p_stretch = self._stretch(raw.stretch, fitted, raw.base.settled)
+            p_stretch = self._stretch(raw.stretch, s.calibration, fitted, raw.base.settled)
             # A stretch back among shapes the series has shown (novelty finds nothing new) is
             # the end of an incident, or the series as usual: it is not news.
             familiar = np.nan_to_num(p_novelty, nan=0.0) > s.stretch.familiar
@@ -264,7 +288,9 @@ class ConsensusDetector(Thresholded):
             residual=p_residual, novelty=p_novelty, runs=runs, combined=combined, stretch=p_stretch
         )
 
-    def _stretch(self, sums: tuple[FloatArray, ...], fitted: int, settled: int) -> FloatArray:
+    def _stretch(
+        self, sums: tuple[FloatArray, ...], calibration: Calibration, fitted: int, settled: int
+    ) -> FloatArray:
         """The stretch evidence's probability per step: each length's ``|S|`` calibrated on the
         series' own history, never below the two-sided normal tail of ``S`` (a standardized
         sum: a series whose sums never strayed does not page on its first 4-sigma one), and
@@ -275,7 +301,7 @@ class ConsensusDetector(Thresholded):
         each = []
         for signed in sums:
             size = np.abs(signed)
-            own = calibrate(size, self.settings.calibration, fitted=fitted, learn_from=settled)
+            own = calibrate(size, calibration, fitted=fitted, learn_from=settled)
             floored = np.fmax(own, 2.0 * special.ndtr(-size))
             each.append(np.where(np.isnan(own), np.nan, floored))
         stacked = np.vstack(each)
@@ -334,6 +360,19 @@ class ConsensusDetector(Thresholded):
 
     def _fitted_steps(self, series: Series) -> int:
         return fitted_steps(self.fitted_until_, series)
+
+
+def steps_per_day(series: Series) -> float:
+    """Steps per day at the series' median step (1 for a series of fewer than two steps)."""
+    if len(series) < 2:
+        return 1.0
+    stamps = series.timestamps.astype("datetime64[s]").astype(np.int64)
+    step = float(np.median(np.diff(stamps)))
+    return 86400.0 / step if step > 0 else 1.0
+
+
+def _remembering(calibration: Calibration, steps: int) -> Calibration:
+    return replace(calibration, history=max(calibration.history, steps))
 
 
 def _degrees(series: Series, most: float) -> FloatArray | float:

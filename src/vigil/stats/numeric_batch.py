@@ -135,12 +135,14 @@ def stacked_quantiles(sources: Sequence[Quantiled], levels: FloatArray) -> Float
     item whose cumulative weight reaches ``ceil(q n)``, the last when none does. ``levels`` is
     one row for every source or a row per source. Every source holds items; the weights are
     whole numbers (see the module)."""
-    runs = _Runs.of(sources)
-    totals = runs.totals[runs.row]
+    totals = np.array([source.cumulative[-1] for source in sources], dtype=np.float64)
     scaled = np.atleast_2d(levels) * totals[:, None]
     rounded = np.array([isinstance(source, PooledQuantiles) for source in sources])
     if rounded.any():
         scaled = np.where(rounded[:, None], np.round(scaled, 9), scaled)
+    if sum(source.cumulative.size for source in sources) > _LAID_OUT * len(sources):
+        return _searched_quantiles(sources, np.ceil(scaled))
+    runs = _Runs.of(sources)
     bases, starts = runs.bases[runs.row], runs.starts[runs.row]
     wanted = np.ceil(scaled) + bases[:, None]
     index = np.searchsorted(runs.cumulative, wanted, side="left")
@@ -149,6 +151,21 @@ def stacked_quantiles(sources: Sequence[Quantiled], levels: FloatArray) -> Float
     last = starts + runs.sizes[runs.row] - 1
     index = np.minimum(np.maximum(index, starts[:, None]), last[:, None])
     found: FloatArray = runs.items[index]
+    return found
+
+
+_LAID_OUT = 2048
+"""Sources of more items than this on average are searched one at a time: laying out
+trailing days of thousands of items costs more than the searches it saves."""
+
+
+def _searched_quantiles(sources: Sequence[Quantiled], wanted: FloatArray) -> FloatArray:
+    """:func:`stacked_quantiles` one source at a time, from each row's ``ceil(q n)``."""
+    rows = np.broadcast_to(wanted, (len(sources), wanted.shape[-1]))
+    found = np.empty(rows.shape)
+    for i, (source, row) in enumerate(zip(sources, rows, strict=True)):
+        index = np.searchsorted(source.cumulative, row, side="left")
+        found[i] = source_items(source)[np.minimum(index, source.cumulative.size - 1)]
     return found
 
 
@@ -254,19 +271,14 @@ def _drift_rows(pairs: Sequence[NumericPair], grid_size: int) -> list[tuple[Dive
 
 def _stacked_cdf(sources: Sequence[Quantiled], points: FloatArray) -> FloatArray:
     """Each source's inclusive CDF at its row of ``points``: the weight of items ``<= x`` over
-    its total, as its own ``cdf`` answers."""
-    runs = _Runs.of(sources)
-    below = np.stack(
-        [
-            np.searchsorted(source_items(source), row, side="right")
-            for source, row in zip(sources, points, strict=True)
-        ]
-    )
-    # The weight up to the found item, lifted by the run's base, less the base; 0 below all.
-    at = np.maximum(below - 1, 0) + runs.starts[runs.row][:, None]
-    bases = runs.bases[runs.row][:, None]
-    weights = np.where(below > 0, runs.cumulative[at] - bases, 0.0)
-    found: FloatArray = weights / runs.totals[runs.row][:, None]
+    its total, as its own ``cdf`` answers (one search per source: the items differ)."""
+    found = np.empty(points.shape)
+    for i, (source, row) in enumerate(zip(sources, points, strict=True)):
+        cumulative = source.cumulative
+        below = np.searchsorted(source_items(source), row, side="right")
+        weights = cumulative[np.maximum(below - 1, 0)]
+        weights[below == 0] = 0.0
+        found[i] = weights / float(cumulative[-1])
     return found
 
 

@@ -132,6 +132,10 @@ def test_stacked_quantiles_are_each_sources_own_at_the_ends_too() -> None:
     found = stacked_quantiles(sources, rows)
     expected = [s.quantiles(row) for s, row in zip(sources, rows, strict=True)]
     np.testing.assert_array_equal(found, np.stack(expected))
+    large: list[Quantiled] = [_pool(sketches * 6), windows[0], _pool(sketches[4:] * 9)]
+    assert sum(s.cumulative.size for s in large) > 2048 * len(large)  # searched one by one
+    found = stacked_quantiles(large, levels)
+    np.testing.assert_array_equal(found, np.stack([s.quantiles(levels) for s in large]))
 
 
 def test_the_batched_ks_of_trailing_days_is_each_pairs_own() -> None:
@@ -145,7 +149,9 @@ def test_the_batched_ks_of_trailing_days_is_each_pairs_own() -> None:
         cumulative=np.cumsum(np.diff(reference.cumulative, prepend=0.0) * 0.7),
         rank_error=reference.rank_error,
     )
+    large = _pool(sketches * 6)  # trailing days of thousands of items are searched one by one
     pairs = [(day, ref) for day in days for ref in (reference, reweighted, days[3], _pool([]))]
+    pairs += [(large, reference), (large, large)]
     batched = ks_drift_batch(pairs, grid_size=512)
     alone = [ks_drift(cur, ref, grid_size=512) for cur, ref in pairs]
     assert _bits(tuple(batched)) == _bits(tuple(alone))

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from vigil.lab.simulation.calm_logs import simulate_calm_logs
 from vigil.profile import Moments, QuantileSketch
 from vigil.profile.spec import DEFAULT_KLL_K
-from vigil.stats.change import ChangeTest, heavier_kurtosis, spread_kurtosis, std_band
+from vigil.stats.change import ChangeTest, std_band
+from vigil.stats.kurtosis import heavier_kurtosis, spread_kurtosis
 from vigil.stats.sketches import ExactQuantiles
 
 START = datetime(2026, 5, 4, tzinfo=UTC)

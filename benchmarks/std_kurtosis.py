@@ -4,10 +4,10 @@ alpha (1e-6) on simulated windows, for four readings of the kurtosis:
 - ``reference``: the reference's own (main before issue 20's fix);
 - ``layard``: both samples' raw fourth and second moments pooled, each about its own mean;
 - ``by_n``: the mean of the two samples' own kurtosis, weighted by their values;
-- ``heavier``: the larger of the two samples' own (``vigil.stats.change.heavier_kurtosis``);
+- ``heavier``: the larger of the two samples' own (``vigil.stats.kurtosis.heavier_kurtosis``);
 - ``extremes``: ``heavier``, or more where a side's farthest value alone says so: one value
   ``d`` from the mean makes the kurtosis at least ``(d / sd)^4 / n``
-  (``vigil.stats.change.extreme_kurtosis``, read from the exact moments: min, max, mean, sd).
+  (``vigil.stats.kurtosis.extreme_kurtosis``, read from the exact moments: min, max, mean, sd).
 
 ``--sketch`` reads each side's kurtosis from a KLL sketch of Vigil's default ``k`` (what the
 product reads: beyond a few hundred values a sketch keeps about half of each compacted level,
@@ -29,13 +29,8 @@ import numpy as np
 
 from vigil.profile import Moments, QuantileSketch
 from vigil.profile.spec import DEFAULT_KLL_K
-from vigil.stats.change import (
-    ChangeTest,
-    extreme_kurtosis,
-    heavier_kurtosis,
-    kurtosis_of,
-    std_band,
-)
+from vigil.stats.change import ChangeTest, std_band
+from vigil.stats.kurtosis import extreme_kurtosis, heavier_kurtosis, kurtosis_of
 from vigil.stats.sketches import ExactQuantiles
 
 CASES = {

@@ -6,9 +6,9 @@ reference's quantiles at each band's edges: a dozen small reads a pair.
 :func:`numeric_changes_batch` reads them for a batch of pairs in a few stacked searches
 (:func:`~vigil.stats.numeric_batch.stacked_quantiles`) and gives the same
 :class:`~vigil.stats.change.Tested` values to the last bit; the bands themselves are drawn by
-the same code (:class:`~vigil.stats.change.BandReach`, :func:`~vigil.stats.change.mean_band`,
-:func:`~vigil.stats.change.std_band`, :func:`~vigil.stats.change.kurtosis_rows`,
-:func:`~vigil.stats.change.extreme_kurtosis`).
+the same code (:class:`~vigil.stats.change.BandReach`, :func:`~vigil.stats.change.moment_changes`,
+:func:`~vigil.stats.kurtosis.kurtosis_rows`, :func:`~vigil.stats.kurtosis.bounded_kurtosis`), so a
+rule changed there changes both paths.
 """
 
 from __future__ import annotations
@@ -20,21 +20,17 @@ import numpy as np
 
 from vigil.profile import Moments
 from vigil.stats.change import (
-    MIN_VALUES,
     TESTED_LEVELS,
     BandReach,
     ChangeBand,
     ChangeTest,
     Tested,
-    _kurtosis_grid,
-    extreme_kurtosis,
     ks_limit,
-    kurtosis_rows,
-    mean_band,
+    moment_changes,
     numeric_changes,
-    std_band,
 )
 from vigil.stats.divergence import Divergence, FloatArray
+from vigil.stats.kurtosis import MIN_VALUES, _kurtosis_grid, bounded_kurtosis, kurtosis_rows
 from vigil.stats.numeric_batch import Quantiled, stackable, stacked_quantiles
 
 ChangePair = tuple[Quantiled, Moments, Quantiled, Moments, Divergence]
@@ -66,14 +62,9 @@ def numeric_changes_batch(pairs: Sequence[ChangePair], test: ChangeTest) -> list
 def _changes_rows(pairs: Sequence[ChangePair], test: ChangeTest) -> list[list[Tested]]:
     currents = [cur for cur, _, _, _, _ in pairs]
     references = [ref for _, _, ref, _, _ in pairs]
-    # spread_kurtosis: the heavier sketch reading, or more where a side's farthest value says so.
-    kurtosis = [
-        max((k for k in (*both, *extremes) if math.isfinite(k)), default=math.nan)
-        for both, extremes in zip(
-            zip(_kurtoses(currents), _kurtoses(references), strict=True),
-            ((extreme_kurtosis(cur_m), extreme_kurtosis(ref_m)) for _, cur_m, _, ref_m, _ in pairs),
-            strict=True,
-        )
+    heavier = [
+        max((k for k in both if math.isfinite(k)), default=math.nan)
+        for both in zip(_kurtoses(currents), _kurtoses(references), strict=True)
     ]
     levels = np.array(list(TESTED_LEVELS.values()))
     values = _quantiles_where(currents, levels, lambda c: c.n > 0)
@@ -94,20 +85,8 @@ def _changes_rows(pairs: Sequence[ChangePair], test: ChangeTest) -> list[list[Te
     found: list[list[Tested]] = []
     for i, (cur, cur_m, ref, ref_m, ks) in enumerate(pairs):
         support = float(min(cur.n, ref.n))
-        tested = [
-            Tested(
-                statistic="mean",
-                value=cur_m.mean if cur_m.count else math.nan,
-                band=mean_band(cur_m, ref_m, test),
-                support=support,
-            ),
-            Tested(
-                statistic="std",
-                value=cur_m.std if cur_m.count else math.nan,
-                band=std_band(cur_m, ref_m, test, kurtosis=kurtosis[i]),
-                support=support,
-            ),
-        ]
+        kurtosis = bounded_kurtosis(heavier[i], cur_m, ref_m)
+        tested = moment_changes(cur_m, ref_m, test, kurtosis, support)
         for j, name in enumerate(TESTED_LEVELS):
             band = (
                 reaches[i][j].band(edges[i][3 * j : 3 * j + 3], test)
@@ -146,7 +125,7 @@ def _quantiles_where(
 
 
 def _kurtoses(sources: Sequence[Quantiled]) -> list[float]:
-    """:func:`~vigil.stats.change.kurtosis_of` of each source, the sources of one size (one
+    """:func:`~vigil.stats.kurtosis.kurtosis_of` of each source, the sources of one size (one
     grid) read and summed together."""
     found = [math.nan] * len(sources)
     by_size: dict[int, list[int]] = {}

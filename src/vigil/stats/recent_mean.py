@@ -29,7 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vigil.profile import Moments
-from vigil.stats.change import MIN_VALUES, ChangeBand, ChangeTest, Tested
+from vigil.stats.change import ChangeBand, ChangeTest, Tested
+from vigil.stats.kurtosis import MIN_VALUES
 
 STATISTIC = "recent_mean"
 

@@ -16,17 +16,14 @@ from vigil.stats.change import (
     ChangeBand,
     ChangeTest,
     beyond_extreme_chance,
-    extreme_kurtosis,
-    heavier_kurtosis,
     ks_limit,
-    kurtosis_of,
     mean_band,
     numeric_changes,
     quantile_band,
     share_change,
-    spread_kurtosis,
     std_band,
 )
+from vigil.stats.kurtosis import extreme_kurtosis, heavier_kurtosis, kurtosis_of, spread_kurtosis
 from vigil.stats.sketches import ExactQuantiles
 
 NO_FLOOR = ChangeTest(

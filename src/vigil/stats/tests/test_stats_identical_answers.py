@@ -22,14 +22,7 @@ from vigil.profile import Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.column_stats import profile_column
 from vigil.profile.synthetic import prediction_meta
 from vigil.stats import StatsSpec, drift_day
-from vigil.stats.change import (
-    ChangeTest,
-    _kurtosis_grid,
-    _rank_reach,
-    beyond_extreme_chance,
-    kurtosis_of,
-    quantile_band,
-)
+from vigil.stats.change import ChangeTest, _rank_reach, beyond_extreme_chance, quantile_band
 from vigil.stats.column_drift import DECILES
 from vigil.stats.day_pools import TrailingItems
 from vigil.stats.divergence import midpoint_levels
@@ -41,6 +34,7 @@ from vigil.stats.drift import (
     reference_column,
 )
 from vigil.stats.drift_day import changed_windows, drift_day_series
+from vigil.stats.kurtosis import _kurtosis_grid, kurtosis_of
 from vigil.stats.reference import (
     ReferenceWindow,
     WindowFrequent,

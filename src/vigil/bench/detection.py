@@ -52,6 +52,7 @@ from vigil.stats import Series
 FloatArray = npt.NDArray[np.float64]
 SIMULATED_SEED = 20240601
 SIMULATED_COUNT = 48
+NO_STDERR = "no-se"  # a row family's spec suffix: its series without standard errors
 CALIBRATION = (
     "fit + threshold on each series' unlabeled probationary prefix (first min(15%, 750) steps); "
     "threshold = (1 - fpr) quantile of the pooled prefix scores; metrics on the rest"
@@ -108,10 +109,14 @@ def resolve_dataset(spec: str, scratch: Path) -> LabeledDataset:
     series computed from raw rows with its seed (``service:2``, ``business:2``,
     ``marketplace:1``, generated in memory so each step keeps its sample size), periodic shapes
     after NAB's artificial series (``shapes:1``, :mod:`vigil.lab.simulation.shapes`), or a
-    path."""
+    path. A row family's spec may end in ``:no-se`` (``business:1:no-se``): the same series
+    without their standard errors, as the labeled CSV ``timestamp,value,label,n`` gives them
+    (the ``se`` column is optional), so the bench can score both forms."""
     family, _, seed = spec.partition(":")
-    if family in ROW_FAMILIES and seed.isdigit():
-        return simulate_rows(family, seed=int(seed))
+    seed, _, form = seed.partition(":")
+    if family in ROW_FAMILIES and seed.isdigit() and form in ("", NO_STDERR):
+        rows = simulate_rows(family, seed=int(seed))
+        return rows if not form else without_stderr(rows)
     if family == "shapes" and seed.isdigit():
         from vigil.lab.simulation.shapes import simulate_shapes
 
@@ -126,6 +131,12 @@ def resolve_dataset(spec: str, scratch: Path) -> LabeledDataset:
         series = tuple(replace(one, window_kinds=kinds[one.name]) for one in loaded)
         return LabeledDataset(name="simulated", form="simulated", series=series)
     return load_dataset(Path(spec))
+
+
+def without_stderr(dataset: LabeledDataset) -> LabeledDataset:
+    """``dataset`` with every series' standard errors dropped (sample sizes kept)."""
+    series = tuple(replace(one, series=replace(one.series, stderr=None)) for one in dataset.series)
+    return replace(dataset, name=f"{dataset.name}:{NO_STDERR}", series=series)
 
 
 def parse_detectors(spec: str | None) -> list[str]:

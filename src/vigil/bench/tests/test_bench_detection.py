@@ -189,3 +189,25 @@ def test_a_refused_series_is_counted_and_flags_nothing(monkeypatch: pytest.Monke
     assert report_json(dataset, [result], 0.01)["results"][0]["refused_series"] == list(
         result.refused
     )
+
+
+def test_a_row_family_without_standard_errors_keeps_its_sample_sizes() -> None:
+    """``business:1:no-se`` is ``business:1`` as the labeled CSV without its optional ``se``
+    column gives it: same values, labels and ``n``, no ``stderr``; other suffixes are paths."""
+    from pathlib import Path
+
+    from vigil.bench.detection import resolve_dataset
+
+    whole = resolve_dataset("service:1", Path("."))
+    bare = resolve_dataset("service:1:no-se", Path("."))
+    assert bare.name == f"{whole.name}:no-se" and len(bare.series) == len(whole.series)
+    assert any(one.series.stderr is not None for one in whole.series)
+    for left, right in zip(whole.series, bare.series, strict=True):
+        assert right.series.stderr is None and left.name == right.name
+        np.testing.assert_array_equal(left.series.values, right.series.values)
+        np.testing.assert_array_equal(left.labels, right.labels)
+        if left.series.support is not None:
+            assert right.series.support is not None
+            np.testing.assert_array_equal(left.series.support, right.series.support)
+    with pytest.raises(ConfigError, match="service:1:se"):
+        resolve_dataset("service:1:se", Path("."))

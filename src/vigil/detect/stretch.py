@@ -31,8 +31,13 @@ Decisions, each against a way this goes wrong (measured in ``BENCHMARKS.md``, se
   row (``se² · n`` over the window) over its rows.
 - **A spike is the residual's news, not a stretch's**: each ``z`` is clipped at ``clip``.
 - **Steps without a standard error** (NaN: a count, an empty window) do not count; a stretch
-  needs them on at least half its steps. A series without standard errors has no stretch
-  evidence at all (None), so it scores exactly as before.
+  needs them on at least half its steps. A series with neither standard errors nor sample
+  sizes has no stretch evidence at all (None), so it scores exactly as before.
+- **Sample sizes without standard errors** (the labeled CSV ``timestamp,value,label,n``, a
+  drift series): each step's sampling variance is derived from the series itself
+  (:func:`derived_variance`: a per-row variance, the median of its bends over the window
+  before the stretch, over ``n``), unless ``from_support`` is False. A count carrying itself
+  as its ``n`` has none, as where the pipeline writes standard errors.
 - The sums overlap and the forecasts' errors are correlated, so ``S`` is not exactly N(0, 1):
   ``consensus`` calibrates ``|S|`` on the series' own history like its other evidence.
 """
@@ -49,19 +54,22 @@ from vigil.detect.residual import settled_level
 from vigil.stats.series import Series
 
 FloatArray = npt.NDArray[np.float64]
+CHI2_1_MEDIAN = 0.4549364231195724  # the median of a chi-square of one degree of freedom
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stretch:
     """Which stretches are summed, how far one step may count, over how many steps the
-    forecast's own variance is estimated, and above which novelty probability a stretch is
+    forecast's own variance is estimated, above which novelty probability a stretch is
     taken for a return to the familiar (``consensus``: a series coming back to shapes it has
-    shown before is ending an incident, not starting one)."""
+    shown before is ending an incident, not starting one), and whether a series with sample
+    sizes but no standard errors derives its steps' variances (:func:`derived_variance`)."""
 
     lengths: tuple[int, ...] = (4, 12, 48)
     clip: float = 3.0
     window: int = 500
     familiar: float = 0.1
+    from_support: bool = True
 
     def __post_init__(self) -> None:
         if not self.lengths or any(length < 2 for length in self.lengths):
@@ -72,15 +80,61 @@ class Stretch:
             raise ConfigError(f"stretch window must be >= 30, got {self.window!r}")
         if not 0.0 < self.familiar <= 1.0:
             raise ConfigError(f"stretch familiar must be in (0, 1], got {self.familiar!r}")
+        if not isinstance(self.from_support, bool):
+            raise ConfigError(
+                f"stretch from_support must be True or False, got {self.from_support!r}"
+            )
 
 
 def stretch_sums(series: Series, settings: Stretch) -> tuple[FloatArray, ...] | None:
     """Per length in ``settings.lengths``, the standardized sum ``S`` of the stretch ending at
     each step (NaN where it has too few usable steps); None when the series carries no
-    standard error."""
+    standard error and no sample sizes to derive them from (or is a count of itself)."""
+    if series.stderr is None and series.support is not None and settings.from_support:
+        if _counts_itself(series):
+            return None
+        return tuple(_sums(series, length, settings) for length in settings.lengths)
     if series.stderr is None or not np.isfinite(series.stderr).any():
         return None
     return tuple(_sums(series, length, settings) for length in settings.lengths)
+
+
+def _counts_itself(series: Series) -> bool:
+    """Whether the series is a count carrying itself as its ``n`` (requests with ``n`` =
+    requests), judged on its first step of two rows or more, so a prefix judges as the whole:
+    such a count has no standard error (NaN) where the pipeline writes them."""
+    assert series.support is not None
+    n = series.support.astype(np.float64)
+    first = np.flatnonzero(np.isfinite(series.values) & (n >= 2))
+    return bool(first.size) and bool(n[first[0]] == series.values[first[0]])
+
+
+def derived_variance(series: Series, length: int, window: int) -> FloatArray:
+    """Each step's sampling variance for a series carrying sample sizes but no standard errors:
+    a per-row variance pooled over the ``window`` steps before the stretch, over the step's
+    ``n`` rows. The per-row variance is the median over those steps of the squared bend
+    ``b = x_{t-1} - (x_{t-2} + x_t) / 2`` over ``1/n_{t-1} + 1/(4 n_{t-2}) + 1/(4 n_t)`` (the
+    variance of ``b`` when the level holds or changes linearly: a daily cycle's slope, which
+    the change from the step before carries, cancels), over 0.4549, the median of a chi-square
+    of one degree of freedom. A median, so that the incidents in the window count as little as
+    anything else. NaN where the step has no rows."""
+    import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
+
+    assert series.support is not None
+    values = series.values.astype(np.float64)
+    n = series.support.astype(np.float64)
+    known = np.isfinite(values) & np.isfinite(n) & (n > 0)
+    ratio = np.full(values.size, np.nan)
+    trio = known[2:] & known[1:-1] & known[:-2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bend = (values[1:-1] - 0.5 * (values[:-2] + values[2:])) ** 2 / (
+            1.0 / n[1:-1] + 0.25 / n[:-2] + 0.25 / n[2:]
+        )
+    ratio[2:] = np.where(trio, bend, np.nan)  # kept at t: it reads x_t, never later steps
+    per_row = pd.Series(ratio).shift(length).rolling(window, min_periods=30).median()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = per_row.to_numpy() / CHI2_1_MEDIAN / n
+    return np.asarray(np.where(known, out, np.nan), dtype=np.float64)
 
 
 def standardized(series: Series, length: int, settings: Stretch) -> FloatArray:
@@ -89,7 +143,10 @@ def standardized(series: Series, length: int, settings: Stretch) -> FloatArray:
     import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only
 
     values = series.values.astype(np.float64)
-    sampling = sampling_variance(series, length, settings.window)
+    if series.stderr is None:
+        sampling = derived_variance(series, length, settings.window)
+    else:
+        sampling = sampling_variance(series, length, settings.window)
     error = values - weighted_expected(series, length, sampling)
     # Only as far as the step deviates from the settled level too, in the same direction.
     usual = values - settled_level(series, length)
@@ -141,10 +198,13 @@ def weighted_expected(
     """Per step, the settled level plus the level the series kept against it over the
     ``max(length, 24)`` steps before the stretch began, each step weighed by its inverse
     ``sampling`` variance (``se²`` when not given)."""
-    assert series.stderr is not None
     values = series.values.astype(np.float64)
     usual = settled_level(series, length)
-    se = series.stderr.astype(np.float64) if sampling is None else np.sqrt(sampling)
+    if sampling is None:
+        assert series.stderr is not None
+        se = series.stderr.astype(np.float64)
+    else:
+        se = np.sqrt(sampling)
     ok = np.isfinite(values) & np.isfinite(usual) & np.isfinite(se)
     if not ok.any():
         return np.asarray(usual, dtype=np.float64)

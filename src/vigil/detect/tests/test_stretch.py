@@ -10,7 +10,7 @@ import pytest
 from vigil.core import ConfigError, SeriesKey
 from vigil.detect import ConsensusDetector, ConsensusSettings
 from vigil.detect.residual import residual, settled_level
-from vigil.detect.stretch import Stretch, stretch_sums, weighted_expected
+from vigil.detect.stretch import Stretch, derived_variance, stretch_sums, weighted_expected
 from vigil.stats import Series
 
 STRETCH = Stretch()
@@ -99,17 +99,25 @@ def test_the_gate_silences_the_stretch_only_where_novelty_finds_nothing_new() ->
     assert np.nanmin(bare.stretch[SHIFT]) < 3e-4 / 5  # what the gate gave up here
 
 
-@pytest.mark.parametrize("kind", ["none", "support", "all-nan"])
+@pytest.mark.parametrize("kind", ["none", "all-nan", "support-off", "count"])
 def test_series_without_standard_errors_score_bit_identically(kind: str) -> None:
+    """No sample sizes (NAB, Microsoft, ``simulated``), standard errors that are all NaN (the
+    pipeline's counts), sample sizes with ``from_support=False``, or a count carrying itself
+    as its ``n``: no stretch evidence, the scores of the detector without it."""
     rng = np.random.default_rng(2)
     values = 100 + 10 * np.sin(np.arange(24 * 30) * 2 * np.pi / 24) + rng.normal(0, 2, 720)
     values[500:540] += 3.0
     rows = np.where(np.arange(720) % 24 < 6, 20.0, 400.0) if kind != "none" else None
+    if kind == "count":
+        values = np.round(values)
+        rows = values.copy()
     stderr = np.full(720, np.nan) if kind == "all-nan" else None
     series = hourly(values, rows, stderr)
-    assert stretch_sums(series, STRETCH) is None
+    on = ConsensusSettings(stretch=Stretch(from_support=False)) if kind == "support-off" else ON
+    assert on.stretch is not None
+    assert stretch_sums(series, on.stretch) is None
     a = ConsensusDetector(settings=OFF).score([series])[0]
-    b = ConsensusDetector(settings=ON).score([series])[0]
+    b = ConsensusDetector(settings=on).score([series])[0]
     for left, right in ((a.score, b.score), (a.expected, b.expected), (a.upper, b.upper)):
         np.testing.assert_array_equal(left, right)
 
@@ -184,7 +192,14 @@ def test_a_prefix_scores_as_the_whole_series_first_steps() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"lengths": ()}, {"lengths": (1, 12)}, {"clip": 0.0}, {"window": 10}, {"familiar": 0.0}],
+    [
+        {"lengths": ()},
+        {"lengths": (1, 12)},
+        {"clip": 0.0},
+        {"window": 10},
+        {"familiar": 0.0},
+        {"from_support": "yes"},
+    ],
 )
 def test_settings_quote_the_bad_value(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="stretch"):
@@ -195,3 +210,88 @@ def test_the_stretch_is_on_by_default() -> None:
     """Shipped after the held-out seeds of session 8 (BENCHMARKS.md); ``stretch=None`` is off."""
     assert ConsensusSettings().stretch == Stretch()
     assert ConsensusSettings(stretch=None).stretch is None
+
+
+def without_stderr(series: Series) -> Series:
+    return hourly(series.values, series.support, None)
+
+
+def test_a_step_variance_derived_from_sample_sizes_is_the_known_one() -> None:
+    """Without standard errors, a per-row variance pooled from the series' own bends (``x_{t-1}
+    - (x_{t-2} + x_t) / 2``, which a daily cycle's slope does not enter) over ``n``: within 15%
+    of the true ``8²/n`` on quiet nights (30 rows) and busy days (600 rows) alike (the change
+    from the step before, which carries the cycle's slope, read twice the truth here)."""
+    series = quiet_nights(0, 0.0)
+    assert series.stderr is not None
+    bare = without_stderr(series)
+    night = np.arange(len(series)) % 24 < 7
+    ratio = derived_variance(bare, 12, STRETCH.window) / series.stderr**2
+    for part in (night, ~night):
+        assert abs(np.nanmedian(ratio[part]) - 1.0) < 0.15
+
+
+def test_an_incident_in_the_window_barely_moves_the_derived_variance() -> None:
+    """A median of the bends: two days 20 standard errors up and down, a tenth of the window,
+    move it by a third at most (the median of the window's bends moves to about its 55th
+    percentile); a mean would put it in the hundreds of times."""
+    calm = without_stderr(quiet_nights(1, 0.0))
+    values = calm.values.copy()
+    values[600:648] += 20.0 * np.where(np.arange(48) % 2 == 0, 1.0, -1.0) * 8.0 / np.sqrt(600)
+    noisy = hourly(values, calm.support, None)
+    before = derived_variance(calm, 4, STRETCH.window)[700:900]
+    after = derived_variance(noisy, 4, STRETCH.window)[700:900]
+    assert np.nanmax(np.abs(after / before - 1.0)) < 0.4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_sample_sizes_alone_let_the_stretch_find_two_days_one_standard_error_off(
+    seed: int,
+) -> None:
+    """The series of ``test_two_days_one_standard_error_off_are_found_by_the_stretch`` as the
+    labeled CSV ``timestamp,value,label,n`` gives it: the stretch still finds the shift, and
+    the calm series does not alert more."""
+    series = without_stderr(quiet_nights(seed, 1.0))
+    assert inside(alerts(series, UNGATED)) > inside(alerts(series, OFF))
+    calm = without_stderr(quiet_nights(seed, 0.0))
+    assert alerts(calm, ON).size <= alerts(calm, OFF).size
+
+
+def test_standard_errors_when_present_are_used_whatever_from_support_says() -> None:
+    series = quiet_nights(3, 1.0)
+    sums = stretch_sums(series, STRETCH)
+    other = stretch_sums(series, Stretch(from_support=False))
+    assert sums is not None and other is not None
+    for left, right in zip(sums, other, strict=True):
+        np.testing.assert_array_equal(left, right)
+
+
+def test_a_prefix_without_standard_errors_scores_as_the_whole_series_first_steps() -> None:
+    """The derived variance looks only at the window before each stretch, and whether the
+    series counts itself at its first step of two rows: a prefix scores as the whole does,
+    though traffic grows sixteenfold at step 300."""
+    calm = quiet_nights(2, 1.0)
+    assert calm.support is not None
+    rows = np.where(np.arange(len(calm)) >= 300, 16.0, 1.0) * calm.support
+    series = hourly(calm.values, rows, None)
+    whole = ConsensusDetector(settings=ON).score([series])[0].score
+    for stop in (500, 820):
+        part = ConsensusDetector(settings=ON).score([series.slice(0, stop)])[0].score
+        np.testing.assert_array_equal(part, whole[:stop])
+    sums = stretch_sums(series, STRETCH)
+    head = stretch_sums(series.slice(0, 820), STRETCH)
+    assert sums is not None and head is not None
+    for left, right in zip(head, sums, strict=True):
+        np.testing.assert_array_equal(left, right[:820])
+
+
+def test_a_count_is_told_from_a_rate_on_its_first_step_of_two_rows() -> None:
+    """A count carries itself as its ``n`` (no stretch, as its ``se`` is NaN where written);
+    a rate of 1 in 1 row at its first step is still a rate: its first step of two rows decides."""
+    rng = np.random.default_rng(7)
+    rows = np.where(np.arange(720) % 24 < 6, 20.0, 400.0)
+    rate = rng.binomial(rows.astype(int), 0.1) / rows
+    rows[0], rate[0] = 1.0, 1.0
+    assert stretch_sums(hourly(rate, rows, None), STRETCH) is not None
+    count = rng.poisson(rows).astype(np.float64)
+    count[0] = 1.0
+    assert stretch_sums(hourly(count, count.copy(), None), STRETCH) is None

@@ -34,10 +34,10 @@ Decisions, each against a way this goes wrong (measured in ``BENCHMARKS.md``, se
   needs them on at least half its steps. A series with neither standard errors nor sample
   sizes has no stretch evidence at all (None), so it scores exactly as before.
 - **Sample sizes without standard errors** (the labeled CSV ``timestamp,value,label,n``, a
-  drift series): each step's sampling variance is derived from the series itself
-  (:func:`derived_variance`: a per-row variance, the median of its bends over the window
-  before the stretch, over ``n``), unless ``from_support`` is False. A count carrying itself
-  as its ``n`` has none, as where the pipeline writes standard errors.
+  stored series none of whose points has one): each step's sampling variance is derived from
+  the series itself (:func:`derived_variance`: a per-row variance, the median of its bends
+  over the window before the stretch, over ``n``), unless ``from_support`` is False. A count
+  carrying itself as its ``n`` has none, as where the pipeline writes standard errors.
 - The sums overlap and the forecasts' errors are correlated, so ``S`` is not exactly N(0, 1):
   ``consensus`` calibrates ``|S|`` on the series' own history like its other evidence.
 """

@@ -69,7 +69,7 @@ from vigil.detect.calibration import (
 )
 from vigil.detect.interval import Thresholded, flag, z_for_level
 from vigil.detect.novelty import Novelty, novelty
-from vigil.detect.residual import Residual, residual
+from vigil.detect.residual import Residual, count_drop, residual
 from vigil.detect.runs import event_runs
 from vigil.detect.sampling import sampling_probability, stderr_probability
 from vigil.detect.stretch import Stretch, stretch_sums
@@ -91,6 +91,7 @@ class ConsensusSettings:
     sampling_floor: bool = True
     stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
     stretch: Stretch | None = field(default_factory=Stretch)  # None: off (BENCHMARKS.md, s. 8)
+    count_drops: bool = False
     memory_days: float | None = 7.0  # None: calibrations remember a number of steps only (s. 9)
     alpha: float = 3e-4
     suppress: int = 12
@@ -147,6 +148,9 @@ class RawEvidence:
     exact binomial/Poisson, and the Student-t tail at the step's own standard error."""
     novelty: FloatArray
     runs: dict[str, tuple[FloatArray, FloatArray]]
+    drop: Residual | None = None
+    """A count's residual in logs (:func:`vigil.detect.residual.count_drop`); None when off
+    or the series is no count carrying itself as its sample size."""
     stretch: tuple[FloatArray, ...] | None = None
     """Per stretch length, ``|S|`` (:func:`vigil.detect.stretch.stretch_sums`); None when off or
     the series carries no standard errors."""
@@ -211,6 +215,7 @@ def raw_evidence(series: Series, settings: ConsensusSettings) -> RawEvidence:
         novelty=novelty(shapes, settings.novelty),
         runs=runs,
         stretch=None if settings.stretch is None else stretch_sums(series, settings.stretch),
+        drop=count_drop(series) if settings.count_drops else None,
     )
     # Shared by every score of the series that a memo serves: nobody may write into it.
     for array in (base.expected, base.scale, base.z, found.global_residual, found.novelty):
@@ -280,6 +285,8 @@ class ConsensusDetector(Thresholded):
             p_stretch = np.where(familiar & ~np.isnan(p_stretch), 1.0, p_stretch)
         fisher = _fisher(p_residual, p_novelty)
         rows = [fisher, *runs.values(), *(() if p_stretch is None else (p_stretch,))]
+        if raw.drop is not None:
+            rows.append(self._drop(raw.drop, s, fitted))
         stacked = np.vstack(rows)
         least = np.nanmin(np.where(np.isnan(stacked), np.inf, stacked), 0)
         combined = np.minimum(least * len(rows), 1.0)
@@ -308,6 +315,17 @@ class ConsensusDetector(Thresholded):
         least = np.nanmin(np.where(np.isnan(stacked), np.inf, stacked), 0)
         out = np.minimum(least * len(sums), 1.0)
         return np.asarray(np.where(np.isnan(stacked).all(axis=0), np.nan, out), dtype=np.float64)
+
+    def _drop(self, drop: Residual, settings: ConsensusSettings, fitted: int) -> FloatArray:
+        """A count's drop in logs: how far below its expected log the step is, calibrated on
+        the series' own history, never below the one-sided Student-t tail; none before the
+        calibration has history."""
+        from scipy import special
+
+        size = np.fmax(-drop.z, 0.0)
+        own = calibrate(size, settings.calibration, fitted=fitted, learn_from=drop.settled)
+        floored = np.fmax(own, special.stdtr(settings.global_df, -size))
+        return np.asarray(np.where(np.isnan(own), np.nan, floored), dtype=np.float64)
 
     def score(self, series: Sequence[Series]) -> list[Scores]:
         return [self._score_one(one) for one in series]

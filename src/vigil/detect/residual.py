@@ -82,6 +82,31 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     return Residual(expected=expected, scale=scale, z=z, settled=settled)
 
 
+def count_drop(series: Series) -> Residual | None:
+    """For a count carrying itself as its sample size (requests with ``n`` = requests), the
+    residual of ``log(1 + x)``, without a sample-size model: a count's noise grows with its level
+    (peaks, paydays, bursts), so on the plain scale a drop to zero where 190 are expected can be
+    under one scale (its upward swings set the scale), while in logs it is far below anything
+    the series showed. ``z`` only where every value so far was its own ``n`` (causal); None for
+    any other series."""
+    support = series.support
+    if support is None:
+        return None
+    values = series.values.astype(np.float64)
+    present = ~np.isnan(values) & ~np.isnan(support)
+    carried = np.logical_and.accumulate(np.where(present, support == values, True))
+    if not (carried & present).any():
+        return None
+    logged = Series(
+        key=series.key,
+        timestamps=series.timestamps,
+        values=np.log1p(np.fmax(values, 0.0)),
+    )
+    found = residual(logged)
+    z = np.where(carried, found.z, np.nan)
+    return Residual(expected=found.expected, scale=found.scale, z=z, settled=found.settled)
+
+
 def settled_level(series: Series, lag: int) -> FloatArray:
     """Per step, what the series read at this time of day over the past days and weeks: the
     median of the same time on the previous 7 days and 4 weeks (the median of the 500 steps

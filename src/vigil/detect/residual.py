@@ -82,13 +82,18 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     return Residual(expected=expected, scale=scale, z=z, settled=settled)
 
 
-def count_drop(series: Series) -> Residual | None:
-    """For a count carrying itself as its sample size (requests with ``n`` = requests), the
-    residual of ``log(1 + x)``, without a sample-size model: a count's noise grows with its level
-    (peaks, paydays, bursts), so on the plain scale a drop to zero where 190 are expected can be
-    under one scale (its upward swings set the scale), while in logs it is far below anything
-    the series showed. ``z`` only where every value so far was its own ``n`` (causal); None for
-    any other series."""
+def first_zeros(series: Series) -> tuple[FloatArray, BoolArray, int] | None:
+    """For a count carrying itself as its sample size (requests with ``n`` = requests): per
+    step, how far ``log(1 + x)`` falls short of the residual's expectation of it in logs (0 when
+    above; NaN in warm-up, on missing values and once a value was not its own ``n``), whether the
+    step is the series' first zero (no earlier step read 0), and where the logged residual's
+    seasonal baselines began to compete. None for any other series.
+
+    A busy count reading 0 is news the other evidence cannot give: on the plain scale its busy
+    hours' errors set the residual's scale, so 0 where 190 are expected at a quieter hour is
+    under one scale, and a run of zeros never seen is scored no rarer than about one over twice
+    the history. Only the first zero: a series that has read 0 before (a maintenance window,
+    routine) has shown that a zero happens, and the zero run judges how often."""
     support = series.support
     if support is None:
         return None
@@ -97,14 +102,12 @@ def count_drop(series: Series) -> Residual | None:
     carried = np.logical_and.accumulate(np.where(present, support == values, True))
     if not (carried & present).any():
         return None
-    logged = Series(
-        key=series.key,
-        timestamps=series.timestamps,
-        values=np.log1p(np.fmax(values, 0.0)),
-    )
-    found = residual(logged)
-    z = np.where(carried, found.z, np.nan)
-    return Residual(expected=found.expected, scale=found.scale, z=z, settled=found.settled)
+    logged = np.log1p(np.fmax(values, 0.0))
+    found = residual(Series(key=series.key, timestamps=series.timestamps, values=logged))
+    shortfall = np.where(np.isnan(found.z) | ~carried, np.nan, np.fmax(found.expected - logged, 0))
+    zero = values == 0
+    first = zero & (np.cumsum(zero) == 1)
+    return np.asarray(shortfall, dtype=np.float64), first, found.settled
 
 
 def settled_level(series: Series, lag: int) -> FloatArray:

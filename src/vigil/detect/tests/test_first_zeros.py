@@ -1,8 +1,10 @@
-"""A count's drop judged in logs (``ConsensusSettings(count_drops=True)``): a busy count reading
-0 at a quiet hour is under one plain residual scale (the busy hours' errors set it) and a zero
-never seen before cannot be rarer than the history is long; in logs it is far below anything the
-series showed. A count whose quiet hours read 0 routinely does not page on one more, and a
-series that is no count carrying itself as its sample size scores exactly as before."""
+"""A count's first zero (``ConsensusSettings(first_zeros=True)``): a busy count reading 0 at a
+quiet hour is under one plain residual scale (the busy hours' errors set it) and a zero run never
+seen cannot be scored rarer than the history is long; its shortfall in logs, calibrated on the
+series' own shortfalls, is far beyond anything the series showed. A series that has read 0
+before (a routine maintenance window) does not page on another zero, a count whose nights read 0
+does not page on one more, and a series that is no count carrying itself as its sample size
+scores exactly as before."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ import pytest
 
 from vigil.core import SeriesKey
 from vigil.detect import ConsensusDetector, ConsensusSettings
-from vigil.detect.residual import count_drop
+from vigil.detect.residual import first_zeros
 from vigil.stats import Series
 
-ON = ConsensusSettings(count_drops=True)
-OFF = ConsensusSettings(count_drops=False)
+ON = ConsensusSettings(first_zeros=True)
+OFF = ConsensusSettings(first_zeros=False)
 DAY = 48  # half-hour steps
 
 
@@ -50,7 +52,7 @@ def alerts(series: Series, settings: ConsensusSettings) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("seed", "step"), [(0, 6), (1, 16), (2, 20), (3, 30)])
-def test_a_busy_count_reading_zero_at_a_quiet_hour_is_found_only_in_logs(
+def test_a_busy_count_reading_zero_at_a_quiet_hour_is_found_by_its_first_zero(
     seed: int, step: int
 ) -> None:
     """20 to 176 requests expected, 0 read: the plain evidence stays near 1.6e-3 (the zero run
@@ -85,11 +87,23 @@ def test_a_series_that_is_no_count_of_itself_scores_bit_identically(kind: str) -
     values[DAY * 25 + 20] = 0.0
     support = None if kind == "no support" else values + 5.0
     series = half_hourly(values, support)
-    assert count_drop(series) is None
+    assert first_zeros(series) is None
     a = ConsensusDetector(settings=OFF).score([series])[0]
     b = ConsensusDetector(settings=ON).score([series])[0]
     for left, right in ((a.score, b.score), (a.expected, b.expected), (a.upper, b.upper)):
         np.testing.assert_array_equal(left, right)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_zero_the_series_has_read_before_does_not_page(seed: int) -> None:
+    """The other side of the boundary: the same busy zero, after one routine zero (a maintenance
+    window) on day 10, is the zero run's to judge, and no longer pages."""
+    values = requests(seed)
+    at = DAY * 25 + 16
+    values[at] = 0.0
+    values[DAY * 10 + 16] = 0.0
+    series = half_hourly(values, values.copy())
+    assert at not in alerts(series, ON)
 
 
 def test_the_drop_is_causal_a_prefix_scores_as_the_whole_series_first_steps() -> None:

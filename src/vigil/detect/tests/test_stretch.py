@@ -179,15 +179,7 @@ def test_a_prefix_scores_as_the_whole_series_first_steps() -> None:
     stderr = calm.stderr * np.sqrt(calm.support / rows)
     stderr[[320, 450, 480]] = 0.0
     series = hourly(calm.values, None, stderr)
-    whole = ConsensusDetector(settings=ON).score([series])[0].score
-    for stop in (500, 820):
-        part = ConsensusDetector(settings=ON).score([series.slice(0, stop)])[0].score
-        np.testing.assert_array_equal(part, whole[:stop])
-    sums = stretch_sums(series, STRETCH)
-    head = stretch_sums(series.slice(0, 820), STRETCH)
-    assert sums is not None and head is not None
-    for left, right in zip(head, sums, strict=True):
-        np.testing.assert_array_equal(left, right[:820])
+    assert_prefixes_score_as_the_whole(series)
 
 
 @pytest.mark.parametrize(
@@ -273,15 +265,7 @@ def test_a_prefix_without_standard_errors_scores_as_the_whole_series_first_steps
     assert calm.support is not None
     rows = np.where(np.arange(len(calm)) >= 300, 16.0, 1.0) * calm.support
     series = hourly(calm.values, rows, None)
-    whole = ConsensusDetector(settings=ON).score([series])[0].score
-    for stop in (500, 820):
-        part = ConsensusDetector(settings=ON).score([series.slice(0, stop)])[0].score
-        np.testing.assert_array_equal(part, whole[:stop])
-    sums = stretch_sums(series, STRETCH)
-    head = stretch_sums(series.slice(0, 820), STRETCH)
-    assert sums is not None and head is not None
-    for left, right in zip(head, sums, strict=True):
-        np.testing.assert_array_equal(left, right[:820])
+    assert_prefixes_score_as_the_whole(series)
 
 
 def test_a_count_is_told_from_a_rate_on_its_first_step_of_two_rows() -> None:
@@ -295,3 +279,16 @@ def test_a_count_is_told_from_a_rate_on_its_first_step_of_two_rows() -> None:
     count = rng.poisson(rows).astype(np.float64)
     count[0] = 1.0
     assert stretch_sums(hourly(count, count.copy(), None), STRETCH) is None
+
+
+def assert_prefixes_score_as_the_whole(series: Series) -> None:
+    """The scores and stretch sums of the first 500 and 820 steps are the whole series'."""
+    whole = ConsensusDetector(settings=ON).score([series])[0].score
+    for stop in (500, 820):
+        part = ConsensusDetector(settings=ON).score([series.slice(0, stop)])[0].score
+        np.testing.assert_array_equal(part, whole[:stop])
+    sums = stretch_sums(series, STRETCH)
+    head = stretch_sums(series.slice(0, 820), STRETCH)
+    assert sums is not None and head is not None
+    for left, right in zip(head, sums, strict=True):
+        np.testing.assert_array_equal(left, right[:820])

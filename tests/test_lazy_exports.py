@@ -108,7 +108,8 @@ def test_no_lazy_name_shares_its_modules_name(path: Path) -> None:
 def test_reading_a_stored_store_loads_no_sketch_stats_or_detector(tmp_path: Path) -> None:
     """``vigil profiles`` and ``vigil incidents`` on an existing store: they read profile headers
     and stored incidents, so neither DataSketches, the stats stage nor a detector's arrays load
-    (NumPy comes only with pyarrow's Zstandard codec, which the header needs)."""
+    (NumPy comes only with pyarrow's Zstandard codec, which the header needs), nor PostgreSQL's
+    dialect on a SQLite store."""
     url = f"sqlite:///{tmp_path / 'vigil.db'}"
     batch = synthetic_batch(1, 50, start=datetime(2026, 12, 1, tzinfo=UTC), span=timedelta(hours=1))
     store = SqlStore(url)  # creates the schema: Alembic and its imports stay in this process
@@ -123,6 +124,7 @@ def test_reading_a_stored_store_loads_no_sketch_stats_or_detector(tmp_path: Path
         "vigil.incidents.attribution",
         "vigil.ingest.batch",
         "alembic",
+        "sqlalchemy.dialects.postgresql",
     )
     code = (
         "import json, sys; from vigil.store import SqlStore; "

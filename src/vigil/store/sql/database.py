@@ -7,6 +7,7 @@ executemany per table and transaction; values are always bound parameters.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,7 +15,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core import MissingExtraError, StoreError
 
@@ -51,9 +51,10 @@ class Database:
             return [dict(row) for row in connection.execute(query).mappings().all()]
 
     def insert(self, connection: sa.Connection, table: sa.Table) -> Any:
-        """The dialect's ``INSERT`` (both have ``on_conflict_do_update``)."""
-        dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-        return dialect.insert(table)
+        """The dialect's ``INSERT`` (both have ``on_conflict_do_update``). Its module is imported
+        here, so a SQLite store never loads PostgreSQL's dialect (and its asyncpg dialect)."""
+        name = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
+        return importlib.import_module(f"sqlalchemy.dialects.{name}").insert(table)
 
     def upsert(
         self,

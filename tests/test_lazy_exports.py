@@ -86,15 +86,10 @@ def test_listing_profiles_loads_no_detector_http_or_templates() -> None:
     no detector, no pyarrow compute kernels beyond what the codec needs."""
     heavy = ("scipy", "httpx", "jinja2", "vigil.detect.consensus", "vigil.stats.change", "pandas")
     code = (
-        "import json, sys; from vigil.store import SqlStore; "
-        "from vigil.profile import ProfileSummary; "
-        "store = SqlStore('sqlite://'); store.close(); "
-        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({heavy!r}))))"
+        "from vigil.store import SqlStore; from vigil.profile import ProfileSummary; "
+        "store = SqlStore('sqlite://'); store.close()"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert json.loads(out) == []
+    assert loaded_after(code, heavy) == []
 
 
 @pytest.mark.parametrize("path", lazy_packages(), ids=lambda p: p.parent.name)
@@ -127,14 +122,23 @@ def test_reading_a_stored_store_loads_no_sketch_stats_or_detector(tmp_path: Path
         "sqlalchemy.dialects.postgresql",
     )
     code = (
-        "import json, sys; from vigil.store import SqlStore; "
-        "from vigil.profile import ProfileSummary; "
+        "from vigil.store import SqlStore; from vigil.profile import ProfileSummary; "
         f"store = SqlStore({url!r}, create=False); "
         "(record,) = store.profiles.records(model='ranker'); store.incidents.get(); "
-        "store.close(); assert ProfileSummary.from_bytes(record.blob).rows == 50; "
-        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({heavy!r}))))"
+        "store.close(); assert ProfileSummary.from_bytes(record.blob).rows == 50"
     )
+    assert loaded_after(code, heavy) == []
+
+
+def loaded_after(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of ``prefixes`` that a fresh interpreter holds after
+    running ``code``."""
+    shown = f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", f"import json, sys\n{code}\n{shown}"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    assert json.loads(out) == []
+    found: list[str] = json.loads(out)
+    return found

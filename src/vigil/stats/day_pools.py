@@ -24,15 +24,18 @@ class Pooled:
     """One column over several windows: what the tests read.
 
     ``slots`` (optional, one per column) says which slot of the day each column's window held, so
-    the pool can be weighted to another mix of the day's slots (:meth:`mixed_like`)."""
+    the pool can be weighted to another mix of the day's slots (:meth:`mixed_like`). The merged
+    frequent items and whether the column reads as categorical are worked out when first asked:
+    a numeric trailing day never asks for its frequent items."""
 
     __slots__ = (
         "_by_slot",
+        "_categorical",
+        "_columns",
+        "_frequent",
         "_pairs",
         "_parts",
         "_sorted",
-        "categorical",
-        "frequent",
         "moments",
         "quantiles",
         "slot_values",
@@ -45,34 +48,55 @@ class Pooled:
         *,
         items: Sequence[Items] | None = None,
         pooled: Items | None = None,
+        runs: Sequence[Pooled] | None = None,
     ) -> None:
         """``items``, one per column, are the columns' quantile items when the caller holds them
         (:func:`_items`); they are read from the sketches otherwise. ``pooled``: those items
-        already pooled, as :meth:`TrailingItems.slide` keeps them (no ``slots`` then)."""
-        moments = Moments.merge_all([c.moments for c in columns])
-        self.moments: Moments = moments
+        already pooled, as :meth:`TrailingItems.slide` keeps them (no ``slots`` then).
+        ``runs``: pools (made from items) whose columns, in order, are ``columns``: their sorted
+        items are merged instead of sorting every column's items again (:func:`_merged_runs`)."""
+        self._columns = tuple(columns)
+        self.moments: Moments = Moments.merge_all([c.moments for c in columns])
         sketches = [c.quantiles for c in columns]
         rank_error = max((q.normalized_rank_error for q in sketches if q.n > 0), default=0.0)
-        pairs: list[Items] = []
+        self._pairs: tuple[Items, ...] = ()
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if pooled is not None:
             values, weights = pooled
-            self.quantiles = PooledQuantiles(
-                values=values, cumulative=np.cumsum(weights), rank_error=rank_error
-            )
         else:
-            pairs = list(items) if items is not None else [q.weighted_items() for q in sketches]
-            self.quantiles = PooledQuantiles.of_weighted_items(pairs, rank_error=rank_error)
-        self.frequent: FrequentItems = FrequentItems.merge_all([c.frequent for c in columns])
-        self.categorical = categorical(columns)
-        self._pairs = tuple(pairs)
+            if runs is not None:
+                self._pairs = tuple(pair for run in runs for pair in run._pairs)
+                self._sorted = _merged_runs(runs)
+            else:
+                pairs = list(items) if items is not None else [q.weighted_items() for q in sketches]
+                self._pairs = tuple(pairs)
+                self._sorted = _sorted_pairs(pairs)
+            values, weights, _ = self._sorted
+        # As PooledQuantiles.of_weighted_items pools them (a stable sort of the listed items).
+        self.quantiles = PooledQuantiles(
+            values=values, cumulative=np.cumsum(weights), rank_error=rank_error
+        )
+        self._frequent: FrequentItems | None = None
+        self._categorical: bool | None = None
         self._parts = tuple(zip(slots, columns, strict=True)) if slots else ()
-        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._by_slot: dict[int, Moments] | None = None
         # Values per slot of the day, counted once: every trailing day of the reference's
         # windows compares its own mix with it. Empty when the slots are not known.
         self.slot_values: dict[int, int] = {}
         for slot, column in self._parts:
             self.slot_values[slot] = self.slot_values.get(slot, 0) + column.moments.count
+
+    @property
+    def frequent(self) -> FrequentItems:
+        if self._frequent is None:
+            self._frequent = FrequentItems.merge_all([c.frequent for c in self._columns])
+        return self._frequent
+
+    @property
+    def categorical(self) -> bool:
+        if self._categorical is None:
+            self._categorical = categorical(self._columns)
+        return self._categorical
 
     def slot_moments(self) -> dict[int, Moments]:
         """The moments of each slot of the day, its windows merged; empty when the slots are
@@ -113,13 +137,35 @@ class Pooled:
 
     def _sorted_items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._sorted is None:
-            pairs = self._pairs if self._parts else ()
-            values = np.concatenate([v for v, _ in pairs]) if pairs else np.zeros(0)
-            weights = np.concatenate([w for _, w in pairs]) if pairs else np.zeros(0)
-            part = np.repeat(np.arange(len(pairs)), [len(v) for v, _ in pairs])
-            order = np.argsort(values, kind="stable")
-            self._sorted = (values[order], weights[order], part[order])
+            self._sorted = _sorted_pairs(self._pairs)
         return self._sorted
+
+
+def _sorted_pairs(pairs: Sequence[Items]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs' values and weights in a stable sort of the values as listed, and the pair each
+    came from."""
+    values = np.concatenate([v for v, _ in pairs]) if pairs else np.zeros(0)
+    weights = np.concatenate([w for _, w in pairs]) if pairs else np.zeros(0)
+    part = np.repeat(np.arange(len(pairs)), [len(v) for v, _ in pairs])
+    order = np.argsort(values, kind="stable")
+    return values[order], weights[order], part[order]
+
+
+def _merged_runs(runs: Sequence[Pooled]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_sorted_pairs` of the runs' pairs, all listed in order, from the runs' own sorted
+    items. A stable sort orders by (value, place in the listing); each run is already in that
+    order within itself, so a stable sort of the runs laid end to end gives the same order as
+    sorting every pair's items afresh (tested), and sorts a few long runs, not many short ones.
+    """
+    parts = [run._sorted_items() for run in runs]
+    if not parts:
+        return _sorted_pairs(())
+    offsets = np.cumsum([0, *(len(run._pairs) for run in runs[:-1])])
+    values = np.concatenate([v for v, _, _ in parts])
+    weights = np.concatenate([w for _, w, _ in parts])
+    part = np.concatenate([p + offset for (_, _, p), offset in zip(parts, offsets, strict=True)])
+    order = np.argsort(values, kind="stable")
+    return values[order], weights[order], part[order]
 
 
 class TrailingItems:
@@ -153,10 +199,14 @@ class TrailingItems:
         tags = self._tags[keep] - (len(old) - (len(starts) - new))
         if new:
             added, added_weights = items(0)
-            at = np.searchsorted(values, added, side="left")  # before equal, older values
-            values = np.insert(values, at, added)
-            weights = np.insert(weights, at, added_weights)
-            tags = np.insert(tags, at, len(starts) - 1)
+            # Before equal, older values; the k-th added item lands k places further on, as
+            # np.insert places sorted indices (without its argsort and three copies of them).
+            at = np.searchsorted(values, added, side="left") + np.arange(added.size)
+            old_at = np.ones(values.size + added.size, dtype=bool)
+            old_at[at] = False
+            values = _placed(values, old_at, at, added)
+            weights = _placed(weights, old_at, at, added_weights)
+            tags = _placed(tags, old_at, at, len(starts) - 1)
         self._starts, self._values, self._weights, self._tags = list(starts), values, weights, tags
         return values, weights
 
@@ -169,6 +219,16 @@ class TrailingItems:
         self._starts = list(starts)
         self._values, self._weights, self._tags = values[order], weights[order], tags[order]
         return self._values, self._weights
+
+
+def _placed(
+    old: np.ndarray, old_at: np.ndarray, at: np.ndarray, added: np.ndarray | int
+) -> np.ndarray:
+    """``old`` with ``added`` at the places ``at`` (the rest, ``old_at``, keep ``old`` in order)."""
+    found = np.empty(old_at.size, dtype=old.dtype)
+    found[old_at] = old
+    found[at] = added
+    return found
 
 
 def weighted_moments(parts: Sequence[Moments], factors: np.ndarray, whole: Moments) -> Moments:

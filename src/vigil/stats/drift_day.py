@@ -120,6 +120,9 @@ def drift_day_series(
             for window in windows:
                 day = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
                 day = _FIXED if spec.reference.is_fixed else day
+                if day not in references:
+                    # Windows come in order: an earlier day's references are not asked again.
+                    references.clear()
                 reference = references.setdefault(day, {})
                 trailing = [
                     by_window[w]
@@ -157,7 +160,7 @@ def drift_day_series(
                         )
                         recent = None
                         if not base.categorical:
-                            recent = _recent(window, found, base, spec, per_day)
+                            recent = _recent(window, found, base, current, spec, per_day)
                             base = mixed(base, [(window_slot(p.key.window), c) for p, c in found])
                         point = _Point(
                             model=timeline.model,
@@ -234,11 +237,13 @@ def _recent(
     window: Window,
     found: Sequence[tuple[Profile, ColumnProfile]],
     reference: Pooled,
+    current: Pooled,
     spec: StatsSpec,
     per_day: int,
 ) -> Tested | None:
     """The trailing day's :mod:`~vigil.stats.recent_mean` against ``reference`` (unmixed: it
-    is compared slot by slot)."""
+    is compared slot by slot); ``current`` is the trailing day pooled, whose moments are
+    those of ``found``'s windows merged."""
     hours = [
         RecentWindow(
             age=(window.start - p.key.window.start) // spec.window,
@@ -248,7 +253,12 @@ def _recent(
         for p, c in found
     ]
     return recent_mean_change(
-        hours, reference.moments, reference.slot_moments(), spec.change, span=per_day
+        hours,
+        reference.moments,
+        reference.slot_moments(),
+        spec.change,
+        span=per_day,
+        merged=current.moments,
     )
 
 
@@ -387,7 +397,7 @@ def _reference(
     return Pooled(
         [c for start in chosen for c in days[start]],
         [slot for start in chosen for slot in slots[start]],
-        items=[pair for start in chosen for pair in read[start]],
+        runs=[pooled[start] for start in chosen],  # each made of read[start]
     )
 
 

@@ -53,6 +53,7 @@ def recent_mean_change(
     test: ChangeTest,
     *,
     span: int,
+    merged: Moments | None = None,
 ) -> Tested | None:
     """The trailing ``span`` windows' mean, window ``age`` weighted ``span - age``, against the
     reference's mean weighted the same way, slot by slot; ``None`` when there is nothing to
@@ -62,7 +63,8 @@ def recent_mean_change(
     half-width ``max(min_mean_sd * sd_ref, z * se)``, ``z`` at ``alpha *
     recent_mean_alpha_ratio`` and ``se = sd * sqrt(sum(w² n) + sum_slot(W_slot² / n_slot)) /
     sum(w n)`` (``W_slot`` the weighted rows compared with slot ``n_slot``'s mean), ``sd`` the
-    larger of the two sides'."""
+    larger of the two sides'. ``merged``: the moments of ``windows`` merged in their order,
+    when the caller holds them (every window within the span)."""
     used = [w for w in windows if 0 <= w.age < span and w.moments.count > 0]
     if span < 2 or len(used) < 2 or reference.count < MIN_VALUES:
         return None
@@ -77,7 +79,7 @@ def recent_mean_change(
     base = {s: reference_slots[s] for s in compared} if by_slot else {-1: reference}
     expected = sum(weight * base[s].mean for s, weight in compared.items()) / total
     theirs = sum(weight**2 / base[s].count for s, weight in compared.items())
-    current = Moments.merge_all([w.moments for w in used])
+    current = merged if merged is not None else Moments.merge_all([w.moments for w in used])
     sd = math.sqrt(max(current.variance, reference.variance))
     se = sd * math.sqrt(own + theirs) / total
     z = recent_z(test)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -45,6 +45,7 @@ from vigil.stats.quality import (
     TYPE_NAMES,
     ColumnSummary,
     QualityEvent,
+    QualityKind,
     combine,
     describe,
     quality_signals,
@@ -329,6 +330,7 @@ def _collect_version(
         names = sorted({n for p in by_window.values() for n in _columns(p, family)})
         for name in names:
             previous_mix = None
+            points: dict[str, _Column] = {}
             for window, profile in sorted(by_window.items()):
                 column = _columns(profile, family).get(name)
                 mix = type_shares(column)
@@ -350,23 +352,28 @@ def _collect_version(
                 previous_mix = mix if mix is not None else previous_mix
                 sizes = sample_sizes(column, _rows(profile, family))
                 errors = column_stderrs(column, stats, sizes, levels)
+                numbers = sizes.get(NUMBERS)
                 for statistic, value in stats.items():
-                    key = SeriesKey(
-                        model=model,
-                        version=version,
-                        family=family,
-                        column=name,
-                        statistic=statistic,
-                    )
-                    size = sizes.get(statistic, sizes.get(NUMBERS))
-                    collector.add(key, window, value, size, errors.get(statistic))
+                    found = points.get(statistic)
+                    if found is None:
+                        found = points[statistic] = _Column()
+                    found.add(window, value, sizes.get(statistic, numbers), errors.get(statistic))
+            for statistic, found in points.items():
+                key = SeriesKey(
+                    model=model, version=version, family=family, column=name, statistic=statistic
+                )
+                collector.add_column(key, found.windows, found.values, found.support, found.stderr)
+    flags: dict[tuple[str, str, QualityKind], _Column] = {}
     summaries = _summaries(timeline, version, spec, only=collector.covers, cache=cache)
     for family, name, window, current, reference in summaries:
         for kind, flag in quality_signals(current, reference, spec).items():
-            key = SeriesKey(
-                model=model, version=version, family=family, column=name, statistic=kind
-            )
-            collector.add(key, window, flag)
+            found = flags.get((family, name, kind))
+            if found is None:
+                found = flags[(family, name, kind)] = _Column()
+            found.add(window, flag, None, None)
+    for (family, name, kind), found in flags.items():
+        key = SeriesKey(model=model, version=version, family=family, column=name, statistic=kind)
+        collector.add_column(key, found.windows, found.values, found.support, found.stderr)
     for window, profile in by_window.items():
         if not collector.covers(window):
             continue
@@ -383,6 +390,23 @@ def _collect_version(
                 statistic=statistic,
             )
             collector.add(key, window, value, sizes.get(statistic), errors.get(statistic))
+
+
+@dataclass(slots=True)
+class _Column:
+    """One series' points of a version, gathered window by window and handed to the collector
+    at once (:meth:`~vigil.stats.timeline.SeriesCollector.add_column`)."""
+
+    windows: list[Window] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    support: list[float | None] = field(default_factory=list)
+    stderr: list[float | None] = field(default_factory=list)
+
+    def add(self, window: Window, value: float, size: float | None, error: float | None) -> None:
+        self.windows.append(window)
+        self.values.append(value)
+        self.support.append(size)
+        self.stderr.append(error)
 
 
 def _auxiliary_stderrs(

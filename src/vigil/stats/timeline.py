@@ -176,6 +176,37 @@ class SeriesCollector:
             sizes = self._support[key] = np.full(len(self.windows), np.nan)
         sizes[steps] = [n for _, _, n in found]
 
+    def add_column(
+        self,
+        key: SeriesKey,
+        windows: Sequence[Window],
+        values: Sequence[float],
+        support: Sequence[float | None],
+        stderr: Sequence[float | None],
+    ) -> None:
+        """:meth:`add` of each window's point (a ``None`` sample size or standard error is not
+        known at that window, as with :meth:`add`), the key looked up once: health gives each
+        column's statistics a point per window, and hashing a key per point cost more than the
+        statistic."""
+        kept = [i for i, w in enumerate(windows) if w in self._step_of]
+        if not kept:
+            return
+        steps = [self._step_of[windows[i]] for i in kept]
+        whole = len(kept) == len(windows)
+        column = self._values.get(key)
+        if column is None:
+            column = self._values[key] = np.full(len(self.windows), np.nan)
+        column[steps] = values if whole else [values[i] for i in kept]
+        for found, given in ((self._support, support), (self._stderr, stderr)):
+            known = [(step, given[i]) for step, i in zip(steps, kept, strict=True)]
+            known = [(step, v) for step, v in known if v is not None]
+            if not known:
+                continue
+            column = found.get(key)
+            if column is None:
+                column = found[key] = np.full(len(self.windows), np.nan)
+            column[[step for step, _ in known]] = [v for _, v in known]
+
     def series(self) -> list[Series]:
         stamps = timestamps_of(self.windows)
         return [

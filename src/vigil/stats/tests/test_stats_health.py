@@ -17,6 +17,7 @@ from vigil.stats.health import IngestTally, health_series, quality_events
 from vigil.stats.quality import QualityKind
 from vigil.stats.series import Series
 from vigil.stats.spec import Reference, StatsSpec
+from vigil.stats.timeline import SeriesCollector
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -381,3 +382,68 @@ def test_the_whole_models_latency_quantiles_carry_their_timed_rows_and_errors() 
     assert 0 < p99.stderr[1] < p99.stderr[0] / 2, p99.stderr
     assert 0.5 < p99.stderr[0] < 8.0, p99.stderr
     assert _get(series, "auxiliary", "", "requests", version="*").support is None
+
+
+def test_health_gathered_per_column_is_health_added_point_by_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each column's points reach the collector at once (``add_column``); every series, with
+    its sample sizes and standard errors (present or absent), is what adding them one point at
+    a time gives. Faults (a column dropped, constant, typed as text, new) and two versions."""
+    parts = [
+        *_healthy(6, 120),
+        _records(6, 120, seed=60, tweak=_drop_age),
+        _records(7, 120, seed=70, tweak=_constant_age),
+        _records(8, 120, seed=80, tweak=_age_as_text),
+        _records(9, 120, seed=90, tweak=_new_feature),
+        _records(9, 50, seed=91, version="v2"),
+    ]
+    profiles = _profiles(*parts)
+    since = START + 2 * HOUR
+    together = health_series(profiles, SPEC, since=since)
+
+    def point_by_point(
+        self: SeriesCollector,
+        key: SeriesKey,
+        windows: list[Window],
+        values: list[float],
+        support: list[float | None],
+        stderr: list[float | None],
+    ) -> None:
+        for window, value, size, error in zip(windows, values, support, stderr, strict=True):
+            self.add(key, window, value, size, error)
+
+    monkeypatch.setattr(SeriesCollector, "add_column", point_by_point)
+    alone = health_series(profiles, SPEC, since=since)
+    assert [s.key for s in together] == [s.key for s in alone]
+    assert any(s.support is None for s in alone) and any(s.stderr is None for s in alone)
+    assert any(s.stderr is not None and np.isnan(s.stderr).any() for s in alone)
+    for mine, theirs in zip(together, alone, strict=True):
+        np.testing.assert_array_equal(mine.values, theirs.values)
+        for one, other in ((mine.support, theirs.support), (mine.stderr, theirs.stderr)):
+            assert (one is None) == (other is None), mine.key
+            if one is not None:
+                np.testing.assert_array_equal(one, other)
+
+
+def test_a_column_of_points_is_its_points_added_one_by_one() -> None:
+    """Windows outside the collector are skipped; a ``None`` size or error leaves that step
+    unknown, and none at all leaves the series without that column."""
+    windows = tuple(Window(start=START + h * HOUR, end=START + (h + 1) * HOUR) for h in range(6))
+    outside = Window(start=START - HOUR, end=START)
+    key = SeriesKey(model="m", version="v", family="feature", column="age", statistic="mean")
+    chosen = [windows[4], outside, windows[1], windows[2]]
+    values = [0.25, 9.0, math.nan, 0.5]
+    sizes: list[float | None] = [40.0, 1.0, None, 38.0]
+    errors: list[float | None] = [None, 2.0, None, None]
+    together, one_by_one = SeriesCollector(windows=windows), SeriesCollector(windows=windows)
+    together.add_column(key, chosen, values, sizes, errors)
+    together.add_column(key, [outside], [1.0], [1.0], [1.0])  # nothing inside: nothing changes
+    for window, value, size, error in zip(chosen, values, sizes, errors, strict=True):
+        one_by_one.add(key, window, value, size, error)
+    (mine,), (theirs,) = together.series(), one_by_one.series()
+    np.testing.assert_array_equal(mine.values, theirs.values)
+    np.testing.assert_array_equal(mine.support, theirs.support)
+    assert mine.stderr is None and theirs.stderr is None
+    assert mine.support is not None
+    assert mine.values[4] == 0.25 and mine.support[2] == 38.0 and np.isnan(mine.support[1])

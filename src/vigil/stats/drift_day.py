@@ -108,6 +108,7 @@ def drift_day_series(
         if not windows:
             continue
         collector = SeriesCollector(windows=windows)
+        gathered = _Gathered()
         per_day = max(1, DAY // spec.window)
         retained: _Retained = {}
         day_pools: _DayPools = {}
@@ -172,15 +173,16 @@ def drift_day_series(
                         )
                         if base.categorical:
                             for tested in _changes(current, base, spec):
-                                _add(collector, point, tested)
+                                _add(gathered, point, tested)
                         elif current.quantiles.n and base.quantiles.n:
                             numeric.append((point, current, base))
                         if recent is not None:
-                            _add(collector, point, recent)
+                            _add(gathered, point, recent)
                 if len(numeric) >= _BATCH:
-                    _add_numeric(collector, numeric, spec)
+                    _add_numeric(gathered, numeric, spec)
                     numeric = []
-            _add_numeric(collector, numeric, spec)
+            _add_numeric(gathered, numeric, spec)
+            gathered.flush(collector)
         result.extend(collector.series())
     return result
 
@@ -203,8 +205,51 @@ class _Point:
     window: Window
 
 
+class _Gathered:
+    """A version's tested points by series, handed to the collector at once
+    (:meth:`SeriesCollector.add_points`): a statistic's four series keys (its value and band)
+    are built once per column, not once per window."""
+
+    __slots__ = ("_by_series",)
+
+    def __init__(self) -> None:
+        self._by_series: dict[tuple[str, ...], tuple[_Point, list[Window], list[Tested]]] = {}
+
+    def add(self, point: _Point, tested: Tested) -> None:
+        at = (point.model, point.version, point.family, point.name, point.prefix, tested.statistic)
+        found = self._by_series.get(at)
+        if found is None:
+            found = self._by_series[at] = (point, [], [])
+        found[1].append(point.window)
+        found[2].append(tested)
+
+    def flush(self, collector: SeriesCollector) -> None:
+        for point, windows, tests in self._by_series.values():
+            sizes = [t.support for t in tests]
+            columns = (
+                [t.value for t in tests],
+                [t.band.expected for t in tests],
+                [t.band.lower for t in tests],
+                [t.band.upper for t in tests],
+            )
+            for suffix, values in zip(_SUFFIXES, columns, strict=True):
+                key = SeriesKey(
+                    model=point.model,
+                    version=point.version,
+                    family=point.family,
+                    column=point.name,
+                    statistic=point.prefix + tests[0].statistic + suffix,
+                )
+                collector.add_points(key, windows, values, sizes)
+        self._by_series.clear()
+
+
+_SUFFIXES = (SUFFIX, *(SUFFIX + b for b in BAND_SUFFIXES))
+"""A tested statistic's series: its value, then its band's expected value, lower and upper."""
+
+
 def _add_numeric(
-    collector: SeriesCollector, numeric: Sequence[tuple[_Point, Pooled, Pooled]], spec: StatsSpec
+    gathered: _Gathered, numeric: Sequence[tuple[_Point, Pooled, Pooled]], spec: StatsSpec
 ) -> None:
     """:func:`_changes` of numeric trailing days, read all at once
     (:mod:`vigil.stats.numeric_batch`): the same values to the last bit."""
@@ -221,16 +266,9 @@ def _add_numeric(
         ],
         spec.change,
     )
-    grouped: dict[SeriesKey, tuple[list[Window], list[float], list[float]]] = {}
     for (point, _, _), changes in zip(numeric, found, strict=True):
         for tested in changes:
-            for key, value in _points(point, tested):
-                windows, values, sizes = grouped.setdefault(key, ([], [], []))
-                windows.append(point.window)
-                values.append(value)
-                sizes.append(tested.support)
-    for key, (windows, values, sizes) in grouped.items():
-        collector.add_points(key, windows, values, sizes)
+            gathered.add(point, tested)
 
 
 def _recent(
@@ -422,30 +460,8 @@ def _changes(current: Pooled, reference: Pooled, spec: StatsSpec) -> list[Tested
     )
 
 
-def _add(collector: SeriesCollector, point: _Point, tested: Tested) -> None:
-    for key, value in _points(point, tested):
-        collector.add(key, point.window, value, tested.support)
-
-
-def _points(point: _Point, tested: Tested) -> list[tuple[SeriesKey, float]]:
-    """The series points of a tested statistic: its value, then its band."""
-    band = tested.band
-    values = (tested.value, band.expected, band.lower, band.upper)
-    return [
-        (
-            SeriesKey(
-                model=point.model,
-                version=point.version,
-                family=point.family,
-                column=point.name,
-                statistic=point.prefix + tested.statistic + suffix,
-            ),
-            value,
-        )
-        for suffix, value in zip(
-            (SUFFIX, *(SUFFIX + b for b in BAND_SUFFIXES)), values, strict=True
-        )
-    ]
+def _add(gathered: _Gathered, point: _Point, tested: Tested) -> None:
+    gathered.add(point, tested)
 
 
 def _shifted(window: Window, by: timedelta) -> Window:

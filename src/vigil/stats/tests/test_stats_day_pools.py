@@ -5,17 +5,26 @@ trailing day's merged moments. Compared to the last bit, since the tests' alarms
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from vigil.core import ValueKind
-from vigil.ingest import Column
-from vigil.profile import ColumnProfile, FrequentItems, Moments, ProfileSpec
+from vigil.core import SeriesKey, ValueKind
+from vigil.ingest import Column, RecordBatch
+from vigil.profile import ColumnProfile, FrequentItems, Moments, Profile, ProfileSpec, profile_batch
 from vigil.profile.column_stats import profile_column
+from vigil.profile.synthetic import prediction_meta
+from vigil.stats import StatsSpec, drift_day
 from vigil.stats.change import ChangeTest
 from vigil.stats.day_pools import Pooled, categorical
+from vigil.stats.drift import drift_series
 from vigil.stats.recent_mean import RecentWindow, recent_mean_change
+from vigil.stats.timeline import SeriesCollector
+
+HOUR = timedelta(hours=1)
 
 
 def _column(rng: np.random.Generator, n: int, shift: float) -> ColumnProfile:
@@ -110,3 +119,74 @@ def test_the_recent_mean_with_the_days_merged_moments_is_the_recent_mean() -> No
         given = recent_mean_change(windows, reference, slots, test, span=24, merged=merged)
         assert alone is not None
         assert given == alone
+
+
+def _hours(days: int) -> list[Profile]:
+    """``days`` of hourly profiles: ``age`` (numeric, stuck at 40 on day 8, none in the first
+    hour of each day), ``country`` (categorical, its mix shifting on day 9) and ``score``."""
+    rng = np.random.default_rng(17)
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    found = []
+    for hour in range(24 * days):
+        n = 35 + (7 * hour) % 11  # the day's rows, so the sample sizes, move window by window
+        meta = prediction_meta(n, start=start + hour * HOUR, span=HOUR)
+        age = np.full(n, 40.0) if hour // 24 == 8 else rng.normal(40.0, 10.0, n)
+        if hour % 24 == 0:
+            age = np.full(n, np.nan)
+        shares = [0.2, 0.3, 0.5] if hour // 24 == 9 else [0.5, 0.3, 0.2]
+        words = [str(w) for w in rng.choice(["DE", "FR", "US"], n, p=shares)]
+        country = Column(
+            kinds=np.full(n, ValueKind.STRING, dtype=np.int8),
+            numbers=np.full(n, np.nan),
+            texts=pa.array(words, pa.string()),
+        )
+        batch = RecordBatch(
+            meta=meta,
+            features={"age": Column.from_numbers(age), "country": country},
+            outputs={"score": Column.from_numbers(rng.beta(2.0, 5.0, n))},
+        )
+        found += list(profile_batch(batch, ProfileSpec()).values())
+    return found
+
+
+def test_the_day_long_points_gathered_per_series_are_the_points_added_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each series' points of a version reach the collector at once; every value, band and
+    sample size is what adding each tested statistic's four points one at a time gives
+    (numeric, categorical and recent-mean statistics, windows excluded from references)."""
+    profiles = _hours(12)
+    spec = StatsSpec(exclude_changed=True)
+    excluded = drift_day.changed_windows(drift_series(profiles, None, spec), spec)
+    assert excluded
+    together = drift_day.drift_day_series(profiles, spec, excluded=excluded)
+    added: list[Any] = []
+
+    def one_by_one(gathered: Any, point: Any, tested: Any) -> None:
+        added.append((point, tested))
+
+    def flush(gathered: Any, collector: SeriesCollector) -> None:
+        for point, tested in added:
+            band = tested.band
+            values = (tested.value, band.expected, band.lower, band.upper)
+            for suffix, value in zip(("", "_expected", "_lower", "_upper"), values, strict=True):
+                key = SeriesKey(
+                    model=point.model,
+                    version=point.version,
+                    family=point.family,
+                    column=point.name,
+                    statistic=f"{point.prefix}{tested.statistic}_1d{suffix}",
+                )
+                collector.add(key, point.window, value, tested.support)
+        added.clear()
+
+    monkeypatch.setattr(drift_day._Gathered, "add", one_by_one)
+    monkeypatch.setattr(drift_day._Gathered, "flush", flush)
+    alone = drift_day.drift_day_series(profiles, spec, excluded=excluded)
+    statistics = {s.key.statistic for s in alone}
+    assert {"share_1d", "recent_mean_1d_upper", "ks_1d", "drift_mean_1d"} <= statistics
+    assert [s.key for s in together] == [s.key for s in alone]
+    for mine, theirs in zip(together, alone, strict=True):
+        np.testing.assert_array_equal(mine.values, theirs.values)
+        np.testing.assert_array_equal(mine.support, theirs.support)
+        assert mine.stderr is None and theirs.stderr is None

@@ -241,4 +241,6 @@ def _host_latency(
     for pair, histogram in zip(occupied.tolist(), histograms, strict=True):
         group, host = divmod(pair, len(names))
         found[group][names[host]] = histogram
-    return [cap_hosts(by_host, spec.max_hosts) for by_host in found]
+    # Named in sorted order, as merged profiles name them, not in the order the batch met
+    # them: a window's bytes do not depend on the rows that shared its batch.
+    return [cap_hosts(dict(sorted(by_host.items())), spec.max_hosts) for by_host in found]

@@ -108,14 +108,27 @@ def _pairs(
 
 
 def _encode(texts: pa.Array, groups: RowGroups) -> tuple[pa.Array, Int64Array, Int64Array]:
-    """The distinct texts, and for each non-null arranged row its group and text code."""
+    """The distinct texts in sorted order, and for each non-null arranged row its group and
+    text code.
+
+    Sorted, not in order of first appearance in the batch: a frequent-items sketch is fed its
+    items most frequent first, ties in code order, and the sketch's bytes follow the order it
+    was fed. In sorted order a window's sketch is the same whichever other rows shared its
+    batch (a folder read whole or a day at a time).
+    """
     encoded = texts.dictionary_encode()
+    dictionary = encoded.dictionary
     codes = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    if len(dictionary) > 1:
+        order = np.asarray(pc.sort_indices(dictionary).to_numpy(zero_copy_only=False), np.int64)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        dictionary, codes = dictionary.take(pa.array(order)), rank[codes]
     ids = groups.ids()
     if encoded.indices.null_count:
         valid = np.asarray(encoded.indices.is_valid().to_numpy(zero_copy_only=False), bool)
         ids, codes = ids[valid], codes[valid]
-    return encoded.dictionary, ids, codes
+    return dictionary, ids, codes
 
 
 def frequent_groups(

@@ -168,3 +168,18 @@ def test_sketches_of_groups_equal_a_sketch_per_group(monkeypatch: pytest.MonkeyP
     )
     assert [f.items() for f in frequent] == [[], [("x", 5), ("z", 2)], [], [], [("y", 9)], []]
     assert [f.total for f in frequent] == [0, 7, 0, 0, 9, 0]
+
+
+def test_a_windows_bytes_do_not_depend_on_the_other_rows_of_its_batch() -> None:
+    """Items tied in count are fed to the frequent-items sketch in sorted order and hosts are
+    named in sorted order, not in the order the batch met them: a window profiled with other
+    windows' rows before its own is the same, byte for byte (every window below k rows)."""
+    batch = synthetic_batch(11, 600, start=START, span=timedelta(hours=60), hosts=4)  # ties
+    hours = batch.timestamps_us() // 3_600_000_000
+    last = np.flatnonzero(hours == hours.max())
+    alone = profile_batch(batch.take(last), SPEC)
+    together = profile_batch(
+        batch.take(np.concatenate([np.flatnonzero(hours < hours.max())[::-1], last])), SPEC
+    )
+    (key,) = alone
+    assert alone[key].to_bytes() == together[key].to_bytes()

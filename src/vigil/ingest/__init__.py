@@ -11,7 +11,13 @@ from vigil.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from vigil.ingest.arrow_chunk import table_to_chunk
-    from vigil.ingest.batch import META_SCHEMA, Column, IngestChunk, RecordBatch
+    from vigil.ingest.batch import (
+        META_SCHEMA,
+        Column,
+        IngestChunk,
+        RecordBatch,
+        concatenate_batches,
+    )
     from vigil.ingest.columns import records_to_chunk
     from vigil.ingest.fields import FieldMap
     from vigil.ingest.hive import (
@@ -65,6 +71,7 @@ __all__ = [
     "RecordBatch",
     "RowRules",
     "TableReader",
+    "concatenate_batches",
     "mapped_line",
     "mapped_table_to_chunk",
     "open_reader",
@@ -86,6 +93,7 @@ __getattr__, __dir__ = lazy_exports(
             "Column",
             "IngestChunk",
             "RecordBatch",
+            "concatenate_batches",
         ),
         "vigil.ingest.columns": ("records_to_chunk",),
         "vigil.ingest.fields": ("FieldMap",),

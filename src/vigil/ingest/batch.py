@@ -9,7 +9,7 @@ text view.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,6 +140,53 @@ class RecordBatch:
     @classmethod
     def empty(cls) -> RecordBatch:
         return cls(meta=META_SCHEMA.empty_table())
+
+
+def concatenate_batches(batches: Sequence[RecordBatch]) -> RecordBatch:
+    """The rows of every batch, in order, as one batch; a column a batch lacks is absent there.
+
+    One copy of each column, however many batches: joining them two at a time copies the rows
+    gathered so far again at every step.
+    """
+    filled = [batch for batch in batches if batch.num_rows]
+    if len(filled) <= 1:
+        return filled[0] if filled else (batches[0] if batches else RecordBatch.empty())
+    rows = [batch.num_rows for batch in filled]
+    return RecordBatch(
+        meta=pa.concat_tables([batch.meta for batch in filled]).combine_chunks(),
+        features=_concatenate_columns([batch.features for batch in filled], rows),
+        outputs=_concatenate_columns([batch.outputs for batch in filled], rows),
+        tags={
+            name: pa.concat_arrays(
+                [
+                    batch.tags.get(name, pa.nulls(count, pa.string()))
+                    for batch, count in zip(filled, rows, strict=True)
+                ]
+            )
+            for name in _names([batch.tags for batch in filled])
+        },
+    )
+
+
+def _names(parts: Sequence[Mapping[str, object]]) -> list[str]:
+    """Every name of ``parts``, in the order first met."""
+    return list(dict.fromkeys(name for part in parts for name in part))
+
+
+def _concatenate_columns(
+    parts: Sequence[Mapping[str, Column]], rows: Sequence[int]
+) -> dict[str, Column]:
+    joined = {}
+    for name in _names(parts):
+        columns = [
+            part.get(name) or Column.absent(count) for part, count in zip(parts, rows, strict=True)
+        ]
+        joined[name] = Column(
+            kinds=np.concatenate([column.kinds for column in columns]),
+            numbers=np.concatenate([column.numbers for column in columns]),
+            texts=pa.concat_arrays([column.texts for column in columns]),
+        )
+    return joined
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from vigil.ingest.arrow_chunk import table_to_chunk
-from vigil.ingest.batch import Column, IngestChunk, RecordBatch
+from vigil.ingest.batch import IngestChunk, RecordBatch, concatenate_batches
 from vigil.ingest.columns import ChunkBuilder
 from vigil.ingest.limits import (
     RowRules,
@@ -242,37 +242,4 @@ def _arrow_table(data: bytes, *, rows: int, longest: int) -> pa.Table | None:
 
 def concat_batches(first: RecordBatch, second: RecordBatch) -> RecordBatch:
     """The rows of ``first`` then ``second``; a column one of them lacks is absent there."""
-    if second.num_rows == 0:
-        return first
-    if first.num_rows == 0:
-        return second
-    rows = (first.num_rows, second.num_rows)
-    return RecordBatch(
-        meta=pa.concat_tables([first.meta, second.meta]).combine_chunks(),
-        features=_concat_columns(first.features, second.features, rows),
-        outputs=_concat_columns(first.outputs, second.outputs, rows),
-        tags={
-            name: pa.concat_arrays(
-                [
-                    part.get(name, pa.nulls(count, pa.string()))
-                    for part, count in zip((first.tags, second.tags), rows, strict=True)
-                ]
-            )
-            for name in {**first.tags, **second.tags}
-        },
-    )
-
-
-def _concat_columns(
-    first: Mapping[str, Column], second: Mapping[str, Column], rows: tuple[int, int]
-) -> dict[str, Column]:
-    merged = {}
-    for name in {**first, **second}:
-        a = first.get(name) or Column.absent(rows[0])
-        b = second.get(name) or Column.absent(rows[1])
-        merged[name] = Column(
-            kinds=np.concatenate([a.kinds, b.kinds]),
-            numbers=np.concatenate([a.numbers, b.numbers]),
-            texts=pa.concat_arrays([a.texts, b.texts]),
-        )
-    return merged
+    return concatenate_batches([first, second])

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vigil.ingest.batch import IngestChunk
-from vigil.ingest.json_arrow import arrow_may_read_block, concat_batches, newline_offsets
+from vigil.ingest.batch import IngestChunk, concatenate_batches
+from vigil.ingest.json_arrow import arrow_may_read_block, newline_offsets
 from vigil.ingest.limits import (
     RowRules,
 )
@@ -158,12 +158,9 @@ def join_chunks(parts: Sequence[IngestChunk]) -> IngestChunk:
     """Consecutive chunks of one source as one (rows and quarantined rows in order)."""
     if len(parts) == 1:
         return parts[0]
-    batch = parts[0].batch
-    for part in parts[1:]:
-        batch = concat_batches(batch, part.batch)
     return IngestChunk(
         source=parts[0].source,
         rows_read=sum(part.rows_read for part in parts),
-        batch=batch,
+        batch=concatenate_batches([part.batch for part in parts]),
         quarantined=tuple(row for part in parts for row in part.quarantined),
     )

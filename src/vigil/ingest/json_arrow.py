@@ -128,7 +128,8 @@ def arrow_may_read_block(
     so, and counting them cost as much as all the block's other checks); brackets are counted
     per line, and only the lines with more than ``max_nesting`` are scanned for their depth. The
     totals only ever skip the per-line counts, which give the same answer."""
-    if b"\\u0000" in text:
+    # Looking for a backslash first: it is one byte (memchr), and most logs have none.
+    if b"\\" in text and b"\\u0000" in text:
         return False
     if ends is None:
         colons = text.count(b":")
@@ -165,8 +166,15 @@ def _longest_line(ends: npt.NDArray[np.intp], size: int) -> int:
 
 
 def _per_line(marks: npt.NDArray[np.bool_], ends: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """How many marked bytes each line holds (lines end at ``ends``; the last at the end)."""
-    return np.bincount(np.searchsorted(ends, np.flatnonzero(marks)), minlength=ends.size + 1)
+    """How many marked bytes each line holds (lines end at ``ends``; the last at the end).
+
+    Sums over each line's slice (``reduceat`` at the lines' starts), a third cheaper than
+    locating every mark among the lines. An empty line's slice reads its newline alone, which
+    is never a mark, so it counts 0 as it should."""
+    starts = np.concatenate([[0], ends + 1])
+    if starts[-1] >= marks.size:  # the text ends with a newline: its last line is empty
+        return np.append(np.add.reduceat(marks, starts[:-1], dtype=np.intp), 0)
+    return np.add.reduceat(marks, starts, dtype=np.intp)
 
 
 def json_block_to_chunk(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from vigil.ingest.batch import IngestChunk, concatenate_batches
 from vigil.ingest.json_arrow import arrow_may_read_block, newline_offsets
@@ -28,6 +29,7 @@ from vigil.ingest.limits import (
 
 _NEWLINE = ord("\n")
 _SPACES = b" \t\x0b\x0c"
+_SPACE_CODES = np.frombuffer(_SPACES, np.uint8)
 _SPACE_LINE = re.compile(rb"\n[ \t\x0b\x0c]+\n")
 
 BlockReader = Callable[[bytes, int, int], IngestChunk]
@@ -59,7 +61,15 @@ def is_plain(text: bytes, *, max_line_bytes: int, rules: RowRules) -> bool:
     first, last = (text if end < 0 else text[:end]), text[text.rfind(b"\n") + 1 :]
     if not first.strip(_SPACES) or not last.strip(_SPACES):
         return False
-    return _SPACE_LINE.search(text) is None and arrow_may_read_block(text, rules, ends=ends)
+    return not _space_line(text, ends) and arrow_may_read_block(text, rules, ends=ends)
+
+
+def _space_line(text: bytes, ends: npt.NDArray[np.intp]) -> bool:
+    """Whether a line between two others holds spaces only. Such a line starts with a space,
+    so the regular expression runs only when a line does (log lines start with ``{``), not
+    over every block."""
+    starts = np.frombuffer(text, np.uint8)[ends[:-1] + 1]
+    return bool(np.isin(starts, _SPACE_CODES).any()) and _SPACE_LINE.search(text) is not None
 
 
 class ChunkAssembler:

@@ -190,3 +190,53 @@ def test_colons_are_counted_per_line_only_in_blocks_with_a_line_past_the_feature
         assert arrow_may_read_block(block, rules, ends=newline_offsets(block)) is expected, line
         answers.append(expected)
     assert answers == [True, False, True, False]
+
+
+def test_the_block_gate_agrees_with_judging_every_line_alone() -> None:
+    """``is_plain`` on random blocks of lines that start with spaces, are spaces only, hold a
+    backslash with or without a NUL escape, nest deep or hold many brackets, against its rules
+    applied line by line."""
+    from vigil.ingest.json_arrow import _arrow_may_read
+    from vigil.ingest.limits import IngestLimits
+    from vigil.ingest.line_blocks import _SPACES, is_plain
+
+    rules = IngestLimits(max_features=6, max_nesting=4).rules(NOW)
+    pool = [
+        b'{"model": "m", "x": 1}',
+        b' {"model": "m"}',
+        b'\t{"a": [1, 2]}',
+        b"   ",
+        b"\t\x0c",
+        b"",
+        b'{"a": "\\u0000"}',
+        b'{"a": "say \\"hi\\""}',
+        b"[[[[[1]]]]]",
+        b"[" + b",".join([b"[1]"] * 9) + b"]",
+        b'{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7}',
+        b'{"a": null}',
+    ]
+
+    def expected(text: bytes) -> bool:
+        lines = text.split(b"\n")
+        return (
+            b"null" not in text
+            and all(line.strip(_SPACES) for line in lines)
+            and all(_arrow_may_read(line, rules) for line in lines)
+        )
+
+    rng = np.random.default_rng(5)
+    answers = set()
+    for _ in range(400):
+        picks = rng.choice(len(pool), size=int(rng.integers(1, 6)), p=_weights(len(pool)))
+        text = b"\n".join(pool[i] for i in picks)
+        answer = is_plain(text, max_line_bytes=1 << 20, rules=rules)
+        assert answer is expected(text), text
+        answers.add(answer)
+    assert answers == {True, False}
+
+
+def _weights(count: int) -> np.ndarray:
+    """The first line (plain) half the time, so that whole blocks pass often enough."""
+    weights = np.full(count, 0.5 / (count - 1))
+    weights[0] = 0.5
+    return weights

@@ -73,7 +73,7 @@ from vigil.detect.interval import Thresholded, flag, z_for_level
 from vigil.detect.novelty import Novelty, novelty
 from vigil.detect.residual import Residual, first_zeros, residual
 from vigil.detect.runs import event_runs
-from vigil.detect.sampling import sampling_probability, stderr_probability
+from vigil.detect.sampling import routine_zeros, sampling_probability, stderr_probability
 from vigil.detect.stretch import Stretch, stretch_sums
 from vigil.stats.series import Series
 
@@ -95,6 +95,8 @@ class ConsensusSettings:
     stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
     stretch: Stretch | None = field(default_factory=Stretch)  # None: off (BENCHMARKS.md, s. 8)
     first_zeros: bool = False  # off: fresh seeds +0.009, the rule asked 0.010 (BENCHMARKS.md)
+    routine_zeros: bool = False
+    quiet_gaps: bool = False
     memory_days: float | None = 7.0  # None: calibrations remember a number of steps only (s. 9)
     alpha: float = 3e-4
     suppress: int = 12
@@ -154,6 +156,9 @@ class RawEvidence:
     first_zeros: tuple[FloatArray, BoolArray, int] | None = None
     """A count's shortfall in logs and its first zero (:func:`vigil.detect.residual.first_zeros`);
     None when off or the series is no count carrying itself as its sample size."""
+    routine_zeros: FloatArray | None = None
+    """Per step reading a zero sampling cannot explain, how often such zeros began before
+    (:func:`vigil.detect.sampling.routine_zeros`); None when off or not a sampled series."""
     stretch: tuple[FloatArray, ...] | None = None
     """Per stretch length, ``|S|`` (:func:`vigil.detect.stretch.stretch_sums`); None when off or
     the series carries no standard errors."""
@@ -204,7 +209,7 @@ def raw_evidence(series: Series, settings: ConsensusSettings) -> RawEvidence:
     global_residual = 2.0 * special.stdtr(_degrees(series, settings.global_df), -size)
     present = ~np.isnan(series.values)
     runs = {}
-    for name, markov in event_runs(series).items():
+    for name, markov in event_runs(series, quiet_gaps=settings.quiet_gaps).items():
         surprise = np.where(present, -np.log10(np.maximum(markov, 1e-300)), np.nan)
         runs[name] = (markov, surprise)
     chance = sampling_probability(series, base.expected) if settings.sampling_floor else None
@@ -219,11 +224,12 @@ def raw_evidence(series: Series, settings: ConsensusSettings) -> RawEvidence:
         runs=runs,
         stretch=None if settings.stretch is None else stretch_sums(series, settings.stretch),
         first_zeros=first_zeros(series) if settings.first_zeros else None,
+        routine_zeros=routine_zeros(series, base.expected) if settings.routine_zeros else None,
     )
     # Shared by every score of the series that a memo serves: nobody may write into it.
     for array in (base.expected, base.scale, base.z, found.global_residual, found.novelty):
         array.setflags(write=False)
-    for shared in (chance, *(found.stretch or ())):
+    for shared in (chance, found.routine_zeros, *(found.stretch or ())):
         if shared is not None:
             shared.setflags(write=False)
     for markov, surprise in runs.values():
@@ -287,6 +293,10 @@ class ConsensusDetector(Thresholded):
             familiar = np.nan_to_num(p_novelty, nan=0.0) > s.stretch.familiar
             p_stretch = np.where(familiar & ~np.isnan(p_stretch), 1.0, p_stretch)
         fisher = _fisher(p_residual, p_novelty)
+        if raw.routine_zeros is not None:
+            # A zero like those the series has shown before is no rarer than they have been.
+            floor = raw.routine_zeros
+            fisher = np.where(np.isnan(floor) | np.isnan(fisher), fisher, np.fmax(fisher, floor))
         rows = [fisher, *runs.values(), *(() if p_stretch is None else (p_stretch,))]
         if raw.first_zeros is not None:
             rows.append(self._first_zero(raw.first_zeros, s.calibration, fitted))

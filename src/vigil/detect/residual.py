@@ -59,7 +59,7 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     size = values.size
     step = float(np.median(np.diff(stamps))) if size > 1 else DAY_S
     per_day = DAY_S / step
-    baselines = [_rolling_median(values, 24, shift=1)]
+    baselines = [rolling_median(values, 24, shift=1)]
     if per_day >= 2 and size > 2 * per_day:
         correction = max(3, int(0.125 * min(per_day, 288)))
         baselines.append(_seasonal(stamps, values, step, DAY_S, 7, correction))
@@ -70,7 +70,7 @@ def residual(series: Series, *, warm_up: int = 30) -> Residual:
     window = int(min(7 * per_day, 2016)) if per_day >= 2 else 28
     expected, settled = _best(values, baselines, window, window // 2)
     error = values - expected
-    scale = _rolling_median(np.abs(error), 500, shift=1, min_periods=30) * SPREAD
+    scale = rolling_median(np.abs(error), 500, shift=1, min_periods=30) * SPREAD
     floor = pd.Series(values).shift(1).expanding(min_periods=2).std().to_numpy() * 0.05
     scale = np.fmax(scale, np.nan_to_num(floor, nan=0.0) + 1e-12)
     if series.support is not None:
@@ -126,9 +126,9 @@ def settled_level(series: Series, lag: int) -> FloatArray:
         past = []
         for period, count in ((DAY_S, 7), (7 * DAY_S, 4)):
             first = max(1, math.ceil(lag * step / period - 1e-9))
-            past += [_lagged(stamps, values, k * period, step) for k in range(first, first + count)]
+            past += [lagged(stamps, values, k * period, step) for k in range(first, first + count)]
         return _column_medians(np.vstack(past))
-    return _rolling_median(values, 500, shift=lag, min_periods=30)
+    return rolling_median(values, 500, shift=lag, min_periods=30)
 
 
 def _best(
@@ -156,9 +156,9 @@ def _seasonal(
 ) -> FloatArray:
     """Median of the values one to ``lags`` periods ago (matched by time within half a step),
     plus the median of its last ``correction`` errors."""
-    past = np.vstack([_lagged(stamps, values, k * period, step) for k in range(1, lags + 1)])
+    past = np.vstack([lagged(stamps, values, k * period, step) for k in range(1, lags + 1)])
     typical = _column_medians(past)
-    level = _rolling_median(values - typical, correction, shift=1)
+    level = rolling_median(values - typical, correction, shift=1)
     return np.asarray(typical + np.nan_to_num(level), dtype=np.float64)
 
 
@@ -176,7 +176,7 @@ def _column_medians(rows: FloatArray) -> FloatArray:
     return np.asarray(np.where(count > 0, middle, np.nan), dtype=np.float64)
 
 
-def _lagged(stamps: FloatArray, values: FloatArray, lag: float, step: float) -> FloatArray:
+def lagged(stamps: FloatArray, values: FloatArray, lag: float, step: float) -> FloatArray:
     target = stamps - lag
     right = np.clip(np.searchsorted(stamps, target), 0, stamps.size - 1)
     left = np.clip(right - 1, 0, stamps.size - 1)
@@ -185,7 +185,7 @@ def _lagged(stamps: FloatArray, values: FloatArray, lag: float, step: float) -> 
     return np.where(found, values[nearest], np.nan)
 
 
-def _rolling_median(
+def rolling_median(
     values: FloatArray, window: int, *, shift: int, min_periods: int | None = None
 ) -> FloatArray:
     import pandas as pd  # on first use (0.2 CPU s to import): rolling windows only

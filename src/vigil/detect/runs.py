@@ -61,7 +61,7 @@ def run_probability(flag: BoolArray, valid: BoolArray, *, settle: int = 100) -> 
     return out
 
 
-def event_runs(series: Series) -> dict[str, FloatArray]:
+def event_runs(series: Series, *, quiet_gaps: bool = False) -> dict[str, FloatArray]:
     """``repeat`` (the value equals the previous one), ``zero`` (the value is exactly 0) and
     ``gap`` (the steps just before had no value) as run probabilities; 1 where the event is
     not defined. A missing value has no score (the Detector protocol: NaN never flags), so a gap
@@ -77,11 +77,47 @@ def event_runs(series: Series) -> dict[str, FloatArray]:
     if chance is not None:
         repeat = np.fmax(repeat, np.exp(_run_sums(chance, same, present)))
         zeros = np.fmax(zeros, np.exp(_run_sums(chance, zero, present)))
-    return {
-        "repeat": repeat,
-        "zero": zeros,
-        "gap": _after_gaps(run_probability(~present, np.ones(values.size, dtype=bool)), present),
-    }
+    gaps = run_probability(~present, np.ones(values.size, dtype=bool))
+    if quiet_gaps:
+        empty = empty_steps_probability(series)
+        if empty is not None:
+            gaps = np.fmax(gaps, empty)
+    return {"repeat": repeat, "zero": zeros, "gap": _after_gaps(gaps, present)}
+
+
+def empty_steps_probability(series: Series, *, window: int = 24) -> FloatArray | None:
+    """Per step of a gap whose steps had no rows (``n`` = 0), the chance that no row arrives
+    over the gap so far, Poisson at the most lenient of three expectations of each step's rows:
+    the same time the day before, the same time the week before, and the median of the
+    ``window`` steps before the gap began. 0 elsewhere; None when the series carries no sample
+    sizes. A rate on a few rows an hour has no value when no row comes: on a weekend the same
+    time last week had none either, while a feed that dies at a busy hour had rows at every
+    one of the three."""
+    if series.support is None:
+        return None
+    from vigil.detect.residual import DAY_S, lagged, rolling_median
+
+    n = series.support.astype(np.float64)
+    empty = np.isnan(series.values) & (n == 0)
+    if not empty.any():
+        return None
+    stamps = series.timestamps.astype("datetime64[s]").astype(np.int64).astype(np.float64)
+    step = float(np.median(np.diff(stamps))) if stamps.size > 1 else DAY_S
+    before = rolling_median(n, window, shift=1)
+    began = empty & ~np.concatenate([[False], empty[:-1]])
+    start = np.maximum.accumulate(np.where(began, np.arange(n.size), 0))
+    local = np.where(empty, before[start], np.nan)
+    rows = np.vstack([lagged(stamps, n, DAY_S, step), lagged(stamps, n, 7 * DAY_S, step), local])
+    rate = np.nanmin(np.where(np.isnan(rows), np.inf, rows), axis=0)
+    rate = np.where(np.isfinite(rate), rate, np.nan)
+    # Summed over the gap so far; a step without an expectation adds nothing and proves nothing.
+    total = np.zeros(n.size)
+    running = 0.0
+    for i in np.flatnonzero(empty | began).tolist():
+        running = (0.0 if began[i] else running) + float(np.nan_to_num(rate[i], nan=0.0))
+        total[i] = running
+    known = empty & np.isfinite(rate)
+    return np.asarray(np.where(known, np.exp(-total), 0.0), dtype=np.float64)
 
 
 def _sampling_log_probability(series: Series) -> FloatArray | None:

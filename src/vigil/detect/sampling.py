@@ -138,3 +138,58 @@ def stderr_probability(series: Series, expected: FloatArray) -> FloatArray | Non
         t = np.abs(series.values - expected) / np.where(usable, se, 1.0)
     p = 2.0 * special.stdtr(df, -t)
     return np.asarray(np.where(usable, np.minimum(p, 1.0), np.nan), dtype=np.float64)
+
+
+def routine_zeros(
+    series: Series,
+    expected: FloatArray,
+    *,
+    window: int = 24,
+    unexplained: float = 1e-3,
+    least: int = 3,
+) -> FloatArray | None:
+    """Per step that reads 0 where sampling cannot explain a 0 (its probability under sampling
+    at the expected rate is below ``unexplained``: a busy count, a share on many rows), how often
+    such zeros began on the series before: the number of earlier episodes of unexplained zeros
+    over the number of earlier steps where a 0 would have been unexplained. NaN on every other
+    step, and while fewer than ``least`` such episodes were seen; None when the series is
+    neither a proportion nor a count with its sample size.
+
+    A source that drops out now and then (a batch that did not report, a maintenance window)
+    puts a point mass at 0 that no scale of the residual describes: its zeros at a busy hour are
+    the largest deviations the series has, and every one pages. Once they have happened
+    ``least`` times, a zero is no rarer than they have been. The first zeros keep all their
+    evidence (a feed that dies for the first time is news), and so does a run of zeros longer
+    than the series has shown (the zero run judges that). Episodes, not steps, are counted, so
+    one long outage in the past does not make the next one routine."""
+    if series.support is None:
+        return None
+    values = series.values.astype(np.float64)
+    n = series.support.astype(np.float64)
+    known = ~np.isnan(values) & ~np.isnan(n) & (n >= 0)
+    count = _count_steps(values, n, known)
+    proportion = _proportion_steps(values, n, known)
+    if not (count.any() or proportion.any()):
+        return None
+    rows = np.where(known, n, 0.0)
+    k = np.where(count, values, np.round(values * rows))
+    k = np.where(known, np.maximum(k, 0.0), 0.0)
+    per = np.where(count, 1.0, rows)
+    exposure = _trailing_sum(np.where(known, per, 0.0), window)
+    pooled = _trailing_sum(k, window) / np.maximum(exposure, 1e-300)
+    # The chance of a 0 under sampling at the more lenient of the two rates, as the floor above.
+    rate = np.fmin(np.nan_to_num(expected, nan=np.inf), np.nan_to_num(pooled, nan=np.inf))
+    rate = np.maximum(rate, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        share = np.clip(rate, 0.0, 1.0 - 1e-12)
+        log_zero = np.where(count, -rate, rows * np.log1p(-share))
+    judged = known & (count | proportion) & np.isfinite(log_zero)
+    exposed = judged & (log_zero < np.log(unexplained))
+    zero = exposed & (k == 0)
+    previous = np.concatenate([[False], zero[:-1]])
+    began = zero & ~previous
+    episodes = np.cumsum(began) - began  # before the step
+    steps = np.cumsum(exposed) - exposed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frequency = episodes / steps
+    return np.asarray(np.where(zero & (episodes >= least), frequency, np.nan), dtype=np.float64)

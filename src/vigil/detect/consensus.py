@@ -30,7 +30,13 @@ always means "one step in a thousand on this series"):
   normal tail of the sum), the smallest times 3; silenced where the novelty score finds the
   shapes familiar (a series back from an incident);
 - **first zero** (``first_zeros``, off): a count carrying itself as its sample size that reads 0
-  for the first time, judged by its shortfall in logs (:func:`vigil.detect.residual.first_zeros`).
+  for the first time, judged by its shortfall in logs (:func:`vigil.detect.residual.first_zeros`);
+- **routine zeros** (``routine_zeros``, off): once a series has shown 3 episodes of zeros that
+  sampling cannot explain, the residual and novelty evidence of another is never below how often
+  they began (:func:`vigil.detect.sampling.routine_zeros`);
+- **quiet gaps** (``quiet_gaps``, off): a gap whose steps had no rows is never rarer than no row
+  arriving, Poisson at the most lenient of the rows the day before, the week before and the
+  steps before the gap had (:func:`vigil.detect.runs.empty_steps_probability`).
 
 Every calibration remembers at least ``memory_days`` (7) days of the series' steps, and at least
 its own ``history`` (2,000 steps): 2,000 steps are 83 days of hourly data but 33 hours of minute
@@ -95,8 +101,8 @@ class ConsensusSettings:
     stderr_floor: bool = False  # off: it lowered marketplace on held-out seeds (BENCHMARKS.md)
     stretch: Stretch | None = field(default_factory=Stretch)  # None: off (BENCHMARKS.md, s. 8)
     first_zeros: bool = False  # off: fresh seeds +0.009, the rule asked 0.010 (BENCHMARKS.md)
-    routine_zeros: bool = False
-    quiet_gaps: bool = False
+    routine_zeros: bool = False  # off: held-out rule failed with quiet_gaps (BENCHMARKS.md, s. 10)
+    quiet_gaps: bool = False  # off: it cost payments:62 0.021, the rule allowed 0.02 (s. 10)
     memory_days: float | None = 7.0  # None: calibrations remember a number of steps only (s. 9)
     alpha: float = 3e-4
     suppress: int = 12

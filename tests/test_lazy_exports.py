@@ -104,7 +104,8 @@ def test_reading_a_stored_store_loads_no_sketch_stats_or_detector(tmp_path: Path
     """``vigil profiles`` and ``vigil incidents`` on an existing store: they read profile headers
     and stored incidents, so neither DataSketches, the stats stage nor a detector's arrays load
     (NumPy comes only with pyarrow's Zstandard codec, which the header needs), nor PostgreSQL's
-    dialect on a SQLite store."""
+    dialect on a SQLite store, nor ingest's validation or the alert channels, which only a read of
+    quarantined rows or deliveries needs."""
     url = f"sqlite:///{tmp_path / 'vigil.db'}"
     batch = synthetic_batch(1, 50, start=datetime(2026, 12, 1, tzinfo=UTC), span=timedelta(hours=1))
     store = SqlStore(url)  # creates the schema: Alembic and its imports stay in this process
@@ -120,6 +121,8 @@ def test_reading_a_stored_store_loads_no_sketch_stats_or_detector(tmp_path: Path
         "vigil.ingest.batch",
         "alembic",
         "sqlalchemy.dialects.postgresql",
+        "vigil.ingest.validation",
+        "vigil.alert.channels",
     )
     code = (
         "from vigil.store import SqlStore; from vigil.profile import ProfileSummary; "

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from vigil.alert import DeliveryRecord, NotificationKey
 from vigil.detect import Anomaly
 from vigil.incidents import Feedback, Incident, IncidentState, Silence
 from vigil.store.incident_records import (
@@ -28,6 +27,9 @@ from vigil.store.incident_records import (
 from vigil.store.records import to_us
 from vigil.store.sql import tables as t
 from vigil.store.sql.database import Database
+
+if TYPE_CHECKING:
+    from vigil.alert import DeliveryRecord, NotificationKey
 
 
 class SqlAnomalies:
@@ -168,6 +170,8 @@ class SqlNotifications:
             self._database.upsert(connection, t.notifications, [row], keys)
 
     def delivered(self) -> set[NotificationKey]:
+        from vigil.alert import NotificationKey  # the channels load only when deliveries are read
+
         table = t.notifications
         query = sa.select(table).where(table.c.delivered.is_(True))
         return {

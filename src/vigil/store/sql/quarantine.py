@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from vigil.core import Window
-from vigil.ingest import QuarantinedRow
 from vigil.store.records import from_us, sort_quarantine_counts, storable_text, to_us
 from vigil.store.sql import tables
 from vigil.store.sql.database import BATCH_ROWS, Database
 from vigil.store.values import QuarantineCount
+
+if TYPE_CHECKING:
+    from vigil.ingest import QuarantinedRow
 
 
 class SqlQuarantine:
@@ -54,6 +57,8 @@ class SqlQuarantine:
         return int(result.rowcount)
 
     def get(self, *, model: str | None = None, limit: int = 1000) -> list[QuarantinedRow]:
+        from vigil.ingest import QuarantinedRow  # ingest's validation loads only when rows are read
+
         table = tables.quarantine
         query = sa.select(table).order_by(table.c.id).limit(limit)
         if model is not None:

@@ -85,17 +85,27 @@ def event_runs(series: Series, *, quiet_gaps: bool = False) -> dict[str, FloatAr
     return {"repeat": repeat, "zero": zeros, "gap": _after_gaps(gaps, present)}
 
 
-def empty_steps_probability(series: Series, *, window: int = 24) -> FloatArray | None:
+def empty_steps_probability(
+    series: Series, *, window: int = 24, span_s: float = 3600.0
+) -> FloatArray | None:
     """Per step of a gap whose steps had no rows (``n`` = 0), the chance that no row arrives
     over the gap so far, Poisson at the most lenient of three expectations of each step's rows:
-    the same time the day before, the same time the week before, and the median of the
-    ``window`` steps before the gap began. 0 elsewhere; None when the series carries no sample
-    sizes. A rate on a few rows an hour has no value when no row comes: on a weekend the same
-    time last week had none either, while a feed that dies at a busy hour had rows at every
-    one of the three."""
+    the rate the same time the day before and the week before (the mean rows per step within
+    ``span_s / 2`` of that time), and the mean rows of the steps that had rows among the
+    ``window`` steps before the gap began (at least a quarter of them). 0 elsewhere; None when
+    the series carries no sample sizes. A rate on a few rows an hour has no value when no row
+    comes: on a weekend the same time last week had none either, while a feed that dies at a
+    busy hour had rows at every one of the three.
+
+    Every expectation is a rate: rows arriving as Poisson(λ) a step leave ``k`` steps empty with
+    chance ``e^(-λk)``. On a feed of a row a minute or less the median step, and the single
+    minute yesterday, hold no row, and the least of such draws called any gap routine, a
+    24-minute outage after 8 rows in the 24 minutes before included. The recent rate leaves out
+    the empty steps, which may be the outage flapping (then it would excuse itself); counted
+    in, a flapping outage lost on ``payments`` (``BENCHMARKS.md``, session 10)."""
     if series.support is None:
         return None
-    from vigil.detect.residual import DAY_S, lagged, rolling_median
+    from vigil.detect.residual import DAY_S, lagged
 
     n = series.support.astype(np.float64)
     empty = np.isnan(series.values) & (n == 0)
@@ -103,11 +113,19 @@ def empty_steps_probability(series: Series, *, window: int = 24) -> FloatArray |
         return None
     stamps = series.timestamps.astype("datetime64[s]").astype(np.int64).astype(np.float64)
     step = float(np.median(np.diff(stamps))) if stamps.size > 1 else DAY_S
-    before = rolling_median(n, window, shift=1)
+    # The recent rate counts the steps that had rows: an empty step before the gap may be the
+    # same outage flapping, and counted it would excuse the outage (a stricter recent rate only
+    # keeps the gap run's own evidence; a feed that is sparse by nature was sparse yesterday).
+    before = _mean_before(np.where(n > 0, n, np.nan), window)
     began = empty & ~np.concatenate([[False], empty[:-1]])
     start = np.maximum.accumulate(np.where(began, np.arange(n.size), 0))
     local = np.where(empty, before[start], np.nan)
-    rows = np.vstack([lagged(stamps, n, DAY_S, step), lagged(stamps, n, 7 * DAY_S, step), local])
+    # Yesterday's and last week's rows as rates too: a sparse feed's single step is a Poisson
+    # draw, 0 more often than not, and the least of several draws per step is biased low.
+    half = min(round(span_s / 2 / step), max(int(DAY_S / step) - 1, 0))
+    then = _mean_around(n, half)
+    rows = np.vstack([lagged(stamps, then, DAY_S, step), lagged(stamps, then, 7 * DAY_S, step)])
+    rows = np.vstack([rows, local])
     rate = np.nanmin(np.where(np.isnan(rows), np.inf, rows), axis=0)
     rate = np.where(np.isfinite(rate), rate, np.nan)
     # Summed over the gap so far; a step without an expectation adds nothing and proves nothing.
@@ -118,6 +136,37 @@ def empty_steps_probability(series: Series, *, window: int = 24) -> FloatArray |
         total[i] = running
     known = empty & np.isfinite(rate)
     return np.asarray(np.where(known, np.exp(-total), 0.0), dtype=np.float64)
+
+
+def _mean_before(values: FloatArray, window: int) -> FloatArray:
+    """Per step, the mean of the known values among the ``window`` steps before it; NaN while
+    fewer than ``max(3, window // 4)`` are known (a step whose rows are unknown proves nothing)."""
+    known = ~np.isnan(values)
+    total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
+    seen = np.concatenate([[0], np.cumsum(known)])
+    steps = np.arange(values.size)
+    first = np.maximum(steps - window, 0)
+    count = seen[steps] - seen[first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (total[steps] - total[first]) / count
+    return np.asarray(np.where(count >= max(3, window // 4), mean, np.nan), dtype=np.float64)
+
+
+def _mean_around(values: FloatArray, half: int) -> FloatArray:
+    """Per step, the mean of the known values among the steps at most ``half`` away (NaN where
+    none is known); the values themselves when ``half`` is 0."""
+    if half <= 0:
+        return values
+    known = ~np.isnan(values)
+    total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
+    seen = np.concatenate([[0], np.cumsum(known)])
+    steps = np.arange(values.size)
+    first = np.maximum(steps - half, 0)
+    last = np.minimum(steps + half + 1, values.size)
+    count = seen[last] - seen[first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (total[last] - total[first]) / count
+    return np.asarray(np.where(count > 0, mean, np.nan), dtype=np.float64)
 
 
 def _sampling_log_probability(series: Series) -> FloatArray | None:

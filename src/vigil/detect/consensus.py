@@ -35,8 +35,8 @@ always means "one step in a thousand on this series"):
   sampling cannot explain, the residual and novelty evidence of another is never below how often
   they began (:func:`vigil.detect.sampling.routine_zeros`);
 - **quiet gaps** (``quiet_gaps``, off): a gap whose steps had no rows is never rarer than no row
-  arriving, Poisson at the most lenient of the rows the day before, the week before and the
-  steps before the gap had (:func:`vigil.detect.runs.empty_steps_probability`).
+  arriving, Poisson at the most lenient of the rates of rows the day before, the week before
+  and the steps before the gap had (:func:`vigil.detect.runs.empty_steps_probability`).
 
 Every calibration remembers at least ``memory_days`` (7) days of the series' steps, and at least
 its own ``history`` (2,000 steps): 2,000 steps are 83 days of hourly data but 33 hours of minute
@@ -102,7 +102,7 @@ class ConsensusSettings:
     stretch: Stretch | None = field(default_factory=Stretch)  # None: off (BENCHMARKS.md, s. 8)
     first_zeros: bool = False  # off: fresh seeds +0.009, the rule asked 0.010 (BENCHMARKS.md)
     routine_zeros: bool = False  # off: held-out rule failed with quiet_gaps (BENCHMARKS.md, s. 10)
-    quiet_gaps: bool = False  # off: it cost payments:62 0.021, the rule allowed 0.02 (s. 10)
+    quiet_gaps: bool = False  # off: as rates, +0.003 on held-out seeds 81/82 (s. 10, wave 2)
     memory_days: float | None = 7.0  # None: calibrations remember a number of steps only (s. 9)
     alpha: float = 3e-4
     suppress: int = 12

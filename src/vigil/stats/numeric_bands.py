@@ -31,7 +31,12 @@ from vigil.stats.change import (
 )
 from vigil.stats.divergence import Divergence, FloatArray
 from vigil.stats.kurtosis import MIN_VALUES, _kurtosis_grid, bounded_kurtosis, kurtosis_rows
-from vigil.stats.numeric_batch import Quantiled, stackable, stacked_quantiles
+from vigil.stats.numeric_batch import (
+    Quantiled,
+    answered_in_batch,
+    stackable,
+    stacked_quantiles,
+)
 
 ChangePair = tuple[Quantiled, Moments, Quantiled, Moments, Divergence]
 """A window's quantiles and moments, its pooled reference's, and the pair's KS (with its sketch
@@ -43,20 +48,15 @@ def numeric_changes_batch(pairs: Sequence[ChangePair], test: ChangeTest) -> list
     ks=ks.value, ks_sketch_error=ks.sketch_error)`` for every pair, in order, to the last bit:
     both sides' kurtosis (rows of one size together), the window's three tested quantiles and
     the reference's quantiles at every band's edges read for all pairs at once."""
-    rows = stackable([(cur, ref) for cur, _, ref, _, _ in pairs])
-    found: list[list[Tested] | None] = [None] * len(pairs)
-    if rows:
-        chosen = [pairs[i] for i in rows]
-        for i, result in zip(rows, _changes_rows(chosen, test), strict=True):
-            found[i] = result
-    return [
-        result
-        if result is not None
-        else numeric_changes(
+
+    def alone(pair: ChangePair) -> list[Tested]:
+        cur, cur_m, ref, ref_m, ks = pair
+        return numeric_changes(
             cur, cur_m, ref, ref_m, test, ks=ks.value, ks_sketch_error=ks.sketch_error
         )
-        for result, (cur, cur_m, ref, ref_m, ks) in zip(found, pairs, strict=True)
-    ]
+
+    rows = stackable([(cur, ref) for cur, _, ref, _, _ in pairs])
+    return answered_in_batch(pairs, rows, lambda chosen: _changes_rows(chosen, test), alone)
 
 
 def _changes_rows(pairs: Sequence[ChangePair], test: ChangeTest) -> list[list[Tested]]:

@@ -23,8 +23,9 @@ Only the CDF's ``searchsorted`` stays one call per side and pair: the items diff
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,9 @@ from vigil.stats.sketches import PooledQuantiles
 Quantiled = WindowQuantiles | PooledQuantiles
 """What the batches read: a window's quantiles read once, or several windows' pooled."""
 
+P = TypeVar("P")
+R = TypeVar("R")
+
 NumericPair = tuple[Quantiled, Quantiled, float]
 """A window's (or a trailing day's) quantiles, its reference's and the reference's standard
 deviation."""
@@ -65,19 +69,16 @@ def numeric_drift_batch(
 ) -> list[tuple[Divergence, ...]]:
     """``numeric_drift(current, reference, grid_size=..., reference_std=...,
     with_p_values=False)`` for every pair, in order, to the last bit."""
-    found: list[tuple[Divergence, ...] | None] = [None] * len(pairs)
     rows = [i for i, (cur, ref, _) in enumerate(pairs) if cur.n > 0 and ref.n > 0]
-    rows = [rows[i] for i in stackable([pairs[i][:2] for i in rows])]
-    if grid_size >= 2 and rows:
-        chosen = [pairs[i] for i in rows]
-        for i, result in zip(rows, _drift_rows(chosen, grid_size), strict=True):
-            found[i] = result
-    return [
-        result
-        if result is not None
-        else numeric_drift(cur, ref, grid_size=grid_size, reference_std=std, with_p_values=False)
-        for result, (cur, ref, std) in zip(found, pairs, strict=True)
-    ]
+    rows = [rows[i] for i in stackable([pairs[i][:2] for i in rows])] if grid_size >= 2 else []
+    return answered_in_batch(
+        pairs,
+        rows,
+        lambda chosen: _drift_rows(chosen, grid_size),
+        lambda pair: numeric_drift(
+            pair[0], pair[1], grid_size=grid_size, reference_std=pair[2], with_p_values=False
+        ),
+    )
 
 
 def ks_drift_batch(
@@ -85,18 +86,30 @@ def ks_drift_batch(
 ) -> list[Divergence]:
     """``ks_drift(current, reference, grid_size=...)`` for every pair, in order, to the last
     bit (the day-long drift, which tests KS alone)."""
-    found: list[Divergence | None] = [None] * len(pairs)
     rows = [i for i, (cur, ref) in enumerate(pairs) if cur.n > 0 and ref.n > 0]
-    rows = [rows[i] for i in stackable([pairs[i] for i in rows])]
-    chosen = [(*pairs[i], 0.0) for i in rows]
-    if grid_size >= 2 and rows:
-        for i, ks in zip(rows, _grid_reads(chosen, grid_size).ks.tolist(), strict=True):
-            cur, ref = pairs[i]
-            found[i] = _ks(cur, ref, ks, grid_size)
-    return [
-        result if result is not None else ks_drift(cur, ref, grid_size=grid_size)
-        for result, (cur, ref) in zip(found, pairs, strict=True)
-    ]
+    rows = [rows[i] for i in stackable([pairs[i] for i in rows])] if grid_size >= 2 else []
+
+    def together(chosen: list[tuple[Quantiled, Quantiled]]) -> list[Divergence]:
+        reads = _grid_reads([(cur, ref, 0.0) for cur, ref in chosen], grid_size).ks.tolist()
+        return [_ks(cur, ref, ks, grid_size) for (cur, ref), ks in zip(chosen, reads, strict=True)]
+
+    return answered_in_batch(
+        pairs, rows, together, lambda pair: ks_drift(pair[0], pair[1], grid_size=grid_size)
+    )
+
+
+def answered_in_batch(
+    pairs: Sequence[P],
+    rows: Sequence[int],
+    together: Callable[[list[P]], Iterable[R]],
+    alone: Callable[[P], R],
+) -> list[R]:
+    """``alone(pair)`` for every pair, in order: the pairs at ``rows`` (those a batch answers
+    to the last bit) answered by one call of ``together``, the others one at a time."""
+    found: dict[int, R] = {}
+    if rows:
+        found = dict(zip(rows, together([pairs[i] for i in rows]), strict=True))
+    return [found[i] if i in found else alone(pair) for i, pair in enumerate(pairs)]
 
 
 def _ks(current: Quantiled, reference: Quantiled, value: float, grid_size: int) -> Divergence:

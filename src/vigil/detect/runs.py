@@ -131,7 +131,7 @@ def empty_steps_probability(
     # Summed over the gap so far; a step without an expectation adds nothing and proves nothing.
     total = np.zeros(n.size)
     running = 0.0
-    for i in np.flatnonzero(empty | began).tolist():
+    for i in np.flatnonzero(empty).tolist():
         running = (0.0 if began[i] else running) + float(np.nan_to_num(rate[i], nan=0.0))
         total[i] = running
     known = empty & np.isfinite(rate)
@@ -141,15 +141,8 @@ def empty_steps_probability(
 def _mean_before(values: FloatArray, window: int) -> FloatArray:
     """Per step, the mean of the known values among the ``window`` steps before it; NaN while
     fewer than ``max(3, window // 4)`` are known (a step whose rows are unknown proves nothing)."""
-    known = ~np.isnan(values)
-    total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
-    seen = np.concatenate([[0], np.cumsum(known)])
     steps = np.arange(values.size)
-    first = np.maximum(steps - window, 0)
-    count = seen[steps] - seen[first]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (total[steps] - total[first]) / count
-    return np.asarray(np.where(count >= max(3, window // 4), mean, np.nan), dtype=np.float64)
+    return _known_mean(values, steps - window, steps, least=max(3, window // 4))
 
 
 def _mean_around(values: FloatArray, half: int) -> FloatArray:
@@ -157,16 +150,24 @@ def _mean_around(values: FloatArray, half: int) -> FloatArray:
     none is known); the values themselves when ``half`` is 0."""
     if half <= 0:
         return values
+    steps = np.arange(values.size)
+    return _known_mean(values, steps - half, steps + half + 1, least=1)
+
+
+def _known_mean(
+    values: FloatArray, first: npt.NDArray[np.int64], last: npt.NDArray[np.int64], *, least: int
+) -> FloatArray:
+    """Per step, the mean of the known values at ``first`` up to (not including) ``last``,
+    both clipped to the series; NaN where fewer than ``least`` are known."""
     known = ~np.isnan(values)
     total = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
     seen = np.concatenate([[0], np.cumsum(known)])
-    steps = np.arange(values.size)
-    first = np.maximum(steps - half, 0)
-    last = np.minimum(steps + half + 1, values.size)
+    first = np.clip(first, 0, values.size)
+    last = np.clip(last, 0, values.size)
     count = seen[last] - seen[first]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (total[last] - total[first]) / count
-    return np.asarray(np.where(count > 0, mean, np.nan), dtype=np.float64)
+    return np.asarray(np.where(count >= least, mean, np.nan), dtype=np.float64)
 
 
 def _sampling_log_probability(series: Series) -> FloatArray | None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vigil.core import SeriesKey, Window
+from vigil.core import ConfigError, SeriesKey, Window
 from vigil.ingest import Column, RecordBatch
 from vigil.profile import Moments, Profile, ProfileSpec, QuantileSketch, profile_batch
 from vigil.profile.synthetic import prediction_meta
@@ -105,6 +105,15 @@ def test_the_batched_numeric_drift_is_each_pairs_own(grid_size: int) -> None:
     # The shapes reach every path: empty sides, tied deciles, empty bins, all bins filled.
     values = np.array([[d.value for d in found] for found in alone])
     assert np.isnan(values[:, 0]).sum() >= 7 and np.isfinite(values[:, 0]).sum() > 40
+
+
+def test_a_batch_below_two_grid_levels_is_refused_as_one_pair_is() -> None:
+    """Below 2 levels nothing is batched: each pair goes to the one-pair code, which refuses."""
+    pairs = _pairs()[:3]
+    with pytest.raises(ConfigError, match="grid_size must be >= 2"):
+        numeric_drift_batch(pairs, grid_size=1)
+    with pytest.raises(ConfigError, match="grid_size must be >= 2"):
+        ks_drift_batch([(c, r) for c, r, _ in pairs], grid_size=1)
 
 
 def test_a_batch_with_weights_that_are_not_whole_answers_one_pair_at_a_time() -> None:
